@@ -1,0 +1,90 @@
+"""sketchkit: fast, reproducible randomized sketching with a Rust core.
+
+A sketch operator is a random matrix ``S`` of shape ``(k, d)`` (``k`` much smaller than
+``d``) with ``E ||S x||^2 = ||x||^2`` for every ``x``, applied without ever being
+stored. Five families are available:
+
+* :func:`gaussian` -- entries ``N(0, 1) / sqrt(k)``;
+* :func:`rademacher` -- entries ``±1 / sqrt(k)``;
+* :func:`very_sparse` -- Achlioptas / Li et al. entries ``±sqrt(1 / (density k))`` with
+  probability ``density / 2`` each, 0 otherwise;
+* :func:`sparse_sign` -- exactly ``nnz`` entries ``±1 / sqrt(nnz)`` per column;
+* :func:`countsketch` -- one ``±1`` per column.
+
+Results are bit-identical for every thread count, chunking of the input and SIMD level.
+
+The scikit-learn compatible transformers :class:`SparseRandomProjection`,
+:class:`GaussianRandomProjection`, :class:`SparseSignProjection` and
+:class:`CountSketchProjection` are imported on first access, so that ``import
+sketchkit`` needs only NumPy; using them requires scikit-learn (and SciPy). They are
+not part of ``__all__`` for the same reason.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._jl import johnson_lindenstrauss_min_dim
+from ._operator import (
+    AdjointOperator,
+    SketchOperator,
+    countsketch,
+    gaussian,
+    get_num_threads,
+    rademacher,
+    set_num_threads,
+    simd_level,
+    sparse_sign,
+    very_sparse,
+)
+
+if TYPE_CHECKING:  # the estimators are loaded lazily by __getattr__ below
+    from ._projection import (  # noqa: F401
+        CountSketchProjection,
+        GaussianRandomProjection,
+        SparseRandomProjection,
+        SparseSignProjection,
+    )
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AdjointOperator",
+    "SketchOperator",
+    "__version__",
+    "countsketch",
+    "gaussian",
+    "get_num_threads",
+    "johnson_lindenstrauss_min_dim",
+    "rademacher",
+    "set_num_threads",
+    "simd_level",
+    "sparse_sign",
+    "very_sparse",
+]
+
+_ESTIMATORS = (
+    "CountSketchProjection",
+    "GaussianRandomProjection",
+    "SparseRandomProjection",
+    "SparseSignProjection",
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ESTIMATORS:
+        try:
+            from . import _projection
+        except ImportError as exc:
+            raise ImportError(
+                f"sketchkit.{name} requires scikit-learn and SciPy "
+                "(pip install 'sketchkit[sklearn]')"
+            ) from exc
+        value = getattr(_projection, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'sketchkit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_ESTIMATORS))

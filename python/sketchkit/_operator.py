@@ -1,0 +1,610 @@
+"""Matrix-free sketch operators backed by the compiled Rust core.
+
+A sketch operator is a random matrix ``S`` of shape ``(k, d)`` with ``k`` usually much
+smaller than ``d``, scaled so that it preserves squared norms in expectation:
+
+.. math::
+
+    \\mathbb{E}\\, \\lVert S x \\rVert_2^2 = \\lVert x \\rVert_2^2
+    \\qquad \\text{for every } x \\in \\mathbb{R}^d .
+
+``S`` is never stored: every entry is a pure function of ``(seed, family, parameters,
+row, column)`` drawn from a counter-based Philox4x32-10 stream, so that an operator is
+fully described by a handful of numbers, results do not depend on the number of threads
+or on how the input rows are split into chunks, and the same seed gives the same
+operator on every machine.
+"""
+
+from __future__ import annotations
+
+import numbers
+import operator
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
+
+from . import _native
+from ._validation import (
+    SPARSE_FAMILIES,
+    as_dense,
+    as_sparse,
+    check_density,
+    check_family,
+    check_nnz,
+    check_positive_int,
+    check_seed,
+    check_shape_product,
+    is_sparse,
+)
+
+if TYPE_CHECKING:
+    import scipy.sparse
+
+__all__ = [
+    "SketchOperator",
+    "countsketch",
+    "gaussian",
+    "get_num_threads",
+    "rademacher",
+    "set_num_threads",
+    "simd_level",
+    "sparse_sign",
+    "very_sparse",
+]
+
+Family = Literal["gaussian", "rademacher", "very_sparse", "sparse_sign", "countsketch"]
+FloatArray = NDArray[np.floating[Any]]
+
+
+def _float_dtype_name(dtype: DTypeLike) -> Literal["float32", "float64"]:
+    """Map a dtype-like to the name accepted by the compiled ``to_dense``/``to_csc``."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from exc
+    if dt == np.float32:
+        return "float32"
+    if dt == np.float64:
+        return "float64"
+    raise TypeError(f"dtype must be float32 or float64, got {dt}")
+
+
+def _shape_error(left: str, left_shape: tuple[int, ...], right: str, right_shape: tuple[int, ...]):
+    return ValueError(
+        f"shape mismatch in {left} @ {right}: {left} has shape {left_shape} "
+        f"but {right} has shape {right_shape}"
+    )
+
+
+def _sparse_csr_like(x: Any, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, shape):
+    """A CSR matrix (``csr_matrix``) or CSR array (``csr_array``) matching ``x``'s class."""
+    import scipy.sparse as sp
+
+    cls = sp.csr_array if isinstance(x, sp.sparray) else sp.csr_matrix
+    return cls((data, indices, indptr), shape=shape, copy=False)
+
+
+def _rebuild(
+    family: str, k: int, d: int, seed: int, nnz: int | None, density: float | None
+) -> SketchOperator:
+    """Unpickling helper: rebuild an operator from its parameters."""
+    return SketchOperator(family, k, d, seed=seed, nnz=nnz, density=density)
+
+
+class SketchOperator:
+    """A random sketch operator ``S`` of shape ``(k, d)``, applied without materializing it.
+
+    Prefer the constructor functions :func:`gaussian`, :func:`rademacher`,
+    :func:`very_sparse`, :func:`sparse_sign` and :func:`countsketch`; they document the
+    distribution of the entries of each family. All families satisfy
+    ``E ||S x||^2 = ||x||^2`` for every fixed ``x``.
+
+    Parameters
+    ----------
+    family : {"gaussian", "rademacher", "very_sparse", "sparse_sign", "countsketch"}
+        Distribution of the entries.
+    k : int
+        Sketch dimension (number of rows of ``S``), ``k >= 1``.
+    d : int
+        Input dimension (number of columns of ``S``), ``d >= 1``. ``k * d`` must fit in
+        a signed 64-bit integer.
+    seed : int, default=0
+        Seed in ``[0, 2**64)``. The operator is a deterministic function of the seed and
+        the parameters, identical on every platform and for every thread count.
+    nnz : int, optional
+        ``"sparse_sign"`` only: nonzeros per column, ``1 <= nnz <= k`` (default 8).
+    density : float or "auto", optional
+        ``"very_sparse"`` only: probability that an entry is nonzero, in ``(0, 1]``;
+        ``"auto"`` (the default) means ``1 / sqrt(d)``.
+
+    Notes
+    -----
+    Applying the operator (all products return new arrays of the input's float dtype;
+    1-D input gives 1-D output):
+
+    ==================  =====================  =================
+    expression          input shape            output shape
+    ==================  =====================  =================
+    ``S @ A``           ``(d, m)`` or ``(d,)``  ``(k, m)`` / ``(k,)``
+    ``X @ S.T``         ``(n, d)`` or ``(d,)``  ``(n, k)`` / ``(k,)``
+    ``S.T @ Y``         ``(k, m)`` or ``(k,)``  ``(d, m)`` / ``(d,)``
+    ``Z @ S``           ``(n, k)`` or ``(k,)``  ``(n, d)`` / ``(d,)``
+    ==================  =====================  =================
+
+    ``A`` and ``X`` may be SciPy CSR or CSC matrices (other sparse formats are converted
+    to CSR); the products with ``@`` then return dense arrays (use
+    :meth:`project` with ``dense_output=False`` for a sparse result). The adjoint
+    products ``S.T @ Y`` and ``Z @ S`` work on dense data: a sparse ``Y`` or ``Z`` is
+    densified first (it has only ``k`` rows or columns, which is small by design).
+
+    A 1-D vector ``x`` gives the same bits for ``S @ x`` and ``x @ S.T``, and for
+    ``S.T @ y`` and ``y @ S``.
+
+    Operators compare equal, hash and pickle by their parameters (family, shape, seed,
+    ``nnz``, ``density``): a pickle is a few bytes regardless of ``k`` and ``d``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sketchkit as sk
+    >>> S = sk.sparse_sign(64, 1000, seed=42)
+    >>> X = np.random.default_rng(0).standard_normal((10, 1000))
+    >>> Y = X @ S.T
+    >>> Y.shape
+    (10, 64)
+    """
+
+    __slots__ = ("_native", "_family", "_k", "_d", "_seed", "_nnz", "_density")
+
+    # Make NumPy defer ``ndarray @ operator`` to ``SketchOperator.__rmatmul__``.
+    __array_ufunc__ = None
+
+    def __init__(
+        self,
+        family: Family,
+        k: int,
+        d: int,
+        *,
+        seed: int = 0,
+        nnz: int | None = None,
+        density: float | Literal["auto"] | None = None,
+    ) -> None:
+        family = check_family(family)
+        k = check_positive_int(k, "k")
+        d = check_positive_int(d, "d")
+        check_shape_product(k, d)
+        seed = check_seed(seed)
+        # Parameters a family does not use are normalized away (None) so that equality,
+        # hashing and pickling only see what defines the operator.
+        native_nnz, native_density = 1, 1.0
+        if family == "sparse_sign":
+            nnz = check_nnz(8 if nnz is None else nnz, k)
+            native_nnz = nnz
+        elif nnz is not None:
+            raise ValueError(f"nnz applies to the 'sparse_sign' family only, not {family!r}")
+        if family == "countsketch":
+            nnz = 1
+        if family == "very_sparse":
+            density = check_density("auto" if density is None else density, d)
+            native_density = density
+        elif density is not None:
+            raise ValueError(f"density applies to the 'very_sparse' family only, not {family!r}")
+        self._native = _native.SketchOperator(
+            family, k, d, seed, nnz=native_nnz, density=native_density
+        )
+        self._family = family
+        self._k = k
+        self._d = d
+        self._seed = seed
+        self._nnz: int | None = nnz
+        self._density: float | None = density
+
+    # ------------------------------------------------------------------ attributes
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(k, d)``: sketch dimension and input dimension."""
+        return (self._k, self._d)
+
+    @property
+    def family(self) -> str:
+        """Name of the entry distribution."""
+        return self._family
+
+    @property
+    def seed(self) -> int:
+        """Seed of the counter-based random stream, in ``[0, 2**64)``."""
+        return self._seed
+
+    @property
+    def nnz(self) -> int | None:
+        """Nonzeros per column (``sparse_sign``: ``nnz``, ``countsketch``: 1), else ``None``."""
+        return self._nnz
+
+    @property
+    def density(self) -> float | None:
+        """Probability that an entry is nonzero (``very_sparse`` only), else ``None``."""
+        return self._density
+
+    @property
+    def scale(self) -> float:
+        """Magnitude of the nonzero entries (sparse families) or ``1/sqrt(k)`` (dense ones)."""
+        return float(self._native.scale)
+
+    @property
+    def is_sparse(self) -> bool:
+        """Whether most entries of ``S`` are exactly zero (sparse families)."""
+        return self._family in SPARSE_FAMILIES
+
+    @property
+    def T(self) -> AdjointOperator:  # noqa: N802 - NumPy naming convention
+        """The transpose ``S.T`` of shape ``(d, k)`` (a lightweight view of ``S``)."""
+        return AdjointOperator(self)
+
+    # ------------------------------------------------------------------ products
+    def project(self, X: ArrayLike | Any, dense_output: bool = True) -> Any:
+        """Project the rows of ``X``: ``X @ S.T``.
+
+        Parameters
+        ----------
+        X : array_like or sparse matrix of shape (n, d) or (d,)
+            Dense arrays of dtype ``float32``/``float64`` are used without a copy
+            (any memory layout); integer and boolean input is converted to ``float64``,
+            ``float16`` to ``float32``. SciPy CSR and CSC input is supported directly.
+        dense_output : bool, default=True
+            Only for sparse ``X``: if False, return a SciPy CSR matrix (``csr_matrix``
+            for ``spmatrix`` input, ``csr_array`` for ``sparray`` input) with explicit
+            zeros dropped. For CSC input the dense result is computed first and then
+            converted.
+
+        Returns
+        -------
+        ndarray of shape (n, k) or (k,), or sparse CSR of shape (n, k)
+            ``float32`` for ``float32`` input, ``float64`` otherwise.
+        """
+        if is_sparse(X):
+            X = as_sparse(X, "X")
+            self._check_dim(X.shape[1], "X", X.shape, right=True)
+            n = X.shape[0]
+            if X.format == "csr":
+                if dense_output:
+                    return self._native.project_csr(X.data, X.indices, X.indptr, n, False)
+                data, indices, indptr = self._native.project_csr(
+                    X.data, X.indices, X.indptr, n, True
+                )
+                return _sparse_csr_like(X, data, indices, indptr, (n, self._k))
+            # A CSC matrix of shape (n, d) is the CSR matrix of its transpose (d, n).
+            out = self._native.sketch_csr(X.data, X.indices, X.indptr, n).T
+            if dense_output:
+                return out
+            import scipy.sparse as sp
+
+            cls = sp.csr_array if isinstance(X, sp.sparray) else sp.csr_matrix
+            return cls(out)
+        X = as_dense(X, "X")
+        self._check_dim(X.shape[-1], "X", X.shape, right=True)
+        if X.ndim == 1:
+            return self._native.project(X[np.newaxis, :])[0]
+        return self._native.project(X)
+
+    def sketch(self, A: ArrayLike | Any) -> FloatArray:
+        """Sketch the columns of ``A``: ``S @ A``.
+
+        Parameters
+        ----------
+        A : array_like or sparse matrix of shape (d, m) or (d,)
+            Same dtype rules as :meth:`project`; SciPy CSR and CSC input is supported.
+
+        Returns
+        -------
+        ndarray of shape (k, m) or (k,)
+        """
+        if is_sparse(A):
+            A = as_sparse(A, "A")
+            self._check_dim(A.shape[0], "A", A.shape, right=False)
+            m = A.shape[1]
+            if A.format == "csr":
+                return self._native.sketch_csr(A.data, A.indices, A.indptr, m)
+            # A CSC matrix of shape (d, m) is the CSR matrix of its transpose (m, d).
+            return self._native.project_csr(A.data, A.indices, A.indptr, m, False).T
+        A = as_dense(A, "A")
+        self._check_dim(A.shape[0], "A", A.shape, right=False)
+        if A.ndim == 1:
+            return self._native.project(A[np.newaxis, :])[0]
+        return self._native.sketch(A)
+
+    def _adjoint_sketch(self, Y: Any) -> FloatArray:
+        """``S.T @ Y`` for ``Y`` of shape (k, m) or (k,)."""
+        if is_sparse(Y):
+            Y = as_sparse(Y, "Y").toarray()
+        Y = as_dense(Y, "Y")
+        if Y.shape[0] != self._k:
+            raise _shape_error("S.T", (self._d, self._k), "Y", Y.shape)
+        if Y.ndim == 1:
+            return self._native.project_adjoint(Y[np.newaxis, :])[0]
+        return self._native.sketch_adjoint(Y)
+
+    def _adjoint_project(self, Z: Any) -> FloatArray:
+        """``Z @ S`` for ``Z`` of shape (n, k) or (k,)."""
+        if is_sparse(Z):
+            Z = as_sparse(Z, "Z").toarray()
+        Z = as_dense(Z, "Z")
+        if Z.shape[-1] != self._k:
+            raise _shape_error("Z", Z.shape, "S", self.shape)
+        if Z.ndim == 1:
+            return self._native.project_adjoint(Z[np.newaxis, :])[0]
+        return self._native.project_adjoint(Z)
+
+    def _check_dim(self, got: int, name: str, shape: tuple[int, ...], *, right: bool) -> None:
+        if got != self._d:
+            if right:
+                raise _shape_error(name, shape, "S.T", (self._d, self._k))
+            raise _shape_error("S", self.shape, name, shape)
+
+    def __matmul__(self, other: Any) -> Any:
+        if isinstance(other, SketchOperator | AdjointOperator):
+            return NotImplemented
+        return self.sketch(other)
+
+    def __rmatmul__(self, other: Any) -> Any:
+        if isinstance(other, SketchOperator | AdjointOperator):
+            return NotImplemented
+        return self._adjoint_project(other)
+
+    # ------------------------------------------------------------------ materialization
+    def to_dense(self, dtype: DTypeLike = np.float64) -> FloatArray:
+        """Materialize ``S`` as a dense ``(k, d)`` array of ``dtype`` (float32 or float64).
+
+        Intended for inspection and testing: it allocates ``k * d`` values.
+        """
+        return self._native.to_dense(_float_dtype_name(dtype))
+
+    def to_scipy(self, dtype: DTypeLike = np.float64) -> scipy.sparse.csc_matrix:
+        """Materialize ``S`` as a :class:`scipy.sparse.csc_matrix` of shape ``(k, d)``.
+
+        CSC is the natural layout (each column's nonzeros are generated together) and a
+        ``csc_matrix`` (rather than ``csc_array``) keeps ``*`` and ``@`` semantics the
+        same as scikit-learn's random projection matrices. Dense families store all
+        ``k * d`` entries. Requires SciPy.
+        """
+        import scipy.sparse as sp
+
+        data, indices, indptr = self._native.to_csc(_float_dtype_name(dtype))
+        return sp.csc_matrix((data, indices, indptr), shape=self.shape, copy=False)
+
+    # ------------------------------------------------------------------ protocol
+    def _params(self) -> tuple[str, int, int, int, int | None, float | None]:
+        return (self._family, self._k, self._d, self._seed, self._nnz, self._density)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        family, k, d, seed, nnz, density = self._params()
+        if family == "countsketch":
+            nnz = None  # implied by the family; the constructor rejects it
+        return (_rebuild, (family, k, d, seed, nnz, density))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SketchOperator):
+            return NotImplemented
+        return self._params() == other._params()
+
+    def __hash__(self) -> int:
+        return hash(self._params())
+
+    def __repr__(self) -> str:
+        extra = ""
+        if self._family == "sparse_sign":
+            extra = f", nnz={self._nnz}"
+        elif self._family == "very_sparse":
+            extra = f", density={self._density!r}"
+        return (
+            f"SketchOperator({self._family!r}, k={self._k}, d={self._d}, seed={self._seed}{extra})"
+        )
+
+
+class AdjointOperator:
+    """The transpose ``S.T`` of a :class:`SketchOperator`, of shape ``(d, k)``.
+
+    Supports ``S.T @ Y`` (``Y`` of shape ``(k, m)`` or ``(k,)``) and ``X @ S.T``
+    (``X`` of shape ``(n, d)`` or ``(d,)``, dense or SciPy sparse). ``S.T.T`` is ``S``.
+    """
+
+    __slots__ = ("_op",)
+    __array_ufunc__ = None
+
+    def __init__(self, op: SketchOperator) -> None:
+        self._op = op
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(d, k)``."""
+        k, d = self._op.shape
+        return (d, k)
+
+    @property
+    def T(self) -> SketchOperator:  # noqa: N802
+        """The original operator ``S``."""
+        return self._op
+
+    def to_dense(self, dtype: DTypeLike = np.float64) -> FloatArray:
+        """Materialize ``S.T`` as a dense ``(d, k)`` array."""
+        return self._op.to_dense(dtype).T
+
+    def __matmul__(self, other: Any) -> Any:
+        if isinstance(other, SketchOperator | AdjointOperator):
+            return NotImplemented
+        return self._op._adjoint_sketch(other)
+
+    def __rmatmul__(self, other: Any) -> Any:
+        if isinstance(other, SketchOperator | AdjointOperator):
+            return NotImplemented
+        return self._op.project(other)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AdjointOperator):
+            return NotImplemented
+        return self._op == other._op
+
+    def __hash__(self) -> int:
+        return hash(("adjoint", self._op))
+
+    def __repr__(self) -> str:
+        return f"{self._op!r}.T"
+
+
+# ---------------------------------------------------------------------- constructors
+def gaussian(k: int, d: int, *, seed: int = 0) -> SketchOperator:
+    """Dense Gaussian sketch: entries ``S[i, j] ~ N(0, 1) / sqrt(k)``, all independent.
+
+    Parameters
+    ----------
+    k : int
+        Sketch dimension (rows of ``S``).
+    d : int
+        Input dimension (columns of ``S``).
+    seed : int, default=0
+        Seed in ``[0, 2**64)``.
+
+    Returns
+    -------
+    SketchOperator
+        ``S`` of shape ``(k, d)`` with ``E ||S x||^2 = ||x||^2``. Applying it costs
+        ``O(k d)`` per input vector.
+    """
+    return SketchOperator("gaussian", k, d, seed=seed)
+
+
+def rademacher(k: int, d: int, *, seed: int = 0) -> SketchOperator:
+    """Dense Rademacher sketch: entries ``S[i, j] = ±1 / sqrt(k)`` with equal probability.
+
+    Parameters
+    ----------
+    k, d : int
+        Shape ``(k, d)`` of ``S``.
+    seed : int, default=0
+        Seed in ``[0, 2**64)``.
+
+    Returns
+    -------
+    SketchOperator
+        ``S`` with ``E ||S x||^2 = ||x||^2``.
+    """
+    return SketchOperator("rademacher", k, d, seed=seed)
+
+
+def very_sparse(
+    k: int, d: int, *, density: float | Literal["auto"] = "auto", seed: int = 0
+) -> SketchOperator:
+    """Very sparse random projection (Achlioptas 2001; Li, Hastie & Church 2006).
+
+    With ``s = 1 / density``, the entries are independent with
+
+    .. math::
+
+        S_{ij} = \\begin{cases}
+            +\\sqrt{s / k} & \\text{with probability } 1 / (2s), \\\\
+            0 & \\text{with probability } 1 - 1 / s, \\\\
+            -\\sqrt{s / k} & \\text{with probability } 1 / (2s),
+        \\end{cases}
+
+    so ``E S_ij^2 = 1/k`` and ``E ||S x||^2 = ||x||^2``. This is the matrix of
+    :class:`sklearn.random_projection.SparseRandomProjection`. The nonzero positions of
+    each column are drawn directly with geometric skips (cost proportional to the
+    number of nonzeros, not to ``k``).
+
+    Parameters
+    ----------
+    k, d : int
+        Shape ``(k, d)`` of ``S``.
+    density : float in (0, 1] or "auto", default="auto"
+        Probability that an entry is nonzero. ``"auto"`` uses ``1 / sqrt(d)`` (Li et
+        al.); ``1/3`` gives Achlioptas' original matrix.
+    seed : int, default=0
+        Seed in ``[0, 2**64)``.
+
+    Returns
+    -------
+    SketchOperator
+    """
+    return SketchOperator("very_sparse", k, d, seed=seed, density=density)
+
+
+def sparse_sign(k: int, d: int, *, nnz: int = 8, seed: int = 0) -> SketchOperator:
+    """Sparse sign embedding (SJLT / OSNAP): exactly ``nnz`` nonzeros per column.
+
+    Each column ``j`` of ``S`` has nonzeros at ``nnz`` distinct rows chosen uniformly
+    at random, with independent random signs:
+
+    .. math::
+
+        S_{ij} \\in \\{ -1/\\sqrt{\\mathrm{nnz}},\\ 0,\\ +1/\\sqrt{\\mathrm{nnz}} \\},
+        \\qquad \\#\\{ i : S_{ij} \\neq 0 \\} = \\mathrm{nnz},
+
+    so every column has unit norm and ``E ||S x||^2 = ||x||^2``. Applying ``S`` costs
+    ``O(nnz)`` per input nonzero, independent of ``k``.
+
+    Parameters
+    ----------
+    k, d : int
+        Shape ``(k, d)`` of ``S``.
+    nnz : int, default=8
+        Nonzeros per column, ``1 <= nnz <= k``.
+    seed : int, default=0
+        Seed in ``[0, 2**64)``.
+
+    Returns
+    -------
+    SketchOperator
+    """
+    return SketchOperator("sparse_sign", k, d, seed=seed, nnz=nnz)
+
+
+def countsketch(k: int, d: int, *, seed: int = 0) -> SketchOperator:
+    """CountSketch (Charikar, Chen & Farach-Colton; Clarkson & Woodruff).
+
+    Each column ``j`` has a single nonzero ``S[h(j), j] = ±1`` at a uniformly random row
+    ``h(j)`` with a random sign, so ``E ||S x||^2 = ||x||^2``. Applying ``S`` costs one
+    addition per input nonzero. This is :func:`sparse_sign` with ``nnz=1``.
+
+    Parameters
+    ----------
+    k, d : int
+        Shape ``(k, d)`` of ``S``.
+    seed : int, default=0
+        Seed in ``[0, 2**64)``.
+
+    Returns
+    -------
+    SketchOperator
+    """
+    return SketchOperator("countsketch", k, d, seed=seed)
+
+
+# ---------------------------------------------------------------------- thread pool
+def set_num_threads(n: int) -> None:
+    """Set the size of sketchkit's own thread pool (``n >= 1``).
+
+    The pool is separate from NumPy's BLAS threads. Without a call to this function
+    the pool size is read from the ``SKETCHKIT_NUM_THREADS`` environment variable when
+    the pool is first used, and defaults to the number of available CPUs. Results are
+    bit-identical for every thread count.
+    """
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"n must be an integer >= 1, got {type(n).__name__} {n!r}")
+    n = operator.index(n)
+    if n < 1:
+        raise ValueError(f"n must be an integer >= 1, got n={n}")
+    _native.set_num_threads(n)
+
+
+def get_num_threads() -> int:
+    """Number of threads in sketchkit's thread pool."""
+    return int(_native.get_num_threads())
+
+
+def simd_level() -> str:
+    """SIMD instruction set the kernels use on this CPU.
+
+    One of ``"avx512"``, ``"avx2"``, ``"neon"`` or ``"scalar"``; results are
+    bit-identical across levels.
+    """
+    return str(_native.simd_level())

@@ -1,0 +1,273 @@
+"""Input validation shared by the operator, the estimators and the command line.
+
+Every public entry point of :mod:`sketchkit` funnels its arguments through the helpers
+in this module, so that the rules below hold everywhere:
+
+Dense arrays
+    * ``float32`` and ``float64`` arrays are passed through unchanged: no copy, no
+      change of memory layout (C order, F order and strided views are all accepted by
+      the compiled kernels). ``float32`` input therefore gives ``float32`` output; it is
+      never upcast.
+    * ``float16`` input is converted to ``float32`` (the kernels have no half-precision
+      path); ``longdouble`` input is converted to ``float64``.
+    * Integer and boolean input is converted to ``float64``.
+    * Complex, object, string, datetime and structured dtypes raise :class:`TypeError`.
+    * Non-native byte order (for instance big-endian ``">f8"`` data read from a file)
+      is converted to native byte order, and unaligned buffers are copied to aligned
+      memory (:func:`numpy.require` with ``"A"``); the compiled kernels need both.
+    * Only 1-D and 2-D input is accepted; empty input (no rows or no columns) raises
+      :class:`ValueError`; NaN or infinity raises :class:`ValueError` (checked by the
+      compiled ``all_finite`` scan, which allocates nothing).
+
+Sparse matrices
+    * SciPy CSR and CSC matrices and arrays are used directly (index dtype ``int32`` or
+      ``int64``); any other SciPy sparse format (COO, LIL, DOK, BSR, DIA) is converted
+      to CSR. The stored values follow the dense dtype rules above.
+
+Sizes and parameters
+    * Sizes (``k``, ``d``, ``nnz``, thread counts) must be Python or NumPy integers
+      (not ``bool``); seeds must be integers in ``[0, 2**64)``; the product ``k * d``
+      must fit in a signed 64-bit integer.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import sys
+from typing import Any
+
+import numpy as np
+
+from . import _native
+
+__all__ = [
+    "as_dense",
+    "as_sparse",
+    "check_density",
+    "check_family",
+    "check_nnz",
+    "check_positive_int",
+    "check_seed",
+    "check_shape_product",
+    "is_sparse",
+]
+
+FAMILIES = ("gaussian", "rademacher", "very_sparse", "sparse_sign", "countsketch")
+SPARSE_FAMILIES = ("very_sparse", "sparse_sign", "countsketch")
+
+_INT64_MAX = int(np.iinfo(np.int64).max)
+_SEED_LIMIT = 2**64
+
+
+def is_sparse(x: Any) -> bool:
+    """True when ``x`` is a SciPy sparse matrix or array.
+
+    SciPy is never imported here: if ``scipy.sparse`` has not been imported by anyone,
+    ``x`` cannot be one of its objects.
+    """
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and bool(sparse.issparse(x))
+
+
+def check_positive_int(value: Any, name: str) -> int:
+    """Return ``value`` as a Python ``int`` after checking that it is an integer >= 1.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not an integer (``bool`` and floats are rejected).
+    ValueError
+        If ``value < 1``.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    value = int(value)
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {name}={value}")
+    return value
+
+
+def check_shape_product(k: int, d: int) -> None:
+    """Raise :class:`OverflowError` when ``k * d`` does not fit in a signed 64-bit int."""
+    if k > _INT64_MAX or d > _INT64_MAX or k * d > _INT64_MAX:
+        raise OverflowError(
+            f"operator size k * d = {k} * {d} overflows a 64-bit integer "
+            f"(k={k}, d={d}); reduce k or d"
+        )
+
+
+def check_seed(seed: Any, name: str = "seed") -> int:
+    """Return ``seed`` as a Python ``int`` in ``[0, 2**64)``."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(
+            f"{name} must be an integer in [0, 2**64), got {type(seed).__name__} {seed!r}"
+        )
+    seed = int(seed)
+    if seed < 0 or seed >= _SEED_LIMIT:
+        raise ValueError(f"{name} must be an integer in [0, 2**64), got {name}={seed}")
+    return seed
+
+
+def check_family(family: Any) -> str:
+    """Return ``family`` after checking that it names a supported operator family."""
+    if not isinstance(family, str):
+        raise TypeError(f"family must be a string, got {type(family).__name__} {family!r}")
+    if family not in FAMILIES:
+        raise ValueError(f"family must be one of {', '.join(FAMILIES)}; got family={family!r}")
+    return family
+
+
+def check_density(density: Any, d: int, name: str = "density") -> float:
+    """Resolve ``"auto"`` to ``1 / sqrt(d)`` and check that the density is in ``(0, 1]``."""
+    if isinstance(density, str):
+        if density == "auto":
+            return 1.0 / math.sqrt(d)
+        raise ValueError(f"{name} must be 'auto' or a float in (0, 1], got {name}={density!r}")
+    if isinstance(density, bool) or not isinstance(density, numbers.Real):
+        raise TypeError(
+            f"{name} must be 'auto' or a float in (0, 1], got {type(density).__name__} {density!r}"
+        )
+    value = float(density)
+    if not (0.0 < value <= 1.0):  # also rejects NaN
+        raise ValueError(f"{name} must be in the interval (0, 1], got {name}={value!r}")
+    return value
+
+
+def check_nnz(nnz: Any, k: int, name: str = "nnz") -> int:
+    """Check the number of nonzeros per column of a sparse sign operator (1 <= nnz <= k)."""
+    nnz = check_positive_int(nnz, name)
+    if nnz > k:
+        raise ValueError(
+            f"{name} must be at most k (the number of rows of the operator), "
+            f"got {name}={nnz} > k={k}"
+        )
+    return nnz
+
+
+def _float_dtype_for(dtype: np.dtype, name: str) -> np.dtype:
+    """The float dtype the kernels use for input of ``dtype`` (see the module docstring)."""
+    kind = dtype.kind
+    if kind == "f":
+        if dtype.itemsize == 4:
+            return np.dtype(np.float32)
+        if dtype.itemsize == 8:
+            return np.dtype(np.float64)
+        if dtype.itemsize < 4:  # float16
+            return np.dtype(np.float32)
+        return np.dtype(np.float64)  # longdouble
+    if kind in "iub":
+        return np.dtype(np.float64)
+    raise TypeError(
+        f"{name} has unsupported dtype {dtype}; expected a real floating or integer array"
+    )
+
+
+def _prepare_buffer(x: np.ndarray, target: np.dtype) -> np.ndarray:
+    """Cast to ``target`` in native byte order and ensure alignment; copy only if needed."""
+    if x.dtype != target:  # different type or non-native byte order
+        x = x.astype(target)
+    if not x.flags.aligned:
+        x = np.require(x, requirements=["A"])
+    return x
+
+
+def _check_finite(x: np.ndarray, name: str) -> None:
+    if not _native.all_finite(x):
+        raise ValueError(f"Input {name} contains NaN or infinity.")
+
+
+def as_dense(x: Any, name: str, *, check_finite: bool = True) -> np.ndarray:
+    """Validate a dense 1-D or 2-D array for the compiled kernels.
+
+    ``float32``/``float64`` arrays in native byte order come back as the very same
+    object (or, for array-likes and ``ndarray`` subclasses, a base-class view); see
+    the module docstring for the conversions applied to other dtypes.
+
+    Parameters
+    ----------
+    x : array_like
+        The input.
+    name : str
+        The argument name used in error messages.
+    check_finite : bool, default=True
+        Whether to reject NaN and infinity.
+
+    Returns
+    -------
+    numpy.ndarray
+        A ``float32`` or ``float64`` array with ``ndim`` in ``{1, 2}``.
+    """
+    if is_sparse(x):
+        raise TypeError(f"{name} must be a dense array here, got a sparse {type(x).__name__}")
+    try:
+        arr = np.asarray(x)
+    except (TypeError, ValueError) as exc:  # ragged sequences and the like
+        raise TypeError(f"{name} could not be converted to a numeric array: {exc}") from exc
+    target = _float_dtype_for(arr.dtype, name)
+    if arr.ndim not in (1, 2):
+        raise ValueError(f"{name} must be a 1-D or 2-D array, got an array with ndim={arr.ndim}")
+    if arr.size == 0:
+        raise ValueError(
+            f"{name} is empty (shape {arr.shape}); at least one row and one column are required"
+        )
+    arr = _prepare_buffer(arr, target)
+    if check_finite:
+        _check_finite(arr, name)
+    return arr
+
+
+def as_sparse(x: Any, name: str, *, check_finite: bool = True) -> Any:
+    """Validate a SciPy sparse matrix or array for the compiled kernels.
+
+    CSR and CSC input is returned as is when its values are ``float32``/``float64`` and
+    its index arrays ``int32``/``int64``; other sparse formats are converted to CSR,
+    other value dtypes follow the dense rules (integers and booleans become
+    ``float64``). The container class (``*_matrix`` or ``*_array``) is preserved.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix, csr_array, csc_matrix or csc_array
+    """
+    if not is_sparse(x):
+        raise TypeError(f"{name} must be a SciPy sparse matrix, got {type(x).__name__}")
+    if x.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D sparse matrix, got ndim={x.ndim}")
+    n_rows, n_cols = x.shape
+    if n_rows == 0 or n_cols == 0:
+        raise ValueError(
+            f"{name} is empty (shape {x.shape}); at least one row and one column are required"
+        )
+    if x.format not in ("csr", "csc"):
+        x = x.tocsr()
+    major, minor = (n_rows, n_cols) if x.format == "csr" else (n_cols, n_rows)
+    data, indices, indptr = x.data, x.indices, x.indptr
+    if indptr.ndim != 1 or indptr.shape[0] != major + 1:
+        raise ValueError(
+            f"{name} has an invalid indptr array of shape {indptr.shape} (expected ({major + 1},))"
+        )
+    nnz = int(indptr[-1])
+    if int(indptr[0]) != 0 or nnz > min(data.shape[0], indices.shape[0]):
+        raise ValueError(f"{name} has an invalid indptr array")
+    if data.shape[0] != nnz or indices.shape[0] != nnz:
+        # SciPy tolerates storage longer than the stored entries; drop the tail.
+        data, indices = data[:nnz], indices[:nnz]
+    target = _float_dtype_for(data.dtype, name)
+    data = _prepare_buffer(data, target)
+    index_dtype = indices.dtype
+    if index_dtype not in (np.int32, np.int64) or indptr.dtype != index_dtype:
+        index_dtype = np.dtype(np.int64)
+    indices = _prepare_buffer(indices, index_dtype)
+    indptr = _prepare_buffer(indptr, index_dtype)
+    if major > 0 and bool(np.any(indptr[1:] < indptr[:-1])):
+        raise ValueError(f"{name} has an invalid indptr array (not non-decreasing)")
+    if nnz > 0:
+        lo, hi = int(indices.min()), int(indices.max())
+        if lo < 0 or hi >= minor:
+            raise ValueError(f"{name} has indices outside [0, {minor})")
+    if data is not x.data or indices is not x.indices or indptr is not x.indptr:
+        # copy=False keeps the validated buffers (SciPy may still narrow the index dtype).
+        x = type(x)((data, indices, indptr), shape=x.shape, copy=False)
+    if check_finite:
+        _check_finite(x.data, name)
+    return x
