@@ -1,0 +1,50 @@
+//! The crate's one error type. User input never causes a panic: every check that
+//! can fail on caller data returns one of these.
+
+use std::fmt;
+
+/// What went wrong, naming the argument at fault.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SketchError {
+    /// An argument has an invalid value (`arg` names it).
+    InvalidArgument {
+        /// The argument's name.
+        arg: &'static str,
+        /// What is wrong with it.
+        msg: String,
+    },
+    /// Operand shapes do not fit together.
+    ShapeMismatch(String),
+    /// A size computation overflowed (e.g. `k * d` entries).
+    Overflow(String),
+}
+
+impl SketchError {
+    pub(crate) fn arg(arg: &'static str, msg: impl Into<String>) -> Self {
+        SketchError::InvalidArgument {
+            arg,
+            msg: msg.into(),
+        }
+    }
+}
+
+impl fmt::Display for SketchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SketchError::InvalidArgument { arg, msg } => write!(f, "invalid {arg}: {msg}"),
+            SketchError::ShapeMismatch(m) => write!(f, "shape mismatch: {m}"),
+            SketchError::Overflow(m) => write!(f, "size overflow: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for SketchError {}
+
+/// Result alias.
+pub type Result<T> = std::result::Result<T, SketchError>;
+
+/// `a * b` or an overflow error naming `what`.
+pub(crate) fn checked_mul(a: usize, b: usize, what: &str) -> Result<usize> {
+    a.checked_mul(b)
+        .ok_or_else(|| SketchError::Overflow(format!("{what}: {a} * {b} overflows")))
+}

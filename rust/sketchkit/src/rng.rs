@@ -1,0 +1,245 @@
+//! Counter-based random numbers: Philox4x32-10 (Salmon et al., "Parallel random
+//! numbers: as easy as 1, 2, 3", SC'11), as specified by Random123.
+//!
+//! Every random quantity in the crate is a pure function of a 128-bit counter and a
+//! 64-bit key. Operators derive the key from the user's seed and the counter from
+//! `(family tag, column index, block index)`, so any entry can be regenerated
+//! independently: this is what makes results identical for any thread count, any
+//! chunking of the input, and any backend.
+
+/// Philox multiplier for counter word 0.
+const M0: u32 = 0xD251_1F53;
+/// Philox multiplier for counter word 2.
+const M1: u32 = 0xCD9E_8D57;
+/// Weyl key increment for key word 0 (golden ratio).
+const W0: u32 = 0x9E37_79B9;
+/// Weyl key increment for key word 1 (sqrt(3) - 1).
+const W1: u32 = 0xBB67_AE85;
+
+/// One Philox4x32-10 block: 10 rounds over a 4-word counter under a 2-word key.
+///
+/// ```
+/// use sketchkit::rng::philox4x32_10;
+/// // Random123's first published known-answer vector.
+/// assert_eq!(philox4x32_10([0; 4], [0; 2]), [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]);
+/// ```
+#[inline(always)]
+pub fn philox4x32_10(ctr: [u32; 4], key: [u32; 2]) -> [u32; 4] {
+    let mut c = ctr;
+    let mut k = key;
+    for round in 0..10 {
+        if round > 0 {
+            k[0] = k[0].wrapping_add(W0);
+            k[1] = k[1].wrapping_add(W1);
+        }
+        let p0 = u64::from(M0) * u64::from(c[0]);
+        let p1 = u64::from(M1) * u64::from(c[2]);
+        c = [
+            ((p1 >> 32) as u32) ^ c[1] ^ k[0],
+            p1 as u32,
+            ((p0 >> 32) as u32) ^ c[3] ^ k[1],
+            p0 as u32,
+        ];
+    }
+    c
+}
+
+/// Stream tags: the last counter word, one per use of randomness, so that no two
+/// families (or two purposes inside one family) ever share counter values.
+/// These numbers are part of the stream-stability contract: never renumber them.
+pub mod tag {
+    /// Dense Gaussian entries.
+    pub const GAUSSIAN: u32 = 1;
+    /// Dense Rademacher entries.
+    pub const RADEMACHER: u32 = 2;
+    /// Achlioptas/Li very sparse projection columns.
+    pub const VERY_SPARSE: u32 = 3;
+    /// Sparse sign embedding columns.
+    pub const SPARSE_SIGN: u32 = 4;
+    /// CountSketch columns.
+    pub const COUNTSKETCH: u32 = 5;
+}
+
+/// The Philox key for a 64-bit seed.
+#[inline]
+pub fn key_of(seed: u64) -> [u32; 2] {
+    [seed as u32, (seed >> 32) as u32]
+}
+
+/// A sequential reader over the blocks `(0, 1, 2, ...)` of one keyed stream
+/// `(tag, index)`. Words are consumed in order; the reader is cheap to create.
+#[derive(Clone, Debug)]
+pub struct Stream {
+    key: [u32; 2],
+    index: u64,
+    tag: u32,
+    block: u32,
+    buf: [u32; 4],
+    pos: usize,
+}
+
+impl Stream {
+    /// The stream for `(seed, tag, index)`, positioned at word 0.
+    #[inline]
+    pub fn new(seed: u64, tag: u32, index: u64) -> Self {
+        Self::at_block(seed, tag, index, 0)
+    }
+
+    /// The stream positioned at the first word of block `block`.
+    #[inline]
+    pub fn at_block(seed: u64, tag: u32, index: u64, block: u32) -> Self {
+        Stream {
+            key: key_of(seed),
+            index,
+            tag,
+            block,
+            buf: [0; 4],
+            pos: 4,
+        }
+    }
+
+    /// The four words of block `block` of this stream (random access).
+    #[inline(always)]
+    pub fn block_words(seed: u64, tag: u32, index: u64, block: u32) -> [u32; 4] {
+        philox4x32_10(
+            [block, index as u32, (index >> 32) as u32, tag],
+            key_of(seed),
+        )
+    }
+
+    /// Next 32-bit word.
+    #[inline]
+    pub fn next_u32(&mut self) -> u32 {
+        if self.pos == 4 {
+            self.buf = philox4x32_10(
+                [self.block, self.index as u32, (self.index >> 32) as u32, self.tag],
+                self.key,
+            );
+            self.block = self.block.wrapping_add(1);
+            self.pos = 0;
+        }
+        let w = self.buf[self.pos];
+        self.pos += 1;
+        w
+    }
+
+    /// Next 64-bit word (two 32-bit words, first one low).
+    #[inline]
+    pub fn next_u64(&mut self) -> u64 {
+        let lo = u64::from(self.next_u32());
+        let hi = u64::from(self.next_u32());
+        lo | (hi << 32)
+    }
+
+    /// Uniform integer in `[0, n)` for `n >= 1`, exactly unbiased (Lemire's
+    /// multiply-and-reject method).
+    #[inline]
+    pub fn below(&mut self, n: u32) -> u32 {
+        debug_assert!(n >= 1);
+        let mut m = u64::from(self.next_u32()) * u64::from(n);
+        if (m as u32) < n {
+            let threshold = n.wrapping_neg() % n;
+            while (m as u32) < threshold {
+                m = u64::from(self.next_u32()) * u64::from(n);
+            }
+        }
+        (m >> 32) as u32
+    }
+}
+
+/// Uniform double in the open interval (0, 1) from the top 52 bits of `w`:
+/// `(⌊w / 2^12⌋ + 1/2) / 2^52`, exact in `f64`, never 0 or 1.
+#[inline(always)]
+pub fn open01(w: u64) -> f64 {
+    ((w >> 12) as f64 + 0.5) * (1.0 / 4_503_599_627_370_496.0)
+}
+
+/// Four standard normal deviates from one Philox block (two Box–Muller pairs, each
+/// from two 32-bit words: `u1 = (w + 1/2)/2^32 ∈ (0, 1)`, `u2 = w/2^32`).
+#[inline(always)]
+pub fn gaussians4(w: [u32; 4]) -> [f64; 4] {
+    const INV32: f64 = 1.0 / 4_294_967_296.0;
+    let u1 = (f64::from(w[0]) + 0.5) * INV32;
+    let u2 = f64::from(w[1]) * INV32;
+    let u3 = (f64::from(w[2]) + 0.5) * INV32;
+    let u4 = f64::from(w[3]) * INV32;
+    let r1 = (-2.0 * u1.ln()).sqrt();
+    let r2 = (-2.0 * u3.ln()).sqrt();
+    let (s1, c1) = (std::f64::consts::TAU * u2).sin_cos();
+    let (s2, c2) = (std::f64::consts::TAU * u4).sin_cos();
+    [r1 * c1, r1 * s1, r2 * c2, r2 * s2]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Random123's `kat_vectors`, the three `philox4x32 10` lines:
+    /// counter (4 words), key (2 words), expected output (4 words).
+    #[test]
+    fn philox_known_answers() {
+        let kat: [([u32; 4], [u32; 2], [u32; 4]); 3] = [
+            ([0; 4], [0; 2], [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]),
+            (
+                [u32::MAX; 4],
+                [u32::MAX; 2],
+                [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd],
+            ),
+            (
+                [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344],
+                [0xa4093822, 0x299f31d0],
+                [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1],
+            ),
+        ];
+        for (ctr, key, want) in kat {
+            assert_eq!(philox4x32_10(ctr, key), want);
+        }
+    }
+
+    #[test]
+    fn stream_is_sequential_blocks() {
+        let mut s = Stream::new(42, tag::GAUSSIAN, 7);
+        for b in 0..3u32 {
+            let w = Stream::block_words(42, tag::GAUSSIAN, 7, b);
+            for x in w {
+                assert_eq!(s.next_u32(), x);
+            }
+        }
+    }
+
+    #[test]
+    fn below_is_in_range_and_roughly_uniform() {
+        let mut s = Stream::new(1, 99, 0);
+        let mut counts = [0u32; 7];
+        for _ in 0..70_000 {
+            let v = s.below(7);
+            counts[v as usize] += 1;
+        }
+        for c in counts {
+            // mean 10000, sd ~ 92: 6 sd bound
+            assert!((c as i64 - 10_000).abs() < 560, "{counts:?}");
+        }
+    }
+
+    #[test]
+    fn gaussian_moments() {
+        let n = 40_000u32;
+        let (mut s1, mut s2) = (0.0, 0.0);
+        for b in 0..n / 4 {
+            for g in gaussians4(Stream::block_words(3, tag::GAUSSIAN, 0, b)) {
+                s1 += g;
+                s2 += g * g;
+            }
+        }
+        let mean = s1 / f64::from(n);
+        let var = s2 / f64::from(n) - mean * mean;
+        assert!(mean.abs() < 0.03, "{mean}");
+        assert!((var - 1.0).abs() < 0.04, "{var}");
+    }
+
+    #[test]
+    fn open01_bounds() {
+        assert!(open01(0) > 0.0);
+        assert!(open01(u64::MAX) < 1.0);
+    }
+}

@@ -1,0 +1,113 @@
+//! Runtime SIMD dispatch. Kernels are written once as generic `#[inline(always)]`
+//! functions; [`dispatch!`](crate::dispatch) compiles them again inside functions
+//! with `#[target_feature]` (AVX-512, AVX2+FMA) and picks one by CPU detection at run
+//! time. No build ever uses `-C target-cpu=native`.
+//!
+//! Every kernel computes each output element with the same sequence of IEEE
+//! operations at every level, so all levels give identical bits; the scalar level is
+//! the reference and is tested on every machine.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// An instruction-set level the kernels can run at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Portable code (still auto-vectorized for the baseline target).
+    Scalar = 1,
+    /// x86-64 AVX2 + FMA.
+    Avx2 = 2,
+    /// x86-64 AVX-512 F/VL/BW/DQ.
+    Avx512 = 3,
+}
+
+impl Level {
+    /// Lower-case name (`"scalar"`, `"avx2"`, `"avx512"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Scalar => "scalar",
+            Level::Avx2 => "avx2",
+            Level::Avx512 => "avx512",
+        }
+    }
+
+    /// Parses a name given by [`Level::name`].
+    pub fn parse(s: &str) -> Option<Level> {
+        match s {
+            "scalar" => Some(Level::Scalar),
+            "avx2" => Some(Level::Avx2),
+            "avx512" => Some(Level::Avx512),
+            _ => None,
+        }
+    }
+}
+
+static CAP: AtomicU8 = AtomicU8::new(0);
+
+/// The best level this CPU supports.
+pub fn detected() -> Level {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+            && std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+        {
+            return Level::Avx512;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            return Level::Avx2;
+        }
+    }
+    Level::Scalar
+}
+
+/// The level kernels dispatch to: the detected one, lowered by [`set_cap`].
+#[inline]
+pub fn level() -> Level {
+    let d = detected();
+    match CAP.load(Ordering::Relaxed) {
+        1 => Level::Scalar,
+        2 => d.min(Level::Avx2),
+        _ => d,
+    }
+}
+
+/// Caps the dispatched level (testing and benchmarking hook); `None` removes the
+/// cap. A cap above what the CPU supports has no effect.
+pub fn set_cap(cap: Option<Level>) {
+    CAP.store(cap.map_or(0, |l| l as u8), Ordering::Relaxed);
+}
+
+/// Calls `$body` (an expression using generic `#[inline(always)]` kernels) compiled
+/// for the best level available.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! dispatch {
+    ($body:expr) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+            unsafe fn __avx512<R>(f: impl FnOnce() -> R) -> R {
+                f()
+            }
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn __avx2<R>(f: impl FnOnce() -> R) -> R {
+                f()
+            }
+            match $crate::simd::level() {
+                // SAFETY: `level()` reports Avx512 only when runtime detection found
+                // every feature the function enables.
+                $crate::simd::Level::Avx512 => unsafe { __avx512(|| $body) },
+                // SAFETY: as above for AVX2 and FMA.
+                $crate::simd::Level::Avx2 => unsafe { __avx2(|| $body) },
+                $crate::simd::Level::Scalar => $body,
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            $body
+        }
+    }};
+}

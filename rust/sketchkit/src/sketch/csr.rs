@@ -1,0 +1,179 @@
+//! Kernels for compressed sparse inputs, `O(nnz)` in the input:
+//!
+//! * [`rows_times_st`]: `out = X · Sᵀ` for CSR `X` (rows in parallel); also `(S·A)ᵀ`
+//!   for CSC `A`.
+//! * [`s_times_rows`]: `out = S · A` for CSR `A` (output rows in parallel); also
+//!   `(X·Sᵀ)ᵀ` for CSC `X`.
+//!
+//! With sorted indices each output element is the same ascending chain as in the
+//! dense kernels (missing terms would only add exact zeros), so sparse and dense
+//! inputs give the same bits.
+
+use super::dense::DenseKind;
+use super::structure::{sign_of, SparseMat, IDX_MASK};
+use crate::view::{CsrRef, MatMut, SparseIndex};
+use crate::Real;
+use rayon::prelude::*;
+
+/// Rows of X per parallel task.
+const ROWS: usize = 256;
+
+/// The operator as the CSR kernels see it.
+pub(crate) enum OpRef<'a, T> {
+    /// Sparse family: index lists.
+    Sparse(&'a SparseMat),
+    /// Dense family: `Sᵀ` materialized row-major (`d × k`).
+    Dense { st: &'a [T], k: usize },
+}
+
+/// Accumulates row `r` of `X · Sᵀ` into `acc` (length k, zeroed by the caller), and
+/// applies the final scale.
+#[inline(always)]
+fn row_into<T: Real, I: SparseIndex>(op: &OpRef<'_, T>, x: &CsrRef<'_, T, I>, r: usize, acc: &mut [T]) {
+    match op {
+        OpRef::Sparse(m) => {
+            for t in x.row_range(r) {
+                let (j, v) = (x.col(t), x.data[t]);
+                for &e in m.csc.list(j) {
+                    let s: T = sign_of(e);
+                    acc[(e & IDX_MASK) as usize] += s * v;
+                }
+            }
+            let scale = T::from_f64(m.scale);
+            for a in acc.iter_mut() {
+                *a = scale * *a;
+            }
+        }
+        OpRef::Dense { st, k } => {
+            for t in x.row_range(r) {
+                let (j, v) = (x.col(t), x.data[t]);
+                for (a, &s) in acc.iter_mut().zip(&st[j * k..(j + 1) * k]) {
+                    *a = v.mul_add(s, *a);
+                }
+            }
+        }
+    }
+}
+
+/// `out = X · Sᵀ` for CSR `X` (`n × d`), `out` dense `n × k`.
+pub(crate) fn rows_times_st<T: Real, I: SparseIndex>(op: &OpRef<'_, T>, x: &CsrRef<'_, T, I>, k: usize, out: MatMut<'_, T>) {
+    let n = x.rows;
+    let out = out.into_shared();
+    (0..n.div_ceil(ROWS)).into_par_iter().for_each_init(
+        || vec![T::ZERO; k],
+        |acc, c| {
+            let (r0, r1) = (c * ROWS, ((c + 1) * ROWS).min(n));
+            // SAFETY: chunk c owns output rows r0..r1.
+            let o = unsafe { out.part(r0, r1, 0, k) };
+            for r in r0..r1 {
+                acc.fill(T::ZERO);
+                crate::dispatch!(row_into(op, x, r, acc));
+                for (i, &v) in acc.iter().enumerate() {
+                    // SAFETY: (r - r0, i) is inside this chunk's part.
+                    unsafe { *o.ptr_at(r - r0, i) = v };
+                }
+            }
+        },
+    );
+}
+
+/// The CSR triple of a sparse result.
+pub type CsrParts<T> = (Vec<i64>, Vec<i64>, Vec<T>);
+
+/// `X · Sᵀ` for CSR `X` as a CSR matrix (`n × k`), exact zeros dropped.
+pub(crate) fn rows_times_st_sparse<T: Real, I: SparseIndex>(op: &OpRef<'_, T>, x: &CsrRef<'_, T, I>, k: usize) -> CsrParts<T> {
+    let n = x.rows;
+    let parts: Vec<(Vec<i64>, Vec<i64>, Vec<T>)> = (0..n.div_ceil(ROWS))
+        .into_par_iter()
+        .map(|c| {
+            let (r0, r1) = (c * ROWS, ((c + 1) * ROWS).min(n));
+            let mut acc = vec![T::ZERO; k];
+            let (mut lens, mut idx, mut val) = (Vec::with_capacity(r1 - r0), Vec::new(), Vec::new());
+            for r in r0..r1 {
+                acc.fill(T::ZERO);
+                crate::dispatch!(row_into(op, x, r, &mut acc));
+                let before = idx.len();
+                for (i, &v) in acc.iter().enumerate() {
+                    if v != T::ZERO {
+                        idx.push(i as i64);
+                        val.push(v);
+                    }
+                }
+                lens.push((idx.len() - before) as i64);
+            }
+            (lens, idx, val)
+        })
+        .collect();
+    let nnz: usize = parts.iter().map(|p| p.1.len()).sum();
+    let mut indptr = Vec::with_capacity(n + 1);
+    let (mut indices, mut data) = (Vec::with_capacity(nnz), Vec::with_capacity(nnz));
+    indptr.push(0i64);
+    for (lens, idx, val) in parts {
+        for l in lens {
+            indptr.push(indptr.last().copied().unwrap_or(0) + l);
+        }
+        indices.extend_from_slice(&idx);
+        data.extend_from_slice(&val);
+    }
+    (indptr, indices, data)
+}
+
+/// Output rows of `S · A` per parallel task.
+const OUT_ROWS: usize = 16;
+
+/// `out = S · A` for CSR `A` (`d × m`), `out` dense `k × m`.
+pub(crate) fn s_times_rows<T: Real, I: SparseIndex>(op: &OpRef<'_, T>, a: &CsrRef<'_, T, I>, k: usize, out: MatMut<'_, T>) {
+    let m = a.cols;
+    let out = out.into_shared();
+    (0..k.div_ceil(OUT_ROWS)).into_par_iter().for_each_init(
+        || vec![T::ZERO; m],
+        |acc, c| {
+            let (i0, i1) = (c * OUT_ROWS, ((c + 1) * OUT_ROWS).min(k));
+            // SAFETY: chunk c owns output rows i0..i1.
+            let o = unsafe { out.part(i0, i1, 0, m) };
+            for i in i0..i1 {
+                acc.fill(T::ZERO);
+                crate::dispatch!(out_row(op, a, i, acc));
+                for (col, &v) in acc.iter().enumerate() {
+                    // SAFETY: inside this chunk's part.
+                    unsafe { *o.ptr_at(i - i0, col) = v };
+                }
+            }
+        },
+    );
+}
+
+#[inline(always)]
+fn out_row<T: Real, I: SparseIndex>(op: &OpRef<'_, T>, a: &CsrRef<'_, T, I>, i: usize, acc: &mut [T]) {
+    match op {
+        OpRef::Sparse(mat) => {
+            for &e in mat.csr.list(i) {
+                let s: T = sign_of(e);
+                let j = (e & IDX_MASK) as usize;
+                for t in a.row_range(j) {
+                    acc[a.col(t)] += s * a.data[t];
+                }
+            }
+            let scale = T::from_f64(mat.scale);
+            for v in acc.iter_mut() {
+                *v = scale * *v;
+            }
+        }
+        OpRef::Dense { st, k } => {
+            for j in 0..a.rows {
+                let s = st[j * k + i];
+                for t in a.row_range(j) {
+                    let col = a.col(t);
+                    acc[col] = a.data[t].mul_add(s, acc[col]);
+                }
+            }
+        }
+    }
+}
+
+/// Materializes `Sᵀ` (`d × k`, row-major) for a dense family.
+pub(crate) fn dense_st<T: Real>(kind: DenseKind, seed: u64, k: usize, d: usize) -> Vec<T> {
+    let mut st = vec![T::ZERO; k * d];
+    super::dense::st_block(kind, seed, k, 0, d, &mut st);
+    st
+}

@@ -1,0 +1,169 @@
+//! Dense families (Gaussian, Rademacher): entries generated block by block from the
+//! counter stream and applied with a register-tiled GEMM.
+//!
+//! Column `j` of `S` (row `j` of `Sᵀ`) is generated from the stream `(seed, tag, j)`:
+//! Gaussian entry `i` is value `i % 4` of block `i / 4` ([`gaussians4`]); Rademacher
+//! entry `i` is bit `i % 32` of word `(i / 32) % 4` of block `i / 128` (bit set means
+//! negative). Entries are scaled by `1/√k`.
+//!
+//! The GEMM computes every output element as one chain of fused multiply-adds in
+//! ascending order of the summed index, starting from zero; tiling and threads never
+//! change the order, so results are bit-identical for any thread count and any
+//! split of the rows.
+
+use crate::rng::{gaussians4, tag, Stream};
+use crate::view::{MatMut, MatRef, SharedMut};
+use crate::Real;
+use rayon::prelude::*;
+
+/// Which dense family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DenseKind {
+    Gaussian,
+    Rademacher,
+}
+
+/// Writes rows `j0..j1` of `Sᵀ` (each of length `k`, scaled) into `buf`, row-major.
+pub(crate) fn st_block<T: Real>(kind: DenseKind, seed: u64, k: usize, j0: usize, j1: usize, buf: &mut [T]) {
+    let scale = 1.0 / (k as f64).sqrt();
+    buf[..(j1 - j0) * k]
+        .par_chunks_mut(k.max(1))
+        .enumerate()
+        .for_each(|(jj, row)| column(kind, seed, (j0 + jj) as u64, scale, row));
+}
+
+/// Column `j` of `S` (length `row.len() = k`), scaled.
+pub(crate) fn column<T: Real>(kind: DenseKind, seed: u64, j: u64, scale: f64, row: &mut [T]) {
+    match kind {
+        DenseKind::Gaussian => {
+            for (b, chunk) in row.chunks_mut(4).enumerate() {
+                let g = gaussians4(Stream::block_words(seed, tag::GAUSSIAN, j, b as u32));
+                for (dst, v) in chunk.iter_mut().zip(g) {
+                    *dst = T::from_f64(v * scale);
+                }
+            }
+        }
+        DenseKind::Rademacher => {
+            let pos = T::from_f64(scale);
+            for (b, chunk) in row.chunks_mut(128).enumerate() {
+                let w = Stream::block_words(seed, tag::RADEMACHER, j, b as u32);
+                for (i, dst) in chunk.iter_mut().enumerate() {
+                    let bit = (w[i / 32] >> (i % 32)) & 1;
+                    *dst = if bit == 1 { -pos } else { pos };
+                }
+            }
+        }
+    }
+}
+
+/// Rows of A per parallel task in the GEMM.
+const MC: usize = 64;
+
+/// `c += a · b` (`a`: n×K, `b`: K×N, `c`: n×N), each element a single FMA chain
+/// over `p = 0..K` continuing from `c`'s value.
+pub(crate) fn gemm_acc<T: Real>(a: MatRef<'_, T>, b: MatRef<'_, T>, c: MatMut<'_, T>) {
+    let n = a.rows();
+    if n == 0 || b.cols() == 0 {
+        return;
+    }
+    match (crate::simd::level(), std::mem::size_of::<T>()) {
+        (crate::simd::Level::Avx512, 4) => gemm_impl::<T, 8, 16>(a, b, c),
+        (crate::simd::Level::Avx512, _) => gemm_impl::<T, 8, 8>(a, b, c),
+        (_, 4) => gemm_impl::<T, 4, 16>(a, b, c),
+        (_, _) => gemm_impl::<T, 4, 8>(a, b, c),
+    }
+}
+
+fn gemm_impl<T: Real, const MR: usize, const NR: usize>(a: MatRef<'_, T>, b: MatRef<'_, T>, c: MatMut<'_, T>) {
+    let (n, kk, nn) = (a.rows(), a.cols(), b.cols());
+    let panels = nn.div_ceil(NR);
+    // Pack B into panels of NR columns: bp[panel][p][0..NR], zero padded.
+    let mut bp = vec![T::ZERO; panels * kk * NR];
+    bp.par_chunks_mut((kk * NR).max(1)).enumerate().for_each(|(pi, panel)| {
+        let c0 = pi * NR;
+        let w = NR.min(nn - c0);
+        for p in 0..kk {
+            for q in 0..w {
+                panel[p * NR + q] = b.get(p, c0 + q);
+            }
+        }
+    });
+    let c: SharedMut<'_, T> = c.into_shared();
+    (0..n.div_ceil(MC)).into_par_iter().for_each_init(
+        || vec![T::ZERO; MC.div_ceil(MR) * MR * kk],
+        |ap, t| {
+            let r0 = t * MC;
+            let r1 = (r0 + MC).min(n);
+            // SAFETY: task t owns rows r0..r1 of c; tasks are disjoint.
+            let mut ct = unsafe { c.part(r0, r1, 0, nn) };
+            crate::dispatch!(gemm_rows::<T, MR, NR>(a, r0, r1, &bp, ap, &mut ct));
+        },
+    );
+}
+
+#[inline(always)]
+fn gemm_rows<T: Real, const MR: usize, const NR: usize>(
+    a: MatRef<'_, T>,
+    r0: usize,
+    r1: usize,
+    bp: &[T],
+    ap: &mut [T],
+    c: &mut MatMut<'_, T>,
+) {
+    let kk = a.cols();
+    let nn = c.cols();
+    let strips = (r1 - r0).div_ceil(MR);
+    // Pack A rows into strips: ap[s][p][0..MR], zero padded.
+    for s in 0..strips {
+        let dst = &mut ap[s * kk * MR..(s + 1) * kk * MR];
+        for m in 0..MR {
+            let r = r0 + s * MR + m;
+            if r < r1 {
+                match a.row_slice(r) {
+                    Some(row) => {
+                        for (p, &v) in row.iter().enumerate() {
+                            dst[p * MR + m] = v;
+                        }
+                    }
+                    None => {
+                        for p in 0..kk {
+                            dst[p * MR + m] = a.get(r, p);
+                        }
+                    }
+                }
+            } else {
+                for p in 0..kk {
+                    dst[p * MR + m] = T::ZERO;
+                }
+            }
+        }
+    }
+    for (pi, panel) in bp.chunks_exact((kk * NR).max(1)).enumerate() {
+        let c0 = pi * NR;
+        let w = NR.min(nn - c0);
+        for s in 0..strips {
+            let h = MR.min(r1 - r0 - s * MR);
+            let strip = &ap[s * kk * MR..(s + 1) * kk * MR];
+            let mut acc = [[T::ZERO; NR]; MR];
+            for (m, accm) in acc.iter_mut().enumerate().take(h) {
+                for (q, v) in accm.iter_mut().enumerate().take(w) {
+                    // SAFETY: row s*MR+m < r1-r0 and column c0+q < nn are inside c.
+                    *v = unsafe { *c.ptr_at(s * MR + m, c0 + q) };
+                }
+            }
+            for (bv, av) in panel.chunks_exact(NR).zip(strip.chunks_exact(MR)) {
+                for m in 0..MR {
+                    for q in 0..NR {
+                        acc[m][q] = av[m].mul_add(bv[q], acc[m][q]);
+                    }
+                }
+            }
+            for (m, accm) in acc.iter().enumerate().take(h) {
+                for (q, &v) in accm.iter().enumerate().take(w) {
+                    // SAFETY: as above.
+                    unsafe { *c.ptr_at(s * MR + m, c0 + q) = v };
+                }
+            }
+        }
+    }
+}

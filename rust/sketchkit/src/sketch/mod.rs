@@ -1,0 +1,435 @@
+//! Sketch operators `S` of shape `(k, d)`, all matrix-free and scaled so that
+//! `E‖Sx‖² = ‖x‖²`.
+//!
+//! | family | entries of column `j` |
+//! |---|---|
+//! | [`Family::Gaussian`] | `N(0, 1)/√k` |
+//! | [`Family::Rademacher`] | `±1/√k` |
+//! | [`Family::VerySparse`] | `±√(1/(density·k))` with probability `density/2` each (Achlioptas, Li–Hastie–Church); positions by geometric skips |
+//! | [`Family::SparseSign`] | exactly `nnz` entries `±1/√nnz` at distinct rows (Floyd's sampling) |
+//! | [`Family::CountSketch`] | one `±1` at a uniform row |
+//!
+//! Column `j` is a pure function of `(seed, family, k, parameters, j)`.
+//!
+//! ```
+//! use sketchkit::{Family, LinearSketch, MatMut, MatRef, Sketch};
+//! let s = Sketch::new(Family::SparseSign { nnz: 4 }, 16, 100, 7).unwrap();
+//! let x = vec![1.0f64; 3 * 100];
+//! let mut y = vec![0.0f64; 3 * 16];
+//! s.project(MatRef::from_row_major(&x, 3, 100).unwrap(),
+//!           MatMut::from_row_major(&mut y, 3, 16).unwrap()).unwrap();
+//! // Same operator, same rows: same bits.
+//! assert_eq!(y[..16], y[16..32]);
+//! ```
+
+pub(crate) mod csr;
+pub(crate) mod dense;
+pub(crate) mod sparse_kernels;
+pub(crate) mod structure;
+
+pub use csr::CsrParts;
+pub use structure::{SparseMat, MAX_SPARSE_DIM};
+
+use crate::error::{checked_mul, Result, SketchError};
+use crate::rng::{open01, tag, Stream};
+use crate::view::{CsrRef, MatMut, MatRef, SparseIndex};
+use crate::Real;
+use dense::DenseKind;
+use std::sync::OnceLock;
+use structure::{Compressed, SIGN_BIT};
+
+/// The operator families.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Family {
+    /// Dense i.i.d. `N(0, 1/k)` entries.
+    Gaussian,
+    /// Dense i.i.d. `±1/√k` entries.
+    Rademacher,
+    /// Achlioptas/Li very sparse projection with the given `density` in (0, 1].
+    VerySparse {
+        /// Probability that an entry is nonzero.
+        density: f64,
+    },
+    /// Sparse sign embedding with exactly `nnz` nonzeros per column.
+    SparseSign {
+        /// Nonzeros per column (`1 <= nnz <= k`).
+        nnz: usize,
+    },
+    /// CountSketch: one `±1` per column.
+    CountSketch,
+}
+
+impl Family {
+    /// Lower-case name used by the Python API.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Family::Gaussian => "gaussian",
+            Family::Rademacher => "rademacher",
+            Family::VerySparse { .. } => "very_sparse",
+            Family::SparseSign { .. } => "sparse_sign",
+            Family::CountSketch => "countsketch",
+        }
+    }
+
+    fn dense_kind(&self) -> Option<DenseKind> {
+        match self {
+            Family::Gaussian => Some(DenseKind::Gaussian),
+            Family::Rademacher => Some(DenseKind::Rademacher),
+            _ => None,
+        }
+    }
+}
+
+/// Linear sketch operators of shape `(k, d)` applied in both directions. Only the
+/// two feature-direction methods are required; the row-direction ones are the same
+/// computation on transposed views (free).
+pub trait LinearSketch {
+    /// `(k, d)`.
+    fn shape(&self) -> (usize, usize);
+    /// `out = X · Sᵀ` for `X` of shape `(n, d)`; `out` is `(n, k)`.
+    fn project<T: Real>(&self, x: MatRef<'_, T>, out: MatMut<'_, T>) -> Result<()>;
+    /// `out = Z · S` for `Z` of shape `(n, k)`; `out` is `(n, d)`.
+    fn project_adjoint<T: Real>(&self, z: MatRef<'_, T>, out: MatMut<'_, T>) -> Result<()>;
+    /// `out = S · A` for `A` of shape `(d, m)`; `out` is `(k, m)`.
+    fn sketch<T: Real>(&self, a: MatRef<'_, T>, out: MatMut<'_, T>) -> Result<()> {
+        self.project(a.t(), out.t())
+    }
+    /// `out = Sᵀ · Y` for `Y` of shape `(k, m)`; `out` is `(d, m)`.
+    fn sketch_adjoint<T: Real>(&self, y: MatRef<'_, T>, out: MatMut<'_, T>) -> Result<()> {
+        self.project_adjoint(y.t(), out.t())
+    }
+}
+
+/// A sketch operator: family, shape and seed. Sparse families build their index
+/// lists (`O(nnz)` memory) on first use and keep them.
+#[derive(Debug)]
+pub struct Sketch {
+    family: Family,
+    k: usize,
+    d: usize,
+    seed: u64,
+    sparse: OnceLock<SparseMat>,
+    sparse_t: OnceLock<SparseMat>,
+}
+
+impl Clone for Sketch {
+    fn clone(&self) -> Self {
+        Sketch {
+            family: self.family,
+            k: self.k,
+            d: self.d,
+            seed: self.seed,
+            sparse: OnceLock::new(),
+            sparse_t: OnceLock::new(),
+        }
+    }
+}
+
+fn check_shape(what: &str, got: (usize, usize), want: (usize, usize)) -> Result<()> {
+    if got != want {
+        return Err(SketchError::ShapeMismatch(format!(
+            "{what} has shape ({}, {}), expected ({}, {})",
+            got.0, got.1, want.0, want.1
+        )));
+    }
+    Ok(())
+}
+
+impl Sketch {
+    /// Validates the parameters and creates the operator (no work is done yet).
+    pub fn new(family: Family, k: usize, d: usize, seed: u64) -> Result<Self> {
+        if k == 0 {
+            return Err(SketchError::arg("k", "must be at least 1"));
+        }
+        if d == 0 {
+            return Err(SketchError::arg("d", "must be at least 1"));
+        }
+        checked_mul(k, d, "k * d")?;
+        if i64::try_from(k.saturating_mul(d)).is_err() {
+            return Err(SketchError::Overflow(format!("k * d = {k} * {d} exceeds the int64 range")));
+        }
+        match family {
+            Family::VerySparse { density } => {
+                if !(density > 0.0 && density <= 1.0) {
+                    return Err(SketchError::arg("density", format!("must be in (0, 1], got {density}")));
+                }
+            }
+            Family::SparseSign { nnz } => {
+                if nnz == 0 || nnz > k {
+                    return Err(SketchError::arg("nnz", format!("must be in [1, k={k}], got {nnz}")));
+                }
+            }
+            _ => {}
+        }
+        if family.dense_kind().is_none() && (k > MAX_SPARSE_DIM || d > MAX_SPARSE_DIM) {
+            return Err(SketchError::Overflow(format!(
+                "sparse families support k and d up to {MAX_SPARSE_DIM}"
+            )));
+        }
+        Ok(Sketch {
+            family,
+            k,
+            d,
+            seed,
+            sparse: OnceLock::new(),
+            sparse_t: OnceLock::new(),
+        })
+    }
+
+    /// The family.
+    pub fn family(&self) -> Family {
+        self.family
+    }
+    /// The seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Magnitude of the nonzero entries (sparse families) or `1/√k` (dense ones).
+    pub fn scale(&self) -> f64 {
+        match self.family {
+            Family::Gaussian | Family::Rademacher => 1.0 / (self.k as f64).sqrt(),
+            Family::VerySparse { density } => (1.0 / (density * self.k as f64)).sqrt(),
+            Family::SparseSign { nnz } => 1.0 / (nnz as f64).sqrt(),
+            Family::CountSketch => 1.0,
+        }
+    }
+
+    /// Appends column `j`'s entries (row index | sign bit), rows ascending.
+    fn sparse_column(&self, j: usize, out: &mut Vec<u32>) {
+        let (k, seed, jj) = (self.k, self.seed, j as u64);
+        match self.family {
+            Family::VerySparse { density } => {
+                // Geometric skips: the gap before the next nonzero is
+                // floor(ln U / ln(1 - density)), so positions are Bernoulli(density)
+                // without a trial per entry.
+                let lq = (-density).ln_1p();
+                let mut s = Stream::new(seed, tag::VERY_SPARSE, jj);
+                let mut pos = 0u64;
+                loop {
+                    let w = s.next_u64();
+                    let gap = (open01(w).ln() / lq).floor();
+                    if !(gap < k as f64) {
+                        break;
+                    }
+                    pos += gap as u64;
+                    if pos >= k as u64 {
+                        break;
+                    }
+                    out.push(pos as u32 | if w & 1 == 1 { SIGN_BIT } else { 0 });
+                    pos += 1;
+                }
+            }
+            Family::SparseSign { nnz } => {
+                let mut s = Stream::new(seed, tag::SPARSE_SIGN, jj);
+                let start = out.len();
+                // Floyd's algorithm: nnz distinct rows with exactly nnz draws.
+                for t in (k - nnz)..k {
+                    let r = s.below(t as u32 + 1);
+                    let chosen = &out[start..];
+                    let taken = if nnz <= 64 {
+                        chosen.contains(&r)
+                    } else {
+                        chosen.binary_search(&r).is_ok()
+                    };
+                    let v = if taken { t as u32 } else { r };
+                    if nnz <= 64 {
+                        out.push(v);
+                    } else {
+                        let at = start + out[start..].partition_point(|&x| x < v);
+                        out.insert(at, v);
+                    }
+                }
+                out[start..].sort_unstable();
+                let mut word = 0u32;
+                for (q, e) in out[start..].iter_mut().enumerate() {
+                    if q % 32 == 0 {
+                        word = s.next_u32();
+                    }
+                    if (word >> (q % 32)) & 1 == 1 {
+                        *e |= SIGN_BIT;
+                    }
+                }
+            }
+            Family::CountSketch => {
+                let mut s = Stream::new(seed, tag::COUNTSKETCH, jj);
+                let r = s.below(k as u32);
+                let neg = s.next_u32() & 1 == 1;
+                out.push(r | if neg { SIGN_BIT } else { 0 });
+            }
+            Family::Gaussian | Family::Rademacher => {}
+        }
+    }
+
+    /// Index lists of a sparse family (built once).
+    pub fn sparse_mat(&self) -> Option<&SparseMat> {
+        self.family.dense_kind().is_none().then(|| {
+            self.sparse.get_or_init(|| {
+                let csc = Compressed::generate(self.d, |j, out| self.sparse_column(j, out));
+                SparseMat::from_csc(self.k, self.d, self.scale(), csc)
+            })
+        })
+    }
+
+    fn sparse_mat_t(&self) -> Option<&SparseMat> {
+        let m = self.sparse_mat()?;
+        Some(self.sparse_t.get_or_init(|| m.transposed()))
+    }
+
+    /// Column `j` of a dense family (scaled), written to `col` (length k).
+    fn dense_st(&self, kind: DenseKind, j0: usize, j1: usize, buf: &mut [impl Real]) {
+        dense::st_block(kind, self.seed, self.k, j0, j1, buf);
+    }
+
+    /// Rows of `Sᵀ` generated per block by the dense GEMM path.
+    fn dense_block(&self) -> usize {
+        // ~1M entries per block, at least 64 rows: bounds memory to O(k) blocks.
+        ((1 << 20) / self.k).clamp(64, 4096)
+    }
+
+    /// `out = X · Sᵀ` for CSR `X` (`n × d`).
+    pub fn project_csr<T: Real, I: SparseIndex>(&self, x: &CsrRef<'_, T, I>, out: MatMut<'_, T>) -> Result<()> {
+        check_shape("X", (x.rows, x.cols), (x.rows, self.d))?;
+        check_shape("out", (out.rows(), out.cols()), (x.rows, self.k))?;
+        crate::parallel::install(|| match self.family.dense_kind() {
+            None => {
+                let m = self.sparse_mat().expect("sparse family");
+                csr::rows_times_st(&csr::OpRef::Sparse(m), x, self.k, out)
+            }
+            Some(kind) => {
+                let st = csr::dense_st::<T>(kind, self.seed, self.k, self.d);
+                csr::rows_times_st(&csr::OpRef::Dense { st: &st, k: self.k }, x, self.k, out)
+            }
+        })
+    }
+
+    /// `X · Sᵀ` for CSR `X` as a CSR triple `(indptr, indices, data)` of shape `(n, k)`.
+    pub fn project_csr_sparse<T: Real, I: SparseIndex>(&self, x: &CsrRef<'_, T, I>) -> Result<CsrParts<T>> {
+        check_shape("X", (x.rows, x.cols), (x.rows, self.d))?;
+        crate::parallel::install(|| match self.family.dense_kind() {
+            None => {
+                let m = self.sparse_mat().expect("sparse family");
+                csr::rows_times_st_sparse(&csr::OpRef::Sparse(m), x, self.k)
+            }
+            Some(kind) => {
+                let st = csr::dense_st::<T>(kind, self.seed, self.k, self.d);
+                csr::rows_times_st_sparse(&csr::OpRef::Dense { st: &st, k: self.k }, x, self.k)
+            }
+        })
+    }
+
+    /// `out = S · A` for CSR `A` (`d × m`).
+    pub fn sketch_csr<T: Real, I: SparseIndex>(&self, a: &CsrRef<'_, T, I>, out: MatMut<'_, T>) -> Result<()> {
+        check_shape("A", (a.rows, a.cols), (self.d, a.cols))?;
+        check_shape("out", (out.rows(), out.cols()), (self.k, a.cols))?;
+        crate::parallel::install(|| match self.family.dense_kind() {
+            None => {
+                let m = self.sparse_mat().expect("sparse family");
+                csr::s_times_rows(&csr::OpRef::Sparse(m), a, self.k, out)
+            }
+            Some(kind) => {
+                let st = csr::dense_st::<T>(kind, self.seed, self.k, self.d);
+                csr::s_times_rows(&csr::OpRef::Dense { st: &st, k: self.k }, a, self.k, out)
+            }
+        })
+    }
+
+    /// `S` as a dense row-major `k × d` array.
+    pub fn to_dense<T: Real>(&self) -> Result<Vec<T>> {
+        let len = checked_mul(self.k, self.d, "k * d")?;
+        let mut s = vec![T::ZERO; len];
+        crate::parallel::install(|| match self.family.dense_kind() {
+            None => {
+                let m = self.sparse_mat().expect("sparse family");
+                let scale = T::from_f64(m.scale);
+                for j in 0..self.d {
+                    for &e in m.csc.list(j) {
+                        let sign: T = structure::sign_of(e);
+                        s[(e & structure::IDX_MASK) as usize * self.d + j] = sign * scale;
+                    }
+                }
+            }
+            Some(kind) => {
+                let st = csr::dense_st::<T>(kind, self.seed, self.k, self.d);
+                for j in 0..self.d {
+                    for i in 0..self.k {
+                        s[i * self.d + j] = st[j * self.k + i];
+                    }
+                }
+            }
+        })?;
+        Ok(s)
+    }
+
+    /// `S` as a CSC triple `(indptr, indices, data)`; dense families store every entry.
+    pub fn to_csc<T: Real>(&self) -> Result<CsrParts<T>> {
+        checked_mul(self.k, self.d, "k * d")?;
+        crate::parallel::install(|| match self.family.dense_kind() {
+            None => {
+                let m = self.sparse_mat().expect("sparse family");
+                let scale = T::from_f64(m.scale);
+                let indptr = m.csc.ptr.iter().map(|&p| p as i64).collect();
+                let indices = m.csc.ent.iter().map(|&e| (e & structure::IDX_MASK) as i64).collect();
+                let data = m.csc.ent.iter().map(|&e| structure::sign_of::<T>(e) * scale).collect();
+                (indptr, indices, data)
+            }
+            Some(kind) => {
+                let st = csr::dense_st::<T>(kind, self.seed, self.k, self.d);
+                let indptr = (0..=self.d).map(|j| (j * self.k) as i64).collect();
+                let indices = (0..self.d).flat_map(|_| (0..self.k).map(|i| i as i64)).collect();
+                (indptr, indices, st)
+            }
+        })
+    }
+}
+
+impl LinearSketch for Sketch {
+    fn shape(&self) -> (usize, usize) {
+        (self.k, self.d)
+    }
+
+    fn project<T: Real>(&self, x: MatRef<'_, T>, mut out: MatMut<'_, T>) -> Result<()> {
+        check_shape("X", (x.rows(), x.cols()), (x.rows(), self.d))?;
+        check_shape("out", (out.rows(), out.cols()), (x.rows(), self.k))?;
+        crate::parallel::install(|| match self.family.dense_kind() {
+            None => sparse_kernels::apply_rows(self.sparse_mat().expect("sparse family"), x, out),
+            Some(kind) => {
+                out.fill(T::ZERO);
+                let kb = self.dense_block();
+                let mut buf = vec![T::ZERO; kb.min(self.d) * self.k];
+                for j0 in (0..self.d).step_by(kb) {
+                    let j1 = (j0 + kb).min(self.d);
+                    self.dense_st(kind, j0, j1, &mut buf);
+                    let b = MatRef::from_row_major(&buf[..(j1 - j0) * self.k], j1 - j0, self.k)
+                        .expect("buffer sized above");
+                    dense::gemm_acc(x.sub(0, x.rows(), j0, j1), b, out.rb());
+                }
+            }
+        })
+    }
+
+    fn project_adjoint<T: Real>(&self, z: MatRef<'_, T>, out: MatMut<'_, T>) -> Result<()> {
+        check_shape("Z", (z.rows(), z.cols()), (z.rows(), self.k))?;
+        check_shape("out", (out.rows(), out.cols()), (z.rows(), self.d))?;
+        crate::parallel::install(|| match self.family.dense_kind() {
+            None => sparse_kernels::apply_rows(self.sparse_mat_t().expect("sparse family"), z, out),
+            Some(kind) => {
+                let kb = self.dense_block();
+                let mut buf = vec![T::ZERO; kb.min(self.d) * self.k];
+                let shared = out.into_shared();
+                for j0 in (0..self.d).step_by(kb) {
+                    let j1 = (j0 + kb).min(self.d);
+                    self.dense_st(kind, j0, j1, &mut buf);
+                    // Sᵀ block is (j1-j0) × k row-major; its transpose is k × (j1-j0).
+                    let b = MatRef::from_row_major(&buf[..(j1 - j0) * self.k], j1 - j0, self.k)
+                        .expect("buffer sized above")
+                        .t();
+                    // SAFETY: column blocks j0..j1 are disjoint and used one at a time.
+                    let mut part = unsafe { shared.part(0, z.rows(), j0, j1) };
+                    part.fill(T::ZERO);
+                    dense::gemm_acc(z, b, part);
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,190 @@
+//! Compressed index lists of a sparse operator whose nonzeros all have the same
+//! magnitude (`±scale`): the very sparse, sparse sign and CountSketch families.
+//!
+//! One entry is a `u32`: the index in the low 31 bits and the sign (1 = negative) in
+//! bit 31. Both orientations are kept: columns (`csc`, as generated) and rows (`csr`,
+//! the transposed index lists), plus the rows split by blocks of columns for the
+//! cache-blocked gather kernel. Memory is `O(nnz)`, never `O(k·d)`.
+
+use rayon::prelude::*;
+
+/// Sign flag of an entry.
+pub(crate) const SIGN_BIT: u32 = 1 << 31;
+/// Index mask of an entry.
+pub(crate) const IDX_MASK: u32 = !SIGN_BIT;
+/// Largest dimension a sparse operator may have (indices need 31 bits).
+pub const MAX_SPARSE_DIM: usize = IDX_MASK as usize;
+
+/// `+1` or `-1` for an entry.
+#[inline(always)]
+pub(crate) fn sign_of<T: crate::Real>(e: u32) -> T {
+    if e & SIGN_BIT == 0 {
+        T::ONE
+    } else {
+        -T::ONE
+    }
+}
+
+/// Lists of entries per outer index (`ptr[o]..ptr[o+1]`), inner indices ascending.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Compressed {
+    pub ptr: Vec<usize>,
+    pub ent: Vec<u32>,
+}
+
+impl Compressed {
+    #[inline(always)]
+    pub fn list(&self, o: usize) -> &[u32] {
+        &self.ent[self.ptr[o]..self.ptr[o + 1]]
+    }
+
+    /// Builds the lists by generating each outer index's entries with `gen`
+    /// (in parallel, over fixed chunks of outer indices).
+    pub fn generate(n_outer: usize, gen: impl Fn(usize, &mut Vec<u32>) + Sync) -> Self {
+        const CHUNK: usize = 2048;
+        let parts: Vec<(Vec<usize>, Vec<u32>)> = (0..n_outer.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| {
+                let (o0, o1) = (c * CHUNK, ((c + 1) * CHUNK).min(n_outer));
+                let mut lens = Vec::with_capacity(o1 - o0);
+                let mut ent = Vec::new();
+                for o in o0..o1 {
+                    let before = ent.len();
+                    gen(o, &mut ent);
+                    lens.push(ent.len() - before);
+                }
+                (lens, ent)
+            })
+            .collect();
+        let total: usize = parts.iter().map(|p| p.1.len()).sum();
+        let mut ptr = Vec::with_capacity(n_outer + 1);
+        let mut ent = Vec::with_capacity(total);
+        ptr.push(0);
+        for (lens, e) in parts {
+            for l in lens {
+                ptr.push(ptr.last().copied().unwrap_or(0) + l);
+            }
+            ent.extend_from_slice(&e);
+        }
+        Compressed { ptr, ent }
+    }
+
+    /// The transposed lists (counting sort): inner indices become outer ones; each new
+    /// list is in ascending order of the old outer index.
+    pub fn transpose(&self, n_inner: usize) -> Self {
+        let mut counts = vec![0usize; n_inner + 1];
+        for &e in &self.ent {
+            counts[(e & IDX_MASK) as usize + 1] += 1;
+        }
+        for i in 0..n_inner {
+            counts[i + 1] += counts[i];
+        }
+        let ptr = counts.clone();
+        let mut next = counts;
+        let mut ent = vec![0u32; self.ent.len()];
+        for o in 0..self.ptr.len().saturating_sub(1) {
+            for &e in self.list(o) {
+                let i = (e & IDX_MASK) as usize;
+                ent[next[i]] = (o as u32) | (e & SIGN_BIT);
+                next[i] += 1;
+            }
+        }
+        Compressed { ptr, ent }
+    }
+}
+
+/// One block of columns `[j0, j0 + width)`: the rows with entries there, each with
+/// its entries (column index relative to `j0`).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Block {
+    pub rows: Vec<u32>,
+    pub ptr: Vec<u32>,
+    pub ent: Vec<u32>,
+}
+
+/// Row lists split by column blocks of a fixed width.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Blocked {
+    pub width: usize,
+    pub blocks: Vec<Block>,
+}
+
+impl Blocked {
+    pub fn from_rows(csr: &Compressed, n_rows: usize, n_cols: usize, width: usize) -> Self {
+        let nb = n_cols.div_ceil(width);
+        let mut blocks: Vec<Block> = (0..nb)
+            .map(|_| Block {
+                rows: Vec::new(),
+                ptr: vec![0],
+                ent: Vec::new(),
+            })
+            .collect();
+        for i in 0..n_rows {
+            let list = csr.list(i);
+            let mut t = 0;
+            while t < list.len() {
+                let b = (list[t] & IDX_MASK) as usize / width;
+                let base = (b * width) as u32;
+                let blk = &mut blocks[b];
+                blk.rows.push(i as u32);
+                while t < list.len() && (list[t] & IDX_MASK) as usize / width == b {
+                    blk.ent.push((list[t] & IDX_MASK) - base | (list[t] & SIGN_BIT));
+                    t += 1;
+                }
+                blk.ptr.push(blk.ent.len() as u32);
+            }
+        }
+        Blocked { width, blocks }
+    }
+}
+
+/// A sparse operator `M` of shape `rows × cols` with entries `±scale`.
+#[derive(Clone, Debug)]
+pub struct SparseMat {
+    pub(crate) rows: usize,
+    pub(crate) cols: usize,
+    pub(crate) scale: f64,
+    pub(crate) csc: Compressed,
+    pub(crate) csr: Compressed,
+    pub(crate) blocked: Blocked,
+}
+
+/// Column-block width of the gather kernel: a block of the transposed input tile
+/// (`width × 256 bytes`) stays in L1.
+pub(crate) const BLOCK_WIDTH: usize = 128;
+
+impl SparseMat {
+    /// From column lists.
+    pub(crate) fn from_csc(rows: usize, cols: usize, scale: f64, csc: Compressed) -> Self {
+        let csr = csc.transpose(rows);
+        let blocked = Blocked::from_rows(&csr, rows, cols, BLOCK_WIDTH);
+        SparseMat {
+            rows,
+            cols,
+            scale,
+            csc,
+            csr,
+            blocked,
+        }
+    }
+
+    /// The transpose `Mᵀ` (its columns are `M`'s rows).
+    pub(crate) fn transposed(&self) -> Self {
+        let csc = self.csr.clone();
+        let csr = self.csc.clone();
+        let blocked = Blocked::from_rows(&csr, self.cols, self.rows, BLOCK_WIDTH);
+        SparseMat {
+            rows: self.cols,
+            cols: self.rows,
+            scale: self.scale,
+            csc,
+            csr,
+            blocked,
+        }
+    }
+
+    /// Number of stored entries.
+    pub fn nnz(&self) -> usize {
+        self.csc.ent.len()
+    }
+}

@@ -1,0 +1,334 @@
+//! Operator properties: equality with the materialized matrix in every layout and
+//! direction, dense vs CSR paths, determinism across threads / chunks / SIMD levels,
+//! scaling, and golden values pinning the streams.
+
+use sketchkit::simd::{set_cap, Level};
+use sketchkit::{CsrRef, Family, LinearSketch, MatMut, MatRef, Real, Sketch, SketchError};
+use std::sync::Mutex;
+
+/// Tests that change global state (thread count, SIMD cap) run one at a time.
+static GLOBAL: Mutex<()> = Mutex::new(());
+
+fn families() -> Vec<Family> {
+    vec![
+        Family::Gaussian,
+        Family::Rademacher,
+        Family::VerySparse { density: 0.2 },
+        Family::VerySparse { density: 1.0 },
+        Family::SparseSign { nnz: 3 },
+        Family::CountSketch,
+    ]
+}
+
+fn data<T: Real>(n: usize, seed: u64) -> Vec<T> {
+    let mut s = sketchkit::rng::Stream::new(seed, 77, 0);
+    (0..n)
+        .map(|_| T::from_f64(sketchkit::rng::open01(s.next_u64()) * 2.0 - 1.0))
+        .collect()
+}
+
+/// out = X Sᵀ by the definition, in f64.
+fn reference(s: &[f64], k: usize, d: usize, x: &[f64], n: usize) -> Vec<f64> {
+    let mut y = vec![0.0; n * k];
+    for r in 0..n {
+        for i in 0..k {
+            y[r * k + i] = (0..d).map(|j| x[r * d + j] * s[i * d + j]).sum();
+        }
+    }
+    y
+}
+
+fn close(a: &[f64], b: &[f64], tol: f64) {
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(b) {
+        assert!((x - y).abs() <= tol * (1.0 + y.abs()), "{x} vs {y}");
+    }
+}
+
+fn project_c<T: Real>(s: &Sketch, x: &[T], n: usize) -> Vec<T> {
+    let (k, d) = s.shape();
+    let mut y = vec![T::ZERO; n * k];
+    s.project(MatRef::from_row_major(x, n, d).unwrap(), MatMut::from_row_major(&mut y, n, k).unwrap())
+        .unwrap();
+    y
+}
+
+#[test]
+fn project_matches_materialized_in_every_layout() {
+    let _g = GLOBAL.lock().unwrap();
+    let (k, d, n) = (13, 70, 150);
+    for fam in families() {
+        let s = Sketch::new(fam, k, d, 11).unwrap();
+        let sd: Vec<f64> = s.to_dense().unwrap();
+        let x: Vec<f64> = data(n * d, 1);
+        let want = reference(&sd, k, d, &x, n);
+        // C order
+        close(&project_c(&s, &x, n), &want, 1e-12);
+        // F order input (scatter kernel for sparse families), F order output
+        let mut xf = vec![0.0; n * d];
+        for r in 0..n {
+            for j in 0..d {
+                xf[j * n + r] = x[r * d + j];
+            }
+        }
+        let mut yf = vec![0.0; n * k];
+        s.project(MatRef::from_col_major(&xf, n, d).unwrap(), MatMut::from_col_major(&mut yf, n, k).unwrap())
+            .unwrap();
+        let mut yc = vec![0.0; n * k];
+        for r in 0..n {
+            for i in 0..k {
+                yc[r * k + i] = yf[i * n + r];
+            }
+        }
+        close(&yc, &want, 1e-12);
+        // strided: every other column of a wider buffer
+        let mut xw = vec![f64::NAN; n * 2 * d];
+        for r in 0..n {
+            for j in 0..d {
+                xw[r * 2 * d + 2 * j] = x[r * d + j];
+            }
+        }
+        let mut ys = vec![0.0; n * k];
+        s.project(
+            MatRef::from_slice(&xw, 0, n, d, 2 * d as isize, 2).unwrap(),
+            MatMut::from_row_major(&mut ys, n, k).unwrap(),
+        )
+        .unwrap();
+        close(&ys, &want, 1e-12);
+    }
+}
+
+#[test]
+fn all_four_directions_match_materialized() {
+    let _g = GLOBAL.lock().unwrap();
+    let (k, d, m) = (9, 40, 17);
+    for fam in families() {
+        let s = Sketch::new(fam, k, d, 5).unwrap();
+        let sd: Vec<f64> = s.to_dense().unwrap();
+        // sketch: S A, A (d × m) C order
+        let a: Vec<f64> = data(d * m, 2);
+        let mut out = vec![0.0; k * m];
+        s.sketch(MatRef::from_row_major(&a, d, m).unwrap(), MatMut::from_row_major(&mut out, k, m).unwrap())
+            .unwrap();
+        let mut want = vec![0.0; k * m];
+        for i in 0..k {
+            for c in 0..m {
+                want[i * m + c] = (0..d).map(|j| sd[i * d + j] * a[j * m + c]).sum();
+            }
+        }
+        close(&out, &want, 1e-12);
+        // sketch_adjoint: Sᵀ Y, Y (k × m)
+        let y: Vec<f64> = data(k * m, 3);
+        let mut out = vec![0.0; d * m];
+        s.sketch_adjoint(MatRef::from_row_major(&y, k, m).unwrap(), MatMut::from_row_major(&mut out, d, m).unwrap())
+            .unwrap();
+        for j in 0..d {
+            for c in 0..m {
+                let w: f64 = (0..k).map(|i| sd[i * d + j] * y[i * m + c]).sum();
+                assert!((out[j * m + c] - w).abs() < 1e-12 * (1.0 + w.abs()));
+            }
+        }
+        // project_adjoint: Z S, Z (m × k)
+        let mut out = vec![0.0; m * d];
+        s.project_adjoint(MatRef::from_row_major(&y, m, k).unwrap(), MatMut::from_row_major(&mut out, m, d).unwrap())
+            .unwrap();
+        for r in 0..m {
+            for j in 0..d {
+                let w: f64 = (0..k).map(|i| y[r * k + i] * sd[i * d + j]).sum();
+                assert!((out[r * d + j] - w).abs() < 1e-12 * (1.0 + w.abs()));
+            }
+        }
+    }
+}
+
+/// Dense X as CSR with sorted indices (zeros dropped).
+fn to_csr(x: &[f64], n: usize, d: usize) -> (Vec<i64>, Vec<i64>, Vec<f64>) {
+    let (mut p, mut idx, mut v) = (vec![0i64], vec![], vec![]);
+    for r in 0..n {
+        for j in 0..d {
+            if x[r * d + j] != 0.0 {
+                idx.push(j as i64);
+                v.push(x[r * d + j]);
+            }
+        }
+        p.push(idx.len() as i64);
+    }
+    (p, idx, v)
+}
+
+#[test]
+fn csr_paths_equal_dense_paths_bitwise() {
+    let _g = GLOBAL.lock().unwrap();
+    let (k, d, n) = (11, 60, 90);
+    for fam in families() {
+        let s = Sketch::new(fam, k, d, 9).unwrap();
+        let mut x: Vec<f64> = data(n * d, 4);
+        for (i, v) in x.iter_mut().enumerate() {
+            if i % 3 != 0 {
+                *v = 0.0;
+            }
+        }
+        let dense = project_c(&s, &x, n);
+        let (p, idx, v) = to_csr(&x, n, d);
+        let csr = CsrRef::new(n, d, &p, &idx, &v).unwrap();
+        let mut y = vec![0.0; n * k];
+        s.project_csr(&csr, MatMut::from_row_major(&mut y, n, k).unwrap()).unwrap();
+        assert_eq!(y, dense, "{fam:?} project_csr");
+        let (sp, si, sv) = s.project_csr_sparse(&csr).unwrap();
+        let mut from_sparse = vec![0.0; n * k];
+        for r in 0..n {
+            for t in sp[r] as usize..sp[r + 1] as usize {
+                from_sparse[r * k + si[t] as usize] = sv[t];
+            }
+        }
+        assert_eq!(from_sparse, dense, "{fam:?} sparse output");
+        // S A with A = Xᵀ given as CSR of A (d × n): build CSR of the transpose.
+        let mut xt = vec![0.0; d * n];
+        for r in 0..n {
+            for j in 0..d {
+                xt[j * n + r] = x[r * d + j];
+            }
+        }
+        let (p2, i2, v2) = to_csr(&xt, d, n);
+        let a = CsrRef::new(d, n, &p2, &i2, &v2).unwrap();
+        let mut sa = vec![0.0; k * n];
+        s.sketch_csr(&a, MatMut::from_row_major(&mut sa, k, n).unwrap()).unwrap();
+        for r in 0..n {
+            for i in 0..k {
+                assert_eq!(sa[i * n + r], dense[r * k + i], "{fam:?} sketch_csr");
+            }
+        }
+    }
+}
+
+#[test]
+fn bit_identical_across_threads_chunks_and_simd_levels() {
+    let _g = GLOBAL.lock().unwrap();
+    let (k, d, n) = (64, 300, 333);
+    for fam in families() {
+        let s = Sketch::new(fam, k, d, 123).unwrap();
+        for_both(&s, n, d, k);
+    }
+    sketchkit::set_num_threads(std::thread::available_parallelism().map_or(2, |v| v.get())).unwrap();
+    set_cap(None);
+}
+
+fn for_both(s: &Sketch, n: usize, d: usize, k: usize) {
+    let x32: Vec<f32> = data(n * d, 8);
+    let x64: Vec<f64> = data(n * d, 8);
+    check_det(s, &x32, n, d, k);
+    check_det(s, &x64, n, d, k);
+}
+
+fn check_det<T: Real>(s: &Sketch, x: &[T], n: usize, d: usize, k: usize) {
+    set_cap(None);
+    sketchkit::set_num_threads(1).unwrap();
+    let base = project_c(s, x, n);
+    for threads in [2, 3, 4] {
+        sketchkit::set_num_threads(threads).unwrap();
+        assert!(project_c(s, x, n) == base, "threads {threads}");
+    }
+    // chunked rows: 1, 37, 295 rows
+    let mut chunked = Vec::new();
+    for (r0, r1) in [(0, 1), (1, 38), (38, n)] {
+        chunked.extend(project_c(s, &x[r0 * d..r1 * d], r1 - r0));
+    }
+    assert!(chunked == base, "chunks");
+    for lvl in [Level::Scalar, Level::Avx2, Level::Avx512] {
+        set_cap(Some(lvl));
+        assert!(project_c(s, x, n) == base, "level {lvl:?}");
+    }
+    set_cap(None);
+    let _ = k;
+}
+
+#[test]
+fn scaling_is_unbiased_on_average() {
+    let _g = GLOBAL.lock().unwrap();
+    // E‖Sx‖² = ‖x‖²: the mean over 400 seeds of ‖Sx‖²/‖x‖² is within 4 standard
+    // errors of 1 (the ratio's variance is below 2/k + 2/nnz-ish; 0.5 bounds it).
+    let (k, d) = (32, 200);
+    let x: Vec<f64> = data(d, 5);
+    let nx: f64 = x.iter().map(|v| v * v).sum();
+    for fam in families() {
+        let reps = 400;
+        let mean: f64 = (0..reps)
+            .map(|seed| {
+                let s = Sketch::new(fam, k, d, seed).unwrap();
+                let y = project_c(&s, &x, 1);
+                y.iter().map(|v| v * v).sum::<f64>() / nx
+            })
+            .sum::<f64>()
+            / reps as f64;
+        assert!((mean - 1.0).abs() < 4.0 * (0.5f64 / reps as f64).sqrt(), "{fam:?}: {mean}");
+    }
+}
+
+#[test]
+fn sparse_structure_properties() {
+    let _g = GLOBAL.lock().unwrap();
+    let (k, d) = (50, 400);
+    let s = Sketch::new(Family::SparseSign { nnz: 7 }, k, d, 3).unwrap();
+    let sd: Vec<f64> = s.to_dense().unwrap();
+    for j in 0..d {
+        let nz: Vec<f64> = (0..k).map(|i| sd[i * d + j]).filter(|v| *v != 0.0).collect();
+        assert_eq!(nz.len(), 7);
+        assert!(nz.iter().all(|v| (v.abs() - 1.0 / 7f64.sqrt()).abs() < 1e-15));
+    }
+    let cs = Sketch::new(Family::CountSketch, k, d, 3).unwrap();
+    let cd: Vec<f64> = cs.to_dense().unwrap();
+    for j in 0..d {
+        let nz: Vec<f64> = (0..k).map(|i| cd[i * d + j]).filter(|v| *v != 0.0).collect();
+        assert_eq!(nz.len(), 1);
+        assert_eq!(nz[0].abs(), 1.0);
+    }
+    // very sparse: total nonzeros ~ Binomial(k d, p): within 5 sd of the mean.
+    let p = 0.05;
+    let vs = Sketch::new(Family::VerySparse { density: p }, k, d, 3).unwrap();
+    let (_, idx, _) = vs.to_csc::<f64>().unwrap();
+    let mean = p * (k * d) as f64;
+    let sd5 = 5.0 * (mean * (1.0 - p)).sqrt();
+    assert!((idx.len() as f64 - mean).abs() < sd5, "{} vs {mean}", idx.len());
+}
+
+#[test]
+fn bad_arguments_are_errors() {
+    assert!(matches!(Sketch::new(Family::Gaussian, 0, 5, 0), Err(SketchError::InvalidArgument { arg: "k", .. })));
+    assert!(matches!(Sketch::new(Family::Gaussian, 5, 0, 0), Err(SketchError::InvalidArgument { arg: "d", .. })));
+    assert!(matches!(
+        Sketch::new(Family::VerySparse { density: 0.0 }, 5, 5, 0),
+        Err(SketchError::InvalidArgument { arg: "density", .. })
+    ));
+    assert!(matches!(
+        Sketch::new(Family::VerySparse { density: f64::NAN }, 5, 5, 0),
+        Err(SketchError::InvalidArgument { arg: "density", .. })
+    ));
+    assert!(matches!(
+        Sketch::new(Family::SparseSign { nnz: 6 }, 5, 5, 0),
+        Err(SketchError::InvalidArgument { arg: "nnz", .. })
+    ));
+    assert!(matches!(Sketch::new(Family::Gaussian, 1 << 40, 1 << 40, 0), Err(SketchError::Overflow(_))));
+    let s = Sketch::new(Family::Gaussian, 3, 4, 0).unwrap();
+    let x = [0.0f64; 10];
+    let mut y = [0.0f64; 6];
+    let e = s.project(MatRef::from_row_major(&x, 2, 5).unwrap(), MatMut::from_row_major(&mut y, 2, 3).unwrap());
+    assert!(matches!(e, Err(SketchError::ShapeMismatch(_))));
+    assert!(MatRef::from_row_major(&x, 3, 5).is_err());
+    let p = [0i32, 2, 1];
+    assert!(CsrRef::new(2, 4, &p, &[0, 1], &[1.0f64, 2.0]).is_err());
+    assert!(CsrRef::new(1, 4, &[0i32, 1], &[4], &[1.0f64]).is_err());
+}
+
+/// Stream stability: these entries were produced by this release and must never
+/// change silently (a change is a versioned, documented break).
+#[test]
+fn golden_values() {
+    let g: Vec<f64> = Sketch::new(Family::Gaussian, 4, 3, 0).unwrap().to_dense().unwrap();
+    let r: Vec<f64> = Sketch::new(Family::Rademacher, 4, 3, 0).unwrap().to_dense().unwrap();
+    let v = Sketch::new(Family::VerySparse { density: 0.5 }, 8, 3, 0).unwrap().to_csc::<f64>().unwrap();
+    let s = Sketch::new(Family::SparseSign { nnz: 2 }, 8, 3, 0).unwrap().to_csc::<f64>().unwrap();
+    let c = Sketch::new(Family::CountSketch, 8, 3, 0).unwrap().to_csc::<f64>().unwrap();
+    golden::check(&g, &r, &v, &s, &c);
+}
+
+mod golden;
