@@ -20,7 +20,7 @@ pub fn check(g: &[f64], r: &[f64], v: &Csc, s: &Csc, c: &Csc) {
     assert_eq!(v.0, [0, 3, 7, 9]);
     assert_eq!(v.1, [0, 1, 4, 3, 4, 5, 6, 4, 7]);
     assert_eq!(v.2, [0.5, -0.5, 0.5, -0.5, 0.5, -0.5, -0.5, -0.5, 0.5]);
-    let h = std::f64::consts::FRAC_1_SQRT_2;
+    let h = 1.0 / 2f64.sqrt();
     assert_eq!(s.0, [0, 2, 4, 6]);
     assert_eq!(s.1, [0, 7, 1, 7, 1, 2]);
     assert_eq!(s.2, [h, h, h, -h, h, -h]);
