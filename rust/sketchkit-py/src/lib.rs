@@ -1,1 +1,440 @@
-// placeholder
+//! `sketchkit._native`: the PyO3 binding. Conversion, GIL release and error mapping
+//! only; every algorithm lives in the `sketchkit` core crate.
+//!
+//! Arrays are borrowed (never copied): a NumPy array becomes a strided
+//! [`MatRef`] over its buffer; results are written into freshly allocated NumPy
+//! arrays while the GIL is released. Panics are caught at this boundary and turned
+//! into `RuntimeError`, so none crosses into Python.
+
+use numpy::{Element, PyArray1, PyArray2, PyArrayMethods, PyUntypedArrayMethods};
+use pyo3::exceptions::{PyOverflowError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use sketchkit::{CsrRef, Family, LinearSketch, MatMut, MatRef, Real, Sketch, SketchError, SparseIndex};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+fn to_py(e: SketchError) -> PyErr {
+    match e {
+        SketchError::InvalidArgument { arg, msg } => PyValueError::new_err(format!("{arg}: {msg}")),
+        SketchError::ShapeMismatch(m) => PyValueError::new_err(m),
+        SketchError::Overflow(m) => PyOverflowError::new_err(m),
+    }
+}
+
+/// Runs `f` without the GIL, catching panics.
+fn nogil<R: Send>(py: Python<'_>, f: impl FnOnce() -> sketchkit::Result<R> + Send) -> PyResult<R> {
+    py.detach(|| catch_unwind(AssertUnwindSafe(f)))
+        .map_err(|p| {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown".into());
+            PyRuntimeError::new_err(format!("internal error in sketchkit: {msg}"))
+        })?
+        .map_err(to_py)
+}
+
+/// A strided view of a 2-D NumPy array (strides converted to elements).
+fn view<'a, T: Element>(a: &'a Bound<'_, PyArray2<T>>, name: &str) -> PyResult<MatRef<'a, T>> {
+    let esz = std::mem::size_of::<T>() as isize;
+    let st = a.strides();
+    if st[0] % esz != 0 || st[1] % esz != 0 || (a.data() as usize) % std::mem::align_of::<T>() != 0 {
+        return Err(PyValueError::new_err(format!("{name} must be aligned (use numpy.require(x, requirements='A'))")));
+    }
+    let (r, c) = (a.shape()[0], a.shape()[1]);
+    // SAFETY: the array object is alive for 'a (we hold a reference to it) and its
+    // shape/strides describe its valid elements; the caller keeps a readonly borrow
+    // guard alive while the view is used.
+    Ok(unsafe { MatRef::from_raw_parts(a.data(), r, c, st[0] / esz, st[1] / esz) })
+}
+
+/// A mutable view of a freshly created 2-D array.
+fn view_mut<'a, T: Element>(a: &'a Bound<'_, PyArray2<T>>) -> MatMut<'a, T> {
+    let esz = std::mem::size_of::<T>() as isize;
+    let st = a.strides();
+    let (r, c) = (a.shape()[0], a.shape()[1]);
+    // SAFETY: `a` was just allocated by us (contiguous, aligned, not aliased, not yet
+    // visible to Python code), so exclusive access through this view is sound.
+    unsafe { MatMut::from_raw_parts(a.data(), r, c, st[0] / esz, st[1] / esz) }
+}
+
+fn slice1<'a, T: Element>(a: &'a Bound<'_, PyArray1<T>>, name: &str) -> PyResult<&'a [T]> {
+    if !a.is_contiguous() {
+        return Err(PyValueError::new_err(format!("{name} must be contiguous")));
+    }
+    // SAFETY: contiguous 1-D array alive for 'a; callers hold a readonly guard.
+    unsafe { a.as_slice() }.map_err(|e| PyValueError::new_err(format!("{name}: {e}")))
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Op {
+    Project,
+    ProjectAdjoint,
+    Sketch,
+    SketchAdjoint,
+}
+
+/// The matrix-free sketch operator (see `_native.pyi`).
+#[pyclass(module = "sketchkit._native", frozen)]
+struct SketchOperator {
+    inner: Sketch,
+    nnz: usize,
+    density: f64,
+}
+
+fn apply<'py, T: Real + Element>(
+    py: Python<'py>,
+    s: &Sketch,
+    x: &Bound<'py, PyArray2<T>>,
+    op: Op,
+) -> PyResult<Bound<'py, PyArray2<T>>> {
+    let _guard = x.try_readonly().map_err(|e| PyValueError::new_err(format!("input: {e}")))?;
+    let xv = view(x, "input")?;
+    let (k, d) = s.shape();
+    let (n, inner, out_inner) = match op {
+        Op::Project => (xv.rows(), d, k),
+        Op::ProjectAdjoint => (xv.rows(), k, d),
+        Op::Sketch => (xv.cols(), d, k),
+        Op::SketchAdjoint => (xv.cols(), k, d),
+    };
+    let (got_inner, name) = match op {
+        Op::Project | Op::ProjectAdjoint => (xv.cols(), "X"),
+        Op::Sketch | Op::SketchAdjoint => (xv.rows(), "A"),
+    };
+    if got_inner != inner {
+        return Err(PyValueError::new_err(format!(
+            "shape mismatch: {name} has shape ({}, {}) but the operator of shape ({k}, {d}) needs {} = {inner}",
+            xv.rows(),
+            xv.cols(),
+            if matches!(op, Op::Project | Op::ProjectAdjoint) { "columns" } else { "rows" }
+        )));
+    }
+    // Keep the input's memory order: F-like input gives F-order output.
+    let f_like = xv.row_stride() == 1 && xv.col_stride() != 1 && xv.rows() > 1;
+    let dims = match op {
+        Op::Project | Op::ProjectAdjoint => [n, out_inner],
+        Op::Sketch | Op::SketchAdjoint => [out_inner, n],
+    };
+    let out = PyArray2::<T>::zeros(py, dims, f_like);
+    let ov = view_mut(&out);
+    nogil(py, move || match op {
+        Op::Project => s.project(xv, ov),
+        Op::ProjectAdjoint => s.project_adjoint(xv, ov),
+        Op::Sketch => s.sketch(xv, ov),
+        Op::SketchAdjoint => s.sketch_adjoint(xv, ov),
+    })?;
+    Ok(out)
+}
+
+macro_rules! float_dispatch {
+    ($x:expr, $name:expr, |$a:ident: $t:ident| $body:expr) => {{
+        if let Ok($a) = $x.cast::<PyArray2<f32>>() {
+            type $t = f32;
+            $body
+        } else if let Ok($a) = $x.cast::<PyArray2<f64>>() {
+            type $t = f64;
+            $body
+        } else {
+            Err(PyTypeError::new_err(format!(
+                "{} must be a 2-D float32 or float64 numpy.ndarray with native byte order",
+                $name
+            )))
+        }
+    }};
+}
+
+fn csr_call<'py, T: Real + Element, I: SparseIndex + Element>(
+    py: Python<'py>,
+    s: &Sketch,
+    data: &Bound<'py, PyArray1<T>>,
+    indices: &Bound<'py, PyAny>,
+    indptr: &Bound<'py, PyAny>,
+    outer: usize,
+    project: bool,
+    sparse_output: bool,
+) -> PyResult<Py<PyAny>> {
+    let indices = indices
+        .cast::<PyArray1<I>>()
+        .map_err(|_| PyTypeError::new_err("indices and indptr must share one dtype, int32 or int64"))?;
+    let indptr = indptr
+        .cast::<PyArray1<I>>()
+        .map_err(|_| PyTypeError::new_err("indices and indptr must share one dtype, int32 or int64"))?;
+    let (_g1, _g2, _g3) = (
+        data.try_readonly().map_err(|e| PyValueError::new_err(format!("data: {e}")))?,
+        indices.try_readonly().map_err(|e| PyValueError::new_err(format!("indices: {e}")))?,
+        indptr.try_readonly().map_err(|e| PyValueError::new_err(format!("indptr: {e}")))?,
+    );
+    let (dv, iv, pv) = (slice1(data, "data")?, slice1(indices, "indices")?, slice1(indptr, "indptr")?);
+    let (k, d) = s.shape();
+    if project {
+        if sparse_output {
+            let (p, i, v) = nogil(py, || {
+                let x = CsrRef::new(outer, d, pv, iv, dv)?;
+                s.project_csr_sparse(&x)
+            })?;
+            let t = (
+                PyArray1::from_vec(py, v),
+                PyArray1::from_vec(py, i),
+                PyArray1::from_vec(py, p),
+            );
+            return Ok(t.into_pyobject(py)?.into_any().unbind());
+        }
+        let out = PyArray2::<T>::zeros(py, [outer, k], false);
+        let ov = view_mut(&out);
+        nogil(py, move || {
+            let x = CsrRef::new(outer, d, pv, iv, dv)?;
+            s.project_csr(&x, ov)
+        })?;
+        Ok(out.into_any().unbind())
+    } else {
+        let out = PyArray2::<T>::zeros(py, [k, outer], false);
+        let ov = view_mut(&out);
+        nogil(py, move || {
+            let a = CsrRef::new(d, outer, pv, iv, dv)?;
+            s.sketch_csr(&a, ov)
+        })?;
+        Ok(out.into_any().unbind())
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn csr_dispatch<'py>(
+    py: Python<'py>,
+    s: &Sketch,
+    data: &Bound<'py, PyAny>,
+    indices: &Bound<'py, PyAny>,
+    indptr: &Bound<'py, PyAny>,
+    outer: i64,
+    project: bool,
+    sparse_output: bool,
+) -> PyResult<Py<PyAny>> {
+    let outer = usize::try_from(outer).map_err(|_| PyValueError::new_err("the number of rows must be >= 0"))?;
+    let is64 = indices.cast::<PyArray1<i64>>().is_ok();
+    macro_rules! go {
+        ($t:ty) => {{
+            let dv = data.cast::<PyArray1<$t>>().map_err(|_| {
+                PyTypeError::new_err("data must be a 1-D float32 or float64 array")
+            })?;
+            if is64 {
+                csr_call::<$t, i64>(py, s, dv, indices, indptr, outer, project, sparse_output)
+            } else {
+                csr_call::<$t, i32>(py, s, dv, indices, indptr, outer, project, sparse_output)
+            }
+        }};
+    }
+    if data.cast::<PyArray1<f32>>().is_ok() {
+        go!(f32)
+    } else {
+        go!(f64)
+    }
+}
+
+#[pymethods]
+impl SketchOperator {
+    #[new]
+    #[pyo3(signature = (family, k, d, seed, nnz = 8, density = 1.0))]
+    fn new(family: &str, k: i64, d: i64, seed: u64, nnz: i64, density: f64) -> PyResult<Self> {
+        let k = usize::try_from(k).map_err(|_| PyValueError::new_err("k: must be at least 1"))?;
+        let d = usize::try_from(d).map_err(|_| PyValueError::new_err("d: must be at least 1"))?;
+        let nnz_u = usize::try_from(nnz).map_err(|_| PyValueError::new_err("nnz: must be at least 1"))?;
+        let fam = match family {
+            "gaussian" => Family::Gaussian,
+            "rademacher" => Family::Rademacher,
+            "very_sparse" => Family::VerySparse { density },
+            "sparse_sign" => Family::SparseSign { nnz: nnz_u },
+            "countsketch" => Family::CountSketch,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "family: unknown family {other:?}; expected one of gaussian, rademacher, \
+                     very_sparse, sparse_sign, countsketch"
+                )))
+            }
+        };
+        let inner = Sketch::new(fam, k, d, seed).map_err(to_py)?;
+        Ok(SketchOperator {
+            inner,
+            nnz: nnz_u,
+            density,
+        })
+    }
+
+    #[getter]
+    fn shape(&self) -> (usize, usize) {
+        self.inner.shape()
+    }
+    #[getter]
+    fn family(&self) -> &'static str {
+        self.inner.family().name()
+    }
+    #[getter]
+    fn seed(&self) -> u64 {
+        self.inner.seed()
+    }
+    #[getter]
+    fn nnz(&self) -> usize {
+        match self.inner.family() {
+            Family::SparseSign { nnz } => nnz,
+            Family::CountSketch => 1,
+            _ => self.nnz,
+        }
+    }
+    #[getter]
+    fn density(&self) -> f64 {
+        match self.inner.family() {
+            Family::VerySparse { density } => density,
+            _ => self.density,
+        }
+    }
+    #[getter]
+    fn scale(&self) -> f64 {
+        self.inner.scale()
+    }
+
+    fn project<'py>(&self, py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
+        float_dispatch!(x, "X", |a: T| apply::<T>(py, &self.inner, a, Op::Project).map(|o| o.into_any().unbind()))
+    }
+    fn project_adjoint<'py>(&self, py: Python<'py>, z: &Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
+        float_dispatch!(z, "Z", |a: T| apply::<T>(py, &self.inner, a, Op::ProjectAdjoint)
+            .map(|o| o.into_any().unbind()))
+    }
+    fn sketch<'py>(&self, py: Python<'py>, a: &Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
+        float_dispatch!(a, "A", |v: T| apply::<T>(py, &self.inner, v, Op::Sketch).map(|o| o.into_any().unbind()))
+    }
+    fn sketch_adjoint<'py>(&self, py: Python<'py>, y: &Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
+        float_dispatch!(y, "Y", |v: T| apply::<T>(py, &self.inner, v, Op::SketchAdjoint)
+            .map(|o| o.into_any().unbind()))
+    }
+
+    #[pyo3(signature = (data, indices, indptr, n_rows, sparse_output = false))]
+    fn project_csr<'py>(
+        &self,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+        indices: &Bound<'py, PyAny>,
+        indptr: &Bound<'py, PyAny>,
+        n_rows: i64,
+        sparse_output: bool,
+    ) -> PyResult<Py<PyAny>> {
+        csr_dispatch(py, &self.inner, data, indices, indptr, n_rows, true, sparse_output)
+    }
+
+    fn sketch_csr<'py>(
+        &self,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+        indices: &Bound<'py, PyAny>,
+        indptr: &Bound<'py, PyAny>,
+        n_cols: i64,
+    ) -> PyResult<Py<PyAny>> {
+        csr_dispatch(py, &self.inner, data, indices, indptr, n_cols, false, false)
+    }
+
+    fn to_dense<'py>(&self, py: Python<'py>, dtype: &str) -> PyResult<Py<PyAny>> {
+        let (k, d) = self.inner.shape();
+        macro_rules! go {
+            ($t:ty) => {{
+                let v = nogil(py, || self.inner.to_dense::<$t>())?;
+                Ok(PyArray1::from_vec(py, v).reshape([k, d])?.into_any().unbind())
+            }};
+        }
+        match dtype {
+            "float32" => go!(f32),
+            "float64" => go!(f64),
+            _ => Err(PyValueError::new_err("dtype: expected 'float32' or 'float64'")),
+        }
+    }
+
+    fn to_csc<'py>(&self, py: Python<'py>, dtype: &str) -> PyResult<Py<PyAny>> {
+        macro_rules! go {
+            ($t:ty) => {{
+                let (p, i, v) = nogil(py, || self.inner.to_csc::<$t>())?;
+                let t = (
+                    PyArray1::from_vec(py, v),
+                    PyArray1::from_vec(py, i),
+                    PyArray1::from_vec(py, p),
+                );
+                Ok(t.into_pyobject(py)?.into_any().unbind())
+            }};
+        }
+        match dtype {
+            "float32" => go!(f32),
+            "float64" => go!(f64),
+            _ => Err(PyValueError::new_err("dtype: expected 'float32' or 'float64'")),
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        let (k, d) = self.inner.shape();
+        format!("SketchOperator({:?}, k={k}, d={d}, seed={})", self.inner.family().name(), self.inner.seed())
+    }
+}
+
+/// True when every element is finite.
+#[pyfunction]
+fn all_finite(py: Python<'_>, x: &Bound<'_, PyAny>) -> PyResult<bool> {
+    macro_rules! go {
+        ($t:ty) => {{
+            if let Ok(a) = x.cast::<numpy::PyArrayDyn<$t>>() {
+                let _g = a.try_readonly().map_err(|e| PyValueError::new_err(format!("x: {e}")))?;
+                let a2 = if a.ndim() == 2 {
+                    a.clone().into_any()
+                } else {
+                    // Any other ndim: view it as one row (reshape never copies here
+                    // for contiguous data; otherwise NumPy makes a temporary copy).
+                    a.reshape([1usize, a.len()])?.into_any()
+                };
+                let a2 = a2.cast_into::<PyArray2<$t>>().map_err(|e| PyTypeError::new_err(e.to_string()))?;
+                let v = view(&a2, "x")?;
+                return nogil(py, move || Ok(sketchkit::all_finite(v)));
+            }
+        }};
+    }
+    go!(f32);
+    go!(f64);
+    Err(PyTypeError::new_err("x must be a float32 or float64 numpy.ndarray"))
+}
+
+/// Sets the size of the crate's thread pool.
+#[pyfunction]
+fn set_num_threads(n: i64) -> PyResult<()> {
+    let n = usize::try_from(n).map_err(|_| PyValueError::new_err("n: the number of threads must be at least 1"))?;
+    sketchkit::set_num_threads(n).map_err(to_py)
+}
+
+/// The size of the crate's thread pool.
+#[pyfunction]
+fn get_num_threads() -> usize {
+    sketchkit::get_num_threads()
+}
+
+/// The SIMD level kernels dispatch to.
+#[pyfunction]
+fn simd_level() -> &'static str {
+    sketchkit::simd::level().name()
+}
+
+/// Caps the SIMD level (testing hook); `None` restores detection.
+#[pyfunction]
+#[pyo3(signature = (level = None))]
+fn force_simd_level(level: Option<&str>) -> PyResult<()> {
+    match level {
+        None => sketchkit::simd::set_cap(None),
+        Some(l) => {
+            let lv = sketchkit::simd::Level::parse(l)
+                .ok_or_else(|| PyValueError::new_err("level: expected 'scalar', 'avx2' or 'avx512'"))?;
+            sketchkit::simd::set_cap(Some(lv));
+        }
+    }
+    Ok(())
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<SketchOperator>()?;
+    m.add_function(wrap_pyfunction!(all_finite, m)?)?;
+    m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(get_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(simd_level, m)?)?;
+    m.add_function(wrap_pyfunction!(force_simd_level, m)?)?;
+    Ok(())
+}
