@@ -70,11 +70,9 @@ def johnson_lindenstrauss_min_dim(n_samples: Any, *, eps: Any = 0.1) -> Any:
         if arr.dtype.kind not in "iuf" or arr.dtype == np.bool_:
             raise TypeError(f"{name} must be a real number or an array of real numbers")
     if np.any(np.isnan(eps_arr)) or np.any(eps_arr <= 0.0) or np.any(eps_arr >= 1):
-        raise ValueError(f"The JL bound is defined for eps in ]0, 1[, got {eps!r}")
+        raise ValueError(f"The JL bound is defined for eps in ]0, 1[, got {eps_arr!r}")
     if np.any(np.isnan(n_arr)) or np.any(n_arr <= 0):
-        raise ValueError(
-            f"The JL bound is defined for n_samples greater than zero, got {n_samples!r}"
-        )
+        raise ValueError(f"The JL bound is defined for n_samples greater than zero, got {n_arr!r}")
     denominator = (eps_arr**2 / 2) - (eps_arr**3 / 3)
     result = (4 * np.log(n_arr) / denominator).astype(np.int64)
     if result.ndim == 0:

@@ -22,6 +22,7 @@ import math
 import os
 import sys
 import time
+import zipfile
 from collections.abc import Sequence
 from typing import Any, TextIO
 
@@ -105,10 +106,10 @@ class ProgressBar:
 
 # ---------------------------------------------------------------------- helpers
 def _make_operator(
-    method: str, k: int, d: int, seed: int, nnz: int, density: float | str
+    method: str, k: int, d: int, seed: int, nnz: int | None, density: float | str
 ) -> SketchOperator:
     if method == "sparse_sign":
-        return sparse_sign(k, d, nnz=nnz, seed=seed)
+        return sparse_sign(k, d, nnz=min(8, k) if nnz is None else nnz, seed=seed)
     if method == "very_sparse":
         return very_sparse(k, d, density=density, seed=seed)
     if method == "gaussian":
@@ -202,7 +203,7 @@ def _project_sparse_file(args: argparse.Namespace, progress_enabled: bool) -> No
         raise CliError("sparse .npz input requires SciPy (pip install scipy)") from exc
     try:
         X = sp.load_npz(args.input)
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise CliError(
             f"cannot read {args.input!r} as a sparse matrix (scipy.sparse.save_npz): {exc}"
         ) from exc
@@ -359,7 +360,10 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     )
     for name in ("very_sparse (auto)", "sparse_sign (nnz=8)"):
         ratio = sk_seconds / max(times[name], 1e-12)
-        out.write(f"  sketchkit {name}: {ratio:.1f}x faster\n")
+        if ratio >= 1:
+            out.write(f"  sketchkit {name}: {ratio:.1f}x faster\n")
+        else:
+            out.write(f"  sketchkit {name}: {1 / ratio:.1f}x slower\n")
     return 0
 
 
@@ -397,7 +401,10 @@ def _build_parser() -> argparse.ArgumentParser:
     proj.add_argument("-k", type=_positive_int, required=True, help="number of components")
     proj.add_argument("--seed", type=_seed, default=0, help="operator seed (default 0)")
     proj.add_argument(
-        "--nnz", type=_positive_int, default=8, help="nonzeros per column (sparse_sign)"
+        "--nnz",
+        type=_positive_int,
+        default=None,
+        help="nonzeros per column (sparse_sign; default min(8, k))",
     )
     proj.add_argument(
         "--density",
