@@ -266,7 +266,7 @@ def test_console_entry_point_exit_codes(dense_file, tmp_path):
     cmd = [sys.executable, "-m", "sketchkit", "project", str(path), str(out), "-k", "5"]
     ok = subprocess.run([*cmd, "--no-progress"], capture_output=True, text=True, env=env)
     assert ok.returncode == 0, ok.stderr
-    assert_array_equal(np.load(out), sk.sparse_sign(5, 64).project(X))
+    assert_array_equal(np.load(out), sk.sparse_sign(5, 64, nnz=5).project(X))
     missing = str(tmp_path / "missing.npy")
     bad = subprocess.run(
         [sys.executable, "-m", "sketchkit", "project", missing, str(out), "-k", "5"],

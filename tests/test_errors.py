@@ -170,6 +170,26 @@ def test_overflowing_sizes(k, d):
         sk.gaussian(k, d)
 
 
+def test_sparse_family_dimension_limit():
+    with pytest.raises(OverflowError, match=r"k=2147483648 exceeds 2\*\*31 - 1"):
+        sk.countsketch(2**31, 4)
+    with pytest.raises(OverflowError, match=r"d=2147483648 exceeds 2\*\*31 - 1"):
+        sk.sparse_sign(8, 2**31)
+    # Dense families are generated on the fly and have no such limit.
+    assert sk.gaussian(2, 2**31).shape == (2, 2**31)
+
+
+def test_impossible_allocations_raise_memory_error():
+    with pytest.raises(MemoryError, match="to_dense"):
+        sk.gaussian(2**20, 2**20).to_dense()
+    with pytest.raises(MemoryError, match="to_scipy"):
+        sk.rademacher(2**21, 2**21).to_scipy(np.float32)
+    with pytest.raises(MemoryError, match="very_sparse operator"):
+        sk.very_sparse(2**31 - 1, 2**31 - 1, density=1.0)
+    with pytest.raises(MemoryError, match="projecting sparse input"):
+        sk.gaussian(2**20, 2**20).project(sp.csr_matrix((1, 2**20)))
+
+
 @pytest.mark.parametrize("density", [0, 0.0, -0.1, 1.0000001, 2, float("nan"), float("inf")])
 def test_bad_density(density):
     with pytest.raises(ValueError, match="density must be in the interval"):
@@ -282,6 +302,10 @@ def test_bad_input_never_crashes_the_interpreter():
             lambda: sk.set_num_threads(0),
             lambda: sk.gaussian(2**20, 2**20).to_dense(),
             lambda: sk.gaussian(2**22, 2**22).to_scipy(),
+            lambda: sk.gaussian(2**20, 2**20).project(sp.csr_matrix((1, 2**20))),
+            lambda: sk.rademacher(2**20, 2**20) @ sp.csr_matrix((2**20, 1)),
+            lambda: sk.very_sparse(2**31 - 1, 2**31 - 1, density=1.0),
+            lambda: sk.countsketch(2**31, 4),
         ]
         for call in calls:
             try:
@@ -298,5 +322,5 @@ def test_bad_input_never_crashes_the_interpreter():
     )
     assert proc.returncode == 0, (proc.returncode, proc.stdout, proc.stderr)
     lines = proc.stdout.split()
-    assert proc.stdout.count("ok ") == 15, proc.stdout + proc.stderr
+    assert proc.stdout.count("ok ") == 19, proc.stdout + proc.stderr
     assert lines[-1] == "done"

@@ -394,18 +394,31 @@ def pairwise_distortion(X, Y):
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_johnson_lindenstrauss_distortion(family):
-    """With k = johnson_lindenstrauss_min_dim(n, eps) all pairwise squared distances
-    are preserved within a factor 1 +- eps (the lemma's guarantee holds w.h.p.; the
-    typical maximum over 1225 pairs is about 0.35 here)."""
+    """Pairwise squared distances of n points are preserved within a factor 1 +- eps.
+
+    Dasgupta & Gupta bound the failure probability of one pair by
+    2 exp(-k (eps^2/2 - eps^3/3) / 2). At k = johnson_lindenstrauss_min_dim(n, eps)
+    this is 2/n^2 per pair, which only guarantees success with probability >= 1/n for
+    all pairs at once, so there we assert that at least 99% of the pairs are within
+    eps (the expected failing fraction is below 0.1%). At
+    k = johnson_lindenstrauss_min_dim(n**2, eps) the per-pair bound is 2/n^4 and all
+    pairs are within eps with probability >= 1 - 1/n^2: there we assert the maximum.
+    The lemma's proof covers Gaussian and Rademacher/Achlioptas matrices; for the
+    sparse sign and CountSketch families with dense (non-adversarial) data the
+    squared-norm variance is the same 2/k to first order, and the same holds.
+    """
     n, d, eps = 50, 2000, 0.5
-    k = int(sk.johnson_lindenstrauss_min_dim(n, eps=eps))
-    assert k == 187
+    k_lemma = int(sk.johnson_lindenstrauss_min_dim(n, eps=eps))
+    k_whp = int(sk.johnson_lindenstrauss_min_dim(n**2, eps=eps))
+    assert (k_lemma, k_whp) == (187, 375)
     X = data((n, d), seed=10)
     for seed in (0, 1, 2):
-        Y = make(family, k, d, seed=seed).project(X)
-        err = pairwise_distortion(X, Y)
-        assert err.max() < eps, (seed, err.max())
+        err = pairwise_distortion(X, make(family, k_lemma, d, seed=seed).project(X))
+        assert np.mean(err < eps) >= 0.99, seed
         assert np.median(err) < 0.1
+        err = pairwise_distortion(X, make(family, k_whp, d, seed=seed).project(X))
+        assert err.max() < eps, (seed, err.max())
+        assert np.median(err) < 0.07
 
 
 # --------------------------------------------------------------------------- determinism
@@ -532,16 +545,63 @@ def test_thread_pool_api(restore_threads):
 
 
 # --------------------------------------------------------------------------- stream stability
-# Pinned entries of each family's to_dense() for seed=0 at shape (8, 16). These are the
-# one place where literal random numbers belong in the tests: they fail if the random
-# stream of the core changes, which would change every user's results for a given seed.
-GOLDEN: dict[str, dict[tuple[int, int], float]] = {}
+# Pinned values of each family for seed=0 at shape (8, 16). This is the one place where
+# literal random numbers belong in the tests: they were computed once from the built
+# extension and fail if the core's random streams change, which would silently change
+# every user's results for a given seed. Gaussian entries go through the platform's
+# ln/sin/cos and are compared to 4 ulps; everything else exactly.
+GOLDEN_DENSE = {
+    "gaussian": {
+        (0, 0): 0.5837795388554091,
+        (0, 1): 0.45702057484556297,
+        (3, 5): 0.36588611926434117,
+        (5, 2): 0.024803024197378738,
+        (7, 15): 0.6579273543618811,
+        (2, 9): 0.4023496215977175,
+    },
+    "rademacher": {
+        (0, 0): 0.35355339059327373,
+        (0, 1): 0.35355339059327373,
+        (3, 5): 0.35355339059327373,
+        (5, 2): -0.35355339059327373,
+        (7, 15): -0.35355339059327373,
+        (2, 9): -0.35355339059327373,
+    },
+}
+# (constructor arguments, CSC indptr / indices / data of the first four columns)
+H = 0.5773502691896258  # 1/sqrt(3)
+R = 0.7071067811865476  # sqrt(1/(0.25 * 8))
+GOLDEN_SPARSE = {
+    "very_sparse": (
+        {"density": 0.25},
+        [0, 3, 3, 3, 6],
+        [0, 1, 7, 0, 5, 6],
+        [R, -R, R, R, R, R],
+    ),
+    "sparse_sign": (
+        {"nnz": 3},
+        [0, 3, 6, 9, 12],
+        [0, 3, 6, 0, 1, 7, 1, 2, 6, 0, 4, 7],
+        [H, H, -H, -H, H, H, H, H, -H, -H, -H, -H],
+    ),
+    "countsketch": ({}, [0, 1, 2, 3, 4], [1, 6, 6, 1], [1.0, 1.0, -1.0, -1.0]),
+}
 
 
-@pytest.mark.parametrize("family", FAMILIES)
-def test_golden_values(family):
-    if family not in GOLDEN:
-        pytest.fail(f"golden values for {family} are not pinned")
+@pytest.mark.parametrize("family", sorted(GOLDEN_DENSE))
+def test_golden_values_dense_families(family):
     S = make(family, 8, 16, seed=0).to_dense()
-    for (i, j), value in GOLDEN[family].items():
-        assert S[i, j] == value, (family, i, j, S[i, j])
+    for (i, j), value in GOLDEN_DENSE[family].items():
+        if family == "gaussian":
+            assert abs(S[i, j] - value) <= 4 * np.finfo(np.float64).eps * abs(value), (i, j)
+        else:
+            assert S[i, j] == value, (i, j)
+
+
+@pytest.mark.parametrize("family", sorted(GOLDEN_SPARSE))
+def test_golden_values_sparse_families(family):
+    kwargs, indptr, indices, values = GOLDEN_SPARSE[family]
+    M = make(family, 8, 16, seed=0, **kwargs).to_scipy()[:, :4].tocsc()
+    assert M.indptr.tolist() == indptr
+    assert M.indices.tolist() == indices
+    assert M.data.tolist() == values

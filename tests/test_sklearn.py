@@ -52,6 +52,7 @@ def pairwise_sq_dists(X):
         sk.SparseRandomProjection(n_components=3, density=0.5, compute_inverse_components=True),
     ]
 )
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.DataDimensionalityWarning")
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 

@@ -31,10 +31,12 @@ from ._validation import (
     as_sparse,
     check_density,
     check_family,
+    check_memory,
     check_nnz,
     check_positive_int,
     check_seed,
     check_shape_product,
+    check_sparse_dims,
     is_sparse,
 )
 
@@ -190,15 +192,31 @@ class SketchOperator:
             native_density = density
         elif density is not None:
             raise ValueError(f"density applies to the 'very_sparse' family only, not {family!r}")
-        self._native = _native.SketchOperator(
-            family, k, d, seed, nnz=native_nnz, density=native_density
-        )
         self._family = family
         self._k = k
         self._d = d
         self._seed = seed
         self._nnz: int | None = nnz
         self._density: float | None = density
+        if family in SPARSE_FAMILIES:
+            check_sparse_dims(k, d, family)
+            # The core keeps the nonzero positions in both orientations (~16 bytes each).
+            check_memory(16 * self._expected_nnz() + 16 * (k + d), f"this {family} operator")
+        self._native = _native.SketchOperator(
+            family, k, d, seed, nnz=native_nnz, density=native_density
+        )
+
+    def _expected_nnz(self) -> float:
+        """Expected number of nonzero entries of ``S``."""
+        if self._family == "very_sparse":
+            return float(self._density) * self._k * self._d  # type: ignore[arg-type]
+        if self._family in ("sparse_sign", "countsketch"):
+            return float(self._nnz) * self._d  # type: ignore[arg-type]
+        return float(self._k) * self._d
+
+    def _check_dense_copy(self, itemsize: int, what: str) -> None:
+        """Dense families materialize ``S`` for sparse input and for ``to_dense``."""
+        check_memory(float(self._k) * self._d * itemsize, what)
 
     # ------------------------------------------------------------------ attributes
     @property
@@ -265,6 +283,8 @@ class SketchOperator:
         if is_sparse(X):
             X = as_sparse(X, "X")
             self._check_dim(X.shape[1], "X", X.shape, right=True)
+            if not self.is_sparse:
+                self._check_dense_copy(X.data.itemsize, "projecting sparse input")
             n = X.shape[0]
             if X.format == "csr":
                 if dense_output:
@@ -302,6 +322,8 @@ class SketchOperator:
         if is_sparse(A):
             A = as_sparse(A, "A")
             self._check_dim(A.shape[0], "A", A.shape, right=False)
+            if not self.is_sparse:
+                self._check_dense_copy(A.data.itemsize, "sketching sparse input")
             m = A.shape[1]
             if A.format == "csr":
                 return self._native.sketch_csr(A.data, A.indices, A.indptr, m)
@@ -357,7 +379,9 @@ class SketchOperator:
 
         Intended for inspection and testing: it allocates ``k * d`` values.
         """
-        return self._native.to_dense(_float_dtype_name(dtype))
+        name = _float_dtype_name(dtype)
+        self._check_dense_copy(np.dtype(name).itemsize, "to_dense()")
+        return self._native.to_dense(name)
 
     def to_scipy(self, dtype: DTypeLike = np.float64) -> scipy.sparse.csc_matrix:
         """Materialize ``S`` as a :class:`scipy.sparse.csc_matrix` of shape ``(k, d)``.
@@ -369,7 +393,9 @@ class SketchOperator:
         """
         import scipy.sparse as sp
 
-        data, indices, indptr = self._native.to_csc(_float_dtype_name(dtype))
+        name = _float_dtype_name(dtype)
+        check_memory(self._expected_nnz() * (np.dtype(name).itemsize + 8), "to_scipy()")
+        data, indices, indptr = self._native.to_csc(name)
         return sp.csc_matrix((data, indices, indptr), shape=self.shape, copy=False)
 
     # ------------------------------------------------------------------ protocol

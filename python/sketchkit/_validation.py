@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import sys
 from typing import Any
 
@@ -46,10 +47,12 @@ __all__ = [
     "as_sparse",
     "check_density",
     "check_family",
+    "check_memory",
     "check_nnz",
     "check_positive_int",
     "check_seed",
     "check_shape_product",
+    "check_sparse_dims",
     "is_sparse",
 ]
 
@@ -58,6 +61,8 @@ SPARSE_FAMILIES = ("very_sparse", "sparse_sign", "countsketch")
 
 _INT64_MAX = int(np.iinfo(np.int64).max)
 _SEED_LIMIT = 2**64
+#: Largest k or d of the sparse families (row and column indices use 31 bits).
+MAX_SPARSE_DIM = 2**31 - 1
 
 
 def is_sparse(x: Any) -> bool:
@@ -94,6 +99,41 @@ def check_shape_product(k: int, d: int) -> None:
         raise OverflowError(
             f"operator size k * d = {k} * {d} overflows a 64-bit integer "
             f"(k={k}, d={d}); reduce k or d"
+        )
+
+
+def check_sparse_dims(k: int, d: int, family: str) -> None:
+    """The sparse families index rows and columns with 31 bits."""
+    for name, value in (("k", k), ("d", d)):
+        if value > MAX_SPARSE_DIM:
+            raise OverflowError(
+                f"{name}={value} exceeds 2**31 - 1, the largest dimension of the {family!r} family"
+            )
+
+
+def _physical_memory() -> int | None:
+    """Bytes of physical memory, or None where the platform does not say."""
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES")
+        page_size = os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+    if pages <= 0 or page_size <= 0:
+        return None
+    return int(pages) * int(page_size)
+
+
+def check_memory(nbytes: float, what: str) -> None:
+    """Raise :class:`MemoryError` when ``what`` needs more bytes than the machine has.
+
+    A guard in front of large allocations of the compiled core (materialized operators,
+    index lists), so that an impossible request fails with a Python exception up front.
+    """
+    limit = _physical_memory()
+    if limit is not None and nbytes > limit:
+        raise MemoryError(
+            f"{what} needs {nbytes / 2**30:,.1f} GiB, more than the "
+            f"{limit / 2**30:,.1f} GiB of physical memory"
         )
 
 
@@ -172,7 +212,14 @@ def _prepare_buffer(x: np.ndarray, target: np.dtype) -> np.ndarray:
     return x
 
 
+def _prepare_sparse_buffer(x: np.ndarray, target: np.dtype) -> np.ndarray:
+    """As :func:`_prepare_buffer`, and contiguous (the sparse kernels read flat arrays)."""
+    return np.ascontiguousarray(_prepare_buffer(x, target))
+
+
 def _check_finite(x: np.ndarray, name: str) -> None:
+    if x.ndim == 1:
+        x = x[np.newaxis, :]  # a 2-D view: the scan then never needs a contiguous copy
     if not _native.all_finite(x):
         raise ValueError(f"Input {name} contains NaN or infinity.")
 
@@ -253,12 +300,12 @@ def as_sparse(x: Any, name: str, *, check_finite: bool = True) -> Any:
         # SciPy tolerates storage longer than the stored entries; drop the tail.
         data, indices = data[:nnz], indices[:nnz]
     target = _float_dtype_for(data.dtype, name)
-    data = _prepare_buffer(data, target)
+    data = _prepare_sparse_buffer(data, target)
     index_dtype = indices.dtype
     if index_dtype not in (np.int32, np.int64) or indptr.dtype != index_dtype:
         index_dtype = np.dtype(np.int64)
-    indices = _prepare_buffer(indices, index_dtype)
-    indptr = _prepare_buffer(indptr, index_dtype)
+    indices = _prepare_sparse_buffer(indices, index_dtype)
+    indptr = _prepare_sparse_buffer(indptr, index_dtype)
     if major > 0 and bool(np.any(indptr[1:] < indptr[:-1])):
         raise ValueError(f"{name} has an invalid indptr array (not non-decreasing)")
     if nnz > 0:
