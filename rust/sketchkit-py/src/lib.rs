@@ -9,7 +9,9 @@
 use numpy::{Element, PyArray1, PyArray2, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyOverflowError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use sketchkit::{CsrRef, Family, LinearSketch, MatMut, MatRef, Real, Sketch, SketchError, SparseIndex};
+use sketchkit::{
+    CsrRef, Family, LinearSketch, MatMut, MatRef, Real, Sketch, SketchError, SparseIndex,
+};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 fn to_py(e: SketchError) -> PyErr {
@@ -38,8 +40,11 @@ fn nogil<R: Send>(py: Python<'_>, f: impl FnOnce() -> sketchkit::Result<R> + Sen
 fn view<'a, T: Element>(a: &'a Bound<'_, PyArray2<T>>, name: &str) -> PyResult<MatRef<'a, T>> {
     let esz = std::mem::size_of::<T>() as isize;
     let st = a.strides();
-    if st[0] % esz != 0 || st[1] % esz != 0 || (a.data() as usize) % std::mem::align_of::<T>() != 0 {
-        return Err(PyValueError::new_err(format!("{name} must be aligned (use numpy.require(x, requirements='A'))")));
+    if st[0] % esz != 0 || st[1] % esz != 0 || (a.data() as usize) % std::mem::align_of::<T>() != 0
+    {
+        return Err(PyValueError::new_err(format!(
+            "{name} must be aligned (use numpy.require(x, requirements='A'))"
+        )));
     }
     let (r, c) = (a.shape()[0], a.shape()[1]);
     // SAFETY: the array object is alive for 'a (we hold a reference to it) and its
@@ -88,7 +93,9 @@ fn apply<'py, T: Real + Element>(
     x: &Bound<'py, PyArray2<T>>,
     op: Op,
 ) -> PyResult<Bound<'py, PyArray2<T>>> {
-    let _guard = x.try_readonly().map_err(|e| PyValueError::new_err(format!("input: {e}")))?;
+    let _guard = x
+        .try_readonly()
+        .map_err(|e| PyValueError::new_err(format!("input: {e}")))?;
     let xv = view(x, "input")?;
     let (k, d) = s.shape();
     let (n, inner, out_inner) = match op {
@@ -153,18 +160,27 @@ fn csr_call<'py, T: Real + Element, I: SparseIndex + Element>(
     project: bool,
     sparse_output: bool,
 ) -> PyResult<Py<PyAny>> {
-    let indices = indices
-        .cast::<PyArray1<I>>()
-        .map_err(|_| PyTypeError::new_err("indices and indptr must share one dtype, int32 or int64"))?;
-    let indptr = indptr
-        .cast::<PyArray1<I>>()
-        .map_err(|_| PyTypeError::new_err("indices and indptr must share one dtype, int32 or int64"))?;
+    let indices = indices.cast::<PyArray1<I>>().map_err(|_| {
+        PyTypeError::new_err("indices and indptr must share one dtype, int32 or int64")
+    })?;
+    let indptr = indptr.cast::<PyArray1<I>>().map_err(|_| {
+        PyTypeError::new_err("indices and indptr must share one dtype, int32 or int64")
+    })?;
     let (_g1, _g2, _g3) = (
-        data.try_readonly().map_err(|e| PyValueError::new_err(format!("data: {e}")))?,
-        indices.try_readonly().map_err(|e| PyValueError::new_err(format!("indices: {e}")))?,
-        indptr.try_readonly().map_err(|e| PyValueError::new_err(format!("indptr: {e}")))?,
+        data.try_readonly()
+            .map_err(|e| PyValueError::new_err(format!("data: {e}")))?,
+        indices
+            .try_readonly()
+            .map_err(|e| PyValueError::new_err(format!("indices: {e}")))?,
+        indptr
+            .try_readonly()
+            .map_err(|e| PyValueError::new_err(format!("indptr: {e}")))?,
     );
-    let (dv, iv, pv) = (slice1(data, "data")?, slice1(indices, "indices")?, slice1(indptr, "indptr")?);
+    let (dv, iv, pv) = (
+        slice1(data, "data")?,
+        slice1(indices, "indices")?,
+        slice1(indptr, "indptr")?,
+    );
     let (k, d) = s.shape();
     if project {
         if sparse_output {
@@ -208,13 +224,14 @@ fn csr_dispatch<'py>(
     project: bool,
     sparse_output: bool,
 ) -> PyResult<Py<PyAny>> {
-    let outer = usize::try_from(outer).map_err(|_| PyValueError::new_err("the number of rows must be >= 0"))?;
+    let outer = usize::try_from(outer)
+        .map_err(|_| PyValueError::new_err("the number of rows must be >= 0"))?;
     let is64 = indices.cast::<PyArray1<i64>>().is_ok();
     macro_rules! go {
         ($t:ty) => {{
-            let dv = data.cast::<PyArray1<$t>>().map_err(|_| {
-                PyTypeError::new_err("data must be a 1-D float32 or float64 array")
-            })?;
+            let dv = data
+                .cast::<PyArray1<$t>>()
+                .map_err(|_| PyTypeError::new_err("data must be a 1-D float32 or float64 array"))?;
             if is64 {
                 csr_call::<$t, i64>(py, s, dv, indices, indptr, outer, project, sparse_output)
             } else {
@@ -236,7 +253,8 @@ impl SketchOperator {
     fn new(family: &str, k: i64, d: i64, seed: u64, nnz: i64, density: f64) -> PyResult<Self> {
         let k = usize::try_from(k).map_err(|_| PyValueError::new_err("k: must be at least 1"))?;
         let d = usize::try_from(d).map_err(|_| PyValueError::new_err("d: must be at least 1"))?;
-        let nnz_u = usize::try_from(nnz).map_err(|_| PyValueError::new_err("nnz: must be at least 1"))?;
+        let nnz_u =
+            usize::try_from(nnz).map_err(|_| PyValueError::new_err("nnz: must be at least 1"))?;
         let fam = match family {
             "gaussian" => Family::Gaussian,
             "rademacher" => Family::Rademacher,
@@ -291,18 +309,30 @@ impl SketchOperator {
     }
 
     fn project<'py>(&self, py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
-        float_dispatch!(x, "X", |a: T| apply::<T>(py, &self.inner, a, Op::Project).map(|o| o.into_any().unbind()))
+        float_dispatch!(x, "X", |a: T| apply::<T>(py, &self.inner, a, Op::Project)
+            .map(|o| o.into_any().unbind()))
     }
     fn project_adjoint<'py>(&self, py: Python<'py>, z: &Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
-        float_dispatch!(z, "Z", |a: T| apply::<T>(py, &self.inner, a, Op::ProjectAdjoint)
-            .map(|o| o.into_any().unbind()))
+        float_dispatch!(z, "Z", |a: T| apply::<T>(
+            py,
+            &self.inner,
+            a,
+            Op::ProjectAdjoint
+        )
+        .map(|o| o.into_any().unbind()))
     }
     fn sketch<'py>(&self, py: Python<'py>, a: &Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
-        float_dispatch!(a, "A", |v: T| apply::<T>(py, &self.inner, v, Op::Sketch).map(|o| o.into_any().unbind()))
+        float_dispatch!(a, "A", |v: T| apply::<T>(py, &self.inner, v, Op::Sketch)
+            .map(|o| o.into_any().unbind()))
     }
     fn sketch_adjoint<'py>(&self, py: Python<'py>, y: &Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
-        float_dispatch!(y, "Y", |v: T| apply::<T>(py, &self.inner, v, Op::SketchAdjoint)
-            .map(|o| o.into_any().unbind()))
+        float_dispatch!(y, "Y", |v: T| apply::<T>(
+            py,
+            &self.inner,
+            v,
+            Op::SketchAdjoint
+        )
+        .map(|o| o.into_any().unbind()))
     }
 
     #[pyo3(signature = (data, indices, indptr, n_rows, sparse_output = false))]
@@ -315,7 +345,16 @@ impl SketchOperator {
         n_rows: i64,
         sparse_output: bool,
     ) -> PyResult<Py<PyAny>> {
-        csr_dispatch(py, &self.inner, data, indices, indptr, n_rows, true, sparse_output)
+        csr_dispatch(
+            py,
+            &self.inner,
+            data,
+            indices,
+            indptr,
+            n_rows,
+            true,
+            sparse_output,
+        )
     }
 
     fn sketch_csr<'py>(
@@ -334,13 +373,18 @@ impl SketchOperator {
         macro_rules! go {
             ($t:ty) => {{
                 let v = nogil(py, || self.inner.to_dense::<$t>())?;
-                Ok(PyArray1::from_vec(py, v).reshape([k, d])?.into_any().unbind())
+                Ok(PyArray1::from_vec(py, v)
+                    .reshape([k, d])?
+                    .into_any()
+                    .unbind())
             }};
         }
         match dtype {
             "float32" => go!(f32),
             "float64" => go!(f64),
-            _ => Err(PyValueError::new_err("dtype: expected 'float32' or 'float64'")),
+            _ => Err(PyValueError::new_err(
+                "dtype: expected 'float32' or 'float64'",
+            )),
         }
     }
 
@@ -359,13 +403,19 @@ impl SketchOperator {
         match dtype {
             "float32" => go!(f32),
             "float64" => go!(f64),
-            _ => Err(PyValueError::new_err("dtype: expected 'float32' or 'float64'")),
+            _ => Err(PyValueError::new_err(
+                "dtype: expected 'float32' or 'float64'",
+            )),
         }
     }
 
     fn __repr__(&self) -> String {
         let (k, d) = self.inner.shape();
-        format!("SketchOperator({:?}, k={k}, d={d}, seed={})", self.inner.family().name(), self.inner.seed())
+        format!(
+            "SketchOperator({:?}, k={k}, d={d}, seed={})",
+            self.inner.family().name(),
+            self.inner.seed()
+        )
     }
 }
 
@@ -375,7 +425,9 @@ fn all_finite(py: Python<'_>, x: &Bound<'_, PyAny>) -> PyResult<bool> {
     macro_rules! go {
         ($t:ty) => {{
             if let Ok(a) = x.cast::<numpy::PyArrayDyn<$t>>() {
-                let _g = a.try_readonly().map_err(|e| PyValueError::new_err(format!("x: {e}")))?;
+                let _g = a
+                    .try_readonly()
+                    .map_err(|e| PyValueError::new_err(format!("x: {e}")))?;
                 let a2 = if a.ndim() == 2 {
                     a.clone().into_any()
                 } else {
@@ -383,7 +435,9 @@ fn all_finite(py: Python<'_>, x: &Bound<'_, PyAny>) -> PyResult<bool> {
                     // for contiguous data; otherwise NumPy makes a temporary copy).
                     a.reshape([1usize, a.len()])?.into_any()
                 };
-                let a2 = a2.cast_into::<PyArray2<$t>>().map_err(|e| PyTypeError::new_err(e.to_string()))?;
+                let a2 = a2
+                    .cast_into::<PyArray2<$t>>()
+                    .map_err(|e| PyTypeError::new_err(e.to_string()))?;
                 let v = view(&a2, "x")?;
                 return nogil(py, move || Ok(sketchkit::all_finite(v)));
             }
@@ -391,13 +445,16 @@ fn all_finite(py: Python<'_>, x: &Bound<'_, PyAny>) -> PyResult<bool> {
     }
     go!(f32);
     go!(f64);
-    Err(PyTypeError::new_err("x must be a float32 or float64 numpy.ndarray"))
+    Err(PyTypeError::new_err(
+        "x must be a float32 or float64 numpy.ndarray",
+    ))
 }
 
 /// Sets the size of the crate's thread pool.
 #[pyfunction]
 fn set_num_threads(n: i64) -> PyResult<()> {
-    let n = usize::try_from(n).map_err(|_| PyValueError::new_err("n: the number of threads must be at least 1"))?;
+    let n = usize::try_from(n)
+        .map_err(|_| PyValueError::new_err("n: the number of threads must be at least 1"))?;
     sketchkit::set_num_threads(n).map_err(to_py)
 }
 
@@ -420,8 +477,9 @@ fn force_simd_level(level: Option<&str>) -> PyResult<()> {
     match level {
         None => sketchkit::simd::set_cap(None),
         Some(l) => {
-            let lv = sketchkit::simd::Level::parse(l)
-                .ok_or_else(|| PyValueError::new_err("level: expected 'scalar', 'avx2' or 'avx512'"))?;
+            let lv = sketchkit::simd::Level::parse(l).ok_or_else(|| {
+                PyValueError::new_err("level: expected 'scalar', 'avx2' or 'avx512'")
+            })?;
             sketchkit::simd::set_cap(Some(lv));
         }
     }

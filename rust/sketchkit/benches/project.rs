@@ -4,11 +4,18 @@ use sketchkit::{Family, LinearSketch, MatMut, MatRef, Sketch};
 
 fn bench(c: &mut Criterion) {
     let (n, d, k) = (2000usize, 4096usize, 256usize);
-    let x: Vec<f32> = (0..n * d).map(|i| ((i * 7919) % 1000) as f32 / 1000.0).collect();
+    let x: Vec<f32> = (0..n * d)
+        .map(|i| ((i * 7919) % 1000) as f32 / 1000.0)
+        .collect();
     let mut out = vec![0f32; n * k];
     for (name, fam) in [
         ("sparse_sign", Family::SparseSign { nnz: 8 }),
-        ("very_sparse", Family::VerySparse { density: 1.0 / 64.0 }),
+        (
+            "very_sparse",
+            Family::VerySparse {
+                density: 1.0 / 64.0,
+            },
+        ),
         ("countsketch", Family::CountSketch),
         ("gaussian", Family::Gaussian),
     ] {

@@ -73,7 +73,10 @@ pub fn pool() -> Result<Arc<rayon::ThreadPool>> {
 /// Sets the number of worker threads (`n >= 1`); the pool is rebuilt on next use.
 pub fn set_num_threads(n: usize) -> Result<()> {
     if n == 0 {
-        return Err(SketchError::arg("n", "the number of threads must be at least 1"));
+        return Err(SketchError::arg(
+            "n",
+            "the number of threads must be at least 1",
+        ));
     }
     *REQUESTED.lock().unwrap_or_else(|p| p.into_inner()) = Some(n);
     Ok(())

@@ -112,7 +112,12 @@ impl Stream {
     pub fn next_u32(&mut self) -> u32 {
         if self.pos == 4 {
             self.buf = philox4x32_10(
-                [self.block, self.index as u32, (self.index >> 32) as u32, self.tag],
+                [
+                    self.block,
+                    self.index as u32,
+                    (self.index >> 32) as u32,
+                    self.tag,
+                ],
                 self.key,
             );
             self.block = self.block.wrapping_add(1);
@@ -179,7 +184,11 @@ mod tests {
     #[test]
     fn philox_known_answers() {
         let kat: [([u32; 4], [u32; 2], [u32; 4]); 3] = [
-            ([0; 4], [0; 2], [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]),
+            (
+                [0; 4],
+                [0; 2],
+                [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8],
+            ),
             (
                 [u32::MAX; 4],
                 [u32::MAX; 2],

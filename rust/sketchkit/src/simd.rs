@@ -56,7 +56,8 @@ pub fn detected() -> Level {
         {
             return Level::Avx512;
         }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
             return Level::Avx2;
         }
     }
@@ -99,9 +100,19 @@ macro_rules! dispatch {
             match $crate::simd::level() {
                 // SAFETY: `level()` reports Avx512 only when runtime detection found
                 // every feature the function enables.
-                $crate::simd::Level::Avx512 => unsafe { __avx512(|| $body) },
+                $crate::simd::Level::Avx512 => unsafe {
+                    __avx512(
+                        #[inline(always)]
+                        || $body,
+                    )
+                },
                 // SAFETY: as above for AVX2 and FMA.
-                $crate::simd::Level::Avx2 => unsafe { __avx2(|| $body) },
+                $crate::simd::Level::Avx2 => unsafe {
+                    __avx2(
+                        #[inline(always)]
+                        || $body,
+                    )
+                },
                 $crate::simd::Level::Scalar => $body,
             }
         }

@@ -81,7 +81,15 @@ impl<'a, T> MatRef<'a, T> {
         }
         // SAFETY: the bounds check above proves every addressed element is in `data`,
         // which outlives 'a; an empty view addresses nothing.
-        Ok(unsafe { Self::from_raw_parts(data.as_ptr().add(offset.min(data.len())), rows, cols, rs, cs) })
+        Ok(unsafe {
+            Self::from_raw_parts(
+                data.as_ptr().add(offset.min(data.len())),
+                rows,
+                cols,
+                rs,
+                cs,
+            )
+        })
     }
 
     /// A view from raw parts.
@@ -89,7 +97,13 @@ impl<'a, T> MatRef<'a, T> {
     /// # Safety
     /// For every `r < rows`, `c < cols`, `ptr + r*rs + c*cs` must point to an
     /// initialized `T` that stays valid and unmutated for `'a`.
-    pub unsafe fn from_raw_parts(ptr: *const T, rows: usize, cols: usize, rs: isize, cs: isize) -> Self {
+    pub unsafe fn from_raw_parts(
+        ptr: *const T,
+        rows: usize,
+        cols: usize,
+        rs: isize,
+        cs: isize,
+    ) -> Self {
         MatRef {
             ptr,
             rows,
@@ -140,7 +154,10 @@ impl<'a, T> MatRef<'a, T> {
         assert!(r0 <= r1 && r1 <= self.rows && c0 <= c1 && c1 <= self.cols);
         let ptr = if r0 < self.rows && c0 < self.cols {
             // SAFETY: (r0, c0) is inside the view, so the offset is in bounds.
-            unsafe { self.ptr.offset(r0 as isize * self.rs + c0 as isize * self.cs) }
+            unsafe {
+                self.ptr
+                    .offset(r0 as isize * self.rs + c0 as isize * self.cs)
+            }
         } else {
             self.ptr
         };
@@ -232,7 +249,13 @@ impl<'a, T> MatMut<'a, T> {
     /// Every addressed element must be valid for reads and writes for `'a`, not
     /// accessed through any other path meanwhile, and no two `(r, c)` may map to the
     /// same address.
-    pub unsafe fn from_raw_parts(ptr: *mut T, rows: usize, cols: usize, rs: isize, cs: isize) -> Self {
+    pub unsafe fn from_raw_parts(
+        ptr: *mut T,
+        rows: usize,
+        cols: usize,
+        rs: isize,
+        cs: isize,
+    ) -> Self {
         MatMut {
             ptr,
             rows,
@@ -355,7 +378,8 @@ impl<T> SharedMut<'_, T> {
     pub(crate) unsafe fn part(&self, r0: usize, r1: usize, c0: usize, c1: usize) -> MatMut<'_, T> {
         assert!(r0 <= r1 && r1 <= self.rows && c0 <= c1 && c1 <= self.cols);
         let ptr = if r0 < self.rows && c0 < self.cols {
-            self.ptr.offset(r0 as isize * self.rs + c0 as isize * self.cs)
+            self.ptr
+                .offset(r0 as isize * self.rs + c0 as isize * self.cs)
         } else {
             self.ptr
         };
@@ -400,7 +424,13 @@ pub struct CsrRef<'a, T, I> {
 impl<'a, T, I: SparseIndex> CsrRef<'a, T, I> {
     /// Validates the arrays: `indptr` of length `rows + 1`, non-decreasing, starting at
     /// 0, ending at `nnz`; every column index in `[0, cols)`. `O(nnz)`.
-    pub fn new(rows: usize, cols: usize, indptr: &'a [I], indices: &'a [I], data: &'a [T]) -> Result<Self> {
+    pub fn new(
+        rows: usize,
+        cols: usize,
+        indptr: &'a [I],
+        indices: &'a [I],
+        data: &'a [T],
+    ) -> Result<Self> {
         if indptr.len() != rows + 1 {
             return Err(SketchError::arg(
                 "indptr",
@@ -410,7 +440,11 @@ impl<'a, T, I: SparseIndex> CsrRef<'a, T, I> {
         if indices.len() != data.len() {
             return Err(SketchError::arg(
                 "indices",
-                format!("length {} differs from data length {}", indices.len(), data.len()),
+                format!(
+                    "length {} differs from data length {}",
+                    indices.len(),
+                    data.len()
+                ),
             ));
         }
         let mut prev = 0usize;
@@ -419,7 +453,10 @@ impl<'a, T, I: SparseIndex> CsrRef<'a, T, I> {
                 .to_usize()
                 .ok_or_else(|| SketchError::arg("indptr", "contains a negative value"))?;
             if (i == 0 && p != 0) || p < prev {
-                return Err(SketchError::arg("indptr", "must start at 0 and be non-decreasing"));
+                return Err(SketchError::arg(
+                    "indptr",
+                    "must start at 0 and be non-decreasing",
+                ));
             }
             prev = p;
         }
@@ -432,7 +469,12 @@ impl<'a, T, I: SparseIndex> CsrRef<'a, T, I> {
         for j in indices {
             match j.to_usize() {
                 Some(j) if j < cols => {}
-                _ => return Err(SketchError::arg("indices", format!("an index is outside [0, {cols})"))),
+                _ => {
+                    return Err(SketchError::arg(
+                        "indices",
+                        format!("an index is outside [0, {cols})"),
+                    ))
+                }
             }
         }
         Ok(CsrRef {

@@ -48,8 +48,11 @@ fn close(a: &[f64], b: &[f64], tol: f64) {
 fn project_c<T: Real>(s: &Sketch, x: &[T], n: usize) -> Vec<T> {
     let (k, d) = s.shape();
     let mut y = vec![T::ZERO; n * k];
-    s.project(MatRef::from_row_major(x, n, d).unwrap(), MatMut::from_row_major(&mut y, n, k).unwrap())
-        .unwrap();
+    s.project(
+        MatRef::from_row_major(x, n, d).unwrap(),
+        MatMut::from_row_major(&mut y, n, k).unwrap(),
+    )
+    .unwrap();
     y
 }
 
@@ -72,8 +75,11 @@ fn project_matches_materialized_in_every_layout() {
             }
         }
         let mut yf = vec![0.0; n * k];
-        s.project(MatRef::from_col_major(&xf, n, d).unwrap(), MatMut::from_col_major(&mut yf, n, k).unwrap())
-            .unwrap();
+        s.project(
+            MatRef::from_col_major(&xf, n, d).unwrap(),
+            MatMut::from_col_major(&mut yf, n, k).unwrap(),
+        )
+        .unwrap();
         let mut yc = vec![0.0; n * k];
         for r in 0..n {
             for i in 0..k {
@@ -108,8 +114,11 @@ fn all_four_directions_match_materialized() {
         // sketch: S A, A (d × m) C order
         let a: Vec<f64> = data(d * m, 2);
         let mut out = vec![0.0; k * m];
-        s.sketch(MatRef::from_row_major(&a, d, m).unwrap(), MatMut::from_row_major(&mut out, k, m).unwrap())
-            .unwrap();
+        s.sketch(
+            MatRef::from_row_major(&a, d, m).unwrap(),
+            MatMut::from_row_major(&mut out, k, m).unwrap(),
+        )
+        .unwrap();
         let mut want = vec![0.0; k * m];
         for i in 0..k {
             for c in 0..m {
@@ -120,8 +129,11 @@ fn all_four_directions_match_materialized() {
         // sketch_adjoint: Sᵀ Y, Y (k × m)
         let y: Vec<f64> = data(k * m, 3);
         let mut out = vec![0.0; d * m];
-        s.sketch_adjoint(MatRef::from_row_major(&y, k, m).unwrap(), MatMut::from_row_major(&mut out, d, m).unwrap())
-            .unwrap();
+        s.sketch_adjoint(
+            MatRef::from_row_major(&y, k, m).unwrap(),
+            MatMut::from_row_major(&mut out, d, m).unwrap(),
+        )
+        .unwrap();
         for j in 0..d {
             for c in 0..m {
                 let w: f64 = (0..k).map(|i| sd[i * d + j] * y[i * m + c]).sum();
@@ -130,8 +142,11 @@ fn all_four_directions_match_materialized() {
         }
         // project_adjoint: Z S, Z (m × k)
         let mut out = vec![0.0; m * d];
-        s.project_adjoint(MatRef::from_row_major(&y, m, k).unwrap(), MatMut::from_row_major(&mut out, m, d).unwrap())
-            .unwrap();
+        s.project_adjoint(
+            MatRef::from_row_major(&y, m, k).unwrap(),
+            MatMut::from_row_major(&mut out, m, d).unwrap(),
+        )
+        .unwrap();
         for r in 0..m {
             for j in 0..d {
                 let w: f64 = (0..k).map(|i| y[r * k + i] * sd[i * d + j]).sum();
@@ -172,7 +187,8 @@ fn csr_paths_equal_dense_paths_bitwise() {
         let (p, idx, v) = to_csr(&x, n, d);
         let csr = CsrRef::new(n, d, &p, &idx, &v).unwrap();
         let mut y = vec![0.0; n * k];
-        s.project_csr(&csr, MatMut::from_row_major(&mut y, n, k).unwrap()).unwrap();
+        s.project_csr(&csr, MatMut::from_row_major(&mut y, n, k).unwrap())
+            .unwrap();
         assert_eq!(y, dense, "{fam:?} project_csr");
         let (sp, si, sv) = s.project_csr_sparse(&csr).unwrap();
         let mut from_sparse = vec![0.0; n * k];
@@ -192,7 +208,8 @@ fn csr_paths_equal_dense_paths_bitwise() {
         let (p2, i2, v2) = to_csr(&xt, d, n);
         let a = CsrRef::new(d, n, &p2, &i2, &v2).unwrap();
         let mut sa = vec![0.0; k * n];
-        s.sketch_csr(&a, MatMut::from_row_major(&mut sa, k, n).unwrap()).unwrap();
+        s.sketch_csr(&a, MatMut::from_row_major(&mut sa, k, n).unwrap())
+            .unwrap();
         for r in 0..n {
             for i in 0..k {
                 assert_eq!(sa[i * n + r], dense[r * k + i], "{fam:?} sketch_csr");
@@ -209,7 +226,8 @@ fn bit_identical_across_threads_chunks_and_simd_levels() {
         let s = Sketch::new(fam, k, d, 123).unwrap();
         for_both(&s, n, d, k);
     }
-    sketchkit::set_num_threads(std::thread::available_parallelism().map_or(2, |v| v.get())).unwrap();
+    sketchkit::set_num_threads(std::thread::available_parallelism().map_or(2, |v| v.get()))
+        .unwrap();
     set_cap(None);
 }
 
@@ -260,7 +278,10 @@ fn scaling_is_unbiased_on_average() {
             })
             .sum::<f64>()
             / reps as f64;
-        assert!((mean - 1.0).abs() < 4.0 * (0.5f64 / reps as f64).sqrt(), "{fam:?}: {mean}");
+        assert!(
+            (mean - 1.0).abs() < 4.0 * (0.5f64 / reps as f64).sqrt(),
+            "{fam:?}: {mean}"
+        );
     }
 }
 
@@ -271,14 +292,22 @@ fn sparse_structure_properties() {
     let s = Sketch::new(Family::SparseSign { nnz: 7 }, k, d, 3).unwrap();
     let sd: Vec<f64> = s.to_dense().unwrap();
     for j in 0..d {
-        let nz: Vec<f64> = (0..k).map(|i| sd[i * d + j]).filter(|v| *v != 0.0).collect();
+        let nz: Vec<f64> = (0..k)
+            .map(|i| sd[i * d + j])
+            .filter(|v| *v != 0.0)
+            .collect();
         assert_eq!(nz.len(), 7);
-        assert!(nz.iter().all(|v| (v.abs() - 1.0 / 7f64.sqrt()).abs() < 1e-15));
+        assert!(nz
+            .iter()
+            .all(|v| (v.abs() - 1.0 / 7f64.sqrt()).abs() < 1e-15));
     }
     let cs = Sketch::new(Family::CountSketch, k, d, 3).unwrap();
     let cd: Vec<f64> = cs.to_dense().unwrap();
     for j in 0..d {
-        let nz: Vec<f64> = (0..k).map(|i| cd[i * d + j]).filter(|v| *v != 0.0).collect();
+        let nz: Vec<f64> = (0..k)
+            .map(|i| cd[i * d + j])
+            .filter(|v| *v != 0.0)
+            .collect();
         assert_eq!(nz.len(), 1);
         assert_eq!(nz[0].abs(), 1.0);
     }
@@ -288,13 +317,23 @@ fn sparse_structure_properties() {
     let (_, idx, _) = vs.to_csc::<f64>().unwrap();
     let mean = p * (k * d) as f64;
     let sd5 = 5.0 * (mean * (1.0 - p)).sqrt();
-    assert!((idx.len() as f64 - mean).abs() < sd5, "{} vs {mean}", idx.len());
+    assert!(
+        (idx.len() as f64 - mean).abs() < sd5,
+        "{} vs {mean}",
+        idx.len()
+    );
 }
 
 #[test]
 fn bad_arguments_are_errors() {
-    assert!(matches!(Sketch::new(Family::Gaussian, 0, 5, 0), Err(SketchError::InvalidArgument { arg: "k", .. })));
-    assert!(matches!(Sketch::new(Family::Gaussian, 5, 0, 0), Err(SketchError::InvalidArgument { arg: "d", .. })));
+    assert!(matches!(
+        Sketch::new(Family::Gaussian, 0, 5, 0),
+        Err(SketchError::InvalidArgument { arg: "k", .. })
+    ));
+    assert!(matches!(
+        Sketch::new(Family::Gaussian, 5, 0, 0),
+        Err(SketchError::InvalidArgument { arg: "d", .. })
+    ));
     assert!(matches!(
         Sketch::new(Family::VerySparse { density: 0.0 }, 5, 5, 0),
         Err(SketchError::InvalidArgument { arg: "density", .. })
@@ -307,11 +346,17 @@ fn bad_arguments_are_errors() {
         Sketch::new(Family::SparseSign { nnz: 6 }, 5, 5, 0),
         Err(SketchError::InvalidArgument { arg: "nnz", .. })
     ));
-    assert!(matches!(Sketch::new(Family::Gaussian, 1 << 40, 1 << 40, 0), Err(SketchError::Overflow(_))));
+    assert!(matches!(
+        Sketch::new(Family::Gaussian, 1 << 40, 1 << 40, 0),
+        Err(SketchError::Overflow(_))
+    ));
     let s = Sketch::new(Family::Gaussian, 3, 4, 0).unwrap();
     let x = [0.0f64; 10];
     let mut y = [0.0f64; 6];
-    let e = s.project(MatRef::from_row_major(&x, 2, 5).unwrap(), MatMut::from_row_major(&mut y, 2, 3).unwrap());
+    let e = s.project(
+        MatRef::from_row_major(&x, 2, 5).unwrap(),
+        MatMut::from_row_major(&mut y, 2, 3).unwrap(),
+    );
     assert!(matches!(e, Err(SketchError::ShapeMismatch(_))));
     assert!(MatRef::from_row_major(&x, 3, 5).is_err());
     let p = [0i32, 2, 1];
@@ -323,11 +368,26 @@ fn bad_arguments_are_errors() {
 /// change silently (a change is a versioned, documented break).
 #[test]
 fn golden_values() {
-    let g: Vec<f64> = Sketch::new(Family::Gaussian, 4, 3, 0).unwrap().to_dense().unwrap();
-    let r: Vec<f64> = Sketch::new(Family::Rademacher, 4, 3, 0).unwrap().to_dense().unwrap();
-    let v = Sketch::new(Family::VerySparse { density: 0.5 }, 8, 3, 0).unwrap().to_csc::<f64>().unwrap();
-    let s = Sketch::new(Family::SparseSign { nnz: 2 }, 8, 3, 0).unwrap().to_csc::<f64>().unwrap();
-    let c = Sketch::new(Family::CountSketch, 8, 3, 0).unwrap().to_csc::<f64>().unwrap();
+    let g: Vec<f64> = Sketch::new(Family::Gaussian, 4, 3, 0)
+        .unwrap()
+        .to_dense()
+        .unwrap();
+    let r: Vec<f64> = Sketch::new(Family::Rademacher, 4, 3, 0)
+        .unwrap()
+        .to_dense()
+        .unwrap();
+    let v = Sketch::new(Family::VerySparse { density: 0.5 }, 8, 3, 0)
+        .unwrap()
+        .to_csc::<f64>()
+        .unwrap();
+    let s = Sketch::new(Family::SparseSign { nnz: 2 }, 8, 3, 0)
+        .unwrap()
+        .to_csc::<f64>()
+        .unwrap();
+    let c = Sketch::new(Family::CountSketch, 8, 3, 0)
+        .unwrap()
+        .to_csc::<f64>()
+        .unwrap();
     golden::check(&g, &r, &v, &s, &c);
 }
 

@@ -29,7 +29,12 @@ pub(crate) enum OpRef<'a, T> {
 /// Accumulates row `r` of `X · Sᵀ` into `acc` (length k, zeroed by the caller), and
 /// applies the final scale.
 #[inline(always)]
-fn row_into<T: Real, I: SparseIndex>(op: &OpRef<'_, T>, x: &CsrRef<'_, T, I>, r: usize, acc: &mut [T]) {
+fn row_into<T: Real, I: SparseIndex>(
+    op: &OpRef<'_, T>,
+    x: &CsrRef<'_, T, I>,
+    r: usize,
+    acc: &mut [T],
+) {
     match op {
         OpRef::Sparse(m) => {
             for t in x.row_range(r) {
@@ -56,7 +61,12 @@ fn row_into<T: Real, I: SparseIndex>(op: &OpRef<'_, T>, x: &CsrRef<'_, T, I>, r:
 }
 
 /// `out = X · Sᵀ` for CSR `X` (`n × d`), `out` dense `n × k`.
-pub(crate) fn rows_times_st<T: Real, I: SparseIndex>(op: &OpRef<'_, T>, x: &CsrRef<'_, T, I>, k: usize, out: MatMut<'_, T>) {
+pub(crate) fn rows_times_st<T: Real, I: SparseIndex>(
+    op: &OpRef<'_, T>,
+    x: &CsrRef<'_, T, I>,
+    k: usize,
+    out: MatMut<'_, T>,
+) {
     let n = x.rows;
     let out = out.into_shared();
     (0..n.div_ceil(ROWS)).into_par_iter().for_each_init(
@@ -81,14 +91,19 @@ pub(crate) fn rows_times_st<T: Real, I: SparseIndex>(op: &OpRef<'_, T>, x: &CsrR
 pub type CsrParts<T> = (Vec<i64>, Vec<i64>, Vec<T>);
 
 /// `X · Sᵀ` for CSR `X` as a CSR matrix (`n × k`), exact zeros dropped.
-pub(crate) fn rows_times_st_sparse<T: Real, I: SparseIndex>(op: &OpRef<'_, T>, x: &CsrRef<'_, T, I>, k: usize) -> CsrParts<T> {
+pub(crate) fn rows_times_st_sparse<T: Real, I: SparseIndex>(
+    op: &OpRef<'_, T>,
+    x: &CsrRef<'_, T, I>,
+    k: usize,
+) -> CsrParts<T> {
     let n = x.rows;
     let parts: Vec<(Vec<i64>, Vec<i64>, Vec<T>)> = (0..n.div_ceil(ROWS))
         .into_par_iter()
         .map(|c| {
             let (r0, r1) = (c * ROWS, ((c + 1) * ROWS).min(n));
             let mut acc = vec![T::ZERO; k];
-            let (mut lens, mut idx, mut val) = (Vec::with_capacity(r1 - r0), Vec::new(), Vec::new());
+            let (mut lens, mut idx, mut val) =
+                (Vec::with_capacity(r1 - r0), Vec::new(), Vec::new());
             for r in r0..r1 {
                 acc.fill(T::ZERO);
                 crate::dispatch!(row_into(op, x, r, &mut acc));
@@ -122,7 +137,12 @@ pub(crate) fn rows_times_st_sparse<T: Real, I: SparseIndex>(op: &OpRef<'_, T>, x
 const OUT_ROWS: usize = 16;
 
 /// `out = S · A` for CSR `A` (`d × m`), `out` dense `k × m`.
-pub(crate) fn s_times_rows<T: Real, I: SparseIndex>(op: &OpRef<'_, T>, a: &CsrRef<'_, T, I>, k: usize, out: MatMut<'_, T>) {
+pub(crate) fn s_times_rows<T: Real, I: SparseIndex>(
+    op: &OpRef<'_, T>,
+    a: &CsrRef<'_, T, I>,
+    k: usize,
+    out: MatMut<'_, T>,
+) {
     let m = a.cols;
     let out = out.into_shared();
     (0..k.div_ceil(OUT_ROWS)).into_par_iter().for_each_init(
@@ -144,7 +164,12 @@ pub(crate) fn s_times_rows<T: Real, I: SparseIndex>(op: &OpRef<'_, T>, a: &CsrRe
 }
 
 #[inline(always)]
-fn out_row<T: Real, I: SparseIndex>(op: &OpRef<'_, T>, a: &CsrRef<'_, T, I>, i: usize, acc: &mut [T]) {
+fn out_row<T: Real, I: SparseIndex>(
+    op: &OpRef<'_, T>,
+    a: &CsrRef<'_, T, I>,
+    i: usize,
+    acc: &mut [T],
+) {
     match op {
         OpRef::Sparse(mat) => {
             for &e in mat.csr.list(i) {

@@ -24,7 +24,14 @@ pub(crate) enum DenseKind {
 }
 
 /// Writes rows `j0..j1` of `Sᵀ` (each of length `k`, scaled) into `buf`, row-major.
-pub(crate) fn st_block<T: Real>(kind: DenseKind, seed: u64, k: usize, j0: usize, j1: usize, buf: &mut [T]) {
+pub(crate) fn st_block<T: Real>(
+    kind: DenseKind,
+    seed: u64,
+    k: usize,
+    j0: usize,
+    j1: usize,
+    buf: &mut [T],
+) {
     let scale = 1.0 / (k as f64).sqrt();
     buf[..(j1 - j0) * k]
         .par_chunks_mut(k.max(1))
@@ -74,23 +81,29 @@ pub(crate) fn gemm_acc<T: Real>(a: MatRef<'_, T>, b: MatRef<'_, T>, c: MatMut<'_
     }
 }
 
-fn gemm_impl<T: Real, const MR: usize, const NR: usize>(a: MatRef<'_, T>, b: MatRef<'_, T>, c: MatMut<'_, T>) {
+fn gemm_impl<T: Real, const MR: usize, const NR: usize>(
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    c: MatMut<'_, T>,
+) {
     let (n, kk, nn) = (a.rows(), a.cols(), b.cols());
     let panels = nn.div_ceil(NR);
     // Pack B into panels of NR columns: bp[panel][p][0..NR], zero padded.
     let mut bp = vec![T::ZERO; panels * kk * NR];
-    bp.par_chunks_mut((kk * NR).max(1)).enumerate().for_each(|(pi, panel)| {
-        let c0 = pi * NR;
-        let w = NR.min(nn - c0);
-        for p in 0..kk {
-            for q in 0..w {
-                panel[p * NR + q] = b.get(p, c0 + q);
+    bp.par_chunks_mut((kk * NR).max(1))
+        .enumerate()
+        .for_each(|(pi, panel)| {
+            let c0 = pi * NR;
+            let w = NR.min(nn - c0);
+            for p in 0..kk {
+                for q in 0..w {
+                    panel[p * NR + q] = b.get(p, c0 + q);
+                }
             }
-        }
-    });
+        });
     let c: SharedMut<'_, T> = c.into_shared();
     (0..n.div_ceil(MC)).into_par_iter().for_each_init(
-        || vec![T::ZERO; MC.div_ceil(MR) * MR * kk],
+        || vec![T::ZERO; MC.div_ceil(MR) * MR * KC.min(kk)],
         |ap, t| {
             let r0 = t * MC;
             let r1 = (r0 + MC).min(n);
@@ -100,6 +113,10 @@ fn gemm_impl<T: Real, const MR: usize, const NR: usize>(a: MatRef<'_, T>, b: Mat
         },
     );
 }
+
+/// Depth of one pass of the micro-kernel: an A strip (`KC × MR`) stays in L1 and a
+/// B panel (`KC × NR`) in L2.
+const KC: usize = 256;
 
 #[inline(always)]
 fn gemm_rows<T: Real, const MR: usize, const NR: usize>(
@@ -113,57 +130,76 @@ fn gemm_rows<T: Real, const MR: usize, const NR: usize>(
     let kk = a.cols();
     let nn = c.cols();
     let strips = (r1 - r0).div_ceil(MR);
-    // Pack A rows into strips: ap[s][p][0..MR], zero padded.
-    for s in 0..strips {
-        let dst = &mut ap[s * kk * MR..(s + 1) * kk * MR];
-        for m in 0..MR {
-            let r = r0 + s * MR + m;
-            if r < r1 {
-                match a.row_slice(r) {
-                    Some(row) => {
-                        for (p, &v) in row.iter().enumerate() {
-                            dst[p * MR + m] = v;
-                        }
-                    }
-                    None => {
-                        for p in 0..kk {
-                            dst[p * MR + m] = a.get(r, p);
-                        }
-                    }
-                }
-            } else {
-                for p in 0..kk {
-                    dst[p * MR + m] = T::ZERO;
-                }
-            }
-        }
-    }
-    for (pi, panel) in bp.chunks_exact((kk * NR).max(1)).enumerate() {
-        let c0 = pi * NR;
-        let w = NR.min(nn - c0);
+    for k0 in (0..kk).step_by(KC) {
+        let k1 = (k0 + KC).min(kk);
+        let kc = k1 - k0;
+        // Pack A rows r0..r1, columns k0..k1 into strips: ap[s][p][0..MR], zero padded.
         for s in 0..strips {
-            let h = MR.min(r1 - r0 - s * MR);
-            let strip = &ap[s * kk * MR..(s + 1) * kk * MR];
-            let mut acc = [[T::ZERO; NR]; MR];
-            for (m, accm) in acc.iter_mut().enumerate().take(h) {
-                for (q, v) in accm.iter_mut().enumerate().take(w) {
-                    // SAFETY: row s*MR+m < r1-r0 and column c0+q < nn are inside c.
-                    *v = unsafe { *c.ptr_at(s * MR + m, c0 + q) };
-                }
-            }
-            for (bv, av) in panel.chunks_exact(NR).zip(strip.chunks_exact(MR)) {
-                for m in 0..MR {
-                    for q in 0..NR {
-                        acc[m][q] = av[m].mul_add(bv[q], acc[m][q]);
+            let dst = &mut ap[s * kc * MR..(s + 1) * kc * MR];
+            for m in 0..MR {
+                let r = r0 + s * MR + m;
+                if r >= r1 {
+                    for p in 0..kc {
+                        dst[p * MR + m] = T::ZERO;
+                    }
+                } else if let Some(row) = a.row_slice(r) {
+                    for (p, &v) in row[k0..k1].iter().enumerate() {
+                        dst[p * MR + m] = v;
+                    }
+                } else {
+                    for p in 0..kc {
+                        dst[p * MR + m] = a.get(r, k0 + p);
                     }
                 }
             }
-            for (m, accm) in acc.iter().enumerate().take(h) {
-                for (q, &v) in accm.iter().enumerate().take(w) {
-                    // SAFETY: as above.
-                    unsafe { *c.ptr_at(s * MR + m, c0 + q) = v };
+        }
+        for (pi, panel) in bp.chunks_exact((kk * NR).max(1)).enumerate() {
+            let c0 = pi * NR;
+            let w = NR.min(nn - c0);
+            let panel = &panel[k0 * NR..k1 * NR];
+            for s in 0..strips {
+                let h = MR.min(r1 - r0 - s * MR);
+                let strip = &ap[s * kc * MR..(s + 1) * kc * MR];
+                let mut acc = [[T::ZERO; NR]; MR];
+                for (m, accm) in acc.iter_mut().enumerate().take(h) {
+                    for (q, v) in accm.iter_mut().enumerate().take(w) {
+                        // SAFETY: row s*MR+m < r1-r0 and column c0+q < nn are inside c.
+                        *v = unsafe { *c.ptr_at(s * MR + m, c0 + q) };
+                    }
+                }
+                micro::<T, MR, NR>(strip, panel, &mut acc);
+                for (m, accm) in acc.iter().enumerate().take(h) {
+                    for (q, &v) in accm.iter().enumerate().take(w) {
+                        // SAFETY: as above.
+                        unsafe { *c.ptr_at(s * MR + m, c0 + q) = v };
+                    }
                 }
             }
         }
     }
+}
+
+/// `acc[m][q] = fma(strip[p][m], panel[p][q], acc[m][q])` for `p` ascending.
+#[inline(always)]
+fn micro<T: Real, const MR: usize, const NR: usize>(
+    strip: &[T],
+    panel: &[T],
+    acc: &mut [[T; NR]; MR],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if super::micro_x86::micro::<T, MR, NR>(strip, panel, acc) {
+        return;
+    }
+    let mut r = *acc;
+    for (bv, av) in panel.chunks_exact(NR).zip(strip.chunks_exact(MR)) {
+        let bv: &[T; NR] = bv.try_into().expect("chunk of NR");
+        let av: &[T; MR] = av.try_into().expect("chunk of MR");
+        for m in 0..MR {
+            let am = av[m];
+            for q in 0..NR {
+                r[m][q] = am.mul_add(bv[q], r[m][q]);
+            }
+        }
+    }
+    *acc = r;
 }

@@ -24,6 +24,8 @@
 
 pub(crate) mod csr;
 pub(crate) mod dense;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod micro_x86;
 pub(crate) mod sparse_kernels;
 pub(crate) mod structure;
 
@@ -146,18 +148,22 @@ impl Sketch {
         }
         checked_mul(k, d, "k * d")?;
         if i64::try_from(k.saturating_mul(d)).is_err() {
-            return Err(SketchError::Overflow(format!("k * d = {k} * {d} exceeds the int64 range")));
+            return Err(SketchError::Overflow(format!(
+                "k * d = {k} * {d} exceeds the int64 range"
+            )));
         }
         match family {
-            Family::VerySparse { density } => {
-                if !(density > 0.0 && density <= 1.0) {
-                    return Err(SketchError::arg("density", format!("must be in (0, 1], got {density}")));
-                }
+            Family::VerySparse { density } if !(density > 0.0 && density <= 1.0) => {
+                return Err(SketchError::arg(
+                    "density",
+                    format!("must be in (0, 1], got {density}"),
+                ));
             }
-            Family::SparseSign { nnz } => {
-                if nnz == 0 || nnz > k {
-                    return Err(SketchError::arg("nnz", format!("must be in [1, k={k}], got {nnz}")));
-                }
+            Family::SparseSign { nnz } if nnz == 0 || nnz > k => {
+                return Err(SketchError::arg(
+                    "nnz",
+                    format!("must be in [1, k={k}], got {nnz}"),
+                ));
             }
             _ => {}
         }
@@ -209,7 +215,8 @@ impl Sketch {
                 loop {
                     let w = s.next_u64();
                     let gap = (open01(w).ln() / lq).floor();
-                    if !(gap < k as f64) {
+                    // also stops on NaN (never produced: ln U < 0 and ln(1-p) < 0)
+                    if gap.is_nan() || gap >= k as f64 {
                         break;
                     }
                     pos += gap as u64;
@@ -288,7 +295,11 @@ impl Sketch {
     }
 
     /// `out = X · Sᵀ` for CSR `X` (`n × d`).
-    pub fn project_csr<T: Real, I: SparseIndex>(&self, x: &CsrRef<'_, T, I>, out: MatMut<'_, T>) -> Result<()> {
+    pub fn project_csr<T: Real, I: SparseIndex>(
+        &self,
+        x: &CsrRef<'_, T, I>,
+        out: MatMut<'_, T>,
+    ) -> Result<()> {
         check_shape("X", (x.rows, x.cols), (x.rows, self.d))?;
         check_shape("out", (out.rows(), out.cols()), (x.rows, self.k))?;
         crate::parallel::install(|| match self.family.dense_kind() {
@@ -304,7 +315,10 @@ impl Sketch {
     }
 
     /// `X · Sᵀ` for CSR `X` as a CSR triple `(indptr, indices, data)` of shape `(n, k)`.
-    pub fn project_csr_sparse<T: Real, I: SparseIndex>(&self, x: &CsrRef<'_, T, I>) -> Result<CsrParts<T>> {
+    pub fn project_csr_sparse<T: Real, I: SparseIndex>(
+        &self,
+        x: &CsrRef<'_, T, I>,
+    ) -> Result<CsrParts<T>> {
         check_shape("X", (x.rows, x.cols), (x.rows, self.d))?;
         crate::parallel::install(|| match self.family.dense_kind() {
             None => {
@@ -319,7 +333,11 @@ impl Sketch {
     }
 
     /// `out = S · A` for CSR `A` (`d × m`).
-    pub fn sketch_csr<T: Real, I: SparseIndex>(&self, a: &CsrRef<'_, T, I>, out: MatMut<'_, T>) -> Result<()> {
+    pub fn sketch_csr<T: Real, I: SparseIndex>(
+        &self,
+        a: &CsrRef<'_, T, I>,
+        out: MatMut<'_, T>,
+    ) -> Result<()> {
         check_shape("A", (a.rows, a.cols), (self.d, a.cols))?;
         check_shape("out", (out.rows(), out.cols()), (self.k, a.cols))?;
         crate::parallel::install(|| match self.family.dense_kind() {
@@ -369,14 +387,26 @@ impl Sketch {
                 let m = self.sparse_mat().expect("sparse family");
                 let scale = T::from_f64(m.scale);
                 let indptr = m.csc.ptr.iter().map(|&p| p as i64).collect();
-                let indices = m.csc.ent.iter().map(|&e| (e & structure::IDX_MASK) as i64).collect();
-                let data = m.csc.ent.iter().map(|&e| structure::sign_of::<T>(e) * scale).collect();
+                let indices = m
+                    .csc
+                    .ent
+                    .iter()
+                    .map(|&e| (e & structure::IDX_MASK) as i64)
+                    .collect();
+                let data = m
+                    .csc
+                    .ent
+                    .iter()
+                    .map(|&e| structure::sign_of::<T>(e) * scale)
+                    .collect();
                 (indptr, indices, data)
             }
             Some(kind) => {
                 let st = csr::dense_st::<T>(kind, self.seed, self.k, self.d);
                 let indptr = (0..=self.d).map(|j| (j * self.k) as i64).collect();
-                let indices = (0..self.d).flat_map(|_| (0..self.k).map(|i| i as i64)).collect();
+                let indices = (0..self.d)
+                    .flat_map(|_| (0..self.k).map(|i| i as i64))
+                    .collect();
                 (indptr, indices, st)
             }
         })

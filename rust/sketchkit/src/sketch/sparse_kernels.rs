@@ -104,6 +104,7 @@ fn gather_tile<T: Real, const R: usize>(
 
 /// Copies `x[r0..r0+nr, j0..j1]` into `xt[j - j0][r - r0]`.
 #[inline(always)]
+#[allow(clippy::needless_range_loop)]
 fn transpose_in<T: Real, const R: usize>(
     x: MatRef<'_, T>,
     r0: usize,
@@ -151,7 +152,14 @@ fn scatter<T: Real>(m: &SparseMat, x: MatRef<'_, T>, out: MatMut<'_, T>) {
 }
 
 #[inline(always)]
-fn scatter_strip<T: Real>(m: &SparseMat, x: MatRef<'_, T>, r0: usize, r1: usize, o: &MatMut<'_, T>, scale: T) {
+fn scatter_strip<T: Real>(
+    m: &SparseMat,
+    x: MatRef<'_, T>,
+    r0: usize,
+    r1: usize,
+    o: &MatMut<'_, T>,
+    scale: T,
+) {
     let len = r1 - r0;
     let col_mut = |i: usize| -> &mut [T] {
         // SAFETY: out has unit row stride (checked by apply_rows), so column i of this

@@ -128,7 +128,8 @@ impl Blocked {
                 let blk = &mut blocks[b];
                 blk.rows.push(i as u32);
                 while t < list.len() && (list[t] & IDX_MASK) as usize / width == b {
-                    blk.ent.push((list[t] & IDX_MASK) - base | (list[t] & SIGN_BIT));
+                    blk.ent
+                        .push(((list[t] & IDX_MASK) - base) | (list[t] & SIGN_BIT));
                     t += 1;
                 }
                 blk.ptr.push(blk.ent.len() as u32);
