@@ -40,7 +40,9 @@ fn nogil<R: Send>(py: Python<'_>, f: impl FnOnce() -> sketchkit::Result<R> + Sen
 fn view<'a, T: Element>(a: &'a Bound<'_, PyArray2<T>>, name: &str) -> PyResult<MatRef<'a, T>> {
     let esz = std::mem::size_of::<T>() as isize;
     let st = a.strides();
-    if st[0] % esz != 0 || st[1] % esz != 0 || (a.data() as usize) % std::mem::align_of::<T>() != 0
+    if st[0] % esz != 0
+        || st[1] % esz != 0
+        || !(a.data() as usize).is_multiple_of(std::mem::align_of::<T>())
     {
         return Err(PyValueError::new_err(format!(
             "{name} must be aligned (use numpy.require(x, requirements='A'))"
@@ -150,6 +152,7 @@ macro_rules! float_dispatch {
     }};
 }
 
+#[allow(clippy::too_many_arguments)]
 fn csr_call<'py, T: Real + Element, I: SparseIndex + Element>(
     py: Python<'py>,
     s: &Sketch,
