@@ -1,0 +1,108 @@
+"""Type stubs for the compiled extension ``sketchkit._native``.
+
+The binding layer is deliberately thin: every function here converts NumPy buffers
+(borrowed, never copied), releases the GIL, calls the Rust core crate and maps its
+errors to Python exceptions (``ValueError`` for bad arguments, ``OverflowError`` for
+sizes whose products overflow, ``MemoryError`` for failed allocations).
+
+All array arguments must already be validated by the Python layer for dtype:
+float arrays are ``float32`` or ``float64`` (both operands of one call share a dtype),
+sparse index arrays are ``int32`` or ``int64``. Strides may be arbitrary (C order,
+F order, slices with steps); the result is a freshly allocated array of the input's
+float dtype.
+"""
+
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+Family = Literal["gaussian", "rademacher", "very_sparse", "sparse_sign", "countsketch"]
+FloatArray = NDArray[np.float32] | NDArray[np.float64]
+IndexArray = NDArray[np.int32] | NDArray[np.int64]
+
+class SketchOperator:
+    """A matrix-free sketch operator ``S`` of shape ``(k, d)``.
+
+    Entries are pure functions of ``(seed, family, parameters, index)`` drawn from a
+    Philox4x32-10 counter stream; results are bit-identical for any thread count and
+    any chunking of the input rows.
+    """
+
+    def __init__(
+        self,
+        family: Family,
+        k: int,
+        d: int,
+        seed: int,
+        nnz: int = 8,
+        density: float = 1.0,
+    ) -> None: ...
+    @property
+    def shape(self) -> tuple[int, int]: ...
+    @property
+    def family(self) -> str: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def nnz(self) -> int: ...
+    @property
+    def density(self) -> float: ...
+    @property
+    def scale(self) -> float:
+        """Magnitude of every nonzero entry (sparse families) or the entry scale
+        ``1/sqrt(k)`` (dense families)."""
+    def project(self, x: FloatArray) -> FloatArray:
+        """``X @ S.T`` for dense ``x`` of shape ``(n, d)`` -> ``(n, k)``."""
+    def project_adjoint(self, z: FloatArray) -> FloatArray:
+        """``Z @ S`` for dense ``z`` of shape ``(n, k)`` -> ``(n, d)``."""
+    def sketch(self, a: FloatArray) -> FloatArray:
+        """``S @ A`` for dense ``a`` of shape ``(d, m)`` -> ``(k, m)``."""
+    def sketch_adjoint(self, y: FloatArray) -> FloatArray:
+        """``S.T @ Y`` for dense ``y`` of shape ``(k, m)`` -> ``(d, m)``."""
+    def project_csr(
+        self,
+        data: FloatArray,
+        indices: IndexArray,
+        indptr: IndexArray,
+        n_rows: int,
+        sparse_output: bool = False,
+    ) -> FloatArray | tuple[FloatArray, NDArray[np.int64], NDArray[np.int64]]:
+        """``X @ S.T`` for a CSR matrix ``X`` of shape ``(n_rows, d)``.
+
+        Returns a dense ``(n_rows, k)`` array, or with ``sparse_output=True`` the CSR
+        triple ``(data, indices, indptr)`` of the ``(n_rows, k)`` result with explicit
+        zeros dropped. Also computes ``(S @ A).T`` for a CSC matrix ``A`` of shape
+        ``(d, n_rows)`` (the same three arrays)."""
+    def sketch_csr(
+        self,
+        data: FloatArray,
+        indices: IndexArray,
+        indptr: IndexArray,
+        n_cols: int,
+    ) -> FloatArray:
+        """``S @ A`` for a CSR matrix ``A`` of shape ``(d, n_cols)`` -> dense ``(k, n_cols)``.
+
+        Also computes ``(X @ S.T).T`` for a CSC matrix ``X`` of shape ``(n_cols, d)``."""
+    def to_dense(self, dtype: Literal["float32", "float64"]) -> FloatArray:
+        """Materialize ``S`` as a dense ``(k, d)`` array."""
+    def to_csc(
+        self, dtype: Literal["float32", "float64"]
+    ) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.int64]]:
+        """CSC triple ``(data, indices, indptr)`` of ``S`` (every family; dense
+        families give all ``k*d`` entries)."""
+
+def all_finite(x: FloatArray) -> bool:
+    """True when every element of ``x`` (any shape, any strides) is finite."""
+
+def set_num_threads(n: int) -> None:
+    """Size of the crate's own thread pool (``n >= 1``); rebuilds the pool."""
+
+def get_num_threads() -> int: ...
+def simd_level() -> str:
+    """The SIMD instruction set the kernels dispatch to on this CPU
+    (``"avx512"``, ``"avx2"``, ``"neon"`` or ``"scalar"``)."""
+
+def force_simd_level(level: str | None) -> None:
+    """Testing hook: cap the dispatched SIMD level (``"scalar"``, ``"avx2"``, ...);
+    ``None`` restores detection. Results are bit-identical across levels."""
