@@ -125,14 +125,14 @@ class SketchOperator:
     Applying the operator (all products return new arrays of the input's float dtype;
     1-D input gives 1-D output):
 
-    ==================  =====================  =================
-    expression          input shape            output shape
-    ==================  =====================  =================
-    ``S @ A``           ``(d, m)`` or ``(d,)``  ``(k, m)`` / ``(k,)``
-    ``X @ S.T``         ``(n, d)`` or ``(d,)``  ``(n, k)`` / ``(k,)``
-    ``S.T @ Y``         ``(k, m)`` or ``(k,)``  ``(d, m)`` / ``(d,)``
-    ``Z @ S``           ``(n, k)`` or ``(k,)``  ``(n, d)`` / ``(d,)``
-    ==================  =====================  =================
+    ===========  ========================  =========================
+    expression   input shape               output shape
+    ===========  ========================  =========================
+    ``S @ A``    ``(d, m)`` or ``(d,)``    ``(k, m)`` or ``(k,)``
+    ``X @ S.T``  ``(n, d)`` or ``(d,)``    ``(n, k)`` or ``(k,)``
+    ``S.T @ Y``  ``(k, m)`` or ``(k,)``    ``(d, m)`` or ``(d,)``
+    ``Z @ S``    ``(n, k)`` or ``(k,)``    ``(n, d)`` or ``(d,)``
+    ===========  ========================  =========================
 
     ``A`` and ``X`` may be SciPy CSR or CSC matrices (other sparse formats are converted
     to CSR); the products with ``@`` then return dense arrays (use

@@ -76,16 +76,18 @@ class ProgressBar:
         self.done = 0
         self._start = time.perf_counter()
         self._last_draw = -math.inf
+        self._drawn_done = -1
 
     def update(self, n: int) -> None:
         """Record ``n`` more rows as done."""
         self.done += n
         now = time.perf_counter()
         if self.enabled and (now - self._last_draw >= self.interval or self.done >= self.total):
-            self._last_draw = now
             self._draw(now)
 
     def _draw(self, now: float) -> None:
+        self._last_draw = now
+        self._drawn_done = self.done
         frac = min(self.done / self.total, 1.0)
         filled = int(round(frac * self.width))
         elapsed = max(now - self._start, 1e-9)
@@ -99,7 +101,8 @@ class ProgressBar:
     def close(self) -> None:
         """Finish the line."""
         if self.enabled:
-            self._draw(time.perf_counter())
+            if self._drawn_done != self.done:
+                self._draw(time.perf_counter())
             self.stream.write("\n")
             self.stream.flush()
 
@@ -295,12 +298,16 @@ def _distortion(X: np.ndarray, Y: np.ndarray, pairs: np.ndarray) -> tuple[float,
     return float(err.max()), float(np.median(err))
 
 
-def _best_time(fn: Any, repeat: int) -> tuple[float, Any]:
-    best, result = math.inf, None
+def _best_time(fn: Any, repeat: int, budget: float = 2.0) -> tuple[float, Any]:
+    """Best of up to ``repeat`` runs; stops repeating once ``budget`` seconds are spent."""
+    best, result, spent = math.inf, None, 0.0
     for _ in range(repeat):
         t0 = time.perf_counter()
         result = fn()
-        best = min(best, time.perf_counter() - t0)
+        elapsed = time.perf_counter() - t0
+        best, spent = min(best, elapsed), spent + elapsed
+        if spent > budget:
+            break
     return best, result
 
 
