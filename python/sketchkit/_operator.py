@@ -143,6 +143,10 @@ class SketchOperator:
     A 1-D vector ``x`` gives the same bits for ``S @ x`` and ``x @ S.T``, and for
     ``S.T @ y`` and ``y @ S``.
 
+    NumPy arrays, array-likes and SciPy sparse matrices defer ``@`` to the operator;
+    pandas objects do not (``DataFrame @ S.T`` fails inside pandas), so pass them to
+    :meth:`project` or :meth:`sketch` instead.
+
     Operators compare equal, hash and pickle by their parameters (family, shape, seed,
     ``nnz``, ``density``): a pickle is a few bytes regardless of ``k`` and ``d``.
 

@@ -194,6 +194,7 @@ class _BaseSketchProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         )
         self._components_dtype = X.dtype
         self._components_cache = None
+        self.__dict__.pop("inverse_components_", None)  # stale from an earlier fit
         if self.compute_inverse_components:
             self.inverse_components_ = self._compute_inverse_components()
         # Used by ClassNamePrefixFeaturesOutMixin.get_feature_names_out.
