@@ -7,7 +7,7 @@
 //! into `RuntimeError`, so none crosses into Python.
 
 use numpy::{Element, PyArray1, PyArray2, PyArrayMethods, PyUntypedArrayMethods};
-use pyo3::exceptions::{PyOverflowError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyMemoryError, PyOverflowError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use sketchkit::{
     CsrRef, Family, LinearSketch, MatMut, MatRef, Real, Sketch, SketchError, SparseIndex,
@@ -19,6 +19,7 @@ fn to_py(e: SketchError) -> PyErr {
         SketchError::InvalidArgument { arg, msg } => PyValueError::new_err(format!("{arg}: {msg}")),
         SketchError::ShapeMismatch(m) => PyValueError::new_err(m),
         SketchError::Overflow(m) => PyOverflowError::new_err(m),
+        SketchError::Alloc(m) => PyMemoryError::new_err(format!("cannot allocate {m}")),
     }
 }
 

@@ -17,6 +17,8 @@ pub enum SketchError {
     ShapeMismatch(String),
     /// A size computation overflowed (e.g. `k * d` entries).
     Overflow(String),
+    /// Memory for a result or an index structure could not be allocated.
+    Alloc(String),
 }
 
 impl SketchError {
@@ -34,6 +36,7 @@ impl fmt::Display for SketchError {
             SketchError::InvalidArgument { arg, msg } => write!(f, "invalid {arg}: {msg}"),
             SketchError::ShapeMismatch(m) => write!(f, "shape mismatch: {m}"),
             SketchError::Overflow(m) => write!(f, "size overflow: {m}"),
+            SketchError::Alloc(m) => write!(f, "cannot allocate {m}"),
         }
     }
 }
@@ -42,6 +45,20 @@ impl std::error::Error for SketchError {}
 
 /// Result alias.
 pub type Result<T> = std::result::Result<T, SketchError>;
+
+/// A vector of `len` copies of `v`, or an allocation error naming `what` (instead of
+/// the process abort a failed `vec!` would cause).
+pub(crate) fn try_vec<T: Clone>(len: usize, v: T, what: &str) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    out.try_reserve_exact(len).map_err(|_| {
+        SketchError::Alloc(format!(
+            "{what} ({len} elements of {} bytes)",
+            std::mem::size_of::<T>()
+        ))
+    })?;
+    out.resize(len, v);
+    Ok(out)
+}
 
 /// `a * b` or an overflow error naming `what`.
 pub(crate) fn checked_mul(a: usize, b: usize, what: &str) -> Result<usize> {

@@ -7,20 +7,61 @@ use crate::view::MatRef;
 use crate::Real;
 use rayon::prelude::*;
 
+/// Elements per parallel task.
+const TASK: usize = 1 << 16;
+
+#[inline(always)]
+fn slice_finite<T: Real>(s: &[T]) -> bool {
+    // 32 independent lanes so the loop vectorizes (a single running sum would be a
+    // serial dependency chain).
+    let mut acc = [T::ZERO; 32];
+    let mut chunks = s.chunks_exact(32);
+    for c in &mut chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a += v - v;
+        }
+    }
+    let tail = chunks.remainder().iter().all(|v| v.is_finite());
+    tail && acc.iter().all(|&a| a == T::ZERO)
+}
+
 /// True when every element of `x` is finite (neither NaN nor ±inf).
 pub fn all_finite<T: Real>(x: MatRef<'_, T>) -> bool {
-    let rows = x.rows();
+    let (rows, cols) = (x.rows(), x.cols());
+    if rows == 0 || cols == 0 {
+        return true;
+    }
+    let row_task = (TASK / cols).max(1);
     let check = || {
-        (0..rows)
-            .into_par_iter()
-            .with_min_len(64)
-            .all(|r| match x.row_slice(r) {
-                Some(row) => {
-                    crate::dispatch!(row.iter().fold(T::ZERO, |a, &v| a + (v - v)) == T::ZERO)
-                }
-                None => (0..x.cols()).all(|c| x.get(r, c).is_finite()),
+        (0..rows.div_ceil(row_task)).into_par_iter().all(|t| {
+            let (r0, r1) = (t * row_task, ((t + 1) * row_task).min(rows));
+            (r0..r1).all(|r| match x.row_slice(r) {
+                Some(row) => crate::dispatch!(slice_finite(row)),
+                None => (0..cols).all(|c| x.get(r, c).is_finite()),
             })
+        })
     };
     crate::parallel::install(check)
-        .unwrap_or_else(|_| (0..rows).all(|r| (0..x.cols()).all(|c| x.get(r, c).is_finite())))
+        .unwrap_or_else(|_| (0..rows).all(|r| (0..cols).all(|c| x.get(r, c).is_finite())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_every_position() {
+        let n = 7 * 45;
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            for pos in [0, 31, 32, 100, n - 1] {
+                let mut v = vec![1.5f64; n];
+                assert!(all_finite(MatRef::from_row_major(&v, 7, 45).unwrap()));
+                v[pos] = bad;
+                assert!(!all_finite(MatRef::from_row_major(&v, 7, 45).unwrap()));
+                assert!(!all_finite(MatRef::from_col_major(&v, 7, 45).unwrap()));
+            }
+        }
+        let big = [f32::MAX, -f32::MAX];
+        assert!(all_finite(MatRef::from_row_major(&big, 1, 2).unwrap()));
+    }
 }

@@ -11,6 +11,7 @@
 
 use super::dense::DenseKind;
 use super::structure::{sign_of, SparseMat, IDX_MASK};
+use crate::error::{try_vec, Result};
 use crate::view::{CsrRef, MatMut, SparseIndex};
 use crate::Real;
 use rayon::prelude::*;
@@ -142,9 +143,13 @@ pub(crate) fn s_times_rows<T: Real, I: SparseIndex>(
     a: &CsrRef<'_, T, I>,
     k: usize,
     out: MatMut<'_, T>,
-) {
+) -> Result<()> {
     let m = a.cols;
     let out = out.into_shared();
+    if let OpRef::Sparse(mat) = op {
+        // Build the row lists here, not inside the parallel tasks.
+        mat.csr()?;
+    }
     (0..k.div_ceil(OUT_ROWS)).into_par_iter().for_each_init(
         || vec![T::ZERO; m],
         |acc, c| {
@@ -161,6 +166,7 @@ pub(crate) fn s_times_rows<T: Real, I: SparseIndex>(
             }
         },
     );
+    Ok(())
 }
 
 #[inline(always)]
@@ -172,7 +178,9 @@ fn out_row<T: Real, I: SparseIndex>(
 ) {
     match op {
         OpRef::Sparse(mat) => {
-            for &e in mat.csr.list(i) {
+            // Built by `s_times_rows` before the parallel loop.
+            let Ok(rows) = mat.csr() else { return };
+            for &e in rows.list(i) {
                 let s: T = sign_of(e);
                 let j = (e & IDX_MASK) as usize;
                 for t in a.row_range(j) {
@@ -197,8 +205,9 @@ fn out_row<T: Real, I: SparseIndex>(
 }
 
 /// Materializes `Sᵀ` (`d × k`, row-major) for a dense family.
-pub(crate) fn dense_st<T: Real>(kind: DenseKind, seed: u64, k: usize, d: usize) -> Vec<T> {
-    let mut st = vec![T::ZERO; k * d];
+pub(crate) fn dense_st<T: Real>(kind: DenseKind, seed: u64, k: usize, d: usize) -> Result<Vec<T>> {
+    let len = crate::error::checked_mul(k, d, "k * d")?;
+    let mut st = try_vec(len, T::ZERO, "the materialized operator")?;
     super::dense::st_block(kind, seed, k, 0, d, &mut st);
-    st
+    Ok(st)
 }

@@ -32,7 +32,7 @@ pub(crate) mod structure;
 pub use csr::CsrParts;
 pub use structure::{SparseMat, MAX_SPARSE_DIM};
 
-use crate::error::{checked_mul, Result, SketchError};
+use crate::error::{checked_mul, try_vec, Result, SketchError};
 use crate::rng::{open01, tag, Stream};
 use crate::view::{CsrRef, MatMut, MatRef, SparseIndex};
 use crate::Real;
@@ -268,22 +268,34 @@ impl Sketch {
         }
     }
 
-    /// Index lists of a sparse family (built once).
-    pub fn sparse_mat(&self) -> Option<&SparseMat> {
-        self.family.dense_kind().is_none().then(|| {
-            self.sparse.get_or_init(|| {
-                let csc = Compressed::generate(self.d, |j, out| self.sparse_column(j, out));
-                SparseMat::from_csc(self.k, self.d, self.scale(), csc)
-            })
-        })
+    /// Index lists of a sparse family (built once and kept); `None` for the dense
+    /// families.
+    pub fn sparse_mat(&self) -> Result<Option<&SparseMat>> {
+        if self.family.dense_kind().is_some() {
+            return Ok(None);
+        }
+        if let Some(m) = self.sparse.get() {
+            return Ok(Some(m));
+        }
+        let csc = crate::parallel::install(|| {
+            Compressed::generate(self.d, |j, out| self.sparse_column(j, out))
+        })??;
+        let m = SparseMat::from_csc(self.k, self.d, self.scale(), csc);
+        Ok(Some(self.sparse.get_or_init(|| m)))
     }
 
-    fn sparse_mat_t(&self) -> Option<&SparseMat> {
-        let m = self.sparse_mat()?;
-        Some(self.sparse_t.get_or_init(|| m.transposed()))
+    fn sparse_mat_t(&self) -> Result<Option<&SparseMat>> {
+        let Some(m) = self.sparse_mat()? else {
+            return Ok(None);
+        };
+        if let Some(t) = self.sparse_t.get() {
+            return Ok(Some(t));
+        }
+        let t = m.transposed()?;
+        Ok(Some(self.sparse_t.get_or_init(|| t)))
     }
 
-    /// Column `j` of a dense family (scaled), written to `col` (length k).
+    /// Rows `j0..j1` of `Sᵀ` for a dense family, written to `buf`.
     fn dense_st(&self, kind: DenseKind, j0: usize, j1: usize, buf: &mut [impl Real]) {
         dense::st_block(kind, self.seed, self.k, j0, j1, buf);
     }
@@ -294,6 +306,26 @@ impl Sketch {
         ((1 << 20) / self.k).clamp(64, 4096)
     }
 
+    /// Runs `f` on the operator as the CSR kernels see it (a dense family is
+    /// materialized as `Sᵀ`, `k·d` entries, for sparse inputs).
+    fn with_op_ref<T: Real, R: Send>(
+        &self,
+        f: impl FnOnce(&csr::OpRef<'_, T>) -> Result<R> + Send,
+    ) -> Result<R> {
+        crate::parallel::install(|| match self.family.dense_kind() {
+            None => {
+                let m = self
+                    .sparse_mat()?
+                    .ok_or_else(|| SketchError::arg("family", "not sparse"))?;
+                f(&csr::OpRef::Sparse(m))
+            }
+            Some(kind) => {
+                let st = csr::dense_st::<T>(kind, self.seed, self.k, self.d)?;
+                f(&csr::OpRef::Dense { st: &st, k: self.k })
+            }
+        })?
+    }
+
     /// `out = X · Sᵀ` for CSR `X` (`n × d`).
     pub fn project_csr<T: Real, I: SparseIndex>(
         &self,
@@ -302,15 +334,9 @@ impl Sketch {
     ) -> Result<()> {
         check_shape("X", (x.rows, x.cols), (x.rows, self.d))?;
         check_shape("out", (out.rows(), out.cols()), (x.rows, self.k))?;
-        crate::parallel::install(|| match self.family.dense_kind() {
-            None => {
-                let m = self.sparse_mat().expect("sparse family");
-                csr::rows_times_st(&csr::OpRef::Sparse(m), x, self.k, out)
-            }
-            Some(kind) => {
-                let st = csr::dense_st::<T>(kind, self.seed, self.k, self.d);
-                csr::rows_times_st(&csr::OpRef::Dense { st: &st, k: self.k }, x, self.k, out)
-            }
+        self.with_op_ref(|op| {
+            csr::rows_times_st(op, x, self.k, out);
+            Ok(())
         })
     }
 
@@ -320,16 +346,7 @@ impl Sketch {
         x: &CsrRef<'_, T, I>,
     ) -> Result<CsrParts<T>> {
         check_shape("X", (x.rows, x.cols), (x.rows, self.d))?;
-        crate::parallel::install(|| match self.family.dense_kind() {
-            None => {
-                let m = self.sparse_mat().expect("sparse family");
-                csr::rows_times_st_sparse(&csr::OpRef::Sparse(m), x, self.k)
-            }
-            Some(kind) => {
-                let st = csr::dense_st::<T>(kind, self.seed, self.k, self.d);
-                csr::rows_times_st_sparse(&csr::OpRef::Dense { st: &st, k: self.k }, x, self.k)
-            }
-        })
+        self.with_op_ref(|op| Ok(csr::rows_times_st_sparse(op, x, self.k)))
     }
 
     /// `out = S · A` for CSR `A` (`d × m`).
@@ -340,76 +357,78 @@ impl Sketch {
     ) -> Result<()> {
         check_shape("A", (a.rows, a.cols), (self.d, a.cols))?;
         check_shape("out", (out.rows(), out.cols()), (self.k, a.cols))?;
-        crate::parallel::install(|| match self.family.dense_kind() {
-            None => {
-                let m = self.sparse_mat().expect("sparse family");
-                csr::s_times_rows(&csr::OpRef::Sparse(m), a, self.k, out)
-            }
-            Some(kind) => {
-                let st = csr::dense_st::<T>(kind, self.seed, self.k, self.d);
-                csr::s_times_rows(&csr::OpRef::Dense { st: &st, k: self.k }, a, self.k, out)
-            }
-        })
+        self.with_op_ref(|op| csr::s_times_rows(op, a, self.k, out))
     }
 
     /// `S` as a dense row-major `k × d` array.
     pub fn to_dense<T: Real>(&self) -> Result<Vec<T>> {
         let len = checked_mul(self.k, self.d, "k * d")?;
-        let mut s = vec![T::ZERO; len];
-        crate::parallel::install(|| match self.family.dense_kind() {
-            None => {
-                let m = self.sparse_mat().expect("sparse family");
-                let scale = T::from_f64(m.scale);
-                for j in 0..self.d {
-                    for &e in m.csc.list(j) {
-                        let sign: T = structure::sign_of(e);
-                        s[(e & structure::IDX_MASK) as usize * self.d + j] = sign * scale;
+        let mut s = try_vec(len, T::ZERO, "the dense operator")?;
+        let (k, d) = (self.k, self.d);
+        self.with_op_ref::<T, ()>(|op| {
+            match op {
+                csr::OpRef::Sparse(m) => {
+                    let scale = T::from_f64(m.scale);
+                    for j in 0..d {
+                        for &e in m.csc.list(j) {
+                            let sign: T = structure::sign_of(e);
+                            s[(e & structure::IDX_MASK) as usize * d + j] = sign * scale;
+                        }
+                    }
+                }
+                csr::OpRef::Dense { st, .. } => {
+                    for j in 0..d {
+                        for i in 0..k {
+                            s[i * d + j] = st[j * k + i];
+                        }
                     }
                 }
             }
-            Some(kind) => {
-                let st = csr::dense_st::<T>(kind, self.seed, self.k, self.d);
-                for j in 0..self.d {
-                    for i in 0..self.k {
-                        s[i * self.d + j] = st[j * self.k + i];
-                    }
-                }
-            }
+            Ok(())
         })?;
         Ok(s)
     }
 
     /// `S` as a CSC triple `(indptr, indices, data)`; dense families store every entry.
     pub fn to_csc<T: Real>(&self) -> Result<CsrParts<T>> {
-        checked_mul(self.k, self.d, "k * d")?;
-        crate::parallel::install(|| match self.family.dense_kind() {
-            None => {
-                let m = self.sparse_mat().expect("sparse family");
+        let len = checked_mul(self.k, self.d, "k * d")?;
+        let (k, d) = (self.k, self.d);
+        match self.family.dense_kind() {
+            None => self.with_op_ref::<T, CsrParts<T>>(|op| {
+                let csr::OpRef::Sparse(m) = op else {
+                    return Err(SketchError::arg("family", "not sparse"));
+                };
                 let scale = T::from_f64(m.scale);
-                let indptr = m.csc.ptr.iter().map(|&p| p as i64).collect();
-                let indices = m
-                    .csc
-                    .ent
-                    .iter()
-                    .map(|&e| (e & structure::IDX_MASK) as i64)
-                    .collect();
-                let data = m
-                    .csc
-                    .ent
-                    .iter()
-                    .map(|&e| structure::sign_of::<T>(e) * scale)
-                    .collect();
-                (indptr, indices, data)
-            }
+                let nnz = m.nnz();
+                let mut indptr = try_vec(0, 0i64, "indptr")?;
+                let mut indices = try_vec(0, 0i64, "indices")?;
+                let mut data = try_vec(0, T::ZERO, "data")?;
+                if indptr.try_reserve_exact(d + 1).is_err()
+                    || indices.try_reserve_exact(nnz).is_err()
+                    || data.try_reserve_exact(nnz).is_err()
+                {
+                    return Err(SketchError::Alloc(format!("a CSC copy of {nnz} entries")));
+                }
+                indptr.extend(m.csc.ptr.iter().map(|&p| p as i64));
+                indices.extend(m.csc.ent.iter().map(|&e| (e & structure::IDX_MASK) as i64));
+                data.extend(
+                    m.csc
+                        .ent
+                        .iter()
+                        .map(|&e| structure::sign_of::<T>(e) * scale),
+                );
+                Ok((indptr, indices, data))
+            }),
             Some(kind) => {
-                let st = csr::dense_st::<T>(kind, self.seed, self.k, self.d);
-                let indptr = (0..=self.d).map(|j| (j * self.k) as i64).collect();
-                let indices = (0..self.d)
-                    .flat_map(|_| (0..self.k).map(|i| i as i64))
-                    .collect();
-                (indptr, indices, st)
+                let st = crate::parallel::install(|| csr::dense_st::<T>(kind, self.seed, k, d))??;
+                let mut indices = try_vec(len, 0i64, "indices")?;
+                for (t, v) in indices.iter_mut().enumerate() {
+                    *v = (t % k) as i64;
+                }
+                let indptr = (0..=d).map(|j| (j * k) as i64).collect();
+                Ok((indptr, indices, st))
             }
-        })
+        }
     }
 }
 
@@ -422,11 +441,14 @@ impl LinearSketch for Sketch {
         check_shape("X", (x.rows(), x.cols()), (x.rows(), self.d))?;
         check_shape("out", (out.rows(), out.cols()), (x.rows(), self.k))?;
         crate::parallel::install(|| match self.family.dense_kind() {
-            None => sparse_kernels::apply_rows(self.sparse_mat().expect("sparse family"), x, out),
+            None => match self.sparse_mat()? {
+                Some(m) => sparse_kernels::apply_rows(m, x, out),
+                None => Ok(()),
+            },
             Some(kind) => {
                 out.fill(T::ZERO);
                 let kb = self.dense_block();
-                let mut buf = vec![T::ZERO; kb.min(self.d) * self.k];
+                let mut buf = try_vec(kb.min(self.d) * self.k, T::ZERO, "operator block")?;
                 for j0 in (0..self.d).step_by(kb) {
                     let j1 = (j0 + kb).min(self.d);
                     self.dense_st(kind, j0, j1, &mut buf);
@@ -434,18 +456,22 @@ impl LinearSketch for Sketch {
                         .expect("buffer sized above");
                     dense::gemm_acc(x.sub(0, x.rows(), j0, j1), b, out.rb());
                 }
+                Ok(())
             }
-        })
+        })?
     }
 
     fn project_adjoint<T: Real>(&self, z: MatRef<'_, T>, out: MatMut<'_, T>) -> Result<()> {
         check_shape("Z", (z.rows(), z.cols()), (z.rows(), self.k))?;
         check_shape("out", (out.rows(), out.cols()), (z.rows(), self.d))?;
         crate::parallel::install(|| match self.family.dense_kind() {
-            None => sparse_kernels::apply_rows(self.sparse_mat_t().expect("sparse family"), z, out),
+            None => match self.sparse_mat_t()? {
+                Some(m) => sparse_kernels::apply_rows(m, z, out),
+                None => Ok(()),
+            },
             Some(kind) => {
                 let kb = self.dense_block();
-                let mut buf = vec![T::ZERO; kb.min(self.d) * self.k];
+                let mut buf = try_vec(kb.min(self.d) * self.k, T::ZERO, "operator block")?;
                 let shared = out.into_shared();
                 for j0 in (0..self.d).step_by(kb) {
                     let j1 = (j0 + kb).min(self.d);
@@ -459,7 +485,8 @@ impl LinearSketch for Sketch {
                     part.fill(T::ZERO);
                     dense::gemm_acc(z, b, part);
                 }
+                Ok(())
             }
-        })
+        })?
     }
 }

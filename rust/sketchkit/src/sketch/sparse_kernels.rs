@@ -12,37 +12,51 @@
 //! * scatter (columns of X and of `out` contiguous, e.g. `S·A` for C-order `A`):
 //!   strips of rows, `out[:, i] += ±X[:, j]` for each entry `(i, j)` in column order.
 
-use super::structure::{sign_of, SparseMat, IDX_MASK};
+use super::structure::{sign_of, Blocked, SparseMat, IDX_MASK};
+use crate::error::{try_vec, Result};
 use crate::view::{MatMut, MatRef};
 use crate::Real;
 use rayon::prelude::*;
 
 /// `out = X · Mᵀ`. Shapes are checked by the caller.
-pub(crate) fn apply_rows<T: Real>(m: &SparseMat, x: MatRef<'_, T>, out: MatMut<'_, T>) {
+pub(crate) fn apply_rows<T: Real>(
+    m: &SparseMat,
+    x: MatRef<'_, T>,
+    out: MatMut<'_, T>,
+) -> Result<()> {
     debug_assert_eq!(x.cols(), m.cols);
     debug_assert_eq!(out.cols(), m.rows);
     debug_assert_eq!(out.rows(), x.rows());
     if x.rows() == 0 || m.rows == 0 {
-        return;
+        return Ok(());
     }
     if x.row_stride() == 1 && out.row_stride() == 1 && x.rows() > 1 {
         scatter(m, x, out);
+        Ok(())
     } else if std::mem::size_of::<T>() == 4 {
-        gather::<T, 64>(m, x, out);
+        gather::<T, 64>(m, x, out)
     } else {
-        gather::<T, 32>(m, x, out);
+        gather::<T, 32>(m, x, out)
     }
 }
 
-fn gather<T: Real, const R: usize>(m: &SparseMat, x: MatRef<'_, T>, out: MatMut<'_, T>) {
+fn gather<T: Real, const R: usize>(
+    m: &SparseMat,
+    x: MatRef<'_, T>,
+    out: MatMut<'_, T>,
+) -> Result<()> {
     let n = x.rows();
     let out = out.into_shared();
     let tiles = n.div_ceil(R);
+    // Build the blocked lists here, not inside the parallel tasks, and make sure a
+    // worker's scratch (k lanes) can be had.
+    let blocked = m.blocked()?;
+    drop(try_vec(m.rows, [T::ZERO; R], "gather accumulators")?);
     let scale = T::from_f64(m.scale);
     (0..tiles).into_par_iter().for_each_init(
         || {
             (
-                vec![[T::ZERO; R]; m.blocked.width],
+                vec![[T::ZERO; R]; blocked.width],
                 vec![[T::ZERO; R]; m.rows],
             )
         },
@@ -51,15 +65,19 @@ fn gather<T: Real, const R: usize>(m: &SparseMat, x: MatRef<'_, T>, out: MatMut<
             let nr = R.min(n - r0);
             // SAFETY: tile `t` owns output rows r0..r0+nr; tiles are disjoint.
             let mut o = unsafe { out.part(r0, r0 + nr, 0, out.cols()) };
-            crate::dispatch!(gather_tile::<T, R>(m, x, r0, nr, xt, yt, &mut o, scale));
+            crate::dispatch!(gather_tile::<T, R>(
+                m, blocked, x, r0, nr, xt, yt, &mut o, scale
+            ));
         },
     );
+    Ok(())
 }
 
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn gather_tile<T: Real, const R: usize>(
     m: &SparseMat,
+    blocked: &Blocked,
     x: MatRef<'_, T>,
     r0: usize,
     nr: usize,
@@ -76,8 +94,8 @@ fn gather_tile<T: Real, const R: usize>(
             *v = [T::ZERO; R];
         }
     }
-    let width = m.blocked.width;
-    for (b, blk) in m.blocked.blocks.iter().enumerate() {
+    let width = blocked.width;
+    for (b, blk) in blocked.blocks.iter().enumerate() {
         let j0 = b * width;
         let j1 = (j0 + width).min(m.cols);
         transpose_in(x, r0, nr, j0, j1, xt);
@@ -135,16 +153,22 @@ fn transpose_in<T: Real, const R: usize>(
     }
 }
 
-/// Strip width (rows of X) of the scatter kernel.
-const STRIP: usize = 64;
+/// Largest strip (rows of X) of the scatter kernel.
+const STRIP: usize = 256;
 
 fn scatter<T: Real>(m: &SparseMat, x: MatRef<'_, T>, out: MatMut<'_, T>) {
     let n = x.rows();
     let out = out.into_shared();
     let scale = T::from_f64(m.scale);
-    (0..n.div_ceil(STRIP)).into_par_iter().for_each(|s| {
-        let r0 = s * STRIP;
-        let r1 = (r0 + STRIP).min(n);
+    // Strip boundaries never change any output bit (each element is summed on its
+    // own), so they may follow the pool size: one balanced strip per thread when
+    // there are few rows, at most STRIP rows otherwise.
+    let threads = rayon::current_num_threads().max(1);
+    let strips = n.div_ceil(STRIP).max(threads.min(n.div_ceil(8)));
+    let width = n.div_ceil(strips).next_multiple_of(8).min(n);
+    (0..n.div_ceil(width)).into_par_iter().for_each(|s| {
+        let r0 = s * width;
+        let r1 = (r0 + width).min(n);
         // SAFETY: strip `s` owns output rows r0..r1; strips are disjoint.
         let o = unsafe { out.part(r0, r1, 0, out.cols()) };
         crate::dispatch!(scatter_strip(m, x, r0, r1, &o, scale));

@@ -6,7 +6,9 @@
 //! the transposed index lists), plus the rows split by blocks of columns for the
 //! cache-blocked gather kernel. Memory is `O(nnz)`, never `O(k·d)`.
 
+use crate::error::{try_vec, Result, SketchError};
 use rayon::prelude::*;
+use std::sync::OnceLock;
 
 /// Sign flag of an entry.
 pub(crate) const SIGN_BIT: u32 = 1 << 31;
@@ -40,7 +42,7 @@ impl Compressed {
 
     /// Builds the lists by generating each outer index's entries with `gen`
     /// (in parallel, over fixed chunks of outer indices).
-    pub fn generate(n_outer: usize, gen: impl Fn(usize, &mut Vec<u32>) + Sync) -> Self {
+    pub fn generate(n_outer: usize, gen: impl Fn(usize, &mut Vec<u32>) + Sync) -> Result<Self> {
         const CHUNK: usize = 2048;
         let parts: Vec<(Vec<usize>, Vec<u32>)> = (0..n_outer.div_ceil(CHUNK))
             .into_par_iter()
@@ -57,8 +59,13 @@ impl Compressed {
             })
             .collect();
         let total: usize = parts.iter().map(|p| p.1.len()).sum();
-        let mut ptr = Vec::with_capacity(n_outer + 1);
-        let mut ent = Vec::with_capacity(total);
+        let mut ptr = Vec::new();
+        let mut ent = Vec::new();
+        if ptr.try_reserve_exact(n_outer + 1).is_err() || ent.try_reserve_exact(total).is_err() {
+            return Err(SketchError::Alloc(format!(
+                "index lists of {total} entries"
+            )));
+        }
         ptr.push(0);
         for (lens, e) in parts {
             for l in lens {
@@ -66,22 +73,26 @@ impl Compressed {
             }
             ent.extend_from_slice(&e);
         }
-        Compressed { ptr, ent }
+        Ok(Compressed { ptr, ent })
     }
 
     /// The transposed lists (counting sort): inner indices become outer ones; each new
     /// list is in ascending order of the old outer index.
-    pub fn transpose(&self, n_inner: usize) -> Self {
-        let mut counts = vec![0usize; n_inner + 1];
+    pub fn transpose(&self, n_inner: usize) -> Result<Self> {
+        let mut counts = try_vec(n_inner + 1, 0usize, "transposed index pointers")?;
         for &e in &self.ent {
             counts[(e & IDX_MASK) as usize + 1] += 1;
         }
         for i in 0..n_inner {
             counts[i + 1] += counts[i];
         }
-        let ptr = counts.clone();
+        let mut ptr = try_vec(0, 0usize, "transposed index pointers")?;
+        if ptr.try_reserve_exact(counts.len()).is_err() {
+            return Err(SketchError::Alloc("transposed index pointers".into()));
+        }
+        ptr.extend_from_slice(&counts);
         let mut next = counts;
-        let mut ent = vec![0u32; self.ent.len()];
+        let mut ent = try_vec(self.ent.len(), 0u32, "transposed index lists")?;
         for o in 0..self.ptr.len().saturating_sub(1) {
             for &e in self.list(o) {
                 let i = (e & IDX_MASK) as usize;
@@ -89,7 +100,7 @@ impl Compressed {
                 next[i] += 1;
             }
         }
-        Compressed { ptr, ent }
+        Ok(Compressed { ptr, ent })
     }
 }
 
@@ -110,8 +121,18 @@ pub(crate) struct Blocked {
 }
 
 impl Blocked {
-    pub fn from_rows(csr: &Compressed, n_rows: usize, n_cols: usize, width: usize) -> Self {
+    pub fn from_rows(csr: &Compressed, n_rows: usize, n_cols: usize, width: usize) -> Result<Self> {
         let nb = n_cols.div_ceil(width);
+        // The lists hold every entry once more: reserve up front so that a failure is
+        // an error, not an abort.
+        let mut probe: Vec<u32> = Vec::new();
+        if probe.try_reserve_exact(csr.ent.len() + 2 * nb).is_err() {
+            return Err(SketchError::Alloc(format!(
+                "blocked index lists of {} entries",
+                csr.ent.len()
+            )));
+        }
+        drop(probe);
         let mut blocks: Vec<Block> = (0..nb)
             .map(|_| Block {
                 rows: Vec::new(),
@@ -135,19 +156,21 @@ impl Blocked {
                 blk.ptr.push(blk.ent.len() as u32);
             }
         }
-        Blocked { width, blocks }
+        Ok(Blocked { width, blocks })
     }
 }
 
-/// A sparse operator `M` of shape `rows × cols` with entries `±scale`.
-#[derive(Clone, Debug)]
+/// A sparse operator `M` of shape `rows × cols` with entries `±scale`. The row lists
+/// and the blocked lists are derived on first use: the scatter and CSR-row kernels
+/// need only the column lists.
+#[derive(Debug)]
 pub struct SparseMat {
     pub(crate) rows: usize,
     pub(crate) cols: usize,
     pub(crate) scale: f64,
     pub(crate) csc: Compressed,
-    pub(crate) csr: Compressed,
-    pub(crate) blocked: Blocked,
+    csr: OnceLock<Compressed>,
+    blocked: OnceLock<Blocked>,
 }
 
 /// Column-block width of the gather kernel: a block of the transposed input tile
@@ -157,31 +180,39 @@ pub(crate) const BLOCK_WIDTH: usize = 128;
 impl SparseMat {
     /// From column lists.
     pub(crate) fn from_csc(rows: usize, cols: usize, scale: f64, csc: Compressed) -> Self {
-        let csr = csc.transpose(rows);
-        let blocked = Blocked::from_rows(&csr, rows, cols, BLOCK_WIDTH);
         SparseMat {
             rows,
             cols,
             scale,
             csc,
-            csr,
-            blocked,
+            csr: OnceLock::new(),
+            blocked: OnceLock::new(),
         }
     }
 
-    /// The transpose `Mᵀ` (its columns are `M`'s rows).
-    pub(crate) fn transposed(&self) -> Self {
-        let csc = self.csr.clone();
-        let csr = self.csc.clone();
-        let blocked = Blocked::from_rows(&csr, self.cols, self.rows, BLOCK_WIDTH);
-        SparseMat {
-            rows: self.cols,
-            cols: self.rows,
-            scale: self.scale,
-            csc,
-            csr,
-            blocked,
+    /// Row lists (the transposed index lists).
+    pub(crate) fn csr(&self) -> Result<&Compressed> {
+        if let Some(c) = self.csr.get() {
+            return Ok(c);
         }
+        let c = self.csc.transpose(self.rows)?;
+        Ok(self.csr.get_or_init(|| c))
+    }
+
+    /// Row lists split by column blocks.
+    pub(crate) fn blocked(&self) -> Result<&Blocked> {
+        if let Some(b) = self.blocked.get() {
+            return Ok(b);
+        }
+        let b = Blocked::from_rows(self.csr()?, self.rows, self.cols, BLOCK_WIDTH)?;
+        Ok(self.blocked.get_or_init(|| b))
+    }
+
+    /// The transpose `Mᵀ` (its columns are `M`'s rows).
+    pub(crate) fn transposed(&self) -> Result<Self> {
+        let t = SparseMat::from_csc(self.cols, self.rows, self.scale, self.csr()?.clone());
+        let _ = t.csr.set(self.csc.clone());
+        Ok(t)
     }
 
     /// Number of stored entries.
