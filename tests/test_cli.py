@@ -10,8 +10,9 @@ import sys
 import numpy as np
 import pytest
 import scipy.sparse as sp
-import sketchkit as sk
 from numpy.testing import assert_array_equal
+
+import sketchkit as sk
 from sketchkit.cli import ProgressBar, main
 
 METHODS = ["sparse_sign", "very_sparse", "gaussian", "rademacher", "countsketch"]

@@ -10,6 +10,7 @@ import textwrap
 import numpy as np
 import pytest
 import scipy.sparse as sp
+
 import sketchkit as sk
 
 K, D = 8, 20

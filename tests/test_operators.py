@@ -10,10 +10,11 @@ import tracemalloc
 import numpy as np
 import pytest
 import scipy.sparse as sp
-import sketchkit as sk
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
+
+import sketchkit as sk
 from sketchkit import _native
 
 FAMILIES = ["gaussian", "rademacher", "very_sparse", "sparse_sign", "countsketch"]

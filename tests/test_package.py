@@ -9,10 +9,11 @@ import textwrap
 
 import numpy as np
 import pytest
-import sketchkit as sk
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
+
+import sketchkit as sk
 
 PUBLIC = [
     "SketchOperator",

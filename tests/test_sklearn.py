@@ -10,13 +10,14 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-import sketchkit as sk
 import sklearn
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn import random_projection as skrp
 from sklearn.base import clone
 from sklearn.exceptions import DataDimensionalityWarning, NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import sketchkit as sk
 
 ESTIMATORS = [
     sk.SparseRandomProjection,

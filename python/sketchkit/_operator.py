@@ -264,7 +264,9 @@ class SketchOperator:
         return AdjointOperator(self)
 
     # ------------------------------------------------------------------ products
-    def project(self, X: ArrayLike | Any, dense_output: bool = True) -> Any:
+    def project(
+        self, X: ArrayLike | Any, dense_output: bool = True, *, check_finite: bool = True
+    ) -> Any:
         """Project the rows of ``X``: ``X @ S.T``.
 
         Parameters
@@ -278,6 +280,9 @@ class SketchOperator:
             for ``spmatrix`` input, ``csr_array`` for ``sparray`` input) with explicit
             zeros dropped. For CSC input the dense result is computed first and then
             converted.
+        check_finite : bool, default=True
+            Scan ``X`` for NaN and infinity first (one fast parallel pass; ``ValueError``
+            if found). Pass False only for input already checked.
 
         Returns
         -------
@@ -285,7 +290,7 @@ class SketchOperator:
             ``float32`` for ``float32`` input, ``float64`` otherwise.
         """
         if is_sparse(X):
-            X = as_sparse(X, "X")
+            X = as_sparse(X, "X", check_finite=check_finite)
             self._check_dim(X.shape[1], "X", X.shape, right=True)
             if not self.is_sparse:
                 self._check_dense_copy(X.data.itemsize, "projecting sparse input")
@@ -305,7 +310,7 @@ class SketchOperator:
 
             cls = sp.csr_array if isinstance(X, sp.sparray) else sp.csr_matrix
             return cls(out)
-        X = as_dense(X, "X")
+        X = as_dense(X, "X", check_finite=check_finite)
         self._check_dim(X.shape[-1], "X", X.shape, right=True)
         if X.ndim == 1:
             return self._native.project(X[np.newaxis, :])[0]

@@ -156,7 +156,32 @@ class _BaseSketchProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         self : object
             The fitted estimator.
         """
+        self._fit(_validate(self, X, reset=True))
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> Any:
+        """Fit to ``X`` and project it, validating ``X`` once.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to fit and project.
+        y : Ignored
+            Not used, present for API consistency.
+        **fit_params : dict
+            Ignored.
+
+        Returns
+        -------
+        X_new : {ndarray, sparse matrix} of shape (n_samples, n_components_)
+            Same as ``fit(X).transform(X)``.
+        """
         X = _validate(self, X, reset=True)
+        self._fit(X)
+        return self._transform_validated(X)
+
+    def _fit(self, X: Any) -> None:
         n_samples, n_features = X.shape
 
         if self.n_components == "auto":
@@ -199,7 +224,6 @@ class _BaseSketchProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             self.inverse_components_ = self._compute_inverse_components()
         # Used by ClassNamePrefixFeaturesOutMixin.get_feature_names_out.
         self._n_features_out = n_components
-        return self
 
     def transform(self, X: Any) -> Any:
         """Project the data: ``X @ components_.T``, computed without materializing it.
@@ -217,8 +241,10 @@ class _BaseSketchProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             sparse and ``dense_output=False`` (not available for the Gaussian family).
         """
         check_is_fitted(self)
-        X = _validate(self, X, reset=False)
-        out = self.operator_.project(X, dense_output=self._dense_output())
+        return self._transform_validated(_validate(self, X, reset=False))
+
+    def _transform_validated(self, X: Any) -> Any:
+        out = self.operator_.project(X, dense_output=self._dense_output(), check_finite=False)
         return _align_sparse_interface(out)
 
     def inverse_transform(self, X: Any) -> np.ndarray:

@@ -1,0 +1,195 @@
+"""Side-by-side benchmark of sketchkit against its peers on the reference workloads.
+
+Peers: scikit-learn's ``SparseRandomProjection`` and ``GaussianRandomProjection``,
+SciPy's ``clarkson_woodruff_transform``. Every row times the peer and sketchkit on the
+same input in one run: one warm-up each, then ``--reps`` alternating repetitions
+(peer, sketchkit, peer, ...), and the median of each. sketchkit is timed with 1
+thread and with all cores; peers run as they ship (scikit-learn's sparse products are
+single-threaded; NumPy's matmul uses OpenBLAS threads).
+
+Every sketchkit timing builds its operator from scratch (a new estimator or a new
+seed), exactly as the peer does, so no cached state is reused between repetitions.
+
+    python benches/bench_projection.py              # full PERFORMANCE.md workloads
+    python benches/bench_projection.py --quick      # small sizes (CI smoke run)
+    python benches/bench_projection.py --out benches/results.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+import numpy as np
+import scipy
+import scipy.sparse as sp
+import sklearn
+from scipy.linalg import clarkson_woodruff_transform
+from sklearn.random_projection import GaussianRandomProjection as SkGaussian
+from sklearn.random_projection import SparseRandomProjection as SkSparse
+
+import sketchkit as sk
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def timed(fn: Callable[[int], object], rep: int) -> float:
+    t0 = time.perf_counter()
+    fn(rep)
+    return time.perf_counter() - t0
+
+
+def compare(
+    peer: Callable[[int], object], ours: Callable[[int], object], reps: int
+) -> tuple[float, float]:
+    """Median seconds of peer and ours; one warm-up each, then alternating runs."""
+    peer(0)
+    ours(0)
+    tp, to = [], []
+    for r in range(1, reps + 1):
+        tp.append(timed(peer, r))
+        to.append(timed(ours, r))
+    return statistics.median(tp), statistics.median(to)
+
+
+def fmt_t(s: float) -> str:
+    return f"{s * 1e3:.1f} ms" if s < 1 else f"{s:.2f} s"
+
+
+class Table:
+    def __init__(self) -> None:
+        self.rows: list[str] = []
+
+    def add(
+        self, workload: str, peer_name: str, tp: float, threads: int, to: float, nbytes: int | None
+    ) -> None:
+        gbs = f"{nbytes / to / 1e9:.1f}" if nbytes else "–"
+        self.rows.append(
+            f"| {workload} | {peer_name} | {fmt_t(tp)} | {threads} | {fmt_t(to)} | {gbs} "
+            f"| **{tp / to:.1f}×** |"
+        )
+        print(self.rows[-1], flush=True)
+
+    def markdown(self, header: str) -> str:
+        head = (
+            "| workload | peer | peer time | sketchkit threads | sketchkit time "
+            "| sketchkit GB/s of input | speed-up |\n|---|---|---|---|---|---|---|"
+        )
+        return header + "\n\n" + head + "\n" + "\n".join(self.rows) + "\n"
+
+
+def make_csr(n: int, d: int, per_row: int, rng: np.random.Generator) -> sp.csr_matrix:
+    indices = np.sort(rng.integers(0, d, size=(n, per_row), dtype=np.int32), axis=1).ravel()
+    indptr = np.arange(0, n * per_row + 1, per_row, dtype=np.int32)
+    data = rng.standard_normal(n * per_row, dtype=np.float32)
+    return sp.csr_matrix((data, indices, indptr), shape=(n, d))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
+    ap.add_argument("--reps", type=int, default=5, help="timed repetitions (median)")
+    ap.add_argument("--out", default=None, help="write the Markdown table here")
+    args = ap.parse_args(argv)
+
+    q = args.quick
+    reps = max(args.reps, 1)
+    all_threads = os.cpu_count() or 1
+    thread_counts = sorted({1, all_threads})
+    rng = np.random.default_rng(0)
+    table = Table()
+    header = (
+        f"Machine: {cpu_name()}, {all_threads} cores, sketchkit SIMD level "
+        f"`{sk.simd_level()}`; Python {platform.python_version()}, NumPy {np.__version__}, "
+        f"SciPy {scipy.__version__}, scikit-learn {sklearn.__version__}; median of {reps} "
+        f"alternating runs after a warm-up{' (quick mode: small sizes)' if q else ''}."
+    )
+    print(header, flush=True)
+
+    # 1-2. Dense f32 n×d -> k, fit + transform.
+    n, d, k = (2000, 1024, 64) if q else (20000, 4096, 256)
+    X = rng.standard_normal((n, d), dtype=np.float32)
+    dense_name = f"dense f32 {n}×{d} → {k}"
+    for ours_cls, peer_cls, label in [
+        (sk.SparseRandomProjection, SkSparse, "sparse RP (density 1/√d), fit+transform"),
+        (sk.SparseSignProjection, SkSparse, "sparse sign (nnz=8), fit+transform"),
+        (sk.GaussianRandomProjection, SkGaussian, "Gaussian RP, fit+transform"),
+    ]:
+        for threads in thread_counts:
+            sk.set_num_threads(threads)
+            tp, to = compare(
+                lambda r, c=peer_cls, X=X: c(k, random_state=r).fit_transform(X),
+                lambda r, c=ours_cls, X=X: c(k, random_state=r).fit_transform(X),
+                reps,
+            )
+            table.add(
+                f"{dense_name}, {label}", f"sklearn {peer_cls.__name__}", tp, threads, to, X.nbytes
+            )
+
+    # 3. CSR n×d with 100 nnz per row, f32 -> k (sparse output, as scikit-learn's default).
+    n, d, per = (10000, 10000, 20) if q else (100000, 100000, 100)
+    Xs = make_csr(n, d, per, rng)
+    nbytes = Xs.data.nbytes + Xs.indices.nbytes + Xs.indptr.nbytes
+    for threads in thread_counts:
+        sk.set_num_threads(threads)
+        tp, to = compare(
+            lambda r, Xs=Xs: SkSparse(k, random_state=r).fit_transform(Xs),
+            lambda r, Xs=Xs: sk.SparseRandomProjection(k, random_state=r).fit_transform(Xs),
+            reps,
+        )
+        table.add(
+            f"CSR f32 {n}×{d}, {per} nnz/row → {k}, sparse RP",
+            "sklearn SparseRandomProjection",
+            tp,
+            threads,
+            to,
+            nbytes,
+        )
+
+    # 4. CountSketch of rows: dense n×m -> k rows.
+    n, m, k = (20000, 100, 500) if q else (200000, 100, 2000)
+    for dtype in (np.float64, np.float32):
+        A = rng.standard_normal((n, m)).astype(dtype)
+        peer_dtype = clarkson_woodruff_transform(A[:10], 5, seed=0).dtype
+        for threads in thread_counts:
+            sk.set_num_threads(threads)
+            tp, to = compare(
+                lambda r, A=A: clarkson_woodruff_transform(A, k, seed=r),
+                lambda r, A=A: sk.countsketch(k, n, seed=r) @ A,
+                reps,
+            )
+            table.add(
+                f"CountSketch rows, dense {np.dtype(dtype).name} {n}×{m} → {k} rows "
+                f"(scipy returns {peer_dtype}, sketchkit {np.dtype(dtype).name})",
+                "scipy clarkson_woodruff_transform",
+                tp,
+                threads,
+                to,
+                A.nbytes,
+            )
+    sk.set_num_threads(all_threads)
+
+    md = table.markdown(header)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(md)
+        print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
