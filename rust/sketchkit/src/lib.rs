@@ -31,6 +31,9 @@
 
 pub mod error;
 pub mod finite;
+pub mod fwht;
+#[cfg(target_arch = "x86_64")]
+mod fwht_x86;
 pub mod parallel;
 pub mod real;
 pub mod rng;

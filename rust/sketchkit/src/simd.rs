@@ -81,6 +81,14 @@ pub fn set_cap(cap: Option<Level>) {
     CAP.store(cap.map_or(0, |l| l as u8), Ordering::Relaxed);
 }
 
+/// Identity; lets the dispatch macro put `#[inline(always)]` on its closure (closure
+/// attributes are accepted in argument position).
+#[doc(hidden)]
+#[inline(always)]
+pub fn closure<R, F: FnOnce() -> R>(f: F) -> F {
+    f
+}
+
 /// Calls `$body` (an expression using generic `#[inline(always)]` kernels) compiled
 /// for the best level available.
 #[macro_export]
@@ -97,23 +105,16 @@ macro_rules! dispatch {
             unsafe fn __avx2<R>(f: impl FnOnce() -> R) -> R {
                 f()
             }
+            // The body is a closure built outside any `unsafe` block, so unsafe
+            // operations inside it still need their own `unsafe` and SAFETY comment.
+            let body = $crate::simd::closure(#[inline(always)] || $body);
             match $crate::simd::level() {
                 // SAFETY: `level()` reports Avx512 only when runtime detection found
                 // every feature the function enables.
-                $crate::simd::Level::Avx512 => unsafe {
-                    __avx512(
-                        #[inline(always)]
-                        || $body,
-                    )
-                },
+                $crate::simd::Level::Avx512 => unsafe { __avx512(body) },
                 // SAFETY: as above for AVX2 and FMA.
-                $crate::simd::Level::Avx2 => unsafe {
-                    __avx2(
-                        #[inline(always)]
-                        || $body,
-                    )
-                },
-                $crate::simd::Level::Scalar => $body,
+                $crate::simd::Level::Avx2 => unsafe { __avx2(body) },
+                $crate::simd::Level::Scalar => body(),
             }
         }
         #[cfg(not(target_arch = "x86_64"))]

@@ -322,6 +322,15 @@ impl<'a, T> MatMut<'a, T> {
         self.ptr.offset(r as isize * self.rs + c as isize * self.cs)
     }
 
+    /// The elements of a one-row view with unit column stride as a slice.
+    ///
+    /// # Safety
+    /// The view must have one row and unit column stride (or at most one column).
+    pub(crate) unsafe fn into_row_slice(self) -> &'a mut [T] {
+        debug_assert!(self.rows == 1 && (self.cs == 1 || self.cols <= 1));
+        std::slice::from_raw_parts_mut(self.ptr, self.cols)
+    }
+
     /// Splits into a raw, `Sync` handle that parallel kernels use to write disjoint
     /// parts of the view.
     pub(crate) fn into_shared(self) -> SharedMut<'a, T> {

@@ -1,0 +1,327 @@
+//! In-place fast Walsh–Hadamard transform (natural, i.e. Sylvester/Hadamard, order).
+//!
+//! `H_1 = [1]`, `H_{2n} = [[H_n, H_n], [H_n, −H_n]]`; the unnormalized transform maps
+//! `x ↦ H_n x` (so `H(Hx) = n·x`), the orthonormal one `x ↦ H_n x / √n`.
+//!
+//! The transform is `log2 n` levels of butterflies `(a, b) ↦ (a + b, a − b)` between
+//! elements at distance `h = 1, 2, 4, …, n/2`. Every code path here — scalar,
+//! AVX2, AVX-512, cache-blocked, batched along rows or along columns — applies the
+//! levels in that ascending order, each butterfly with the same two IEEE operations,
+//! so all of them give identical bits.
+//!
+//! Structure:
+//! * levels below one SIMD register (`h < 16`) run inside registers on groups of 16
+//!   ([`low16`], with AVX-512/AVX2 permutes);
+//! * higher levels run two at a time (radix-4 passes) on contiguous vectors;
+//! * lengths above [`BLOCK`] are split as `R × C` with `C = BLOCK`: each contiguous
+//!   row of `C` is transformed in L1, then the `R`-point transform runs down the
+//!   columns in strips of [`STRIP`] lanes that stay in L2;
+//! * batches run in parallel on the crate's pool: rows of a C-order matrix, or the
+//!   columns of one (axis 0) with the lanes across columns — no transposition.
+
+use crate::error::{Result, SketchError};
+use crate::view::MatMut;
+use crate::Real;
+use rayon::prelude::*;
+
+/// Largest length transformed entirely inside L1 (elements).
+pub const BLOCK: usize = 2048;
+/// Lanes per strip of the column (strided) transform.
+const STRIP: usize = 64;
+/// Largest supported length, 2^30.
+pub const MAX_LEN: usize = 1 << 30;
+
+/// Checks that `n` is a power of two in `[1, 2^30]`.
+pub fn check_len(n: usize, arg: &'static str) -> Result<()> {
+    if n == 0 || !n.is_power_of_two() || n > MAX_LEN {
+        return Err(SketchError::arg(
+            arg,
+            format!("the transform length must be a power of two in [1, 2^30], got {n}"),
+        ));
+    }
+    Ok(())
+}
+
+/// In-place unnormalized FWHT of a contiguous vector whose length is a power of two.
+///
+/// ```
+/// let mut x = [1.0f64, 0.0, 0.0, 0.0];
+/// sketchkit::fwht::fwht(&mut x).unwrap();
+/// assert_eq!(x, [1.0, 1.0, 1.0, 1.0]);
+/// ```
+pub fn fwht<T: Real>(x: &mut [T]) -> Result<()> {
+    check_len(x.len(), "x")?;
+    crate::dispatch!(transform(x));
+    Ok(())
+}
+
+/// In-place orthonormal FWHT (`H x / √n`).
+pub fn fwht_normalized<T: Real>(x: &mut [T]) -> Result<()> {
+    fwht(x)?;
+    let s = T::from_f64(1.0 / (x.len() as f64).sqrt());
+    for v in x.iter_mut() {
+        *v = *v * s;
+    }
+    Ok(())
+}
+
+/// Transforms every row of `x` (rows of length `x.cols()`, a power of two), in
+/// parallel. Rows need not be contiguous: with unit row stride the lanes run across
+/// rows (column kernel); otherwise each row is transformed in place or through a
+/// scratch copy.
+pub fn fwht_rows<T: Real>(x: MatMut<'_, T>, normalized: bool) -> Result<()> {
+    let (rows, n) = (x.rows(), x.cols());
+    check_len(n, "x")?;
+    if rows == 0 {
+        return Ok(());
+    }
+    let scale = T::from_f64(if normalized { 1.0 / (n as f64).sqrt() } else { 1.0 });
+    let (rs, cs) = (x.row_stride(), x.col_stride());
+    let x = x.into_shared();
+    crate::parallel::install(|| {
+        if cs == 1 || n == 1 {
+            (0..rows).into_par_iter().with_min_len(rows_per_task(n)).for_each(|r| {
+                // SAFETY: task r owns row r; with unit column stride it is contiguous.
+                let row = unsafe { x.part(r, r + 1, 0, n).into_row_slice() };
+                crate::dispatch!(transform(row));
+                scale_slice(row, scale, normalized);
+            });
+        } else if rs == 1 {
+            // Lanes across rows: transform "down the columns" of the transposed view.
+            (0..rows.div_ceil(STRIP)).into_par_iter().for_each(|s| {
+                let (r0, r1) = (s * STRIP, ((s + 1) * STRIP).min(rows));
+                // SAFETY: strip s owns rows r0..r1.
+                let part = unsafe { x.part(r0, r1, 0, n) };
+                strided_lanes(part.t(), normalized.then_some(scale));
+            });
+        } else {
+            (0..rows).into_par_iter().for_each_init(
+                || vec![T::ZERO; n],
+                |buf, r| {
+                    // SAFETY: task r owns row r.
+                    let mut row = unsafe { x.part(r, r + 1, 0, n) };
+                    for (j, b) in buf.iter_mut().enumerate() {
+                        // SAFETY: (0, j) is inside this row.
+                        *b = unsafe { *row.ptr_at(0, j) };
+                    }
+                    crate::dispatch!(transform(buf));
+                    scale_slice(buf, scale, normalized);
+                    for (j, b) in buf.iter().enumerate() {
+                        // SAFETY: as above.
+                        unsafe { *row.ptr_at(0, j) = *b };
+                    }
+                    let _ = row.rb();
+                },
+            );
+        }
+    })
+}
+
+/// Transforms every column of `x` (columns of length `x.rows()`, a power of two):
+/// the batch along axis 0, with SIMD lanes across columns and no transposition.
+pub fn fwht_cols<T: Real>(x: MatMut<'_, T>, normalized: bool) -> Result<()> {
+    fwht_rows(x.t(), normalized)
+}
+
+fn rows_per_task(n: usize) -> usize {
+    (4096 / n).max(1)
+}
+
+#[inline(always)]
+fn scale_slice<T: Real>(x: &mut [T], s: T, on: bool) {
+    if on {
+        for v in x.iter_mut() {
+            *v = *v * s;
+        }
+    }
+}
+
+/// The transform of one contiguous vector (length a power of two).
+#[inline(always)]
+fn transform<T: Real>(x: &mut [T]) {
+    let n = x.len();
+    if n <= BLOCK {
+        small(x);
+        return;
+    }
+    for row in x.chunks_exact_mut(BLOCK) {
+        small(row);
+    }
+    // R-point transform down the columns of the R × BLOCK matrix, in strips of lanes.
+    let rows = n / BLOCK;
+    let p = x.as_mut_ptr();
+    for c0 in (0..BLOCK).step_by(STRIP) {
+        // SAFETY: `x` is an exclusive slice of rows × BLOCK elements; the strip's
+        // lanes c0..c0+STRIP lie inside every row.
+        unsafe { column_levels(p.add(c0), rows, BLOCK, STRIP) };
+    }
+}
+
+/// All levels of a vector that fits in L1.
+#[inline(always)]
+fn small<T: Real>(x: &mut [T]) {
+    let n = x.len();
+    if n < 16 {
+        scalar_levels(x, 1);
+        return;
+    }
+    for c in x.chunks_exact_mut(16) {
+        low16(c);
+    }
+    let mut h = 16;
+    while h < n {
+        if 2 * h < n {
+            radix4(x, h);
+            h *= 4;
+        } else {
+            radix2(x, h);
+            h *= 2;
+        }
+    }
+}
+
+/// Levels `h0, 2·h0, …, n/2` one by one (tiny vectors and the portable path).
+#[inline(always)]
+fn scalar_levels<T: Real>(x: &mut [T], h0: usize) {
+    let n = x.len();
+    let mut h = h0;
+    while h < n {
+        radix2(x, h);
+        h *= 2;
+    }
+}
+
+/// One level `h` on a contiguous vector.
+#[inline(always)]
+fn radix2<T: Real>(x: &mut [T], h: usize) {
+    for blk in x.chunks_exact_mut(2 * h) {
+        let (a, b) = blk.split_at_mut(h);
+        for (p, q) in a.iter_mut().zip(b.iter_mut()) {
+            let (u, v) = (*p, *q);
+            *p = u + v;
+            *q = u - v;
+        }
+    }
+}
+
+/// Levels `h` and `2h` in one pass (same operations, same order as two passes).
+#[inline(always)]
+fn radix4<T: Real>(x: &mut [T], h: usize) {
+    for blk in x.chunks_exact_mut(4 * h) {
+        let (ab, cd) = blk.split_at_mut(2 * h);
+        let (a, b) = ab.split_at_mut(h);
+        let (c, d) = cd.split_at_mut(h);
+        for (((p, q), r), s) in a.iter_mut().zip(b.iter_mut()).zip(c.iter_mut()).zip(d.iter_mut()) {
+            let (u0, u1) = (*p + *q, *p - *q);
+            let (u2, u3) = (*r + *s, *r - *s);
+            *p = u0 + u2;
+            *q = u1 + u3;
+            *r = u0 - u2;
+            *s = u1 - u3;
+        }
+    }
+}
+
+/// Levels 1, 2, 4, 8 on a group of 16 contiguous elements.
+#[inline(always)]
+fn low16<T: Real>(c: &mut [T]) {
+    #[cfg(target_arch = "x86_64")]
+    if crate::fwht_x86::low16(c) {
+        return;
+    }
+    scalar_levels(&mut c[..16], 1);
+}
+
+/// The `rows`-point transform down `w` lanes: lane `l` of row `r` is at
+/// `x + r·stride + l` (levels in ascending order, two per pass).
+///
+/// # Safety
+/// `x` must be valid for reads and writes of those `rows × w` elements, with
+/// `w <= stride` (rows never overlap), and nothing else may access them meanwhile.
+#[inline(always)]
+unsafe fn column_levels<T: Real>(x: *mut T, rows: usize, stride: usize, w: usize) {
+    let row = |r: usize| std::slice::from_raw_parts_mut(x.add(r * stride), w);
+    let mut h = 1;
+    while h < rows {
+        if 2 * h < rows {
+            for base in (0..rows).step_by(4 * h) {
+                for j in base..base + h {
+                    lanes4(row(j), row(j + h), row(j + 2 * h), row(j + 3 * h));
+                }
+            }
+            h *= 4;
+        } else {
+            for base in (0..rows).step_by(2 * h) {
+                for j in base..base + h {
+                    lanes2(row(j), row(j + h));
+                }
+            }
+            h *= 2;
+        }
+    }
+}
+
+#[inline(always)]
+fn lanes2<T: Real>(a: &mut [T], b: &mut [T]) {
+    for (p, q) in a.iter_mut().zip(b.iter_mut()) {
+        let (u, v) = (*p, *q);
+        *p = u + v;
+        *q = u - v;
+    }
+}
+
+#[inline(always)]
+fn lanes4<T: Real>(a: &mut [T], b: &mut [T], c: &mut [T], d: &mut [T]) {
+    for (((p, q), r), s) in a.iter_mut().zip(b.iter_mut()).zip(c.iter_mut()).zip(d.iter_mut()) {
+        let (u0, u1) = (*p + *q, *p - *q);
+        let (u2, u3) = (*r + *s, *r - *s);
+        *p = u0 + u2;
+        *q = u1 + u3;
+        *r = u0 - u2;
+        *s = u1 - u3;
+    }
+}
+
+/// Transforms along the rows of `m` (length `m.rows()`), the lanes being its columns,
+/// which must be contiguous (unit column stride).
+fn strided_lanes<T: Real>(m: MatMut<'_, T>, scale: Option<T>) {
+    let (n, lanes, stride) = (m.rows(), m.cols(), m.row_stride());
+    debug_assert!(m.col_stride() == 1 || lanes == 1);
+    if lanes == 0 {
+        return;
+    }
+    let (base, stride) = if stride < 0 {
+        // Walk the rows backwards in memory: the same rows, reversed addressing.
+        // SAFETY: row n-1 is inside the view.
+        (unsafe { m.ptr_at(n - 1, 0) }, 0usize)
+    } else {
+        // SAFETY: row 0 is inside the view.
+        (unsafe { m.ptr_at(0, 0) }, stride as usize)
+    };
+    if stride == 0 && n > 1 {
+        // Negative row strides: process row by row through the generic path.
+        let mut m = m;
+        for l in 0..lanes {
+            let mut buf: Vec<T> = (0..n).map(|r| unsafe { *m.ptr_at(r, l) }).collect();
+            crate::dispatch!(transform(&mut buf));
+            for (r, v) in buf.iter().enumerate() {
+                // SAFETY: (r, l) is inside the view, owned by this call.
+                unsafe { *m.ptr_at(r, l) = scale.map_or(*v, |s| *v * s) };
+            }
+        }
+        let _ = m.rb();
+        return;
+    }
+    // SAFETY: the view owns rows 0..n of `lanes` contiguous elements, `stride` apart
+    // with stride >= lanes (distinct rows never overlap in a valid view).
+    crate::dispatch!(unsafe {
+        column_levels(base, n, stride, lanes);
+        if let Some(s) = scale {
+            for r in 0..n {
+                for v in std::slice::from_raw_parts_mut(base.add(r * stride), lanes) {
+                    *v = *v * s;
+                }
+            }
+        }
+    });
+}
