@@ -192,11 +192,13 @@ fn csr_call<'py, T: Real + Element, I: SparseIndex + Element>(
                 let x = CsrRef::new(outer, d, pv, iv, dv)?;
                 s.project_csr_sparse(&x)
             })?;
-            let t = (
-                PyArray1::from_vec(py, v),
-                PyArray1::from_vec(py, i),
-                PyArray1::from_vec(py, p),
-            );
+            // int32 index arrays whenever they fit: SciPy keeps them without a copy.
+            let indptr = if p.last().is_none_or(|&l| l <= i64::from(i32::MAX)) {
+                PyArray1::from_vec(py, p.iter().map(|&x| x as i32).collect::<Vec<i32>>()).into_any()
+            } else {
+                PyArray1::from_vec(py, p).into_any()
+            };
+            let t = (PyArray1::from_vec(py, v), PyArray1::from_vec(py, i), indptr);
             return Ok(t.into_pyobject(py)?.into_any().unbind());
         }
         let out = PyArray2::<T>::zeros(py, [outer, k], false);

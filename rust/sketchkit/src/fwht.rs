@@ -75,17 +75,24 @@ pub fn fwht_rows<T: Real>(x: MatMut<'_, T>, normalized: bool) -> Result<()> {
     if rows == 0 {
         return Ok(());
     }
-    let scale = T::from_f64(if normalized { 1.0 / (n as f64).sqrt() } else { 1.0 });
+    let scale = T::from_f64(if normalized {
+        1.0 / (n as f64).sqrt()
+    } else {
+        1.0
+    });
     let (rs, cs) = (x.row_stride(), x.col_stride());
     let x = x.into_shared();
     crate::parallel::install(|| {
         if cs == 1 || n == 1 {
-            (0..rows).into_par_iter().with_min_len(rows_per_task(n)).for_each(|r| {
-                // SAFETY: task r owns row r; with unit column stride it is contiguous.
-                let row = unsafe { x.part(r, r + 1, 0, n).into_row_slice() };
-                crate::dispatch!(transform(row));
-                scale_slice(row, scale, normalized);
-            });
+            (0..rows)
+                .into_par_iter()
+                .with_min_len(rows_per_task(n))
+                .for_each(|r| {
+                    // SAFETY: task r owns row r; with unit column stride it is contiguous.
+                    let row = unsafe { x.part(r, r + 1, 0, n).into_row_slice() };
+                    crate::dispatch!(transform(row));
+                    scale_slice(row, scale, normalized);
+                });
         } else if rs == 1 {
             // Lanes across rows: transform "down the columns" of the transposed view.
             (0..rows.div_ceil(STRIP)).into_par_iter().for_each(|s| {
@@ -211,7 +218,12 @@ fn radix4<T: Real>(x: &mut [T], h: usize) {
         let (ab, cd) = blk.split_at_mut(2 * h);
         let (a, b) = ab.split_at_mut(h);
         let (c, d) = cd.split_at_mut(h);
-        for (((p, q), r), s) in a.iter_mut().zip(b.iter_mut()).zip(c.iter_mut()).zip(d.iter_mut()) {
+        for (((p, q), r), s) in a
+            .iter_mut()
+            .zip(b.iter_mut())
+            .zip(c.iter_mut())
+            .zip(d.iter_mut())
+        {
             let (u0, u1) = (*p + *q, *p - *q);
             let (u2, u3) = (*r + *s, *r - *s);
             *p = u0 + u2;
@@ -272,7 +284,12 @@ fn lanes2<T: Real>(a: &mut [T], b: &mut [T]) {
 
 #[inline(always)]
 fn lanes4<T: Real>(a: &mut [T], b: &mut [T], c: &mut [T], d: &mut [T]) {
-    for (((p, q), r), s) in a.iter_mut().zip(b.iter_mut()).zip(c.iter_mut()).zip(d.iter_mut()) {
+    for (((p, q), r), s) in a
+        .iter_mut()
+        .zip(b.iter_mut())
+        .zip(c.iter_mut())
+        .zip(d.iter_mut())
+    {
         let (u0, u1) = (*p + *q, *p - *q);
         let (u2, u3) = (*r + *s, *r - *s);
         *p = u0 + u2;

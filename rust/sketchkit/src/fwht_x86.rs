@@ -68,7 +68,10 @@ unsafe fn avx512_f32(p: *mut f32) {
 unsafe fn avx512_f64(p: *mut f64) {
     let mut v = [_mm512_loadu_pd(p), _mm512_loadu_pd(p.add(8))];
     for h in [1i64, 2, 4] {
-        let idx = _mm512_xor_si512(_mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7), _mm512_set1_epi64(h));
+        let idx = _mm512_xor_si512(
+            _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7),
+            _mm512_set1_epi64(h),
+        );
         let mut upper: u8 = 0;
         for i in 0..8 {
             if i & h != 0 {

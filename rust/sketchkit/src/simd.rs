@@ -107,7 +107,10 @@ macro_rules! dispatch {
             }
             // The body is a closure built outside any `unsafe` block, so unsafe
             // operations inside it still need their own `unsafe` and SAFETY comment.
-            let body = $crate::simd::closure(#[inline(always)] || $body);
+            let body = $crate::simd::closure(
+                #[inline(always)]
+                || $body,
+            );
             match $crate::simd::level() {
                 // SAFETY: `level()` reports Avx512 only when runtime detection found
                 // every feature the function enables.

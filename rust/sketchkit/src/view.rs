@@ -475,16 +475,19 @@ impl<'a, T, I: SparseIndex> CsrRef<'a, T, I> {
                 format!("last entry {prev} differs from nnz {}", data.len()),
             ));
         }
-        for j in indices {
-            match j.to_usize() {
-                Some(j) if j < cols => {}
-                _ => {
-                    return Err(SketchError::arg(
-                        "indices",
-                        format!("an index is outside [0, {cols})"),
-                    ))
-                }
-            }
+        // O(nnz), in parallel chunks on the crate's pool.
+        let ok = crate::parallel::install(|| {
+            use rayon::prelude::*;
+            indices.par_chunks(1 << 16).all(|c| {
+                c.iter()
+                    .all(|j| matches!(j.to_usize(), Some(j) if j < cols))
+            })
+        })?;
+        if !ok {
+            return Err(SketchError::arg(
+                "indices",
+                format!("an index is outside [0, {cols})"),
+            ));
         }
         Ok(CsrRef {
             rows,

@@ -29,7 +29,7 @@ pub(crate) mod micro_x86;
 pub(crate) mod sparse_kernels;
 pub(crate) mod structure;
 
-pub use csr::CsrParts;
+pub use csr::{CsrParts, CsrParts32};
 pub use structure::{SparseMat, MAX_SPARSE_DIM};
 
 use crate::error::{checked_mul, try_vec, Result, SketchError};
@@ -334,19 +334,16 @@ impl Sketch {
     ) -> Result<()> {
         check_shape("X", (x.rows, x.cols), (x.rows, self.d))?;
         check_shape("out", (out.rows(), out.cols()), (x.rows, self.k))?;
-        self.with_op_ref(|op| {
-            csr::rows_times_st(op, x, self.k, out);
-            Ok(())
-        })
+        self.with_op_ref(|op| csr::rows_times_st(op, x, self.k, out))
     }
 
     /// `X · Sᵀ` for CSR `X` as a CSR triple `(indptr, indices, data)` of shape `(n, k)`.
     pub fn project_csr_sparse<T: Real, I: SparseIndex>(
         &self,
         x: &CsrRef<'_, T, I>,
-    ) -> Result<CsrParts<T>> {
+    ) -> Result<CsrParts32<T>> {
         check_shape("X", (x.rows, x.cols), (x.rows, self.d))?;
-        self.with_op_ref(|op| Ok(csr::rows_times_st_sparse(op, x, self.k)))
+        self.with_op_ref(|op| csr::rows_times_st_sparse(op, x, self.k))
     }
 
     /// `out = S · A` for CSR `A` (`d × m`).

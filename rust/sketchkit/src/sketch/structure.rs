@@ -171,7 +171,21 @@ pub struct SparseMat {
     pub(crate) csc: Compressed,
     csr: OnceLock<Compressed>,
     blocked: OnceLock<Blocked>,
+    packed: OnceLock<Packed>,
 }
+
+/// Column lists of a very sparse operator packed for random access: one 8-byte
+/// load per column instead of two dependent ones (pointer, then entries).
+#[derive(Debug)]
+pub(crate) struct Packed {
+    /// Up to two entries per column; `EMPTY` marks an unused slot.
+    pub cols: Vec<[u32; 2]>,
+    /// Bit `j` set: column `j` has more than two entries (use the column lists).
+    pub long: Vec<u64>,
+}
+
+/// Unused slot of [`Packed`] (never a valid entry: indices are below 2^31 − 1).
+pub(crate) const EMPTY: u32 = u32::MAX;
 
 /// Column-block width of the gather kernel: a block of the transposed input tile
 /// (`width × 256 bytes`) stays in L1.
@@ -187,6 +201,7 @@ impl SparseMat {
             csc,
             csr: OnceLock::new(),
             blocked: OnceLock::new(),
+            packed: OnceLock::new(),
         }
     }
 
@@ -206,6 +221,29 @@ impl SparseMat {
         }
         let b = Blocked::from_rows(self.csr()?, self.rows, self.cols, BLOCK_WIDTH)?;
         Ok(self.blocked.get_or_init(|| b))
+    }
+
+    /// Packed column lists, worth it when columns hold about two entries or fewer.
+    pub(crate) fn packed(&self) -> Result<Option<&Packed>> {
+        if self.nnz() > 2 * self.cols {
+            return Ok(None);
+        }
+        if let Some(p) = self.packed.get() {
+            return Ok(Some(p));
+        }
+        let mut cols = try_vec(self.cols, [EMPTY; 2], "packed column lists")?;
+        let mut long = try_vec(self.cols.div_ceil(64), 0u64, "packed column flags")?;
+        for (j, slot) in cols.iter_mut().enumerate() {
+            let list = self.csc.list(j);
+            if list.len() > 2 {
+                long[j / 64] |= 1 << (j % 64);
+            } else {
+                for (dst, &e) in slot.iter_mut().zip(list) {
+                    *dst = e;
+                }
+            }
+        }
+        Ok(Some(self.packed.get_or_init(|| Packed { cols, long })))
     }
 
     /// The transpose `Mᵀ` (its columns are `M`'s rows).
