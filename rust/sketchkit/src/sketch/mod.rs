@@ -28,6 +28,8 @@ pub(crate) mod dense;
 pub(crate) mod micro_x86;
 pub(crate) mod sparse_kernels;
 pub(crate) mod structure;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod transpose_x86;
 
 pub use csr::{CsrParts, CsrParts32};
 pub use structure::{SparseMat, MAX_SPARSE_DIM};

@@ -132,6 +132,26 @@ fn transpose_in<T: Real, const R: usize>(
     xt: &mut [[T; R]],
 ) {
     if x.col_stride() == 1 {
+        #[cfg(target_arch = "x86_64")]
+        if x.row_stride() > 0 && nr > 0 {
+            // SAFETY: rows r0..r0+nr, columns j0..j1 are inside x (row stride > 0,
+            // unit column stride); xt holds at least j1-j0 lane arrays of R >= nr
+            // elements, laid out contiguously ([T; R] has no padding), and is a
+            // separate allocation from x.
+            let done = unsafe {
+                super::transpose_x86::transpose(
+                    x.ptr_at(r0, j0),
+                    x.row_stride() as usize,
+                    xt.as_mut_ptr().cast::<T>(),
+                    R,
+                    nr,
+                    j1 - j0,
+                )
+            };
+            if done {
+                return;
+            }
+        }
         for r in 0..nr {
             let row = x.row_slice(r0 + r).unwrap_or(&[]);
             for (jj, &v) in row[j0..j1].iter().enumerate() {
