@@ -42,7 +42,7 @@ pub(crate) unsafe fn transpose<T: 'static>(
     } else {
         return false;
     };
-    if lvl == crate::simd::Level::Scalar || h % tile != 0 || w % tile != 0 {
+    if lvl == crate::simd::Level::Scalar || !h.is_multiple_of(tile) || !w.is_multiple_of(tile) {
         return false;
     }
     for r in (0..h).step_by(tile) {
