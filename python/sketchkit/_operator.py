@@ -264,9 +264,7 @@ class SketchOperator:
         return AdjointOperator(self)
 
     # ------------------------------------------------------------------ products
-    def project(
-        self, X: ArrayLike | Any, dense_output: bool = True, *, check_finite: bool = True
-    ) -> Any:
+    def project(self, X: ArrayLike | Any, dense_output: bool = True) -> Any:
         """Project the rows of ``X``: ``X @ S.T``.
 
         Parameters
@@ -280,9 +278,6 @@ class SketchOperator:
             for ``spmatrix`` input, ``csr_array`` for ``sparray`` input) with explicit
             zeros dropped. For CSC input the dense result is computed first and then
             converted.
-        check_finite : bool, default=True
-            Scan ``X`` for NaN and infinity first (one fast parallel pass; ``ValueError``
-            if found). Pass False only for input already checked.
 
         Returns
         -------
@@ -290,7 +285,7 @@ class SketchOperator:
             ``float32`` for ``float32`` input, ``float64`` otherwise.
         """
         if is_sparse(X):
-            X = as_sparse(X, "X", check_finite=check_finite)
+            X = as_sparse(X, "X", check_finite=False)  # checked by the kernel
             self._check_dim(X.shape[1], "X", X.shape, right=True)
             if not self.is_sparse:
                 self._check_dense_copy(X.data.itemsize, "projecting sparse input")
@@ -303,14 +298,14 @@ class SketchOperator:
                 )
                 return _sparse_csr_like(X, data, indices, indptr, (n, self._k))
             # A CSC matrix of shape (n, d) is the CSR matrix of its transpose (d, n).
-            out = self._native.sketch_csr(X.data, X.indices, X.indptr, n).T
+            out = self._native.sketch_csr(X.data, X.indices, X.indptr, n, "X").T
             if dense_output:
                 return out
             import scipy.sparse as sp
 
             cls = sp.csr_array if isinstance(X, sp.sparray) else sp.csr_matrix
             return cls(out)
-        X = as_dense(X, "X", check_finite=check_finite)
+        X = as_dense(X, "X", check_finite=False)  # checked by the kernel as it reads X
         self._check_dim(X.shape[-1], "X", X.shape, right=True)
         if X.ndim == 1:
             return self._native.project(X[np.newaxis, :])[0]
@@ -329,7 +324,7 @@ class SketchOperator:
         ndarray of shape (k, m) or (k,)
         """
         if is_sparse(A):
-            A = as_sparse(A, "A")
+            A = as_sparse(A, "A", check_finite=False)
             self._check_dim(A.shape[0], "A", A.shape, right=False)
             if not self.is_sparse:
                 self._check_dense_copy(A.data.itemsize, "sketching sparse input")
@@ -337,29 +332,30 @@ class SketchOperator:
             if A.format == "csr":
                 return self._native.sketch_csr(A.data, A.indices, A.indptr, m)
             # A CSC matrix of shape (d, m) is the CSR matrix of its transpose (m, d).
-            return self._native.project_csr(A.data, A.indices, A.indptr, m, False).T
-        A = as_dense(A, "A")
+            return self._native.project_csr(A.data, A.indices, A.indptr, m, False, "A").T
+        A = as_dense(A, "A", check_finite=False)
         self._check_dim(A.shape[0], "A", A.shape, right=False)
         if A.ndim == 1:
-            return self._native.project(A[np.newaxis, :])[0]
+            # A (d, 1) column: the same kernel and bits as ``A @ S.T`` for a row.
+            return self._native.sketch(A[:, np.newaxis])[:, 0]
         return self._native.sketch(A)
 
     def _adjoint_sketch(self, Y: Any) -> FloatArray:
         """``S.T @ Y`` for ``Y`` of shape (k, m) or (k,)."""
         if is_sparse(Y):
-            Y = as_sparse(Y, "Y").toarray()
-        Y = as_dense(Y, "Y")
+            Y = as_sparse(Y, "Y", check_finite=False).toarray()
+        Y = as_dense(Y, "Y", check_finite=False)
         if Y.shape[0] != self._k:
             raise _shape_error("S.T", (self._d, self._k), "Y", Y.shape)
         if Y.ndim == 1:
-            return self._native.project_adjoint(Y[np.newaxis, :])[0]
+            return self._native.sketch_adjoint(Y[:, np.newaxis])[:, 0]
         return self._native.sketch_adjoint(Y)
 
     def _adjoint_project(self, Z: Any) -> FloatArray:
         """``Z @ S`` for ``Z`` of shape (n, k) or (k,)."""
         if is_sparse(Z):
-            Z = as_sparse(Z, "Z").toarray()
-        Z = as_dense(Z, "Z")
+            Z = as_sparse(Z, "Z", check_finite=False).toarray()
+        Z = as_dense(Z, "Z", check_finite=False)
         if Z.shape[-1] != self._k:
             raise _shape_error("Z", Z.shape, "S", self.shape)
         if Z.ndim == 1:

@@ -66,8 +66,12 @@ __all__ = [
 ]
 
 
-def _validate(estimator: BaseEstimator, X: Any, *, reset: bool) -> Any:
-    """scikit-learn's input validation (without its finiteness scan, done natively)."""
+def _validate(estimator: BaseEstimator, X: Any, *, reset: bool, scan_finite: bool = True) -> Any:
+    """scikit-learn's input validation (without its finiteness scan, done natively).
+
+    With ``scan_finite=False`` the NaN/inf check is left to the projection kernels,
+    which report it as they read ``X`` (no separate pass).
+    """
     kwargs: dict[str, Any] = {
         "accept_sparse": ["csr", "csc"],
         "dtype": [np.float64, np.float32],
@@ -80,7 +84,7 @@ def _validate(estimator: BaseEstimator, X: Any, *, reset: bool) -> Any:
     else:  # pragma: no cover - scikit-learn < 1.6
         X = estimator._validate_data(X, **kwargs)
     values = X.data if sp.issparse(X) else X
-    if not _native.all_finite(values):
+    if scan_finite and not _native.all_finite(values):
         raise ValueError("Input X contains NaN or infinity.")
     return X
 
@@ -177,7 +181,7 @@ class _BaseSketchProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         X_new : {ndarray, sparse matrix} of shape (n_samples, n_components_)
             Same as ``fit(X).transform(X)``.
         """
-        X = _validate(self, X, reset=True)
+        X = _validate(self, X, reset=True, scan_finite=False)
         self._fit(X)
         return self._transform_validated(X)
 
@@ -241,10 +245,10 @@ class _BaseSketchProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             sparse and ``dense_output=False`` (not available for the Gaussian family).
         """
         check_is_fitted(self)
-        return self._transform_validated(_validate(self, X, reset=False))
+        return self._transform_validated(_validate(self, X, reset=False, scan_finite=False))
 
     def _transform_validated(self, X: Any) -> Any:
-        out = self.operator_.project(X, dense_output=self._dense_output(), check_finite=False)
+        out = self.operator_.project(X, dense_output=self._dense_output())
         return _align_sparse_interface(out)
 
     def inverse_transform(self, X: Any) -> np.ndarray:

@@ -15,7 +15,15 @@ use sketchkit::{
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 fn to_py(e: SketchError) -> PyErr {
+    to_py_named(e, "X")
+}
+
+/// Maps a core error; `name` is the argument a NaN/inf report names.
+fn to_py_named(e: SketchError, name: &str) -> PyErr {
     match e {
+        SketchError::NonFinite => {
+            PyValueError::new_err(format!("Input {name} contains NaN or infinity."))
+        }
         SketchError::InvalidArgument { arg, msg } => PyValueError::new_err(format!("{arg}: {msg}")),
         SketchError::ShapeMismatch(m) => PyValueError::new_err(m),
         SketchError::Overflow(m) => PyOverflowError::new_err(m),
@@ -25,6 +33,15 @@ fn to_py(e: SketchError) -> PyErr {
 
 /// Runs `f` without the GIL, catching panics.
 fn nogil<R: Send>(py: Python<'_>, f: impl FnOnce() -> sketchkit::Result<R> + Send) -> PyResult<R> {
+    nogil_named(py, "X", f)
+}
+
+/// [`nogil`], naming the input argument in NaN/inf errors.
+fn nogil_named<R: Send>(
+    py: Python<'_>,
+    name: &str,
+    f: impl FnOnce() -> sketchkit::Result<R> + Send,
+) -> PyResult<R> {
     py.detach(|| catch_unwind(AssertUnwindSafe(f)))
         .map_err(|p| {
             let msg = p
@@ -34,7 +51,7 @@ fn nogil<R: Send>(py: Python<'_>, f: impl FnOnce() -> sketchkit::Result<R> + Sen
                 .unwrap_or_else(|| "unknown".into());
             PyRuntimeError::new_err(format!("internal error in sketchkit: {msg}"))
         })?
-        .map_err(to_py)
+        .map_err(|e| to_py_named(e, name))
 }
 
 /// A strided view of a 2-D NumPy array (strides converted to elements).
@@ -127,7 +144,13 @@ fn apply<'py, T: Real + Element>(
     };
     let out = PyArray2::<T>::zeros(py, dims, f_like);
     let ov = view_mut(&out);
-    nogil(py, move || match op {
+    let arg = match op {
+        Op::Project => "X",
+        Op::ProjectAdjoint => "Z",
+        Op::Sketch => "A",
+        Op::SketchAdjoint => "Y",
+    };
+    nogil_named(py, arg, move || match op {
         Op::Project => s.project(xv, ov),
         Op::ProjectAdjoint => s.project_adjoint(xv, ov),
         Op::Sketch => s.sketch(xv, ov),
@@ -153,17 +176,33 @@ macro_rules! float_dispatch {
     }};
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What a CSR call computes.
+#[derive(Clone, Copy)]
+struct CsrJob<'a> {
+    /// Rows of `X` (project) or columns of `A` (sketch).
+    outer: usize,
+    /// `X · Sᵀ` (true) or `S · A` (false).
+    project: bool,
+    /// Return the CSR triple instead of a dense array (project only).
+    sparse_output: bool,
+    /// Argument named in NaN/inf errors.
+    name: &'a str,
+}
+
 fn csr_call<'py, T: Real + Element, I: SparseIndex + Element>(
     py: Python<'py>,
     s: &Sketch,
     data: &Bound<'py, PyArray1<T>>,
     indices: &Bound<'py, PyAny>,
     indptr: &Bound<'py, PyAny>,
-    outer: usize,
-    project: bool,
-    sparse_output: bool,
+    job: CsrJob<'_>,
 ) -> PyResult<Py<PyAny>> {
+    let CsrJob {
+        outer,
+        project,
+        sparse_output,
+        name,
+    } = job;
     let indices = indices.cast::<PyArray1<I>>().map_err(|_| {
         PyTypeError::new_err("indices and indptr must share one dtype, int32 or int64")
     })?;
@@ -188,7 +227,7 @@ fn csr_call<'py, T: Real + Element, I: SparseIndex + Element>(
     let (k, d) = s.shape();
     if project {
         if sparse_output {
-            let (p, i, v) = nogil(py, || {
+            let (p, i, v) = nogil_named(py, name, || {
                 let x = CsrRef::new(outer, d, pv, iv, dv)?;
                 s.project_csr_sparse(&x)
             })?;
@@ -203,7 +242,7 @@ fn csr_call<'py, T: Real + Element, I: SparseIndex + Element>(
         }
         let out = PyArray2::<T>::zeros(py, [outer, k], false);
         let ov = view_mut(&out);
-        nogil(py, move || {
+        nogil_named(py, name, move || {
             let x = CsrRef::new(outer, d, pv, iv, dv)?;
             s.project_csr(&x, ov)
         })?;
@@ -211,7 +250,7 @@ fn csr_call<'py, T: Real + Element, I: SparseIndex + Element>(
     } else {
         let out = PyArray2::<T>::zeros(py, [k, outer], false);
         let ov = view_mut(&out);
-        nogil(py, move || {
+        nogil_named(py, name, move || {
             let a = CsrRef::new(d, outer, pv, iv, dv)?;
             s.sketch_csr(&a, ov)
         })?;
@@ -223,15 +262,20 @@ fn csr_call<'py, T: Real + Element, I: SparseIndex + Element>(
 fn csr_dispatch<'py>(
     py: Python<'py>,
     s: &Sketch,
-    data: &Bound<'py, PyAny>,
-    indices: &Bound<'py, PyAny>,
-    indptr: &Bound<'py, PyAny>,
+    (data, indices, indptr): (&Bound<'py, PyAny>, &Bound<'py, PyAny>, &Bound<'py, PyAny>),
     outer: i64,
     project: bool,
     sparse_output: bool,
+    name: &str,
 ) -> PyResult<Py<PyAny>> {
     let outer = usize::try_from(outer)
         .map_err(|_| PyValueError::new_err("the number of rows must be >= 0"))?;
+    let job = CsrJob {
+        outer,
+        project,
+        sparse_output,
+        name,
+    };
     let is64 = indices.cast::<PyArray1<i64>>().is_ok();
     macro_rules! go {
         ($t:ty) => {{
@@ -239,9 +283,9 @@ fn csr_dispatch<'py>(
                 .cast::<PyArray1<$t>>()
                 .map_err(|_| PyTypeError::new_err("data must be a 1-D float32 or float64 array"))?;
             if is64 {
-                csr_call::<$t, i64>(py, s, dv, indices, indptr, outer, project, sparse_output)
+                csr_call::<$t, i64>(py, s, dv, indices, indptr, job)
             } else {
-                csr_call::<$t, i32>(py, s, dv, indices, indptr, outer, project, sparse_output)
+                csr_call::<$t, i32>(py, s, dv, indices, indptr, job)
             }
         }};
     }
@@ -341,7 +385,8 @@ impl SketchOperator {
         .map(|o| o.into_any().unbind()))
     }
 
-    #[pyo3(signature = (data, indices, indptr, n_rows, sparse_output = false))]
+    #[pyo3(signature = (data, indices, indptr, n_rows, sparse_output = false, name = "X"))]
+    #[allow(clippy::too_many_arguments)]
     fn project_csr<'py>(
         &self,
         py: Python<'py>,
@@ -350,19 +395,13 @@ impl SketchOperator {
         indptr: &Bound<'py, PyAny>,
         n_rows: i64,
         sparse_output: bool,
+        name: &str,
     ) -> PyResult<Py<PyAny>> {
-        csr_dispatch(
-            py,
-            &self.inner,
-            data,
-            indices,
-            indptr,
-            n_rows,
-            true,
-            sparse_output,
-        )
+        let csr = (data, indices, indptr);
+        csr_dispatch(py, &self.inner, csr, n_rows, true, sparse_output, name)
     }
 
+    #[pyo3(signature = (data, indices, indptr, n_cols, name = "A"))]
     fn sketch_csr<'py>(
         &self,
         py: Python<'py>,
@@ -370,8 +409,10 @@ impl SketchOperator {
         indices: &Bound<'py, PyAny>,
         indptr: &Bound<'py, PyAny>,
         n_cols: i64,
+        name: &str,
     ) -> PyResult<Py<PyAny>> {
-        csr_dispatch(py, &self.inner, data, indices, indptr, n_cols, false, false)
+        let csr = (data, indices, indptr);
+        csr_dispatch(py, &self.inner, csr, n_cols, false, false, name)
     }
 
     fn to_dense<'py>(&self, py: Python<'py>, dtype: &str) -> PyResult<Py<PyAny>> {

@@ -19,6 +19,9 @@ pub enum SketchError {
     Overflow(String),
     /// Memory for a result or an index structure could not be allocated.
     Alloc(String),
+    /// The input holds NaN or ±inf (found by the kernels as they read it, with no
+    /// separate pass).
+    NonFinite,
 }
 
 impl SketchError {
@@ -37,6 +40,7 @@ impl fmt::Display for SketchError {
             SketchError::ShapeMismatch(m) => write!(f, "shape mismatch: {m}"),
             SketchError::Overflow(m) => write!(f, "size overflow: {m}"),
             SketchError::Alloc(m) => write!(f, "cannot allocate {m}"),
+            SketchError::NonFinite => write!(f, "the input contains NaN or infinity"),
         }
     }
 }

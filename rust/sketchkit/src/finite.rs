@@ -10,8 +10,9 @@ use rayon::prelude::*;
 /// Elements per parallel task.
 const TASK: usize = 1 << 16;
 
+/// True when every element of the contiguous slice is finite (vectorized).
 #[inline(always)]
-fn slice_finite<T: Real>(s: &[T]) -> bool {
+pub(crate) fn slice_finite<T: Real>(s: &[T]) -> bool {
     // 32 independent lanes so the loop vectorizes (a single running sum would be a
     // serial dependency chain).
     let mut acc = [T::ZERO; 32];
@@ -23,6 +24,19 @@ fn slice_finite<T: Real>(s: &[T]) -> bool {
     }
     let tail = chunks.remainder().iter().all(|v| v.is_finite());
     tail && acc.iter().all(|&a| a == T::ZERO)
+}
+
+/// True when every lane of every array is finite: the check the gather kernel runs
+/// on each transposed tile while it is in L1.
+#[inline(always)]
+pub(crate) fn lanes_finite<T: Real, const R: usize>(xt: &[[T; R]]) -> bool {
+    let mut acc = [T::ZERO; R];
+    for v in xt {
+        for l in 0..R {
+            acc[l] += v[l] - v[l];
+        }
+    }
+    acc.iter().all(|&a| a == T::ZERO)
 }
 
 /// True when every element of `x` is finite (neither NaN nor ±inf).

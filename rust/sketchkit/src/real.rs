@@ -33,10 +33,13 @@ pub trait Real:
     fn mul_add(self, a: Self, b: Self) -> Self;
     /// Neither NaN nor infinite.
     fn is_finite(self) -> bool;
+    /// `self` with its sign flipped when `neg` is 1 (and unchanged when 0): exactly
+    /// `-self`, computed by a bit XOR so that kernels never branch on a sign.
+    fn neg_if(self, neg: u32) -> Self;
 }
 
 macro_rules! impl_real {
-    ($t:ty, $name:literal) => {
+    ($t:ty, $b:ty, $name:literal) => {
         impl Real for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -57,8 +60,12 @@ macro_rules! impl_real {
             fn is_finite(self) -> bool {
                 <$t>::is_finite(self)
             }
+            #[inline(always)]
+            fn neg_if(self, neg: u32) -> Self {
+                <$t>::from_bits(self.to_bits() ^ (<$b>::from(neg) << (<$b>::BITS - 1)))
+            }
         }
     };
 }
-impl_real!(f32, "float32");
-impl_real!(f64, "float64");
+impl_real!(f32, u32, "float32");
+impl_real!(f64, u64, "float64");

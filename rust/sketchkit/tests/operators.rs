@@ -412,3 +412,47 @@ fn golden_values() {
 }
 
 mod golden;
+
+/// NaN and ±inf anywhere in the input are reported by every kernel (gather,
+/// scatter, GEMM, CSR), in both directions, without a separate pass.
+#[test]
+fn non_finite_input_is_an_error_in_every_kernel() {
+    let _g = GLOBAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (k, d, n) = (8, 300, 70);
+    for fam in families() {
+        let s = Sketch::new(fam, k, d, 1).unwrap();
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            for pos in [0, n * d / 2 + 7, n * d - 1] {
+                let mut x: Vec<f64> = data(n * d, 3);
+                x[pos] = bad;
+                let mut y = vec![0.0; n * k];
+                // C order (gather / GEMM)
+                let e = s.project(
+                    MatRef::from_row_major(&x, n, d).unwrap(),
+                    MatMut::from_row_major(&mut y, n, k).unwrap(),
+                );
+                assert_eq!(e, Err(SketchError::NonFinite), "{fam:?} C");
+                // F order (scatter / GEMM)
+                let e = s.project(
+                    MatRef::from_col_major(&x, n, d).unwrap(),
+                    MatMut::from_col_major(&mut y, n, k).unwrap(),
+                );
+                assert_eq!(e, Err(SketchError::NonFinite), "{fam:?} F");
+                // CSR
+                let (p, idx, v) = to_csr(&x, n, d);
+                let csr = CsrRef::new(n, d, &p, &idx, &v).unwrap();
+                let e = s.project_csr(&csr, MatMut::from_row_major(&mut y, n, k).unwrap());
+                assert_eq!(e, Err(SketchError::NonFinite), "{fam:?} CSR");
+            }
+        }
+        // adjoint direction
+        let mut z: Vec<f64> = data(n * k, 4);
+        z[5] = f64::NAN;
+        let mut out = vec![0.0; n * d];
+        let e = s.project_adjoint(
+            MatRef::from_row_major(&z, n, k).unwrap(),
+            MatMut::from_row_major(&mut out, n, d).unwrap(),
+        );
+        assert_eq!(e, Err(SketchError::NonFinite), "{fam:?} adjoint");
+    }
+}

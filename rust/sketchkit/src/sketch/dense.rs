@@ -68,10 +68,12 @@ const MC: usize = 64;
 
 /// `c += a · b` (`a`: n×K, `b`: K×N, `c`: n×N), each element a single FMA chain
 /// over `p = 0..K` continuing from `c`'s value.
-pub(crate) fn gemm_acc<T: Real>(a: MatRef<'_, T>, b: MatRef<'_, T>, c: MatMut<'_, T>) {
+/// Returns false when `a` holds NaN or infinity (checked on the packed panels).
+#[must_use]
+pub(crate) fn gemm_acc<T: Real>(a: MatRef<'_, T>, b: MatRef<'_, T>, c: MatMut<'_, T>) -> bool {
     let n = a.rows();
     if n == 0 || b.cols() == 0 {
-        return;
+        return true;
     }
     match (crate::simd::level(), std::mem::size_of::<T>()) {
         (crate::simd::Level::Avx512, 4) => gemm_impl::<T, 8, 16>(a, b, c),
@@ -85,7 +87,7 @@ fn gemm_impl<T: Real, const MR: usize, const NR: usize>(
     a: MatRef<'_, T>,
     b: MatRef<'_, T>,
     c: MatMut<'_, T>,
-) {
+) -> bool {
     let (n, kk, nn) = (a.rows(), a.cols(), b.cols());
     let panels = nn.div_ceil(NR);
     // Pack B into panels of NR columns: bp[panel][p][0..NR], zero padded.
@@ -102,6 +104,7 @@ fn gemm_impl<T: Real, const MR: usize, const NR: usize>(
             }
         });
     let c: SharedMut<'_, T> = c.into_shared();
+    let finite = std::sync::atomic::AtomicBool::new(true);
     (0..n.div_ceil(MC)).into_par_iter().for_each_init(
         || vec![T::ZERO; MC.div_ceil(MR) * MR * KC.min(kk)],
         |ap, t| {
@@ -109,9 +112,12 @@ fn gemm_impl<T: Real, const MR: usize, const NR: usize>(
             let r1 = (r0 + MC).min(n);
             // SAFETY: task t owns rows r0..r1 of c; tasks are disjoint.
             let mut ct = unsafe { c.part(r0, r1, 0, nn) };
-            crate::dispatch!(gemm_rows::<T, MR, NR>(a, r0, r1, &bp, ap, &mut ct));
+            if !crate::dispatch!(gemm_rows::<T, MR, NR>(a, r0, r1, &bp, ap, &mut ct)) {
+                finite.store(false, std::sync::atomic::Ordering::Relaxed);
+            }
         },
     );
+    finite.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Depth of one pass of the micro-kernel: an A strip (`KC × MR`) stays in L1 and a
@@ -126,10 +132,11 @@ fn gemm_rows<T: Real, const MR: usize, const NR: usize>(
     bp: &[T],
     ap: &mut [T],
     c: &mut MatMut<'_, T>,
-) {
+) -> bool {
     let kk = a.cols();
     let nn = c.cols();
     let strips = (r1 - r0).div_ceil(MR);
+    let mut finite = true;
     for k0 in (0..kk).step_by(KC) {
         let k1 = (k0 + KC).min(kk);
         let kc = k1 - k0;
@@ -153,6 +160,7 @@ fn gemm_rows<T: Real, const MR: usize, const NR: usize>(
                 }
             }
         }
+        finite &= crate::finite::slice_finite(&ap[..strips * kc * MR]);
         for (pi, panel) in bp.chunks_exact((kk * NR).max(1)).enumerate() {
             let c0 = pi * NR;
             let w = NR.min(nn - c0);
@@ -177,6 +185,7 @@ fn gemm_rows<T: Real, const MR: usize, const NR: usize>(
             }
         }
     }
+    finite
 }
 
 /// `acc[m][q] = fma(strip[p][m], panel[p][q], acc[m][q])` for `p` ascending.

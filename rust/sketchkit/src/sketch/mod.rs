@@ -328,6 +328,16 @@ impl Sketch {
         })?
     }
 
+    /// `Err(NonFinite)` unless every stored value is finite.
+    fn check_data<T: Real>(data: &[T]) -> Result<()> {
+        let v = MatRef::from_row_major(data, 1, data.len())?;
+        if crate::finite::all_finite(v) {
+            Ok(())
+        } else {
+            Err(SketchError::NonFinite)
+        }
+    }
+
     /// `out = X · Sᵀ` for CSR `X` (`n × d`).
     pub fn project_csr<T: Real, I: SparseIndex>(
         &self,
@@ -336,6 +346,7 @@ impl Sketch {
     ) -> Result<()> {
         check_shape("X", (x.rows, x.cols), (x.rows, self.d))?;
         check_shape("out", (out.rows(), out.cols()), (x.rows, self.k))?;
+        Self::check_data(x.data)?;
         self.with_op_ref(|op| csr::rows_times_st(op, x, self.k, out))
     }
 
@@ -345,6 +356,7 @@ impl Sketch {
         x: &CsrRef<'_, T, I>,
     ) -> Result<CsrParts32<T>> {
         check_shape("X", (x.rows, x.cols), (x.rows, self.d))?;
+        Self::check_data(x.data)?;
         self.with_op_ref(|op| csr::rows_times_st_sparse(op, x, self.k))
     }
 
@@ -356,6 +368,7 @@ impl Sketch {
     ) -> Result<()> {
         check_shape("A", (a.rows, a.cols), (self.d, a.cols))?;
         check_shape("out", (out.rows(), out.cols()), (self.k, a.cols))?;
+        Self::check_data(a.data)?;
         self.with_op_ref(|op| csr::s_times_rows(op, a, self.k, out))
     }
 
@@ -453,7 +466,9 @@ impl LinearSketch for Sketch {
                     self.dense_st(kind, j0, j1, &mut buf);
                     let b = MatRef::from_row_major(&buf[..(j1 - j0) * self.k], j1 - j0, self.k)
                         .expect("buffer sized above");
-                    dense::gemm_acc(x.sub(0, x.rows(), j0, j1), b, out.rb());
+                    if !dense::gemm_acc(x.sub(0, x.rows(), j0, j1), b, out.rb()) {
+                        return Err(SketchError::NonFinite);
+                    }
                 }
                 Ok(())
             }
@@ -482,7 +497,9 @@ impl LinearSketch for Sketch {
                     // SAFETY: column blocks j0..j1 are disjoint and used one at a time.
                     let mut part = unsafe { shared.part(0, z.rows(), j0, j1) };
                     part.fill(T::ZERO);
-                    dense::gemm_acc(z, b, part);
+                    if !dense::gemm_acc(z, b, part) {
+                        return Err(SketchError::NonFinite);
+                    }
                 }
                 Ok(())
             }

@@ -12,11 +12,12 @@
 //! * scatter (columns of X and of `out` contiguous, e.g. `S·A` for C-order `A`):
 //!   strips of rows, `out[:, i] += ±X[:, j]` for each entry `(i, j)` in column order.
 
-use super::structure::{sign_of, Blocked, SparseMat, IDX_MASK};
-use crate::error::{try_vec, Result};
+use super::structure::{Blocked, SparseMat, IDX_MASK};
+use crate::error::{try_vec, Result, SketchError};
 use crate::view::{MatMut, MatRef};
 use crate::Real;
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// `out = X · Mᵀ`. Shapes are checked by the caller.
 pub(crate) fn apply_rows<T: Real>(
@@ -31,8 +32,7 @@ pub(crate) fn apply_rows<T: Real>(
         return Ok(());
     }
     if x.row_stride() == 1 && out.row_stride() == 1 && x.rows() > 1 {
-        scatter(m, x, out);
-        Ok(())
+        scatter(m, x, out)
     } else if std::mem::size_of::<T>() == 4 {
         gather::<T, 64>(m, x, out)
     } else {
@@ -53,6 +53,7 @@ fn gather<T: Real, const R: usize>(
     let blocked = m.blocked()?;
     drop(try_vec(m.rows, [T::ZERO; R], "gather accumulators")?);
     let scale = T::from_f64(m.scale);
+    let finite = AtomicBool::new(true);
     (0..tiles).into_par_iter().for_each_init(
         || {
             (
@@ -65,12 +66,24 @@ fn gather<T: Real, const R: usize>(
             let nr = R.min(n - r0);
             // SAFETY: tile `t` owns output rows r0..r0+nr; tiles are disjoint.
             let mut o = unsafe { out.part(r0, r0 + nr, 0, out.cols()) };
-            crate::dispatch!(gather_tile::<T, R>(
+            let ok = crate::dispatch!(gather_tile::<T, R>(
                 m, blocked, x, r0, nr, xt, yt, &mut o, scale
             ));
+            if !ok {
+                finite.store(false, Ordering::Relaxed);
+            }
         },
     );
-    Ok(())
+    check(&finite)
+}
+
+/// `Err(NonFinite)` when a task saw NaN or infinity.
+fn check(finite: &AtomicBool) -> Result<()> {
+    if finite.load(Ordering::Relaxed) {
+        Ok(())
+    } else {
+        Err(SketchError::NonFinite)
+    }
 }
 
 #[inline(always)]
@@ -85,7 +98,8 @@ fn gather_tile<T: Real, const R: usize>(
     yt: &mut [[T; R]],
     out: &mut MatMut<'_, T>,
     scale: T,
-) {
+) -> bool {
+    let mut finite = true;
     for y in yt.iter_mut() {
         *y = [T::ZERO; R];
     }
@@ -99,14 +113,15 @@ fn gather_tile<T: Real, const R: usize>(
         let j0 = b * width;
         let j1 = (j0 + width).min(m.cols);
         transpose_in(x, r0, nr, j0, j1, xt);
+        finite &= crate::finite::lanes_finite(&xt[..j1 - j0]);
         for (t, &i) in blk.rows.iter().enumerate() {
             let ents = &blk.ent[blk.ptr[t] as usize..blk.ptr[t + 1] as usize];
             let mut acc = yt[i as usize];
             for &e in ents {
                 let v = &xt[(e & IDX_MASK) as usize];
-                let s: T = sign_of(e);
+                let neg = e >> 31;
                 for l in 0..R {
-                    acc[l] += s * v[l];
+                    acc[l] += v[l].neg_if(neg);
                 }
             }
             yt[i as usize] = acc;
@@ -118,6 +133,7 @@ fn gather_tile<T: Real, const R: usize>(
             unsafe { *out.ptr_at(r, i) = scale * y[r] };
         }
     }
+    finite
 }
 
 /// Copies `x[r0..r0+nr, j0..j1]` into `xt[j - j0][r - r0]`.
@@ -176,7 +192,7 @@ fn transpose_in<T: Real, const R: usize>(
 /// Largest strip (rows of X) of the scatter kernel.
 const STRIP: usize = 256;
 
-fn scatter<T: Real>(m: &SparseMat, x: MatRef<'_, T>, out: MatMut<'_, T>) {
+fn scatter<T: Real>(m: &SparseMat, x: MatRef<'_, T>, out: MatMut<'_, T>) -> Result<()> {
     let n = x.rows();
     let out = out.into_shared();
     let scale = T::from_f64(m.scale);
@@ -186,13 +202,17 @@ fn scatter<T: Real>(m: &SparseMat, x: MatRef<'_, T>, out: MatMut<'_, T>) {
     let threads = rayon::current_num_threads().max(1);
     let strips = n.div_ceil(STRIP).max(threads.min(n.div_ceil(8)));
     let width = n.div_ceil(strips).next_multiple_of(8).min(n);
+    let finite = AtomicBool::new(true);
     (0..n.div_ceil(width)).into_par_iter().for_each(|s| {
         let r0 = s * width;
         let r1 = (r0 + width).min(n);
         // SAFETY: strip `s` owns output rows r0..r1; strips are disjoint.
         let o = unsafe { out.part(r0, r1, 0, out.cols()) };
-        crate::dispatch!(scatter_strip(m, x, r0, r1, &o, scale));
+        if !crate::dispatch!(scatter_strip(m, x, r0, r1, &o, scale)) {
+            finite.store(false, Ordering::Relaxed);
+        }
     });
+    check(&finite)
 }
 
 #[inline(always)]
@@ -203,8 +223,9 @@ fn scatter_strip<T: Real>(
     r1: usize,
     o: &MatMut<'_, T>,
     scale: T,
-) {
+) -> bool {
     let len = r1 - r0;
+    let mut finite = true;
     let col_mut = |i: usize| -> &mut [T] {
         // SAFETY: out has unit row stride (checked by apply_rows), so column i of this
         // strip is `len` contiguous elements owned by this task; each call's slice is
@@ -217,11 +238,12 @@ fn scatter_strip<T: Real>(
     for j in 0..m.cols {
         // SAFETY: x has unit row stride; rows r0..r1 of column j are contiguous.
         let xc = unsafe { std::slice::from_raw_parts(x.ptr_at(r0, j), len) };
+        finite &= crate::finite::slice_finite(xc);
         for &e in m.csc.list(j) {
-            let s: T = sign_of(e);
+            let neg = e >> 31;
             let oc = col_mut((e & IDX_MASK) as usize);
             for (a, &v) in oc.iter_mut().zip(xc) {
-                *a += s * v;
+                *a += v.neg_if(neg);
             }
         }
     }
@@ -230,4 +252,5 @@ fn scatter_strip<T: Real>(
             *a = scale * *a;
         }
     }
+    finite
 }
