@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-Family = Literal["gaussian", "rademacher", "very_sparse", "sparse_sign", "countsketch"]
+Family = Literal["gaussian", "rademacher", "very_sparse", "sparse_sign", "countsketch", "srht"]
 FloatArray = NDArray[np.float32] | NDArray[np.float64]
 IndexArray = NDArray[np.int32] | NDArray[np.int64]
 
@@ -27,6 +27,14 @@ class SketchOperator:
     Entries are pure functions of ``(seed, family, parameters, index)`` drawn from a
     Philox4x32-10 counter stream; results are bit-identical for any thread count and
     any chunking of the input rows.
+
+    Family ``"srht"`` is the subsampled randomized Hadamard transform
+    ``S = sqrt(d'/k) · P · H · D`` with ``d' = next power of two >= d`` (inputs are
+    zero-padded to ``d'`` inside the operator), ``H`` the orthonormal Walsh–Hadamard
+    matrix of order ``d'``, ``D`` random signs and ``P`` ``k`` distinct rows of
+    ``H`` sampled uniformly without replacement (``k <= d'``). Its entries are
+    ``±1/sqrt(k)``. Sparse inputs to the SRHT (like the dense families) use the
+    materialized ``S`` (``k·d`` entries).
     """
 
     def __init__(
@@ -91,6 +99,38 @@ class SketchOperator:
     ) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.int64]]:
         """CSC triple ``(data, indices, indptr)`` of ``S`` (every family; dense
         families give all ``k*d`` entries)."""
+
+class HadamardRotation:
+    """Randomized Hadamard rotation ``Q = H D_r ··· H D_2 H D_1`` of order
+    ``d' = next power of two >= d`` (``H`` orthonormal, ``D_i`` random signs from the
+    Philox stream): an orthogonal ``d' × d'`` matrix applied in ``O(d' log d')``."""
+
+    def __init__(self, d: int, rounds: int = 3, seed: int = 0) -> None: ...
+    @property
+    def d(self) -> int:
+        """Input dimension ``d`` (inputs of width ``d < d'`` are zero-padded)."""
+    @property
+    def dim(self) -> int:
+        """``d'``, the order of ``Q``."""
+    @property
+    def rounds(self) -> int: ...
+    @property
+    def seed(self) -> int: ...
+    def apply(self, x: FloatArray) -> FloatArray:
+        """Rows of ``x`` (``(n, d)`` or ``(n, d')``) rotated: ``x_padded @ Q.T`` ->
+        ``(n, d')``."""
+    def inverse(self, y: FloatArray) -> FloatArray:
+        """Rows of ``y`` (``(n, d')``) rotated back: ``y @ Q`` -> ``(n, d')``."""
+    def to_dense(self, dtype: Literal["float32", "float64"]) -> FloatArray:
+        """``Q`` as a dense ``(d', d')`` array."""
+
+def fwht_inplace(x: FloatArray, axis: int, normalized: bool) -> None:
+    """In-place fast Walsh–Hadamard transform (natural/Hadamard order) of every 1-D
+    slice of the writable 2-D array ``x`` along ``axis`` (0 or 1); the length along
+    ``axis`` must be a power of two in ``[1, 2^30]``. Unnormalized (``H x``, so
+    ``H(Hx) = n x``) or orthonormal (``H x / sqrt(n)``). Any strides; rows or columns
+    are transformed in parallel; bit-identical for every thread count and SIMD
+    level."""
 
 def all_finite(x: FloatArray) -> bool:
     """True when every element of ``x`` (any shape, any strides) is finite."""
