@@ -311,6 +311,7 @@ impl SketchOperator {
             "very_sparse" => Family::VerySparse { density },
             "sparse_sign" => Family::SparseSign { nnz: nnz_u },
             "countsketch" => Family::CountSketch,
+            "srht" => Family::Srht,
             other => {
                 return Err(PyValueError::new_err(format!(
                     "family: unknown family {other:?}; expected one of gaussian, rademacher, \
@@ -466,6 +467,147 @@ impl SketchOperator {
     }
 }
 
+/// Randomized Hadamard rotation (see `_native.pyi`).
+#[pyclass(module = "sketchkit._native", frozen)]
+struct HadamardRotation {
+    inner: sketchkit::rotation::HadamardRotation,
+}
+
+fn rotate<'py, T: Real + Element>(
+    py: Python<'py>,
+    q: &sketchkit::rotation::HadamardRotation,
+    x: &Bound<'py, PyArray2<T>>,
+    inverse: bool,
+) -> PyResult<Py<PyAny>> {
+    let _guard = x
+        .try_readonly()
+        .map_err(|e| PyValueError::new_err(format!("input: {e}")))?;
+    let name = if inverse { "Y" } else { "X" };
+    let xv = view(x, name)?;
+    let out = PyArray2::<T>::zeros(py, [xv.rows(), q.dim()], false);
+    let ov = view_mut(&out);
+    nogil_named(py, name, move || {
+        if inverse {
+            q.inverse(xv, ov)
+        } else {
+            q.apply(xv, ov)
+        }
+    })?;
+    Ok(out.into_any().unbind())
+}
+
+#[pymethods]
+impl HadamardRotation {
+    #[new]
+    #[pyo3(signature = (d, rounds = 3, seed = 0))]
+    fn new(d: i64, rounds: i64, seed: u64) -> PyResult<Self> {
+        let d = usize::try_from(d).map_err(|_| PyValueError::new_err("d: must be at least 1"))?;
+        let rounds = usize::try_from(rounds)
+            .map_err(|_| PyValueError::new_err("rounds: must be at least 1"))?;
+        let inner = sketchkit::rotation::HadamardRotation::new(d, rounds, seed).map_err(to_py)?;
+        Ok(HadamardRotation { inner })
+    }
+    #[getter]
+    fn d(&self) -> usize {
+        self.inner.d()
+    }
+    #[getter]
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+    #[getter]
+    fn rounds(&self) -> usize {
+        self.inner.rounds()
+    }
+    #[getter]
+    fn seed(&self) -> u64 {
+        self.inner.seed()
+    }
+    fn apply<'py>(&self, py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
+        float_dispatch!(x, "X", |a: T| rotate::<T>(py, &self.inner, a, false))
+    }
+    fn inverse<'py>(&self, py: Python<'py>, y: &Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
+        float_dispatch!(y, "Y", |a: T| rotate::<T>(py, &self.inner, a, true))
+    }
+    fn to_dense<'py>(&self, py: Python<'py>, dtype: &str) -> PyResult<Py<PyAny>> {
+        let n = self.inner.dim();
+        macro_rules! go {
+            ($t:ty) => {{
+                let v = nogil(py, || self.inner.to_dense::<$t>())?;
+                Ok(PyArray1::from_vec(py, v)
+                    .reshape([n, n])?
+                    .into_any()
+                    .unbind())
+            }};
+        }
+        match dtype {
+            "float32" => go!(f32),
+            "float64" => go!(f64),
+            _ => Err(PyValueError::new_err(
+                "dtype: expected 'float32' or 'float64'",
+            )),
+        }
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "HadamardRotation(d={}, rounds={}, seed={})",
+            self.inner.d(),
+            self.inner.rounds(),
+            self.inner.seed()
+        )
+    }
+}
+
+fn fwht_array<T: Real + Element>(
+    py: Python<'_>,
+    x: &Bound<'_, PyArray2<T>>,
+    axis: i64,
+    normalized: bool,
+) -> PyResult<()> {
+    // Fails for read-only arrays and for arrays already borrowed elsewhere.
+    let _guard = x
+        .try_readwrite()
+        .map_err(|e| PyValueError::new_err(format!("x cannot be written in place: {e}")))?;
+    let esz = std::mem::size_of::<T>() as isize;
+    let st = x.strides();
+    if st[0] % esz != 0 || st[1] % esz != 0 {
+        return Err(PyValueError::new_err("x must be aligned"));
+    }
+    let (r, c) = (x.shape()[0], x.shape()[1]);
+    let (rs, cs) = (st[0] / esz, st[1] / esz);
+    if r > 1 && c > 1 && (rs == 0 || cs == 0) {
+        return Err(PyValueError::new_err(
+            "x: broadcast (zero-stride) arrays cannot be transformed in place",
+        ));
+    }
+    // SAFETY: we hold the array's readwrite borrow for the whole call, the array is
+    // writeable, and its shape and strides describe its elements (no two elements
+    // alias: zero strides were rejected above).
+    let m = unsafe { MatMut::from_raw_parts(x.data(), r, c, rs, cs) };
+    nogil_named(py, "x", move || match axis {
+        1 => sketchkit::fwht::fwht_rows(m, normalized),
+        0 => sketchkit::fwht::fwht_cols(m, normalized),
+        _ => Err(SketchError::InvalidArgument {
+            arg: "axis",
+            msg: "must be 0 or 1".into(),
+        }),
+    })
+}
+
+/// In-place FWHT along `axis` of a writable 2-D float array.
+#[pyfunction]
+fn fwht_inplace(py: Python<'_>, x: &Bound<'_, PyAny>, axis: i64, normalized: bool) -> PyResult<()> {
+    if let Ok(a) = x.cast::<PyArray2<f32>>() {
+        fwht_array::<f32>(py, a, axis, normalized)
+    } else if let Ok(a) = x.cast::<PyArray2<f64>>() {
+        fwht_array::<f64>(py, a, axis, normalized)
+    } else {
+        Err(PyTypeError::new_err(
+            "x must be a 2-D float32 or float64 numpy.ndarray with native byte order",
+        ))
+    }
+}
+
 /// True when every element is finite.
 #[pyfunction]
 fn all_finite(py: Python<'_>, x: &Bound<'_, PyAny>) -> PyResult<bool> {
@@ -536,6 +678,8 @@ fn force_simd_level(level: Option<&str>) -> PyResult<()> {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<SketchOperator>()?;
+    m.add_class::<HadamardRotation>()?;
+    m.add_function(wrap_pyfunction!(fwht_inplace, m)?)?;
     m.add_function(wrap_pyfunction!(all_finite, m)?)?;
     m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(get_num_threads, m)?)?;

@@ -130,6 +130,27 @@ pub fn fwht_cols<T: Real>(x: MatMut<'_, T>, normalized: bool) -> Result<()> {
     fwht_rows(x.t(), normalized)
 }
 
+/// Unnormalized in-place transform of a contiguous power-of-two vector, dispatched to
+/// the best SIMD level (for operators built on the FWHT).
+#[inline]
+pub(crate) fn transform_slice<T: Real>(x: &mut [T]) {
+    crate::dispatch!(transform(x));
+}
+
+/// Unnormalized in-place transform of each of the `lanes` interleaved vectors in the
+/// contiguous `n × lanes` buffer `buf` (element `(r, l)` at `r·lanes + l`).
+#[inline]
+pub(crate) fn transform_lanes<T: Real>(buf: &mut [T], n: usize, lanes: usize) {
+    assert!(buf.len() >= n * lanes);
+    if n == 0 || lanes == 0 {
+        return;
+    }
+    let p = buf.as_mut_ptr();
+    // SAFETY: `buf` is an exclusive slice of at least n·lanes elements: rows of
+    // `lanes` elements, `lanes` apart, never overlapping.
+    crate::dispatch!(unsafe { column_levels(p, n, lanes, lanes) });
+}
+
 fn rows_per_task(n: usize) -> usize {
     (4096 / n).max(1)
 }

@@ -37,6 +37,7 @@ mod fwht_x86;
 pub mod parallel;
 pub mod real;
 pub mod rng;
+pub mod rotation;
 pub mod simd;
 pub mod sketch;
 pub mod view;

@@ -58,6 +58,12 @@ pub mod tag {
     pub const SPARSE_SIGN: u32 = 4;
     /// CountSketch columns.
     pub const COUNTSKETCH: u32 = 5;
+    /// SRHT sign flips `D` (index 0, bit `j` of the stream's words).
+    pub const SRHT_SIGNS: u32 = 6;
+    /// SRHT sampled rows `P` (index 0, Floyd's sampling).
+    pub const SRHT_ROWS: u32 = 7;
+    /// Randomized Hadamard rotation signs (index = round).
+    pub const HADAMARD_ROTATION: u32 = 8;
 }
 
 /// The Philox key for a 64-bit seed.
@@ -150,6 +156,51 @@ impl Stream {
         }
         (m >> 32) as u32
     }
+}
+
+/// `n` sign bits (bit `j` set means −1) from the stream `(seed, tag, index)`: bit
+/// `j % 32` of word `(j / 32) % 4` of block `j / 128`. Entry `j` depends on `j` only.
+pub fn sign_bits(seed: u64, tag: u32, index: u64, n: usize) -> Vec<u64> {
+    let mut bits = vec![0u64; n.div_ceil(64)];
+    for b in 0..n.div_ceil(128) {
+        let w = Stream::block_words(seed, tag, index, b as u32);
+        let base = b * 2;
+        bits[base] = u64::from(w[0]) | (u64::from(w[1]) << 32);
+        if base + 1 < bits.len() {
+            bits[base + 1] = u64::from(w[2]) | (u64::from(w[3]) << 32);
+        }
+    }
+    if !n.is_multiple_of(64) {
+        if let Some(last) = bits.last_mut() {
+            *last &= (1u64 << (n % 64)) - 1;
+        }
+    }
+    bits
+}
+
+/// Bit `j` of a [`sign_bits`] vector (1 = negative).
+#[inline(always)]
+pub fn sign_bit(bits: &[u64], j: usize) -> u32 {
+    ((bits[j / 64] >> (j % 64)) & 1) as u32
+}
+
+/// `k` distinct integers from `[0, n)` drawn uniformly (Floyd's algorithm: exactly `k`
+/// draws), returned in ascending order.
+pub fn sample_without_replacement(stream: &mut Stream, n: u32, k: u32) -> Vec<u32> {
+    let mut taken = vec![0u64; (n as usize).div_ceil(64)];
+    let mut out = Vec::with_capacity(k as usize);
+    for t in (n - k)..n {
+        let r = stream.below(t + 1);
+        let v = if (taken[r as usize / 64] >> (r % 64)) & 1 == 1 {
+            t
+        } else {
+            r
+        };
+        taken[v as usize / 64] |= 1 << (v % 64);
+        out.push(v);
+    }
+    out.sort_unstable();
+    out
 }
 
 /// Uniform double in the open interval (0, 1) from the top 52 bits of `w`:

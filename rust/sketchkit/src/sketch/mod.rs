@@ -27,6 +27,7 @@ pub(crate) mod dense;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod micro_x86;
 pub(crate) mod sparse_kernels;
+pub(crate) mod srht;
 pub(crate) mod structure;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod transpose_x86;
@@ -39,6 +40,7 @@ use crate::rng::{open01, tag, Stream};
 use crate::view::{CsrRef, MatMut, MatRef, SparseIndex};
 use crate::Real;
 use dense::DenseKind;
+use rayon::prelude::*;
 use std::sync::OnceLock;
 use structure::{Compressed, SIGN_BIT};
 
@@ -61,6 +63,8 @@ pub enum Family {
     },
     /// CountSketch: one `±1` per column.
     CountSketch,
+    /// Subsampled randomized Hadamard transform (`k <= d'`, `d'` = next power of two).
+    Srht,
 }
 
 impl Family {
@@ -72,7 +76,16 @@ impl Family {
             Family::VerySparse { .. } => "very_sparse",
             Family::SparseSign { .. } => "sparse_sign",
             Family::CountSketch => "countsketch",
+            Family::Srht => "srht",
         }
+    }
+
+    /// Whether the family is stored as index lists.
+    fn is_sparse(&self) -> bool {
+        matches!(
+            self,
+            Family::VerySparse { .. } | Family::SparseSign { .. } | Family::CountSketch
+        )
     }
 
     fn dense_kind(&self) -> Option<DenseKind> {
@@ -114,6 +127,7 @@ pub struct Sketch {
     seed: u64,
     sparse: OnceLock<SparseMat>,
     sparse_t: OnceLock<SparseMat>,
+    srht: OnceLock<srht::Srht>,
 }
 
 impl Clone for Sketch {
@@ -125,6 +139,7 @@ impl Clone for Sketch {
             seed: self.seed,
             sparse: OnceLock::new(),
             sparse_t: OnceLock::new(),
+            srht: OnceLock::new(),
         }
     }
 }
@@ -169,7 +184,24 @@ impl Sketch {
             }
             _ => {}
         }
-        if family.dense_kind().is_none() && (k > MAX_SPARSE_DIM || d > MAX_SPARSE_DIM) {
+        if family == Family::Srht {
+            if d > crate::fwht::MAX_LEN {
+                return Err(SketchError::arg(
+                    "d",
+                    format!("the SRHT supports d up to 2^30, got {d}"),
+                ));
+            }
+            let dpad = d.next_power_of_two();
+            if k > dpad {
+                return Err(SketchError::arg(
+                    "k",
+                    format!(
+                        "the SRHT samples k <= {dpad} rows (d padded to a power of two), got {k}"
+                    ),
+                ));
+            }
+        }
+        if family.is_sparse() && (k > MAX_SPARSE_DIM || d > MAX_SPARSE_DIM) {
             return Err(SketchError::Overflow(format!(
                 "sparse families support k and d up to {MAX_SPARSE_DIM}"
             )));
@@ -181,6 +213,7 @@ impl Sketch {
             seed,
             sparse: OnceLock::new(),
             sparse_t: OnceLock::new(),
+            srht: OnceLock::new(),
         })
     }
 
@@ -196,7 +229,7 @@ impl Sketch {
     /// Magnitude of the nonzero entries (sparse families) or `1/√k` (dense ones).
     pub fn scale(&self) -> f64 {
         match self.family {
-            Family::Gaussian | Family::Rademacher => 1.0 / (self.k as f64).sqrt(),
+            Family::Gaussian | Family::Rademacher | Family::Srht => 1.0 / (self.k as f64).sqrt(),
             Family::VerySparse { density } => (1.0 / (density * self.k as f64)).sqrt(),
             Family::SparseSign { nnz } => 1.0 / (nnz as f64).sqrt(),
             Family::CountSketch => 1.0,
@@ -266,14 +299,14 @@ impl Sketch {
                 let neg = s.next_u32() & 1 == 1;
                 out.push(r | if neg { SIGN_BIT } else { 0 });
             }
-            Family::Gaussian | Family::Rademacher => {}
+            Family::Gaussian | Family::Rademacher | Family::Srht => {}
         }
     }
 
     /// Index lists of a sparse family (built once and kept); `None` for the dense
     /// families.
     pub fn sparse_mat(&self) -> Result<Option<&SparseMat>> {
-        if self.family.dense_kind().is_some() {
+        if !self.family.is_sparse() {
             return Ok(None);
         }
         if let Some(m) = self.sparse.get() {
@@ -314,18 +347,40 @@ impl Sketch {
         &self,
         f: impl FnOnce(&csr::OpRef<'_, T>) -> Result<R> + Send,
     ) -> Result<R> {
-        crate::parallel::install(|| match self.family.dense_kind() {
-            None => {
-                let m = self
-                    .sparse_mat()?
-                    .ok_or_else(|| SketchError::arg("family", "not sparse"))?;
+        crate::parallel::install(|| {
+            if let Some(m) = self.sparse_mat()? {
                 f(&csr::OpRef::Sparse(m))
-            }
-            Some(kind) => {
-                let st = csr::dense_st::<T>(kind, self.seed, self.k, self.d)?;
+            } else {
+                let st = self.materialize_st::<T>()?;
                 f(&csr::OpRef::Dense { st: &st, k: self.k })
             }
         })?
+    }
+
+    /// `Sᵀ` (`d × k`, row-major) of a dense family or the SRHT.
+    fn materialize_st<T: Real>(&self) -> Result<Vec<T>> {
+        match (self.family.dense_kind(), self.srht()) {
+            (Some(kind), _) => csr::dense_st::<T>(kind, self.seed, self.k, self.d),
+            (None, Some(h)) => {
+                let len = checked_mul(self.k, self.d, "k * d")?;
+                let mut st = try_vec(len, T::ZERO, "the materialized operator")?;
+                st.par_chunks_mut(self.k).enumerate().for_each(|(j, row)| {
+                    for (i, v) in row.iter_mut().enumerate() {
+                        *v = h.entry(i, j);
+                    }
+                });
+                Ok(st)
+            }
+            (None, None) => Err(SketchError::arg("family", "not a dense family")),
+        }
+    }
+
+    /// The SRHT's random parts (built once).
+    fn srht(&self) -> Option<&srht::Srht> {
+        (self.family == Family::Srht).then(|| {
+            self.srht
+                .get_or_init(|| srht::Srht::new(self.k, self.d, self.seed))
+        })
     }
 
     /// `Err(NonFinite)` unless every stored value is finite.
@@ -405,8 +460,8 @@ impl Sketch {
     pub fn to_csc<T: Real>(&self) -> Result<CsrParts<T>> {
         let len = checked_mul(self.k, self.d, "k * d")?;
         let (k, d) = (self.k, self.d);
-        match self.family.dense_kind() {
-            None => self.with_op_ref::<T, CsrParts<T>>(|op| {
+        match self.family.is_sparse() {
+            true => self.with_op_ref::<T, CsrParts<T>>(|op| {
                 let csr::OpRef::Sparse(m) = op else {
                     return Err(SketchError::arg("family", "not sparse"));
                 };
@@ -431,8 +486,8 @@ impl Sketch {
                 );
                 Ok((indptr, indices, data))
             }),
-            Some(kind) => {
-                let st = crate::parallel::install(|| csr::dense_st::<T>(kind, self.seed, k, d))??;
+            false => {
+                let st = crate::parallel::install(|| self.materialize_st::<T>())??;
                 let mut indices = try_vec(len, 0i64, "indices")?;
                 for (t, v) in indices.iter_mut().enumerate() {
                     *v = (t % k) as i64;
@@ -453,9 +508,10 @@ impl LinearSketch for Sketch {
         check_shape("X", (x.rows(), x.cols()), (x.rows(), self.d))?;
         check_shape("out", (out.rows(), out.cols()), (x.rows(), self.k))?;
         crate::parallel::install(|| match self.family.dense_kind() {
-            None => match self.sparse_mat()? {
-                Some(m) => sparse_kernels::apply_rows(m, x, out),
-                None => Ok(()),
+            None => match (self.sparse_mat()?, self.srht()) {
+                (Some(m), _) => sparse_kernels::apply_rows(m, x, out),
+                (None, Some(h)) => h.project(x, out),
+                (None, None) => Ok(()),
             },
             Some(kind) => {
                 out.fill(T::ZERO);
@@ -479,9 +535,10 @@ impl LinearSketch for Sketch {
         check_shape("Z", (z.rows(), z.cols()), (z.rows(), self.k))?;
         check_shape("out", (out.rows(), out.cols()), (z.rows(), self.d))?;
         crate::parallel::install(|| match self.family.dense_kind() {
-            None => match self.sparse_mat_t()? {
-                Some(m) => sparse_kernels::apply_rows(m, z, out),
-                None => Ok(()),
+            None => match (self.sparse_mat_t()?, self.srht()) {
+                (Some(m), _) => sparse_kernels::apply_rows(m, z, out),
+                (None, Some(h)) => h.project_adjoint(z, out),
+                (None, None) => Ok(()),
             },
             Some(kind) => {
                 let kb = self.dense_block();
