@@ -17,6 +17,7 @@ fn families() -> Vec<Family> {
         Family::VerySparse { density: 1.0 },
         Family::SparseSign { nnz: 3 },
         Family::CountSketch,
+        Family::Srht,
     ]
 }
 
@@ -188,7 +189,19 @@ fn csr_paths_equal_dense_paths_bitwise() {
                 *v = 0.0;
             }
         }
-        let dense = project_c(&s, &x, n);
+        let mut dense = project_c(&s, &x, n);
+        if fam == Family::Srht {
+            // The SRHT runs an FWHT on dense rows but uses its materialized matrix
+            // for sparse input: equal to rounding, not bit for bit. Compare within
+            // tolerance, then continue against the materialized-path result.
+            let (p, idx, v) = to_csr(&x, n, d);
+            let csr = CsrRef::new(n, d, &p, &idx, &v).unwrap();
+            let mut y = vec![0.0; n * k];
+            s.project_csr(&csr, MatMut::from_row_major(&mut y, n, k).unwrap())
+                .unwrap();
+            close(&y, &dense, 1e-12);
+            dense = y;
+        }
         let (p, idx, v) = to_csr(&x, n, d);
         let csr = CsrRef::new(n, d, &p, &idx, &v).unwrap();
         let mut y = vec![0.0; n * k];
@@ -217,7 +230,11 @@ fn csr_paths_equal_dense_paths_bitwise() {
             .unwrap();
         for r in 0..n {
             for i in 0..k {
-                assert_eq!(sa[i * n + r], dense[r * k + i], "{fam:?} sketch_csr");
+                let (a, b) = (sa[i * n + r], dense[r * k + i]);
+                assert!(
+                    a == b || (fam == Family::Srht && (a - b).abs() < 1e-12),
+                    "{fam:?} sketch_csr"
+                );
             }
         }
     }

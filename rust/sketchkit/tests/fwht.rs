@@ -1,0 +1,245 @@
+//! FWHT against the explicit Sylvester matrix at every SIMD level and length,
+//! blocked lengths, batches along both axes, SRHT and rotation properties.
+
+use sketchkit::fwht::{fwht, fwht_cols, fwht_normalized, fwht_rows};
+use sketchkit::rotation::HadamardRotation;
+use sketchkit::simd::{set_cap, Level};
+use sketchkit::{Family, LinearSketch, MatMut, MatRef, Real, Sketch};
+use std::sync::Mutex;
+
+static GLOBAL: Mutex<()> = Mutex::new(());
+
+fn data<T: Real>(n: usize, seed: u64) -> Vec<T> {
+    let mut s = sketchkit::rng::Stream::new(seed, 91, 0);
+    (0..n)
+        .map(|_| T::from_f64(sketchkit::rng::open01(s.next_u64()) * 2.0 - 1.0))
+        .collect()
+}
+
+/// Entry (i, j) of the Sylvester Hadamard matrix.
+fn h(i: usize, j: usize) -> f64 {
+    if (i & j).count_ones() % 2 == 0 {
+        1.0
+    } else {
+        -1.0
+    }
+}
+
+#[test]
+fn matches_explicit_hadamard_at_every_level() {
+    let _g = GLOBAL.lock().unwrap_or_else(|e| e.into_inner());
+    for lvl in [Level::Scalar, Level::Avx2, Level::Avx512] {
+        set_cap(Some(lvl));
+        for m in 0..=12 {
+            let n = 1usize << m;
+            let x: Vec<f64> = data(n, m as u64);
+            let mut y = x.clone();
+            fwht(&mut y).unwrap();
+            for i in 0..n {
+                let want: f64 = (0..n).map(|j| h(i, j) * x[j]).sum();
+                assert!(
+                    (y[i] - want).abs() < 1e-9 * (1.0 + want.abs()),
+                    "n={n} level={lvl:?}"
+                );
+            }
+            let x32: Vec<f32> = data(n, m as u64);
+            let mut y32 = x32.clone();
+            fwht(&mut y32).unwrap();
+            for i in 0..n {
+                let want: f64 = (0..n).map(|j| h(i, j) * f64::from(x32[j])).sum();
+                assert!((f64::from(y32[i]) - want).abs() < 1e-4 * (1.0 + want.abs()));
+            }
+        }
+    }
+    set_cap(None);
+}
+
+#[test]
+fn bits_agree_across_levels_lengths_and_paths() {
+    let _g = GLOBAL.lock().unwrap_or_else(|e| e.into_inner());
+    // Lengths on both sides of the in-L1 block (2^11) use the blocked path.
+    for m in [4usize, 11, 12, 14, 16] {
+        let n = 1 << m;
+        let x: Vec<f32> = data(n, 7);
+        set_cap(Some(Level::Scalar));
+        let mut want = x.clone();
+        fwht(&mut want).unwrap();
+        for lvl in [Level::Avx2, Level::Avx512] {
+            set_cap(Some(lvl));
+            let mut y = x.clone();
+            fwht(&mut y).unwrap();
+            assert!(y == want, "n={n} level={lvl:?}");
+        }
+        set_cap(None);
+        // involution: H(Hx) = n x (exact in f64 for these magnitudes? use tolerance)
+        let x64: Vec<f64> = data(n, 8);
+        let mut z = x64.clone();
+        fwht(&mut z).unwrap();
+        fwht(&mut z).unwrap();
+        for (a, b) in z.iter().zip(&x64) {
+            assert!((a / n as f64 - b).abs() < 1e-12);
+        }
+        // Parseval for the orthonormal form
+        let mut p = x64.clone();
+        fwht_normalized(&mut p).unwrap();
+        let (e0, e1): (f64, f64) = (
+            x64.iter().map(|v| v * v).sum(),
+            p.iter().map(|v| v * v).sum(),
+        );
+        assert!((e0 - e1).abs() < 1e-9 * e0);
+    }
+    set_cap(None);
+}
+
+#[test]
+fn batches_along_rows_and_columns_equal_one_by_one() {
+    let _g = GLOBAL.lock().unwrap_or_else(|e| e.into_inner());
+    for (rows, n) in [(37usize, 64usize), (5, 4096), (130, 16)] {
+        let x: Vec<f64> = data(rows * n, 3);
+        let mut one = x.clone();
+        for r in 0..rows {
+            fwht(&mut one[r * n..(r + 1) * n]).unwrap();
+        }
+        for threads in [1, 2, 3] {
+            sketchkit::set_num_threads(threads).unwrap();
+            // rows of a C-order matrix
+            let mut c = x.clone();
+            fwht_rows(MatMut::from_row_major(&mut c, rows, n).unwrap(), false).unwrap();
+            assert!(c == one, "rows, threads {threads}");
+            // the same data as the columns of an F-order... i.e. axis 0 of the transpose
+            let mut t = vec![0.0; rows * n];
+            for r in 0..rows {
+                for j in 0..n {
+                    t[j * rows + r] = x[r * n + j];
+                }
+            }
+            fwht_cols(MatMut::from_row_major(&mut t, n, rows).unwrap(), false).unwrap();
+            for r in 0..rows {
+                for j in 0..n {
+                    assert!(t[j * rows + r] == one[r * n + j], "cols, threads {threads}");
+                }
+            }
+        }
+    }
+    sketchkit::set_num_threads(std::thread::available_parallelism().map_or(2, |v| v.get()))
+        .unwrap();
+    assert!(fwht(&mut [0.0f64; 3]).is_err());
+    assert!(fwht::<f64>(&mut []).is_err());
+}
+
+#[test]
+fn srht_is_exact_and_scaled() {
+    let _g = GLOBAL.lock().unwrap_or_else(|e| e.into_inner());
+    // d a power of two: S Sᵀ = (d/k) I exactly up to rounding; entries ±1/√k.
+    let (k, d) = (16, 64);
+    let s = Sketch::new(Family::Srht, k, d, 5).unwrap();
+    let sd: Vec<f64> = s.to_dense().unwrap();
+    for v in &sd {
+        assert!((v.abs() - 1.0 / (k as f64).sqrt()).abs() < 1e-15);
+    }
+    for i in 0..k {
+        for j in 0..k {
+            let dot: f64 = (0..d).map(|c| sd[i * d + c] * sd[j * d + c]).sum();
+            let want = if i == j { d as f64 / k as f64 } else { 0.0 };
+            assert!((dot - want).abs() < 1e-12, "{i},{j}: {dot}");
+        }
+    }
+    assert!(Sketch::new(Family::Srht, 65, 64, 0).is_err());
+    assert!(Sketch::new(Family::Srht, 128, 100, 0).is_ok()); // d' = 128
+}
+
+#[test]
+fn rotation_is_orthogonal_and_inverts() {
+    let _g = GLOBAL.lock().unwrap_or_else(|e| e.into_inner());
+    for (d, rounds) in [(6usize, 3usize), (64, 1), (100, 2)] {
+        let q = HadamardRotation::new(d, rounds, 9).unwrap();
+        let n = q.dim();
+        let m: Vec<f64> = q.to_dense().unwrap();
+        for i in 0..n {
+            for j in 0..n {
+                let dot: f64 = (0..n).map(|c| m[i * n + c] * m[j * n + c]).sum();
+                assert!((dot - if i == j { 1.0 } else { 0.0 }).abs() < 1e-12);
+            }
+        }
+        let x: Vec<f64> = data(3 * d, 1);
+        let mut y = vec![0.0; 3 * n];
+        q.apply(
+            MatRef::from_row_major(&x, 3, d).unwrap(),
+            MatMut::from_row_major(&mut y, 3, n).unwrap(),
+        )
+        .unwrap();
+        let mut back = vec![0.0; 3 * n];
+        q.inverse(
+            MatRef::from_row_major(&y, 3, n).unwrap(),
+            MatMut::from_row_major(&mut back, 3, n).unwrap(),
+        )
+        .unwrap();
+        for r in 0..3 {
+            for j in 0..n {
+                let want = if j < d { x[r * d + j] } else { 0.0 };
+                assert!((back[r * n + j] - want).abs() < 1e-12);
+            }
+        }
+    }
+    assert!(HadamardRotation::new(0, 3, 0).is_err());
+    assert!(HadamardRotation::new(8, 0, 0).is_err());
+}
+
+#[test]
+fn srht_project_layouts_and_threads_agree_bitwise() {
+    let _g = GLOBAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (k, d, n) = (24, 200, 150);
+    let s = Sketch::new(Family::Srht, k, d, 2).unwrap();
+    let x: Vec<f32> = data(n * d, 4);
+    let mut c = vec![0f32; n * k];
+    s.project(
+        MatRef::from_row_major(&x, n, d).unwrap(),
+        MatMut::from_row_major(&mut c, n, k).unwrap(),
+    )
+    .unwrap();
+    let mut xf = vec![0f32; n * d];
+    for r in 0..n {
+        for j in 0..d {
+            xf[j * n + r] = x[r * d + j];
+        }
+    }
+    for threads in [1, 2, 4] {
+        sketchkit::set_num_threads(threads).unwrap();
+        let mut f = vec![0f32; n * k];
+        s.project(
+            MatRef::from_col_major(&xf, n, d).unwrap(),
+            MatMut::from_col_major(&mut f, n, k).unwrap(),
+        )
+        .unwrap();
+        for r in 0..n {
+            for i in 0..k {
+                assert!(f[i * n + r] == c[r * k + i]);
+            }
+        }
+    }
+    sketchkit::set_num_threads(std::thread::available_parallelism().map_or(2, |v| v.get()))
+        .unwrap();
+}
+
+/// Stream stability for the SRHT (rows P, signs D) and the rotation signs: values
+/// produced by this release, never to change silently.
+#[test]
+fn golden_srht_and_rotation() {
+    let s: Vec<f64> = Sketch::new(Family::Srht, 3, 6, 0)
+        .unwrap()
+        .to_dense()
+        .unwrap();
+    let signs: Vec<i8> = s.iter().map(|v| if *v > 0.0 { 1 } else { -1 }).collect();
+    assert!(s
+        .iter()
+        .all(|v| (v.abs() - 1.0 / 3f64.sqrt()).abs() < 1e-15));
+    assert_eq!(
+        signs,
+        [-1, 1, -1, -1, -1, 1, -1, -1, -1, 1, -1, -1, -1, 1, 1, 1, -1, 1]
+    );
+    let q: Vec<f64> = HadamardRotation::new(4, 2, 0).unwrap().to_dense().unwrap();
+    assert_eq!(
+        q,
+        [0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 1.0, 0.0, 0.0, -1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0]
+    );
+}
