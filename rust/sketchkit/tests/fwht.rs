@@ -1,4 +1,5 @@
 //! FWHT against the explicit Sylvester matrix at every SIMD level and length,
+#![allow(clippy::needless_range_loop)]
 //! blocked lengths, batches along both axes, SRHT and rotation properties.
 
 use sketchkit::fwht::{fwht, fwht_cols, fwht_normalized, fwht_rows};
@@ -18,7 +19,7 @@ fn data<T: Real>(n: usize, seed: u64) -> Vec<T> {
 
 /// Entry (i, j) of the Sylvester Hadamard matrix.
 fn h(i: usize, j: usize) -> f64 {
-    if (i & j).count_ones() % 2 == 0 {
+    if (i & j).count_ones().is_multiple_of(2) {
         1.0
     } else {
         -1.0
