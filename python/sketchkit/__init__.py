@@ -2,28 +2,34 @@
 
 A sketch operator is a random matrix ``S`` of shape ``(k, d)`` (``k`` much smaller than
 ``d``) with ``E ||S x||^2 = ||x||^2`` for every ``x``, applied without ever being
-stored. Five families are available:
+stored. Six families are available:
 
 * :func:`gaussian` -- entries ``N(0, 1) / sqrt(k)``;
 * :func:`rademacher` -- entries ``±1 / sqrt(k)``;
 * :func:`very_sparse` -- Achlioptas / Li et al. entries ``±sqrt(1 / (density k))`` with
   probability ``density / 2`` each, 0 otherwise;
 * :func:`sparse_sign` -- exactly ``nnz`` entries ``±1 / sqrt(nnz)`` per column;
-* :func:`countsketch` -- one ``±1`` per column.
+* :func:`countsketch` -- one ``±1`` per column;
+* :func:`srht` -- subsampled randomized Hadamard transform ``sqrt(d'/k) P H D``, entries
+  ``±1 / sqrt(k)``, applied to dense rows with one fast Walsh–Hadamard transform each.
+
+The fast Walsh–Hadamard transform itself is :func:`fwht`, and :func:`hadamard_rotation`
+builds random orthogonal matrices ``Q = H D_r ... H D_1`` applied in ``O(d log d)``.
 
 Results are bit-identical for every thread count, chunking of the input and SIMD level.
 
 The scikit-learn compatible transformers :class:`SparseRandomProjection`,
-:class:`GaussianRandomProjection`, :class:`SparseSignProjection` and
-:class:`CountSketchProjection` are imported on first access, so that ``import
-sketchkit`` needs only NumPy; using them requires scikit-learn (and SciPy). They are
-not part of ``__all__`` for the same reason.
+:class:`GaussianRandomProjection`, :class:`SparseSignProjection`,
+:class:`CountSketchProjection` and :class:`SRHTProjection` are imported on first
+access, so that ``import sketchkit`` needs only NumPy; using them requires scikit-learn
+(and SciPy). They are not part of ``__all__`` for the same reason.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._hadamard import HadamardRotation, InverseHadamardRotation, fwht, hadamard_rotation
 from ._jl import johnson_lindenstrauss_min_dim
 from ._operator import (
     AdjointOperator,
@@ -35,6 +41,7 @@ from ._operator import (
     set_num_threads,
     simd_level,
     sparse_sign,
+    srht,
     very_sparse,
 )
 
@@ -44,22 +51,28 @@ if TYPE_CHECKING:  # the estimators are loaded lazily by __getattr__ below
         GaussianRandomProjection,
         SparseRandomProjection,
         SparseSignProjection,
+        SRHTProjection,
     )
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AdjointOperator",
+    "HadamardRotation",
+    "InverseHadamardRotation",
     "SketchOperator",
     "__version__",
     "countsketch",
+    "fwht",
     "gaussian",
     "get_num_threads",
+    "hadamard_rotation",
     "johnson_lindenstrauss_min_dim",
     "rademacher",
     "set_num_threads",
     "simd_level",
     "sparse_sign",
+    "srht",
     "very_sparse",
 ]
 
@@ -68,6 +81,7 @@ _ESTIMATORS = (
     "GaussianRandomProjection",
     "SparseRandomProjection",
     "SparseSignProjection",
+    "SRHTProjection",
 )
 
 

@@ -25,6 +25,8 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from . import _native
+from ._hadamard import MAX_LEN as _MAX_HADAMARD_LEN
+from ._hadamard import next_power_of_two
 from ._validation import (
     SPARSE_FAMILIES,
     as_dense,
@@ -52,10 +54,11 @@ __all__ = [
     "set_num_threads",
     "simd_level",
     "sparse_sign",
+    "srht",
     "very_sparse",
 ]
 
-Family = Literal["gaussian", "rademacher", "very_sparse", "sparse_sign", "countsketch"]
+Family = Literal["gaussian", "rademacher", "very_sparse", "sparse_sign", "countsketch", "srht"]
 FloatArray = NDArray[np.floating[Any]]
 
 
@@ -87,6 +90,22 @@ def _sparse_csr_like(x: Any, data: np.ndarray, indices: np.ndarray, indptr: np.n
     return cls((data, indices, indptr), shape=shape, copy=False)
 
 
+def check_srht_dims(k: int, d: int) -> None:
+    """The SRHT pads ``d`` to ``d' = 2^p <= 2**30`` and samples ``k <= d'`` rows."""
+    if d > _MAX_HADAMARD_LEN:
+        raise OverflowError(
+            f"d={d} exceeds 2**30, the largest dimension of the 'srht' family "
+            "(inputs are zero-padded to the next power of two)"
+        )
+    padded = next_power_of_two(d)
+    if k > padded:
+        raise ValueError(
+            f"k must be at most d' = {padded}, the dimension d={d} padded to the next "
+            f"power of two (the SRHT samples k distinct rows of a {padded} x {padded} "
+            f"Hadamard matrix), got k={k}"
+        )
+
+
 def _rebuild(
     family: str, k: int, d: int, seed: int, nnz: int | None, density: float | None
 ) -> SketchOperator:
@@ -98,19 +117,20 @@ class SketchOperator:
     """A random sketch operator ``S`` of shape ``(k, d)``, applied without materializing it.
 
     Prefer the constructor functions :func:`gaussian`, :func:`rademacher`,
-    :func:`very_sparse`, :func:`sparse_sign` and :func:`countsketch`; they document the
-    distribution of the entries of each family. All families satisfy
+    :func:`very_sparse`, :func:`sparse_sign`, :func:`countsketch` and :func:`srht`; they
+    document the distribution of the entries of each family. All families satisfy
     ``E ||S x||^2 = ||x||^2`` for every fixed ``x``.
 
     Parameters
     ----------
-    family : {"gaussian", "rademacher", "very_sparse", "sparse_sign", "countsketch"}
+    family : {"gaussian", "rademacher", "very_sparse", "sparse_sign", "countsketch", "srht"}
         Distribution of the entries.
     k : int
         Sketch dimension (number of rows of ``S``), ``k >= 1``.
     d : int
         Input dimension (number of columns of ``S``), ``d >= 1``. ``k * d`` must fit in
-        a signed 64-bit integer.
+        a signed 64-bit integer. For ``"srht"``, ``d <= 2**30`` and ``k <= d'``, the
+        smallest power of two ``>= d``.
     seed : int, default=0
         Seed in ``[0, 2**64)``. The operator is a deterministic function of the seed and
         the parameters, identical on every platform and for every thread count.
@@ -202,6 +222,8 @@ class SketchOperator:
         self._seed = seed
         self._nnz: int | None = nnz
         self._density: float | None = density
+        if family == "srht":
+            check_srht_dims(k, d)
         if family in SPARSE_FAMILIES:
             check_sparse_dims(k, d, family)
             # The core keeps the nonzero positions in both orientations (~16 bytes each).
@@ -219,7 +241,8 @@ class SketchOperator:
         return float(self._k) * self._d
 
     def _check_dense_copy(self, itemsize: int, what: str) -> None:
-        """Dense families materialize ``S`` for sparse input and for ``to_dense``."""
+        """Dense families (and the SRHT) materialize ``S`` for sparse input and for
+        ``to_dense``."""
         check_memory(float(self._k) * self._d * itemsize, what)
 
     # ------------------------------------------------------------------ attributes
@@ -252,6 +275,12 @@ class SketchOperator:
     def scale(self) -> float:
         """Magnitude of the nonzero entries (sparse families) or ``1/sqrt(k)`` (dense ones)."""
         return float(self._native.scale)
+
+    @property
+    def padded_dim(self) -> int:
+        """``d'``: the smallest power of two ``>= d`` for ``"srht"`` (inputs are
+        zero-padded to it), ``d`` for every other family."""
+        return next_power_of_two(self._d) if self._family == "srht" else self._d
 
     @property
     def is_sparse(self) -> bool:
@@ -608,6 +637,44 @@ def countsketch(k: int, d: int, *, seed: int = 0) -> SketchOperator:
     SketchOperator
     """
     return SketchOperator("countsketch", k, d, seed=seed)
+
+
+def srht(k: int, d: int, *, seed: int = 0) -> SketchOperator:
+    """Subsampled randomized Hadamard transform (SRHT; Ailon & Chazelle, Tropp).
+
+    With ``d'`` the smallest power of two ``>= d`` (inputs are zero-padded to ``d'``),
+
+    .. math::
+
+        S = \\sqrt{d' / k}\\; P\\, H\\, D ,
+
+    where ``D`` is a diagonal of independent random signs, ``H`` the orthonormal
+    Walsh–Hadamard matrix of order ``d'`` (natural order, see :func:`fwht`) and ``P``
+    keeps ``k`` distinct rows sampled uniformly without replacement. Every entry of
+    ``S`` is ``±1 / sqrt(k)``; for ``d`` a power of two the rows are orthogonal,
+    ``S S^T = (d / k) I``, and sampling uniform rows gives ``E ||S x||^2 = ||x||^2``.
+
+    Projecting the rows of a dense ``X`` (``X @ S.T``) runs one fast transform per row,
+    ``O(d' log d')`` operations instead of the ``O(k d)`` of a dense Gaussian or
+    Rademacher matrix: the SRHT is a structured, fast replacement for them with the
+    same Johnson–Lindenstrauss behaviour. The other products (``S @ A``, ``S.T @ Y``,
+    ``Z @ S``) and sparse input use the same matrix.
+
+    Parameters
+    ----------
+    k : int
+        Sketch dimension, ``1 <= k <= d'``.
+    d : int
+        Input dimension, ``1 <= d <= 2**30``.
+    seed : int, default=0
+        Seed in ``[0, 2**64)``.
+
+    Returns
+    -------
+    SketchOperator
+        Family ``"srht"``, shape ``(k, d)``.
+    """
+    return SketchOperator("srht", k, d, seed=seed)
 
 
 # ---------------------------------------------------------------------- thread pool

@@ -8,8 +8,9 @@ scikit-learn's estimators (the random matrices have the same distribution), but 
 bit-equal: sketchkit draws its matrices from its own counter-based random stream, so a
 given ``random_state`` yields a different (equally valid) matrix than scikit-learn.
 
-:class:`SparseSignProjection` (sparse sign embedding / SJLT) and
-:class:`CountSketchProjection` follow the same interface with other operator families.
+:class:`SparseSignProjection` (sparse sign embedding / SJLT),
+:class:`CountSketchProjection` and :class:`SRHTProjection` (subsampled randomized
+Hadamard transform) follow the same interface with other operator families.
 
 The projection matrix is never materialized to transform data; ``components_`` is
 built from the seed on first access only.
@@ -41,6 +42,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from . import _native
+from ._hadamard import next_power_of_two
 from ._jl import johnson_lindenstrauss_min_dim
 from ._operator import SketchOperator
 from ._validation import check_density
@@ -60,6 +62,7 @@ _FINITE_KW = (
 __all__ = [
     "CountSketchProjection",
     "GaussianRandomProjection",
+    "SRHTProjection",
     "SparseRandomProjection",
     "SparseSignProjection",
     "johnson_lindenstrauss_min_dim",
@@ -730,3 +733,107 @@ class CountSketchProjection(_BaseSketchProjection):
         self.dense_output = dense_output
         self.compute_inverse_components = compute_inverse_components
         self.random_state = random_state
+
+
+class SRHTProjection(_BaseSketchProjection):
+    """Reduce dimensionality with a subsampled randomized Hadamard transform (SRHT).
+
+    The projection matrix is ``S = sqrt(d' / n_components) P H D`` (Ailon & Chazelle;
+    Tropp), with ``d'`` the smallest power of two ``>= n_features`` (samples are
+    zero-padded to ``d'``), ``D`` random signs, ``H`` the orthonormal Walsh–Hadamard
+    matrix of order ``d'`` and ``P`` a uniform choice of ``n_components`` distinct rows.
+    Every component is ``±1 / sqrt(n_components)`` and ``E ||S x||^2 = ||x||^2``.
+    Dense input is transformed with one fast Walsh–Hadamard transform per sample,
+    ``O(d' log d')`` operations instead of the ``O(n_components · n_features)`` of
+    :class:`GaussianRandomProjection`, with embeddings of the same quality.
+
+    Same interface as :class:`GaussianRandomProjection`; the output is always dense.
+
+    Parameters
+    ----------
+    n_components : int or 'auto', default='auto'
+        Dimensionality of the target projection space, at most ``d'`` (the number of
+        distinct Hadamard rows); values between ``n_features`` and ``d'`` warn, as in
+        scikit-learn, and larger ones raise ``ValueError`` at fit time. With ``'auto'``
+        it is ``johnson_lindenstrauss_min_dim(n_samples, eps=eps)``, which can be very
+        conservative; fitting raises ``ValueError`` if that exceeds ``n_features``.
+
+    eps : float, default=0.1
+        Distortion bound used by ``n_components='auto'``; strictly positive (and below 1
+        when it is used).
+
+    compute_inverse_components : bool, default=False
+        Compute the pseudo-inverse of the components during fit (dense,
+        ``n_features x n_components``) for :meth:`inverse_transform`.
+
+    random_state : int, RandomState instance or None, default=None
+        Source of the operator's seed. An int is used as the seed directly (results are
+        reproducible across calls and platforms); ``None`` or a ``RandomState`` draws a
+        seed from it at fit time.
+
+    Attributes
+    ----------
+    n_components_ : int
+        Concrete number of components.
+
+    seed_ : int
+        Seed of the operator drawn at fit time.
+
+    operator_ : SketchOperator
+        The fitted operator ``S`` (family ``"srht"``); ``transform(X)`` is
+        ``X @ operator_.T``.
+
+    components_ : ndarray of shape (n_components_, n_features_in_)
+        ``S`` materialized (lazily, on first access), with the dtype of the fit data.
+
+    inverse_components_ : ndarray of shape (n_features_in_, n_components_)
+        Pseudo-inverse of the components, only computed if
+        ``compute_inverse_components`` is True.
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during :term:`fit`. Defined only when ``X`` has feature
+        names that are all strings.
+
+    See Also
+    --------
+    sketchkit.srht : The underlying operator.
+    sketchkit.fwht : The fast Walsh–Hadamard transform.
+    GaussianRandomProjection : The dense projection the SRHT replaces.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sketchkit import SRHTProjection
+    >>> X = np.random.RandomState(42).rand(25, 3000)
+    >>> SRHTProjection(n_components=100, random_state=0).fit_transform(X).shape
+    (25, 100)
+    """
+
+    _family = "srht"
+    _sparse_components = False
+
+    def __init__(
+        self,
+        n_components: int | str = "auto",
+        *,
+        eps: float = 0.1,
+        compute_inverse_components: bool = False,
+        random_state: Any = None,
+    ) -> None:
+        self.n_components = n_components
+        self.eps = eps
+        self.compute_inverse_components = compute_inverse_components
+        self.random_state = random_state
+
+    def _operator_params(self, n_components: int, n_features: int) -> dict[str, Any]:
+        padded = next_power_of_two(n_features)
+        if n_components > padded:
+            raise ValueError(
+                f"n_components={n_components} is larger than {padded}, the number of "
+                f"features n_features={n_features} padded to the next power of two; the "
+                "SRHT has at most that many distinct components"
+            )
+        return {}

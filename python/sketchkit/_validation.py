@@ -56,7 +56,7 @@ __all__ = [
     "is_sparse",
 ]
 
-FAMILIES = ("gaussian", "rademacher", "very_sparse", "sparse_sign", "countsketch")
+FAMILIES = ("gaussian", "rademacher", "very_sparse", "sparse_sign", "countsketch", "srht")
 SPARSE_FAMILIES = ("very_sparse", "sparse_sign", "countsketch")
 
 _INT64_MAX = int(np.iinfo(np.int64).max)

@@ -1,6 +1,6 @@
 //! FWHT against the explicit Sylvester matrix at every SIMD level and length,
-#![allow(clippy::needless_range_loop)]
 //! blocked lengths, batches along both axes, SRHT and rotation properties.
+#![allow(clippy::needless_range_loop)]
 
 use sketchkit::fwht::{fwht, fwht_cols, fwht_normalized, fwht_rows};
 use sketchkit::rotation::HadamardRotation;
