@@ -24,8 +24,10 @@ ESTIMATORS = [
     sk.GaussianRandomProjection,
     sk.SparseSignProjection,
     sk.CountSketchProjection,
+    sk.SRHTProjection,
 ]
-SPARSE_OUTPUT = [e for e in ESTIMATORS if e is not sk.GaussianRandomProjection]
+DENSE_COMPONENTS = [sk.GaussianRandomProjection, sk.SRHTProjection]
+SPARSE_OUTPUT = [e for e in ESTIMATORS if e not in DENSE_COMPONENTS]
 
 
 def data(shape, dtype=np.float64, seed=0, zeros=0.0):
@@ -47,6 +49,8 @@ def pairwise_sq_dists(X):
     [
         sk.SparseRandomProjection(n_components=2),
         sk.GaussianRandomProjection(n_components=2),
+        sk.SRHTProjection(n_components=2),
+        sk.SRHTProjection(n_components=2, compute_inverse_components=True),
         sk.SparseSignProjection(n_components=2),
         sk.CountSketchProjection(n_components=2),
         sk.SparseSignProjection(n_components=3, nnz=2, dense_output=True),
@@ -103,7 +107,7 @@ def test_fitted_attributes(Est):
     assert est.operator_.seed == 7
     comps = est.components_
     assert comps.shape == (12, 80)
-    if Est is sk.GaussianRandomProjection:
+    if Est in DENSE_COMPONENTS:
         assert isinstance(comps, np.ndarray)
     else:
         assert sp.issparse(comps) and comps.format == "csr"
@@ -135,6 +139,28 @@ def test_family_specific_attributes():
     cs = sk.CountSketchProjection(n_components=20, random_state=0).fit(X)
     assert_array_equal(np.diff(cs.components_.tocsc().indptr), np.ones(400))
     assert sk.GaussianRandomProjection(n_components=5).fit(X).operator_.family == "gaussian"
+
+    srht = sk.SRHTProjection(n_components=20, random_state=0).fit(X)
+    assert srht.operator_.family == "srht"
+    assert srht.operator_ == sk.srht(20, 400, seed=0)
+    assert_array_equal(np.abs(srht.components_), np.full((20, 400), 1 / np.sqrt(20)))
+
+
+def test_srht_n_components_up_to_the_padded_dimension():
+    X = data((6, 100))
+    with pytest.warns(DataDimensionalityWarning, match=r"\(100 < 128\)"):
+        est = sk.SRHTProjection(n_components=128, random_state=0).fit(X)
+    assert est.transform(X).shape == (6, 128)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the error comes before the dimensionality warning
+        with pytest.raises(
+            ValueError, match=r"n_components=129 is larger than 128.*n_features=100"
+        ):
+            sk.SRHTProjection(n_components=129, random_state=0).fit(X)
+    # With k = d' = d the projection is orthogonal: norms are preserved exactly.
+    X = data((6, 64), seed=1)
+    Y = sk.SRHTProjection(n_components=64, random_state=3).fit_transform(X)
+    assert_allclose(np.linalg.norm(Y, axis=1), np.linalg.norm(X, axis=1), rtol=1e-12)
 
 
 def test_not_fitted():
@@ -184,10 +210,12 @@ def test_dense_output_semantics(Est):
     assert_array_equal(est_dense.transform(Xs), out.toarray())
 
 
-def test_gaussian_output_always_dense():
+@pytest.mark.parametrize("Est", DENSE_COMPONENTS)
+def test_dense_families_output_always_dense(Est):
     X = sp.random(20, 50, density=0.2, random_state=0, format="csr")
-    est = sk.GaussianRandomProjection(n_components=5, random_state=0).fit(X)
+    est = Est(n_components=5, random_state=0).fit(X)
     assert isinstance(est.transform(X), np.ndarray)
+    assert_allclose(est.transform(X), est.transform(X.toarray()), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.skipif(
@@ -287,6 +315,7 @@ def test_inverse_components_and_inverse_transform(Est, dtype):
 PAIRS = [
     (sk.SparseRandomProjection, skrp.SparseRandomProjection),
     (sk.GaussianRandomProjection, skrp.GaussianRandomProjection),
+    (sk.SRHTProjection, skrp.GaussianRandomProjection),
     (sk.SparseSignProjection, skrp.SparseRandomProjection),
     (sk.CountSketchProjection, skrp.SparseRandomProjection),
 ]

@@ -142,6 +142,9 @@ class _BaseSketchProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         """Family parameters for the operator; sets family-specific fitted attributes."""
         return {}
 
+    def _check_n_components(self, n_components: int, n_features: int) -> None:
+        """Family-specific limit on an explicit ``n_components`` (none by default)."""
+
     def _dense_output(self) -> bool:
         return bool(getattr(self, "dense_output", True))
 
@@ -206,6 +209,7 @@ class _BaseSketchProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 )
         else:
             n_components = int(self.n_components)
+            self._check_n_components(n_components, n_features)
             if n_components > n_features:
                 warnings.warn(
                     "The number of components is higher than the number of features: "
@@ -828,7 +832,7 @@ class SRHTProjection(_BaseSketchProjection):
         self.compute_inverse_components = compute_inverse_components
         self.random_state = random_state
 
-    def _operator_params(self, n_components: int, n_features: int) -> dict[str, Any]:
+    def _check_n_components(self, n_components: int, n_features: int) -> None:
         padded = next_power_of_two(n_features)
         if n_components > padded:
             raise ValueError(
@@ -836,4 +840,3 @@ class SRHTProjection(_BaseSketchProjection):
                 f"features n_features={n_features} padded to the next power of two; the "
                 "SRHT has at most that many distinct components"
             )
-        return {}

@@ -1,0 +1,548 @@
+"""The fast Walsh–Hadamard transform and randomized Hadamard rotations.
+
+The Walsh–Hadamard matrix of order ``n = 2^p`` in natural (Sylvester, or Hadamard)
+order is defined by
+
+.. math::
+
+    H_1 = [1], \\qquad
+    H_{2n} = \\begin{bmatrix} H_n & H_n \\\\ H_n & -H_n \\end{bmatrix},
+
+so that ``H_n`` is symmetric, its entries are ``±1`` and ``H_n H_n = n I``. The fast
+transform computes ``H_n x`` with ``n log2 n`` additions and subtractions instead of
+``n^2`` multiply-adds. Everything here runs in the compiled core, in place, on the
+crate's own thread pool, and gives identical bits for every thread count and SIMD
+level.
+
+* :func:`fwht` transforms 1-D or 2-D arrays along an axis.
+* :func:`hadamard_rotation` builds a random orthogonal matrix
+  ``Q = H D_r ... H D_2 H D_1`` (normalized ``H``, random sign diagonals ``D_i``),
+  applied in ``O(d log d)`` per vector.
+
+The subsampled randomized Hadamard transform (SRHT), a sketch operator built on the
+same kernels, is :func:`sketchkit.srht`.
+"""
+
+from __future__ import annotations
+
+import numbers
+import operator
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
+
+from . import _native
+from ._validation import (
+    _float_dtype_for,
+    as_dense,
+    check_memory,
+    check_positive_int,
+    check_seed,
+    is_sparse,
+)
+
+__all__ = ["HadamardRotation", "fwht", "hadamard_rotation"]
+
+FloatArray = NDArray[np.floating[Any]]
+
+#: Largest transform length (and rotation order) of the compiled kernels.
+MAX_LEN = 2**30
+
+
+def next_power_of_two(n: int) -> int:
+    """Smallest power of two ``>= n`` (for ``n >= 1``)."""
+    return 1 << (n - 1).bit_length()
+
+
+def _check_axis(axis: Any, ndim: int) -> int:
+    """Normalize ``axis`` for a 1-D or 2-D array (negative values count from the end)."""
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+        raise TypeError(f"axis must be an integer, got {type(axis).__name__} {axis!r}")
+    axis = operator.index(axis)
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"axis {axis} is out of bounds for an array of dimension {ndim}")
+    return axis % ndim
+
+
+def _check_length(n: int, name: str) -> None:
+    if n == 0 or n & (n - 1) != 0 or n > MAX_LEN:
+        raise ValueError(
+            f"the length of {name} along the transform axis must be a power of two in "
+            f"[1, 2**30], got {n} (the SRHT operator, sketchkit.srht, zero-pads inputs "
+            "of any length instead)"
+        )
+
+
+def _check_inplace_target(x: Any, axis: Any) -> tuple[np.ndarray, int]:
+    """The checks of ``fwht(..., inplace=True)``: transform ``x`` itself or fail."""
+    if is_sparse(x) or not isinstance(x, np.ndarray):
+        raise TypeError(
+            f"fwht(..., inplace=True) needs a NumPy array, got {type(x).__name__}; "
+            "use inplace=False to transform a copy"
+        )
+    if x.dtype not in (np.float32, np.float64) or not x.dtype.isnative:
+        raise TypeError(
+            f"fwht(..., inplace=True) needs a float32 or float64 array (native byte "
+            f"order), got x of dtype {x.dtype}; use inplace=False to transform a "
+            "converted copy"
+        )
+    if x.ndim not in (1, 2):
+        raise ValueError(f"x must be a 1-D or 2-D array, got an array with ndim={x.ndim}")
+    ax = _check_axis(axis, x.ndim)
+    if x.size == 0:
+        raise ValueError(f"x is empty (shape {x.shape}); nothing to transform")
+    if not x.flags.writeable:
+        raise ValueError(
+            "fwht(..., inplace=True) needs a writable array, but x is read-only; "
+            "use inplace=False to transform a copy"
+        )
+    if not x.flags.aligned:
+        raise ValueError(
+            "fwht(..., inplace=True) needs an aligned array, but x is unaligned; "
+            "use inplace=False to transform a copy"
+        )
+    if x.shape[ax] > 1 and x.strides[ax] != x.itemsize:
+        raise ValueError(
+            f"fwht(..., inplace=True) needs x to be contiguous along axis {axis} (a "
+            f"stride of {x.itemsize} bytes), but its stride there is {x.strides[ax]} "
+            "bytes; transform along the other axis, pass a contiguous array, or use "
+            "inplace=False"
+        )
+    return x, ax
+
+
+def fwht(
+    x: ArrayLike, axis: int = -1, *, normalized: bool = False, inplace: bool = False
+) -> FloatArray:
+    """Fast Walsh–Hadamard transform along one axis, in natural (Hadamard) order.
+
+    With ``n`` the length of ``x`` along ``axis`` (a power of two), every 1-D slice
+    ``v`` of ``x`` along ``axis`` is replaced by
+
+    .. math::
+
+        H_n v \\quad \\text{(unnormalized)} \\qquad \\text{or} \\qquad
+        \\frac{1}{\\sqrt{n}} H_n v \\quad \\text{(normalized=True)},
+
+    where ``H_n`` is the Walsh–Hadamard matrix in natural (Sylvester) order,
+
+    .. math::
+
+        H_1 = [1], \\qquad
+        H_{2n} = \\begin{bmatrix} H_n & H_n \\\\ H_n & -H_n \\end{bmatrix},
+
+    the matrix of :func:`scipy.linalg.hadamard`. ``H_n`` is symmetric with
+    ``H_n H_n = n I``, so the unnormalized transform is its own inverse up to a factor
+    ``n`` (``fwht(fwht(v)) = n v``), and the normalized transform is orthogonal and
+    self-inverse: it preserves Euclidean norms (Parseval,
+    ``||H_n v / sqrt(n)|| = ||v||``) and ``fwht(fwht(v, normalized=True),
+    normalized=True) = v``.
+
+    The transform costs ``n log2 n`` additions per slice. The slices of a 2-D array
+    are transformed in parallel on sketchkit's thread pool (see
+    :func:`sketchkit.set_num_threads`), with the GIL released. The result is identical
+    bit for bit for every thread count, memory layout and SIMD level.
+
+    Parameters
+    ----------
+    x : array_like of shape (n,), (n, m) or (m, n)
+        A 1-D or 2-D array whose length along ``axis`` is a power of two in
+        ``[1, 2**30]``. No padding is done here; to sketch vectors of any length use
+        the SRHT operator :func:`sketchkit.srht`, which zero-pads its input to the next
+        power of two. ``float32`` and ``float64`` are transformed in their own precision;
+        integer and boolean input is converted to ``float64`` and ``float16`` to
+        ``float32`` (only with ``inplace=False``). Any memory layout (C, F, strided) is
+        accepted.
+    axis : int, default=-1
+        Axis along which to transform: ``0`` or ``-1`` for a 1-D array; ``0``, ``1``,
+        ``-1`` or ``-2`` for a 2-D array (``axis=1`` transforms each row, ``axis=0``
+        each column).
+    normalized : bool, default=False
+        If True, scale by ``1 / sqrt(n)`` (the orthonormal transform).
+    inplace : bool, default=False
+        If False, transform a copy of ``x`` (same dtype and memory order) and return
+        it; ``x`` is unchanged. If True, overwrite ``x`` and return ``x`` itself:
+        ``x`` must then be a writable, aligned ``float32`` or ``float64`` NumPy array
+        whose elements are contiguous along ``axis`` (a stride of one element).
+
+    Returns
+    -------
+    ndarray
+        The transformed array, of the shape of ``x`` and a float dtype: ``x`` itself
+        when ``inplace=True``, otherwise a new array.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` contains NaN or infinity (checked before anything is overwritten), is
+        empty or not 1-D or 2-D, if its length along ``axis`` is not a power of two, if
+        ``axis`` is out of bounds, or, with ``inplace=True``, if ``x`` is read-only,
+        unaligned or not contiguous along ``axis``.
+    TypeError
+        For complex, object and other non-numeric dtypes, and with ``inplace=True`` for
+        any dtype other than ``float32`` and ``float64`` (including integers).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sketchkit as sk
+    >>> sk.fwht(np.array([1.0, 0.0, 1.0, 0.0]))
+    array([2., 2., 0., 0.])
+    >>> x = np.arange(8, dtype=np.float32)
+    >>> y = sk.fwht(x, normalized=True)
+    >>> bool(np.isclose(np.linalg.norm(y), np.linalg.norm(x)))
+    True
+    """
+    if not isinstance(normalized, bool | np.bool_):
+        raise TypeError(f"normalized must be a bool, got {type(normalized).__name__}")
+    if not isinstance(inplace, bool | np.bool_):
+        raise TypeError(f"inplace must be a bool, got {type(inplace).__name__}")
+    if inplace:
+        y, ax = _check_inplace_target(x, axis)
+    else:
+        if is_sparse(x):
+            raise TypeError(f"x must be a dense array, got a sparse {type(x).__name__}")
+        try:
+            arr = np.asarray(x)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"x could not be converted to a numeric array: {exc}") from exc
+        target = _float_dtype_for(arr.dtype, "x")
+        if arr.ndim not in (1, 2):
+            raise ValueError(f"x must be a 1-D or 2-D array, got an array with ndim={arr.ndim}")
+        ax = _check_axis(axis, arr.ndim)
+        if arr.size == 0:
+            raise ValueError(f"x is empty (shape {arr.shape}); nothing to transform")
+        y = None  # copied below, after the cheap checks
+    n = y.shape[ax] if y is not None else arr.shape[ax]
+    _check_length(n, "x")
+    if y is None:
+        if arr.dtype == target:
+            y = np.array(arr, order="K", copy=True)
+        else:  # other type, or non-native byte order
+            y = arr.astype(target, order="K")
+    view = y[np.newaxis, :] if y.ndim == 1 else y
+    if not _native.all_finite(view):
+        raise ValueError("Input x contains NaN or infinity.")
+    native_axis = 1 if y.ndim == 1 else ax
+    _native.fwht_inplace(view, native_axis, bool(normalized))
+    return y
+
+
+# ---------------------------------------------------------------------- rotations
+def _check_rounds(rounds: Any) -> int:
+    return check_positive_int(rounds, "rounds")
+
+
+def _check_rotation_dim(d: Any) -> int:
+    d = check_positive_int(d, "d")
+    if d > MAX_LEN:
+        raise OverflowError(
+            f"d={d} exceeds 2**30, the largest order of a Hadamard rotation (d is padded "
+            "to the next power of two)"
+        )
+    return d
+
+
+def _rebuild_rotation(d: int, rounds: int, seed: int) -> HadamardRotation:
+    """Unpickling helper: rebuild a rotation from its parameters."""
+    return HadamardRotation(d, rounds, seed=seed)
+
+
+class HadamardRotation:
+    """A random orthogonal matrix ``Q = H D_r ... H D_2 H D_1`` of order ``d'``.
+
+    ``d'`` is the smallest power of two ``>= d``, ``H`` the orthonormal Walsh–Hadamard
+    matrix of order ``d'`` (``H H = I``, see :func:`fwht`) and ``D_1, ..., D_r``
+    independent diagonal matrices of random signs ``±1`` drawn from the Philox stream of
+    ``seed``. ``Q`` is orthogonal (``Q.T @ Q = I``): it preserves norms, distances and
+    inner products exactly (up to rounding), while spreading the mass of any fixed
+    vector over all coordinates. Applying ``Q`` or ``Q.T`` costs ``r`` fast transforms,
+    ``O(r d' log d')`` per vector; the matrix is never stored. Use
+    :func:`hadamard_rotation` to build one.
+
+    Parameters
+    ----------
+    d : int
+        Input dimension, ``1 <= d <= 2**30``. Inputs of length ``d < d'`` are
+        zero-padded to ``d'``.
+    rounds : int, default=3
+        Number ``r >= 1`` of sign-flip + transform rounds. One round gives
+        ``Q = H D_1``, whose entries are all ``±1/sqrt(d')``; more rounds mix more
+        thoroughly.
+    seed : int, default=0
+        Seed in ``[0, 2**64)``.
+
+    Notes
+    -----
+    Products (new arrays of the input's float dtype; 1-D input gives 1-D output).
+    Vectors of length ``d`` (or ``d'``) are columns on the right of ``Q`` and rows on
+    the left of ``Q.T``:
+
+    ==============  ================================  ===================
+    expression      input shape                       output shape
+    ==============  ================================  ===================
+    ``Q @ v``       ``(d,)``, ``(d',)``, ``(d, m)``,  ``(d',)``/``(d', m)``
+                    ``(d', m)``
+    ``X @ Q.T``     ``(n, d)``, ``(n, d')``, 1-D      ``(n, d')``/``(d',)``
+    ``Q.T @ y``     ``(d',)`` or ``(d', m)``          ``(d',)``/``(d', m)``
+    ``Y @ Q``       ``(n, d')`` or ``(d',)``          ``(n, d')``/``(d',)``
+    ==============  ================================  ===================
+
+    The inverse ``Q.T`` (also :meth:`inverse`) maps rotated vectors of length ``d'``
+    back; the first ``d`` coordinates of ``Q.T @ (Q @ v)`` are ``v`` and the padding
+    coordinates are (numerically) zero. Integer and boolean input is converted to
+    ``float64``; NaN or infinity raises ``ValueError``. Rotations compare equal, hash
+    and pickle by ``(d, rounds, seed)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import sketchkit as sk
+    >>> Q = sk.hadamard_rotation(1000, seed=1)
+    >>> Q.shape
+    (1024, 1024)
+    >>> x = np.random.default_rng(0).standard_normal(1000)
+    >>> y = Q @ x
+    >>> bool(np.isclose(np.linalg.norm(y), np.linalg.norm(x)))
+    True
+    >>> bool(np.allclose((Q.T @ y)[:1000], x))
+    True
+    """
+
+    __slots__ = ("_native", "_d", "_dim", "_rounds", "_seed")
+
+    # Make NumPy defer ``ndarray @ rotation`` to ``__rmatmul__``.
+    __array_ufunc__ = None
+
+    def __init__(self, d: int, rounds: int = 3, *, seed: int = 0) -> None:
+        d = _check_rotation_dim(d)
+        rounds = _check_rounds(rounds)
+        seed = check_seed(seed)
+        self._d = d
+        self._dim = next_power_of_two(d)
+        self._rounds = rounds
+        self._seed = seed
+        self._native = _native.HadamardRotation(d, rounds, seed)
+
+    # ------------------------------------------------------------------ attributes
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(d', d')``."""
+        return (self._dim, self._dim)
+
+    @property
+    def d(self) -> int:
+        """Input dimension ``d``; shorter inputs than ``d'`` are zero-padded."""
+        return self._d
+
+    @property
+    def dim(self) -> int:
+        """``d'``, the order of ``Q`` (the smallest power of two ``>= d``)."""
+        return self._dim
+
+    @property
+    def rounds(self) -> int:
+        """Number of sign-flip + transform rounds."""
+        return self._rounds
+
+    @property
+    def seed(self) -> int:
+        """Seed of the random signs, in ``[0, 2**64)``."""
+        return self._seed
+
+    @property
+    def T(self) -> InverseHadamardRotation:  # noqa: N802 - NumPy naming convention
+        """``Q.T``, the inverse of ``Q`` (a lightweight view)."""
+        return InverseHadamardRotation(self)
+
+    def inverse(self) -> InverseHadamardRotation:
+        """``Q^{-1} = Q.T``, as a lightweight view of ``Q``."""
+        return InverseHadamardRotation(self)
+
+    # ------------------------------------------------------------------ products
+    # The compiled apply/inverse reject NaN and infinity as they read their input (as
+    # "X" and "Y"); only ``Q @ A``, which passes ``A.T`` as "X", scans here.
+    def _rows(self, X: Any, name: str, *, widths: tuple[int, ...], expr: str) -> np.ndarray:
+        X = as_dense(X, name, check_finite=False)
+        if X.shape[-1] not in widths:
+            allowed = " or ".join(str(w) for w in widths)
+            raise ValueError(
+                f"shape mismatch in {expr}: {name} has shape {X.shape}, expected "
+                f"{allowed} along its last axis (Q has shape {self.shape}, d={self._d})"
+            )
+        return X
+
+    def _cols(
+        self, A: Any, name: str, *, widths: tuple[int, ...], expr: str, check_finite: bool
+    ) -> np.ndarray:
+        A = as_dense(A, name, check_finite=check_finite)
+        if A.shape[0] not in widths:
+            allowed = " or ".join(str(w) for w in widths)
+            raise ValueError(
+                f"shape mismatch in {expr}: {name} has shape {A.shape}, expected "
+                f"{allowed} along its first axis (Q has shape {self.shape}, d={self._d})"
+            )
+        return A
+
+    def _widths(self) -> tuple[int, ...]:
+        return (self._d,) if self._d == self._dim else (self._d, self._dim)
+
+    def apply(self, X: ArrayLike) -> FloatArray:
+        """Rotate the rows of ``X``: ``X @ Q.T``.
+
+        Parameters
+        ----------
+        X : array_like of shape (n, d), (n, d'), (d,) or (d',)
+            Rows of length ``d`` are zero-padded to ``d'``.
+
+        Returns
+        -------
+        ndarray of shape (n, d') or (d',)
+        """
+        X = self._rows(X, "X", widths=self._widths(), expr="X @ Q.T")
+        if X.ndim == 1:
+            return self._native.apply(X[np.newaxis, :])[0]
+        return self._native.apply(X)
+
+    def _rotate_columns(self, A: Any) -> FloatArray:
+        """``Q @ A`` for ``A`` of shape (d, m), (d', m), (d,) or (d',)."""
+        A = self._cols(A, "A", widths=self._widths(), expr="Q @ A", check_finite=True)
+        if A.ndim == 1:
+            return self._native.apply(A[np.newaxis, :])[0]
+        return self._native.apply(A.T).T
+
+    def _unrotate_rows(self, Y: Any) -> FloatArray:
+        """``Y @ Q`` for ``Y`` of shape (n, d') or (d',)."""
+        Y = self._rows(Y, "Y", widths=(self._dim,), expr="Y @ Q")
+        if Y.ndim == 1:
+            return self._native.inverse(Y[np.newaxis, :])[0]
+        return self._native.inverse(Y)
+
+    def _unrotate_columns(self, Y: Any) -> FloatArray:
+        """``Q.T @ Y`` for ``Y`` of shape (d', m) or (d',)."""
+        Y = self._cols(Y, "Y", widths=(self._dim,), expr="Q.T @ Y", check_finite=False)
+        if Y.ndim == 1:
+            return self._native.inverse(Y[np.newaxis, :])[0]
+        return self._native.inverse(Y.T).T
+
+    def __matmul__(self, other: Any) -> Any:
+        if isinstance(other, HadamardRotation | InverseHadamardRotation):
+            return NotImplemented
+        return self._rotate_columns(other)
+
+    def __rmatmul__(self, other: Any) -> Any:
+        if isinstance(other, HadamardRotation | InverseHadamardRotation):
+            return NotImplemented
+        return self._unrotate_rows(other)
+
+    # ------------------------------------------------------------------ materialization
+    def to_dense(self, dtype: DTypeLike = np.float64) -> FloatArray:
+        """Materialize ``Q`` as a dense ``(d', d')`` array of ``dtype`` (float32/float64).
+
+        Intended for inspection and testing: it allocates ``d'^2`` values.
+        """
+        from ._operator import _float_dtype_name
+
+        name = _float_dtype_name(dtype)
+        check_memory(float(self._dim) * self._dim * np.dtype(name).itemsize, "to_dense()")
+        return self._native.to_dense(name)
+
+    # ------------------------------------------------------------------ protocol
+    def _params(self) -> tuple[int, int, int]:
+        return (self._d, self._rounds, self._seed)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_rotation, self._params())
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, HadamardRotation):
+            return NotImplemented
+        return self._params() == other._params()
+
+    def __hash__(self) -> int:
+        return hash(("HadamardRotation", *self._params()))
+
+    def __repr__(self) -> str:
+        return f"HadamardRotation(d={self._d}, rounds={self._rounds}, seed={self._seed})"
+
+
+class InverseHadamardRotation:
+    """``Q.T = Q^{-1}`` for a :class:`HadamardRotation` ``Q``, of shape ``(d', d')``.
+
+    Supports ``Q.T @ y`` (``y`` of shape ``(d', m)`` or ``(d',)``: rotate back) and
+    ``X @ Q.T`` (rows of length ``d`` or ``d'``: rotate). ``Q.T.T`` is ``Q``.
+    """
+
+    __slots__ = ("_q",)
+    __array_ufunc__ = None
+
+    def __init__(self, q: HadamardRotation) -> None:
+        self._q = q
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(d', d')``."""
+        return self._q.shape
+
+    @property
+    def T(self) -> HadamardRotation:  # noqa: N802
+        """The rotation ``Q`` itself."""
+        return self._q
+
+    def inverse(self) -> HadamardRotation:
+        """``(Q.T)^{-1} = Q``."""
+        return self._q
+
+    def to_dense(self, dtype: DTypeLike = np.float64) -> FloatArray:
+        """Materialize ``Q.T`` as a dense ``(d', d')`` array."""
+        return self._q.to_dense(dtype).T
+
+    def __matmul__(self, other: Any) -> Any:
+        if isinstance(other, HadamardRotation | InverseHadamardRotation):
+            return NotImplemented
+        return self._q._unrotate_columns(other)
+
+    def __rmatmul__(self, other: Any) -> Any:
+        if isinstance(other, HadamardRotation | InverseHadamardRotation):
+            return NotImplemented
+        return self._q.apply(other)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, InverseHadamardRotation):
+            return NotImplemented
+        return self._q == other._q
+
+    def __hash__(self) -> int:
+        return hash(("inverse", self._q))
+
+    def __repr__(self) -> str:
+        return f"{self._q!r}.T"
+
+
+def hadamard_rotation(d: int, rounds: int = 3, *, seed: int = 0) -> HadamardRotation:
+    """Randomized Hadamard rotation ``Q = H D_r ... H D_2 H D_1`` of order ``d'``.
+
+    ``d'`` is the smallest power of two ``>= d``, ``H`` the orthonormal Walsh–Hadamard
+    matrix of order ``d'`` and ``D_i`` independent diagonal matrices of random signs.
+    ``Q`` is orthogonal, applied in ``O(rounds · d' log d')`` per vector and never
+    stored. Typical uses: spreading the energy of vectors before quantization or
+    coordinate sampling, and random orthogonal mixing in randomized linear algebra.
+
+    Parameters
+    ----------
+    d : int
+        Input dimension, ``1 <= d <= 2**30``; inputs of length ``d`` are zero-padded to
+        ``d'``.
+    rounds : int, default=3
+        Number of rounds ``r >= 1``.
+    seed : int, default=0
+        Seed in ``[0, 2**64)``.
+
+    Returns
+    -------
+    HadamardRotation
+        ``Q`` of shape ``(d', d')``; ``Q @ v`` rotates columns, ``X @ Q.T`` rows, and
+        ``Q.T`` is the inverse.
+    """
+    return HadamardRotation(d, rounds, seed=seed)
