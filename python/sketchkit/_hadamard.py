@@ -49,6 +49,8 @@ FloatArray = NDArray[np.floating[Any]]
 #: Largest transform length (and rotation order) of the compiled kernels.
 MAX_LEN = 2**30
 
+_BOOLS = (bool, np.bool_)
+
 
 def next_power_of_two(n: int) -> int:
     """Smallest power of two ``>= n`` (for ``n >= 1``)."""
@@ -57,6 +59,8 @@ def next_power_of_two(n: int) -> int:
 
 def _check_axis(axis: Any, ndim: int) -> int:
     """Normalize ``axis`` for a 1-D or 2-D array (negative values count from the end)."""
+    if type(axis) is int and -ndim <= axis < ndim:  # the common case, without ABC checks
+        return axis % ndim
     if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
         raise TypeError(f"axis must be an integer, got {type(axis).__name__} {axis!r}")
     axis = operator.index(axis)
@@ -76,12 +80,12 @@ def _check_length(n: int, name: str) -> None:
 
 def _check_inplace_target(x: Any, axis: Any) -> tuple[np.ndarray, int]:
     """The checks of ``fwht(..., inplace=True)``: transform ``x`` itself or fail."""
-    if is_sparse(x) or not isinstance(x, np.ndarray):
+    if not isinstance(x, np.ndarray):  # SciPy sparse matrices are not ndarrays either
         raise TypeError(
             f"fwht(..., inplace=True) needs a NumPy array, got {type(x).__name__}; "
             "use inplace=False to transform a copy"
         )
-    if x.dtype not in (np.float32, np.float64) or not x.dtype.isnative:
+    if x.dtype.char not in "fd" or not x.dtype.isnative:
         raise TypeError(
             f"fwht(..., inplace=True) needs a float32 or float64 array (native byte "
             f"order), got x of dtype {x.dtype}; use inplace=False to transform a "
@@ -92,12 +96,13 @@ def _check_inplace_target(x: Any, axis: Any) -> tuple[np.ndarray, int]:
     ax = _check_axis(axis, x.ndim)
     if x.size == 0:
         raise ValueError(f"x is empty (shape {x.shape}); nothing to transform")
-    if not x.flags.writeable:
+    flags = x.flags
+    if not flags.writeable:
         raise ValueError(
             "fwht(..., inplace=True) needs a writable array, but x is read-only; "
             "use inplace=False to transform a copy"
         )
-    if not x.flags.aligned:
+    if not flags.aligned:
         raise ValueError(
             "fwht(..., inplace=True) needs an aligned array, but x is unaligned; "
             "use inplace=False to transform a copy"
@@ -194,9 +199,9 @@ def fwht(
     >>> bool(np.isclose(np.linalg.norm(y), np.linalg.norm(x)))
     True
     """
-    if not isinstance(normalized, bool | np.bool_):
+    if not isinstance(normalized, _BOOLS):
         raise TypeError(f"normalized must be a bool, got {type(normalized).__name__}")
-    if not isinstance(inplace, bool | np.bool_):
+    if not isinstance(inplace, _BOOLS):
         raise TypeError(f"inplace must be a bool, got {type(inplace).__name__}")
     if inplace:
         y, ax = _check_inplace_target(x, axis)
@@ -221,7 +226,7 @@ def fwht(
             y = np.array(arr, order="K", copy=True)
         else:  # other type, or non-native byte order
             y = arr.astype(target, order="K")
-    view = y[np.newaxis, :] if y.ndim == 1 else y
+    view = y.reshape(1, -1) if y.ndim == 1 else y  # a view (1-D arrays reshape freely)
     if not _native.all_finite(view):
         raise ValueError("Input x contains NaN or infinity.")
     native_axis = 1 if y.ndim == 1 else ax

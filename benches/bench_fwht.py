@@ -1,0 +1,348 @@
+"""Side-by-side benchmark of sketchkit's fast Walsh–Hadamard transform and SRHT.
+
+Peers (each is skipped, with the reason printed, when it cannot be imported):
+
+* ``ffht-unofficial`` (import ``ffht``; ``ffht.fht_(x)`` transforms a 1-D array in
+  place, single-threaded);
+* ``fht-cpu`` (import ``fht_cpu``; ``fht_cpu.fht(x, inplace=True)`` for 1-D arrays and
+  ``fht_cpu.fht(X, axis=1, num_threads=t)`` for a batch of rows, with OpenMP);
+* NumPy's ``X @ G`` with a pre-generated Gaussian matrix (matrix product only) and
+  scikit-learn's ``GaussianRandomProjection`` for the SRHT projection.
+
+Install the transform peers with::
+
+    pip install numpy pybind11 setuptools wheel
+    pip install --no-build-isolation ffht-unofficial
+    pip install fht-cpu
+
+Rows:
+
+1. one in-place transform of a float32 vector of length 2^10, 2^12, 2^16, 2^20, single
+   thread (``sketchkit.set_num_threads(1)``), per-transform time. Each sample runs many
+   transforms (about 1000 at 2^10) in bursts of 8 on the same buffer; the buffer is
+   refreshed from the input between bursts, outside the timed region, so the values
+   stay finite and the copy counts for nobody;
+2. a batch of 20000 × 2^12 float32 rows in place: the peers looped over rows from
+   Python (and fht-cpu's own batch call), against ``sketchkit.fwht(X, axis=1,
+   inplace=True)`` with 1 thread and all threads. The batch is re-copied from the
+   input before every run, outside the timed region;
+3. an SRHT projection 20000 × 4096 → 256 float32, ``X @ sketchkit.srht(256, 4096,
+   seed=r).T`` with the operator built in every run, against NumPy's ``X @ G`` and
+   scikit-learn's ``GaussianRandomProjection(256).fit_transform(X)``.
+
+Every row times the contenders on the same input in one run: one warm-up each, then
+``--reps`` alternating repetitions, and the median of each. All buffers are 64-byte
+aligned. Every transform's result is checked against sketchkit's before timing.
+
+    python benches/bench_fwht.py                 # full workloads
+    python benches/bench_fwht.py --quick         # small sizes (CI smoke run)
+    python benches/bench_fwht.py --out benches/results_fwht.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from types import ModuleType
+
+import numpy as np
+
+import sketchkit as sk
+
+BURST = 8  # transforms between refreshes: values grow by at most n^4, finite in float32
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def try_import(name: str, package: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(name)
+    except Exception as exc:  # ImportError, or a broken build raising anything else
+        print(f"skipping {package}: cannot import {name!r} ({type(exc).__name__}: {exc})")
+        return None
+
+
+def aligned_empty(shape: tuple[int, ...], dtype: type, align: int = 64) -> np.ndarray:
+    """An uninitialized C-order array whose data starts on an ``align``-byte boundary."""
+    dt = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dt.itemsize
+    raw = np.empty(nbytes + align, dtype=np.uint8)
+    offset = (-raw.ctypes.data) % align
+    return raw[offset : offset + nbytes].view(dt).reshape(shape)
+
+
+def aligned_copy(a: np.ndarray) -> np.ndarray:
+    out = aligned_empty(a.shape, a.dtype)
+    np.copyto(out, a)
+    return out
+
+
+# A contender is a function of the repetition index that returns the seconds it spent
+# in the timed region (so that untimed set-up, like refreshing an in-place buffer, can
+# happen inside it).
+Contender = Callable[[int], float]
+
+
+def contest(contenders: dict[str, Contender], reps: int) -> dict[str, float]:
+    """Median seconds of each contender: one warm-up each, then alternating runs."""
+    for fn in contenders.values():
+        fn(0)
+    samples: dict[str, list[float]] = {name: [] for name in contenders}
+    for r in range(1, reps + 1):
+        for name, fn in contenders.items():
+            samples[name].append(fn(r))
+    return {name: statistics.median(ts) for name, ts in samples.items()}
+
+
+def timed_call(fn: Callable[[int], object]) -> Contender:
+    def run(r: int) -> float:
+        t0 = time.perf_counter()
+        fn(r)
+        return time.perf_counter() - t0
+
+    return run
+
+
+def fmt_t(s: float) -> str:
+    if s < 1e-3:
+        return f"{s * 1e6:.2f} µs"
+    return f"{s * 1e3:.1f} ms" if s < 1 else f"{s:.2f} s"
+
+
+class Table:
+    def __init__(self) -> None:
+        self.rows: list[str] = []
+
+    def add(
+        self, workload: str, peer: str, tp: float, threads: int, to: float, nbytes: int | None
+    ) -> None:
+        gbs = f"{nbytes / to / 1e9:.1f}" if nbytes else "–"
+        self.rows.append(
+            f"| {workload} | {peer} | {fmt_t(tp)} | {threads} | {fmt_t(to)} | {gbs} "
+            f"| **{tp / to:.2f}×** |"
+        )
+        print(self.rows[-1], flush=True)
+
+    def markdown(self, header: str) -> str:
+        head = (
+            "| workload | peer | peer time | sketchkit threads | sketchkit time "
+            "| sketchkit GB/s of input | speed-up |\n|---|---|---|---|---|---|---|"
+        )
+        return header + "\n\n" + head + "\n" + "\n".join(self.rows) + "\n"
+
+
+def burst_transform(
+    transform: Callable[[np.ndarray], object], src: np.ndarray, count: int
+) -> Contender:
+    """``count`` in-place transforms of one aligned buffer, in timed bursts of
+    ``BURST``; the buffer is refreshed from ``src`` between bursts (untimed)."""
+    buf = aligned_copy(src)
+    bursts = max(1, count // BURST)
+
+    def run(_r: int) -> float:
+        total = 0.0
+        for _ in range(bursts):
+            np.copyto(buf, src)
+            t0 = time.perf_counter()
+            for _ in range(BURST):
+                transform(buf)
+            total += time.perf_counter() - t0
+        return total / (bursts * BURST)  # seconds per transform
+
+    return run
+
+
+def refreshed(transform: Callable[[np.ndarray], object], src: np.ndarray) -> Contender:
+    """One in-place transform of a buffer re-copied from ``src`` before each run."""
+    buf = aligned_copy(src)
+
+    def run(_r: int) -> float:
+        np.copyto(buf, src)
+        t0 = time.perf_counter()
+        transform(buf)
+        return time.perf_counter() - t0
+
+    return run
+
+
+def check_same(name: str, transform: Callable[[np.ndarray], object], src: np.ndarray) -> bool:
+    """Whether ``transform`` (in place) agrees with sketchkit's unnormalized FWHT."""
+    want = sk.fwht(src, axis=-1)
+    got = aligned_copy(src)
+    transform(got)
+    ok = bool(np.allclose(got, want, rtol=1e-4, atol=1e-3 * np.sqrt(src.shape[-1])))
+    if not ok:
+        print(f"skipping {name}: its result differs from sketchkit.fwht on the same input")
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
+    ap.add_argument("--reps", type=int, default=5, help="timed repetitions (median)")
+    ap.add_argument("--out", default=None, help="write the Markdown table here")
+    args = ap.parse_args(argv)
+
+    q = args.quick
+    reps = max(args.reps, 1)
+    all_threads = os.cpu_count() or 1
+    before_threads = sk.get_num_threads()
+    rng = np.random.default_rng(0)
+    table = Table()
+
+    ffht = try_import("ffht", "ffht-unofficial")
+    fht_cpu = try_import("fht_cpu", "fht-cpu")
+    try:
+        import sklearn
+        from sklearn.random_projection import GaussianRandomProjection as SkGaussian
+    except ImportError as exc:
+        print(f"skipping scikit-learn: {exc}")
+        sklearn, SkGaussian = None, None
+
+    versions = [f"NumPy {np.__version__}"]
+    if sklearn is not None:
+        versions.append(f"scikit-learn {sklearn.__version__}")
+    if ffht is not None:
+        versions.append("ffht-unofficial")
+    if fht_cpu is not None:
+        versions.append(f"fht-cpu {getattr(fht_cpu, '__version__', '?')}")
+    header = (
+        f"Machine: {cpu_name()}, {all_threads} cores, sketchkit SIMD level "
+        f"`{sk.simd_level()}`; Python {platform.python_version()}, {', '.join(versions)}; "
+        f"median of {reps} alternating runs after a warm-up"
+        f"{' (quick mode: small sizes)' if q else ''}. Transforms are in place and "
+        "unnormalized on every side; inputs are re-copied outside the timed region."
+    )
+    print(header, flush=True)
+
+    # Peers' in-place 1-D transforms, through their public functions.
+    peers_1d: dict[str, Callable[[np.ndarray], object]] = {}
+    if ffht is not None:
+        peers_1d["ffht-unofficial `fht_`"] = ffht.fht_
+    if fht_cpu is not None:
+        peers_1d["fht-cpu `fht`"] = lambda x, f=fht_cpu.fht: f(x, inplace=True)
+
+    def ours_1d(x: np.ndarray) -> object:
+        return sk.fwht(x, inplace=True)
+
+    # 1. Single vectors, single thread, per-transform time.
+    sk.set_num_threads(1)
+    sizes = (10, 12, 16) if q else (10, 12, 16, 20)
+    for p in sizes:
+        n = 2**p
+        x = aligned_copy(rng.standard_normal(n, dtype=np.float32))
+        # About 4 M elements per sample (≥ 1024 transforms at 2^10), at least 8 bursts.
+        count = max(BURST * (1 if q else 8), (2**22 if not q else 2**19) // n)
+        for peer_name, peer in peers_1d.items():
+            if not check_same(peer_name, peer, x):
+                continue
+            t = contest(
+                {
+                    "peer": burst_transform(peer, x, count),
+                    "ours": burst_transform(ours_1d, x, count),
+                },
+                reps,
+            )
+            table.add(
+                f"in-place FWHT of one f32 vector, n = 2^{p} (per transform, "
+                f"{max(1, count // BURST) * BURST} per sample)",
+                peer_name,
+                t["peer"],
+                1,
+                t["ours"],
+                x.nbytes,
+            )
+
+    # 2. A batch of rows in place.
+    rows, p = (2000, 12) if q else (20000, 12)
+    n = 2**p
+    X0 = aligned_copy(rng.standard_normal((rows, n), dtype=np.float32))
+    batch = f"in-place FWHT of {rows} × 2^{p} f32 rows"
+    batch_peers: dict[str, tuple[Callable[[np.ndarray], object], int | None]] = {}
+    for peer_name, peer in peers_1d.items():
+
+        def loop(X: np.ndarray, f: Callable[[np.ndarray], object] = peer) -> None:
+            for i in range(X.shape[0]):
+                f(X[i])
+
+        batch_peers[f"{peer_name} looped over rows"] = (loop, None)
+    if fht_cpu is not None:
+        for t in sorted({1, all_threads}):
+            batch_peers[f"fht-cpu 2-D call, {t} thread{'s' if t > 1 else ''}"] = (
+                lambda X, f=fht_cpu.fht, t=t: f(X, axis=1, inplace=True, num_threads=t),
+                t,
+            )
+    for peer_name, (peer, peer_threads) in batch_peers.items():
+        if not check_same(peer_name, peer, X0[:64]):
+            continue
+        for threads in sorted({1, all_threads}):
+            if peer_threads is not None and peer_threads != threads:
+                continue  # compare a threaded peer call at its own thread count
+            sk.set_num_threads(threads)
+            t = contest(
+                {
+                    "peer": refreshed(peer, X0),
+                    "ours": refreshed(lambda X: sk.fwht(X, axis=1, inplace=True), X0),
+                },
+                reps,
+            )
+            table.add(batch, peer_name, t["peer"], threads, t["ours"], X0.nbytes)
+    del X0
+
+    # 3. SRHT projection against dense Gaussian projections.
+    n_rows, d, k = (2000, 1024, 64) if q else (20000, 4096, 256)
+    X = rng.standard_normal((n_rows, d), dtype=np.float32)
+    G = (rng.standard_normal((d, k), dtype=np.float32) / np.float32(np.sqrt(k))).astype(np.float32)
+    srht_name = f"projection of dense f32 {n_rows}×{d} → {k}"
+    peers_proj: dict[str, Callable[[int], object]] = {
+        "NumPy `X @ G` (pre-generated f32 Gaussian G, matmul only)": lambda r: X @ G,
+    }
+    if SkGaussian is not None:
+        peers_proj["sklearn GaussianRandomProjection fit_transform"] = lambda r: SkGaussian(
+            k, random_state=r
+        ).fit_transform(X)
+    for peer_name, peer in peers_proj.items():
+        for threads in sorted({1, all_threads}):
+            sk.set_num_threads(threads)
+            t = contest(
+                {
+                    "peer": timed_call(peer),
+                    "ours": timed_call(lambda r: X @ sk.srht(k, d, seed=r).T),
+                },
+                reps,
+            )
+            table.add(
+                f"{srht_name}, SRHT (operator built per run)",
+                peer_name,
+                t["peer"],
+                threads,
+                t["ours"],
+                X.nbytes,
+            )
+
+    sk.set_num_threads(before_threads)
+    md = table.markdown(header)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(md)
+        print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
