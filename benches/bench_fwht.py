@@ -138,6 +138,14 @@ class Table:
         )
         print(self.rows[-1], flush=True)
 
+    def add_alone(self, workload: str, threads: int, to: float, nbytes: int) -> None:
+        """A sketchkit timing without a peer (none installed)."""
+        self.rows.append(
+            f"| {workload} | (no peer installed) | – | {threads} | {fmt_t(to)} "
+            f"| {nbytes / to / 1e9:.1f} | – |"
+        )
+        print(self.rows[-1], flush=True)
+
     def markdown(self, header: str) -> str:
         head = (
             "| workload | peer | peer time | sketchkit threads | sketchkit time "
@@ -246,8 +254,15 @@ def main(argv: list[str] | None = None) -> int:
     for p in sizes:
         n = 2**p
         x = aligned_copy(rng.standard_normal(n, dtype=np.float32))
-        # About 4 M elements per sample (≥ 1024 transforms at 2^10), at least 8 bursts.
-        count = max(BURST * (1 if q else 8), (2**22 if not q else 2**19) // n)
+        # About 1 M elements per sample (1024 transforms at 2^10), at least 8 bursts.
+        count = max(BURST * (1 if q else 8), (2**18 if q else 2**20) // n)
+        workload = (
+            f"in-place FWHT of one f32 vector, n = 2^{p} (per transform, "
+            f"{max(1, count // BURST) * BURST} per sample)"
+        )
+        if not peers_1d:
+            t = contest({"ours": burst_transform(ours_1d, x, count)}, reps)
+            table.add_alone(workload, 1, t["ours"], x.nbytes)
         for peer_name, peer in peers_1d.items():
             if not check_same(peer_name, peer, x):
                 continue
@@ -259,8 +274,7 @@ def main(argv: list[str] | None = None) -> int:
                 reps,
             )
             table.add(
-                f"in-place FWHT of one f32 vector, n = 2^{p} (per transform, "
-                f"{max(1, count // BURST) * BURST} per sample)",
+                workload,
                 peer_name,
                 t["peer"],
                 1,
@@ -287,6 +301,11 @@ def main(argv: list[str] | None = None) -> int:
                 lambda X, f=fht_cpu.fht, t=t: f(X, axis=1, inplace=True, num_threads=t),
                 t,
             )
+    if not batch_peers:
+        for threads in sorted({1, all_threads}):
+            sk.set_num_threads(threads)
+            t = contest({"ours": refreshed(lambda X: sk.fwht(X, axis=1, inplace=True), X0)}, reps)
+            table.add_alone(batch, threads, t["ours"], X0.nbytes)
     for peer_name, (peer, peer_threads) in batch_peers.items():
         if not check_same(peer_name, peer, X0[:64]):
             continue
