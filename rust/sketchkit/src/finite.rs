@@ -45,6 +45,13 @@ pub fn all_finite<T: Real>(x: MatRef<'_, T>) -> bool {
     if rows == 0 || cols == 0 {
         return true;
     }
+    if rows.saturating_mul(cols) <= TASK {
+        // Small inputs: checking takes less than handing the job to the pool.
+        return (0..rows).all(|r| match x.row_slice(r) {
+            Some(row) => crate::dispatch!(slice_finite(row)),
+            None => (0..cols).all(|c| x.get(r, c).is_finite()),
+        });
+    }
     let row_task = (TASK / cols).max(1);
     let check = || {
         (0..rows.div_ceil(row_task)).into_par_iter().all(|t| {

@@ -24,8 +24,11 @@ use crate::view::MatMut;
 use crate::Real;
 use rayon::prelude::*;
 
-/// Largest length transformed entirely inside L1 (elements).
-pub const BLOCK: usize = 2048;
+/// Longest vector transformed in place in one piece (elements; L2-resident). Longer
+/// ones are split into rows of this length plus a column pass.
+pub const BLOCK: usize = 1 << 15;
+/// Most elements transformed on the calling thread without the pool.
+const SMALL: usize = 1 << 15;
 /// Lanes per strip of the column (strided) transform.
 const STRIP: usize = 64;
 /// Largest supported length, 2^30.
@@ -69,7 +72,7 @@ pub fn fwht_normalized<T: Real>(x: &mut [T]) -> Result<()> {
 /// parallel. Rows need not be contiguous: with unit row stride the lanes run across
 /// rows (column kernel); otherwise each row is transformed in place or through a
 /// scratch copy.
-pub fn fwht_rows<T: Real>(x: MatMut<'_, T>, normalized: bool) -> Result<()> {
+pub fn fwht_rows<T: Real>(mut x: MatMut<'_, T>, normalized: bool) -> Result<()> {
     let (rows, n) = (x.rows(), x.cols());
     check_len(n, "x")?;
     if rows == 0 {
@@ -81,6 +84,18 @@ pub fn fwht_rows<T: Real>(x: MatMut<'_, T>, normalized: bool) -> Result<()> {
         1.0
     });
     let (rs, cs) = (x.row_stride(), x.col_stride());
+    if cs == 1 && (rows == 1 || rows * n <= SMALL) {
+        // One vector, or a small batch: not worth waking the pool (a hand-off
+        // costs microseconds); a single vector has no row parallelism anyway.
+        for r in 0..rows {
+            // SAFETY: row r of the view with unit column stride is contiguous and
+            // exclusively ours; the reborrowed row view ends with this iteration.
+            let row = unsafe { x.row_mut(r) };
+            transform_slice(row);
+            scale_slice(row, scale, normalized);
+        }
+        return Ok(());
+    }
     let x = x.into_shared();
     crate::parallel::install(|| {
         if cs == 1 || n == 1 {
@@ -176,12 +191,20 @@ fn transform<T: Real>(x: &mut [T]) {
         small(row);
     }
     // R-point transform down the columns of the R × BLOCK matrix, in strips of lanes.
+    // Rows BLOCK apart (a power-of-two stride) would pile into the same cache sets,
+    // so each strip is copied to a contiguous buffer, transformed, and copied back.
     let rows = n / BLOCK;
-    let p = x.as_mut_ptr();
+    let mut buf = vec![T::ZERO; rows * STRIP];
     for c0 in (0..BLOCK).step_by(STRIP) {
-        // SAFETY: `x` is an exclusive slice of rows × BLOCK elements; the strip's
-        // lanes c0..c0+STRIP lie inside every row.
-        unsafe { column_levels(p.add(c0), rows, BLOCK, STRIP) };
+        for (r, dst) in buf.chunks_exact_mut(STRIP).enumerate() {
+            dst.copy_from_slice(&x[r * BLOCK + c0..r * BLOCK + c0 + STRIP]);
+        }
+        // SAFETY: `buf` is an exclusive slice of rows × STRIP elements, rows STRIP
+        // apart.
+        unsafe { column_levels(buf.as_mut_ptr(), rows, STRIP, STRIP) };
+        for (r, src) in buf.chunks_exact(STRIP).enumerate() {
+            x[r * BLOCK + c0..r * BLOCK + c0 + STRIP].copy_from_slice(src);
+        }
     }
 }
 
@@ -198,12 +221,64 @@ fn small<T: Real>(x: &mut [T]) {
     }
     let mut h = 16;
     while h < n {
-        if 2 * h < n {
+        if 4 * h < n {
+            radix8(x, h);
+            h *= 8;
+        } else if 2 * h < n {
             radix4(x, h);
             h *= 4;
         } else {
             radix2(x, h);
             h *= 2;
+        }
+    }
+}
+
+/// Levels `h`, `2h` and `4h` in one pass (same operations, same order as three
+/// passes): eight vectors `h` apart stay in registers.
+#[inline(always)]
+fn radix8<T: Real>(x: &mut [T], h: usize) {
+    for blk in x.chunks_exact_mut(8 * h) {
+        let (s0, r) = blk.split_at_mut(h);
+        let (s1, r) = r.split_at_mut(h);
+        let (s2, r) = r.split_at_mut(h);
+        let (s3, r) = r.split_at_mut(h);
+        let (s4, r) = r.split_at_mut(h);
+        let (s5, r) = r.split_at_mut(h);
+        let (s6, s7) = r.split_at_mut(h);
+        for i in 0..h {
+            let v = [s0[i], s1[i], s2[i], s3[i], s4[i], s5[i], s6[i], s7[i]];
+            // level h
+            let a = [
+                v[0] + v[1],
+                v[0] - v[1],
+                v[2] + v[3],
+                v[2] - v[3],
+                v[4] + v[5],
+                v[4] - v[5],
+                v[6] + v[7],
+                v[6] - v[7],
+            ];
+            // level 2h
+            let b = [
+                a[0] + a[2],
+                a[1] + a[3],
+                a[0] - a[2],
+                a[1] - a[3],
+                a[4] + a[6],
+                a[5] + a[7],
+                a[4] - a[6],
+                a[5] - a[7],
+            ];
+            // level 4h
+            s0[i] = b[0] + b[4];
+            s1[i] = b[1] + b[5];
+            s2[i] = b[2] + b[6];
+            s3[i] = b[3] + b[7];
+            s4[i] = b[0] - b[4];
+            s5[i] = b[1] - b[5];
+            s6[i] = b[2] - b[6];
+            s7[i] = b[3] - b[7];
         }
     }
 }
@@ -276,7 +351,23 @@ unsafe fn column_levels<T: Real>(x: *mut T, rows: usize, stride: usize, w: usize
     let row = |r: usize| std::slice::from_raw_parts_mut(x.add(r * stride), w);
     let mut h = 1;
     while h < rows {
-        if 2 * h < rows {
+        if 4 * h < rows {
+            for base in (0..rows).step_by(8 * h) {
+                for j in base..base + h {
+                    lanes8([
+                        row(j),
+                        row(j + h),
+                        row(j + 2 * h),
+                        row(j + 3 * h),
+                        row(j + 4 * h),
+                        row(j + 5 * h),
+                        row(j + 6 * h),
+                        row(j + 7 * h),
+                    ]);
+                }
+            }
+            h *= 8;
+        } else if 2 * h < rows {
             for base in (0..rows).step_by(4 * h) {
                 for j in base..base + h {
                     lanes4(row(j), row(j + h), row(j + 2 * h), row(j + 3 * h));
@@ -291,6 +382,43 @@ unsafe fn column_levels<T: Real>(x: *mut T, rows: usize, stride: usize, w: usize
             }
             h *= 2;
         }
+    }
+}
+
+#[inline(always)]
+fn lanes8<T: Real>(s: [&mut [T]; 8]) {
+    let [s0, s1, s2, s3, s4, s5, s6, s7] = s;
+    let w = s0.len();
+    for i in 0..w {
+        let v = [s0[i], s1[i], s2[i], s3[i], s4[i], s5[i], s6[i], s7[i]];
+        let a = [
+            v[0] + v[1],
+            v[0] - v[1],
+            v[2] + v[3],
+            v[2] - v[3],
+            v[4] + v[5],
+            v[4] - v[5],
+            v[6] + v[7],
+            v[6] - v[7],
+        ];
+        let b = [
+            a[0] + a[2],
+            a[1] + a[3],
+            a[0] - a[2],
+            a[1] - a[3],
+            a[4] + a[6],
+            a[5] + a[7],
+            a[4] - a[6],
+            a[5] - a[7],
+        ];
+        s0[i] = b[0] + b[4];
+        s1[i] = b[1] + b[5];
+        s2[i] = b[2] + b[6];
+        s3[i] = b[3] + b[7];
+        s4[i] = b[0] - b[4];
+        s5[i] = b[1] - b[5];
+        s6[i] = b[2] - b[6];
+        s7[i] = b[3] - b[7];
     }
 }
 

@@ -21,18 +21,25 @@ struct PoolState {
 static STATE: Mutex<Option<PoolState>> = Mutex::new(None);
 static REQUESTED: Mutex<Option<usize>> = Mutex::new(None);
 
+/// The size from `SKETCHKIT_NUM_THREADS` or else the CPU count, read once per process
+/// (`available_parallelism` reads cgroup files: far too slow for every call).
+fn env_threads() -> usize {
+    static ENV: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *ENV.get_or_init(|| {
+        std::env::var("SKETCHKIT_NUM_THREADS")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|&n| n >= 1)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    })
+}
+
 fn default_threads() -> usize {
-    if let Some(n) = REQUESTED.lock().ok().and_then(|g| *g) {
-        return n;
-    }
-    if let Ok(v) = std::env::var("SKETCHKIT_NUM_THREADS") {
-        if let Ok(n) = v.trim().parse::<usize>() {
-            if n >= 1 {
-                return n;
-            }
-        }
-    }
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    REQUESTED
+        .lock()
+        .ok()
+        .and_then(|g| *g)
+        .unwrap_or_else(env_threads)
 }
 
 fn build(threads: usize) -> Result<Arc<rayon::ThreadPool>> {

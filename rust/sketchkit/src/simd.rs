@@ -43,8 +43,23 @@ impl Level {
 
 static CAP: AtomicU8 = AtomicU8::new(0);
 
-/// The best level this CPU supports.
+/// The best level this CPU supports (detected once, then cached).
+#[inline]
 pub fn detected() -> Level {
+    static DETECTED: AtomicU8 = AtomicU8::new(0);
+    match DETECTED.load(Ordering::Relaxed) {
+        1 => Level::Scalar,
+        2 => Level::Avx2,
+        3 => Level::Avx512,
+        _ => {
+            let l = detect();
+            DETECTED.store(l as u8, Ordering::Relaxed);
+            l
+        }
+    }
+}
+
+fn detect() -> Level {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f")

@@ -322,6 +322,15 @@ impl<'a, T> MatMut<'a, T> {
         self.ptr.offset(r as isize * self.rs + c as isize * self.cs)
     }
 
+    /// Row `r` as a mutable slice.
+    ///
+    /// # Safety
+    /// The view must have unit column stride (or at most one column) and `r < rows`.
+    pub(crate) unsafe fn row_mut(&mut self, r: usize) -> &mut [T] {
+        debug_assert!(r < self.rows && (self.cs == 1 || self.cols <= 1));
+        std::slice::from_raw_parts_mut(self.ptr.offset(r as isize * self.rs), self.cols)
+    }
+
     /// The elements of a one-row view with unit column stride as a slice.
     ///
     /// # Safety
