@@ -3,6 +3,11 @@
 use std::time::Instant;
 
 fn main() {
+    let cap = std::env::args()
+        .nth(1)
+        .and_then(|s| sketchkit::simd::Level::parse(&s));
+    sketchkit::simd::set_cap(cap);
+    println!("level {}", sketchkit::simd::level().name());
     for m in [10u32, 12, 14, 16, 18, 20] {
         let n = 1usize << m;
         let mut x: Vec<f32> = (0..n)

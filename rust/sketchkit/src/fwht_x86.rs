@@ -47,42 +47,46 @@ unsafe fn lvl512_ps(x: __m512, idx: __m512i, upper: __mmask16) -> __m512 {
 
 #[target_feature(enable = "avx512f")]
 unsafe fn avx512_f32(p: *mut f32) {
-    let mut x = _mm512_loadu_ps(p);
-    for h in [1i32, 2, 4, 8] {
-        let idx = _mm512_xor_si512(
-            _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-            _mm512_set1_epi32(h),
-        );
-        let mut upper: u16 = 0;
-        for i in 0..16 {
-            if i & h != 0 {
-                upper |= 1 << i;
-            }
-        }
-        x = lvl512_ps(x, idx, upper);
-    }
+    // Constant permutations (lane i ^ h) and upper-lane masks (bit h of i set),
+    // written out so that nothing is computed per call.
+    let x = _mm512_loadu_ps(p);
+    let x = lvl512_ps(
+        x,
+        _mm512_setr_epi32(1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14),
+        0b1010_1010_1010_1010,
+    );
+    let x = lvl512_ps(
+        x,
+        _mm512_setr_epi32(2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13),
+        0b1100_1100_1100_1100,
+    );
+    let x = lvl512_ps(
+        x,
+        _mm512_setr_epi32(4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11),
+        0b1111_0000_1111_0000,
+    );
+    let x = lvl512_ps(
+        x,
+        _mm512_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7),
+        0b1111_1111_0000_0000,
+    );
     _mm512_storeu_ps(p, x);
+}
+
+#[inline(always)]
+unsafe fn lvl512_pd(x: __m512d, idx: __m512i, upper: __mmask8) -> __m512d {
+    let y = _mm512_permutexvar_pd(idx, x);
+    let s = _mm512_add_pd(x, y);
+    _mm512_mask_sub_pd(s, upper, y, x)
 }
 
 #[target_feature(enable = "avx512f")]
 unsafe fn avx512_f64(p: *mut f64) {
     let mut v = [_mm512_loadu_pd(p), _mm512_loadu_pd(p.add(8))];
-    for h in [1i64, 2, 4] {
-        let idx = _mm512_xor_si512(
-            _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7),
-            _mm512_set1_epi64(h),
-        );
-        let mut upper: u8 = 0;
-        for i in 0..8 {
-            if i & h != 0 {
-                upper |= 1 << i;
-            }
-        }
-        for x in v.iter_mut() {
-            let y = _mm512_permutexvar_pd(idx, *x);
-            let s = _mm512_add_pd(*x, y);
-            *x = _mm512_mask_sub_pd(s, upper, y, *x);
-        }
+    for x in v.iter_mut() {
+        *x = lvl512_pd(*x, _mm512_setr_epi64(1, 0, 3, 2, 5, 4, 7, 6), 0b1010_1010);
+        *x = lvl512_pd(*x, _mm512_setr_epi64(2, 3, 0, 1, 6, 7, 4, 5), 0b1100_1100);
+        *x = lvl512_pd(*x, _mm512_setr_epi64(4, 5, 6, 7, 0, 1, 2, 3), 0b1111_0000);
     }
     // h = 8: between the two registers.
     let (a, b) = (v[0], v[1]);
