@@ -417,23 +417,14 @@ impl SketchOperator {
     }
 
     fn to_dense<'py>(&self, py: Python<'py>, dtype: &str) -> PyResult<Py<PyAny>> {
-        let (k, d) = self.inner.shape();
-        macro_rules! go {
-            ($t:ty) => {{
-                let v = nogil(py, || self.inner.to_dense::<$t>())?;
-                Ok(PyArray1::from_vec(py, v)
-                    .reshape([k, d])?
-                    .into_any()
-                    .unbind())
-            }};
-        }
-        match dtype {
-            "float32" => go!(f32),
-            "float64" => go!(f64),
-            _ => Err(PyValueError::new_err(
-                "dtype: expected 'float32' or 'float64'",
-            )),
-        }
+        let s = &self.inner;
+        dense_result(
+            py,
+            dtype,
+            s.shape(),
+            || s.to_dense::<f32>(),
+            || s.to_dense::<f64>(),
+        )
     }
 
     fn to_csc<'py>(&self, py: Python<'py>, dtype: &str) -> PyResult<Py<PyAny>> {
@@ -464,6 +455,29 @@ impl SketchOperator {
             self.inner.family().name(),
             self.inner.seed()
         )
+    }
+}
+
+/// A dense `rows × cols` result computed by `f32`/`f64` closures, chosen by `dtype`.
+fn dense_result(
+    py: Python<'_>,
+    dtype: &str,
+    (rows, cols): (usize, usize),
+    f32_: impl FnOnce() -> sketchkit::Result<Vec<f32>> + Send,
+    f64_: impl FnOnce() -> sketchkit::Result<Vec<f64>> + Send,
+) -> PyResult<Py<PyAny>> {
+    match dtype {
+        "float32" => Ok(PyArray1::from_vec(py, nogil(py, f32_)?)
+            .reshape([rows, cols])?
+            .into_any()
+            .unbind()),
+        "float64" => Ok(PyArray1::from_vec(py, nogil(py, f64_)?)
+            .reshape([rows, cols])?
+            .into_any()
+            .unbind()),
+        _ => Err(PyValueError::new_err(
+            "dtype: expected 'float32' or 'float64'",
+        )),
     }
 }
 
@@ -530,23 +544,14 @@ impl HadamardRotation {
         float_dispatch!(y, "Y", |a: T| rotate::<T>(py, &self.inner, a, true))
     }
     fn to_dense<'py>(&self, py: Python<'py>, dtype: &str) -> PyResult<Py<PyAny>> {
-        let n = self.inner.dim();
-        macro_rules! go {
-            ($t:ty) => {{
-                let v = nogil(py, || self.inner.to_dense::<$t>())?;
-                Ok(PyArray1::from_vec(py, v)
-                    .reshape([n, n])?
-                    .into_any()
-                    .unbind())
-            }};
-        }
-        match dtype {
-            "float32" => go!(f32),
-            "float64" => go!(f64),
-            _ => Err(PyValueError::new_err(
-                "dtype: expected 'float32' or 'float64'",
-            )),
-        }
+        let (q, n) = (&self.inner, self.inner.dim());
+        dense_result(
+            py,
+            dtype,
+            (n, n),
+            || q.to_dense::<f32>(),
+            || q.to_dense::<f64>(),
+        )
     }
     fn __repr__(&self) -> String {
         format!(

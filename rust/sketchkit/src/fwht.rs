@@ -266,11 +266,7 @@ fn scalar_levels<T: Real>(x: &mut [T], h0: usize) {
 fn radix2<T: Real>(x: &mut [T], h: usize) {
     for blk in x.chunks_exact_mut(2 * h) {
         let (a, b) = blk.split_at_mut(h);
-        for (p, q) in a.iter_mut().zip(b.iter_mut()) {
-            let (u, v) = (*p, *q);
-            *p = u + v;
-            *q = u - v;
-        }
+        lanes2(a, b);
     }
 }
 
@@ -281,19 +277,7 @@ fn radix4<T: Real>(x: &mut [T], h: usize) {
         let (ab, cd) = blk.split_at_mut(2 * h);
         let (a, b) = ab.split_at_mut(h);
         let (c, d) = cd.split_at_mut(h);
-        for (((p, q), r), s) in a
-            .iter_mut()
-            .zip(b.iter_mut())
-            .zip(c.iter_mut())
-            .zip(d.iter_mut())
-        {
-            let (u0, u1) = (*p + *q, *p - *q);
-            let (u2, u3) = (*r + *s, *r - *s);
-            *p = u0 + u2;
-            *q = u1 + u3;
-            *r = u0 - u2;
-            *s = u1 - u3;
-        }
+        lanes4(a, b, c, d);
     }
 }
 
