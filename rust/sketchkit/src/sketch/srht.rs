@@ -23,6 +23,27 @@ use rayon::prelude::*;
 /// Lanes of the strided (F-order) path.
 const LANES: usize = 64;
 
+/// Loads row `r` of `x` times the signs into `buf` (zero-padded); false when the row
+/// holds NaN or infinity.
+#[inline(always)]
+fn load_row<T: Real>(x: MatRef<'_, T>, r: usize, dsign: &[T], buf: &mut [T]) -> bool {
+    let d = dsign.len();
+    match x.row_slice(r) {
+        Some(row) => {
+            for ((b, &v), &sg) in buf.iter_mut().zip(row).zip(dsign) {
+                *b = v * sg;
+            }
+        }
+        None => {
+            for (j, (b, &sg)) in buf.iter_mut().zip(dsign).enumerate() {
+                *b = x.get(r, j) * sg;
+            }
+        }
+    }
+    buf[d..].fill(T::ZERO);
+    crate::finite::slice_finite(&buf[..d])
+}
+
 /// The random parts of an SRHT, derived from the seed.
 #[derive(Debug)]
 pub(crate) struct Srht {
@@ -72,24 +93,17 @@ impl Srht {
             T::ZERO,
             "transform buffer",
         )?);
+        // D as ±1 factors: multiplying by ±1 is exact (the same bits as a sign flip)
+        // and vectorizes, unlike extracting sign bits per element.
+        let dsign: Vec<T> = (0..self.d)
+            .map(|j| T::ONE.neg_if(sign_bit(&self.signs, j)))
+            .collect();
         if !lanes_path {
             (0..n).into_par_iter().for_each_init(
                 || vec![T::ZERO; self.dpad],
                 |buf, r| {
-                    buf.fill(T::ZERO);
-                    match x.row_slice(r) {
-                        Some(row) => {
-                            for (j, (b, &v)) in buf.iter_mut().zip(row).enumerate() {
-                                *b = v.neg_if(sign_bit(&self.signs, j));
-                            }
-                        }
-                        None => {
-                            for (j, b) in buf[..self.d].iter_mut().enumerate() {
-                                *b = x.get(r, j).neg_if(sign_bit(&self.signs, j));
-                            }
-                        }
-                    }
-                    if !crate::finite::slice_finite(&buf[..self.d]) {
+                    let ok = crate::dispatch!(load_row(x, r, &dsign, buf));
+                    if !ok {
                         finite.store(false, std::sync::atomic::Ordering::Relaxed);
                     }
                     fwht::transform_slice(buf);
@@ -107,10 +121,9 @@ impl Srht {
                 |buf, s| {
                     let (r0, r1) = (s * LANES, ((s + 1) * LANES).min(n));
                     buf.fill(T::ZERO);
-                    for j in 0..self.d {
-                        let neg = sign_bit(&self.signs, j);
+                    for (j, &sg) in dsign.iter().enumerate() {
                         for r in r0..r1 {
-                            buf[j * LANES + r - r0] = x.get(r, j).neg_if(neg);
+                            buf[j * LANES + r - r0] = x.get(r, j) * sg;
                         }
                     }
                     if !crate::finite::slice_finite(&buf[..self.d * LANES]) {
