@@ -14,6 +14,9 @@ use sketchkit::{
 };
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+mod baselines;
+mod select;
+
 fn to_py(e: SketchError) -> PyErr {
     to_py_named(e, "X")
 }
@@ -32,7 +35,10 @@ fn to_py_named(e: SketchError, name: &str) -> PyErr {
 }
 
 /// Runs `f` without the GIL, catching panics.
-fn nogil<R: Send>(py: Python<'_>, f: impl FnOnce() -> sketchkit::Result<R> + Send) -> PyResult<R> {
+pub(crate) fn nogil<R: Send>(
+    py: Python<'_>,
+    f: impl FnOnce() -> sketchkit::Result<R> + Send,
+) -> PyResult<R> {
     nogil_named(py, "X", f)
 }
 
@@ -83,7 +89,10 @@ fn view_mut<'a, T: Element>(a: &'a Bound<'_, PyArray2<T>>) -> MatMut<'a, T> {
     unsafe { MatMut::from_raw_parts(a.data(), r, c, st[0] / esz, st[1] / esz) }
 }
 
-fn slice1<'a, T: Element>(a: &'a Bound<'_, PyArray1<T>>, name: &str) -> PyResult<&'a [T]> {
+pub(crate) fn slice1<'a, T: Element>(
+    a: &'a Bound<'_, PyArray1<T>>,
+    name: &str,
+) -> PyResult<&'a [T]> {
     if !a.is_contiguous() {
         return Err(PyValueError::new_err(format!("{name} must be contiguous")));
     }
@@ -690,5 +699,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(simd_level, m)?)?;
     m.add_function(wrap_pyfunction!(force_simd_level, m)?)?;
+    select::register(m)?;
+    baselines::register(m)?;
     Ok(())
 }

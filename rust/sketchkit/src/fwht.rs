@@ -182,6 +182,10 @@ fn scale_slice<T: Real>(x: &mut [T], s: T, on: bool) {
 /// The transform of one contiguous vector (length a power of two).
 #[inline(always)]
 fn transform<T: Real>(x: &mut [T]) {
+    #[cfg(target_arch = "x86_64")]
+    if crate::fwht_x86::transform(x) {
+        return;
+    }
     let n = x.len();
     if n <= BLOCK {
         small(x);
@@ -284,10 +288,6 @@ fn radix4<T: Real>(x: &mut [T], h: usize) {
 /// Levels 1, 2, 4, 8 on a group of 16 contiguous elements.
 #[inline(always)]
 fn low16<T: Real>(c: &mut [T]) {
-    #[cfg(target_arch = "x86_64")]
-    if crate::fwht_x86::low16(c) {
-        return;
-    }
     scalar_levels(&mut c[..16], 1);
 }
 

@@ -1,139 +1,418 @@
-//! x86-64 in-register kernels for the lowest FWHT levels (`h = 1, 2, 4, 8` on groups
-//! of 16). Each level computes `s = x + perm(x)` and, in the upper element of every
-//! pair, `perm(x) − x`, i.e. exactly `a + b` and `a − b`: the same bits as the
-//! portable code.
+//! x86-64 SIMD kernels for the contiguous in-place FWHT (AVX-512 and AVX2, f32 and
+//! f64).
+//!
+//! Bit identity with the portable code: the levels run in ascending order and every
+//! butterfly yields exactly `a + b` and `a − b`:
+//! * between registers with one `add` and one `sub` (or `fnmadd(b, 1, a)`, which is
+//!   the exactly rounded `a − b` as well);
+//! * inside a register (`h` below the lane count) as `fma(x, ±1, perm(x))`: lanes
+//!   whose bit `h` is clear hold `a` and compute `a·1 + b`; the others hold `b` and
+//!   compute `b·(−1) + a`. Multiplying by ±1 is exact, so the single rounding of the
+//!   FMA gives the same bits as `a + b` and `a − b` (signed zeros included).
+//!
+//! Structure of one transform of `n` elements (`W` lanes per register):
+//! * lengths up to [`Simd::L1`] (an L1-resident block): one *base* pass loads `RB`
+//!   consecutive registers, runs the `log2 W` in-register levels on each and the
+//!   next `log2 RB` levels across them, and stores; then the remaining levels run in
+//!   radix-`R` passes (`R` registers `h` apart: `log2 R` levels per load/store);
+//! * longer lengths recurse: the `r ≤ RTOP` consecutive sub-blocks are transformed
+//!   first (each in cache), then one radix-`r` pass applies the top `log2 r` levels.
 
 use std::any::TypeId;
 use std::arch::x86_64::*;
 
-/// Runs the in-register levels on `c[..16]` when the level and type allow; false
-/// otherwise (the caller runs the portable code).
-#[inline(always)]
-pub(crate) fn low16<T: 'static>(c: &mut [T]) -> bool {
-    if c.len() < 16 {
-        return false;
+/// One SIMD register type and element type.
+trait Simd {
+    /// Element.
+    type E: Copy;
+    /// Register.
+    type V: Copy;
+    /// Lanes per register.
+    const W: usize;
+    /// Registers per chunk of the base pass.
+    const RB: usize;
+    /// Largest radix (registers per butterfly group) of a strided pass.
+    const RMAX: usize;
+    /// Elements transformed in one piece (L1-resident).
+    const L1: usize;
+    /// Largest radix of the top pass of a recursion step.
+    const RTOP: usize;
+    unsafe fn ld(p: *const Self::E) -> Self::V;
+    unsafe fn st(p: *mut Self::E, v: Self::V);
+    unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
+    unsafe fn sub(a: Self::V, b: Self::V) -> Self::V;
+    /// `a − b` on the FMA pipes (`fnmadd(b, 1, a)`, the same bits).
+    unsafe fn subf(a: Self::V, b: Self::V) -> Self::V;
+    /// Levels `h = 1, 2, …, W/2` inside one register.
+    unsafe fn low(v: Self::V) -> Self::V;
+}
+
+/// AVX-512, f32.
+struct Z32;
+/// AVX-512, f64.
+struct Z64;
+/// AVX2 + FMA, f32.
+struct Y32;
+/// AVX2 + FMA, f64.
+struct Y64;
+
+impl Simd for Z32 {
+    type E = f32;
+    type V = __m512;
+    const W: usize = 16;
+    const RB: usize = 16;
+    const RMAX: usize = 16;
+    const L1: usize = 1 << 12;
+    const RTOP: usize = 16;
+    #[inline(always)]
+    unsafe fn ld(p: *const f32) -> __m512 {
+        _mm512_loadu_ps(p)
     }
+    #[inline(always)]
+    unsafe fn st(p: *mut f32, v: __m512) {
+        _mm512_storeu_ps(p, v)
+    }
+    #[inline(always)]
+    unsafe fn add(a: __m512, b: __m512) -> __m512 {
+        _mm512_add_ps(a, b)
+    }
+    #[inline(always)]
+    unsafe fn sub(a: __m512, b: __m512) -> __m512 {
+        _mm512_sub_ps(a, b)
+    }
+    #[inline(always)]
+    unsafe fn subf(a: __m512, b: __m512) -> __m512 {
+        _mm512_fnmadd_ps(b, _mm512_set1_ps(1.0), a)
+    }
+    #[inline(always)]
+    unsafe fn low(v: __m512) -> __m512 {
+        let (p, m) = (1.0f32, -1.0f32);
+        let s1 = _mm512_setr_ps(p, m, p, m, p, m, p, m, p, m, p, m, p, m, p, m);
+        let s2 = _mm512_setr_ps(p, p, m, m, p, p, m, m, p, p, m, m, p, p, m, m);
+        let s4 = _mm512_setr_ps(p, p, p, p, m, m, m, m, p, p, p, p, m, m, m, m);
+        let s8 = _mm512_setr_ps(p, p, p, p, p, p, p, p, m, m, m, m, m, m, m, m);
+        // h = 1, 2: swap neighbours / pairs inside 128-bit lanes.
+        let v = _mm512_fmadd_ps(v, s1, _mm512_permute_ps::<0b10_11_00_01>(v));
+        let v = _mm512_fmadd_ps(v, s2, _mm512_permute_ps::<0b01_00_11_10>(v));
+        // h = 4, 8: swap adjacent 128-bit lanes / 256-bit halves.
+        let v = _mm512_fmadd_ps(v, s4, _mm512_shuffle_f32x4::<0b10_11_00_01>(v, v));
+        _mm512_fmadd_ps(v, s8, _mm512_shuffle_f32x4::<0b01_00_11_10>(v, v))
+    }
+}
+
+impl Simd for Z64 {
+    type E = f64;
+    type V = __m512d;
+    const W: usize = 8;
+    const RB: usize = 16;
+    const RMAX: usize = 16;
+    const L1: usize = 1 << 11;
+    const RTOP: usize = 16;
+    #[inline(always)]
+    unsafe fn ld(p: *const f64) -> __m512d {
+        _mm512_loadu_pd(p)
+    }
+    #[inline(always)]
+    unsafe fn st(p: *mut f64, v: __m512d) {
+        _mm512_storeu_pd(p, v)
+    }
+    #[inline(always)]
+    unsafe fn add(a: __m512d, b: __m512d) -> __m512d {
+        _mm512_add_pd(a, b)
+    }
+    #[inline(always)]
+    unsafe fn sub(a: __m512d, b: __m512d) -> __m512d {
+        _mm512_sub_pd(a, b)
+    }
+    #[inline(always)]
+    unsafe fn subf(a: __m512d, b: __m512d) -> __m512d {
+        _mm512_fnmadd_pd(b, _mm512_set1_pd(1.0), a)
+    }
+    #[inline(always)]
+    unsafe fn low(v: __m512d) -> __m512d {
+        let (p, m) = (1.0f64, -1.0f64);
+        let s1 = _mm512_setr_pd(p, m, p, m, p, m, p, m);
+        let s2 = _mm512_setr_pd(p, p, m, m, p, p, m, m);
+        let s4 = _mm512_setr_pd(p, p, p, p, m, m, m, m);
+        let v = _mm512_fmadd_pd(v, s1, _mm512_permute_pd::<0b0101_0101>(v));
+        let v = _mm512_fmadd_pd(v, s2, _mm512_shuffle_f64x2::<0b10_11_00_01>(v, v));
+        _mm512_fmadd_pd(v, s4, _mm512_shuffle_f64x2::<0b01_00_11_10>(v, v))
+    }
+}
+
+impl Simd for Y32 {
+    type E = f32;
+    type V = __m256;
+    const W: usize = 8;
+    const RB: usize = 8;
+    const RMAX: usize = 8;
+    const L1: usize = 1 << 12;
+    const RTOP: usize = 8;
+    #[inline(always)]
+    unsafe fn ld(p: *const f32) -> __m256 {
+        _mm256_loadu_ps(p)
+    }
+    #[inline(always)]
+    unsafe fn st(p: *mut f32, v: __m256) {
+        _mm256_storeu_ps(p, v)
+    }
+    #[inline(always)]
+    unsafe fn add(a: __m256, b: __m256) -> __m256 {
+        _mm256_add_ps(a, b)
+    }
+    #[inline(always)]
+    unsafe fn sub(a: __m256, b: __m256) -> __m256 {
+        _mm256_sub_ps(a, b)
+    }
+    #[inline(always)]
+    unsafe fn subf(a: __m256, b: __m256) -> __m256 {
+        _mm256_fnmadd_ps(b, _mm256_set1_ps(1.0), a)
+    }
+    #[inline(always)]
+    unsafe fn low(v: __m256) -> __m256 {
+        let (p, m) = (1.0f32, -1.0f32);
+        let s1 = _mm256_setr_ps(p, m, p, m, p, m, p, m);
+        let s2 = _mm256_setr_ps(p, p, m, m, p, p, m, m);
+        let s4 = _mm256_setr_ps(p, p, p, p, m, m, m, m);
+        let v = _mm256_fmadd_ps(v, s1, _mm256_permute_ps::<0b10_11_00_01>(v));
+        let v = _mm256_fmadd_ps(v, s2, _mm256_permute_ps::<0b01_00_11_10>(v));
+        _mm256_fmadd_ps(v, s4, _mm256_permute2f128_ps::<0x01>(v, v))
+    }
+}
+
+impl Simd for Y64 {
+    type E = f64;
+    type V = __m256d;
+    const W: usize = 4;
+    const RB: usize = 8;
+    const RMAX: usize = 8;
+    const L1: usize = 1 << 11;
+    const RTOP: usize = 8;
+    #[inline(always)]
+    unsafe fn ld(p: *const f64) -> __m256d {
+        _mm256_loadu_pd(p)
+    }
+    #[inline(always)]
+    unsafe fn st(p: *mut f64, v: __m256d) {
+        _mm256_storeu_pd(p, v)
+    }
+    #[inline(always)]
+    unsafe fn add(a: __m256d, b: __m256d) -> __m256d {
+        _mm256_add_pd(a, b)
+    }
+    #[inline(always)]
+    unsafe fn sub(a: __m256d, b: __m256d) -> __m256d {
+        _mm256_sub_pd(a, b)
+    }
+    #[inline(always)]
+    unsafe fn subf(a: __m256d, b: __m256d) -> __m256d {
+        _mm256_fnmadd_pd(b, _mm256_set1_pd(1.0), a)
+    }
+    #[inline(always)]
+    unsafe fn low(v: __m256d) -> __m256d {
+        let (p, m) = (1.0f64, -1.0f64);
+        let s1 = _mm256_setr_pd(p, m, p, m);
+        let s2 = _mm256_setr_pd(p, p, m, m);
+        let v = _mm256_fmadd_pd(v, s1, _mm256_permute_pd::<0b0101>(v));
+        _mm256_fmadd_pd(v, s2, _mm256_permute2f128_pd::<0x01>(v, v))
+    }
+}
+
+/// Runs the whole transform of the contiguous `x` when the SIMD level and element
+/// type allow; false otherwise (the caller runs the portable code). `x.len()` must
+/// be a power of two.
+#[inline(always)]
+pub(crate) fn transform<T: 'static>(x: &mut [T]) -> bool {
+    let n = x.len();
+    debug_assert!(n.is_power_of_two());
+    let p = x.as_mut_ptr();
     let lvl = crate::simd::level();
-    let p = c.as_mut_ptr();
-    // SAFETY (all arms): the TypeId check proves the element type, `c` holds at least
-    // 16 elements, and the level check proves the CPU features.
+    let f32_ = TypeId::of::<T>() == TypeId::of::<f32>();
+    let f64_ = TypeId::of::<T>() == TypeId::of::<f64>();
+    // SAFETY (all arms): the TypeId check proves the element type; `x` is an
+    // exclusive slice of `n` elements, `n` a power of two of at least one register
+    // (`n >= W`), which is what `rec` needs; the level check proves the CPU
+    // features the called function enables.
     unsafe {
-        if TypeId::of::<T>() == TypeId::of::<f32>() {
-            match lvl {
-                crate::simd::Level::Avx512 => avx512_f32(p.cast()),
-                crate::simd::Level::Avx2 => avx2_f32(p.cast()),
-                crate::simd::Level::Scalar => return false,
-            }
-        } else if TypeId::of::<T>() == TypeId::of::<f64>() {
-            match lvl {
-                crate::simd::Level::Avx512 => avx512_f64(p.cast()),
-                crate::simd::Level::Avx2 => avx2_f64(p.cast()),
-                crate::simd::Level::Scalar => return false,
-            }
-        } else {
-            return false;
+        match lvl {
+            crate::simd::Level::Avx512 if f32_ && n >= Z32::W => rec512::<Z32>(p.cast(), n),
+            crate::simd::Level::Avx512 if f64_ && n >= Z64::W => rec512::<Z64>(p.cast(), n),
+            crate::simd::Level::Avx2 if f32_ && n >= Y32::W => rec256::<Y32>(p.cast(), n),
+            crate::simd::Level::Avx2 if f64_ && n >= Y64::W => rec256::<Y64>(p.cast(), n),
+            _ => return false,
         }
     }
     true
 }
 
-/// One level inside a zmm of f32: lanes with bit `h` set get `perm − x`.
+/// The transform of `p[..n]` with AVX-512 code.
+///
+/// # Safety
+/// The CPU supports AVX-512 F/VL/BW/DQ, AVX2 and FMA; `p` is valid for reads and
+/// writes of `n` elements that nothing else accesses meanwhile; `n` is a power of two
+/// with `n >= S::W`.
+#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+unsafe fn rec512<S: Simd>(p: *mut S::E, n: usize) {
+    let (l1, rtop) = tune();
+    let l1 = l1.unwrap_or(S::L1);
+    if n <= l1 {
+        in_cache::<S>(p, n);
+        return;
+    }
+    let r = (n / l1).min(rtop.unwrap_or(S::RTOP));
+    let sub = n / r;
+    for i in 0..r {
+        // SAFETY: sub-block i lies inside `p[..n]`; `sub >= S::L1 >= S::W`.
+        unsafe { rec512::<S>(p.add(i * sub), sub) };
+    }
+    // SAFETY: as for this function; `sub` is a multiple of `S::W`.
+    unsafe { pass_any::<S>(p, n, sub, r) };
+}
+
+/// [`rec512`] with AVX2 code.
+///
+/// # Safety
+/// As for [`rec512`], with AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn rec256<S: Simd>(p: *mut S::E, n: usize) {
+    if n <= S::L1 {
+        in_cache::<S>(p, n);
+        return;
+    }
+    let r = (n / S::L1).min(S::RTOP);
+    let sub = n / r;
+    for i in 0..r {
+        // SAFETY: sub-block i lies inside `p[..n]`; `sub >= S::L1 >= S::W`.
+        unsafe { rec256::<S>(p.add(i * sub), sub) };
+    }
+    // SAFETY: as for this function; `sub` is a multiple of `S::W`.
+    unsafe { pass_any::<S>(p, n, sub, r) };
+}
+
+/// All levels of `p[..n]`, `S::W <= n <= S::L1` (one base pass, then strided passes).
+///
+/// # Safety
+/// As for [`rec512`], with the features `S` needs enabled in the caller.
 #[inline(always)]
-unsafe fn lvl512_ps(x: __m512, idx: __m512i, upper: __mmask16) -> __m512 {
-    let y = _mm512_permutexvar_ps(idx, x);
-    let s = _mm512_add_ps(x, y);
-    _mm512_mask_sub_ps(s, upper, y, x)
+unsafe fn in_cache<S: Simd>(p: *mut S::E, n: usize) {
+    let k = (n / S::W).min(S::RB);
+    match k {
+        1 => base::<S, 1>(p, n),
+        2 => base::<S, 2>(p, n),
+        4 => base::<S, 4>(p, n),
+        8 => base::<S, 8>(p, n),
+        _ => base::<S, 16>(p, n),
+    }
+    let mut h = k * S::W;
+    while h < n {
+        let r = (n / h).min(S::RMAX);
+        pass_any::<S>(p, n, h, r);
+        h *= r;
+    }
 }
 
-#[target_feature(enable = "avx512f")]
-unsafe fn avx512_f32(p: *mut f32) {
-    // Constant permutations (lane i ^ h) and upper-lane masks (bit h of i set),
-    // written out so that nothing is computed per call.
-    let x = _mm512_loadu_ps(p);
-    let x = lvl512_ps(
-        x,
-        _mm512_setr_epi32(1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14),
-        0b1010_1010_1010_1010,
-    );
-    let x = lvl512_ps(
-        x,
-        _mm512_setr_epi32(2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13),
-        0b1100_1100_1100_1100,
-    );
-    let x = lvl512_ps(
-        x,
-        _mm512_setr_epi32(4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11),
-        0b1111_0000_1111_0000,
-    );
-    let x = lvl512_ps(
-        x,
-        _mm512_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7),
-        0b1111_1111_0000_0000,
-    );
-    _mm512_storeu_ps(p, x);
-}
-
+/// A radix-`r` pass (`r` in 2, 4, 8, 16).
+///
+/// # Safety
+/// As for [`pass`].
 #[inline(always)]
-unsafe fn lvl512_pd(x: __m512d, idx: __m512i, upper: __mmask8) -> __m512d {
-    let y = _mm512_permutexvar_pd(idx, x);
-    let s = _mm512_add_pd(x, y);
-    _mm512_mask_sub_pd(s, upper, y, x)
+unsafe fn pass_any<S: Simd>(p: *mut S::E, n: usize, h: usize, r: usize) {
+    match r {
+        2 => pass::<S, 2>(p, n, h),
+        4 => pass::<S, 4>(p, n, h),
+        8 => pass::<S, 8>(p, n, h),
+        _ => pass::<S, 16>(p, n, h),
+    }
 }
 
-#[target_feature(enable = "avx512f")]
-unsafe fn avx512_f64(p: *mut f64) {
-    let mut v = [_mm512_loadu_pd(p), _mm512_loadu_pd(p.add(8))];
-    for x in v.iter_mut() {
-        *x = lvl512_pd(*x, _mm512_setr_epi64(1, 0, 3, 2, 5, 4, 7, 6), 0b1010_1010);
-        *x = lvl512_pd(*x, _mm512_setr_epi64(2, 3, 0, 1, 6, 7, 4, 5), 0b1100_1100);
-        *x = lvl512_pd(*x, _mm512_setr_epi64(4, 5, 6, 7, 0, 1, 2, 3), 0b1111_0000);
+/// Levels `1, 2, …, K·W/2` on each chunk of `K` consecutive registers.
+///
+/// # Safety
+/// `p` valid for reads and writes of `n` elements (exclusive), `n` a multiple of
+/// `K·W`; CPU features of `S` enabled in the caller.
+#[inline(always)]
+unsafe fn base<S: Simd, const K: usize>(p: *mut S::E, n: usize) {
+    let mut i = 0;
+    while i < n {
+        // SAFETY: i + K·W <= n, so every register of the chunk is inside `p[..n]`.
+        unsafe {
+            let q = p.add(i);
+            let mut v = [S::ld(q); K];
+            for (j, vj) in v.iter_mut().enumerate() {
+                *vj = S::low(S::ld(q.add(j * S::W)));
+            }
+            bfly::<S, K>(&mut v);
+            for (j, &vj) in v.iter().enumerate() {
+                S::st(q.add(j * S::W), vj);
+            }
+        }
+        i += K * S::W;
     }
-    // h = 8: between the two registers.
-    let (a, b) = (v[0], v[1]);
-    _mm512_storeu_pd(p, _mm512_add_pd(a, b));
-    _mm512_storeu_pd(p.add(8), _mm512_sub_pd(a, b));
 }
 
-#[target_feature(enable = "avx2")]
-unsafe fn avx2_f32(p: *mut f32) {
-    let mut v = [_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8))];
-    for x in v.iter_mut() {
-        // h = 1: swap neighbours; upper lanes are the odd ones (blend mask 0b10101010).
-        let y = _mm256_permute_ps(*x, 0b10_11_00_01);
-        *x = _mm256_blend_ps(_mm256_add_ps(*x, y), _mm256_sub_ps(y, *x), 0b1010_1010);
-        // h = 2: swap pairs; upper lanes 2,3 of each 128-bit half (mask 0b11001100).
-        let y = _mm256_permute_ps(*x, 0b01_00_11_10);
-        *x = _mm256_blend_ps(_mm256_add_ps(*x, y), _mm256_sub_ps(y, *x), 0b1100_1100);
-        // h = 4: swap 128-bit halves; upper lanes 4..8.
-        let y = _mm256_permute2f128_ps(*x, *x, 0x01);
-        *x = _mm256_blend_ps(_mm256_add_ps(*x, y), _mm256_sub_ps(y, *x), 0b1111_0000);
+/// Levels `h, 2h, …, (R/2)·h` in one pass: `R` registers `h` apart per group.
+///
+/// # Safety
+/// `p` valid for reads and writes of `n` elements (exclusive), `h` a multiple of
+/// `S::W` and `n` a multiple of `R·h`; CPU features of `S` enabled in the caller.
+#[inline(always)]
+unsafe fn pass<S: Simd, const R: usize>(p: *mut S::E, n: usize, h: usize) {
+    let mut b = 0;
+    while b < n {
+        let mut j = 0;
+        while j < h {
+            // SAFETY: b + j + (R−1)·h + W <= b + R·h <= n.
+            unsafe {
+                let q = p.add(b + j);
+                let mut v = [S::ld(q); R];
+                for (i, vi) in v.iter_mut().enumerate() {
+                    *vi = S::ld(q.add(i * h));
+                }
+                bfly::<S, R>(&mut v);
+                for (i, &vi) in v.iter().enumerate() {
+                    S::st(q.add(i * h), vi);
+                }
+            }
+            j += S::W;
+        }
+        b += R * h;
     }
-    let (a, b) = (v[0], v[1]);
-    _mm256_storeu_ps(p, _mm256_add_ps(a, b));
-    _mm256_storeu_ps(p.add(8), _mm256_sub_ps(a, b));
 }
 
-#[target_feature(enable = "avx2")]
-unsafe fn avx2_f64(p: *mut f64) {
-    let mut v = [
-        _mm256_loadu_pd(p),
-        _mm256_loadu_pd(p.add(4)),
-        _mm256_loadu_pd(p.add(8)),
-        _mm256_loadu_pd(p.add(12)),
-    ];
-    for x in v.iter_mut() {
-        // h = 1: swap neighbours within each 128-bit half.
-        let y = _mm256_permute_pd(*x, 0b0101);
-        *x = _mm256_blend_pd(_mm256_add_pd(*x, y), _mm256_sub_pd(y, *x), 0b1010);
-        // h = 2: swap halves.
-        let y = _mm256_permute2f128_pd(*x, *x, 0x01);
-        *x = _mm256_blend_pd(_mm256_add_pd(*x, y), _mm256_sub_pd(y, *x), 0b1100);
+/// Levels `1, 2, …, K/2` across `K` registers (register `i` holds elements `i`
+/// strides apart), in ascending order.
+#[inline(always)]
+unsafe fn bfly<S: Simd, const K: usize>(v: &mut [S::V; K]) {
+    let mut h = 1;
+    while h < K {
+        let mut i = 0;
+        while i < K {
+            for j in i..i + h {
+                let (a, b) = (v[j], v[j + h]);
+                v[j] = S::add(a, b);
+                v[j + h] = if SUBF_MASK >> (j % 16) & 1 == 1 {
+                    S::subf(a, b)
+                } else {
+                    S::sub(a, b)
+                };
+            }
+            i += 2 * h;
+        }
+        h *= 2;
     }
-    // h = 4 and h = 8 between registers, in that order.
-    let (a0, a1) = (_mm256_add_pd(v[0], v[1]), _mm256_sub_pd(v[0], v[1]));
-    let (a2, a3) = (_mm256_add_pd(v[2], v[3]), _mm256_sub_pd(v[2], v[3]));
-    _mm256_storeu_pd(p, _mm256_add_pd(a0, a2));
-    _mm256_storeu_pd(p.add(4), _mm256_add_pd(a1, a3));
-    _mm256_storeu_pd(p.add(8), _mm256_sub_pd(a0, a2));
-    _mm256_storeu_pd(p.add(12), _mm256_sub_pd(a1, a3));
 }
+
+fn tune() -> (Option<usize>, Option<usize>) {
+    static T: std::sync::OnceLock<(Option<usize>, Option<usize>)> = std::sync::OnceLock::new();
+    *T.get_or_init(|| {
+        let g = |k: &str| {
+            std::env::var(k)
+                .ok()
+                .and_then(|v| v.parse::<u32>().ok())
+                .map(|m| 1usize << m)
+        };
+        (g("FWHT_L1"), g("FWHT_RTOP"))
+    })
+}
+
+const SUBF_MASK: u32 = 0x1111;

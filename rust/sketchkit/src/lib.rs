@@ -38,6 +38,7 @@ pub mod parallel;
 pub mod real;
 pub mod rng;
 pub mod rotation;
+pub mod select;
 pub mod simd;
 pub mod sketch;
 pub mod view;

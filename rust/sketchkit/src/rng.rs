@@ -64,6 +64,18 @@ pub mod tag {
     pub const SRHT_ROWS: u32 = 7;
     /// Randomized Hadamard rotation signs (index = round).
     pub const HADAMARD_ROTATION: u32 = 8;
+    /// Hashing: per-view operator seeds (index = view).
+    pub const HASH_VIEW: u32 = 9;
+    /// E2LSH offsets `b` (index = view).
+    pub const E2LSH_OFFSET: u32 = 10;
+    /// FlyHash expansion units' input samples (index = unit).
+    pub const FLYHASH: u32 = 11;
+    /// Class-wise shuffles of the mini-batch graph builder (index = class).
+    pub const MINIBATCH: u32 = 12;
+    /// Baselines' visiting orders and random subsets (index = purpose/class).
+    pub const SELECTION: u32 = 13;
+    /// Row samples for scale estimates and recall diagnostics.
+    pub const SAMPLE: u32 = 14;
 }
 
 /// The Philox key for a 64-bit seed.

@@ -409,17 +409,28 @@ impl<T> SharedMut<'_, T> {
 pub trait SparseIndex: Copy + Send + Sync + 'static {
     /// As `usize`, or `None` when negative or too large.
     fn to_usize(self) -> Option<usize>;
+    /// From a `usize` known to fit (an offset no larger than one already stored in
+    /// this type).
+    fn from_usize(v: usize) -> Self;
 }
 impl SparseIndex for i32 {
     #[inline(always)]
     fn to_usize(self) -> Option<usize> {
         usize::try_from(self).ok()
     }
+    #[inline(always)]
+    fn from_usize(v: usize) -> Self {
+        v as i32
+    }
 }
 impl SparseIndex for i64 {
     #[inline(always)]
     fn to_usize(self) -> Option<usize> {
         usize::try_from(self).ok()
+    }
+    #[inline(always)]
+    fn from_usize(v: usize) -> Self {
+        v as i64
     }
 }
 

@@ -1,0 +1,1 @@
+//! Classic instance-selection baselines (filled in below).

@@ -1,0 +1,73 @@
+//! The distance-based mini-batch graph builder: rows are dealt into stratified
+//! batches that keep the class proportions, and each row's neighbours are the exact
+//! `k` nearest rows of its own batch. Work `O(n · batch_size · d)`.
+
+use super::knn::{rerank, KnnGraph};
+use super::rows::{Metric, Rows};
+use super::{permutation, Labels};
+use crate::error::{Result, SketchError};
+use crate::rng::tag;
+use crate::Real;
+
+/// Batch of every row: each class is shuffled (Philox, per class) and dealt
+/// round-robin over `ceil(n / batch_size)` batches, continuing where the previous
+/// class stopped, so batch sizes differ by at most one and every batch holds each
+/// class's share to within one row. Without labels all rows form one class.
+pub fn stratified_batches(
+    n: usize,
+    labels: Option<&Labels<'_>>,
+    batch_size: usize,
+    seed: u64,
+) -> Result<Vec<u32>> {
+    if batch_size < 2 {
+        return Err(SketchError::arg(
+            "batch_size",
+            format!("must be at least 2, got {batch_size}"),
+        ));
+    }
+    let n_batches = n.div_ceil(batch_size).max(1);
+    let classes = match labels {
+        Some(l) => l.members(),
+        None => vec![(0..n).collect()],
+    };
+    let mut batch = vec![0u32; n];
+    let mut next = 0usize;
+    for (c, members) in classes.iter().enumerate() {
+        let p = permutation(members.len(), seed, tag::MINIBATCH, c as u64);
+        for &t in &p {
+            batch[members[t]] = (next % n_batches) as u32;
+            next += 1;
+        }
+    }
+    Ok(batch)
+}
+
+/// The mini-batch kNN graph and every row's batch.
+pub fn minibatch_graph<T: Real, R: Rows<T>>(
+    rows: &R,
+    labels: Option<&Labels<'_>>,
+    batch_size: usize,
+    k: usize,
+    metric: Metric,
+    seed: u64,
+) -> Result<(KnnGraph, Vec<u32>)> {
+    let n = rows.n();
+    if let Some(l) = labels {
+        if l.codes().len() != n {
+            return Err(SketchError::ShapeMismatch(format!(
+                "y has {} labels but X has {n} rows",
+                l.codes().len()
+            )));
+        }
+    }
+    let batch = stratified_batches(n, labels, batch_size, seed)?;
+    let n_batches = n.div_ceil(batch_size).max(1);
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); n_batches];
+    for (i, &b) in batch.iter().enumerate() {
+        members[b as usize].push(i);
+    }
+    let g = rerank(rows, k, metric, |i, out| {
+        out.extend_from_slice(&members[batch[i] as usize]);
+    })?;
+    Ok((g, batch))
+}

@@ -1,0 +1,380 @@
+//! The rows instance selection works on: a dense row-major matrix or a CSR matrix,
+//! borrowed, with their squared norms computed once (which also checks that every
+//! value is finite).
+//!
+//! Distances between two rows are computed the same way on every path: the query
+//! row is scattered into a dense buffer once and every candidate is compared with
+//! it, so that a pair's distance does not depend on the thread, the chunking or the
+//! SIMD level (the accumulation order is fixed by the source, never by the
+//! vector width).
+
+use crate::error::{try_vec, Result, SketchError};
+use crate::sketch::{LinearSketch, Sketch};
+use crate::view::{CsrRef, MatMut, MatRef, SparseIndex};
+use crate::Real;
+use rayon::prelude::*;
+
+/// The distance a neighbour graph uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    /// `‖x − y‖₂`.
+    Euclidean,
+    /// `1 − x·y / (‖x‖ ‖y‖)`; a zero row is at distance 1 from every row.
+    Cosine,
+}
+
+impl Metric {
+    /// Parses `"euclidean"` or `"cosine"`.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "euclidean" => Ok(Metric::Euclidean),
+            "cosine" => Ok(Metric::Cosine),
+            _ => Err(SketchError::arg(
+                "metric",
+                format!("expected 'euclidean' or 'cosine', got {s:?}"),
+            )),
+        }
+    }
+}
+
+/// Accumulators of the reductions below: a fixed order for every SIMD level.
+const ACC: usize = 16;
+
+/// `Σ (a − b)²` with [`ACC`] interleaved partial sums.
+#[inline(always)]
+pub(crate) fn sq_dist<T: Real>(a: &[T], b: &[T]) -> T {
+    let mut acc = [T::ZERO; ACC];
+    let (ca, cb) = (a.chunks_exact(ACC), b.chunks_exact(ACC));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for l in 0..ACC {
+            let t = x[l] - y[l];
+            acc[l] += t * t;
+        }
+    }
+    for (l, (&x, &y)) in ra.iter().zip(rb).enumerate() {
+        let t = x - y;
+        acc[l] += t * t;
+    }
+    reduce(acc)
+}
+
+/// `Σ a·b` with [`ACC`] interleaved partial sums.
+#[inline(always)]
+pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
+    let mut acc = [T::ZERO; ACC];
+    let (ca, cb) = (a.chunks_exact(ACC), b.chunks_exact(ACC));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for l in 0..ACC {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    for (l, (&x, &y)) in ra.iter().zip(rb).enumerate() {
+        acc[l] += x * y;
+    }
+    reduce(acc)
+}
+
+#[inline(always)]
+fn reduce<T: Real>(mut acc: [T; ACC]) -> T {
+    let mut w = ACC / 2;
+    while w > 0 {
+        for l in 0..w {
+            let v = acc[l + w];
+            acc[l] += v;
+        }
+        w /= 2;
+    }
+    acc[0]
+}
+
+/// Rows of a data set, dense or sparse. Implemented by [`DenseRows`] and
+/// [`CsrRows`]; the selection algorithms are generic over it.
+pub trait Rows<T: Real>: Sync {
+    /// Number of rows.
+    fn n(&self) -> usize;
+    /// Number of features.
+    fn dim(&self) -> usize;
+    /// `‖x_i‖²`.
+    fn sq_norm(&self, i: usize) -> T;
+    /// Writes row `i` into `buf` (length [`Rows::dim`]); every position is written.
+    fn load(&self, i: usize, buf: &mut [T]);
+    /// `x_i · q` for a dense `q`.
+    fn dot_dense(&self, i: usize, q: &[T]) -> T;
+    /// `‖x_i − q‖²` for a dense `q` with `‖q‖² = q_sq`.
+    fn sq_dist_dense(&self, i: usize, q: &[T], q_sq: T) -> T;
+    /// `out = X[r0..r1] Sᵀ` (`(r1 − r0) × k`).
+    fn project_range(&self, r0: usize, r1: usize, s: &Sketch, out: MatMut<'_, T>) -> Result<()>;
+    /// Column sums `Σ_i x_i` in `f64`.
+    fn column_sums(&self) -> Vec<f64>;
+
+    /// Distance between row `i` and a dense query `q` (`‖q‖² = q_sq`).
+    #[inline(always)]
+    fn distance(&self, metric: Metric, i: usize, q: &[T], q_sq: T) -> f64 {
+        match metric {
+            Metric::Euclidean => self.sq_dist_dense(i, q, q_sq).to_f64().max(0.0).sqrt(),
+            Metric::Cosine => {
+                let den = (self.sq_norm(i).to_f64() * q_sq.to_f64()).sqrt();
+                if den > 0.0 {
+                    (1.0 - self.dot_dense(i, q).to_f64() / den).max(0.0)
+                } else {
+                    1.0
+                }
+            }
+        }
+    }
+}
+
+fn sq_norms<T: Real>(n: usize, f: impl Fn(usize) -> T + Sync) -> Result<Vec<T>> {
+    let mut out = try_vec(n, T::ZERO, "row norms")?;
+    let ok = crate::parallel::install(|| {
+        out.par_chunks_mut(4096).enumerate().all(|(c, ch)| {
+            for (t, v) in ch.iter_mut().enumerate() {
+                *v = f(c * 4096 + t);
+            }
+            ch.iter().all(|v| v.is_finite())
+        })
+    })?;
+    if !ok {
+        return Err(SketchError::NonFinite);
+    }
+    Ok(out)
+}
+
+/// A dense row-major `n × d` matrix.
+#[derive(Debug)]
+pub struct DenseRows<'a, T> {
+    data: &'a [T],
+    n: usize,
+    d: usize,
+    norms: Vec<T>,
+}
+
+impl<'a, T: Real> DenseRows<'a, T> {
+    /// Wraps `data` (row-major, `n × d`); fails on NaN/inf
+    /// ([`SketchError::NonFinite`]) or a length mismatch.
+    pub fn new(data: &'a [T], n: usize, d: usize) -> Result<Self> {
+        if n.checked_mul(d) != Some(data.len()) {
+            return Err(SketchError::ShapeMismatch(format!(
+                "X has {} elements, not {n} × {d}",
+                data.len()
+            )));
+        }
+        if d == 0 {
+            return Err(SketchError::arg("X", "has no features"));
+        }
+        // A row's finiteness: its squared norm overflows to inf only when a value
+        // is huge, so check the values themselves.
+        let norms = sq_norms(n, |i| {
+            let r = &data[i * d..(i + 1) * d];
+            if crate::dispatch!(crate::finite::slice_finite(r)) {
+                crate::dispatch!(dot(r, r))
+            } else {
+                T::from_f64(f64::NAN)
+            }
+        })?;
+        Ok(DenseRows { data, n, d, norms })
+    }
+
+    /// Row `i` as a slice.
+    #[inline(always)]
+    pub fn row(&self, i: usize) -> &[T] {
+        &self.data[i * self.d..(i + 1) * self.d]
+    }
+}
+
+impl<T: Real> Rows<T> for DenseRows<'_, T> {
+    fn n(&self) -> usize {
+        self.n
+    }
+    fn dim(&self) -> usize {
+        self.d
+    }
+    #[inline(always)]
+    fn sq_norm(&self, i: usize) -> T {
+        self.norms[i]
+    }
+    #[inline(always)]
+    fn load(&self, i: usize, buf: &mut [T]) {
+        buf.copy_from_slice(self.row(i));
+    }
+    #[inline(always)]
+    fn dot_dense(&self, i: usize, q: &[T]) -> T {
+        dot(self.row(i), q)
+    }
+    #[inline(always)]
+    fn sq_dist_dense(&self, i: usize, q: &[T], _q_sq: T) -> T {
+        sq_dist(self.row(i), q)
+    }
+    fn project_range(&self, r0: usize, r1: usize, s: &Sketch, out: MatMut<'_, T>) -> Result<()> {
+        let x = MatRef::from_row_major(&self.data[r0 * self.d..r1 * self.d], r1 - r0, self.d)?;
+        s.project(x, out)
+    }
+    fn column_sums(&self) -> Vec<f64> {
+        let d = self.d;
+        crate::parallel::install(|| {
+            self.data
+                .par_chunks(d * 1024)
+                .map(|c| {
+                    let mut s = vec![0.0f64; d];
+                    for r in c.chunks_exact(d) {
+                        for (a, &v) in s.iter_mut().zip(r) {
+                            *a += v.to_f64();
+                        }
+                    }
+                    s
+                })
+                .reduce(
+                    || vec![0.0f64; d],
+                    |mut a, b| {
+                        a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                        a
+                    },
+                )
+        })
+        .unwrap_or_else(|_| vec![0.0; d])
+    }
+}
+
+/// A CSR matrix (validated by [`CsrRef::new`]).
+#[derive(Debug)]
+pub struct CsrRows<'a, T, I> {
+    x: CsrRef<'a, T, I>,
+    norms: Vec<T>,
+}
+
+impl<'a, T: Real, I: SparseIndex> CsrRows<'a, T, I> {
+    /// Wraps a validated CSR matrix; fails on NaN/inf.
+    pub fn new(x: CsrRef<'a, T, I>) -> Result<Self> {
+        if x.cols == 0 {
+            return Err(SketchError::arg("X", "has no features"));
+        }
+        let norms = sq_norms(x.rows, |i| {
+            let r = &x.data[x.row_range(i)];
+            if r.iter().all(|v| v.is_finite()) {
+                dot(r, r)
+            } else {
+                T::from_f64(f64::NAN)
+            }
+        })?;
+        Ok(CsrRows { x, norms })
+    }
+}
+
+impl<T: Real, I: SparseIndex> Rows<T> for CsrRows<'_, T, I> {
+    fn n(&self) -> usize {
+        self.x.rows
+    }
+    fn dim(&self) -> usize {
+        self.x.cols
+    }
+    #[inline(always)]
+    fn sq_norm(&self, i: usize) -> T {
+        self.norms[i]
+    }
+    fn load(&self, i: usize, buf: &mut [T]) {
+        buf.fill(T::ZERO);
+        for t in self.x.row_range(i) {
+            buf[self.x.col(t)] += self.x.data[t];
+        }
+    }
+    #[inline(always)]
+    fn dot_dense(&self, i: usize, q: &[T]) -> T {
+        let mut acc = T::ZERO;
+        for t in self.x.row_range(i) {
+            acc += self.x.data[t] * q[self.x.col(t)];
+        }
+        acc
+    }
+    #[inline(always)]
+    fn sq_dist_dense(&self, i: usize, q: &[T], q_sq: T) -> T {
+        let two = T::from_f64(2.0);
+        self.norms[i] + q_sq - two * self.dot_dense(i, q)
+    }
+    fn project_range(&self, r0: usize, r1: usize, s: &Sketch, out: MatMut<'_, T>) -> Result<()> {
+        let (a, b) = (
+            self.x.row_range(r0).start,
+            self.x.row_range(r1.max(1) - 1).end,
+        );
+        let (a, b) = if r1 > r0 { (a, b) } else { (a, a) };
+        let indptr: Vec<I> = (r0..=r1)
+            .map(|r| {
+                let p = if r == r1 {
+                    b
+                } else {
+                    self.x.row_range(r).start
+                };
+                I::from_usize(p - a)
+            })
+            .collect();
+        // The parent was validated by `CsrRef::new`; a row range of it is valid too.
+        let sub = CsrRef {
+            rows: r1 - r0,
+            cols: self.x.cols,
+            indptr: &indptr,
+            indices: &self.x.indices[a..b],
+            data: &self.x.data[a..b],
+        };
+        s.project_csr(&sub, out)
+    }
+    fn column_sums(&self) -> Vec<f64> {
+        let mut s = vec![0.0f64; self.x.cols];
+        for (t, &v) in self.x.data.iter().enumerate() {
+            s[self.x.col(t)] += v.to_f64();
+        }
+        s
+    }
+}
+
+/// `(distance, index)` ordering used for every neighbour list: ascending distance,
+/// ties broken by the smaller index, so results never depend on scan order.
+#[inline(always)]
+pub(crate) fn closer(a: (f64, usize), b: (f64, usize)) -> bool {
+    a.0 < b.0 || (a.0 == b.0 && a.1 < b.1)
+}
+
+/// The `k` best `(distance, index)` pairs seen so far, sorted ascending.
+#[derive(Clone, Debug)]
+pub(crate) struct TopK {
+    k: usize,
+    items: Vec<(f64, usize)>,
+}
+
+impl TopK {
+    pub(crate) fn new(k: usize) -> Self {
+        TopK {
+            k,
+            items: Vec::with_capacity(k + 1),
+        }
+    }
+    pub(crate) fn clear(&mut self) {
+        self.items.clear();
+    }
+    /// Worst kept distance once full, else +inf.
+    #[inline(always)]
+    pub(crate) fn bound(&self) -> f64 {
+        if self.items.len() < self.k {
+            f64::INFINITY
+        } else {
+            self.items[self.k - 1].0
+        }
+    }
+    #[inline(always)]
+    pub(crate) fn push(&mut self, d: f64, j: usize) {
+        if self.k == 0 || d > self.bound() {
+            return;
+        }
+        if self.items.len() == self.k {
+            if !closer((d, j), self.items[self.k - 1]) {
+                return;
+            }
+            self.items.pop();
+        }
+        let pos = self.items.partition_point(|&it| closer(it, (d, j)));
+        self.items.insert(pos, (d, j));
+    }
+    pub(crate) fn items(&self) -> &[(f64, usize)] {
+        &self.items
+    }
+}
