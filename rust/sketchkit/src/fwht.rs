@@ -10,12 +10,13 @@
 //! so all of them give identical bits.
 //!
 //! Structure:
-//! * levels below one SIMD register (`h < 16`) run inside registers on groups of 16
-//!   ([`low16`], with AVX-512/AVX2 permutes);
-//! * higher levels run two at a time (radix-4 passes) on contiguous vectors;
-//! * lengths above [`BLOCK`] are split as `R × C` with `C = BLOCK`: each contiguous
-//!   row of `C` is transformed in L1, then the `R`-point transform runs down the
-//!   columns in strips of [`STRIP`] lanes that stay in L2;
+//! * at the AVX2 and AVX-512 levels a contiguous vector goes to the kernels of
+//!   `fwht_x86` (in-register low levels fused with the first cross-register levels,
+//!   radix-8/16 passes, recursive cache blocking; see that module);
+//! * the portable path runs the levels below 16 on groups of 16 ([`low16`]), then
+//!   radix-8/4/2 passes on contiguous vectors; lengths above [`BLOCK`] are split as
+//!   `R × C` with `C = BLOCK`: each contiguous row of `C` is transformed in cache,
+//!   then the `R`-point transform runs down the columns in strips of [`STRIP`] lanes;
 //! * batches run in parallel on the crate's pool: rows of a C-order matrix, or the
 //!   columns of one (axis 0) with the lanes across columns — no transposition.
 

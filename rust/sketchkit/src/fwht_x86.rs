@@ -3,8 +3,7 @@
 //!
 //! Bit identity with the portable code: the levels run in ascending order and every
 //! butterfly yields exactly `a + b` and `a − b`:
-//! * between registers with one `add` and one `sub` (or `fnmadd(b, 1, a)`, which is
-//!   the exactly rounded `a − b` as well);
+//! * between registers with one `add` and one `sub`;
 //! * inside a register (`h` below the lane count) as `fma(x, ±1, perm(x))`: lanes
 //!   whose bit `h` is clear hold `a` and compute `a·1 + b`; the others hold `b` and
 //!   compute `b·(−1) + a`. Multiplying by ±1 is exact, so the single rounding of the
@@ -33,18 +32,22 @@ trait Simd {
     const RB: usize;
     /// Largest radix (registers per butterfly group) of a strided pass.
     const RMAX: usize;
-    /// Elements transformed in one piece (L1-resident).
+    /// Longest length transformed in one piece (L1-resident); longer ones recurse
+    /// on sub-blocks of at least `L1 / 2` elements.
     const L1: usize;
-    /// Largest radix of the top pass of a recursion step.
+    /// Largest radix of the top pass of a recursion step. Its `RTOP` streams are a
+    /// power-of-two multiple of 4 KiB apart, so they share one L1 set: more than the
+    /// 8 ways evict each other between load and store (radix 16 there measured
+    /// 1.5–2× slower than radix 8).
     const RTOP: usize;
     unsafe fn ld(p: *const Self::E) -> Self::V;
     unsafe fn st(p: *mut Self::E, v: Self::V);
     unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
     unsafe fn sub(a: Self::V, b: Self::V) -> Self::V;
-    /// `a − b` on the FMA pipes (`fnmadd(b, 1, a)`, the same bits).
-    unsafe fn subf(a: Self::V, b: Self::V) -> Self::V;
-    /// Levels `h = 1, 2, …, W/2` inside one register.
-    unsafe fn low(v: Self::V) -> Self::V;
+    /// `log2 W`: the levels inside one register.
+    const LOW: usize;
+    /// In-register level `h = 2^k` (`k < LOW`).
+    unsafe fn low(v: Self::V, k: usize) -> Self::V;
 }
 
 /// AVX-512, f32.
@@ -63,7 +66,8 @@ impl Simd for Z32 {
     const RB: usize = 16;
     const RMAX: usize = 16;
     const L1: usize = 1 << 12;
-    const RTOP: usize = 16;
+    const RTOP: usize = 8;
+    const LOW: usize = 4;
     #[inline(always)]
     unsafe fn ld(p: *const f32) -> __m512 {
         _mm512_loadu_ps(p)
@@ -81,22 +85,32 @@ impl Simd for Z32 {
         _mm512_sub_ps(a, b)
     }
     #[inline(always)]
-    unsafe fn subf(a: __m512, b: __m512) -> __m512 {
-        _mm512_fnmadd_ps(b, _mm512_set1_ps(1.0), a)
-    }
-    #[inline(always)]
-    unsafe fn low(v: __m512) -> __m512 {
+    unsafe fn low(v: __m512, k: usize) -> __m512 {
         let (p, m) = (1.0f32, -1.0f32);
-        let s1 = _mm512_setr_ps(p, m, p, m, p, m, p, m, p, m, p, m, p, m, p, m);
-        let s2 = _mm512_setr_ps(p, p, m, m, p, p, m, m, p, p, m, m, p, p, m, m);
-        let s4 = _mm512_setr_ps(p, p, p, p, m, m, m, m, p, p, p, p, m, m, m, m);
-        let s8 = _mm512_setr_ps(p, p, p, p, p, p, p, p, m, m, m, m, m, m, m, m);
-        // h = 1, 2: swap neighbours / pairs inside 128-bit lanes.
-        let v = _mm512_fmadd_ps(v, s1, _mm512_permute_ps::<0b10_11_00_01>(v));
-        let v = _mm512_fmadd_ps(v, s2, _mm512_permute_ps::<0b01_00_11_10>(v));
-        // h = 4, 8: swap adjacent 128-bit lanes / 256-bit halves.
-        let v = _mm512_fmadd_ps(v, s4, _mm512_shuffle_f32x4::<0b10_11_00_01>(v, v));
-        _mm512_fmadd_ps(v, s8, _mm512_shuffle_f32x4::<0b01_00_11_10>(v, v))
+        match k {
+            // h = 1, 2: swap neighbours / pairs inside 128-bit lanes.
+            0 => _mm512_fmadd_ps(
+                v,
+                _mm512_setr_ps(p, m, p, m, p, m, p, m, p, m, p, m, p, m, p, m),
+                _mm512_permute_ps::<0b10_11_00_01>(v),
+            ),
+            1 => _mm512_fmadd_ps(
+                v,
+                _mm512_setr_ps(p, p, m, m, p, p, m, m, p, p, m, m, p, p, m, m),
+                _mm512_permute_ps::<0b01_00_11_10>(v),
+            ),
+            // h = 4, 8: swap adjacent 128-bit lanes / 256-bit halves.
+            2 => _mm512_fmadd_ps(
+                v,
+                _mm512_setr_ps(p, p, p, p, m, m, m, m, p, p, p, p, m, m, m, m),
+                _mm512_shuffle_f32x4::<0b10_11_00_01>(v, v),
+            ),
+            _ => _mm512_fmadd_ps(
+                v,
+                _mm512_setr_ps(p, p, p, p, p, p, p, p, m, m, m, m, m, m, m, m),
+                _mm512_shuffle_f32x4::<0b01_00_11_10>(v, v),
+            ),
+        }
     }
 }
 
@@ -107,7 +121,8 @@ impl Simd for Z64 {
     const RB: usize = 16;
     const RMAX: usize = 16;
     const L1: usize = 1 << 11;
-    const RTOP: usize = 16;
+    const RTOP: usize = 8;
+    const LOW: usize = 3;
     #[inline(always)]
     unsafe fn ld(p: *const f64) -> __m512d {
         _mm512_loadu_pd(p)
@@ -125,18 +140,25 @@ impl Simd for Z64 {
         _mm512_sub_pd(a, b)
     }
     #[inline(always)]
-    unsafe fn subf(a: __m512d, b: __m512d) -> __m512d {
-        _mm512_fnmadd_pd(b, _mm512_set1_pd(1.0), a)
-    }
-    #[inline(always)]
-    unsafe fn low(v: __m512d) -> __m512d {
+    unsafe fn low(v: __m512d, k: usize) -> __m512d {
         let (p, m) = (1.0f64, -1.0f64);
-        let s1 = _mm512_setr_pd(p, m, p, m, p, m, p, m);
-        let s2 = _mm512_setr_pd(p, p, m, m, p, p, m, m);
-        let s4 = _mm512_setr_pd(p, p, p, p, m, m, m, m);
-        let v = _mm512_fmadd_pd(v, s1, _mm512_permute_pd::<0b0101_0101>(v));
-        let v = _mm512_fmadd_pd(v, s2, _mm512_shuffle_f64x2::<0b10_11_00_01>(v, v));
-        _mm512_fmadd_pd(v, s4, _mm512_shuffle_f64x2::<0b01_00_11_10>(v, v))
+        match k {
+            0 => _mm512_fmadd_pd(
+                v,
+                _mm512_setr_pd(p, m, p, m, p, m, p, m),
+                _mm512_permute_pd::<0b0101_0101>(v),
+            ),
+            1 => _mm512_fmadd_pd(
+                v,
+                _mm512_setr_pd(p, p, m, m, p, p, m, m),
+                _mm512_shuffle_f64x2::<0b10_11_00_01>(v, v),
+            ),
+            _ => _mm512_fmadd_pd(
+                v,
+                _mm512_setr_pd(p, p, p, p, m, m, m, m),
+                _mm512_shuffle_f64x2::<0b01_00_11_10>(v, v),
+            ),
+        }
     }
 }
 
@@ -148,6 +170,7 @@ impl Simd for Y32 {
     const RMAX: usize = 8;
     const L1: usize = 1 << 12;
     const RTOP: usize = 8;
+    const LOW: usize = 3;
     #[inline(always)]
     unsafe fn ld(p: *const f32) -> __m256 {
         _mm256_loadu_ps(p)
@@ -165,18 +188,25 @@ impl Simd for Y32 {
         _mm256_sub_ps(a, b)
     }
     #[inline(always)]
-    unsafe fn subf(a: __m256, b: __m256) -> __m256 {
-        _mm256_fnmadd_ps(b, _mm256_set1_ps(1.0), a)
-    }
-    #[inline(always)]
-    unsafe fn low(v: __m256) -> __m256 {
+    unsafe fn low(v: __m256, k: usize) -> __m256 {
         let (p, m) = (1.0f32, -1.0f32);
-        let s1 = _mm256_setr_ps(p, m, p, m, p, m, p, m);
-        let s2 = _mm256_setr_ps(p, p, m, m, p, p, m, m);
-        let s4 = _mm256_setr_ps(p, p, p, p, m, m, m, m);
-        let v = _mm256_fmadd_ps(v, s1, _mm256_permute_ps::<0b10_11_00_01>(v));
-        let v = _mm256_fmadd_ps(v, s2, _mm256_permute_ps::<0b01_00_11_10>(v));
-        _mm256_fmadd_ps(v, s4, _mm256_permute2f128_ps::<0x01>(v, v))
+        match k {
+            0 => _mm256_fmadd_ps(
+                v,
+                _mm256_setr_ps(p, m, p, m, p, m, p, m),
+                _mm256_permute_ps::<0b10_11_00_01>(v),
+            ),
+            1 => _mm256_fmadd_ps(
+                v,
+                _mm256_setr_ps(p, p, m, m, p, p, m, m),
+                _mm256_permute_ps::<0b01_00_11_10>(v),
+            ),
+            _ => _mm256_fmadd_ps(
+                v,
+                _mm256_setr_ps(p, p, p, p, m, m, m, m),
+                _mm256_permute2f128_ps::<0x01>(v, v),
+            ),
+        }
     }
 }
 
@@ -188,6 +218,7 @@ impl Simd for Y64 {
     const RMAX: usize = 8;
     const L1: usize = 1 << 11;
     const RTOP: usize = 8;
+    const LOW: usize = 2;
     #[inline(always)]
     unsafe fn ld(p: *const f64) -> __m256d {
         _mm256_loadu_pd(p)
@@ -205,16 +236,20 @@ impl Simd for Y64 {
         _mm256_sub_pd(a, b)
     }
     #[inline(always)]
-    unsafe fn subf(a: __m256d, b: __m256d) -> __m256d {
-        _mm256_fnmadd_pd(b, _mm256_set1_pd(1.0), a)
-    }
-    #[inline(always)]
-    unsafe fn low(v: __m256d) -> __m256d {
+    unsafe fn low(v: __m256d, k: usize) -> __m256d {
         let (p, m) = (1.0f64, -1.0f64);
-        let s1 = _mm256_setr_pd(p, m, p, m);
-        let s2 = _mm256_setr_pd(p, p, m, m);
-        let v = _mm256_fmadd_pd(v, s1, _mm256_permute_pd::<0b0101>(v));
-        _mm256_fmadd_pd(v, s2, _mm256_permute2f128_pd::<0x01>(v, v))
+        match k {
+            0 => _mm256_fmadd_pd(
+                v,
+                _mm256_setr_pd(p, m, p, m),
+                _mm256_permute_pd::<0b0101>(v),
+            ),
+            _ => _mm256_fmadd_pd(
+                v,
+                _mm256_setr_pd(p, p, m, m),
+                _mm256_permute2f128_pd::<0x01>(v, v),
+            ),
+        }
     }
 }
 
@@ -253,13 +288,11 @@ pub(crate) fn transform<T: 'static>(x: &mut [T]) -> bool {
 /// with `n >= S::W`.
 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
 unsafe fn rec512<S: Simd>(p: *mut S::E, n: usize) {
-    let (l1, rtop) = tune();
-    let l1 = l1.unwrap_or(S::L1);
-    if n <= l1 {
+    if n <= S::L1 {
         in_cache::<S>(p, n);
         return;
     }
-    let r = (n / l1).min(rtop.unwrap_or(S::RTOP));
+    let r = (n / (S::L1 / 2)).min(S::RTOP);
     let sub = n / r;
     for i in 0..r {
         // SAFETY: sub-block i lies inside `p[..n]`; `sub >= S::L1 >= S::W`.
@@ -279,7 +312,7 @@ unsafe fn rec256<S: Simd>(p: *mut S::E, n: usize) {
         in_cache::<S>(p, n);
         return;
     }
-    let r = (n / S::L1).min(S::RTOP);
+    let r = (n / (S::L1 / 2)).min(S::RTOP);
     let sub = n / r;
     for i in 0..r {
         // SAFETY: sub-block i lies inside `p[..n]`; `sub >= S::L1 >= S::W`.
@@ -339,7 +372,10 @@ unsafe fn base<S: Simd, const K: usize>(p: *mut S::E, n: usize) {
             let q = p.add(i);
             let mut v = [S::ld(q); K];
             for (j, vj) in v.iter_mut().enumerate() {
-                *vj = S::low(S::ld(q.add(j * S::W)));
+                *vj = S::ld(q.add(j * S::W));
+                for k in 0..S::LOW {
+                    *vj = S::low(*vj, k);
+                }
             }
             bfly::<S, K>(&mut v);
             for (j, &vj) in v.iter().enumerate() {
@@ -390,29 +426,10 @@ unsafe fn bfly<S: Simd, const K: usize>(v: &mut [S::V; K]) {
             for j in i..i + h {
                 let (a, b) = (v[j], v[j + h]);
                 v[j] = S::add(a, b);
-                v[j + h] = if SUBF_MASK >> (j % 16) & 1 == 1 {
-                    S::subf(a, b)
-                } else {
-                    S::sub(a, b)
-                };
+                v[j + h] = S::sub(a, b);
             }
             i += 2 * h;
         }
         h *= 2;
     }
 }
-
-fn tune() -> (Option<usize>, Option<usize>) {
-    static T: std::sync::OnceLock<(Option<usize>, Option<usize>)> = std::sync::OnceLock::new();
-    *T.get_or_init(|| {
-        let g = |k: &str| {
-            std::env::var(k)
-                .ok()
-                .and_then(|v| v.parse::<u32>().ok())
-                .map(|m| 1usize << m)
-        };
-        (g("FWHT_L1"), g("FWHT_RTOP"))
-    })
-}
-
-const SUBF_MASK: u32 = 0x1111;
