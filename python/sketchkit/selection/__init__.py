@@ -1,0 +1,56 @@
+"""Instance selection: keep a few percent of a labelled data set.
+
+* :class:`GraphAttentionSelector` -- graph-attention importance on a kNN graph built
+  by hierarchical hashing (:class:`HierarchicalHasher`) or stratified mini-batches;
+* baselines with the same API: :class:`StratifiedRandomSelector`,
+  :class:`CondensedNearestNeighbour` (Hart's multi-class CNN),
+  :class:`EditedNearestNeighbours` (Wilson), :class:`DROP3`,
+  :class:`LSHInstanceSelector` (LSH-IS-S and LSH-IS-F);
+* graph builders: :func:`hash_kneighbors_graph`, :func:`minibatch_kneighbors_graph`,
+  :func:`exact_kneighbors_graph`, and :func:`graph_recall`.
+
+Every selector follows imbalanced-learn's sampler API (``fit_resample(X, y)``,
+``sample_indices_``) without requiring imbalanced-learn. This subpackage requires
+scikit-learn and SciPy (``pip install 'sketchkit[sklearn]'``).
+"""
+
+from __future__ import annotations
+
+from ._attention import GraphAttentionSelector
+from ._base import BaseSelector
+from ._graph import (
+    HierarchicalHasher,
+    exact_kneighbors_graph,
+    graph_recall,
+    hash_kneighbors_graph,
+    minibatch_kneighbors_graph,
+)
+
+__all__ = [
+    "BaseSelector",
+    "GraphAttentionSelector",
+    "HierarchicalHasher",
+    "exact_kneighbors_graph",
+    "graph_recall",
+    "hash_kneighbors_graph",
+    "minibatch_kneighbors_graph",
+]
+
+try:  # the baselines live in their own module
+    from ._baselines import (  # noqa: F401
+        DROP3,
+        CondensedNearestNeighbour,
+        EditedNearestNeighbours,
+        LSHInstanceSelector,
+        StratifiedRandomSelector,
+    )
+
+    __all__ += [
+        "DROP3",
+        "CondensedNearestNeighbour",
+        "EditedNearestNeighbours",
+        "LSHInstanceSelector",
+        "StratifiedRandomSelector",
+    ]
+except ImportError:  # pragma: no cover - during development only
+    pass

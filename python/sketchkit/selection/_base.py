@@ -1,0 +1,182 @@
+"""Shared machinery of the instance selectors: validation, label coding, resampling.
+
+Every selector follows imbalanced-learn's sampler API without depending on it:
+``fit_resample(X, y) -> (X_res, y_res)`` with the kept rows in their original order,
+and the fitted attribute ``sample_indices_``. They therefore work as steps of an
+``imblearn.pipeline.Pipeline`` (which recognizes samplers by ``fit_resample``).
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+
+from .._validation import as_dense, as_sparse
+
+__all__ = ["BaseSelector", "check_reduction", "encode_labels", "native_rows"]
+
+
+def native_rows(X: Any, name: str = "X") -> tuple[Any, Any]:
+    """Validate ``X`` and return ``(X_checked, rows)``.
+
+    ``X_checked`` is the validated input (dense ``float32``/``float64`` array, or a
+    CSR matrix); ``rows`` is what the compiled selection functions take: a
+    C-contiguous 2-D array, or the CSR tuple ``(data, indices, indptr, n_cols)`` in
+    canonical form (sorted indices, no duplicates).
+
+    Raises
+    ------
+    ValueError
+        On NaN/inf, empty input, or a wrong number of dimensions.
+    TypeError
+        On complex/object/string dtypes.
+    """
+    if sp.issparse(X):
+        Xc = as_sparse(X, name)
+        if Xc.format != "csr":
+            Xc = Xc.tocsr()
+        if not Xc.has_canonical_format:
+            Xc = Xc.copy()
+            Xc.sum_duplicates()
+        return Xc, (Xc.data, Xc.indices, Xc.indptr, int(Xc.shape[1]))
+    Xd = as_dense(X, name)
+    if Xd.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array, got shape {Xd.shape}")
+    return Xd, np.ascontiguousarray(Xd)
+
+
+def encode_labels(y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Map labels of any hashable type to ``uint32`` codes ``0..n_classes``.
+
+    Returns
+    -------
+    classes : ndarray
+        The distinct labels, sorted (as :func:`numpy.unique` sorts them).
+    codes : ndarray of uint32
+        The code of each row.
+
+    Raises
+    ------
+    ValueError
+        If ``y`` is not 1-D, its length differs from ``n_rows``, it holds NaN, or it
+        has fewer than two classes.
+    """
+    y_arr = np.asarray(y)
+    if y_arr.ndim == 2 and y_arr.shape[1] == 1:
+        y_arr = y_arr.ravel()
+    if y_arr.ndim != 1:
+        raise ValueError(f"y must be 1-D, got shape {y_arr.shape}")
+    if y_arr.shape[0] != n_rows:
+        raise ValueError(f"y has {y_arr.shape[0]} labels but X has {n_rows} rows; they must match")
+    if y_arr.dtype.kind == "f" and bool(np.isnan(y_arr).any()):
+        raise ValueError("y contains NaN")
+    if y_arr.dtype == object:
+        if any(v is None or (isinstance(v, float) and v != v) for v in y_arr):
+            raise ValueError("y contains None or NaN")
+    try:
+        classes, codes = np.unique(y_arr, return_inverse=True)
+    except TypeError as exc:
+        raise TypeError(f"y holds labels that cannot be compared: {exc}") from exc
+    if classes.shape[0] < 2:
+        raise ValueError(
+            f"y has a single class ({classes[0]!r}); instance selection needs at least two"
+        )
+    return classes, codes.astype(np.uint32).ravel()
+
+
+def check_reduction(reduction: Any, *, allow_none: bool) -> float | None:
+    """``reduction`` as a float in ``(0, 1)`` (or ``None`` when allowed)."""
+    if reduction is None and allow_none:
+        return None
+    if isinstance(reduction, bool) or not isinstance(reduction, numbers.Real):
+        raise TypeError(f"reduction must be a float in (0, 1), got {reduction!r}")
+    r = float(reduction)
+    if not 0.0 < r < 1.0:
+        raise ValueError(f"reduction must be in (0, 1), got reduction={r}")
+    return r
+
+
+def quota(codes: np.ndarray, n_classes: int, reduction: float) -> list[int]:
+    """Rows to keep per class: ``round(n_c (1 - reduction))``, at least 1."""
+    counts = np.bincount(codes, minlength=n_classes)
+    return [int(min(c, max(1, round(c * (1.0 - reduction))))) if c else 0 for c in counts]
+
+
+class BaseSelector(BaseEstimator):
+    """Base class of the selectors (imbalanced-learn sampler interface).
+
+    Subclasses implement ``_select(rows, codes, n_classes) -> ndarray`` returning
+    the kept row indices (``int64``, ascending).
+
+    Attributes
+    ----------
+    sample_indices_ : ndarray of shape (n_kept,)
+        Indices of the kept rows in the input, ascending.
+    classes_ : ndarray
+        The distinct labels.
+    n_features_in_ : int
+        Number of features seen in :meth:`fit_resample`.
+    reduction_ : float
+        Achieved reduction rate ``1 - n_kept / n_rows``.
+    """
+
+    _sampling_type = "under-sampling"
+
+    def _seed(self) -> int:
+        """``random_state`` as a 64-bit seed (``None`` draws one from NumPy's RNG)."""
+        rs = getattr(self, "random_state", None)
+        if isinstance(rs, numbers.Integral) and not isinstance(rs, bool):
+            if int(rs) < 0:
+                raise ValueError(f"random_state must be non-negative, got {rs}")
+            return int(rs) % 2**64
+        return int(check_random_state(rs).randint(0, 2**63 - 1, dtype=np.int64))
+
+    def _select(self, rows: Any, codes: np.ndarray, n_classes: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def fit_resample(self, X: Any, y: Any, **params: Any) -> tuple[Any, Any]:
+        """Select rows and return them.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data (``float32`` and ``float64`` are kept; integers become
+            ``float64``; CSR/CSC accepted).
+        y : array-like of shape (n_samples,)
+            Labels of any hashable, sortable type.
+
+        Returns
+        -------
+        X_resampled : same container as ``X``
+            The kept rows, in their original order.
+        y_resampled : same container as ``y``
+            Their labels.
+        """
+        is_pandas = hasattr(X, "iloc")
+        Xc, rows = native_rows(X.to_numpy() if is_pandas else X)
+        n = Xc.shape[0]
+        self.classes_, codes = encode_labels(y, n)
+        self.n_features_in_ = int(Xc.shape[1])
+        if is_pandas:
+            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        idx = np.asarray(self._select(rows, codes, len(self.classes_)), dtype=np.int64)
+        self.sample_indices_ = idx
+        self.reduction_ = 1.0 - idx.shape[0] / n
+        X_res = X.iloc[idx] if is_pandas else Xc[idx]
+        y_res = y.iloc[idx] if hasattr(y, "iloc") else np.asarray(y)[idx]
+        return X_res, y_res
+
+    def fit(self, X: Any, y: Any) -> BaseSelector:
+        """Run the selection (same as :meth:`fit_resample`, returning ``self``)."""
+        self.fit_resample(X, y)
+        return self
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

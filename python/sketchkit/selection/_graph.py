@@ -1,0 +1,293 @@
+"""Neighbour graphs for instance selection: hierarchical hashing, mini-batches, exact.
+
+All graphs are returned as ``scipy.sparse.csr_matrix`` of shape ``(n, n)`` whose
+stored values are distances (row ``i`` holds its neighbours sorted by distance, ties
+by index; a row is never its own neighbour), the layout of scikit-learn's
+``kneighbors_graph(mode="distance")``.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from .. import _native
+from ._base import native_rows
+
+__all__ = [
+    "HierarchicalHasher",
+    "exact_kneighbors_graph",
+    "graph_recall",
+    "hash_kneighbors_graph",
+    "minibatch_kneighbors_graph",
+]
+
+_FAMILIES = ("simhash", "e2lsh", "flyhash")
+_METRICS = ("euclidean", "cosine")
+
+
+def _pos_int(value: Any, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if int(value) < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {name}={int(value)}")
+    return int(value)
+
+
+def _metric(metric: Any) -> str:
+    if metric not in _METRICS:
+        raise ValueError(f"metric must be one of {_METRICS}, got {metric!r}")
+    return str(metric)
+
+
+def _seed(random_state: Any) -> int:
+    if random_state is None:
+        return int(np.random.default_rng().integers(0, 2**63 - 1))
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        if int(random_state) < 0:
+            raise ValueError(f"random_state must be non-negative, got {random_state}")
+        return int(random_state) % 2**64
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(0, 2**63 - 1, dtype=np.int64))
+    raise TypeError(f"random_state must be None, an int or a RandomState, got {random_state!r}")
+
+
+def _to_csr(parts: tuple[np.ndarray, np.ndarray, np.ndarray], n: int) -> sp.csr_matrix:
+    indptr, indices, distances = parts
+    return sp.csr_matrix((distances, indices, indptr), shape=(n, n))
+
+
+def _from_csr(graph: Any, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if not sp.issparse(graph) or graph.shape != (n, n):
+        raise ValueError(f"graph must be a sparse ({n}, {n}) matrix")
+    g = graph.tocsr()
+    return (
+        np.ascontiguousarray(g.indptr, dtype=np.int64),
+        np.ascontiguousarray(g.indices, dtype=np.int64),
+        np.ascontiguousarray(g.data, dtype=np.float64),
+    )
+
+
+class HierarchicalHasher:
+    r"""Multi-level, multi-view hash tables over the rows of a data set.
+
+    Each of ``n_views`` independent views hashes a row to ``n_bits`` symbols:
+
+    * ``"simhash"``: :math:`\operatorname{sign}\langle g_t, x - \mu\rangle` with
+      Gaussian :math:`g_t` (:math:`\mu` the column means when ``center=True``);
+    * ``"e2lsh"``: :math:`\lfloor (\langle g_t, x\rangle + b_t) / w \rfloor` with
+      :math:`b_t \sim U[0, w)` and :math:`w = \text{width} \cdot s`, where :math:`s`
+      is the median nearest-neighbour distance within a random sample of 1000 rows;
+    * ``"flyhash"``: a sparse binary expansion to ``expansion * n_bits`` units, each
+      summing ``fan_in`` random (centred) coordinates, then winner-take-all: the
+      symbols are the indices of the ``n_bits`` most active units.
+
+    Level :math:`l` uses the first :math:`\lceil l \cdot n\_bits / n\_levels\rceil`
+    symbols (nested prefixes). A row's bucket is the deepest level whose bucket holds
+    at least ``min_bucket`` rows; buckets above ``max_bucket`` rows are split by a
+    sliding window of ``max_bucket`` rows in code order. Work and memory are linear
+    in the number of rows; no step compares all pairs.
+
+    Parameters
+    ----------
+    family : {"simhash", "e2lsh", "flyhash"}, default="simhash"
+    n_bits : int, default=24
+        Symbols per view (at most 64 for SimHash).
+    n_levels : int, default=3
+    n_views : int, default=4
+    min_bucket : int, default=16
+    max_bucket : int, default=64
+        At least ``2 * min_bucket``.
+    center : bool, default=True
+        Centre the data (SimHash, FlyHash).
+    width : float, default=4.0
+        E2LSH bucket width relative to the data-scale estimate.
+    expansion, fan_in : int, default=8, 6
+        FlyHash expansion factor and inputs per unit.
+    random_state : int, RandomState or None, default=None
+
+    Attributes
+    ----------
+    levels_ : ndarray of shape (n_samples, n_views), uint8
+        Level of each row's bucket (0 = the whole data set).
+    bucket_ids_ : ndarray of shape (n_samples, n_views), uint64
+        Id of each row's bucket, unique within a view.
+    bucket_sizes_ : ndarray of shape (n_samples, n_views), uint32
+    window_sizes_ : ndarray of shape (n_samples, n_views), uint32
+        Candidates each row draws from each view (at most ``max_bucket``).
+    scale_ : float
+        The data-scale estimate (E2LSH; 1.0 otherwise).
+    """
+
+    def __init__(
+        self,
+        family: str = "simhash",
+        n_bits: int = 24,
+        n_levels: int = 3,
+        n_views: int = 4,
+        min_bucket: int = 16,
+        max_bucket: int = 64,
+        *,
+        center: bool = True,
+        width: float = 4.0,
+        expansion: int = 8,
+        fan_in: int = 6,
+        random_state: Any = None,
+    ) -> None:
+        self.family = family
+        self.n_bits = n_bits
+        self.n_levels = n_levels
+        self.n_views = n_views
+        self.min_bucket = min_bucket
+        self.max_bucket = max_bucket
+        self.center = center
+        self.width = width
+        self.expansion = expansion
+        self.fan_in = fan_in
+        self.random_state = random_state
+
+    def fit(self, X: Any) -> HierarchicalHasher:
+        """Hash the rows of ``X`` (dense or sparse)."""
+        if self.family not in _FAMILIES:
+            raise ValueError(f"family must be one of {_FAMILIES}, got {self.family!r}")
+        _, rows = native_rows(X)
+        self._tables = _native.Hasher(
+            rows,
+            self.family,
+            _pos_int(self.n_bits, "n_bits"),
+            _pos_int(self.n_levels, "n_levels"),
+            _pos_int(self.n_views, "n_views"),
+            _pos_int(self.min_bucket, "min_bucket"),
+            _pos_int(self.max_bucket, "max_bucket"),
+            _seed(self.random_state),
+            center=bool(self.center),
+            width=float(self.width),
+            expansion=_pos_int(self.expansion, "expansion"),
+            fan_in=_pos_int(self.fan_in, "fan_in"),
+        )
+        t = self._tables
+        self.n_samples_ = int(t.n)
+        self.levels_ = t.levels()
+        self.bucket_ids_ = t.bucket_ids()
+        self.bucket_sizes_ = t.bucket_sizes()
+        self.window_sizes_ = t.window_sizes()
+        self.scale_ = float(t.scale)
+        return self
+
+    def level_ids(self, level: int) -> np.ndarray:
+        """Bucket ids at a fixed ``level`` (``0..n_levels``), shape ``(n, n_views)``."""
+        return self._fitted().level_ids(_pos_int(level, "level", 0))
+
+    def _fitted(self) -> Any:
+        if not hasattr(self, "_tables"):
+            raise RuntimeError("this HierarchicalHasher is not fitted; call fit(X) first")
+        return self._tables
+
+    def kneighbors_graph(
+        self, X: Any, n_neighbors: int = 10, metric: str = "euclidean"
+    ) -> sp.csr_matrix:
+        """The candidate graph re-ranked by exact distance (``X`` as given to fit)."""
+        t = self._fitted()
+        _, rows = native_rows(X)
+        parts = t.knn_graph(rows, _pos_int(n_neighbors, "n_neighbors"), _metric(metric))
+        return _to_csr(parts, int(t.n))
+
+
+def hash_kneighbors_graph(
+    X: Any,
+    n_neighbors: int = 10,
+    *,
+    metric: str = "euclidean",
+    family: str = "simhash",
+    n_bits: int = 24,
+    n_levels: int = 3,
+    n_views: int = 4,
+    min_bucket: int | None = None,
+    max_bucket: int = 64,
+    random_state: Any = None,
+) -> sp.csr_matrix:
+    """Approximate kNN graph by hierarchical hashing and exact re-ranking.
+
+    ``min_bucket`` defaults to ``max(2 * n_neighbors, 8)`` (capped at
+    ``max_bucket // 2``). See :class:`HierarchicalHasher`; the result's recall
+    against exact kNN is measured by :func:`graph_recall`.
+    """
+    k = _pos_int(n_neighbors, "n_neighbors")
+    mb = _pos_int(max_bucket, "max_bucket", 2)
+    lo = min(max(2 * k, 8), mb // 2) if min_bucket is None else min_bucket
+    h = HierarchicalHasher(
+        family, n_bits, n_levels, n_views, lo, mb, random_state=random_state
+    ).fit(X)
+    return h.kneighbors_graph(X, k, metric)
+
+
+def minibatch_kneighbors_graph(
+    X: Any,
+    y: Any = None,
+    n_neighbors: int = 10,
+    *,
+    batch_size: int = 1000,
+    metric: str = "euclidean",
+    random_state: Any = None,
+) -> sp.csr_matrix:
+    """Exact kNN inside stratified mini-batches (class proportions kept per batch).
+
+    Work is ``O(n * batch_size * d)``.
+    """
+    Xc, rows = native_rows(X)
+    n = Xc.shape[0]
+    codes = None
+    n_classes = 1
+    if y is not None:
+        from ._base import encode_labels
+
+        classes, codes = encode_labels(y, n)
+        n_classes = len(classes)
+    indptr, indices, dist, _ = _native.minibatch_graph(
+        rows,
+        codes,
+        n_classes,
+        _pos_int(batch_size, "batch_size", 2),
+        _pos_int(n_neighbors, "n_neighbors"),
+        _metric(metric),
+        _seed(random_state),
+    )
+    return _to_csr((indptr, indices, dist), n)
+
+
+def exact_kneighbors_graph(
+    X: Any, n_neighbors: int = 10, *, metric: str = "euclidean"
+) -> sp.csr_matrix:
+    """Exact kNN graph by brute force (quadratic; a reference for small data)."""
+    Xc, rows = native_rows(X)
+    parts = _native.exact_graph(rows, _pos_int(n_neighbors, "n_neighbors"), _metric(metric))
+    return _to_csr(parts, Xc.shape[0])
+
+
+def graph_recall(
+    X: Any,
+    graph: Any,
+    n_neighbors: int | None = None,
+    *,
+    sample: int = 200,
+    metric: str = "euclidean",
+    random_state: Any = 0,
+) -> float:
+    """Mean recall of ``graph`` against exact kNN on ``sample`` random rows.
+
+    ``recall = |graph(i) ∩ exact_k(i)| / k`` averaged over the sampled rows (ties at
+    the k-th distance count as found). ``n_neighbors`` defaults to the graph's
+    largest row length.
+    """
+    Xc, rows = native_rows(X)
+    n = Xc.shape[0]
+    indptr, indices, dist = _from_csr(graph, n)
+    k = int(np.diff(indptr).max()) if n_neighbors is None else n_neighbors
+    k = _pos_int(k, "n_neighbors")
+    rng = np.random.RandomState(_seed(random_state) % 2**32)
+    m = min(_pos_int(sample, "sample"), n)
+    rows_s = np.sort(rng.choice(n, size=m, replace=False)).astype(np.int64)
+    return float(_native.graph_recall(rows, indptr, indices, dist, rows_s, k, _metric(metric)))
