@@ -26,7 +26,7 @@
 //! Work is `O(n · (d · n_bits + n_views · max_bucket · d))` plus one sort per view;
 //! memory is `O(n · (n_bits + n_views))`. No step compares all pairs.
 
-use super::knn::{rerank, KnnGraph};
+use super::knn::{ordered_topk, KnnGraph, Lists};
 use super::rows::{Metric, Rows};
 use crate::error::{try_vec, Result, SketchError};
 use crate::rng::{tag, Stream};
@@ -412,16 +412,35 @@ impl HierarchicalHasher {
     fn table(cfg: &HashConfig, n: usize, sym: &[u16], tie: &[f64]) -> Result<View> {
         let m = cfg.n_bits;
         let code = |i: usize| &sym[i * m..(i + 1) * m];
-        let mut order: Vec<u32> = (0..n as u32).collect();
+        // Sort keys: the first symbols packed into a u64 (all of them for binary
+        // codes of ≤ 64 bits), compared first; the rest of the code only on ties.
+        let binary = matches!(cfg.family, HashFamily::SimHash { .. });
+        let (per, bits) = if binary {
+            (m.min(64), 1)
+        } else {
+            (m.min(4), 16)
+        };
+        let head = |i: usize| {
+            code(i)[..per]
+                .iter()
+                .fold(0u64, |acc, &s| (acc << bits) | u64::from(s))
+        };
+        let mut keys: Vec<(u64, u32)> = try_vec(n, (0u64, 0u32), "hash sort keys")?;
         crate::parallel::install(|| {
-            order.par_sort_unstable_by(|&a, &b| {
+            keys.par_iter_mut()
+                .enumerate()
+                .for_each(|(i, k)| *k = (head(i), i as u32))
+        })?;
+        crate::parallel::install(|| {
+            keys.par_sort_unstable_by(|&(ka, a), &(kb, b)| {
                 let (a, b) = (a as usize, b as usize);
-                code(a)
-                    .cmp(code(b))
+                ka.cmp(&kb)
+                    .then_with(|| code(a)[per..].cmp(&code(b)[per..]))
                     .then(tie[a].total_cmp(&tie[b]))
                     .then(a.cmp(&b))
             })
         })?;
+        let order: Vec<u32> = keys.into_iter().map(|(_, i)| i).collect();
         let mut pos = try_vec(n, 0u32, "hash positions")?;
         for (p, &i) in order.iter().enumerate() {
             pos[i as usize] = p as u32;
@@ -599,6 +618,17 @@ impl HierarchicalHasher {
                 self.n
             )));
         }
-        rerank(rows, k, metric, |i, out| self.candidates(i, out))
+        super::knn::check_k(k, self.n)?;
+        // One pass per view in that view's sorted order: consecutive queries share
+        // their windows, which stay in cache. Lists are merged per row across views.
+        let mut acc = Lists::new(self.n, k)?;
+        for (v, view) in self.views.iter().enumerate() {
+            let lists = ordered_topk(rows, k, metric, &view.order, |p| {
+                let (a, b) = self.window(v, view.order[p] as usize);
+                &view.order[a..b]
+            })?;
+            acc.merge(&lists, &view.pos)?;
+        }
+        acc.into_graph()
     }
 }

@@ -60,31 +60,6 @@ impl KnnGraph {
         })
     }
 
-    /// Builds the graph from `n` slots of `k` entries, of which the first
-    /// `counts[i]` of slot `i` are used.
-    pub(crate) fn from_flat(k: usize, flat: &[(f64, usize)], counts: &[usize]) -> Result<Self> {
-        let n = counts.len();
-        let mut indptr = try_vec(n + 1, 0i64, "graph row pointers")?;
-        for (i, &c) in counts.iter().enumerate() {
-            indptr[i + 1] = indptr[i] + c as i64;
-        }
-        let nnz = indptr[n] as usize;
-        let mut indices = try_vec(nnz, 0i64, "graph indices")?;
-        let mut distances = try_vec(nnz, 0.0f64, "graph distances")?;
-        for (i, &c) in counts.iter().enumerate() {
-            let p = indptr[i] as usize;
-            for (t, &(d, j)) in flat[i * k..i * k + c].iter().enumerate() {
-                indices[p + t] = j as i64;
-                distances[p + t] = d;
-            }
-        }
-        Ok(KnnGraph {
-            indptr,
-            indices,
-            distances,
-        })
-    }
-
     /// Rows whose neighbour lists are not full (fewer than `k`).
     pub fn short_rows(&self, k: usize) -> usize {
         (0..self.n())
@@ -107,7 +82,9 @@ pub(crate) fn check_k(k: usize, n: usize) -> Result<()> {
 }
 
 /// The exact `k` nearest rows of `pool` to row `q` (excluding `q`), ascending.
-/// `buf` is a scratch of length `rows.dim()`.
+/// `buf` is a scratch of length `rows.dim()`. Euclidean candidates are ranked by
+/// squared distance and only the kept ones take a square root.
+#[inline(always)]
 pub(crate) fn knn_in_pool<T: Real, R: Rows<T>>(
     rows: &R,
     metric: Metric,
@@ -119,9 +96,22 @@ pub(crate) fn knn_in_pool<T: Real, R: Rows<T>>(
     top.clear();
     rows.load(q, buf);
     let q_sq = rows.sq_norm(q);
-    for j in pool {
-        if j != q {
-            top.push(rows.distance(metric, j, buf, q_sq), j);
+    match metric {
+        Metric::Euclidean => {
+            for j in pool {
+                let s = rows.sq_dist_dense(j, buf, q_sq).to_f64().max(0.0);
+                if j != q && s <= top.bound() {
+                    top.push(s, j);
+                }
+            }
+            top.map_distances(f64::sqrt);
+        }
+        Metric::Cosine => {
+            for j in pool {
+                if j != q {
+                    top.push(rows.distance(metric, j, buf, q_sq), j);
+                }
+            }
         }
     }
 }
@@ -210,39 +200,135 @@ pub fn recall<T: Real, R: Rows<T>>(
     Ok(total / sample.len() as f64)
 }
 
-/// Re-ranks per-row candidate lists by exact distance and keeps the `k` nearest:
-/// the candidate graph → kNN graph step. `candidates(i, out)` appends row `i`'s
-/// candidates (duplicates and `i` itself allowed; they are removed).
-pub(crate) fn rerank<T: Real, R: Rows<T>>(
+/// Neighbour lists of `n` slots with room for `k` entries each, in flat arrays
+/// (12 bytes an entry).
+#[derive(Clone, Debug)]
+pub(crate) struct Lists {
+    k: usize,
+    dist: Vec<f64>,
+    idx: Vec<u32>,
+    count: Vec<u32>,
+}
+
+impl Lists {
+    pub(crate) fn new(n: usize, k: usize) -> Result<Self> {
+        let nk = crate::error::checked_mul(n, k, "graph size")?;
+        Ok(Lists {
+            k,
+            dist: try_vec(nk, 0.0f64, "graph distances")?,
+            idx: try_vec(nk, 0u32, "graph indices")?,
+            count: try_vec(n, 0u32, "graph row counts")?,
+        })
+    }
+
+    /// Merges slot `from[pos[i]]` of `other` into slot `i` of `self` for every `i`,
+    /// keeping the `k` closest distinct neighbours (the same pair always carries the
+    /// same distance, so duplicates sit next to each other in the merge).
+    pub(crate) fn merge(&mut self, other: &Lists, pos: &[u32]) -> Result<()> {
+        let k = self.k;
+        crate::parallel::install(|| {
+            self.dist
+                .par_chunks_mut(k)
+                .zip(self.idx.par_chunks_mut(k))
+                .zip(self.count.par_iter_mut())
+                .zip(pos.par_iter())
+                .with_min_len(1024)
+                .for_each(|(((d, j), c), &p)| {
+                    let p = p as usize;
+                    let (od, oj) = (&other.dist[p * k..], &other.idx[p * k..]);
+                    let oc = other.count[p] as usize;
+                    let mine: Vec<(f64, u32)> = d[..*c as usize]
+                        .iter()
+                        .copied()
+                        .zip(j[..*c as usize].iter().copied())
+                        .collect();
+                    let (mut a, mut b, mut out) = (0usize, 0usize, 0usize);
+                    while out < k && (a < mine.len() || b < oc) {
+                        let take_a = b >= oc
+                            || (a < mine.len()
+                                && super::rows::closer(
+                                    (mine[a].0, mine[a].1 as usize),
+                                    (od[b], oj[b] as usize),
+                                ));
+                        let item = if take_a {
+                            a += 1;
+                            mine[a - 1]
+                        } else {
+                            b += 1;
+                            (od[b - 1], oj[b - 1])
+                        };
+                        // The same pair always has the same distance, so a duplicate
+                        // is normally adjacent; scan the (short) list to be safe.
+                        if j[..out].contains(&item.1) {
+                            continue;
+                        }
+                        d[out] = item.0;
+                        j[out] = item.1;
+                        out += 1;
+                    }
+                    *c = out as u32;
+                })
+        })
+    }
+
+    pub(crate) fn into_graph(self) -> Result<KnnGraph> {
+        let n = self.count.len();
+        let mut indptr = try_vec(n + 1, 0i64, "graph row pointers")?;
+        for (i, &c) in self.count.iter().enumerate() {
+            indptr[i + 1] = indptr[i] + i64::from(c);
+        }
+        let nnz = indptr[n] as usize;
+        let mut indices = try_vec(nnz, 0i64, "graph indices")?;
+        let mut distances = try_vec(nnz, 0.0f64, "graph distances")?;
+        let k = self.k;
+        for (i, &c) in self.count.iter().enumerate() {
+            let (p, c) = (indptr[i] as usize, c as usize);
+            for t in 0..c {
+                indices[p + t] = i64::from(self.idx[i * k + t]);
+                distances[p + t] = self.dist[i * k + t];
+            }
+        }
+        Ok(KnnGraph {
+            indptr,
+            indices,
+            distances,
+        })
+    }
+}
+
+/// Exact top-`k` lists of the queries `order[p]` among the candidates
+/// `cands(p)` (rows; the query itself is skipped), stored in slot `p`. Queries are
+/// taken in `order` so that consecutive ones share candidates, which then stay in
+/// cache: with windows over a sorted order, or batch by batch.
+pub(crate) fn ordered_topk<'c, T: Real, R: Rows<T>>(
     rows: &R,
     k: usize,
     metric: Metric,
-    candidates: impl Fn(usize, &mut Vec<usize>) + Sync,
-) -> Result<KnnGraph> {
-    let (n, d) = (rows.n(), rows.dim());
-    check_k(k, n)?;
-    let mut flat = try_vec(
-        crate::error::checked_mul(n, k, "graph size")?,
-        (0.0f64, 0usize),
-        "graph",
-    )?;
-    let mut counts = try_vec(n, 0usize, "graph row counts")?;
+    order: &[u32],
+    cands: impl Fn(usize) -> &'c [u32] + Sync,
+) -> Result<Lists> {
+    let d = rows.dim();
+    let mut out = Lists::new(order.len(), k)?;
     crate::parallel::install(|| {
-        flat.par_chunks_mut(k)
-            .zip(counts.par_iter_mut())
+        out.dist
+            .par_chunks_mut(k)
+            .zip(out.idx.par_chunks_mut(k))
+            .zip(out.count.par_iter_mut())
             .enumerate()
+            .with_min_len(256)
             .for_each_init(
-                || (TopK::new(k), vec![T::ZERO; d], Vec::<usize>::new()),
-                |(top, buf, cand), (i, (out, cnt))| {
-                    cand.clear();
-                    candidates(i, cand);
-                    cand.sort_unstable();
-                    cand.dedup();
-                    crate::dispatch!(knn_in_pool(rows, metric, i, cand.iter().copied(), top, buf));
-                    out[..top.items().len()].copy_from_slice(top.items());
-                    *cnt = top.items().len();
+                || (TopK::new(k), vec![T::ZERO; d]),
+                |(top, buf), (p, ((dd, jj), c))| {
+                    let q = order[p] as usize;
+                    let pool = cands(p).iter().map(|&j| j as usize);
+                    crate::dispatch!(knn_in_pool(rows, metric, q, pool, top, buf));
+                    for (t, &(dist, j)) in top.items().iter().enumerate() {
+                        dd[t] = dist;
+                        jj[t] = j as u32;
+                    }
+                    *c = top.items().len() as u32;
                 },
             )
     })?;
-    KnnGraph::from_flat(k, &flat, &counts)
+    Ok(out)
 }

@@ -2,7 +2,7 @@
 //! batches that keep the class proportions, and each row's neighbours are the exact
 //! `k` nearest rows of its own batch. Work `O(n · batch_size · d)`.
 
-use super::knn::{rerank, KnnGraph};
+use super::knn::{ordered_topk, KnnGraph, Lists};
 use super::rows::{Metric, Rows};
 use super::{permutation, Labels};
 use crate::error::{Result, SketchError};
@@ -62,12 +62,31 @@ pub fn minibatch_graph<T: Real, R: Rows<T>>(
     }
     let batch = stratified_batches(n, labels, batch_size, seed)?;
     let n_batches = n.div_ceil(batch_size).max(1);
-    let mut members: Vec<Vec<usize>> = vec![Vec::new(); n_batches];
-    for (i, &b) in batch.iter().enumerate() {
-        members[b as usize].push(i);
+    // Rows grouped by batch (ascending inside a batch); queries run batch by batch
+    // so that a batch's rows stay in cache.
+    let mut start = vec![0usize; n_batches + 1];
+    for &b in &batch {
+        start[b as usize + 1] += 1;
     }
-    let g = rerank(rows, k, metric, |i, out| {
-        out.extend_from_slice(&members[batch[i] as usize]);
+    for b in 0..n_batches {
+        start[b + 1] += start[b];
+    }
+    let mut fill = start.clone();
+    let mut order = vec![0u32; n];
+    for (i, &b) in batch.iter().enumerate() {
+        order[fill[b as usize]] = i as u32;
+        fill[b as usize] += 1;
+    }
+    let mut pos = vec![0u32; n];
+    for (p, &i) in order.iter().enumerate() {
+        pos[i as usize] = p as u32;
+    }
+    super::knn::check_k(k, n)?;
+    let lists = ordered_topk(rows, k, metric, &order, |p| {
+        let b = batch[order[p] as usize] as usize;
+        &order[start[b]..start[b + 1]]
     })?;
-    Ok((g, batch))
+    let mut acc = Lists::new(n, k)?;
+    acc.merge(&lists, &pos)?;
+    Ok((acc.into_graph()?, batch))
 }

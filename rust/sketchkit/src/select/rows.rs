@@ -47,6 +47,11 @@ pub(crate) fn sq_dist<T: Real>(a: &[T], b: &[T]) -> T {
     let (ca, cb) = (a.chunks_exact(ACC), b.chunks_exact(ACC));
     let (ra, rb) = (ca.remainder(), cb.remainder());
     for (x, y) in ca.zip(cb) {
+        // Fixed-size arrays: the loop below becomes whole-vector operations.
+        let (x, y): (&[T; ACC], &[T; ACC]) = match (x.try_into(), y.try_into()) {
+            (Ok(x), Ok(y)) => (x, y),
+            _ => unreachable!("chunks_exact yields ACC elements"),
+        };
         for l in 0..ACC {
             let t = x[l] - y[l];
             acc[l] += t * t;
@@ -66,6 +71,10 @@ pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
     let (ca, cb) = (a.chunks_exact(ACC), b.chunks_exact(ACC));
     let (ra, rb) = (ca.remainder(), cb.remainder());
     for (x, y) in ca.zip(cb) {
+        let (x, y): (&[T; ACC], &[T; ACC]) = match (x.try_into(), y.try_into()) {
+            (Ok(x), Ok(y)) => (x, y),
+            _ => unreachable!("chunks_exact yields ACC elements"),
+        };
         for l in 0..ACC {
             acc[l] += x[l] * y[l];
         }
@@ -373,6 +382,12 @@ impl TopK {
         }
         let pos = self.items.partition_point(|&it| closer(it, (d, j)));
         self.items.insert(pos, (d, j));
+    }
+    /// Applies a non-decreasing map to the kept distances (order is preserved).
+    pub(crate) fn map_distances(&mut self, f: impl Fn(f64) -> f64) {
+        for it in self.items.iter_mut() {
+            it.0 = f(it.0);
+        }
     }
     pub(crate) fn items(&self) -> &[(f64, usize)] {
         &self.items
