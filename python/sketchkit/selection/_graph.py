@@ -181,6 +181,20 @@ class HierarchicalHasher:
         """Bucket ids at a fixed ``level`` (``0..n_levels``), shape ``(n, n_views)``."""
         return self._fitted().level_ids(_pos_int(level, "level", 0))
 
+    def codes(self, X: Any, view: int = 0) -> np.ndarray:
+        """The symbols of every row in ``view``, shape ``(n, n_bits)``, uint16.
+
+        SimHash: bits; E2LSH: bucket index + 2^15 (clamped); FlyHash: indices of the
+        winning units, strongest first. ``X`` must be the data given to :meth:`fit`.
+        """
+        _, rows = native_rows(X)
+        return self._fitted().codes(rows, _pos_int(view, "view", 0))
+
+    def view_seed(self, view: int = 0) -> int:
+        """Seed of ``view``'s Gaussian operator: SimHash/E2LSH project with
+        ``sketchkit.gaussian(n_bits, d, seed=view_seed(v))`` (unscaled signs)."""
+        return int(self._fitted().view_seed(_pos_int(view, "view", 0)))
+
     def _fitted(self) -> Any:
         if not hasattr(self, "_tables"):
             raise RuntimeError("this HierarchicalHasher is not fitted; call fit(X) first")

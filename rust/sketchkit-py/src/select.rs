@@ -177,6 +177,14 @@ impl RowsJob for BuildJob {
     }
 }
 
+struct CodesJob<'a>(&'a HierarchicalHasher, usize);
+impl RowsJob for CodesJob<'_> {
+    type Out = Vec<u16>;
+    fn run<T: Real, R: Rows<T>>(self, rows: &R) -> sketchkit::Result<Vec<u16>> {
+        self.0.codes(rows, self.1)
+    }
+}
+
 struct HashGraphJob<'a>(&'a HierarchicalHasher, usize, Metric);
 impl RowsJob for HashGraphJob<'_> {
     type Out = KnnGraph;
@@ -261,6 +269,19 @@ impl Hasher {
             .level_ids(level)
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
         PyArray1::from_vec(py, ids).reshape([self.inner.n(), nv])
+    }
+    fn view_seed(&self, view: usize) -> u64 {
+        sketchkit::select::hashing::view_seed(self.inner.config().seed, view)
+    }
+    fn codes<'py>(
+        &self,
+        py: Python<'py>,
+        x: &Bound<'py, PyAny>,
+        view: usize,
+    ) -> PyResult<Bound<'py, PyArray2<u16>>> {
+        let m = self.inner.config().n_bits;
+        let c = with_rows(py, x, CodesJob(&self.inner, view))?;
+        PyArray1::from_vec(py, c).reshape([self.inner.n(), m])
     }
     fn window_sizes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<u32>>> {
         let nv = self.inner.config().n_views;

@@ -227,8 +227,9 @@ pub fn scale_estimate<T: Real, R: Rows<T>>(rows: &R, m: usize, seed: u64) -> Res
     Ok(nn[nn.len() / 2])
 }
 
-/// A view's Gaussian operator seed.
-fn view_seed(seed: u64, v: usize) -> u64 {
+/// The seed of view `v`'s operator (SimHash/E2LSH: the [`Family::Gaussian`]
+/// sketch of shape `(n_bits, d)`; FlyHash: the unit samples' stream).
+pub fn view_seed(seed: u64, v: usize) -> u64 {
     Stream::new(seed, tag::HASH_VIEW, v as u64).next_u64()
 }
 
@@ -490,6 +491,38 @@ impl HierarchicalHasher {
             level,
             range,
         })
+    }
+
+    /// The symbols of every row in view `v` (`n × n_bits`, row-major), recomputed:
+    /// bits for SimHash, `⌊(⟨g_t, x⟩ + b_t) / w⌋ + 2^15` (clamped to `u16`) for
+    /// E2LSH, unit indices strongest first for FlyHash.
+    pub fn codes<T: Real, R: Rows<T>>(&self, rows: &R, v: usize) -> Result<Vec<u16>> {
+        if v >= self.views.len() {
+            return Err(SketchError::arg(
+                "view",
+                format!("must be below n_views = {}", self.views.len()),
+            ));
+        }
+        if rows.n() != self.n {
+            return Err(SketchError::ShapeMismatch(format!(
+                "X has {} rows but the tables hash {}",
+                rows.n(),
+                self.n
+            )));
+        }
+        let centred = matches!(
+            self.cfg.family,
+            HashFamily::SimHash { center: true } | HashFamily::FlyHash { center: true, .. }
+        );
+        let mean: Vec<f64> = if centred {
+            rows.column_sums()
+                .into_iter()
+                .map(|s| s / self.n as f64)
+                .collect()
+        } else {
+            vec![0.0; rows.dim()]
+        };
+        Ok(symbols(rows, &self.cfg, self.scale, &mean, v)?.0)
     }
 
     /// Parameters.
