@@ -11,6 +11,10 @@
     (sparse; sparse input only). The chunked result is bit-identical to projecting
     the whole matrix at once.
 
+``sketchkit select IN -o OUT --label COLUMN [--reduction R]``
+    Instance selection on a labelled ``.csv``, ``.npy`` or ``.parquet`` file (see
+    :mod:`sketchkit._cli_select`); a progress display is on by default.
+
 Errors in the arguments or the input files exit with status 2 and a message on
 standard error.
 """
@@ -429,6 +433,10 @@ def _build_parser() -> argparse.ArgumentParser:
         help="computation and output dtype (default: the input's float dtype, else float64)",
     )
     proj.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    from . import _cli_select
+
+    _cli_select.add_parser(sub, _positive_int)
     return parser
 
 
@@ -439,6 +447,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "demo":
             return _cmd_demo(args, sys.stdout)
+        if args.command == "select":
+            from . import _cli_select
+
+            try:
+                return _cli_select.run(args)
+            except _cli_select.SelectError as exc:
+                raise CliError(str(exc)) from exc
         return _cmd_project(args)
     except CliError as exc:
         print(f"sketchkit {args.command}: error: {exc}", file=sys.stderr)

@@ -1,0 +1,208 @@
+"""``sketchkit select``: instance selection on a labelled file.
+
+Formats, chosen by extension:
+
+* ``.csv`` -- a header row; ``--label`` names the label column, every other column
+  must be numeric. The output keeps the selected rows' original text lines.
+* ``.npy`` -- a 2-D numeric array; ``--label`` is the label column's index (the
+  output keeps it), or ``--labels FILE.npy`` gives the labels separately.
+* ``.parquet`` -- with pyarrow installed; ``--label`` names the column.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+METHODS = ("attention", "random", "cnn", "enn", "drop3", "lsh-is-s", "lsh-is-f")
+
+
+class SelectError(Exception):
+    """A user error (bad argument or unreadable input)."""
+
+
+def add_parser(sub: Any, positive_int: Any) -> None:
+    """Register the ``select`` subcommand."""
+    p = sub.add_parser(
+        "select",
+        help="keep a small, informative subset of a labelled data set",
+        description="Instance selection: keep a few percent of the rows of a labelled "
+        ".csv, .npy or .parquet file (graph-attention selection by default).",
+    )
+    p.add_argument("input", metavar="IN", help="input .csv, .npy or .parquet file")
+    p.add_argument("-o", "--output", required=True, help="output file (same format as IN)")
+    p.add_argument(
+        "--label",
+        required=False,
+        default=None,
+        help="label column: a name (.csv/.parquet) or an index (.npy)",
+    )
+    p.add_argument("--labels", default=None, help="labels as a separate .npy file (.npy input)")
+    p.add_argument(
+        "--reduction",
+        default="auto",
+        help="fraction of rows to remove per class, in (0, 1), or 'auto' (default)",
+    )
+    p.add_argument("--method", choices=METHODS, default="attention", help="selection method")
+    p.add_argument("--graph", choices=("hash", "minibatch"), default="hash", help="graph builder")
+    p.add_argument("--n-neighbors", type=positive_int, default=10, help="graph degree")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--indices-out", default=None, help="also write the kept row indices (.npy)")
+    p.add_argument("--no-progress", action="store_true", help="no progress display")
+
+
+def _reduction(text: str) -> float | None:
+    if text == "auto":
+        return None
+    try:
+        r = float(text)
+    except ValueError as exc:
+        raise SelectError(
+            f"--reduction must be a number in (0, 1) or 'auto', got {text!r}"
+        ) from exc
+    if not 0.0 < r < 1.0:
+        raise SelectError(f"--reduction must be in (0, 1), got {r}")
+    return r
+
+
+def _read_csv(path: str, label: str | None) -> tuple[np.ndarray, np.ndarray, list[str], str]:
+    if label is None:
+        raise SelectError("--label COLUMN is required for .csv input")
+    with open(path, newline="", encoding="utf-8") as f:
+        header_line = f.readline()
+        lines = [ln for ln in f.read().splitlines() if ln.strip()]
+    header = next(csv.reader([header_line]))
+    if label not in header:
+        raise SelectError(f"label column {label!r} not in the header {header}")
+    li = header.index(label)
+    feats = [i for i in range(len(header)) if i != li]
+    X = np.empty((len(lines), len(feats)), dtype=np.float64)
+    y = []
+    for r, row in enumerate(csv.reader(lines)):
+        if len(row) != len(header):
+            raise SelectError(f"line {r + 2} has {len(row)} fields, the header {len(header)}")
+        y.append(row[li])
+        for c, i in enumerate(feats):
+            try:
+                X[r, c] = float(row[i])
+            except ValueError as exc:
+                raise SelectError(
+                    f"line {r + 2}, column {header[i]!r}: {row[i]!r} is not a number"
+                ) from exc
+    return X, np.asarray(y, dtype=object), lines, header_line
+
+
+def _load(args: argparse.Namespace) -> tuple[Any, np.ndarray, Any]:
+    ext = os.path.splitext(args.input)[1].lower()
+    if not os.path.isfile(args.input):
+        raise SelectError(f"input file {args.input!r} does not exist")
+    if os.path.splitext(args.output)[1].lower() != ext:
+        raise SelectError(f"output must have the input's extension {ext!r}")
+    if ext == ".csv":
+        X, y, lines, header = _read_csv(args.input, args.label)
+        return X, y, ("csv", lines, header)
+    if ext == ".npy":
+        arr = np.load(args.input, mmap_mode="r", allow_pickle=False)
+        if arr.ndim != 2:
+            raise SelectError(f".npy input must be 2-D, got shape {arr.shape}")
+        if args.labels is not None:
+            y = np.load(args.labels, allow_pickle=False)
+            return np.asarray(arr), y, ("npy", arr, None)
+        if args.label is None:
+            raise SelectError("give --label INDEX (a column of the array) or --labels FILE.npy")
+        try:
+            col = int(args.label)
+        except ValueError as exc:
+            raise SelectError(
+                f"--label must be a column index for .npy, got {args.label!r}"
+            ) from exc
+        if not -arr.shape[1] <= col < arr.shape[1]:
+            raise SelectError(f"--label {col} is out of range for {arr.shape[1]} columns")
+        col %= arr.shape[1]
+        keep = [c for c in range(arr.shape[1]) if c != col]
+        return np.asarray(arr[:, keep]), np.asarray(arr[:, col]), ("npy", arr, None)
+    if ext == ".parquet":
+        try:
+            import pyarrow.parquet as pq
+        except ImportError as exc:
+            raise SelectError(".parquet files need pyarrow (pip install pyarrow)") from exc
+        table = pq.read_table(args.input)
+        if args.label is None or args.label not in table.column_names:
+            raise SelectError(f"--label must name a column of {table.column_names}")
+        names = [c for c in table.column_names if c != args.label]
+        try:
+            X = np.column_stack([table.column(c).to_numpy().astype(np.float64) for c in names])
+        except (ValueError, TypeError) as exc:
+            raise SelectError(f"every feature column must be numeric: {exc}") from exc
+        y = np.asarray(table.column(args.label).to_pylist(), dtype=object)
+        return X, y, ("parquet", table, None)
+    raise SelectError(f"unsupported input format {ext!r} (use .csv, .npy or .parquet)")
+
+
+def _selector(args: argparse.Namespace, reduction: float | None, verbose: bool) -> Any:
+    from . import selection as s
+
+    if args.method == "attention":
+        return s.GraphAttentionSelector(
+            reduction=reduction,
+            graph=args.graph,
+            n_neighbors=args.n_neighbors,
+            random_state=args.seed,
+            verbose=verbose,
+        )
+    if args.method == "random":
+        if reduction is None:
+            raise SelectError("--method random needs a --reduction in (0, 1)")
+        return s.StratifiedRandomSelector(reduction=reduction, random_state=args.seed)
+    if args.method == "cnn":
+        return s.CondensedNearestNeighbour(random_state=args.seed)
+    if args.method == "enn":
+        return s.EditedNearestNeighbours()
+    if args.method == "drop3":
+        return s.DROP3()
+    variant = "S" if args.method == "lsh-is-s" else "F"
+    return s.LSHInstanceSelector(variant=variant, random_state=args.seed)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``sketchkit select``; raises :class:`SelectError` on user errors."""
+    reduction = _reduction(args.reduction)
+    if os.path.abspath(args.input) == os.path.abspath(args.output):
+        raise SelectError("output file must differ from the input file")
+    verbose = not args.no_progress
+    t0 = time.perf_counter()
+    X, y, (kind, source, header) = _load(args)
+    try:
+        sel = _selector(args, reduction, verbose)
+        sel.fit_resample(X, y)
+    except (ValueError, TypeError) as exc:
+        raise SelectError(str(exc)) from exc
+    idx = sel.sample_indices_
+    if kind == "csv":
+        with open(args.output, "w", encoding="utf-8", newline="") as f:
+            f.write(header if header.endswith("\n") else header + "\n")
+            for i in idx:
+                f.write(source[i] + "\n")
+    elif kind == "npy":
+        np.save(args.output, np.asarray(source[idx]))
+    else:
+        import pyarrow.parquet as pq
+
+        pq.write_table(source.take(idx), args.output)
+    if args.indices_out:
+        np.save(args.indices_out, idx)
+    classes, counts = np.unique(np.asarray(y)[idx].astype(str), return_counts=True)
+    per = ", ".join(f"{c}: {n}" for c, n in zip(classes, counts, strict=True))
+    print(
+        f"kept {idx.shape[0]} of {X.shape[0]} rows (reduction {1 - idx.shape[0] / X.shape[0]:.1%}) "
+        f"with {args.method} in {time.perf_counter() - t0:.2f} s -> {args.output}\n"
+        f"per class: {per}",
+        file=sys.stdout,
+    )
+    return 0

@@ -1,0 +1,73 @@
+"""``sketchkit select`` on .csv and .npy files."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs
+
+from sketchkit.cli import main
+
+
+@pytest.fixture
+def data() -> tuple[np.ndarray, np.ndarray]:
+    X, y = make_blobs(400, n_features=5, centers=6, random_state=0)
+    return X, y % 3
+
+
+def _write_csv(path: Path, X: np.ndarray, y: np.ndarray) -> None:
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["a", "b", "label", "c", "d", "e"])
+        for row, lab in zip(X, y, strict=True):
+            w.writerow([*row[:2], f"class-{lab}", *row[2:]])
+
+
+def test_csv_keeps_original_lines(tmp_path: Path, data, capsys) -> None:
+    X, y = data
+    src, out, idx = tmp_path / "in.csv", tmp_path / "out.csv", tmp_path / "idx.npy"
+    _write_csv(src, X, y)
+    argv = [str(src), "-o", str(out), "--label", "label", "--reduction", "0.9"]
+    assert main(["select", *argv, "--indices-out", str(idx), "--no-progress"]) == 0
+    kept = np.load(idx)
+    lines = src.read_text().splitlines()
+    assert out.read_text().splitlines() == [lines[0]] + [lines[i + 1] for i in kept]
+    assert abs(len(kept) - 40) <= 3
+    assert "kept" in capsys.readouterr().out
+
+
+def test_npy_label_column(tmp_path: Path, data) -> None:
+    X, y = data
+    src, out = tmp_path / "in.npy", tmp_path / "out.npy"
+    np.save(src, np.column_stack([X, y]))
+    assert main(["select", str(src), "-o", str(out), "--label", "5", "--no-progress"]) == 0
+    res = np.load(out)
+    assert res.shape[1] == 6 and set(np.unique(res[:, 5])) == {0.0, 1.0, 2.0}
+    # every output row is an input row
+    full = {tuple(r) for r in np.column_stack([X, y])}
+    assert all(tuple(r) in full for r in res)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--label", "nope"], "not in the header"),
+        (["--label", "label", "--reduction", "1.5"], "reduction"),
+        (["--label", "label", "--method", "random"], "reduction"),
+    ],
+)
+def test_errors_exit_2(tmp_path: Path, data, capsys, extra: list[str], message: str) -> None:
+    X, y = data
+    src = tmp_path / "in.csv"
+    _write_csv(src, X, y)
+    assert main(["select", str(src), "-o", str(tmp_path / "o.csv"), *extra]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_non_numeric_feature(tmp_path: Path) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text("x,label\n1.0,a\nfoo,b\n")
+    assert main(["select", str(src), "-o", str(tmp_path / "o.csv"), "--label", "label"]) == 2
