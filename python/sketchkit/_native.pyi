@@ -146,3 +146,79 @@ def simd_level() -> str:
 def force_simd_level(level: str | None) -> None:
     """Testing hook: cap the dispatched SIMD level (``"scalar"``, ``"avx2"``, ...);
     ``None`` restores detection. Results are bit-identical across levels."""
+
+# ---------------------------------------------------------------- instance selection
+# ``Rows`` is a C-contiguous 2-D float32/float64 array or a canonical CSR tuple
+# ``(data, indices, indptr, n_cols)``; label codes are contiguous uint32 arrays.
+Rows = FloatArray | tuple[FloatArray, NDArray[np.integer], NDArray[np.integer], int]
+Graph = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]
+F64 = NDArray[np.float64]
+
+class Hasher:
+    """Multi-level, multi-view hash tables over the rows of ``x``."""
+    def __init__(
+        self,
+        x: Rows,
+        family: Literal["simhash", "e2lsh", "flyhash"],
+        n_bits: int,
+        n_levels: int,
+        n_views: int,
+        min_bucket: int,
+        max_bucket: int,
+        seed: int,
+        center: bool = True,
+        width: float = 4.0,
+        expansion: int = 8,
+        fan_in: int = 6,
+    ) -> None: ...
+    @property
+    def n(self) -> int: ...
+    @property
+    def scale(self) -> float: ...
+    def levels(self) -> NDArray[np.uint8]: ...
+    def bucket_sizes(self) -> NDArray[np.uint32]: ...
+    def bucket_ids(self) -> NDArray[np.uint64]: ...
+    def level_ids(self, level: int) -> NDArray[np.uint32]: ...
+    def window_sizes(self) -> NDArray[np.uint32]: ...
+    def view_seed(self, view: int) -> int: ...
+    def codes(self, x: Rows, view: int) -> NDArray[np.uint16]: ...
+    def knn_graph(self, x: Rows, n_neighbors: int, metric: str) -> Graph: ...
+
+def minibatch_graph(
+    x: Rows,
+    y: NDArray[np.uint32] | None,
+    n_classes: int,
+    batch_size: int,
+    n_neighbors: int,
+    metric: str,
+    seed: int,
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.uint32]]: ...
+def exact_graph(x: Rows, n_neighbors: int, metric: str) -> Graph: ...
+def graph_recall(
+    x: Rows,
+    indptr: NDArray[np.int64],
+    indices: NDArray[np.int64],
+    distances: NDArray[np.float64],
+    sample: NDArray[np.int64],
+    n_neighbors: int,
+    metric: str,
+) -> float: ...
+def attention_scores(
+    indptr: NDArray[np.int64],
+    indices: NDArray[np.int64],
+    distances: NDArray[np.float64],
+    y: NDArray[np.uint32],
+    n_classes: int,
+    noise_threshold: float,
+    boundary_weight: float,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]: ...
+def attention_select(
+    indptr: NDArray[np.int64],
+    indices: NDArray[np.int64],
+    distances: NDArray[np.float64],
+    y: NDArray[np.uint32],
+    n_classes: int,
+    score: NDArray[np.float64],
+    noisy: NDArray[np.bool_],
+    quota: list[int] | None = None,
+) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]]: ...
