@@ -11,7 +11,8 @@
 //! * **FlyHash** — a sparse binary expansion to `expansion · n_bits` units, each
 //!   summing `fan_in` randomly sampled (centred) input coordinates, followed by
 //!   winner-take-all: the symbols are the indices of the `n_bits` most active units,
-//!   strongest first.
+//!   by rank group — level `l` adds the winners ranked in its slice of the prefix,
+//!   as a sorted set (swaps inside a group do not change the bucket).
 //!
 //! Level `l` of `n_levels` uses the first `⌈l · n_bits / n_levels⌉` symbols, so
 //! levels are nested prefixes of one code (a trie). Sorting the rows of a view
@@ -354,6 +355,11 @@ fn symbols<T: Real, R: Rows<T>>(
                             act[..m].sort_unstable_by(key);
                             for (o, a) in s.iter_mut().zip(act.iter()) {
                                 *o = a.1 as u16;
+                            }
+                            // Each level adds a set of winners: sorted inside its
+                            // rank group, so swaps within a group keep the bucket.
+                            for l in 1..=cfg.n_levels {
+                                s[cfg.prefix(l - 1)..cfg.prefix(l)].sort_unstable();
                             }
                             *t = act[0].0;
                         },

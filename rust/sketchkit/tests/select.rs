@@ -1,0 +1,229 @@
+//! Neighbour graphs, hashing and attention selection through the public API.
+
+use sketchkit::select::attention::{scores, select, AttentionConfig};
+use sketchkit::select::hashing::{HashConfig, HashFamily, HierarchicalHasher};
+use sketchkit::select::knn::{exact_knn, exact_knn_graph, recall};
+use sketchkit::select::minibatch::{minibatch_graph, stratified_batches};
+use sketchkit::select::{quota, CsrRows, DenseRows, Labels, Metric};
+use sketchkit::CsrRef;
+
+/// Clustered data: `centers` Gaussian-ish blobs (deterministic xorshift noise).
+fn blobs(n: usize, d: usize, centers: usize) -> (Vec<f64>, Vec<u32>) {
+    let mut s = 0x9E37_79B9_7F4A_7C15u64;
+    let mut u = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let c: Vec<f64> = (0..centers * d).map(|_| 20.0 * u() - 10.0).collect();
+    let mut x = Vec::with_capacity(n * d);
+    let mut y = Vec::with_capacity(n);
+    for i in 0..n {
+        let b = i % centers;
+        for j in 0..d {
+            // sum of 3 uniforms: a bell-shaped bump
+            x.push(c[b * d + j] + (u() + u() + u() - 1.5));
+        }
+        y.push((b % 3) as u32);
+    }
+    (x, y)
+}
+
+fn cfg(family: HashFamily, views: usize) -> HashConfig {
+    HashConfig {
+        family,
+        n_bits: 24,
+        n_levels: 3,
+        n_views: views,
+        min_bucket: 20,
+        max_bucket: 64,
+        seed: 11,
+    }
+}
+
+#[test]
+fn exact_knn_matches_explicit_brute_force() {
+    let (x, _) = blobs(150, 5, 4);
+    let rows = DenseRows::new(&x, 150, 5).unwrap();
+    let g = exact_knn_graph(&rows, 6, Metric::Euclidean).unwrap();
+    for i in 0..150 {
+        let mut all: Vec<(f64, usize)> = (0..150)
+            .filter(|&j| j != i)
+            .map(|j| {
+                let d2: f64 = (0..5).map(|t| (x[i * 5 + t] - x[j * 5 + t]).powi(2)).sum();
+                (d2.sqrt(), j)
+            })
+            .collect();
+        all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let want: Vec<i64> = all[..6].iter().map(|&(_, j)| j as i64).collect();
+        assert_eq!(g.neighbors(i), &want[..]);
+        for (a, b) in g.dists(i).iter().zip(&all[..6]) {
+            assert!((a - b.0).abs() <= 1e-12 * b.0.max(1.0));
+        }
+    }
+}
+
+#[test]
+fn csr_distances_match_dense() {
+    let (mut x, _) = blobs(80, 6, 3);
+    for (t, v) in x.iter_mut().enumerate() {
+        if t % 3 == 0 {
+            *v = 0.0;
+        }
+    }
+    let (mut indptr, mut indices, mut data) = (vec![0i64], Vec::new(), Vec::new());
+    for i in 0..80 {
+        for j in 0..6 {
+            if x[i * 6 + j] != 0.0 {
+                indices.push(j as i64);
+                data.push(x[i * 6 + j]);
+            }
+        }
+        indptr.push(indices.len() as i64);
+    }
+    let csr = CsrRows::new(CsrRef::new(80, 6, &indptr, &indices, &data).unwrap()).unwrap();
+    let dense = DenseRows::new(&x, 80, 6).unwrap();
+    for m in [Metric::Euclidean, Metric::Cosine] {
+        let a = exact_knn_graph(&csr, 5, m).unwrap();
+        let b = exact_knn_graph(&dense, 5, m).unwrap();
+        for (p, q) in a.distances.iter().zip(&b.distances) {
+            assert!((p - q).abs() < 1e-9, "{m:?}: {p} vs {q}");
+        }
+    }
+}
+
+#[test]
+fn hashed_graph_recall_on_clustered_data() {
+    let (x, _) = blobs(3000, 8, 30);
+    let rows = DenseRows::new(&x, 3000, 8).unwrap();
+    let sample: Vec<usize> = (0..3000).step_by(15).collect();
+    // FlyHash's units each sum 6 of only 8 coordinates here, so they are strongly
+    // correlated and resolve clusters better than positions inside them.
+    for (family, bound) in [
+        (HashFamily::SimHash { center: true }, 0.85),
+        (HashFamily::E2Lsh { width: 4.0 }, 0.85),
+        (
+            HashFamily::FlyHash {
+                expansion: 8,
+                fan_in: 6,
+                center: true,
+            },
+            0.55,
+        ),
+    ] {
+        let h = HierarchicalHasher::build(&rows, cfg(family, 4)).unwrap();
+        let g = h.knn_graph(&rows, 10, Metric::Euclidean).unwrap();
+        assert_eq!(g.short_rows(10), 0);
+        let r = recall(&rows, &g, &sample, 10, Metric::Euclidean).unwrap();
+        assert!(r >= bound, "{family:?}: recall {r}");
+    }
+}
+
+#[test]
+fn bucket_bounds_and_nested_levels() {
+    let (x, _) = blobs(2000, 6, 10);
+    let rows = DenseRows::new(&x, 2000, 6).unwrap();
+    let h = HierarchicalHasher::build(&rows, cfg(HashFamily::SimHash { center: true }, 2)).unwrap();
+    assert!(h.bucket_sizes().iter().all(|&s| s >= 20));
+    for i in 0..2000 {
+        assert!(h.window_sizes(i).iter().all(|&w| w <= 64));
+    }
+    // Nested: rows sharing a level-2 bucket share their level-1 bucket.
+    let (l1, l2) = (h.level_ids(1).unwrap(), h.level_ids(2).unwrap());
+    let mut parent = std::collections::HashMap::new();
+    for t in 0..l1.len() {
+        assert_eq!(*parent.entry((t % 2, l2[t])).or_insert(l1[t]), l1[t]);
+    }
+    assert!(h.level_ids(4).is_err());
+}
+
+#[test]
+fn graphs_are_identical_across_thread_counts() {
+    let (x, y) = blobs(1500, 7, 12);
+    let rows = DenseRows::new(&x, 1500, 7).unwrap();
+    let labels = Labels::new(&y, 1500, 3).unwrap();
+    let run = |t: usize| {
+        sketchkit::set_num_threads(t).unwrap();
+        let h = HierarchicalHasher::build(&rows, cfg(HashFamily::E2Lsh { width: 2.0 }, 3)).unwrap();
+        let g = h.knn_graph(&rows, 8, Metric::Cosine).unwrap();
+        let (m, _) = minibatch_graph(&rows, Some(&labels), 200, 8, Metric::Euclidean, 5).unwrap();
+        (g, m)
+    };
+    let one = run(1);
+    for t in [2, 3] {
+        assert_eq!(run(t), one);
+    }
+}
+
+#[test]
+fn minibatches_are_stratified() {
+    let y: Vec<u32> = (0..1000)
+        .map(|i| if i % 10 < 7 { 0 } else { 1 + (i % 2) as u32 })
+        .collect();
+    let labels = Labels::new(&y, 1000, 3).unwrap();
+    let b = stratified_batches(1000, Some(&labels), 128, 3).unwrap();
+    let nb = 1000usize.div_ceil(128);
+    for c in 0..3u32 {
+        let mut per = vec![0usize; nb];
+        for (i, &bb) in b.iter().enumerate() {
+            if y[i] == c {
+                per[bb as usize] += 1;
+            }
+        }
+        assert!(per.iter().max().unwrap() - per.iter().min().unwrap() <= 1);
+    }
+    assert!(stratified_batches(10, None, 1, 0).is_err());
+}
+
+#[test]
+fn attention_selection_honours_quotas_and_weights() {
+    let (x, y) = blobs(1200, 5, 9);
+    let rows = DenseRows::new(&x, 1200, 5).unwrap();
+    let labels = Labels::new(&y, 1200, 3).unwrap();
+    let g = exact_knn_graph(&rows, 10, Metric::Euclidean).unwrap();
+    let s = scores(&g, &labels, AttentionConfig::default()).unwrap();
+    for r in [0.5, 0.9, 0.97] {
+        let q = quota(labels.counts(), r).unwrap();
+        let sel = select(&g, &labels, &s, Some(&q)).unwrap();
+        for c in 0..3u32 {
+            let kept: Vec<usize> = sel.indices.iter().copied().filter(|&i| y[i] == c).collect();
+            assert_eq!(kept.len(), q[c as usize]);
+            let w: f64 = sel
+                .indices
+                .iter()
+                .zip(&sel.weights)
+                .filter(|(&i, _)| y[i] == c)
+                .map(|(_, &w)| w)
+                .sum();
+            assert!((w - labels.counts()[c as usize] as f64).abs() < 1e-6);
+        }
+        assert!(sel.indices.windows(2).all(|w| w[0] < w[1]));
+    }
+    let auto = select(&g, &labels, &s, None).unwrap();
+    assert!(auto.indices.len() < 600 && auto.indices.len() >= 3);
+    assert!(quota(&[10], 1.0).is_err());
+}
+
+#[test]
+fn errors_name_the_argument() {
+    let x = [1.0f64, 2.0, f64::NAN, 4.0];
+    assert!(matches!(
+        DenseRows::new(&x, 2, 2),
+        Err(sketchkit::SketchError::NonFinite)
+    ));
+    let ok = [1.0f64, 2.0, 3.0, 4.0];
+    let rows = DenseRows::new(&ok, 2, 2).unwrap();
+    let e = exact_knn(&rows, &[0], 0, Metric::Euclidean).unwrap_err();
+    assert!(e.to_string().contains("n_neighbors"));
+    assert!(Labels::new(&[0, 5], 2, 2)
+        .unwrap_err()
+        .to_string()
+        .contains("y"));
+    let mut c = cfg(HashFamily::SimHash { center: true }, 1);
+    c.max_bucket = 30;
+    assert!(HierarchicalHasher::build(&rows, c)
+        .unwrap_err()
+        .to_string()
+        .contains("max_bucket"));
+}
