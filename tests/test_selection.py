@@ -138,6 +138,18 @@ def test_more_views_raise_recall(blobs) -> None:
     assert r4 > r1
 
 
+def test_refinement_raises_recall_and_keeps_exact_distances() -> None:
+    X, _ = make_blobs(3000, n_features=30, centers=20, random_state=0)
+    raw = hash_kneighbors_graph(X, 10, refine=0, random_state=0)
+    ref = hash_kneighbors_graph(X, 10, refine=1, random_state=0)
+    r0, r1 = graph_recall(X, raw, sample=300), graph_recall(X, ref, sample=300)
+    assert r1 >= r0 and r1 >= 0.9
+    # refinement only ever replaces a neighbour with a closer one
+    assert np.all(ref.data.reshape(3000, 10) <= raw.data.reshape(3000, 10) + 1e-12)
+    with pytest.raises(ValueError, match="refine"):
+        hash_kneighbors_graph(X, 10, refine=-1)
+
+
 def test_minibatch_graph_stays_inside_stratified_batches(blobs) -> None:
     X, y = blobs
     g = minibatch_kneighbors_graph(X, y, 5, batch_size=250, random_state=0)

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import _native
 from ._base import BaseSelector, check_reduction, quota
-from ._graph import _metric, _pos_int, _to_csr
+from ._graph import _metric, _pos_int, _rounds, _to_csr
 
 __all__ = ["GraphAttentionSelector"]
 
@@ -71,6 +71,9 @@ class GraphAttentionSelector(BaseSelector):
     min_bucket : int or None, default=None
         ``None``: ``max(2 * n_neighbors, 8)``, capped at ``max_bucket // 2``.
     max_bucket : int, default=64
+    refine : int, default=1
+        Rounds of neighbour-of-neighbour refinement of the hashed graph (each
+        re-ranks a row's neighbours and their neighbours exactly).
     batch_size : int, default=1000
         Mini-batch size (``graph="minibatch"``).
     metric : {"euclidean", "cosine"}, default="euclidean"
@@ -122,6 +125,7 @@ class GraphAttentionSelector(BaseSelector):
         hash_family: str = "simhash",
         min_bucket: int | None = None,
         max_bucket: int = 64,
+        refine: int = 1,
         batch_size: int = 1000,
         metric: str = "euclidean",
         noise_threshold: float = 0.5,
@@ -138,6 +142,7 @@ class GraphAttentionSelector(BaseSelector):
         self.hash_family = hash_family
         self.min_bucket = min_bucket
         self.max_bucket = max_bucket
+        self.refine = refine
         self.batch_size = batch_size
         self.metric = metric
         self.noise_threshold = noise_threshold
@@ -170,7 +175,7 @@ class GraphAttentionSelector(BaseSelector):
                 mb,
                 seed,
             )
-            return tables.knn_graph(rows, k, metric)
+            return tables.knn_graph(rows, k, metric, _rounds(self.refine))
         if self.graph == "minibatch":
             indptr, indices, dist, _ = _native.minibatch_graph(
                 rows, codes, n_classes, _pos_int(self.batch_size, "batch_size", 2), k, metric, seed

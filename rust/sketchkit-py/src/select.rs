@@ -185,11 +185,11 @@ impl RowsJob for CodesJob<'_> {
     }
 }
 
-struct HashGraphJob<'a>(&'a HierarchicalHasher, usize, Metric);
+struct HashGraphJob<'a>(&'a HierarchicalHasher, usize, Metric, usize);
 impl RowsJob for HashGraphJob<'_> {
     type Out = KnnGraph;
     fn run<T: Real, R: Rows<T>>(self, rows: &R) -> sketchkit::Result<KnnGraph> {
-        self.0.knn_graph(rows, self.1, self.2)
+        self.0.knn_graph_refined(rows, self.1, self.2, self.3)
     }
 }
 
@@ -291,17 +291,46 @@ impl Hasher {
         }
         PyArray1::from_vec(py, v).reshape([self.inner.n(), nv])
     }
+    #[pyo3(signature = (x, n_neighbors, metric, refine = 0))]
     fn knn_graph<'py>(
         &self,
         py: Python<'py>,
         x: &Bound<'py, PyAny>,
         n_neighbors: usize,
         metric: &str,
+        refine: usize,
     ) -> PyResult<GraphArrays<'py>> {
         let m = self::metric(metric)?;
-        let g = with_rows(py, x, HashGraphJob(&self.inner, n_neighbors, m))?;
+        let g = with_rows(py, x, HashGraphJob(&self.inner, n_neighbors, m, refine))?;
         Ok(graph_out(py, g))
     }
+}
+
+struct RefineJob<'a>(&'a KnnGraph, usize, Metric);
+impl RowsJob for RefineJob<'_> {
+    type Out = KnnGraph;
+    fn run<T: Real, R: Rows<T>>(self, rows: &R) -> sketchkit::Result<KnnGraph> {
+        knn::refine(rows, self.0, self.1, self.2, None)
+    }
+}
+
+/// One round of neighbour-of-neighbour refinement of a graph.
+#[pyfunction]
+pub(crate) fn refine_graph<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    indptr: &Bound<'py, PyArray1<i64>>,
+    indices: &Bound<'py, PyArray1<i64>>,
+    distances: &Bound<'py, PyArray1<f64>>,
+    n_neighbors: usize,
+    metric: &str,
+) -> PyResult<GraphArrays<'py>> {
+    let m = self::metric(metric)?;
+    let g = graph_in(indptr, indices, distances)?;
+    Ok(graph_out(
+        py,
+        with_rows(py, x, RefineJob(&g, n_neighbors, m))?,
+    ))
 }
 
 struct MiniBatchJob<'a>(Option<Labels<'a>>, usize, usize, Metric, u64);
@@ -486,6 +515,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Hasher>()?;
     m.add_function(wrap_pyfunction!(minibatch_graph, m)?)?;
     m.add_function(wrap_pyfunction!(exact_graph, m)?)?;
+    m.add_function(wrap_pyfunction!(refine_graph, m)?)?;
     m.add_function(wrap_pyfunction!(graph_recall, m)?)?;
     m.add_function(wrap_pyfunction!(attention_scores, m)?)?;
     m.add_function(wrap_pyfunction!(attention_select, m)?)?;

@@ -16,7 +16,7 @@
 //! includes `y_a` counts as correct ("benefit of the doubt").
 
 use super::hashing::scale_estimate;
-use super::knn::{check_k, exact_knn, knn_in_pool};
+use super::knn::{check_k, exact_knn};
 use super::rows::{closer, Metric, Rows, TopK};
 use super::{permutation, Labels};
 use crate::error::{try_vec, Result, SketchError};
@@ -37,6 +37,9 @@ pub const IDX_LSH_ORDER: u64 = 3 << 40;
 pub const IDX_LSH_TABLE: u64 = 4 << 40;
 /// Philox stream index of LSH-IS table `t`'s offsets `b`: `IDX_LSH_OFFSET + t`.
 pub const IDX_LSH_OFFSET: u64 = 5 << 40;
+
+/// A neighbour list: `(distance, row)` pairs.
+type Neighbours = Vec<(f64, usize)>;
 
 /// Rows projected per chunk while hashing (bounds the temporary projection).
 const CHUNK: usize = 1 << 15;
@@ -406,26 +409,30 @@ pub fn drop3<T: Real, R: Rows<T>>(
     for (p, &i) in kept.iter().enumerate() {
         pos[i] = p;
     }
-    // Nearest enemy in the original set, and the initial neighbour lists in T'.
-    let (enemy, mut lists): (Vec<f64>, Vec<Vec<(f64, usize)>>) = crate::parallel::install(|| {
+    // One scan per row of T': its nearest enemy in the original set, and its `L`
+    // nearest rows of T' (the first k + 1 form N(A), all L the replacement cache).
+    let cache_len = 2 * (k + 1) + 8;
+    let pos_ref = &pos;
+    let (enemy, mut caches): (Vec<f64>, Vec<Vec<(f64, usize)>>) = crate::parallel::install(|| {
         kept.par_iter()
             .map_init(
-                || (TopK::new(k + 1), vec![T::ZERO; d]),
+                || (TopK::new(cache_len), vec![T::ZERO; d]),
                 |(top, buf), &a| {
-                    crate::dispatch!(knn_in_pool(rows, metric, a, kept.iter().copied(), top, buf));
-                    let ya = labels.of(a);
-                    let q_sq = rows.sq_norm(a);
-                    let mut e = f64::INFINITY;
-                    for j in 0..n {
-                        if labels.of(j) != ya {
-                            e = e.min(rows.distance(metric, j, buf, q_sq));
-                        }
-                    }
-                    (e, top.items().to_vec())
+                    crate::dispatch!(first_scan(rows, labels, metric, a, pos_ref, top, buf))
                 },
             )
             .unzip()
     })?;
+    let mut lists: Vec<Vec<(f64, usize)>> = caches
+        .iter()
+        .map(|c| c[..c.len().min(k + 1)].to_vec())
+        .collect();
+    // A cache is kept in descending order so that `pop` yields the nearest; it is
+    // exhausted when its last fill found fewer than `cache_len` rows.
+    let mut exhausted: Vec<bool> = caches.iter().map(|c| c.len() < cache_len).collect();
+    for c in caches.iter_mut() {
+        c.reverse();
+    }
     let mut order: Vec<usize> = (0..m).collect();
     order.sort_by(|&a, &b| enemy[b].total_cmp(&enemy[a]).then(a.cmp(&b)));
     let mut assoc: Vec<Vec<usize>> = vec![Vec::new(); m];
@@ -472,31 +479,31 @@ pub fn drop3<T: Real, R: Rows<T>>(
         in_s[p] = false;
         left[yp] -= 1;
         let associates = std::mem::take(&mut assoc[pp]);
-        let (ls, is) = (&lists, &in_s);
+        let mut work: Vec<(usize, Neighbours, bool)> = associates
+            .iter()
+            .map(|&a| {
+                let pa = pos[a];
+                (a, std::mem::take(&mut caches[pa]), exhausted[pa])
+            })
+            .collect();
+        let (ls, is, kp) = (&lists, &in_s, &kept);
         let repl: Vec<Option<(f64, usize)>> = crate::parallel::install(|| {
-            associates
-                .par_iter()
+            work.par_iter_mut()
                 .map_init(
-                    || vec![T::ZERO; d],
-                    |buf, &a| {
-                        let last = *ls[pos[a]].last().expect("an associate lists P");
-                        rows.load(a, buf);
-                        let q_sq = rows.sq_norm(a);
-                        let mut best: Option<(f64, usize)> = None;
-                        for &j in &kept {
-                            if j == a || !is[j] {
-                                continue;
-                            }
-                            let e = (rows.distance(metric, j, buf, q_sq), j);
-                            if closer(last, e) && best.is_none_or(|b| closer(e, b)) {
-                                best = Some(e);
-                            }
-                        }
-                        best
+                    || (TopK::new(cache_len), vec![T::ZERO; d]),
+                    |(top, buf), (a, cache, ex)| {
+                        let last = *ls[pos[*a]].last().expect("an associate lists P");
+                        crate::dispatch!(next_neighbour(
+                            rows, metric, *a, last, kp, is, cache, ex, cache_len, top, buf
+                        ))
                     },
                 )
                 .collect()
         })?;
+        for (a, cache, ex) in work {
+            caches[pos[a]] = cache;
+            exhausted[pos[a]] = ex;
+        }
         for (&a, r) in associates.iter().zip(repl) {
             let l = &mut lists[pos[a]];
             l.retain(|e| e.1 != p);
@@ -507,6 +514,85 @@ pub fn drop3<T: Real, R: Rows<T>>(
         }
     }
     Ok(kept.into_iter().filter(|&i| in_s[i]).collect())
+}
+
+/// DROP3's first scan of row `a`: its nearest-enemy distance over all rows and its
+/// `top.k` nearest rows of `T'` (rows with `pos[j] != usize::MAX`), ascending.
+#[inline(always)]
+fn first_scan<T: Real, R: Rows<T>>(
+    rows: &R,
+    labels: &Labels<'_>,
+    metric: Metric,
+    a: usize,
+    pos: &[usize],
+    top: &mut TopK,
+    buf: &mut [T],
+) -> (f64, Vec<(f64, usize)>) {
+    top.clear();
+    rows.load(a, buf);
+    let q_sq = rows.sq_norm(a);
+    let ya = labels.of(a);
+    let mut enemy = f64::INFINITY;
+    for (j, &pj) in pos.iter().enumerate() {
+        if j == a {
+            continue;
+        }
+        let dist = rows.distance(metric, j, buf, q_sq);
+        if labels.of(j) != ya {
+            enemy = enemy.min(dist);
+        }
+        if pj != usize::MAX {
+            top.push(dist, j);
+        }
+    }
+    (enemy, top.items().to_vec())
+}
+
+/// The nearest row `e` of `S \ {a}` with `last ≺ e` in `(distance, index)` order,
+/// served from `a`'s cache (descending; every row of `S` in the cached range is
+/// in it) and refilled by a scan of `S` when the cache runs out.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn next_neighbour<T: Real, R: Rows<T>>(
+    rows: &R,
+    metric: Metric,
+    a: usize,
+    last: (f64, usize),
+    kept: &[usize],
+    in_s: &[bool],
+    cache: &mut Vec<(f64, usize)>,
+    exhausted: &mut bool,
+    cap: usize,
+    top: &mut TopK,
+    buf: &mut [T],
+) -> Option<(f64, usize)> {
+    loop {
+        while let Some(&e) = cache.last() {
+            if closer(last, e) && in_s[e.1] {
+                return cache.pop();
+            }
+            cache.pop();
+        }
+        if *exhausted {
+            return None;
+        }
+        top.clear();
+        rows.load(a, buf);
+        let q_sq = rows.sq_norm(a);
+        for &j in kept {
+            if j != a && in_s[j] {
+                let e = (rows.distance(metric, j, buf, q_sq), j);
+                if closer(last, e) {
+                    top.push(e.0, e.1);
+                }
+            }
+        }
+        *exhausted = top.items().len() < cap;
+        cache.extend(top.items().iter().rev());
+        if cache.is_empty() {
+            return None;
+        }
+    }
 }
 
 /// The two LSH-IS variants.

@@ -632,6 +632,22 @@ impl HierarchicalHasher {
         }
     }
 
+    /// The hashed graph followed by `rounds` of neighbour-of-neighbour refinement
+    /// ([`super::knn::refine`]), visiting rows in the first view's code order.
+    pub fn knn_graph_refined<T: Real, R: Rows<T>>(
+        &self,
+        rows: &R,
+        k: usize,
+        metric: Metric,
+        rounds: usize,
+    ) -> Result<KnnGraph> {
+        let mut g = self.knn_graph(rows, k, metric)?;
+        for _ in 0..rounds {
+            g = super::knn::refine(rows, &g, k, metric, Some(&self.views[0].order))?;
+        }
+        Ok(g)
+    }
+
     /// Sizes of row `i`'s candidate windows, one per view (each ≤ `max_bucket`).
     pub fn window_sizes(&self, i: usize) -> Vec<usize> {
         (0..self.views.len())
@@ -662,9 +678,9 @@ impl HierarchicalHasher {
         // their windows, which stay in cache. Lists are merged per row across views.
         let mut acc = Lists::new(self.n, k)?;
         for (v, view) in self.views.iter().enumerate() {
-            let lists = ordered_topk(rows, k, metric, &view.order, |p| {
+            let lists = ordered_topk(rows, k, metric, &view.order, |p, out| {
                 let (a, b) = self.window(v, view.order[p] as usize);
-                &view.order[a..b]
+                out.extend(view.order[a..b].iter().map(|&j| j as usize));
             })?;
             acc.merge(&lists, &view.pos)?;
         }

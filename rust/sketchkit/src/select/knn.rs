@@ -296,16 +296,17 @@ impl Lists {
     }
 }
 
-/// Exact top-`k` lists of the queries `order[p]` among the candidates
-/// `cands(p)` (rows; the query itself is skipped), stored in slot `p`. Queries are
+/// Exact top-`k` lists of the queries `order[p]` among the candidates that
+/// `cands(p, out)` appends (distinct rows; the query itself is skipped), stored in
+/// slot `p`. Queries are
 /// taken in `order` so that consecutive ones share candidates, which then stay in
 /// cache: with windows over a sorted order, or batch by batch.
-pub(crate) fn ordered_topk<'c, T: Real, R: Rows<T>>(
+pub(crate) fn ordered_topk<T: Real, R: Rows<T>>(
     rows: &R,
     k: usize,
     metric: Metric,
     order: &[u32],
-    cands: impl Fn(usize) -> &'c [u32] + Sync,
+    cands: impl Fn(usize, &mut Vec<usize>) + Sync,
 ) -> Result<Lists> {
     let d = rows.dim();
     let mut out = Lists::new(order.len(), k)?;
@@ -317,10 +318,12 @@ pub(crate) fn ordered_topk<'c, T: Real, R: Rows<T>>(
             .enumerate()
             .with_min_len(256)
             .for_each_init(
-                || (TopK::new(k), vec![T::ZERO; d]),
-                |(top, buf), (p, ((dd, jj), c))| {
+                || (TopK::new(k), vec![T::ZERO; d], Vec::<usize>::new()),
+                |(top, buf, cand), (p, ((dd, jj), c))| {
                     let q = order[p] as usize;
-                    let pool = cands(p).iter().map(|&j| j as usize);
+                    cand.clear();
+                    cands(p, cand);
+                    let pool = cand.iter().copied();
                     crate::dispatch!(knn_in_pool(rows, metric, q, pool, top, buf));
                     for (t, &(dist, j)) in top.items().iter().enumerate() {
                         dd[t] = dist;
@@ -331,4 +334,55 @@ pub(crate) fn ordered_topk<'c, T: Real, R: Rows<T>>(
             )
     })?;
     Ok(out)
+}
+
+/// One round of neighbour-of-neighbour refinement: each row's candidates are its
+/// neighbours and their neighbours in `graph`, re-ranked exactly to the `k` nearest.
+/// Recall never decreases (the old neighbours stay candidates). `O(n · k² · d)`.
+/// Rows are visited in `order` (any permutation; a hash order keeps neighbouring
+/// rows' data in cache), which does not change the result.
+pub fn refine<T: Real, R: Rows<T>>(
+    rows: &R,
+    graph: &KnnGraph,
+    k: usize,
+    metric: Metric,
+    order: Option<&[u32]>,
+) -> Result<KnnGraph> {
+    let n = rows.n();
+    check_k(k, n)?;
+    if graph.n() != n {
+        return Err(SketchError::ShapeMismatch(format!(
+            "graph has {} rows, X has {n}",
+            graph.n()
+        )));
+    }
+    let identity: Vec<u32>;
+    let order = match order {
+        Some(o) if o.len() == n => o,
+        Some(_) => {
+            return Err(SketchError::ShapeMismatch(
+                "order must have one entry per row".into(),
+            ))
+        }
+        None => {
+            identity = (0..n as u32).collect();
+            &identity
+        }
+    };
+    let mut pos = try_vec(n, 0u32, "positions")?;
+    for (p, &i) in order.iter().enumerate() {
+        pos[i as usize] = p as u32;
+    }
+    let lists = ordered_topk(rows, k, metric, order, |p, cand| {
+        let i = order[p] as usize;
+        for &j in graph.neighbors(i) {
+            cand.push(j as usize);
+            cand.extend(graph.neighbors(j as usize).iter().map(|&t| t as usize));
+        }
+        cand.sort_unstable();
+        cand.dedup();
+    })?;
+    let mut acc = Lists::new(n, k)?;
+    acc.merge(&lists, &pos)?;
+    acc.into_graph()
 }

@@ -82,9 +82,9 @@ pub fn minibatch_graph<T: Real, R: Rows<T>>(
         pos[i as usize] = p as u32;
     }
     super::knn::check_k(k, n)?;
-    let lists = ordered_topk(rows, k, metric, &order, |p| {
+    let lists = ordered_topk(rows, k, metric, &order, |p, out| {
         let b = batch[order[p] as usize] as usize;
-        &order[start[b]..start[b + 1]]
+        out.extend(order[start[b]..start[b + 1]].iter().map(|&j| j as usize));
     })?;
     let mut acc = Lists::new(n, k)?;
     acc.merge(&lists, &pos)?;
