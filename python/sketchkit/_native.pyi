@@ -230,3 +230,25 @@ def refine_graph(
     n_neighbors: int,
     metric: str,
 ) -> Graph: ...
+def stratified_random_select(
+    y: NDArray[np.uint32], n_classes: int, quota: list[int], seed: int
+) -> NDArray[np.int64]: ...
+def cnn_select(
+    x: Rows, y: NDArray[np.uint32], n_classes: int, metric: str, seed: int
+) -> NDArray[np.int64]: ...
+def enn_select(
+    x: Rows, y: NDArray[np.uint32], n_classes: int, n_neighbors: int, metric: str
+) -> NDArray[np.int64]: ...
+def drop3_select(
+    x: Rows, y: NDArray[np.uint32], n_classes: int, n_neighbors: int, metric: str
+) -> NDArray[np.int64]: ...
+def lsh_is_select(
+    x: Rows,
+    y: NDArray[np.uint32],
+    n_classes: int,
+    variant: str,
+    n_tables: int,
+    n_funcs: int,
+    width: float,
+    seed: int,
+) -> NDArray[np.int64]: ...

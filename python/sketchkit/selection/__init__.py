@@ -18,6 +18,13 @@ from __future__ import annotations
 
 from ._attention import GraphAttentionSelector
 from ._base import BaseSelector
+from ._baselines import (
+    DROP3,
+    CondensedNearestNeighbour,
+    EditedNearestNeighbours,
+    LSHInstanceSelector,
+    StratifiedRandomSelector,
+)
 from ._graph import (
     HierarchicalHasher,
     exact_kneighbors_graph,
@@ -27,7 +34,12 @@ from ._graph import (
 )
 
 __all__ = [
+    "DROP3",
     "BaseSelector",
+    "CondensedNearestNeighbour",
+    "EditedNearestNeighbours",
+    "LSHInstanceSelector",
+    "StratifiedRandomSelector",
     "GraphAttentionSelector",
     "HierarchicalHasher",
     "exact_kneighbors_graph",
@@ -35,22 +47,3 @@ __all__ = [
     "hash_kneighbors_graph",
     "minibatch_kneighbors_graph",
 ]
-
-try:  # the baselines live in their own module
-    from ._baselines import (  # noqa: F401
-        DROP3,
-        CondensedNearestNeighbour,
-        EditedNearestNeighbours,
-        LSHInstanceSelector,
-        StratifiedRandomSelector,
-    )
-
-    __all__ += [
-        "DROP3",
-        "CondensedNearestNeighbour",
-        "EditedNearestNeighbours",
-        "LSHInstanceSelector",
-        "StratifiedRandomSelector",
-    ]
-except ImportError:  # pragma: no cover - during development only
-    pass

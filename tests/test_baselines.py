@@ -1,0 +1,369 @@
+"""Classic instance-selection baselines: exact agreement of ENN and DROP3 with NumPy
+reference implementations, CNN consistency, exact stratified quotas, LSH-IS
+properties, CSR = dense, float32/float64, determinism and argument errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sketchkit import _native
+from sketchkit.selection._base import quota
+from sketchkit.selection._baselines import (
+    DROP3,
+    CondensedNearestNeighbour,
+    EditedNearestNeighbours,
+    LSHInstanceSelector,
+    StratifiedRandomSelector,
+)
+
+# ---------------------------------------------------------------------------
+# Data and NumPy reference implementations (the documented rules, brute force).
+
+
+def blobs(n: int, n_classes: int, seed: int, d: int = 3, sep: float = 1.5, flip: float = 0.1):
+    """Overlapping Gaussian blobs with some flipped labels; every class non-empty."""
+    rng = np.random.RandomState(seed)
+    y = np.arange(n) % n_classes
+    rng.shuffle(y)
+    centres = rng.normal(scale=sep, size=(n_classes, d))
+    X = centres[y] + rng.normal(size=(n, d))
+    noisy = rng.rand(n) < flip
+    y = np.where(noisy, (y + 1) % n_classes, y)
+    for c in range(n_classes):  # keep every class present
+        if not np.any(y == c):
+            y[c] = c
+    return X, y.astype(np.int64)
+
+
+def distances(X: np.ndarray) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float64)
+    return np.sqrt(((X[:, None, :] - X[None, :, :]) ** 2).sum(-1))
+
+
+def knn(D: np.ndarray, a: int, pool: np.ndarray, m: int) -> np.ndarray:
+    """The ``m`` nearest rows of ``pool`` to ``a`` (excluding ``a``), ties by index."""
+    cand = pool[pool != a]
+    order = np.lexsort((cand, D[a, cand]))
+    return cand[order[:m]]
+
+
+def correct(y: np.ndarray, ya: int, nb: np.ndarray, n_classes: int) -> bool:
+    """The shared vote rule: non-empty and ``ya`` has the top count (ties count)."""
+    if len(nb) == 0:
+        return False
+    cnt = np.bincount(y[nb], minlength=n_classes)
+    return bool(cnt[ya] == cnt.max())
+
+
+def ref_enn(D: np.ndarray, y: np.ndarray, k: int, n_classes: int) -> np.ndarray:
+    n = len(y)
+    allrows = np.arange(n)
+    remove = np.array([not correct(y, y[i], knn(D, i, allrows, k), n_classes) for i in range(n)])
+    for c in range(n_classes):
+        if np.all(remove[y == c]):
+            remove[y == c] = False
+    return np.flatnonzero(~remove)
+
+
+def ref_drop3(D: np.ndarray, y: np.ndarray, k: int, n_classes: int) -> np.ndarray:
+    n = len(y)
+    kept = ref_enn(D, y, k, n_classes)
+    enemy = {}
+    for i in kept:
+        other = y != y[i]
+        enemy[i] = D[i, other].min() if other.any() else np.inf
+    order = sorted(kept, key=lambda i: (-enemy[i], i))
+    in_s = np.zeros(n, dtype=bool)
+    in_s[kept] = True
+    for p in order:
+        if np.count_nonzero(in_s & (y == y[p])) <= 1:
+            continue
+        pool = np.flatnonzero(in_s)
+        with_, without = 0, 0
+        for a in kept:
+            nb = knn(D, a, pool, k + 1)
+            if p not in nb:
+                continue
+            with_ += correct(y, y[a], nb[:k], n_classes)
+            without += correct(y, y[a], nb[nb != p][:k], n_classes)
+        if without >= with_:
+            in_s[p] = False
+    return np.flatnonzero(in_s)
+
+
+def conflicting(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Rows with an exact duplicate carrying another label."""
+    n = len(y)
+    out = np.zeros(n, dtype=bool)
+    for i in range(n):
+        same = np.all(X == X[i], axis=1)
+        out[i] = np.any(y[same] != y[i])
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Agreement with the references.
+
+
+CASES = [(60, 2, 0), (90, 3, 1), (120, 2, 2), (150, 3, 3), (100, 3, 4), (75, 2, 5)]
+
+
+@pytest.mark.parametrize("n,n_classes,seed", CASES)
+@pytest.mark.parametrize("k", [1, 3, 4])
+def test_enn_matches_reference(n, n_classes, seed, k):
+    X, y = blobs(n, n_classes, seed)
+    sel = EditedNearestNeighbours(n_neighbors=k).fit(X, y)
+    want = ref_enn(distances(X), y, k, n_classes)
+    np.testing.assert_array_equal(sel.sample_indices_, want)
+    assert set(y[sel.sample_indices_]) == set(range(n_classes))
+
+
+@pytest.mark.parametrize("n,n_classes,seed", CASES)
+@pytest.mark.parametrize("k", [1, 3])
+def test_drop3_matches_reference(n, n_classes, seed, k):
+    X, y = blobs(n, n_classes, seed)
+    sel = DROP3(n_neighbors=k).fit(X, y)
+    want = ref_drop3(distances(X), y, k, n_classes)
+    np.testing.assert_array_equal(sel.sample_indices_, want)
+    assert set(y[sel.sample_indices_]) == set(range(n_classes))
+    assert len(want) < n
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n=st.integers(10, 70),
+    n_classes=st.integers(2, 3),
+    k=st.integers(1, 5),
+)
+def test_enn_drop3_reference_hypothesis(seed, n, n_classes, k):
+    X, y = blobs(n, n_classes, seed, d=2, sep=1.0, flip=0.15)
+    D = distances(X)
+    enn = EditedNearestNeighbours(n_neighbors=k).fit(X, y).sample_indices_
+    np.testing.assert_array_equal(enn, ref_enn(D, y, k, n_classes))
+    drop = DROP3(n_neighbors=k).fit(X, y).sample_indices_
+    np.testing.assert_array_equal(drop, ref_drop3(D, y, k, n_classes))
+
+
+def test_enn_removes_planted_noise():
+    rng = np.random.RandomState(0)
+    X = np.vstack([rng.normal(size=(50, 2)), rng.normal(size=(50, 2)) + 10])
+    y = np.repeat([0, 1], 50)
+    y[7] = 1
+    idx = EditedNearestNeighbours().fit(X, y).sample_indices_
+    assert 7 not in idx
+    assert len(idx) == 99
+    # a one-row class inside another blob is never emptied
+    y3 = y.copy()
+    y3[7] = 2
+    idx3 = EditedNearestNeighbours().fit(X, y3).sample_indices_
+    assert 7 in idx3
+
+
+# ---------------------------------------------------------------------------
+# CNN.
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_cnn_consistency(seed, metric):
+    X, y = blobs(300, 3, seed)
+    if metric == "cosine":
+        X = X + 5.0  # keep rows away from the origin
+    # plant conflicting duplicates: rows 0..20 are copies of row 0..4
+    X[:20] = X[np.arange(20) % 4]
+    y[:20] = np.arange(20) % 3
+    sel = CondensedNearestNeighbour(metric=metric, random_state=seed).fit(X, y)
+    kept = sel.sample_indices_
+    assert np.all(np.diff(kept) > 0)
+    assert set(y[kept]) == {0, 1, 2}
+    assert len(kept) < len(y)
+    if metric == "euclidean":
+        D = distances(X)
+    else:
+        Xn = X / np.linalg.norm(X, axis=1, keepdims=True)
+        D = np.maximum(1.0 - Xn @ Xn.T, 0.0)
+    bad = conflicting(X, y)
+    removed = np.setdiff1d(np.arange(len(y)), kept)
+    nn = kept[np.argmin(D[np.ix_(removed, kept)], axis=1)]
+    ok = (y[nn] == y[removed]) | bad[removed]
+    assert ok.all(), removed[~ok]
+    # at most one kept row per duplicate group and label
+    groups = {}
+    for i in kept[kept < 20]:
+        groups.setdefault((i % 4, y[i]), []).append(i)
+    assert all(len(v) == 1 for v in groups.values())
+
+
+def test_cnn_differs_from_one_sided_variant_in_spirit():
+    # Hart's CNN condenses every class, the minority included.
+    X, y = blobs(400, 2, 11, sep=2.0)
+    kept = CondensedNearestNeighbour(random_state=0).fit(X, y).sample_indices_
+    for c in (0, 1):
+        assert np.count_nonzero(y[kept] == c) < np.count_nonzero(y == c)
+
+
+# ---------------------------------------------------------------------------
+# Stratified random subset.
+
+
+@pytest.mark.parametrize("reduction", [0.1, 0.5, 0.9, 0.99])
+def test_stratified_quotas_exact(reduction):
+    rng = np.random.RandomState(1)
+    y = rng.choice(["a", "b", "c"], p=[0.7, 0.25, 0.05], size=1000)
+    X = rng.normal(size=(1000, 2))
+    sel = StratifiedRandomSelector(reduction=reduction, random_state=3)
+    X_res, y_res = sel.fit_resample(X, y)
+    codes = np.unique(y, return_inverse=True)[1].astype(np.uint32)
+    want = quota(codes, 3, reduction)
+    got = [int(np.count_nonzero(y_res == c)) for c in sel.classes_]
+    assert got == want
+    np.testing.assert_array_equal(X_res, X[sel.sample_indices_])
+
+
+# ---------------------------------------------------------------------------
+# LSH-IS.
+
+
+def test_lsh_is_f_subset_of_s_and_classes_kept():
+    X, y = blobs(1000, 3, 2, d=5)
+    for seed in range(3):
+        s = LSHInstanceSelector("S", random_state=seed).fit(X, y).sample_indices_
+        f = LSHInstanceSelector("F", random_state=seed).fit(X, y).sample_indices_
+        assert set(f) <= set(s)
+        assert set(y[f]) == set(y[s]) == {0, 1, 2}
+        assert 0 < len(f) <= len(s) < len(y)
+
+
+def test_lsh_is_width_extremes():
+    X, y = blobs(200, 3, 4)
+    huge = LSHInstanceSelector(n_tables=1, n_funcs=2, width=1e9, random_state=0).fit(X, y)
+    assert len(huge.sample_indices_) == 3
+    tiny = LSHInstanceSelector(n_tables=1, n_funcs=8, width=1e-9, random_state=0).fit(X, y)
+    assert len(tiny.sample_indices_) == 200
+
+
+# ---------------------------------------------------------------------------
+# Input forms, determinism.
+
+
+def selectors():
+    return [
+        StratifiedRandomSelector(reduction=0.7, random_state=5),
+        CondensedNearestNeighbour(random_state=5),
+        CondensedNearestNeighbour(metric="cosine", random_state=5),
+        EditedNearestNeighbours(n_neighbors=3),
+        DROP3(n_neighbors=3),
+        LSHInstanceSelector("S", n_funcs=4, width=8.0, random_state=5),
+        LSHInstanceSelector("F", n_funcs=4, width=8.0, random_state=5),
+    ]
+
+
+@pytest.mark.parametrize("sel", selectors(), ids=lambda s: type(s).__name__)
+def test_csr_equals_dense(sel):
+    X, y = blobs(250, 3, 6, d=6)
+    X[np.abs(X) < 0.6] = 0.0
+    dense = sel.fit(X, y).sample_indices_.copy()
+    for fmt in (sp.csr_matrix, sp.csc_matrix):
+        Xs = fmt(X)
+        X_res, y_res = sel.fit_resample(Xs, y)
+        np.testing.assert_array_equal(sel.sample_indices_, dense)
+        assert sp.issparse(X_res)
+        np.testing.assert_array_equal(X_res.toarray(), X[dense])
+        np.testing.assert_array_equal(y_res, y[dense])
+
+
+@pytest.mark.parametrize("sel", selectors(), ids=lambda s: type(s).__name__)
+def test_float32_and_float64(sel):
+    X, y = blobs(250, 3, 7, d=4)
+    X32 = X.astype(np.float32)
+    a = sel.fit(X32, y).sample_indices_.copy()
+    X_res, _ = sel.fit_resample(X32, y)
+    assert X_res.dtype == np.float32
+    b = sel.fit(X32.astype(np.float64), y).sample_indices_
+    # the same data in two precisions selects the same rows
+    np.testing.assert_array_equal(a, b)
+    assert a.dtype == np.int64 and np.all(np.diff(a) > 0)
+
+
+@pytest.mark.parametrize("sel", selectors(), ids=lambda s: type(s).__name__)
+def test_deterministic(sel):
+    X, y = blobs(300, 2, 8)
+    a = sel.fit(X, y).sample_indices_.copy()
+    _native.set_num_threads(1)
+    try:
+        b = sel.fit(X, y).sample_indices_.copy()
+    finally:
+        _native.set_num_threads(_default_threads)
+    np.testing.assert_array_equal(a, b)
+    if "random_state" in sel.get_params() and not isinstance(sel, EditedNearestNeighbours):
+        c = sel.set_params(random_state=6).fit(X, y).sample_indices_
+        assert not np.array_equal(a, c)
+
+
+_default_threads = _native.get_num_threads()
+
+
+# ---------------------------------------------------------------------------
+# Errors.
+
+
+def test_nan_and_length_mismatch():
+    X, y = blobs(60, 2, 9)
+    Xn = X.copy()
+    Xn[3, 1] = np.nan
+    for sel in selectors():
+        with pytest.raises(ValueError, match="NaN|nan|finite"):
+            sel.fit_resample(Xn, y)
+        with pytest.raises(ValueError, match="y"):
+            sel.fit_resample(X, y[:-1])
+
+
+@pytest.mark.parametrize(
+    "sel,name",
+    [
+        (EditedNearestNeighbours(n_neighbors=0), "n_neighbors"),
+        (EditedNearestNeighbours(n_neighbors=-2), "n_neighbors"),
+        (EditedNearestNeighbours(n_neighbors=2.5), "n_neighbors"),
+        (DROP3(n_neighbors=0), "n_neighbors"),
+        (DROP3(n_neighbors=True), "n_neighbors"),
+        (DROP3(metric="manhattan"), "metric"),
+        (CondensedNearestNeighbour(metric="l1"), "metric"),
+        (LSHInstanceSelector(variant="G"), "variant"),
+        (LSHInstanceSelector(n_tables=0), "n_tables"),
+        (LSHInstanceSelector(n_funcs=0), "n_funcs"),
+        (LSHInstanceSelector(width=0.0), "width"),
+        (LSHInstanceSelector(width=float("inf")), "width"),
+        (StratifiedRandomSelector(reduction=1.5), "reduction"),
+        (StratifiedRandomSelector(reduction=0.0), "reduction"),
+    ],
+)
+def test_bad_parameters(sel, name):
+    X, y = blobs(40, 2, 10)
+    with pytest.raises(ValueError, match=name):
+        sel.fit_resample(X, y)
+
+
+def test_native_errors_name_arguments():
+    X, y = blobs(40, 2, 10)
+    codes = y.astype(np.uint32)
+    with pytest.raises(ValueError, match="y"):
+        _native.enn_select(X, codes[:-1], 2, 3, "euclidean")
+    with pytest.raises(ValueError, match="y"):
+        _native.cnn_select(X, codes, 1, "euclidean", 0)  # code 1 >= n_classes
+    with pytest.raises(ValueError, match="n_neighbors"):
+        _native.drop3_select(X, codes, 2, 0, "euclidean")
+    with pytest.raises(ValueError, match="variant"):
+        _native.lsh_is_select(X, codes, 2, "Q", 4, 4, 1.0, 0)
+    with pytest.raises(ValueError, match="quota"):
+        _native.stratified_random_select(codes, 2, [1000, 1], 0)
+    with pytest.raises(ValueError, match="quota"):
+        _native.stratified_random_select(codes, 2, [1], 0)
+    Xn = X.copy()
+    Xn[0, 0] = np.inf
+    with pytest.raises(ValueError, match="X"):
+        _native.enn_select(Xn, codes, 2, 3, "euclidean")
