@@ -199,6 +199,15 @@ def fwht(
     >>> bool(np.isclose(np.linalg.norm(y), np.linalg.norm(x)))
     True
     """
+    if (
+        inplace is True
+        and type(x) is np.ndarray
+        and x.ndim == 1
+        and (axis == -1 or axis == 0)
+        and isinstance(normalized, _BOOLS)
+        and _native.fwht_vec(x, bool(normalized))
+    ):
+        return x  # fast path: contiguous writable 1-D float array, transformed natively
     if not isinstance(normalized, _BOOLS):
         raise TypeError(f"normalized must be a bool, got {type(normalized).__name__}")
     if not isinstance(inplace, _BOOLS):

@@ -132,6 +132,10 @@ def fwht_inplace(x: FloatArray, axis: int, normalized: bool) -> None:
     are transformed in parallel; bit-identical for every thread count and SIMD
     level."""
 
+def fwht_vec(x: object, normalized: bool) -> bool:
+    """Fast path of ``fwht(x, inplace=True)`` for a contiguous writable 1-D float
+    array of power-of-two length (returns False, touching nothing, otherwise)."""
+
 def all_finite(x: FloatArray) -> bool:
     """True when every element of ``x`` (any shape, any strides) is finite."""
 

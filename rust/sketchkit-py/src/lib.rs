@@ -608,6 +608,62 @@ fn fwht_array<T: Real + Element>(
     })
 }
 
+fn fwht_vec_typed<T: Real + Element>(
+    py: Python<'_>,
+    a: &Bound<'_, PyArray1<T>>,
+    normalized: bool,
+) -> PyResult<bool> {
+    let n = a.len();
+    if !a.is_contiguous()
+        || n == 0
+        || !n.is_power_of_two()
+        || sketchkit::fwht::check_len(n, "x").is_err()
+    {
+        return Ok(false);
+    }
+    let Ok(mut guard) = a.try_readwrite() else {
+        return Ok(false);
+    };
+    let Ok(x) = guard.as_slice_mut() else {
+        return Ok(false);
+    };
+    let run = move || -> sketchkit::Result<()> {
+        // Checked before anything is overwritten.
+        if !sketchkit::finite::slice_all_finite(x) {
+            return Err(SketchError::NonFinite);
+        }
+        if normalized {
+            sketchkit::fwht::fwht_normalized(x)
+        } else {
+            sketchkit::fwht::fwht(x)
+        }
+    };
+    // Small transforms take less time than releasing and re-taking the GIL.
+    if n < (1 << 14) {
+        catch_unwind(AssertUnwindSafe(run))
+            .map_err(|_| PyRuntimeError::new_err("internal error in sketchkit: fwht panicked"))?
+            .map_err(|e| to_py_named(e, "x"))?;
+    } else {
+        nogil_named(py, "x", run)?;
+    }
+    Ok(true)
+}
+
+/// The fast path of `fwht(x, inplace=True)` for a contiguous, writable 1-D float32 or
+/// float64 array of power-of-two length: transforms it and returns True; returns
+/// False (touching nothing) when `x` is not such an array, so the caller can take
+/// the general path with its detailed errors. NaN/inf raise `ValueError`.
+#[pyfunction]
+fn fwht_vec(py: Python<'_>, x: &Bound<'_, PyAny>, normalized: bool) -> PyResult<bool> {
+    if let Ok(a) = x.cast::<PyArray1<f32>>() {
+        fwht_vec_typed(py, a, normalized)
+    } else if let Ok(a) = x.cast::<PyArray1<f64>>() {
+        fwht_vec_typed(py, a, normalized)
+    } else {
+        Ok(false)
+    }
+}
+
 /// In-place FWHT along `axis` of a writable 2-D float array.
 #[pyfunction]
 fn fwht_inplace(py: Python<'_>, x: &Bound<'_, PyAny>, axis: i64, normalized: bool) -> PyResult<()> {
@@ -694,6 +750,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<SketchOperator>()?;
     m.add_class::<HadamardRotation>()?;
     m.add_function(wrap_pyfunction!(fwht_inplace, m)?)?;
+    m.add_function(wrap_pyfunction!(fwht_vec, m)?)?;
     m.add_function(wrap_pyfunction!(all_finite, m)?)?;
     m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(get_num_threads, m)?)?;

@@ -39,6 +39,11 @@ pub(crate) fn lanes_finite<T: Real, const R: usize>(xt: &[[T; R]]) -> bool {
     acc.iter().all(|&a| a == T::ZERO)
 }
 
+/// True when every element of the contiguous slice is finite (SIMD-dispatched).
+pub fn slice_all_finite<T: Real>(s: &[T]) -> bool {
+    crate::dispatch!(slice_finite(s))
+}
+
 /// True when every element of `x` is finite (neither NaN nor ±inf).
 pub fn all_finite<T: Real>(x: MatRef<'_, T>) -> bool {
     let (rows, cols) = (x.rows(), x.cols());
