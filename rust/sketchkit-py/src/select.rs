@@ -11,7 +11,9 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use sketchkit::select::attention::{self, AttentionConfig, Scores};
 use sketchkit::select::hashing::{HashConfig, HashFamily, HierarchicalHasher};
-use sketchkit::select::{knn, minibatch, CsrRows, DenseRows, KnnGraph, Labels, Metric, Rows};
+use sketchkit::select::{
+    knn, minibatch, CsrRows, DenseRows, GraphRef, KnnGraph, Labels, Metric, Rows,
+};
 use sketchkit::{CsrRef, Real, SparseIndex};
 
 /// A computation generic over the data's element type and storage.
@@ -126,31 +128,38 @@ pub(crate) fn graph_out(py: Python<'_>, g: KnnGraph) -> GraphArrays<'_> {
     )
 }
 
-/// Copies a graph passed back from Python (`indptr`, `indices`, `distances`).
-pub(crate) fn graph_in(
-    indptr: &Bound<'_, PyArray1<i64>>,
-    indices: &Bound<'_, PyArray1<i64>>,
-    distances: &Bound<'_, PyArray1<f64>>,
-) -> PyResult<KnnGraph> {
-    let g = KnnGraph {
-        indptr: indptr.to_vec()?,
-        indices: indices.to_vec()?,
-        distances: distances.to_vec()?,
-    };
-    let n = g.indptr.len().saturating_sub(1);
-    let nnz = g.indices.len();
-    let ok = !g.indptr.is_empty()
-        && g.indptr[0] == 0
-        && g.indptr.windows(2).all(|w| w[0] <= w[1])
-        && g.indptr[n] as usize == nnz
-        && g.distances.len() == nnz
-        && g.indices.iter().all(|&j| j >= 0 && (j as usize) < n);
-    if !ok {
-        return Err(PyValueError::new_err(
-            "graph: not a valid square CSR neighbour graph",
-        ));
+/// Readonly borrows of a graph's arrays passed back from Python.
+pub(crate) struct GraphArgs<'py> {
+    indptr: numpy::PyReadonlyArray1<'py, i64>,
+    indices: numpy::PyReadonlyArray1<'py, i64>,
+    distances: numpy::PyReadonlyArray1<'py, f64>,
+}
+
+impl<'py> GraphArgs<'py> {
+    pub(crate) fn borrow(
+        indptr: &Bound<'py, PyArray1<i64>>,
+        indices: &Bound<'py, PyArray1<i64>>,
+        distances: &Bound<'py, PyArray1<f64>>,
+    ) -> PyResult<Self> {
+        Ok(GraphArgs {
+            indptr: indptr.try_readonly().map_err(readonly_err("indptr"))?,
+            indices: indices.try_readonly().map_err(readonly_err("indices"))?,
+            distances: distances
+                .try_readonly()
+                .map_err(readonly_err("distances"))?,
+        })
     }
-    Ok(g)
+
+    /// The graph as a validated borrowed view (no copy).
+    pub(crate) fn view(&self) -> PyResult<GraphRef<'_>> {
+        let slice = |e: numpy::AsSliceError| PyValueError::new_err(format!("graph: {e}"));
+        GraphRef::new(
+            self.indptr.as_slice().map_err(slice)?,
+            self.indices.as_slice().map_err(slice)?,
+            self.distances.as_slice().map_err(slice)?,
+        )
+        .map_err(|e| PyValueError::new_err(e.to_string()))
+    }
 }
 
 /// Label codes as core labels (borrowed).
@@ -306,7 +315,7 @@ impl Hasher {
     }
 }
 
-struct RefineJob<'a>(&'a KnnGraph, usize, Metric);
+struct RefineJob<'a>(GraphRef<'a>, usize, Metric);
 impl RowsJob for RefineJob<'_> {
     type Out = KnnGraph;
     fn run<T: Real, R: Rows<T>>(self, rows: &R) -> sketchkit::Result<KnnGraph> {
@@ -326,10 +335,11 @@ pub(crate) fn refine_graph<'py>(
     metric: &str,
 ) -> PyResult<GraphArrays<'py>> {
     let m = self::metric(metric)?;
-    let g = graph_in(indptr, indices, distances)?;
+    let args = GraphArgs::borrow(indptr, indices, distances)?;
+    let g = args.view()?;
     Ok(graph_out(
         py,
-        with_rows(py, x, RefineJob(&g, n_neighbors, m))?,
+        with_rows(py, x, RefineJob(g, n_neighbors, m))?,
     ))
 }
 
@@ -395,7 +405,7 @@ pub(crate) fn exact_graph<'py>(
     Ok(graph_out(py, with_rows(py, x, ExactJob(n_neighbors, m))?))
 }
 
-struct RecallJob<'a>(&'a KnnGraph, &'a [usize], usize, Metric);
+struct RecallJob<'a>(GraphRef<'a>, &'a [usize], usize, Metric);
 impl RowsJob for RecallJob<'_> {
     type Out = f64;
     fn run<T: Real, R: Rows<T>>(self, rows: &R) -> sketchkit::Result<f64> {
@@ -417,13 +427,14 @@ pub(crate) fn graph_recall<'py>(
     metric: &str,
 ) -> PyResult<f64> {
     let m = self::metric(metric)?;
-    let g = graph_in(indptr, indices, distances)?;
+    let args = GraphArgs::borrow(indptr, indices, distances)?;
+    let g = args.view()?;
     let s: Vec<usize> = sample
         .to_vec()?
         .into_iter()
         .map(|v| usize::try_from(v).map_err(|_| PyValueError::new_err("sample: negative row")))
         .collect::<PyResult<_>>()?;
-    with_rows(py, x, RecallJob(&g, &s, n_neighbors, m))
+    with_rows(py, x, RecallJob(g, &s, n_neighbors, m))
 }
 
 /// Attention scores: `(score, agreement, representativeness, noisy)`.
@@ -444,14 +455,15 @@ pub(crate) fn attention_scores<'py>(
     Bound<'py, PyArray1<f64>>,
     Bound<'py, PyArray1<bool>>,
 )> {
-    let g = graph_in(indptr, indices, distances)?;
+    let args = GraphArgs::borrow(indptr, indices, distances)?;
+    let g = args.view()?;
     let _gy = y.try_readonly().map_err(readonly_err("y"))?;
     let lab = labels(y, g.n(), n_classes)?;
     let cfg = AttentionConfig {
         noise_threshold,
         boundary_weight,
     };
-    let s = nogil(py, || attention::scores(&g, &lab, cfg))?;
+    let s = nogil(py, || attention::scores(g, &lab, cfg))?;
     Ok((
         PyArray1::from_vec(py, s.score),
         PyArray1::from_vec(py, s.agreement),
@@ -479,7 +491,8 @@ pub(crate) fn attention_select<'py>(
     Bound<'py, PyArray1<f64>>,
     Bound<'py, PyArray1<i64>>,
 )> {
-    let g = graph_in(indptr, indices, distances)?;
+    let args = GraphArgs::borrow(indptr, indices, distances)?;
+    let g = args.view()?;
     let _gy = y.try_readonly().map_err(readonly_err("y"))?;
     let lab = labels(y, g.n(), n_classes)?;
     let scores = Scores {
@@ -491,9 +504,7 @@ pub(crate) fn attention_select<'py>(
     if scores.noisy.len() != g.n() {
         return Err(PyValueError::new_err("noisy: one flag per row expected"));
     }
-    let sel = nogil(py, || {
-        attention::select(&g, &lab, &scores, quota.as_deref())
-    })?;
+    let sel = nogil(py, || attention::select(g, &lab, &scores, quota.as_deref()))?;
     Ok((
         PyArray1::from_vec(
             py,

@@ -115,7 +115,7 @@ fn hashed_graph_recall_on_clustered_data() {
         let h = HierarchicalHasher::build(&rows, cfg(family, 4)).unwrap();
         let g = h.knn_graph(&rows, 10, Metric::Euclidean).unwrap();
         assert_eq!(g.short_rows(10), 0);
-        let r = recall(&rows, &g, &sample, 10, Metric::Euclidean).unwrap();
+        let r = recall(&rows, g.view(), &sample, 10, Metric::Euclidean).unwrap();
         assert!(r >= bound, "{family:?}: recall {r}");
     }
 }
@@ -182,10 +182,10 @@ fn attention_selection_honours_quotas_and_weights() {
     let rows = DenseRows::new(&x, 1200, 5).unwrap();
     let labels = Labels::new(&y, 1200, 3).unwrap();
     let g = exact_knn_graph(&rows, 10, Metric::Euclidean).unwrap();
-    let s = scores(&g, &labels, AttentionConfig::default()).unwrap();
+    let s = scores(g.view(), &labels, AttentionConfig::default()).unwrap();
     for r in [0.5, 0.9, 0.97] {
         let q = quota(labels.counts(), r).unwrap();
-        let sel = select(&g, &labels, &s, Some(&q)).unwrap();
+        let sel = select(g.view(), &labels, &s, Some(&q)).unwrap();
         for c in 0..3u32 {
             let kept: Vec<usize> = sel.indices.iter().copied().filter(|&i| y[i] == c).collect();
             assert_eq!(kept.len(), q[c as usize]);
@@ -200,7 +200,7 @@ fn attention_selection_honours_quotas_and_weights() {
         }
         assert!(sel.indices.windows(2).all(|w| w[0] < w[1]));
     }
-    let auto = select(&g, &labels, &s, None).unwrap();
+    let auto = select(g.view(), &labels, &s, None).unwrap();
     assert!(auto.indices.len() < 600 && auto.indices.len() >= 3);
     assert!(quota(&[10], 1.0).is_err());
 }

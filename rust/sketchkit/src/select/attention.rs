@@ -27,7 +27,7 @@
 //! a kept row's weight is `1 +` the rows assigned to it, rescaled so a class's
 //! weights sum to its size.
 
-use super::knn::KnnGraph;
+use super::knn::GraphRef;
 use super::Labels;
 use crate::error::{Result, SketchError};
 
@@ -62,7 +62,7 @@ pub struct Scores {
     pub noisy: Vec<bool>,
 }
 
-fn check_graph(graph: &KnnGraph, labels: &Labels<'_>) -> Result<()> {
+fn check_graph(graph: GraphRef<'_>, labels: &Labels<'_>) -> Result<()> {
     if graph.n() != labels.codes().len() {
         return Err(SketchError::ShapeMismatch(format!(
             "graph has {} rows, y has {}",
@@ -74,7 +74,7 @@ fn check_graph(graph: &KnnGraph, labels: &Labels<'_>) -> Result<()> {
 }
 
 /// Attention scores of every row.
-pub fn scores(graph: &KnnGraph, labels: &Labels<'_>, cfg: AttentionConfig) -> Result<Scores> {
+pub fn scores(graph: GraphRef<'_>, labels: &Labels<'_>, cfg: AttentionConfig) -> Result<Scores> {
     check_graph(graph, labels)?;
     if !(0.0..=1.0).contains(&cfg.noise_threshold) {
         return Err(SketchError::arg(
@@ -111,10 +111,10 @@ pub fn scores(graph: &KnnGraph, labels: &Labels<'_>, cfg: AttentionConfig) -> Re
         }
     }
     // Attention rows (same layout as graph.indices).
-    let mut att = vec![0.0f64; graph.indices.len()];
+    let mut att = vec![0.0f64; graph.nnz()];
     for i in 0..n {
         let (nb, dd) = (graph.neighbors(i), graph.dists(i));
-        let p = graph.indptr[i] as usize;
+        let p = graph.start(i);
         let logits: Vec<f64> = nb
             .iter()
             .zip(dd)
@@ -126,12 +126,12 @@ pub fn scores(graph: &KnnGraph, labels: &Labels<'_>, cfg: AttentionConfig) -> Re
             att[p + t] = (l - mx).exp() / z;
         }
     }
-    let k = (graph.indices.len() as f64 / n.max(1) as f64).max(1.0);
+    let k = (graph.nnz() as f64 / n.max(1) as f64).max(1.0);
     let mut agreement = vec![0.0f64; n];
     let mut rep = vec![0.0f64; n];
     for (i, ag) in agreement.iter_mut().enumerate() {
         let yi = labels.of(i);
-        let p = graph.indptr[i] as usize;
+        let p = graph.start(i);
         let nb = graph.neighbors(i);
         if nb.is_empty() {
             *ag = 1.0;
@@ -174,7 +174,7 @@ pub struct Selection {
 }
 
 /// Same-class adjacency (out- and in-links) in CSR form.
-fn same_class_adjacency(graph: &KnnGraph, labels: &Labels<'_>) -> (Vec<usize>, Vec<u32>) {
+fn same_class_adjacency(graph: GraphRef<'_>, labels: &Labels<'_>) -> (Vec<usize>, Vec<u32>) {
     let n = graph.n();
     let mut deg = vec![0usize; n + 1];
     for i in 0..n {
@@ -255,7 +255,7 @@ fn cover(
 /// Selects rows per class: to `quota[c]` rows when given, else to each class's
 /// automatic size. Every class with rows keeps at least one.
 pub fn select(
-    graph: &KnnGraph,
+    graph: GraphRef<'_>,
     labels: &Labels<'_>,
     scores: &Scores,
     quota: Option<&[usize]>,

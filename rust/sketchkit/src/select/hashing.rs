@@ -643,7 +643,7 @@ impl HierarchicalHasher {
     ) -> Result<KnnGraph> {
         let mut g = self.knn_graph(rows, k, metric)?;
         for _ in 0..rounds {
-            g = super::knn::refine(rows, &g, k, metric, Some(&self.views[0].order))?;
+            g = super::knn::refine(rows, g.view(), k, metric, Some(&self.views[0].order))?;
         }
         Ok(g)
     }

@@ -66,6 +66,72 @@ impl KnnGraph {
             .filter(|&i| self.neighbors(i).len() < k)
             .count()
     }
+
+    /// A borrowed view.
+    pub fn view(&self) -> GraphRef<'_> {
+        GraphRef {
+            indptr: &self.indptr,
+            indices: &self.indices,
+            distances: &self.distances,
+        }
+    }
+}
+
+/// A borrowed kNN graph in CSR form (e.g. arrays handed over from Python), with the
+/// layout of [`KnnGraph`].
+#[derive(Clone, Copy, Debug)]
+pub struct GraphRef<'a> {
+    indptr: &'a [i64],
+    indices: &'a [i64],
+    distances: &'a [f64],
+}
+
+impl<'a> GraphRef<'a> {
+    /// Validates a square CSR graph: `indptr` starts at 0, never decreases and ends
+    /// at `indices.len() == distances.len()`; every index is a row.
+    pub fn new(indptr: &'a [i64], indices: &'a [i64], distances: &'a [f64]) -> Result<Self> {
+        let n = indptr.len().saturating_sub(1);
+        let ok = !indptr.is_empty()
+            && indptr[0] == 0
+            && indptr.windows(2).all(|w| w[0] <= w[1])
+            && indptr[n] as usize == indices.len()
+            && distances.len() == indices.len()
+            && indices.iter().all(|&j| j >= 0 && (j as usize) < n);
+        if !ok {
+            return Err(SketchError::arg(
+                "graph",
+                "not a valid square CSR neighbour graph",
+            ));
+        }
+        Ok(GraphRef {
+            indptr,
+            indices,
+            distances,
+        })
+    }
+    /// Number of rows.
+    pub fn n(&self) -> usize {
+        self.indptr.len() - 1
+    }
+    /// Number of edges.
+    pub fn nnz(&self) -> usize {
+        self.indices.len()
+    }
+    /// Offset of row `i`'s first edge.
+    #[inline(always)]
+    pub fn start(&self, i: usize) -> usize {
+        self.indptr[i] as usize
+    }
+    /// Neighbours of row `i`.
+    #[inline(always)]
+    pub fn neighbors(&self, i: usize) -> &'a [i64] {
+        &self.indices[self.indptr[i] as usize..self.indptr[i + 1] as usize]
+    }
+    /// Distances to the neighbours of row `i`.
+    #[inline(always)]
+    pub fn dists(&self, i: usize) -> &'a [f64] {
+        &self.distances[self.indptr[i] as usize..self.indptr[i + 1] as usize]
+    }
 }
 
 pub(crate) fn check_k(k: usize, n: usize) -> Result<()> {
@@ -163,7 +229,7 @@ pub fn exact_knn_graph<T: Real, R: Rows<T>>(
 /// distance count as found when the graph holds a row at that same distance.
 pub fn recall<T: Real, R: Rows<T>>(
     rows: &R,
-    graph: &KnnGraph,
+    graph: GraphRef<'_>,
     sample: &[usize],
     k: usize,
     metric: Metric,
@@ -233,15 +299,18 @@ impl Lists {
                 .zip(self.count.par_iter_mut())
                 .zip(pos.par_iter())
                 .with_min_len(1024)
-                .for_each(|(((d, j), c), &p)| {
+                .for_each_init(Vec::<(f64, u32)>::new, |mine, (((d, j), c), &p)| {
                     let p = p as usize;
                     let (od, oj) = (&other.dist[p * k..], &other.idx[p * k..]);
                     let oc = other.count[p] as usize;
-                    let mine: Vec<(f64, u32)> = d[..*c as usize]
-                        .iter()
-                        .copied()
-                        .zip(j[..*c as usize].iter().copied())
-                        .collect();
+                    // Row i's current list, copied into per-thread scratch.
+                    mine.clear();
+                    mine.extend(
+                        d[..*c as usize]
+                            .iter()
+                            .copied()
+                            .zip(j[..*c as usize].iter().copied()),
+                    );
                     let (mut a, mut b, mut out) = (0usize, 0usize, 0usize);
                     while out < k && (a < mine.len() || b < oc) {
                         let take_a = b >= oc
@@ -343,7 +412,7 @@ pub(crate) fn ordered_topk<T: Real, R: Rows<T>>(
 /// rows' data in cache), which does not change the result.
 pub fn refine<T: Real, R: Rows<T>>(
     rows: &R,
-    graph: &KnnGraph,
+    graph: GraphRef<'_>,
     k: usize,
     metric: Metric,
     order: Option<&[u32]>,

@@ -23,7 +23,7 @@ pub mod knn;
 pub mod minibatch;
 pub mod rows;
 
-pub use knn::KnnGraph;
+pub use knn::{GraphRef, KnnGraph};
 pub use rows::{CsrRows, DenseRows, Metric, Rows};
 
 use crate::error::{Result, SketchError};
