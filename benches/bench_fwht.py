@@ -55,6 +55,9 @@ import numpy as np
 
 import sketchkit as sk
 
+# Pause before each timed run so that the previous contender's worker threads
+# (OpenBLAS spins for a while after a call; rayon briefly too) are idle again.
+SETTLE = 0.1
 BURST = 8  # transforms between refreshes: values grow by at most n^4, finite in float32
 
 
@@ -105,6 +108,7 @@ def contest(contenders: dict[str, Contender], reps: int) -> dict[str, float]:
     samples: dict[str, list[float]] = {name: [] for name in contenders}
     for r in range(1, reps + 1):
         for name, fn in contenders.items():
+            time.sleep(SETTLE)
             samples[name].append(fn(r))
     return {name: statistics.median(ts) for name, ts in samples.items()}
 

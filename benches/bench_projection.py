@@ -47,7 +47,13 @@ def cpu_name() -> str:
     return platform.processor() or "unknown CPU"
 
 
+# Pause before each timed run so that the previous contender's worker threads
+# (OpenBLAS spins for a while after a call; rayon briefly too) are idle again.
+SETTLE = 0.1
+
+
 def timed(fn: Callable[[int], object], rep: int) -> float:
+    time.sleep(SETTLE)
     t0 = time.perf_counter()
     fn(rep)
     return time.perf_counter() - t0
