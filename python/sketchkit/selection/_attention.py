@@ -110,6 +110,10 @@ class GraphAttentionSelector(BaseSelector):
     hashed graph and :math:`O(n \cdot d \cdot batch\_size)` for mini-batches; the
     attention and selection steps are :math:`O(n k)`. Memory is linear in ``n``.
     Results are deterministic for a seed and independent of the thread count.
+    Every class keeps at least one row: a class with a single member keeps it, and a
+    class whose rows are all flagged as noise keeps its best-scored row. NaN or
+    infinity in ``X``, a length mismatch of ``X`` and ``y``, a single class, and a
+    ``reduction`` outside ``(0, 1)`` raise ``ValueError``.
     The method is inspired by graph-attention instance selection with hierarchical
     hashing (GAIS); its internals are sketchkit's own design.
     """
