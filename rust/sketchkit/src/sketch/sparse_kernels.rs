@@ -191,6 +191,8 @@ fn transpose_in<T: Real, const R: usize>(
 
 /// Largest strip (rows of X) of the scatter kernel.
 const STRIP: usize = 256;
+/// Narrowest strip the scatter kernel splits rows into for more parallelism.
+const MIN_STRIP: usize = 64;
 
 fn scatter<T: Real>(m: &SparseMat, x: MatRef<'_, T>, out: MatMut<'_, T>) -> Result<()> {
     let n = x.rows();
@@ -198,9 +200,11 @@ fn scatter<T: Real>(m: &SparseMat, x: MatRef<'_, T>, out: MatMut<'_, T>) -> Resu
     let scale = T::from_f64(m.scale);
     // Strip boundaries never change any output bit (each element is summed on its
     // own), so they may follow the pool size: one balanced strip per thread when
-    // there are few rows, at most STRIP rows otherwise.
+    // there are few rows, at most STRIP rows otherwise. Every strip walks all of S's
+    // index lists and shares output cache lines with its neighbour at the boundary,
+    // so strips narrower than MIN_STRIP lanes cost more than they save.
     let threads = rayon::current_num_threads().max(1);
-    let strips = n.div_ceil(STRIP).max(threads.min(n.div_ceil(8)));
+    let strips = n.div_ceil(STRIP).max(threads.min(n / MIN_STRIP)).max(1);
     let width = n.div_ceil(strips).next_multiple_of(8).min(n);
     let finite = AtomicBool::new(true);
     (0..n.div_ceil(width)).into_par_iter().for_each(|s| {
