@@ -57,6 +57,7 @@ def test_npy_label_column(tmp_path: Path, data) -> None:
         (["--label", "nope"], "not in the header"),
         (["--label", "label", "--reduction", "1.5"], "reduction"),
         (["--label", "label", "--method", "random"], "reduction"),
+        (["--label", "label", "--method", "cnn", "--reduction", "0.9"], "chooses its own"),
     ],
 )
 def test_errors_exit_2(tmp_path: Path, data, capsys, extra: list[str], message: str) -> None:

@@ -19,6 +19,7 @@ from sketchkit.selection import (
     hash_kneighbors_graph,
     minibatch_kneighbors_graph,
 )
+from sketchkit.selection._base import round_half_up
 
 
 @pytest.fixture(scope="module")
@@ -199,7 +200,7 @@ def test_reduction_is_honoured_per_class(blobs, graph: str, reduction: float) ->
     Xr, yr = sel.fit_resample(X, y)
     for c in range(4):
         n_c = int((y == c).sum())
-        assert abs(int((yr == c).sum()) - round(n_c * (1 - reduction))) <= 1
+        assert abs(int((yr == c).sum()) - round_half_up(n_c * (1 - reduction))) <= 1
     np.testing.assert_array_equal(Xr, X[sel.sample_indices_])
     assert np.all(np.diff(sel.sample_indices_) > 0)
     assert sel.reduction_ == pytest.approx(1 - len(yr) / len(y))
@@ -277,6 +278,21 @@ def test_sparse_and_pandas_inputs(blobs) -> None:
     assert isinstance(yd, pd.Series) and len(yd) == len(Xd)
 
 
+def test_half_quotas_round_up_like_the_core() -> None:
+    X, _ = make_blobs(20, n_features=2, centers=2, random_state=0)
+    y = np.array([0] * 5 + [1] * 15)
+    _, yr = GraphAttentionSelector(reduction=0.5, random_state=0).fit_resample(X, y)
+    assert (yr == 0).sum() == 3  # 2.5 -> 3, as sketchkit.select::quota rounds
+
+
+def test_huge_finite_values_are_not_nan(blobs) -> None:
+    X, y = blobs
+    X32 = X.astype(np.float32)
+    X32[0, 0] = 1e20  # its squared norm overflows float32; the values are finite
+    sel = GraphAttentionSelector(reduction=0.9, random_state=0).fit(X32, y)
+    assert len(sel.sample_indices_) > 0
+
+
 def test_singleton_class_is_kept() -> None:
     X, y = make_blobs(200, n_features=3, centers=2, random_state=0)
     X = np.vstack([X, [[50.0, 50.0, 50.0]]])
@@ -315,7 +331,7 @@ def test_property_quota_and_classes(n: int, k: int, reduction: float, seed: int)
     _, yr = sel.fit_resample(X, y)
     for c in range(3):
         n_c = int((y == c).sum())
-        assert int((yr == c).sum()) == min(n_c, max(1, round(n_c * (1 - reduction))))
+        assert int((yr == c).sum()) == min(n_c, max(1, round_half_up(n_c * (1 - reduction))))
 
 
 # ------------------------------------------------------------------ bad input

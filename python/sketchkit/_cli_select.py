@@ -51,7 +51,12 @@ def add_parser(sub: Any, positive_int: Any) -> None:
     )
     p.add_argument("--method", choices=METHODS, default="attention", help="selection method")
     p.add_argument("--graph", choices=("hash", "minibatch"), default="hash", help="graph builder")
-    p.add_argument("--n-neighbors", type=positive_int, default=10, help="graph degree")
+    p.add_argument(
+        "--n-neighbors",
+        type=positive_int,
+        default=None,
+        help="graph degree (attention, default 10) or vote size (enn/drop3, default 3)",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--indices-out", default=None, help="also write the kept row indices (.npy)")
     p.add_argument("--no-progress", action="store_true", help="no progress display")
@@ -152,7 +157,7 @@ def _selector(args: argparse.Namespace, reduction: float | None, verbose: bool) 
         return s.GraphAttentionSelector(
             reduction=reduction,
             graph=args.graph,
-            n_neighbors=args.n_neighbors,
+            n_neighbors=args.n_neighbors or 10,
             random_state=args.seed,
             verbose=verbose,
         )
@@ -160,12 +165,17 @@ def _selector(args: argparse.Namespace, reduction: float | None, verbose: bool) 
         if reduction is None:
             raise SelectError("--method random needs a --reduction in (0, 1)")
         return s.StratifiedRandomSelector(reduction=reduction, random_state=args.seed)
+    if reduction is not None:
+        raise SelectError(
+            f"--reduction applies to --method attention and random; {args.method} "
+            "chooses its own size"
+        )
     if args.method == "cnn":
         return s.CondensedNearestNeighbour(random_state=args.seed)
     if args.method == "enn":
-        return s.EditedNearestNeighbours()
+        return s.EditedNearestNeighbours(n_neighbors=args.n_neighbors or 3)
     if args.method == "drop3":
-        return s.DROP3()
+        return s.DROP3(n_neighbors=args.n_neighbors or 3)
     variant = "S" if args.method == "lsh-is-s" else "F"
     return s.LSHInstanceSelector(variant=variant, random_state=args.seed)
 
@@ -177,7 +187,10 @@ def run(args: argparse.Namespace) -> int:
         raise SelectError("output file must differ from the input file")
     verbose = not args.no_progress
     t0 = time.perf_counter()
-    X, y, (kind, source, header) = _load(args)
+    try:
+        X, y, (kind, source, header) = _load(args)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise SelectError(f"cannot read the input: {exc}") from exc
     try:
         sel = _selector(args, reduction, verbose)
         sel.fit_resample(X, y)

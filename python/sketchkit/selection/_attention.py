@@ -56,7 +56,7 @@ class GraphAttentionSelector(BaseSelector):
        (``h`` hops, the largest ``h`` whose full cover still needs the class's
        quota), so kept rows spread over the class while boundary and hub rows come
        first. With ``reduction=None`` each class keeps its full one-hop cover of
-       clean rows (a size the data choose); otherwise ``round(n_c (1 - reduction))``
+       clean rows (a size the data choose); otherwise ``n_c (1 - reduction)`` rounded half up
        rows (at least one).
 
     Parameters
@@ -190,15 +190,15 @@ class GraphAttentionSelector(BaseSelector):
     def _select(self, rows: Any, codes: np.ndarray, n_classes: int) -> np.ndarray:
         reduction = check_reduction(self.reduction, allow_none=True)
         n = codes.shape[0]
-        stages = _Stages(bool(self.verbose), 3)
-        parts = self._build_graph(rows, codes, n_classes, n)
-        stages.step("neighbour graph")
         nt = float(self.noise_threshold)
         if not 0.0 <= nt <= 1.0:
             raise ValueError(f"noise_threshold must be in [0, 1], got {nt}")
         bw = float(self.boundary_weight)
         if not (np.isfinite(bw) and bw >= 0):
             raise ValueError(f"boundary_weight must be finite and >= 0, got {bw}")
+        stages = _Stages(bool(self.verbose), 3)
+        parts = self._build_graph(rows, codes, n_classes, n)
+        stages.step("neighbour graph")
         score, agreement, _rep, noisy = _native.attention_scores(*parts, codes, n_classes, nt, bw)
         stages.step("attention scores")
         q = None if reduction is None else quota(codes, n_classes, reduction)

@@ -8,6 +8,7 @@ and the fitted attribute ``sample_indices_``. They therefore work as steps of an
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
@@ -101,10 +102,16 @@ def check_reduction(reduction: Any, *, allow_none: bool) -> float | None:
     return r
 
 
+def round_half_up(x: float) -> int:
+    """``x`` rounded to the nearest integer, halves up (as the core's ``f64::round``
+    does for non-negative numbers; Python's ``round`` would round halves to even)."""
+    return int(math.floor(x + 0.5))
+
+
 def quota(codes: np.ndarray, n_classes: int, reduction: float) -> list[int]:
-    """Rows to keep per class: ``round(n_c (1 - reduction))``, at least 1."""
+    """Rows to keep per class: ``n_c (1 - reduction)`` rounded half up, at least 1."""
     counts = np.bincount(codes, minlength=n_classes)
-    return [int(min(c, max(1, round(c * (1.0 - reduction))))) if c else 0 for c in counts]
+    return [int(min(c, max(1, round_half_up(c * (1.0 - reduction))))) if c else 0 for c in counts]
 
 
 class BaseSelector(BaseEstimator):

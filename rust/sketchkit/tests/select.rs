@@ -227,3 +227,22 @@ fn errors_name_the_argument() {
         .to_string()
         .contains("max_bucket"));
 }
+
+#[test]
+fn column_sums_and_huge_values() {
+    use sketchkit::select::Rows;
+    let (x, _) = blobs(300_000, 4, 7);
+    let rows = DenseRows::new(&x, 300_000, 4).unwrap();
+    let sums: Vec<Vec<u64>> = [1, 2, 3]
+        .iter()
+        .map(|&t| {
+            sketchkit::set_num_threads(t).unwrap();
+            rows.column_sums().iter().map(|v| v.to_bits()).collect()
+        })
+        .collect();
+    assert_eq!(sums[0], sums[1]);
+    assert_eq!(sums[0], sums[2]);
+    // Finite values whose squared norm overflows are data, not NaN.
+    let big = [1e20f32, 1.0, 2.0, 3.0];
+    assert!(DenseRows::new(&big, 2, 2).is_ok());
+}

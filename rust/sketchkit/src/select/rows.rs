@@ -135,14 +135,20 @@ pub trait Rows<T: Real>: Sync {
     }
 }
 
-fn sq_norms<T: Real>(n: usize, f: impl Fn(usize) -> T + Sync) -> Result<Vec<T>> {
+/// Squared row norms; `f(i)` returns row `i`'s norm and whether its values are
+/// finite. Only non-finite values are an error: a norm that overflows (values near
+/// the type's limit) is kept as it is.
+fn sq_norms<T: Real>(n: usize, f: impl Fn(usize) -> (T, bool) + Sync) -> Result<Vec<T>> {
     let mut out = try_vec(n, T::ZERO, "row norms")?;
     let ok = crate::parallel::install(|| {
         out.par_chunks_mut(4096).enumerate().all(|(c, ch)| {
+            let mut ok = true;
             for (t, v) in ch.iter_mut().enumerate() {
-                *v = f(c * 4096 + t);
+                let (norm, finite) = f(c * 4096 + t);
+                *v = norm;
+                ok &= finite;
             }
-            ch.iter().all(|v| v.is_finite())
+            ok
         })
     })?;
     if !ok {
@@ -177,11 +183,7 @@ impl<'a, T: Real> DenseRows<'a, T> {
         // is huge, so check the values themselves.
         let norms = sq_norms(n, |i| {
             let r = &data[i * d..(i + 1) * d];
-            if crate::dispatch!(crate::finite::slice_finite(r)) {
-                crate::dispatch!(dot(r, r))
-            } else {
-                T::from_f64(f64::NAN)
-            }
+            crate::dispatch!((dot(r, r), crate::finite::slice_finite(r)))
         })?;
         Ok(DenseRows { data, n, d, norms })
     }
@@ -221,8 +223,10 @@ impl<T: Real> Rows<T> for DenseRows<'_, T> {
         s.project(x, out)
     }
     fn column_sums(&self) -> Vec<f64> {
+        // Fixed chunks of rows, their partial sums added in chunk order: the same
+        // bits for every thread count.
         let d = self.d;
-        crate::parallel::install(|| {
+        let parts: Vec<Vec<f64>> = crate::parallel::install(|| {
             self.data
                 .par_chunks(d * 1024)
                 .map(|c| {
@@ -234,15 +238,14 @@ impl<T: Real> Rows<T> for DenseRows<'_, T> {
                     }
                     s
                 })
-                .reduce(
-                    || vec![0.0f64; d],
-                    |mut a, b| {
-                        a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
-                        a
-                    },
-                )
+                .collect()
         })
-        .unwrap_or_else(|_| vec![0.0; d])
+        .unwrap_or_default();
+        let mut total = vec![0.0f64; d];
+        for p in &parts {
+            total.iter_mut().zip(p).for_each(|(t, v)| *t += v);
+        }
+        total
     }
 }
 
@@ -261,11 +264,7 @@ impl<'a, T: Real, I: SparseIndex> CsrRows<'a, T, I> {
         }
         let norms = sq_norms(x.rows, |i| {
             let r = &x.data[x.row_range(i)];
-            if r.iter().all(|v| v.is_finite()) {
-                dot(r, r)
-            } else {
-                T::from_f64(f64::NAN)
-            }
+            (dot(r, r), r.iter().all(|v| v.is_finite()))
         })?;
         Ok(CsrRows { x, norms })
     }
