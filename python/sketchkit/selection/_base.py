@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 
-from .._validation import as_dense, as_sparse
+from .._validation import as_dense, as_sparse, check_seed
 
 __all__ = ["BaseSelector", "check_reduction", "encode_labels", "native_rows"]
 
@@ -90,6 +90,23 @@ def encode_labels(y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
     return classes, codes.astype(np.uint32).ravel()
 
 
+def seed_from(random_state: Any) -> int:
+    """``random_state`` as a 64-bit seed for the core's Philox streams.
+
+    An int in ``[0, 2**64)`` is used as is; ``None`` draws a seed from NumPy's global
+    generator; a ``RandomState`` or ``Generator`` draws one from itself.
+    """
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        return check_seed(random_state, "random_state")
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(0, 2**63 - 1))
+    if random_state is None or isinstance(random_state, np.random.RandomState):
+        return int(check_random_state(random_state).randint(0, 2**63 - 1, dtype=np.int64))
+    raise TypeError(
+        f"random_state must be None, an int, a RandomState or a Generator, got {random_state!r}"
+    )
+
+
 def check_reduction(reduction: Any, *, allow_none: bool) -> float | None:
     """``reduction`` as a float in ``(0, 1)`` (or ``None`` when allowed)."""
     if reduction is None and allow_none:
@@ -136,12 +153,7 @@ class BaseSelector(BaseEstimator):
 
     def _seed(self) -> int:
         """``random_state`` as a 64-bit seed (``None`` draws one from NumPy's RNG)."""
-        rs = getattr(self, "random_state", None)
-        if isinstance(rs, numbers.Integral) and not isinstance(rs, bool):
-            if int(rs) < 0:
-                raise ValueError(f"random_state must be non-negative, got {rs}")
-            return int(rs) % 2**64
-        return int(check_random_state(rs).randint(0, 2**63 - 1, dtype=np.int64))
+        return seed_from(getattr(self, "random_state", None))
 
     def _select(self, rows: Any, codes: np.ndarray, n_classes: int) -> np.ndarray:
         raise NotImplementedError

@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import _native
 from ._base import BaseSelector, check_reduction, quota
+from ._graph import _metric
 
 __all__ = [
     "DROP3",
@@ -29,8 +30,6 @@ __all__ = [
     "StratifiedRandomSelector",
 ]
 
-_METRICS = ("euclidean", "cosine")
-
 
 def _int_param(value: Any, name: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
@@ -38,12 +37,6 @@ def _int_param(value: Any, name: str, minimum: int = 1) -> int:
     if int(value) < minimum:
         raise ValueError(f"{name} must be at least {minimum}, got {name}={int(value)}")
     return int(value)
-
-
-def _metric(metric: Any) -> str:
-    if metric not in _METRICS:
-        raise ValueError(f"metric must be one of {_METRICS}, got metric={metric!r}")
-    return str(metric)
 
 
 class StratifiedRandomSelector(BaseSelector):

@@ -16,6 +16,7 @@ import scipy.sparse as sp
 
 from .. import _native
 from ._base import native_rows
+from ._base import seed_from as _seed
 
 __all__ = [
     "HierarchicalHasher",
@@ -41,18 +42,6 @@ def _metric(metric: Any) -> str:
     if metric not in _METRICS:
         raise ValueError(f"metric must be one of {_METRICS}, got {metric!r}")
     return str(metric)
-
-
-def _seed(random_state: Any) -> int:
-    if random_state is None:
-        return int(np.random.default_rng().integers(0, 2**63 - 1))
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
-        if int(random_state) < 0:
-            raise ValueError(f"random_state must be non-negative, got {random_state}")
-        return int(random_state) % 2**64
-    if isinstance(random_state, np.random.RandomState):
-        return int(random_state.randint(0, 2**63 - 1, dtype=np.int64))
-    raise TypeError(f"random_state must be None, an int or a RandomState, got {random_state!r}")
 
 
 def _to_csr(parts: tuple[np.ndarray, np.ndarray, np.ndarray], n: int) -> sp.csr_matrix:
