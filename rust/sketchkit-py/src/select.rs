@@ -261,15 +261,16 @@ impl Hasher {
     }
     fn levels<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<u8>>> {
         let nv = self.inner.config().n_views;
-        PyArray1::from_vec(py, self.inner.levels()).reshape([self.inner.n(), nv])
+        PyArray1::from_vec(py, py.detach(|| self.inner.levels())).reshape([self.inner.n(), nv])
     }
     fn bucket_sizes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<u32>>> {
         let nv = self.inner.config().n_views;
-        PyArray1::from_vec(py, self.inner.bucket_sizes()).reshape([self.inner.n(), nv])
+        PyArray1::from_vec(py, py.detach(|| self.inner.bucket_sizes()))
+            .reshape([self.inner.n(), nv])
     }
     fn bucket_ids<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<u64>>> {
         let nv = self.inner.config().n_views;
-        PyArray1::from_vec(py, self.inner.bucket_ids()).reshape([self.inner.n(), nv])
+        PyArray1::from_vec(py, py.detach(|| self.inner.bucket_ids())).reshape([self.inner.n(), nv])
     }
     fn level_ids<'py>(&self, py: Python<'py>, level: usize) -> PyResult<Bound<'py, PyArray2<u32>>> {
         let nv = self.inner.config().n_views;
@@ -294,10 +295,13 @@ impl Hasher {
     }
     fn window_sizes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<u32>>> {
         let nv = self.inner.config().n_views;
-        let mut v = Vec::with_capacity(self.inner.n() * nv);
-        for i in 0..self.inner.n() {
-            v.extend(self.inner.window_sizes(i).into_iter().map(|w| w as u32));
-        }
+        let v = py.detach(|| {
+            let mut v = Vec::with_capacity(self.inner.n() * nv);
+            for i in 0..self.inner.n() {
+                v.extend(self.inner.window_sizes(i).into_iter().map(|w| w as u32));
+            }
+            v
+        });
         PyArray1::from_vec(py, v).reshape([self.inner.n(), nv])
     }
     #[pyo3(signature = (x, n_neighbors, metric, refine = 0))]
