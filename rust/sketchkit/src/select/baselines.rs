@@ -15,14 +15,13 @@
 //! largest count among the neighbours' labels; a tie for the largest count that
 //! includes `y_a` counts as correct ("benefit of the doubt").
 
-use super::hashing::scale_estimate;
+use super::hashing::{project_in_chunks, scale_estimate};
 use super::knn::{check_k, exact_knn};
 use super::rows::{closer, Metric, Rows, TopK};
 use super::{permutation, Labels};
 use crate::error::{try_vec, Result, SketchError};
 use crate::rng::{tag, Stream};
 use crate::sketch::{Family, Sketch};
-use crate::view::MatMut;
 use crate::Real;
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -41,8 +40,6 @@ pub const IDX_LSH_OFFSET: u64 = 5 << 40;
 /// A neighbour list: `(distance, row)` pairs.
 type Neighbours = Vec<(f64, usize)>;
 
-/// Rows projected per chunk while hashing (bounds the temporary projection).
-const CHUNK: usize = 1 << 15;
 /// Rows of the CNN visiting order whose nearest prototype is refreshed in
 /// parallel before they are decided one by one.
 const CNN_BLOCK: usize = 512;
@@ -680,7 +677,6 @@ pub fn lsh_is<T: Real, R: Rows<T>>(
         0i64,
         "LSH-IS keys",
     )?;
-    let mut proj = try_vec(CHUNK.min(n) * n_funcs, T::ZERO, "LSH-IS projections")?;
     let mut idx: Vec<usize> = Vec::with_capacity(n);
     for t in 0..n_tables {
         let tseed = Stream::new(seed, tag::SELECTION, IDX_LSH_TABLE + t as u64).next_u64();
@@ -689,11 +685,8 @@ pub fn lsh_is<T: Real, R: Rows<T>>(
         let off: Vec<f64> = (0..n_funcs)
             .map(|_| crate::rng::open01(s.next_u64()) * w)
             .collect();
-        for r0 in (0..n).step_by(CHUNK) {
-            let r1 = (r0 + CHUNK).min(n);
-            let p = &mut proj[..(r1 - r0) * n_funcs];
-            rows.project_range(r0, r1, &g, MatMut::from_row_major(p, r1 - r0, n_funcs)?)?;
-            let ks = &mut keys[r0 * n_funcs..r1 * n_funcs];
+        project_in_chunks(rows, &g, |r0: usize, p: &[T]| {
+            let ks = &mut keys[r0 * n_funcs..r0 * n_funcs + p.len()];
             crate::parallel::install(|| {
                 ks.par_chunks_mut(n_funcs)
                     .zip(p.par_chunks(n_funcs))
@@ -703,8 +696,8 @@ pub fn lsh_is<T: Real, R: Rows<T>>(
                             *o = ((x.to_f64() * gain + b) / w).floor() as i64;
                         }
                     })
-            })?;
-        }
+            })
+        })?;
         let key = |i: usize| &keys[i * n_funcs..(i + 1) * n_funcs];
         idx.clear();
         idx.extend(0..n);

@@ -228,6 +228,25 @@ pub fn scale_estimate<T: Real, R: Rows<T>>(rows: &R, m: usize, seed: u64) -> Res
     Ok(nn[nn.len() / 2])
 }
 
+/// Projects the rows through `g` (`m` outputs) in chunks of [`CHUNK`] rows, so the
+/// temporary stays bounded, calling `each(r0, projections)` with the `(r1 − r0) × m`
+/// row-major projections of rows `r0..r1`.
+pub(crate) fn project_in_chunks<T: Real, R: Rows<T>>(
+    rows: &R,
+    g: &Sketch,
+    mut each: impl FnMut(usize, &[T]) -> Result<()>,
+) -> Result<()> {
+    let (n, m) = (rows.n(), g.shape().0);
+    let mut proj = try_vec(CHUNK.min(n) * m, T::ZERO, "hash projections")?;
+    for r0 in (0..n).step_by(CHUNK) {
+        let r1 = (r0 + CHUNK).min(n);
+        let p = &mut proj[..(r1 - r0) * m];
+        rows.project_range(r0, r1, g, MatMut::from_row_major(p, r1 - r0, m)?)?;
+        each(r0, p)?;
+    }
+    Ok(())
+}
+
 /// The seed of view `v`'s operator (SimHash/E2LSH: the [`Family::Gaussian`]
 /// sketch of shape `(n_bits, d)`; FlyHash: the unit samples' stream).
 pub fn view_seed(seed: u64, v: usize) -> u64 {
@@ -277,11 +296,8 @@ fn symbols<T: Real, R: Rows<T>>(
                 }
                 _ => 0.0,
             };
-            let mut proj = try_vec(CHUNK.min(n) * m, T::ZERO, "hash projections")?;
-            for r0 in (0..n).step_by(CHUNK) {
-                let r1 = (r0 + CHUNK).min(n);
-                let p = &mut proj[..(r1 - r0) * m];
-                rows.project_range(r0, r1, &g, MatMut::from_row_major(p, r1 - r0, m)?)?;
+            project_in_chunks(rows, &g, |r0: usize, p: &[T]| {
+                let r1 = r0 + p.len() / m;
                 let (sy, ti) = (&mut sym[r0 * m..r1 * m], &mut tie[r0..r1]);
                 crate::parallel::install(|| {
                     sy.par_chunks_mut(m)
@@ -300,8 +316,8 @@ fn symbols<T: Real, R: Rows<T>>(
                                 };
                             }
                         })
-                })?;
-            }
+                })
+            })?;
         }
         HashFamily::FlyHash {
             expansion,
