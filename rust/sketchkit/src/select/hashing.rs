@@ -228,6 +228,20 @@ pub fn scale_estimate<T: Real, R: Rows<T>>(rows: &R, m: usize, seed: u64) -> Res
     Ok(nn[nn.len() / 2])
 }
 
+/// The column means the family centres by (zeros when it does not centre).
+fn centring_mean<T: Real, R: Rows<T>>(rows: &R, cfg: &HashConfig) -> Vec<f64> {
+    let centred = matches!(
+        cfg.family,
+        HashFamily::SimHash { center: true } | HashFamily::FlyHash { center: true, .. }
+    );
+    if centred {
+        let n = rows.n().max(1) as f64;
+        rows.column_sums().into_iter().map(|s| s / n).collect()
+    } else {
+        vec![0.0; rows.dim()]
+    }
+}
+
 /// Projects the rows through `g` (`m` outputs) in chunks of [`CHUNK`] rows, so the
 /// temporary stays bounded, calling `each(r0, projections)` with the `(r1 − r0) × m`
 /// row-major projections of rows `r0..r1`.
@@ -407,18 +421,7 @@ impl HierarchicalHasher {
             HashFamily::E2Lsh { .. } => scale_estimate(rows, 1000, cfg.seed)?,
             _ => 1.0,
         };
-        let centred = matches!(
-            cfg.family,
-            HashFamily::SimHash { center: true } | HashFamily::FlyHash { center: true, .. }
-        );
-        let mean: Vec<f64> = if centred {
-            rows.column_sums()
-                .into_iter()
-                .map(|s| s / n as f64)
-                .collect()
-        } else {
-            vec![0.0; rows.dim()]
-        };
+        let mean = centring_mean(rows, &cfg);
         let mut views = Vec::with_capacity(cfg.n_views);
         for v in 0..cfg.n_views {
             let (sym, tie) = symbols(rows, &cfg, scale, &mean, v)?;
@@ -532,18 +535,7 @@ impl HierarchicalHasher {
                 self.n
             )));
         }
-        let centred = matches!(
-            self.cfg.family,
-            HashFamily::SimHash { center: true } | HashFamily::FlyHash { center: true, .. }
-        );
-        let mean: Vec<f64> = if centred {
-            rows.column_sums()
-                .into_iter()
-                .map(|s| s / self.n as f64)
-                .collect()
-        } else {
-            vec![0.0; rows.dim()]
-        };
+        let mean = centring_mean(rows, &self.cfg);
         Ok(symbols(rows, &self.cfg, self.scale, &mean, v)?.0)
     }
 
