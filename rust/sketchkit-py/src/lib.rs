@@ -31,6 +31,7 @@ fn to_py_named(e: SketchError, name: &str) -> PyErr {
         SketchError::ShapeMismatch(m) => PyValueError::new_err(m),
         SketchError::Overflow(m) => PyOverflowError::new_err(m),
         SketchError::Alloc(m) => PyMemoryError::new_err(format!("cannot allocate {m}")),
+        SketchError::Device(m) => PyRuntimeError::new_err(m),
     }
 }
 

@@ -22,6 +22,8 @@ pub enum SketchError {
     /// The input holds NaN or ±inf (found by the kernels as they read it, with no
     /// separate pass).
     NonFinite,
+    /// A compute device (GPU) is missing or failed; the message says which and why.
+    Device(String),
 }
 
 impl SketchError {
@@ -41,6 +43,7 @@ impl fmt::Display for SketchError {
             SketchError::Overflow(m) => write!(f, "size overflow: {m}"),
             SketchError::Alloc(m) => write!(f, "cannot allocate {m}"),
             SketchError::NonFinite => write!(f, "the input contains NaN or infinity"),
+            SketchError::Device(m) => write!(f, "device error: {m}"),
         }
     }
 }

@@ -29,6 +29,7 @@
 
 #![warn(missing_docs)]
 
+pub mod backend;
 pub mod error;
 pub mod finite;
 pub mod fwht;
@@ -43,6 +44,7 @@ pub mod simd;
 pub mod sketch;
 pub mod view;
 
+pub use backend::{Backend, Plan};
 pub use error::{Result, SketchError};
 pub use finite::all_finite;
 pub use parallel::{get_num_threads, set_num_threads};

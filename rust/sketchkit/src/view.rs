@@ -300,6 +300,19 @@ impl<'a, T> MatMut<'a, T> {
         }
     }
 
+    /// A read-only view of the same elements, borrowing `self` shared.
+    #[inline]
+    pub fn as_ref(&self) -> MatRef<'_, T> {
+        MatRef {
+            ptr: self.ptr,
+            rows: self.rows,
+            cols: self.cols,
+            rs: self.rs,
+            cs: self.cs,
+            _life: PhantomData,
+        }
+    }
+
     /// Reborrow.
     #[inline]
     pub fn rb(&mut self) -> MatMut<'_, T> {
@@ -355,6 +368,40 @@ impl<'a, T> MatMut<'a, T> {
 }
 
 impl<T: Copy> MatMut<'_, T> {
+    /// Element `(r, c)`.
+    ///
+    /// # Panics
+    /// If `(r, c)` is out of bounds.
+    #[inline]
+    pub fn get(&self, r: usize, c: usize) -> T {
+        assert!(r < self.rows && c < self.cols, "index out of bounds");
+        // SAFETY: checked just above.
+        unsafe { *self.ptr_at(r, c) }
+    }
+
+    /// Writes element `(r, c)`.
+    ///
+    /// # Panics
+    /// If `(r, c)` is out of bounds.
+    #[inline]
+    pub fn set(&mut self, r: usize, c: usize, v: T) {
+        assert!(r < self.rows && c < self.cols, "index out of bounds");
+        // SAFETY: checked just above; `&mut self` makes the write exclusive.
+        unsafe { *self.ptr_at(r, c) = v };
+    }
+
+    /// Row `r` as a mutable slice when columns are contiguous.
+    #[inline]
+    pub fn row_slice_mut(&mut self, r: usize) -> Option<&mut [T]> {
+        if r < self.rows && (self.cs == 1 || self.cols <= 1) {
+            // SAFETY: the row's `cols` elements are contiguous, inside the view, and
+            // borrowed exclusively through `&mut self`.
+            Some(unsafe { self.row_mut(r) })
+        } else {
+            None
+        }
+    }
+
     /// Sets every element to `v`.
     pub fn fill(&mut self, v: T) {
         for r in 0..self.rows {

@@ -375,6 +375,11 @@ impl Sketch {
         }
     }
 
+    /// The SRHT's random parts (built once); panics for other families.
+    pub(crate) fn srht_parts(&self) -> &srht::Srht {
+        self.srht().expect("an SRHT operator")
+    }
+
     /// The SRHT's random parts (built once).
     fn srht(&self) -> Option<&srht::Srht> {
         (self.family == Family::Srht).then(|| {
