@@ -18,6 +18,10 @@ builds random orthogonal matrices ``Q = H D_r ... H D_1`` applied in ``O(d log d
 
 Results are bit-identical for every thread count, chunking of the input and SIMD level.
 
+Operators and :func:`fwht` also run on a GPU with ``device="gpu"`` (wgpu: Vulkan, Metal
+or Direct3D 12; float32), drawing the same entries from the same random streams; see
+:func:`gpu_available` and :func:`gpu_info`.
+
 The scikit-learn compatible transformers :class:`SparseRandomProjection`,
 :class:`GaussianRandomProjection`, :class:`SparseSignProjection`,
 :class:`CountSketchProjection` and :class:`SRHTProjection` are imported on first
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._gpu import gpu_available, gpu_info
 from ._hadamard import HadamardRotation, InverseHadamardRotation, fwht, hadamard_rotation
 from ._jl import johnson_lindenstrauss_min_dim
 from ._operator import (
@@ -66,6 +71,8 @@ __all__ = [
     "fwht",
     "gaussian",
     "get_num_threads",
+    "gpu_available",
+    "gpu_info",
     "hadamard_rotation",
     "johnson_lindenstrauss_min_dim",
     "rademacher",

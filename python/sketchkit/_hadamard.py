@@ -33,6 +33,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from . import _native
+from ._gpu import check_device, gpu_input
 from ._validation import (
     _float_dtype_for,
     as_dense,
@@ -118,7 +119,12 @@ def _check_inplace_target(x: Any, axis: Any) -> tuple[np.ndarray, int]:
 
 
 def fwht(
-    x: ArrayLike, axis: int = -1, *, normalized: bool = False, inplace: bool = False
+    x: ArrayLike,
+    axis: int = -1,
+    *,
+    normalized: bool = False,
+    inplace: bool = False,
+    device: str = "cpu",
 ) -> FloatArray:
     """Fast Walsh–Hadamard transform along one axis, in natural (Hadamard) order.
 
@@ -170,6 +176,12 @@ def fwht(
         it; ``x`` is unchanged. If True, overwrite ``x`` and return ``x`` itself:
         ``x`` must then be a writable, aligned ``float32`` or ``float64`` NumPy array
         whose elements are contiguous along ``axis`` (a stride of one element).
+    device : {"cpu", "gpu"}, default="cpu"
+        Where to compute. ``"gpu"`` takes ``float32`` input only (``TypeError``
+        otherwise; nothing is converted) and gives the CPU's result bit for bit: the
+        levels run in the same order with the same two operations per butterfly.
+        Slices up to ``2**12`` are transformed in workgroup memory, longer ones with
+        extra passes over device memory.
 
     Returns
     -------
@@ -186,7 +198,10 @@ def fwht(
         unaligned or not contiguous along ``axis``.
     TypeError
         For complex, object and other non-numeric dtypes, and with ``inplace=True`` for
-        any dtype other than ``float32`` and ``float64`` (including integers).
+        any dtype other than ``float32`` and ``float64`` (including integers); with
+        ``device="gpu"`` for any dtype other than ``float32``.
+    RuntimeError
+        With ``device="gpu"`` when no GPU adapter exists.
 
     Examples
     --------
@@ -199,8 +214,10 @@ def fwht(
     >>> bool(np.isclose(np.linalg.norm(y), np.linalg.norm(x)))
     True
     """
+    on_gpu = check_device(device) == "gpu"
     if (
-        inplace is True
+        not on_gpu
+        and inplace is True
         and type(x) is np.ndarray
         and x.ndim == 1
         and (axis == -1 or axis == 0)
@@ -221,6 +238,8 @@ def fwht(
             arr = np.asarray(x)
         except (TypeError, ValueError) as exc:
             raise TypeError(f"x could not be converted to a numeric array: {exc}") from exc
+        if on_gpu:
+            arr = gpu_input(arr, "x")
         target = _float_dtype_for(arr.dtype, "x")
         if arr.ndim not in (1, 2):
             raise ValueError(f"x must be a 1-D or 2-D array, got an array with ndim={arr.ndim}")
@@ -239,7 +258,11 @@ def fwht(
     if not _native.all_finite(view):
         raise ValueError("Input x contains NaN or infinity.")
     native_axis = 1 if y.ndim == 1 else ax
-    _native.fwht_inplace(view, native_axis, bool(normalized))
+    if on_gpu:
+        gpu_input(view, "x")  # in place: x itself must be float32
+        _native.gpu_fwht(view, native_axis, bool(normalized))
+    else:
+        _native.fwht_inplace(view, native_axis, bool(normalized))
     return y
 
 

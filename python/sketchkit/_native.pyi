@@ -256,3 +256,27 @@ def lsh_is_select(
     width: float,
     seed: int,
 ) -> NDArray[np.int64]: ...
+
+# GPU backend (wgpu). Timings: upload_s, kernel_s, download_s (float) and chunks (int).
+def gpu_available() -> bool:
+    """Whether a GPU adapter can be used (False when built without the backend)."""
+
+def gpu_info() -> dict[str, str]:
+    """The adapter's name, backend, device_type and driver; RuntimeError if none."""
+
+def gpu_project(
+    op: SketchOperator,
+    x: NDArray[np.float32],
+    adjoint: bool = False,
+    max_chunk_bytes: int | None = None,
+    name: str = "X",
+) -> tuple[NDArray[np.float32], dict[str, float]]:
+    """``x @ S.T`` (or ``x @ S`` when ``adjoint``) on the GPU for 2-D float32 ``x``,
+    streamed in chunks of at most ``max_chunk_bytes`` per buffer; returns the result and
+    the phase timings."""
+
+def gpu_fwht(
+    x: NDArray[np.float32], axis: int, normalized: bool, max_chunk_bytes: int | None = None
+) -> dict[str, float]:
+    """In-place FWHT along ``axis`` (0 or 1) of a writable 2-D float32 array on the GPU;
+    returns the phase timings."""

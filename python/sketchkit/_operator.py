@@ -26,6 +26,7 @@ from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from . import _native
 from ._hadamard import MAX_LEN as _MAX_HADAMARD_LEN
+from ._gpu import check_device, gpu_input
 from ._hadamard import next_power_of_two
 from ._validation import (
     SPARSE_FAMILIES,
@@ -293,7 +294,9 @@ class SketchOperator:
         return AdjointOperator(self)
 
     # ------------------------------------------------------------------ products
-    def project(self, X: ArrayLike | Any, dense_output: bool = True) -> Any:
+    def project(
+        self, X: ArrayLike | Any, dense_output: bool = True, *, device: str = "cpu"
+    ) -> Any:
         """Project the rows of ``X``: ``X @ S.T``.
 
         Parameters
@@ -307,12 +310,24 @@ class SketchOperator:
             for ``spmatrix`` input, ``csr_array`` for ``sparray`` input) with explicit
             zeros dropped. For CSC input the dense result is computed first and then
             converted.
+        device : {"cpu", "gpu"}, default="cpu"
+            Where to compute. ``"gpu"`` takes dense ``float32`` input only (anything
+            else raises ``TypeError``; nothing is converted) and gives the CPU's bits
+            for the sparse families and the SRHT, the CPU's result within float32
+            rounding for the dense ones (see :func:`sketchkit.gpu_available`).
 
         Returns
         -------
         ndarray of shape (n, k) or (k,), or sparse CSR of shape (n, k)
             ``float32`` for ``float32`` input, ``float64`` otherwise.
+
+        Raises
+        ------
+        RuntimeError
+            With ``device="gpu"`` when no GPU adapter exists.
         """
+        if check_device(device) == "gpu":
+            return self._gpu_apply(X, "X", adjoint=False)
         if is_sparse(X):
             X = as_sparse(X, "X", check_finite=False)  # checked by the kernel
             self._check_dim(X.shape[1], "X", X.shape, right=True)
@@ -340,18 +355,29 @@ class SketchOperator:
             return self._native.project(X[np.newaxis, :])[0]
         return self._native.project(X)
 
-    def sketch(self, A: ArrayLike | Any) -> FloatArray:
+    def sketch(self, A: ArrayLike | Any, *, device: str = "cpu") -> FloatArray:
         """Sketch the columns of ``A``: ``S @ A``.
 
         Parameters
         ----------
         A : array_like or sparse matrix of shape (d, m) or (d,)
             Same dtype rules as :meth:`project`; SciPy CSR and CSC input is supported.
+        device : {"cpu", "gpu"}, default="cpu"
+            As in :meth:`project`. On the GPU, ``S @ A`` is computed as
+            ``(A.T @ S.T).T``; the result is then a Fortran-ordered array.
 
         Returns
         -------
         ndarray of shape (k, m) or (k,)
         """
+        if check_device(device) == "gpu":
+            a = gpu_input(A, "A")
+            if a.ndim not in (1, 2):
+                raise ValueError(f"A must be 1-D or 2-D, got ndim={a.ndim}")
+            self._check_dim(a.shape[0], "A", a.shape, right=False)
+            if a.ndim == 1:
+                return self._gpu_apply(a, "A", adjoint=False)
+            return self._gpu_apply(a.T, "A", adjoint=False).T
         if is_sparse(A):
             A = as_sparse(A, "A", check_finite=False)
             self._check_dim(A.shape[0], "A", A.shape, right=False)
@@ -368,6 +394,42 @@ class SketchOperator:
             # A (d, 1) column: the same kernel and bits as ``A @ S.T`` for a row.
             return self._native.sketch(A[:, np.newaxis])[:, 0]
         return self._native.sketch(A)
+
+    def project_adjoint(self, Z: ArrayLike | Any, *, device: str = "cpu") -> FloatArray:
+        """Apply the adjoint to rows: ``Z @ S``, i.e. ``(S.T @ Z.T).T``.
+
+        .. math::
+
+            (Z S)_{rj} = \\sum_{i=1}^{k} Z_{ri} S_{ij}
+
+        Parameters
+        ----------
+        Z : array_like of shape (n, k) or (k,)
+            Same dtype rules as :meth:`project`; sparse input is densified.
+        device : {"cpu", "gpu"}, default="cpu"
+            As in :meth:`project`.
+
+        Returns
+        -------
+        ndarray of shape (n, d) or (d,)
+        """
+        if check_device(device) == "gpu":
+            return self._gpu_apply(Z, "Z", adjoint=True)
+        return self._adjoint_project(Z)
+
+    def _gpu_apply(self, X: Any, name: str, *, adjoint: bool) -> FloatArray:
+        """``X @ S.T`` (or ``X @ S`` when ``adjoint``) on the GPU, for 1-D or 2-D X."""
+        x = gpu_input(X, name)
+        if x.ndim not in (1, 2):
+            raise ValueError(f"{name} must be 1-D or 2-D, got ndim={x.ndim}")
+        want = self._k if adjoint else self._d
+        if x.shape[-1] != want:
+            if adjoint:
+                raise _shape_error(name, x.shape, "S", self.shape)
+            raise _shape_error(name, x.shape, "S.T", (self._d, self._k))
+        x2 = x[np.newaxis, :] if x.ndim == 1 else x
+        out, _ = _native.gpu_project(self._native, x2, adjoint, None, name)
+        return out[0] if x.ndim == 1 else out
 
     def _adjoint_sketch(self, Y: Any) -> FloatArray:
         """``S.T @ Y`` for ``Y`` of shape (k, m) or (k,)."""

@@ -130,6 +130,7 @@ class _BaseSketchProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         "eps": [Interval(Real, 0, None, closed="neither")],
         "compute_inverse_components": ["boolean"],
         "random_state": ["random_state"],
+        "device": [StrOptions({"cpu", "gpu"})],
     }
 
     # Set by subclasses' __init__ (scikit-learn requires explicit signatures).
@@ -137,6 +138,7 @@ class _BaseSketchProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     eps: float
     compute_inverse_components: bool
     random_state: Any
+    device: str
 
     def _operator_params(self, n_components: int, n_features: int) -> dict[str, Any]:
         """Family parameters for the operator; sets family-specific fitted attributes."""
@@ -255,6 +257,8 @@ class _BaseSketchProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         return self._transform_validated(_validate(self, X, reset=False, scan_finite=False))
 
     def _transform_validated(self, X: Any) -> Any:
+        if self.device == "gpu":
+            return self.operator_.project(X, device="gpu")
         out = self.operator_.project(X, dense_output=self._dense_output())
         return _align_sparse_interface(out)
 
@@ -358,6 +362,12 @@ class GaussianRandomProjection(_BaseSketchProjection):
         reproducible across calls and platforms); ``None`` or a ``RandomState`` draws a
         seed from it at fit time.
 
+    device : {"cpu", "gpu"}, default="cpu"
+        Where :meth:`transform` computes. ``"gpu"`` needs dense ``float32`` input (no
+        conversion is made: other dtypes and sparse input raise ``TypeError``) and a GPU
+        adapter (see :func:`sketchkit.gpu_available`); it draws the same operator from
+        the same seed.
+
     Attributes
     ----------
     n_components_ : int
@@ -407,11 +417,13 @@ class GaussianRandomProjection(_BaseSketchProjection):
         eps: float = 0.1,
         compute_inverse_components: bool = False,
         random_state: Any = None,
+        device: str = "cpu",
     ) -> None:
         self.n_components = n_components
         self.eps = eps
         self.compute_inverse_components = compute_inverse_components
         self.random_state = random_state
+        self.device = device
 
 
 class SparseRandomProjection(_BaseSketchProjection):
@@ -458,6 +470,12 @@ class SparseRandomProjection(_BaseSketchProjection):
         Source of the operator's seed. An int is used as the seed directly (results are
         reproducible across calls and platforms); ``None`` or a ``RandomState`` draws a
         seed from it at fit time.
+
+    device : {"cpu", "gpu"}, default="cpu"
+        Where :meth:`transform` computes. ``"gpu"`` needs dense ``float32`` input (no
+        conversion is made: other dtypes and sparse input raise ``TypeError``) and a GPU
+        adapter (see :func:`sketchkit.gpu_available`); it draws the same operator from
+        the same seed.
 
     Attributes
     ----------
@@ -519,6 +537,7 @@ class SparseRandomProjection(_BaseSketchProjection):
         dense_output: bool = False,
         compute_inverse_components: bool = False,
         random_state: Any = None,
+        device: str = "cpu",
     ) -> None:
         self.n_components = n_components
         self.density = density
@@ -526,6 +545,7 @@ class SparseRandomProjection(_BaseSketchProjection):
         self.dense_output = dense_output
         self.compute_inverse_components = compute_inverse_components
         self.random_state = random_state
+        self.device = device
 
     def _operator_params(self, n_components: int, n_features: int) -> dict[str, Any]:
         self.density_ = check_density(self.density, n_features)
@@ -570,6 +590,12 @@ class SparseSignProjection(_BaseSketchProjection):
         Source of the operator's seed. An int is used as the seed directly (results are
         reproducible across calls and platforms); ``None`` or a ``RandomState`` draws a
         seed from it at fit time.
+
+    device : {"cpu", "gpu"}, default="cpu"
+        Where :meth:`transform` computes. ``"gpu"`` needs dense ``float32`` input (no
+        conversion is made: other dtypes and sparse input raise ``TypeError``) and a GPU
+        adapter (see :func:`sketchkit.gpu_available`); it draws the same operator from
+        the same seed.
 
     Attributes
     ----------
@@ -630,6 +656,7 @@ class SparseSignProjection(_BaseSketchProjection):
         dense_output: bool = False,
         compute_inverse_components: bool = False,
         random_state: Any = None,
+        device: str = "cpu",
     ) -> None:
         self.n_components = n_components
         self.nnz = nnz
@@ -637,6 +664,7 @@ class SparseSignProjection(_BaseSketchProjection):
         self.dense_output = dense_output
         self.compute_inverse_components = compute_inverse_components
         self.random_state = random_state
+        self.device = device
 
     def _operator_params(self, n_components: int, n_features: int) -> dict[str, Any]:
         self.nnz_ = min(int(self.nnz), n_components)
@@ -676,6 +704,12 @@ class CountSketchProjection(_BaseSketchProjection):
         Source of the operator's seed. An int is used as the seed directly (results are
         reproducible across calls and platforms); ``None`` or a ``RandomState`` draws a
         seed from it at fit time.
+
+    device : {"cpu", "gpu"}, default="cpu"
+        Where :meth:`transform` computes. ``"gpu"`` needs dense ``float32`` input (no
+        conversion is made: other dtypes and sparse input raise ``TypeError``) and a GPU
+        adapter (see :func:`sketchkit.gpu_available`); it draws the same operator from
+        the same seed.
 
     Attributes
     ----------
@@ -731,12 +765,14 @@ class CountSketchProjection(_BaseSketchProjection):
         dense_output: bool = False,
         compute_inverse_components: bool = False,
         random_state: Any = None,
+        device: str = "cpu",
     ) -> None:
         self.n_components = n_components
         self.eps = eps
         self.dense_output = dense_output
         self.compute_inverse_components = compute_inverse_components
         self.random_state = random_state
+        self.device = device
 
 
 class SRHTProjection(_BaseSketchProjection):
@@ -774,6 +810,12 @@ class SRHTProjection(_BaseSketchProjection):
         Source of the operator's seed. An int is used as the seed directly (results are
         reproducible across calls and platforms); ``None`` or a ``RandomState`` draws a
         seed from it at fit time.
+
+    device : {"cpu", "gpu"}, default="cpu"
+        Where :meth:`transform` computes. ``"gpu"`` needs dense ``float32`` input (no
+        conversion is made: other dtypes and sparse input raise ``TypeError``) and a GPU
+        adapter (see :func:`sketchkit.gpu_available`); it draws the same operator from
+        the same seed.
 
     Attributes
     ----------
@@ -826,11 +868,13 @@ class SRHTProjection(_BaseSketchProjection):
         eps: float = 0.1,
         compute_inverse_components: bool = False,
         random_state: Any = None,
+        device: str = "cpu",
     ) -> None:
         self.n_components = n_components
         self.eps = eps
         self.compute_inverse_components = compute_inverse_components
         self.random_state = random_state
+        self.device = device
 
     def _check_n_components(self, n_components: int, n_features: int) -> None:
         padded = next_power_of_two(n_features)

@@ -15,6 +15,7 @@ use sketchkit::{
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 mod baselines;
+mod gpu;
 mod select;
 
 fn to_py(e: SketchError) -> PyErr {
@@ -44,7 +45,7 @@ pub(crate) fn nogil<R: Send>(
 }
 
 /// [`nogil`], naming the input argument in NaN/inf errors.
-fn nogil_named<R: Send>(
+pub(crate) fn nogil_named<R: Send>(
     py: Python<'_>,
     name: &str,
     f: impl FnOnce() -> sketchkit::Result<R> + Send,
@@ -62,7 +63,10 @@ fn nogil_named<R: Send>(
 }
 
 /// A strided view of a 2-D NumPy array (strides converted to elements).
-fn view<'a, T: Element>(a: &'a Bound<'_, PyArray2<T>>, name: &str) -> PyResult<MatRef<'a, T>> {
+pub(crate) fn view<'a, T: Element>(
+    a: &'a Bound<'_, PyArray2<T>>,
+    name: &str,
+) -> PyResult<MatRef<'a, T>> {
     let esz = std::mem::size_of::<T>() as isize;
     let st = a.strides();
     if st[0] % esz != 0
@@ -81,7 +85,7 @@ fn view<'a, T: Element>(a: &'a Bound<'_, PyArray2<T>>, name: &str) -> PyResult<M
 }
 
 /// A mutable view of a freshly created 2-D array.
-fn view_mut<'a, T: Element>(a: &'a Bound<'_, PyArray2<T>>) -> MatMut<'a, T> {
+pub(crate) fn view_mut<'a, T: Element>(a: &'a Bound<'_, PyArray2<T>>) -> MatMut<'a, T> {
     let esz = std::mem::size_of::<T>() as isize;
     let st = a.strides();
     let (r, c) = (a.shape()[0], a.shape()[1]);
@@ -111,8 +115,8 @@ enum Op {
 
 /// The matrix-free sketch operator (see `_native.pyi`).
 #[pyclass(module = "sketchkit._native", frozen)]
-struct SketchOperator {
-    inner: Sketch,
+pub(crate) struct SketchOperator {
+    pub(crate) inner: Sketch,
     nnz: usize,
     density: f64,
 }
@@ -758,6 +762,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(simd_level, m)?)?;
     m.add_function(wrap_pyfunction!(force_simd_level, m)?)?;
     select::register(m)?;
+    gpu::register(m)?;
     baselines::register(m)?;
     Ok(())
 }
