@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs sketchkit with its test extras into a virtual environment (.venv, or $VENV)
-# and runs every test: the core crate's cargo tests, then the Python suite.
+# and runs every test: the core and GPU crates' cargo tests, then the Python suite.
+# GPU tests skip, with the reason, when no Vulkan/Metal/D3D12 adapter exists; on
+# Debian/Ubuntu `apt install mesa-vulkan-drivers libvulkan1` gives a software one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -8,5 +10,5 @@ VENV=${VENV:-.venv}
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip
 "$VENV/bin/python" -m pip install -q ".[test]"
-cargo test --release -p sketchkit
+cargo test --release -p sketchkit -p sketchkit-gpu
 "$VENV/bin/python" -m pytest -q tests

@@ -25,8 +25,8 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from . import _native
-from ._hadamard import MAX_LEN as _MAX_HADAMARD_LEN
 from ._gpu import check_device, gpu_input
+from ._hadamard import MAX_LEN as _MAX_HADAMARD_LEN
 from ._hadamard import next_power_of_two
 from ._validation import (
     SPARSE_FAMILIES,
@@ -294,9 +294,7 @@ class SketchOperator:
         return AdjointOperator(self)
 
     # ------------------------------------------------------------------ products
-    def project(
-        self, X: ArrayLike | Any, dense_output: bool = True, *, device: str = "cpu"
-    ) -> Any:
+    def project(self, X: ArrayLike | Any, dense_output: bool = True, *, device: str = "cpu") -> Any:
         """Project the rows of ``X``: ``X @ S.T``.
 
         Parameters

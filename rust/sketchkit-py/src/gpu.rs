@@ -2,11 +2,18 @@
 //! mapping. Built with the `gpu` cargo feature (on by default); without it the
 //! functions exist and report that the backend is missing.
 
-use crate::{nogil_named, view, view_mut, SketchOperator};
-use numpy::{PyArray2, PyArrayMethods, PyUntypedArrayMethods};
-use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use crate::SketchOperator;
+#[cfg(feature = "gpu")]
+use crate::{nogil_named, view, view_mut};
+use numpy::PyArray2;
+#[cfg(feature = "gpu")]
+use numpy::{PyArrayMethods, PyUntypedArrayMethods};
+#[cfg(feature = "gpu")]
+use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+#[cfg(feature = "gpu")]
 use sketchkit::{MatMut, SketchError};
 
 #[cfg(feature = "gpu")]
@@ -38,7 +45,10 @@ fn timings_dict<'py>(py: Python<'py>, t: &Timings) -> PyResult<Bound<'py, PyDict
     Ok(d)
 }
 
-fn f32_array<'a, 'py>(x: &'a Bound<'py, PyAny>, name: &str) -> PyResult<&'a Bound<'py, PyArray2<f32>>> {
+fn f32_array<'a, 'py>(
+    x: &'a Bound<'py, PyAny>,
+    name: &str,
+) -> PyResult<&'a Bound<'py, PyArray2<f32>>> {
     x.cast::<PyArray2<f32>>().map_err(|_| {
         PyTypeError::new_err(format!(
             "{name}: device='gpu' takes a 2-D float32 numpy.ndarray with native byte order"
