@@ -300,3 +300,30 @@ def test_property_exact_families_any_shape_and_seed(family, n, k, d, seed):
     assert_bits(op.project(x, device="gpu"), op.project(x))
     z = data((n, k), seed % 997)
     assert_bits(op.project_adjoint(z, device="gpu"), op.project_adjoint(z))
+
+
+# ------------------------------------------------------------------ command line
+def test_cli_device_gpu_argument_checks(tmp_path, capsys):
+    from sketchkit.cli import main
+
+    src = tmp_path / "x64.npy"
+    np.save(src, np.ones((5, 16)))
+    assert main(["project", str(src), str(tmp_path / "y.npy"), "-k", "4", "--device", "gpu"]) != 0
+    assert "--dtype float32" in capsys.readouterr().err
+    assert not (tmp_path / "y.npy").exists()
+    npz = tmp_path / "x.npz"
+    sp.save_npz(npz, sp.csr_matrix(np.ones((5, 16), np.float32)))
+    assert main(["project", str(npz), str(tmp_path / "y.npz"), "-k", "4", "--device", "gpu"]) != 0
+    assert "dense .npy" in capsys.readouterr().err
+
+
+@needs_gpu
+def test_cli_project_on_the_gpu_gives_the_cpu_file(tmp_path):
+    from sketchkit.cli import main
+
+    src = tmp_path / "x.npy"
+    np.save(src, data((300, 64), 2))
+    for device in ("cpu", "gpu"):
+        args = ["project", str(src), str(tmp_path / f"{device}.npy"), "-k", "8"]
+        assert main([*args, "--chunk-rows", "70", "--device", device, "--no-progress"]) == 0
+    assert_bits(np.load(tmp_path / "gpu.npy"), np.load(tmp_path / "cpu.npy"))
