@@ -349,12 +349,18 @@ impl Gpu {
     }
 
     /// Rows per chunk when a row needs `widest` float32 values in some buffer.
-    fn chunk_rows(&self, opts: &Options, widest: usize, n: usize) -> Result<usize> {
+    fn chunk_rows(
+        &self,
+        opts: &Options,
+        widest: usize,
+        n: usize,
+        arg: &'static str,
+    ) -> Result<usize> {
         let bytes = self.chunk_bytes(opts);
         let per_row = widest.max(1).saturating_mul(4);
         if per_row > bytes {
             return Err(SketchError::InvalidArgument {
-                arg: "X",
+                arg,
                 msg: format!(
                     "one row needs {per_row} bytes on the device, more than its buffer \
                      limit of {bytes} bytes"
@@ -366,6 +372,10 @@ impl Gpu {
 
     /// Raw Philox4x32-10 blocks computed on the device (for cross-checks).
     pub fn philox_blocks(&self, counters: &[[u32; 4]], key: [u32; 2]) -> Result<Vec<[u32; 4]>> {
+        self.scoped(|| self.philox_impl(counters, key))
+    }
+
+    fn philox_impl(&self, counters: &[[u32; 4]], key: [u32; 2]) -> Result<Vec<[u32; 4]>> {
         let mut st = self.lock();
         let n = counters.len();
         if n == 0 {
@@ -411,7 +421,7 @@ impl Gpu {
         out: MatMut<'_, f32>,
         opts: &Options,
     ) -> Result<Timings> {
-        self.apply(op, x, out, false, opts)
+        self.scoped(|| self.apply(op, x, out, false, opts))
     }
 
     /// `out = Z · S` with explicit options; returns the call's phase times.
@@ -422,11 +432,37 @@ impl Gpu {
         out: MatMut<'_, f32>,
         opts: &Options,
     ) -> Result<Timings> {
-        self.apply(op, z, out, true, opts)
+        self.scoped(|| self.apply(op, z, out, true, opts))
     }
 
     /// FWHT of every row with explicit options; returns the call's phase times.
     pub fn fwht_rows_with(
+        &self,
+        x: MatMut<'_, f32>,
+        normalized: bool,
+        opts: &Options,
+    ) -> Result<Timings> {
+        self.scoped(|| self.fwht_impl(x, normalized, opts))
+    }
+
+    /// Runs `f` inside error scopes, so that a device error (out of memory, a limit
+    /// exceeded) comes back as an error instead of wgpu's default panic.
+    fn scoped<R>(&self, f: impl FnOnce() -> Result<R>) -> Result<R> {
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let invalid = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let r = f();
+        let invalid = pollster::block_on(invalid.pop());
+        let oom = pollster::block_on(oom.pop());
+        if let Some(e) = oom {
+            return Err(SketchError::Alloc(format!("GPU memory ({e})")));
+        }
+        if let Some(e) = invalid {
+            return Err(dev_err(format!("the GPU rejected the work: {e}")));
+        }
+        r
+    }
+
+    fn fwht_impl(
         &self,
         mut x: MatMut<'_, f32>,
         normalized: bool,
@@ -438,7 +474,7 @@ impl Gpu {
         if !all_finite_mut(&x) {
             return Err(SketchError::NonFinite);
         }
-        let rows = self.chunk_rows(opts, n, n_rows)?;
+        let rows = self.chunk_rows(opts, n, n_rows, "x")?;
         let mut st = self.lock();
         let mut tm = Timings::default();
         for r0 in (0..n_rows).step_by(rows) {
@@ -485,8 +521,22 @@ impl Gpu {
                 x.rows()
             )));
         }
-        check_u32(d, "d")?;
-        check_u32(k, "k")?;
+        // Grid limits: 65535 groups of 64 (dense tiles) or 256 (other kernels) along x.
+        let dense = matches!(
+            op.family(),
+            sketchkit::Family::Gaussian | sketchkit::Family::Rademacher
+        );
+        let max_dim = 65_535 * if dense { 64 } else { 256 };
+        for (v, arg) in [(d, "d"), (k, "k")] {
+            if v > max_dim {
+                return Err(SketchError::InvalidArgument {
+                    arg,
+                    msg: format!(
+                        "the GPU backend supports {arg} up to {max_dim} for this family, got {v}"
+                    ),
+                });
+            }
+        }
         if !sketchkit::all_finite(x) {
             return Err(SketchError::NonFinite);
         }
@@ -499,8 +549,16 @@ impl Gpu {
             Plan::Srht { dpad, .. } => dpad,
             _ => 0,
         };
-        check_u32(work, "d")?;
-        let rows = self.chunk_rows(opts, n_in.max(n_out).max(work), n)?;
+        if work > max_dim {
+            return Err(SketchError::InvalidArgument {
+                arg: "d",
+                msg: format!(
+                    "the GPU backend's SRHT supports d up to {} (padded {work}), got {d}",
+                    max_dim.next_power_of_two() / 2
+                ),
+            });
+        }
+        let rows = self.chunk_rows(opts, n_in.max(n_out).max(work), n, xn)?;
         let mut st = self.lock();
         let bufs = self.op_buffers(&mut st, op, &plan)?;
         let mut tm = Timings::default();

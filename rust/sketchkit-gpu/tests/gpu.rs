@@ -322,6 +322,20 @@ fn bad_input_gets_the_cpus_errors() {
         },
     );
     assert!(r.is_err());
+    // Past the dispatch grid's reach: an error naming the argument, not a panic.
+    let d = 65_535 * 64 + 1;
+    let wide = Sketch::new(Family::Gaussian, 1, d, 1).unwrap();
+    let x = vec![0.0f32; d];
+    let mut y = [0.0f32; 1];
+    let r = g.project(
+        &wide,
+        MatRef::from_row_major(&x, 1, d).unwrap(),
+        MatMut::from_row_major(&mut y, 1, 1).unwrap(),
+    );
+    assert!(
+        matches!(r, Err(SketchError::InvalidArgument { arg: "d", .. })),
+        "{r:?}"
+    );
 }
 
 #[test]

@@ -473,3 +473,120 @@ fn non_finite_input_is_an_error_in_every_kernel() {
         assert_eq!(e, Err(SketchError::NonFinite), "{fam:?} adjoint");
     }
 }
+
+/// A backend that trusts `Sketch::plan()` reproduces the operator: the plan's lists,
+/// streams and SRHT parts, read as documented, give `to_dense()` exactly.
+#[test]
+fn plan_describes_the_operator_exactly() {
+    use sketchkit::backend::{DenseEntries, Plan, ENTRY_INDEX, ENTRY_SIGN};
+    use sketchkit::rng::{gaussians4, Stream};
+    let (k, d) = (13usize, 45usize);
+    for family in [
+        Family::Gaussian,
+        Family::Rademacher,
+        Family::VerySparse { density: 0.2 },
+        Family::SparseSign { nnz: 3 },
+        Family::CountSketch,
+        Family::Srht,
+    ] {
+        let op = Sketch::new(family, k, d, 21).unwrap();
+        let want = op.to_dense::<f64>().unwrap();
+        let mut got = vec![0.0f64; k * d];
+        match op.plan().unwrap() {
+            Plan::Dense {
+                entries,
+                seed,
+                scale,
+                ..
+            } => {
+                for j in 0..d {
+                    for i in 0..k {
+                        let v = match entries {
+                            DenseEntries::Gaussian => {
+                                gaussians4(Stream::block_words(
+                                    seed,
+                                    entries.tag(),
+                                    j as u64,
+                                    (i / 4) as u32,
+                                ))[i % 4]
+                                    * scale
+                            }
+                            DenseEntries::Rademacher => {
+                                let w = Stream::block_words(
+                                    seed,
+                                    entries.tag(),
+                                    j as u64,
+                                    (i / 128) as u32,
+                                );
+                                if (w[(i % 128) / 32] >> (i % 32)) & 1 == 1 {
+                                    -scale
+                                } else {
+                                    scale
+                                }
+                            }
+                        };
+                        got[i * d + j] = v;
+                    }
+                }
+            }
+            Plan::Sparse {
+                scale, rows, cols, ..
+            } => {
+                let mut from_cols = vec![0.0f64; k * d];
+                for (lists, by_rows) in [(rows, true), (cols, false)] {
+                    for o in 0..lists.ptr.len() - 1 {
+                        let list = &lists.ent[lists.ptr[o]..lists.ptr[o + 1]];
+                        assert!(list
+                            .windows(2)
+                            .all(|w| (w[0] & ENTRY_INDEX) < (w[1] & ENTRY_INDEX)));
+                        for &e in list {
+                            let t = (e & ENTRY_INDEX) as usize;
+                            let v = if e & ENTRY_SIGN != 0 { -scale } else { scale };
+                            if by_rows {
+                                got[o * d + t] = v;
+                            } else {
+                                from_cols[t * d + o] = v;
+                            }
+                        }
+                    }
+                }
+                assert_eq!(got, from_cols, "{family:?}: row and column lists differ");
+            }
+            Plan::Srht {
+                dpad,
+                scale,
+                rows,
+                signs,
+                ..
+            } => {
+                assert_eq!(dpad, 64);
+                for (i, &r) in rows.iter().enumerate() {
+                    for j in 0..d {
+                        let parity = (r as usize & j).count_ones()
+                            + ((signs[j / 64] >> (j % 64)) & 1) as u32;
+                        got[i * d + j] = if parity % 2 == 1 { -scale } else { scale };
+                    }
+                }
+            }
+        }
+        for (t, (a, b)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(a.to_bits(), b.to_bits(), "{family:?} at {t}");
+        }
+    }
+}
+
+#[test]
+fn cpu_backend_is_the_crates_kernels() {
+    use sketchkit::backend::Cpu;
+    use sketchkit::Backend;
+    let op = Sketch::new(Family::SparseSign { nnz: 2 }, 8, 32, 4).unwrap();
+    let x: Vec<f32> = (0..5 * 32).map(|v| (v as f32 * 0.37).sin()).collect();
+    let (mut a, mut b) = (vec![0.0f32; 5 * 8], vec![0.0f32; 5 * 8]);
+    let xv = MatRef::from_row_major(&x, 5, 32).unwrap();
+    Cpu.project(&op, xv, MatMut::from_row_major(&mut a, 5, 8).unwrap())
+        .unwrap();
+    op.project(xv, MatMut::from_row_major(&mut b, 5, 8).unwrap())
+        .unwrap();
+    assert_eq!(a, b);
+    assert!(Cpu.name().starts_with("cpu"));
+}
