@@ -88,6 +88,9 @@ pub struct Options {
     /// Largest storage buffer a chunk may use, in bytes (default: the smaller of the
     /// device's binding limit and [`DEFAULT_CHUNK_BYTES`]).
     pub max_chunk_bytes: Option<usize>,
+    /// Sparse families: read input rows from device memory even when they fit in
+    /// workgroup memory (for tests and measurements of the two kernel variants).
+    pub unstaged: bool,
 }
 
 #[repr(C)]
@@ -205,6 +208,8 @@ pub struct Gpu {
     queue: wgpu::Queue,
     info: DeviceInfo,
     max_binding: usize,
+    /// Floats of workgroup memory the sparse kernel stages rows in.
+    stage_floats: usize,
     pipes: Pipelines,
     state: Mutex<State>,
 }
@@ -293,7 +298,10 @@ impl Gpu {
         let max_binding = (limits.max_storage_buffer_binding_size as u64)
             .min(limits.max_buffer_size)
             .min(usize::MAX as u64) as usize;
-        let pipes = Pipelines::new(&device);
+        // Stage sparse-kernel rows in up to 32 KiB of workgroup memory (16 KiB is
+        // WebGPU's guaranteed minimum).
+        let stage_floats = (limits.max_compute_workgroup_storage_size as usize).min(32 << 10) / 4;
+        let pipes = Pipelines::new(&device, stage_floats);
         let storage = wgpu::BufferUsages::STORAGE;
         let state = State {
             input: Slot::new("input", storage | wgpu::BufferUsages::COPY_DST),
@@ -326,6 +334,7 @@ impl Gpu {
             queue,
             info,
             max_binding,
+            stage_floats,
             pipes,
             state: Mutex::new(state),
         })
@@ -576,10 +585,20 @@ impl Gpu {
                     let (ptr, ent) = if adjoint { &bufs.b } else { &bufs.a }
                         .as_ref()
                         .expect("uploaded lists");
+                    // Rows per invocation: as many as workgroup memory holds (at
+                    // most 8), or 8 read from device memory.
+                    let staged = !opts.unstaged && n_in <= self.stage_floats;
+                    let per = if staged {
+                        (self.stage_floats / n_in).min(8)
+                    } else {
+                        8
+                    };
                     let p = Params {
                         rows: m as u32,
                         n_in: n_in as u32,
                         n_out: n_out as u32,
+                        kind: u32::from(staged),
+                        levels: per as u32,
                         scale_bits: (scale as f32).to_bits(),
                         ..Default::default()
                     };
@@ -589,7 +608,7 @@ impl Gpu {
                         &mut slots,
                         &self.pipes.lists,
                         p,
-                        (n_out.div_ceil(256), m),
+                        (n_out.div_ceil(256), m.div_ceil(per)),
                         [Some(&input), Some(ptr), Some(ent)],
                         &output,
                     );
@@ -748,23 +767,17 @@ impl Gpu {
     }
 
     fn upload_lists(&self, l: &Lists<'_>) -> Result<(wgpu::Buffer, wgpu::Buffer)> {
-        let ptr = l
-            .ptr
-            .iter()
-            .map(|&p| u32::try_from(p))
-            .collect::<std::result::Result<Vec<u32>, _>>()
-            .map_err(|_| {
-                SketchError::Overflow("the operator has more than 2^32 nonzeros".into())
-            })?;
-        if l.ent.len() * 4 > self.max_binding || ptr.len() * 4 > self.max_binding {
+        let (ptr, ent) = sliced_ell(l)?;
+        if ent.len() * 4 > self.max_binding {
             return Err(dev_err(format!(
-                "the operator's index lists ({} entries) exceed the device's buffer limit",
-                l.ent.len()
+                "the operator's index lists ({} entries with padding) exceed the device's \
+                 buffer limit",
+                ent.len()
             )));
         }
         Ok((
-            self.storage_init("list offsets", &ptr),
-            self.storage_init("list entries", l.ent),
+            self.storage_init("list slices", &ptr),
+            self.storage_init("list entries", &ent),
         ))
     }
 
@@ -1075,6 +1088,42 @@ impl Gpu {
     }
 }
 
+/// Padding of the sliced-ELL lists (index 2^31 − 1 is never a valid index).
+const PAD: u32 = u32::MAX;
+/// Lists per slice (one warp's worth of invocations).
+const SLICE: usize = 32;
+
+/// Lists in sliced ELL form: slice `s` (lists `32 s .. 32 s + 31`) is padded to its
+/// longest list with [`PAD`]; entry `t` of list `32 s + l` is `ent[ptr[s] + 32 t + l]`.
+/// Returns `(ptr, ent)` with `ptr.len() = slices + 1`.
+fn sliced_ell(l: &Lists<'_>) -> Result<(Vec<u32>, Vec<u32>)> {
+    let n = l.ptr.len().saturating_sub(1);
+    let slices = n.div_ceil(SLICE);
+    let len = |o: usize| if o < n { l.ptr[o + 1] - l.ptr[o] } else { 0 };
+    let mut ptr = Vec::with_capacity(slices + 1);
+    let mut total = 0usize;
+    ptr.push(0u32);
+    for s in 0..slices {
+        let width = (s * SLICE..(s + 1) * SLICE).map(len).max().unwrap_or(0);
+        total += width * SLICE;
+        ptr.push(u32::try_from(total).map_err(|_| {
+            SketchError::Overflow("the operator has more than 2^32 padded nonzeros".into())
+        })?);
+    }
+    let mut ent = Vec::new();
+    ent.try_reserve_exact(total)
+        .map_err(|_| SketchError::Alloc(format!("GPU index lists ({total} entries)")))?;
+    ent.resize(total, PAD);
+    for o in 0..n {
+        let (s, lane) = (o / SLICE, o % SLICE);
+        let base = ptr[s] as usize;
+        for (t, &e) in l.ent[l.ptr[o]..l.ptr[o + 1]].iter().enumerate() {
+            ent[base + t * SLICE + lane] = e;
+        }
+    }
+    Ok((ptr, ent))
+}
+
 /// A 2-D grid of `groups` workgroups (x capped at 65535).
 fn grid_of(groups: usize) -> (u32, u32) {
     let gx = groups.clamp(1, 65_535);
@@ -1096,7 +1145,7 @@ fn all_finite_mut(x: &MatMut<'_, f32>) -> bool {
 }
 
 impl Pipelines {
-    fn new(device: &wgpu::Device) -> Self {
+    fn new(device: &wgpu::Device, stage_floats: usize) -> Self {
         let storage = |binding: u32, read_only: bool| wgpu::BindGroupLayoutEntry {
             binding,
             visibility: wgpu::ShaderStages::COMPUTE,
@@ -1151,7 +1200,10 @@ impl Pipelines {
             })
         };
         let philox = module("philox", include_str!("wgsl/philox_test.wgsl"));
-        let lists = module("lists", include_str!("wgsl/lists.wgsl"));
+        let lists = module(
+            "lists",
+            &include_str!("wgsl/lists.wgsl").replace("XS_FLOATS", &stage_floats.to_string()),
+        );
         let dense = module("dense", include_str!("wgsl/dense.wgsl"));
         let fwht = module("fwht", include_str!("wgsl/fwht.wgsl"));
         let srht = module("srht", include_str!("wgsl/srht.wgsl"));
@@ -1185,5 +1237,40 @@ impl sketchkit::Backend for Gpu {
     fn fwht_rows(&self, x: MatMut<'_, f32>, normalized: bool) -> Result<()> {
         self.fwht_rows_with(x, normalized, &Options::default())
             .map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sliced_ell_keeps_every_list_in_order() {
+        // 70 lists of varied lengths (3 slices, the last one partial).
+        let mut ptr = vec![0usize];
+        let mut ent = Vec::new();
+        for o in 0..70u32 {
+            for t in 0..(o * 7 % 11) {
+                ent.push((t * 3 + o % 2) | if t % 2 == 1 { 1 << 31 } else { 0 });
+            }
+            ptr.push(ent.len());
+        }
+        let l = Lists {
+            ptr: &ptr,
+            ent: &ent,
+        };
+        let (sp, se) = sliced_ell(&l).unwrap();
+        assert_eq!(sp.len(), 4);
+        for o in 0..70 {
+            let (s, lane) = (o / SLICE, o % SLICE);
+            let width = (sp[s + 1] - sp[s]) as usize / SLICE;
+            let got: Vec<u32> = (0..width)
+                .map(|t| se[sp[s] as usize + t * SLICE + lane])
+                .take_while(|&e| e != PAD)
+                .collect();
+            assert_eq!(got, &ent[ptr[o]..ptr[o + 1]], "list {o}");
+            let rest = (got.len()..width).map(|t| se[sp[s] as usize + t * SLICE + lane]);
+            assert!(rest.into_iter().all(|e| e == PAD));
+        }
     }
 }

@@ -173,15 +173,25 @@ fn entries_materialized_on_the_gpu_are_the_cpus() {
 fn projections_match_the_cpu() {
     let Some(g) = gpu() else { return };
     for f in families() {
-        for &(n, k, d) in &[(1usize, 1usize, 1usize), (37, 16, 100), (130, 70, 257)] {
+        for &(n, k, d) in &[
+            (1usize, 1usize, 1usize),
+            (37, 16, 100),
+            (130, 70, 257),
+            (11, 33, 9000),
+        ] {
             let Ok(op) = Sketch::new(f, k, d, 3) else {
                 continue;
             };
-            for adjoint in [false, true] {
+            for (adjoint, unstaged) in [(false, false), (true, false), (false, true), (true, true)]
+            {
                 let p = if adjoint { k } else { d };
                 let x = data(n * p, 7 + n as u64);
                 let want = cpu_project(&op, &x, n, adjoint);
-                let got = gpu_project(&g, &op, &x, n, adjoint, &Options::default());
+                let opts = Options {
+                    unstaged,
+                    ..Options::default()
+                };
+                let got = gpu_project(&g, &op, &x, n, adjoint, &opts);
                 if exact(f) {
                     for (t, (a, b)) in got.iter().zip(&want).enumerate() {
                         assert_eq!(
@@ -210,6 +220,7 @@ fn chunked_streaming_equals_one_shot() {
         // ~7 rows per chunk (the SRHT's work rows are 512 long).
         let small = Options {
             max_chunk_bytes: Some(7 * 512 * 4),
+            ..Options::default()
         };
         let (many, t) = gpu_project_timed(&g, &op, &x, n, false, &small);
         assert!(t.chunks >= 18, "{f:?}: {t:?}");
@@ -319,6 +330,7 @@ fn bad_input_gets_the_cpus_errors() {
         MatMut::from_row_major(&mut out, 4, 8).unwrap(),
         &Options {
             max_chunk_bytes: Some(64),
+            ..Options::default()
         },
     );
     assert!(r.is_err());

@@ -122,7 +122,10 @@ fn gpu_project<'py>(
         }
         let out = PyArray2::<f32>::zeros(py, [xv.rows(), o], false);
         let ov = view_mut(&out);
-        let opts = Options { max_chunk_bytes };
+        let opts = Options {
+            max_chunk_bytes,
+            ..Options::default()
+        };
         let t = nogil_named(py, name, move || {
             if adjoint {
                 g.project_adjoint_with(s, xv, ov, &opts)
@@ -177,7 +180,10 @@ fn gpu_fwht<'py>(
             0 => m.t(),
             _ => return Err(PyValueError::new_err("axis: must be 0 or 1")),
         };
-        let opts = Options { max_chunk_bytes };
+        let opts = Options {
+            max_chunk_bytes,
+            ..Options::default()
+        };
         let t = nogil_named(py, "x", move || g.fwht_rows_with(m, normalized, &opts))?;
         timings_dict(py, &t)
     }
