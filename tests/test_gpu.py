@@ -327,3 +327,32 @@ def test_cli_project_on_the_gpu_gives_the_cpu_file(tmp_path):
         args = ["project", str(src), str(tmp_path / f"{device}.npy"), "-k", "8"]
         assert main([*args, "--chunk-rows", "70", "--device", device, "--no-progress"]) == 0
     assert_bits(np.load(tmp_path / "gpu.npy"), np.load(tmp_path / "cpu.npy"))
+
+
+@needs_gpu
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_forked_child_gets_an_error_not_a_hang():
+    sk.gpu_info()  # open the device in this process first
+    code = textwrap.dedent(
+        """
+        import multiprocessing as mp, numpy as np, sketchkit as sk
+
+        def child(q):
+            try:
+                sk.sparse_sign(4, 8, nnz=2).project(np.ones((2, 8), np.float32), device="gpu")
+                q.put("no error")
+            except RuntimeError as e:
+                q.put(str(e))
+
+        if __name__ == "__main__":
+            sk.gpu_info()
+            ctx = mp.get_context("fork")
+            q = ctx.Queue()
+            p = ctx.Process(target=child, args=(q,))
+            p.start()
+            print(q.get(timeout=60))
+            p.join()
+        """
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "fork" in r.stdout and "spawn" in r.stdout, (r.stdout, r.stderr)

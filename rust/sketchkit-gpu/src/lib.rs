@@ -210,6 +210,8 @@ pub struct Gpu {
     max_binding: usize,
     /// Floats of workgroup memory the sparse kernel stages rows in.
     stage_floats: usize,
+    /// The process that opened the device.
+    pid: u32,
     pipes: Pipelines,
     state: Mutex<State>,
 }
@@ -239,10 +241,19 @@ impl Gpu {
         if disabled_by_env() {
             return Err(dev_err("the GPU is switched off by SKETCHKIT_GPU"));
         }
-        SHARED
+        let gpu = SHARED
             .get_or_init(|| Gpu::create().map(Arc::new))
             .clone()
-            .map_err(dev_err)
+            .map_err(dev_err)?;
+        if gpu.pid != std::process::id() {
+            // A forked child inherits the parent's handles but not its GPU context.
+            return Err(dev_err(
+                "the GPU was opened before this process was forked, and a GPU context \
+                 does not survive fork(); use the 'spawn' or 'forkserver' start method \
+                 of multiprocessing",
+            ));
+        }
+        Ok(gpu)
     }
 
     /// Whether [`Gpu::shared`] gives a device.
@@ -335,6 +346,7 @@ impl Gpu {
             info,
             max_binding,
             stage_floats,
+            pid: std::process::id(),
             pipes,
             state: Mutex::new(state),
         })
