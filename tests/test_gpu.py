@@ -356,3 +356,12 @@ def test_forked_child_gets_an_error_not_a_hang():
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "fork" in r.stdout and "spawn" in r.stdout, (r.stdout, r.stderr)
+
+
+@needs_gpu
+def test_non_native_byte_order_float32_is_accepted():
+    op = sk.sparse_sign(8, 40, nnz=2, seed=1)
+    x = data((6, 40), 3)
+    xb = x.astype(x.dtype.newbyteorder(">" if sys.byteorder == "little" else "<"))
+    assert_bits(op.project(xb, device="gpu"), op.project(x))
+    assert_bits(sk.fwht(xb[:, :32], device="gpu"), sk.fwht(x[:, :32]))

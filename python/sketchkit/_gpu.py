@@ -79,13 +79,13 @@ def gpu_input(x: Any, name: str) -> np.ndarray:
             "use device='cpu' (sparse input is supported there) or densify it first"
         )
     arr = np.asarray(x)
-    if arr.dtype != np.float32:
+    if not (arr.dtype.kind == "f" and arr.dtype.itemsize == 4):
         raise TypeError(
             f"{name}: device='gpu' computes in float32 and converts nothing; {name} has "
             f"dtype {arr.dtype}. Pass {name}.astype(np.float32), or use device='cpu'"
         )
-    if not arr.dtype.isnative:
-        arr = arr.astype(arr.dtype.newbyteorder("="))
+    if not arr.dtype.isnative:  # float32 in the other byte order: same values
+        arr = arr.astype(np.float32)
     if not arr.flags.aligned:
         arr = np.require(arr, requirements="A")
     return arr

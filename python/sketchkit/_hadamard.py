@@ -181,7 +181,9 @@ def fwht(
         otherwise; nothing is converted) and gives the CPU's result bit for bit: the
         levels run in the same order with the same two operations per butterfly.
         Slices up to ``2**12`` are transformed in workgroup memory, longer ones with
-        extra passes over device memory.
+        extra passes over device memory. One slice must fit in one storage buffer, so
+        lengths go up to the device's binding limit over 4 bytes (``2**29`` where the
+        limit is 2 GiB, ``2**25`` where it is 128 MiB).
 
     Returns
     -------

@@ -44,8 +44,9 @@ use std::time::Instant;
 pub const DEFAULT_CHUNK_BYTES: usize = 128 << 20;
 /// Rows of one chunk at most (the grid's y extent).
 const MAX_CHUNK_ROWS: usize = 65_535;
-/// Operators whose lists stay on the device.
+/// Operators (per direction) whose data stay on the device, and their bytes at most.
 const OP_CACHE: usize = 16;
+const OP_CACHE_BYTES: u64 = 1 << 30;
 /// Parameter blocks per chunk (bytes apart; a multiple of every uniform alignment).
 const PARAM_SLOTS: usize = 64;
 const PARAM_STRIDE: u64 = 256;
@@ -154,12 +155,12 @@ impl OpKey {
     }
 }
 
-/// An operator's data on the device.
+/// An operator's data on the device for one direction: sparse lists (slice offsets,
+/// entries) of `S`'s rows (project) or columns (adjoint); the SRHT's (sign words,
+/// sampled rows); nothing for the dense families.
 struct OpBuffers {
-    /// Sparse: row lists (ptr, ent); SRHT: (sign words, sampled rows).
-    a: Option<(wgpu::Buffer, wgpu::Buffer)>,
-    /// Sparse: column lists (ptr, ent).
-    b: Option<(wgpu::Buffer, wgpu::Buffer)>,
+    data: Option<(wgpu::Buffer, wgpu::Buffer)>,
+    bytes: u64,
 }
 
 /// A reusable device buffer that grows on demand.
@@ -178,7 +179,9 @@ impl Slot {
         }
     }
     fn get(&mut self, device: &wgpu::Device, bytes: usize) -> &wgpu::Buffer {
-        let bytes = (bytes.max(16) as u64).next_multiple_of(16);
+        // Sizes are multiples of 4 already (float32 or u32 data); never round past the
+        // request, which the callers keep within the device's binding limit.
+        let bytes = (bytes.max(16) as u64).next_multiple_of(4);
         if self.buf.as_ref().is_none_or(|b| b.size() < bytes) {
             self.buf = Some(device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(self.label),
@@ -198,8 +201,30 @@ struct State {
     readback: Slot,
     params: wgpu::Buffer,
     dummy: wgpu::Buffer,
-    ops: VecDeque<(OpKey, Arc<OpBuffers>)>,
+    ops: VecDeque<((OpKey, bool), Arc<OpBuffers>)>,
     staging: Vec<f32>,
+}
+
+impl State {
+    /// Forgets every scratch buffer and cached operator (after a device error, one of
+    /// them may be invalid).
+    fn reset(&mut self) {
+        for slot in [
+            &mut self.input,
+            &mut self.work,
+            &mut self.output,
+            &mut self.readback,
+        ] {
+            slot.buf = None;
+        }
+        self.ops.clear();
+    }
+}
+
+/// Error scopes pushed together (popped in reverse order).
+struct Scopes {
+    oom: wgpu::ErrorScopeGuard,
+    invalid: wgpu::ErrorScopeGuard,
 }
 
 /// A wgpu device with the sketch kernels compiled for it.
@@ -242,7 +267,12 @@ impl Gpu {
             return Err(dev_err("the GPU is switched off by SKETCHKIT_GPU"));
         }
         let gpu = SHARED
-            .get_or_init(|| Gpu::create().map(Arc::new))
+            .get_or_init(|| {
+                // A driver or wgpu panic while opening the device means "no GPU".
+                std::panic::catch_unwind(Gpu::create)
+                    .unwrap_or_else(|_| Err("opening the GPU device panicked".into()))
+                    .map(Arc::new)
+            })
             .clone()
             .map_err(dev_err)?;
         if gpu.pid != std::process::id() {
@@ -312,7 +342,18 @@ impl Gpu {
         // Stage sparse-kernel rows in up to 32 KiB of workgroup memory (16 KiB is
         // WebGPU's guaranteed minimum).
         let stage_floats = (limits.max_compute_workgroup_storage_size as usize).min(32 << 10) / 4;
+        // Errors outside the calls' error scopes (there should be none) are dropped
+        // instead of wgpu's default panic; every call checks its own scope.
+        device.on_uncaptured_error(Arc::new(|_e: wgpu::Error| {}));
+        let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let invalid = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let pipes = Pipelines::new(&device, stage_floats);
+        if let Some(e) = pollster::block_on(invalid.pop()) {
+            return Err(format!("the GPU backend's kernels failed to build: {e}"));
+        }
+        if let Some(e) = pollster::block_on(oom.pop()) {
+            return Err(format!("the GPU ran out of memory while starting: {e}"));
+        }
         let storage = wgpu::BufferUsages::STORAGE;
         let state = State {
             input: Slot::new("input", storage | wgpu::BufferUsages::COPY_DST),
@@ -363,10 +404,12 @@ impl Gpu {
     }
 
     fn chunk_bytes(&self, opts: &Options) -> usize {
-        opts.max_chunk_bytes
+        let b = opts
+            .max_chunk_bytes
             .unwrap_or(DEFAULT_CHUNK_BYTES)
             .min(self.max_binding)
-            .max(4)
+            .max(4);
+        b / 4 * 4
     }
 
     /// Rows per chunk when a row needs `widest` float32 values in some buffer.
@@ -379,6 +422,11 @@ impl Gpu {
     ) -> Result<usize> {
         let bytes = self.chunk_bytes(opts);
         let per_row = widest.max(1).saturating_mul(4);
+        // A row longer than the default chunk still goes alone, up to the device's
+        // binding limit.
+        if per_row > bytes && opts.max_chunk_bytes.is_none() && per_row <= self.max_binding {
+            return Ok(1);
+        }
         if per_row > bytes {
             return Err(SketchError::InvalidArgument {
                 arg,
@@ -403,6 +451,15 @@ impl Gpu {
             return Ok(Vec::new());
         }
         let words: &[u32] = bytemuck::cast_slice(counters);
+        if words.len() * 4 > self.chunk_bytes(&Options::default()) {
+            return Err(SketchError::InvalidArgument {
+                arg: "counters",
+                msg: format!(
+                    "at most {} blocks per call",
+                    self.chunk_bytes(&Options::default()) / 16
+                ),
+            });
+        }
         let input = st.input.get(&self.device, words.len() * 4).clone();
         self.queue
             .write_buffer(&input, 0, bytemuck::cast_slice(words));
@@ -467,20 +524,38 @@ impl Gpu {
     }
 
     /// Runs `f` inside error scopes, so that a device error (out of memory, a limit
-    /// exceeded) comes back as an error instead of wgpu's default panic.
+    /// exceeded) comes back as an error instead of wgpu's default panic. After a device
+    /// error the scratch buffers and cached operators are dropped, since one of them
+    /// may be the invalid object; the next call starts clean.
     fn scoped<R>(&self, f: impl FnOnce() -> Result<R>) -> Result<R> {
-        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let invalid = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let scopes = self.push_scopes();
         let r = f();
-        let invalid = pollster::block_on(invalid.pop());
-        let oom = pollster::block_on(oom.pop());
+        let popped = self.pop_scopes(scopes);
+        let r = popped.and(r);
+        if matches!(r, Err(SketchError::Device(_) | SketchError::Alloc(_))) {
+            self.lock().reset();
+        }
+        r
+    }
+
+    fn push_scopes(&self) -> Scopes {
+        Scopes {
+            oom: self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory),
+            invalid: self.device.push_error_scope(wgpu::ErrorFilter::Validation),
+        }
+    }
+
+    /// `Err` when the device reported an error since [`Gpu::push_scopes`].
+    fn pop_scopes(&self, s: Scopes) -> Result<()> {
+        let invalid = pollster::block_on(s.invalid.pop());
+        let oom = pollster::block_on(s.oom.pop());
         if let Some(e) = oom {
             return Err(SketchError::Alloc(format!("GPU memory ({e})")));
         }
         if let Some(e) = invalid {
             return Err(dev_err(format!("the GPU rejected the work: {e}")));
         }
-        r
+        Ok(())
     }
 
     fn fwht_impl(
@@ -500,6 +575,7 @@ impl Gpu {
         let mut tm = Timings::default();
         for r0 in (0..n_rows).step_by(rows) {
             let r1 = (r0 + rows).min(n_rows);
+            let scopes = self.push_scopes();
             let buf = st.output.get(&self.device, (r1 - r0) * n * 4).clone();
             tm.upload_s += self.upload_rows(&mut st, &buf, x.as_ref(), r0, r1)?;
             let t = Instant::now();
@@ -509,6 +585,7 @@ impl Gpu {
             self.write_params(&st, &slots);
             self.submit_wait(enc)?;
             tm.kernel_s += t.elapsed().as_secs_f64();
+            self.pop_scopes(scopes)?;
             tm.download_s += self.download_rows(&mut st, &buf, x.rb(), r0, r1)?;
             tm.chunks += 1;
         }
@@ -547,16 +624,20 @@ impl Gpu {
             op.family(),
             sketchkit::Family::Gaussian | sketchkit::Family::Rademacher
         );
+        // The output length is the grid's x extent: 65535 groups of 64 (dense tiles)
+        // or 256 (other kernels). The summed length is only a loop bound.
+        check_u32(d, "d")?;
+        check_u32(k, "k")?;
         let max_dim = 65_535 * if dense { 64 } else { 256 };
-        for (v, arg) in [(d, "d"), (k, "k")] {
-            if v > max_dim {
-                return Err(SketchError::InvalidArgument {
-                    arg,
-                    msg: format!(
-                        "the GPU backend supports {arg} up to {max_dim} for this family, got {v}"
-                    ),
-                });
-            }
+        let out_arg = if adjoint { "d" } else { "k" };
+        if n_out > max_dim {
+            return Err(SketchError::InvalidArgument {
+                arg: out_arg,
+                msg: format!(
+                    "the GPU backend supports outputs of up to {max_dim} columns for this \
+                     family, got {n_out}"
+                ),
+            });
         }
         if !sketchkit::all_finite(x) {
             return Err(SketchError::NonFinite);
@@ -581,11 +662,14 @@ impl Gpu {
         }
         let rows = self.chunk_rows(opts, n_in.max(n_out).max(work), n, xn)?;
         let mut st = self.lock();
-        let bufs = self.op_buffers(&mut st, op, &plan)?;
+        let bufs = self.op_buffers(&mut st, op, &plan, adjoint)?;
         let mut tm = Timings::default();
         for r0 in (0..n).step_by(rows) {
             let r1 = (r0 + rows).min(n);
             let m = r1 - r0;
+            // Errors of this chunk's device work are checked before its result is
+            // written anywhere.
+            let scopes = self.push_scopes();
             let input = st.input.get(&self.device, m * n_in * 4).clone();
             let output = st.output.get(&self.device, m * n_out * 4).clone();
             tm.upload_s += self.upload_rows(&mut st, &input, x, r0, r1)?;
@@ -594,9 +678,7 @@ impl Gpu {
             let mut slots = Vec::new();
             match plan {
                 Plan::Sparse { scale, .. } => {
-                    let (ptr, ent) = if adjoint { &bufs.b } else { &bufs.a }
-                        .as_ref()
-                        .expect("uploaded lists");
+                    let (ptr, ent) = bufs.data.as_ref().expect("uploaded lists");
                     // Rows per invocation: as many as workgroup memory holds (at
                     // most 8), or 8 read from device memory.
                     let staged = !opts.unstaged && n_in <= self.stage_floats;
@@ -657,7 +739,7 @@ impl Gpu {
                     );
                 }
                 Plan::Srht { dpad, scale, .. } => {
-                    let (signs, samp) = bufs.a.as_ref().expect("uploaded SRHT data");
+                    let (signs, samp) = bufs.data.as_ref().expect("uploaded SRHT data");
                     let wbuf = st.work.get(&self.device, m * dpad * 4).clone();
                     let p = Params {
                         rows: m as u32,
@@ -734,45 +816,53 @@ impl Gpu {
             self.write_params(&st, &slots);
             self.submit_wait(enc)?;
             tm.kernel_s += t.elapsed().as_secs_f64();
+            self.pop_scopes(scopes)?;
             tm.download_s += self.download_rows(&mut st, &output, out.rb(), r0, r1)?;
             tm.chunks += 1;
         }
         Ok(tm)
     }
 
-    /// The operator's lists (sparse) or rows and signs (SRHT) on the device, uploaded
-    /// on first use and kept for the last [`OP_CACHE`] operators.
-    fn op_buffers(&self, st: &mut State, op: &Sketch, plan: &Plan<'_>) -> Result<Arc<OpBuffers>> {
-        let key = OpKey::of(op);
+    /// The operator's data for one direction on the device, uploaded on first use and
+    /// kept for the last [`OP_CACHE`] operator directions (at most [`OP_CACHE_BYTES`]).
+    fn op_buffers(
+        &self,
+        st: &mut State,
+        op: &Sketch,
+        plan: &Plan<'_>,
+        adjoint: bool,
+    ) -> Result<Arc<OpBuffers>> {
+        let key = (
+            OpKey::of(op),
+            adjoint && matches!(plan, Plan::Sparse { .. }),
+        );
         if let Some(i) = st.ops.iter().position(|(k, _)| *k == key) {
             let entry = st.ops.remove(i).expect("found above");
             let bufs = entry.1.clone();
             st.ops.push_back(entry);
             return Ok(bufs);
         }
-        let bufs = match plan {
-            Plan::Dense { .. } => OpBuffers { a: None, b: None },
-            Plan::Sparse { rows, cols, .. } => OpBuffers {
-                a: Some(self.upload_lists(rows)?),
-                b: Some(self.upload_lists(cols)?),
-            },
+        let data = match plan {
+            Plan::Dense { .. } => None,
+            Plan::Sparse { rows, cols, .. } => {
+                Some(self.upload_lists(if adjoint { cols } else { rows })?)
+            }
             Plan::Srht { rows, signs, .. } => {
                 let words: Vec<u32> = signs
                     .iter()
                     .flat_map(|&w| [w as u32, (w >> 32) as u32])
                     .collect();
-                OpBuffers {
-                    a: Some((
-                        self.storage_init("SRHT signs", &words),
-                        self.storage_init("SRHT rows", rows),
-                    )),
-                    b: None,
-                }
+                Some((
+                    self.storage_init("SRHT signs", &words),
+                    self.storage_init("SRHT rows", rows),
+                ))
             }
         };
-        let bufs = Arc::new(bufs);
-        if st.ops.len() >= OP_CACHE {
-            st.ops.pop_front();
+        let bytes = data.as_ref().map_or(0, |(a, b)| a.size() + b.size());
+        let bufs = Arc::new(OpBuffers { data, bytes });
+        let mut total: u64 = st.ops.iter().map(|(_, b)| b.bytes).sum::<u64>() + bytes;
+        while !st.ops.is_empty() && (st.ops.len() >= OP_CACHE || total > OP_CACHE_BYTES) {
+            total -= st.ops.pop_front().map_or(0, |(_, b)| b.bytes);
         }
         st.ops.push_back((key, bufs.clone()));
         Ok(bufs)
@@ -1016,11 +1106,23 @@ impl Gpu {
         } else {
             let mut staging = std::mem::take(&mut st.staging);
             staging.clear();
-            staging.reserve((r1 - r0) * c);
-            for r in r0..r1 {
-                match x.row_slice(r) {
-                    Some(s) => staging.extend_from_slice(s),
-                    None => staging.extend((0..c).map(|j| x.get(r, j))),
+            let xt = x.t();
+            if c > 0 && (0..c).all(|j| xt.row_slice(j).is_some()) {
+                // Column-major (F-order) rows: read each column's run once.
+                staging.resize((r1 - r0) * c, 0.0);
+                for j in 0..c {
+                    let col = &xt.row_slice(j).expect("checked above")[r0..r1];
+                    for (i, &v) in col.iter().enumerate() {
+                        staging[i * c + j] = v;
+                    }
+                }
+            } else {
+                staging.reserve((r1 - r0) * c);
+                for r in r0..r1 {
+                    match x.row_slice(r) {
+                        Some(s) => staging.extend_from_slice(s),
+                        None => staging.extend((0..c).map(|j| x.get(r, j))),
+                    }
                 }
             }
             if !staging.is_empty() {
@@ -1047,6 +1149,19 @@ impl Gpu {
     ) -> Result<f64> {
         let c = out.cols();
         self.download(st, buf, (r1 - r0) * c, |v| {
+            if out.rows() > 1 && out.row_slice_mut(r0).is_none() {
+                let mut ot = out.rb().t();
+                if (0..c).all(|j| ot.row_slice_mut(j).is_some()) {
+                    // Column-major (F-order) output: write each column's run once.
+                    for j in 0..c {
+                        let col = &mut ot.row_slice_mut(j).expect("checked above")[r0..r1];
+                        for (i, dst) in col.iter_mut().enumerate() {
+                            *dst = v[i * c + j];
+                        }
+                    }
+                    return;
+                }
+            }
             for (i, r) in (r0..r1).enumerate() {
                 let src = &v[i * c..(i + 1) * c];
                 match out.row_slice_mut(r) {

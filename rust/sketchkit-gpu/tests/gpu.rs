@@ -334,19 +334,51 @@ fn bad_input_gets_the_cpus_errors() {
         },
     );
     assert!(r.is_err());
-    // Past the dispatch grid's reach: an error naming the argument, not a panic.
+    // A long summed dimension is only a loop bound...
     let d = 65_535 * 64 + 1;
-    let wide = Sketch::new(Family::Gaussian, 1, d, 1).unwrap();
-    let x = vec![0.0f32; d];
+    let wide = Sketch::new(Family::Rademacher, 1, d, 1).unwrap();
+    let x = data(d, 3);
     let mut y = [0.0f32; 1];
-    let r = g.project(
+    g.project(
         &wide,
         MatRef::from_row_major(&x, 1, d).unwrap(),
         MatMut::from_row_major(&mut y, 1, 1).unwrap(),
+    )
+    .unwrap();
+    let mut want = [0.0f32; 1];
+    wide.project(
+        MatRef::from_row_major(&x, 1, d).unwrap(),
+        MatMut::from_row_major(&mut want, 1, 1).unwrap(),
+    )
+    .unwrap();
+    let mag: f64 = x.iter().map(|v| v.abs() as f64).sum::<f64>() / (1.0f64).sqrt();
+    assert!(((y[0] - want[0]) as f64).abs() <= 2.0 * d as f64 * 2f64.powi(-24) * mag);
+    // ...but an output past the dispatch grid's reach is an error naming it, not a
+    // panic.
+    let mut wide_out = vec![0.0f32; d];
+    let r = g.project_adjoint(
+        &wide,
+        MatRef::from_row_major(&y, 1, 1).unwrap(),
+        MatMut::from_row_major(&mut wide_out, 1, d).unwrap(),
     );
     assert!(
         matches!(r, Err(SketchError::InvalidArgument { arg: "d", .. })),
         "{r:?}"
+    );
+    // Too many Philox counters for one call: an error, and the device stays usable.
+    let r = g.philox_blocks(&vec![[0u32; 4]; (128 << 20) / 16 + 1], [0, 0]);
+    assert!(matches!(
+        r,
+        Err(SketchError::InvalidArgument {
+            arg: "counters",
+            ..
+        })
+    ));
+    let op = Sketch::new(Family::CountSketch, 8, 32, 1).unwrap();
+    let x = data(4 * 32, 2);
+    assert_eq!(
+        gpu_project(&g, &op, &x, 4, false, &Options::default()),
+        cpu_project(&op, &x, 4, false)
     );
 }
 

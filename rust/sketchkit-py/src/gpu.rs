@@ -161,7 +161,7 @@ fn gpu_fwht<'py>(
             .try_readwrite()
             .map_err(|e| PyValueError::new_err(format!("x cannot be written in place: {e}")))?;
         let st = a.strides();
-        if st[0] % 4 != 0 || st[1] % 4 != 0 {
+        if st[0] % 4 != 0 || st[1] % 4 != 0 || !(a.data() as usize).is_multiple_of(4) {
             return Err(PyValueError::new_err("x must be aligned"));
         }
         let (r, c) = (a.shape()[0], a.shape()[1]);
