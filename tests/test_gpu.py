@@ -365,3 +365,15 @@ def test_non_native_byte_order_float32_is_accepted():
     xb = x.astype(x.dtype.newbyteorder(">" if sys.byteorder == "little" else "<"))
     assert_bits(op.project(xb, device="gpu"), op.project(x))
     assert_bits(sk.fwht(xb[:, :32], device="gpu"), sk.fwht(x[:, :32]))
+
+
+@needs_gpu
+@pytest.mark.parametrize("shape", [(300, 150), (130, 700)])
+def test_rademacher_entries_across_stream_blocks(shape):
+    # Rows 0..127 of a column come from one Philox block, 128..255 from the next: the
+    # GPU fetches one word per column and tile step, in both directions.
+    k, d = shape
+    op = sk.rademacher(k, d, seed=5)
+    s = op.to_dense(np.float32)
+    assert_bits(np.ascontiguousarray(op.project(np.eye(d, dtype=np.float32), device="gpu").T), s)
+    assert_bits(op.project_adjoint(np.eye(k, dtype=np.float32), device="gpu"), s)

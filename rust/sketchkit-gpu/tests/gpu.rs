@@ -178,6 +178,7 @@ fn projections_match_the_cpu() {
             (37, 16, 100),
             (130, 70, 257),
             (11, 33, 9000),
+            (5, 300, 150),
         ] {
             let Ok(op) = Sketch::new(f, k, d, 3) else {
                 continue;

@@ -11,6 +11,7 @@
 
 var<workgroup> xs: array<f32, 1024>; // [p][row]
 var<workgroup> bs: array<f32, 1024>; // [p][col]
+var<workgroup> rwords: array<u32, 64>; // Rademacher stream words of this step
 
 // -2 ln(u) for u = (w + 1/2) / 2^32. For u > 3/4 the logarithm is summed as
 // -ln(1 - v) = v + v^2/2 + ... with v = (2^32 - 1 - w + 1/2) / 2^32 exact (v < 1/4:
@@ -65,9 +66,11 @@ fn sincos_turn(w: u32) -> vec2<f32> {
     }
 }
 
-// Entries S[i0 .. i0 + 4, j] (i0 a multiple of 4), unscaled for the Gaussian family;
-// zero past the operator's edge.
-fn entries4(i0: u32, j: u32) -> vec4<f32> {
+// Entries S[i0 .. i0 + 4, j] (i0 a multiple of 4), scaled; zero past the operator's
+// edge. Gaussian: computed from block i0 / 4. Rademacher: bits i0 % 32 .. + 3 of
+// `word`, the stream word holding them (fetched once per column and step by the
+// workgroup, since one block holds 128 entries).
+fn entries4(i0: u32, j: u32, word: u32) -> vec4<f32> {
     if (j >= P.d || i0 >= P.k) {
         return vec4<f32>(0.0);
     }
@@ -81,8 +84,6 @@ fn entries4(i0: u32, j: u32) -> vec4<f32> {
         let b = sincos_turn(w.w);
         v = vec4<f32>(r1 * a.y, r1 * a.x, r2 * b.y, r2 * b.x) * scale();
     } else {
-        let w = stream_block(i0 / 128u, j);
-        let word = w[(i0 % 128u) / 32u];
         let sh = i0 % 32u;
         let s = scale();
         for (var t = 0u; t < 4u; t = t + 1u) {
@@ -121,11 +122,36 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             }
             xs[pp * 64u + r] = v;
         }
+        let rademacher = (P.kind & 1u) == 1u;
+        if (rademacher) {
+            if (!adjoint) {
+                // Columns j = p0 .. p0 + 16 need rows q0 .. q0 + 64: two words each.
+                if (li < 32u) {
+                    let j = p0 + li / 2u;
+                    var wv = 0u;
+                    if (j < P.d) {
+                        wv = stream_block(q0 / 128u, j)[(q0 % 128u) / 32u + li % 2u];
+                    }
+                    rwords[li] = wv;
+                }
+            } else {
+                // Columns j = q0 .. q0 + 64 need rows p0 .. p0 + 16: one word each.
+                if (li < 64u) {
+                    let j = q0 + li;
+                    var wv = 0u;
+                    if (j < P.d) {
+                        wv = stream_block(p0 / 128u, j)[(p0 % 128u) / 32u];
+                    }
+                    rwords[li] = wv;
+                }
+            }
+            workgroupBarrier();
+        }
         if (!adjoint) {
             // B[p = j, q = i] = S[i, j]
             let pp = li / 16u;
             let qg = (li % 16u) * 4u;
-            let e = entries4(q0 + qg, p0 + pp);
+            let e = entries4(q0 + qg, p0 + pp, rwords[2u * pp + qg / 32u]);
             for (var t = 0u; t < 4u; t = t + 1u) {
                 bs[pp * 64u + qg + t] = e[t];
             }
@@ -133,7 +159,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             // B[p = i, q = j] = S[i, j]
             let jq = li / 4u;
             let ig = (li % 4u) * 4u;
-            let e = entries4(p0 + ig, q0 + jq);
+            let e = entries4(p0 + ig, q0 + jq, rwords[jq]);
             for (var t = 0u; t < 4u; t = t + 1u) {
                 bs[(ig + t) * 64u + jq] = e[t];
             }
