@@ -6,11 +6,11 @@
 //!
 //! | family | on the device | agreement with the CPU |
 //! |---|---|---|
-//! | very sparse, sparse sign, CountSketch | owner-computes gathers over the transposed index lists (uploaded once per operator, no atomics) | bit-identical |
+//! | very sparse, sparse sign, CountSketch | owner-computes gathers over the core's transposed index lists (sliced ELL, uploaded once per operator direction, no atomics), rows staged in workgroup memory | bit-identical |
 //! | SRHT | sign flip, FWHT, sampled rows | bit-identical |
 //! | FWHT | workgroup-memory butterflies up to 4096, register passes above | bit-identical |
 //! | Rademacher | entries generated in tiles from WGSL Philox | entries bit-identical; sums within float32 rounding |
-//! | Gaussian | as Rademacher, Box–Muller in float32 | entries within ~1e-6 relative; sums within float32 rounding |
+//! | Gaussian | as Rademacher, Box–Muller in float32 | entries within 2e-6 relative; sums within float32 rounding |
 //!
 //! "Bit-identical" assumes the device keeps subnormal numbers (most do for float32
 //! add/sub; a device that flushes them to zero differs only on subnormal values).
