@@ -748,69 +748,44 @@ impl Gpu {
                         d: d as u32,
                         ..Default::default()
                     };
-                    let ins = [Some(&input), Some(signs), Some(samp)];
-                    if !adjoint {
-                        let pl = Params {
-                            n_out: dpad as u32,
-                            ..p
-                        };
-                        self.grid(
-                            &mut enc,
-                            &st,
-                            &mut slots,
-                            &self.pipes.srht_load,
-                            pl,
-                            (dpad.div_ceil(256), m),
-                            ins,
-                            &wbuf,
-                        );
-                        self.encode_fwht(&mut enc, &st, &mut slots, &wbuf, m, dpad, false);
-                        let pg = Params {
-                            n_in: dpad as u32,
-                            ..p
-                        };
-                        self.grid(
-                            &mut enc,
-                            &st,
-                            &mut slots,
-                            &self.pipes.srht_gather,
-                            pg,
-                            (k.div_ceil(256), m),
-                            [Some(&wbuf), Some(signs), Some(samp)],
-                            &output,
-                        );
+                    // Project: load (x times D, zero-padded), FWHT, gather the
+                    // sampled rows. Adjoint: scatter to the sampled rows, FWHT, unload
+                    // (times D).
+                    let (first, first_cols, last, last_cols) = if adjoint {
+                        (&self.pipes.srht_scatter, k, &self.pipes.srht_unload, d)
                     } else {
+                        (&self.pipes.srht_load, dpad, &self.pipes.srht_gather, k)
+                    };
+                    if adjoint {
                         enc.clear_buffer(&wbuf, 0, Some((m * dpad * 4) as u64));
-                        let ps = Params {
+                    }
+                    self.grid(
+                        &mut enc,
+                        &st,
+                        &mut slots,
+                        first,
+                        Params {
                             n_out: dpad as u32,
                             ..p
-                        };
-                        self.grid(
-                            &mut enc,
-                            &st,
-                            &mut slots,
-                            &self.pipes.srht_scatter,
-                            ps,
-                            (k.div_ceil(256), m),
-                            ins,
-                            &wbuf,
-                        );
-                        self.encode_fwht(&mut enc, &st, &mut slots, &wbuf, m, dpad, false);
-                        let pu = Params {
+                        },
+                        (first_cols.div_ceil(256), m),
+                        [Some(&input), Some(signs), Some(samp)],
+                        &wbuf,
+                    );
+                    self.encode_fwht(&mut enc, &st, &mut slots, &wbuf, m, dpad, false);
+                    self.grid(
+                        &mut enc,
+                        &st,
+                        &mut slots,
+                        last,
+                        Params {
                             n_in: dpad as u32,
                             ..p
-                        };
-                        self.grid(
-                            &mut enc,
-                            &st,
-                            &mut slots,
-                            &self.pipes.srht_unload,
-                            pu,
-                            (d.div_ceil(256), m),
-                            [Some(&wbuf), Some(signs), Some(samp)],
-                            &output,
-                        );
-                    }
+                        },
+                        (last_cols.div_ceil(256), m),
+                        [Some(&wbuf), Some(signs), Some(samp)],
+                        &output,
+                    );
                 }
             }
             self.write_params(&st, &slots);

@@ -4,17 +4,17 @@
 
 use crate::SketchOperator;
 #[cfg(feature = "gpu")]
-use crate::{nogil_named, view, view_mut};
+use crate::{nogil_named, view, view_mut, writable_view};
 use numpy::PyArray2;
 #[cfg(feature = "gpu")]
-use numpy::{PyArrayMethods, PyUntypedArrayMethods};
+use numpy::PyArrayMethods;
 #[cfg(feature = "gpu")]
 use pyo3::exceptions::PyValueError;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 #[cfg(feature = "gpu")]
-use sketchkit::{MatMut, SketchError};
+use sketchkit::SketchError;
 
 #[cfg(feature = "gpu")]
 use sketchkit_gpu::{Gpu, Options, Timings};
@@ -160,21 +160,7 @@ fn gpu_fwht<'py>(
         let _guard = a
             .try_readwrite()
             .map_err(|e| PyValueError::new_err(format!("x cannot be written in place: {e}")))?;
-        let st = a.strides();
-        if st[0] % 4 != 0 || st[1] % 4 != 0 || !(a.data() as usize).is_multiple_of(4) {
-            return Err(PyValueError::new_err("x must be aligned"));
-        }
-        let (r, c) = (a.shape()[0], a.shape()[1]);
-        let (rs, cs) = (st[0] / 4, st[1] / 4);
-        if r > 1 && c > 1 && (rs == 0 || cs == 0) {
-            return Err(PyValueError::new_err(
-                "x: broadcast (zero-stride) arrays cannot be transformed in place",
-            ));
-        }
-        // SAFETY: we hold the array's readwrite borrow for the whole call, the array
-        // is writeable, and its shape and strides describe its elements (no two
-        // elements alias: zero strides were rejected above).
-        let m = unsafe { MatMut::from_raw_parts(a.data(), r, c, rs, cs) };
+        let m = writable_view(a)?;
         let m = match axis {
             1 => m,
             0 => m.t(),

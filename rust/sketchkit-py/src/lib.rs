@@ -94,6 +94,32 @@ pub(crate) fn view_mut<'a, T: Element>(a: &'a Bound<'_, PyArray2<T>>) -> MatMut<
     unsafe { MatMut::from_raw_parts(a.data(), r, c, st[0] / esz, st[1] / esz) }
 }
 
+/// A mutable view of a writable 2-D array for in-place work. The caller must hold the
+/// array's readwrite borrow (`try_readwrite`) while the view is used.
+pub(crate) fn writable_view<'a, T: Element>(
+    x: &'a Bound<'_, PyArray2<T>>,
+) -> PyResult<MatMut<'a, T>> {
+    let esz = std::mem::size_of::<T>() as isize;
+    let st = x.strides();
+    if st[0] % esz != 0
+        || st[1] % esz != 0
+        || !(x.data() as usize).is_multiple_of(std::mem::align_of::<T>())
+    {
+        return Err(PyValueError::new_err("x must be aligned"));
+    }
+    let (r, c) = (x.shape()[0], x.shape()[1]);
+    let (rs, cs) = (st[0] / esz, st[1] / esz);
+    if r > 1 && c > 1 && (rs == 0 || cs == 0) {
+        return Err(PyValueError::new_err(
+            "x: broadcast (zero-stride) arrays cannot be transformed in place",
+        ));
+    }
+    // SAFETY: the caller holds the array's readwrite borrow while the view is used,
+    // the array is writeable, and its shape and strides describe its elements (no two
+    // elements alias: zero strides were rejected above).
+    Ok(unsafe { MatMut::from_raw_parts(x.data(), r, c, rs, cs) })
+}
+
 pub(crate) fn slice1<'a, T: Element>(
     a: &'a Bound<'_, PyArray1<T>>,
     name: &str,
@@ -587,22 +613,7 @@ fn fwht_array<T: Real + Element>(
     let _guard = x
         .try_readwrite()
         .map_err(|e| PyValueError::new_err(format!("x cannot be written in place: {e}")))?;
-    let esz = std::mem::size_of::<T>() as isize;
-    let st = x.strides();
-    if st[0] % esz != 0 || st[1] % esz != 0 {
-        return Err(PyValueError::new_err("x must be aligned"));
-    }
-    let (r, c) = (x.shape()[0], x.shape()[1]);
-    let (rs, cs) = (st[0] / esz, st[1] / esz);
-    if r > 1 && c > 1 && (rs == 0 || cs == 0) {
-        return Err(PyValueError::new_err(
-            "x: broadcast (zero-stride) arrays cannot be transformed in place",
-        ));
-    }
-    // SAFETY: we hold the array's readwrite borrow for the whole call, the array is
-    // writeable, and its shape and strides describe its elements (no two elements
-    // alias: zero strides were rejected above).
-    let m = unsafe { MatMut::from_raw_parts(x.data(), r, c, rs, cs) };
+    let m = writable_view(x)?;
     nogil_named(py, "x", move || match axis {
         1 => sketchkit::fwht::fwht_rows(m, normalized),
         0 => sketchkit::fwht::fwht_cols(m, normalized),
