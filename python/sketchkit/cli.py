@@ -369,7 +369,9 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
         out.write(
             f"GPU {info['name']} ({info['backend']}, {info['device_type']}): sparse_sign "
             f"{gpu_seconds:.4f} s with transfers; result "
-            f"{'bit-identical to' if same else 'DIFFERENT from'} the CPU's\n\n"
+            f"{'bit-identical to' if same else 'DIFFERENT from'} the CPU's"
+            + (" (software driver: not a GPU timing)" if info["device_type"] == "cpu" else "")
+            + "\n\n"
         )
     else:
         out.write("GPU: no adapter found (device='gpu' unavailable)\n\n")
