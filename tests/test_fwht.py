@@ -361,3 +361,14 @@ def test_public_function():
     doc = " ".join(sk.fwht.__doc__.split())
     assert "H_{2n}" in doc and "natural (Sylvester) order" in doc
     assert "zero-pads" in doc
+
+
+def test_inplace_rejects_overlapping_views():
+    from numpy.lib.stride_tricks import as_strided
+
+    base = np.arange(8, dtype=np.float32)
+    v = as_strided(base, shape=(5, 4), strides=(4, 4))  # rows overlap
+    before = base.copy()
+    with pytest.raises(ValueError, match="overlap"):
+        sk.fwht(v, inplace=True)
+    np.testing.assert_array_equal(base, before)

@@ -247,6 +247,11 @@ def test_bad_input_on_the_gpu():
         ro = data((2, 8))
         ro.setflags(write=False)
         sk.fwht(ro, inplace=True, device="gpu")
+    from numpy.lib.stride_tricks import as_strided
+
+    overlapping = as_strided(data(8), shape=(5, 4), strides=(4, 4))
+    with pytest.raises(ValueError, match="overlap"):
+        sk.fwht(overlapping, inplace=True, device="gpu")
 
 
 @needs_gpu

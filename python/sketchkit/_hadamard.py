@@ -182,8 +182,8 @@ def fwht(
         levels run in the same order with the same two operations per butterfly.
         Slices up to ``2**12`` are transformed in workgroup memory, longer ones with
         extra passes over device memory. One slice must fit in one storage buffer, so
-        lengths go up to the device's binding limit over 4 bytes (``2**29`` where the
-        limit is 2 GiB, ``2**25`` where it is 128 MiB).
+        lengths go up to the device's binding limit over 4 bytes (``2**28`` where the
+        limit is just under 2 GiB, ``2**25`` where it is 128 MiB).
 
     Returns
     -------

@@ -221,10 +221,13 @@ impl State {
     }
 }
 
-/// Error scopes pushed together (popped in reverse order).
+/// Error scopes pushed together. wgpu requires them popped in reverse order, and a
+/// guard dropped unpopped (an early return) pops itself: fields drop in declaration
+/// order, so the scope pushed last is declared first.
 struct Scopes {
-    oom: wgpu::ErrorScopeGuard,
     invalid: wgpu::ErrorScopeGuard,
+    internal: wgpu::ErrorScopeGuard,
+    oom: wgpu::ErrorScopeGuard,
 }
 
 /// A wgpu device with the sketch kernels compiled for it.
@@ -346,12 +349,16 @@ impl Gpu {
         // instead of wgpu's default panic; every call checks its own scope.
         device.on_uncaptured_error(Arc::new(|_e: wgpu::Error| {}));
         let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let internal = device.push_error_scope(wgpu::ErrorFilter::Internal);
         let invalid = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let pipes = Pipelines::new(&device, stage_floats);
-        if let Some(e) = pollster::block_on(invalid.pop()) {
+        let invalid = pollster::block_on(invalid.pop());
+        let internal = pollster::block_on(internal.pop());
+        let oom = pollster::block_on(oom.pop());
+        if let Some(e) = invalid.or(internal) {
             return Err(format!("the GPU backend's kernels failed to build: {e}"));
         }
-        if let Some(e) = pollster::block_on(oom.pop()) {
+        if let Some(e) = oom {
             return Err(format!("the GPU ran out of memory while starting: {e}"));
         }
         let storage = wgpu::BufferUsages::STORAGE;
@@ -428,6 +435,11 @@ impl Gpu {
             return Ok(1);
         }
         if per_row > bytes {
+            let bytes = if opts.max_chunk_bytes.is_none() {
+                self.max_binding
+            } else {
+                bytes
+            };
             return Err(SketchError::InvalidArgument {
                 arg,
                 msg: format!(
@@ -539,8 +551,10 @@ impl Gpu {
     }
 
     fn push_scopes(&self) -> Scopes {
+        // Struct literal fields are evaluated in the order written: oom is pushed first.
         Scopes {
             oom: self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory),
+            internal: self.device.push_error_scope(wgpu::ErrorFilter::Internal),
             invalid: self.device.push_error_scope(wgpu::ErrorFilter::Validation),
         }
     }
@@ -548,11 +562,12 @@ impl Gpu {
     /// `Err` when the device reported an error since [`Gpu::push_scopes`].
     fn pop_scopes(&self, s: Scopes) -> Result<()> {
         let invalid = pollster::block_on(s.invalid.pop());
+        let internal = pollster::block_on(s.internal.pop());
         let oom = pollster::block_on(s.oom.pop());
         if let Some(e) = oom {
             return Err(SketchError::Alloc(format!("GPU memory ({e})")));
         }
-        if let Some(e) = invalid {
+        if let Some(e) = invalid.or(internal) {
             return Err(dev_err(format!("the GPU rejected the work: {e}")));
         }
         Ok(())

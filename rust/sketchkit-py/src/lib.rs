@@ -114,6 +114,18 @@ pub(crate) fn writable_view<'a, T: Element>(
             "x: broadcast (zero-stride) arrays cannot be transformed in place",
         ));
     }
+    // Overlapping rows or columns (e.g. numpy.lib.stride_tricks.as_strided views):
+    // the smaller stride's run must end before the larger stride's next step.
+    let (small, n_small, large) = if rs.unsigned_abs() <= cs.unsigned_abs() {
+        (rs, r, cs)
+    } else {
+        (cs, c, rs)
+    };
+    if r > 1 && c > 1 && small.unsigned_abs() * n_small > large.unsigned_abs() {
+        return Err(PyValueError::new_err(
+            "x: arrays whose elements overlap in memory cannot be transformed in place",
+        ));
+    }
     // SAFETY: the caller holds the array's readwrite borrow while the view is used,
     // the array is writeable, and its shape and strides describe its elements (no two
     // elements alias: zero strides were rejected above).
