@@ -582,7 +582,7 @@ impl Gpu {
         let (n_rows, n) = (x.rows(), x.cols());
         sketchkit::fwht::check_len(n, "x")?;
         check_u32(n, "x")?;
-        if !all_finite_mut(&x) {
+        if !sketchkit::all_finite(x.as_ref()) {
             return Err(SketchError::NonFinite);
         }
         let rows = self.chunk_rows(opts, n, n_rows, "x")?;
@@ -711,7 +711,7 @@ impl Gpu {
                         scale_bits: (scale as f32).to_bits(),
                         ..Default::default()
                     };
-                    self.grid(
+                    self.dispatch(
                         &mut enc,
                         &st,
                         &mut slots,
@@ -742,7 +742,7 @@ impl Gpu {
                         d: d as u32,
                         ..Default::default()
                     };
-                    self.grid(
+                    self.dispatch(
                         &mut enc,
                         &st,
                         &mut slots,
@@ -774,7 +774,7 @@ impl Gpu {
                     if adjoint {
                         enc.clear_buffer(&wbuf, 0, Some((m * dpad * 4) as u64));
                     }
-                    self.grid(
+                    self.dispatch(
                         &mut enc,
                         &st,
                         &mut slots,
@@ -788,7 +788,7 @@ impl Gpu {
                         &wbuf,
                     );
                     self.encode_fwht(&mut enc, &st, &mut slots, &wbuf, m, dpad, false);
-                    self.grid(
+                    self.dispatch(
                         &mut enc,
                         &st,
                         &mut slots,
@@ -990,7 +990,7 @@ impl Gpu {
 
     /// A dispatch of a `(x, y)` grid of groups.
     #[allow(clippy::too_many_arguments)]
-    fn grid(
+    fn dispatch(
         &self,
         enc: &mut wgpu::CommandEncoder,
         st: &State,
@@ -1001,24 +1001,11 @@ impl Gpu {
         ins: [Option<&wgpu::Buffer>; 3],
         out: &wgpu::Buffer,
     ) {
-        self.dispatch(enc, st, slots, pipe, p, (gx as u32, gy as u32), ins, out);
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn dispatch(
-        &self,
-        enc: &mut wgpu::CommandEncoder,
-        st: &State,
-        slots: &mut Vec<Params>,
-        pipe: &wgpu::ComputePipeline,
-        p: Params,
-        (gx, gy): (u32, u32),
-        ins: [Option<&wgpu::Buffer>; 3],
-        out: &wgpu::Buffer,
-    ) {
         if gx == 0 || gy == 0 {
             return;
         }
+        // Callers keep both extents within the 65535-group limit.
+        let (gx, gy) = (gx as u32, gy as u32);
         assert!(
             slots.len() < PARAM_SLOTS,
             "too many dispatches in one chunk"
@@ -1242,9 +1229,9 @@ fn sliced_ell(l: &Lists<'_>) -> Result<(Vec<u32>, Vec<u32>)> {
 }
 
 /// A 2-D grid of `groups` workgroups (x capped at 65535).
-fn grid_of(groups: usize) -> (u32, u32) {
+fn grid_of(groups: usize) -> (usize, usize) {
     let gx = groups.clamp(1, 65_535);
-    (gx as u32, groups.div_ceil(gx) as u32)
+    (gx, groups.div_ceil(gx))
 }
 
 fn check_u32(v: usize, arg: &'static str) -> Result<()> {
@@ -1255,10 +1242,6 @@ fn check_u32(v: usize, arg: &'static str) -> Result<()> {
         });
     }
     Ok(())
-}
-
-fn all_finite_mut(x: &MatMut<'_, f32>) -> bool {
-    sketchkit::all_finite(x.as_ref())
 }
 
 impl Pipelines {
