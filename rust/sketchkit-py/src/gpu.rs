@@ -20,8 +20,9 @@ use sketchkit::SketchError;
 use sketchkit_gpu::{Gpu, Options, Timings};
 
 #[cfg(feature = "gpu")]
-fn device() -> PyResult<std::sync::Arc<Gpu>> {
-    Gpu::shared().map_err(|e| match e {
+/// The shared device; the first call opens it (up to a second) without the GIL.
+fn device(py: Python<'_>) -> PyResult<std::sync::Arc<Gpu>> {
+    py.detach(Gpu::shared).map_err(|e| match e {
         SketchError::Device(m) => PyRuntimeError::new_err(format!("device='gpu': {m}")),
         other => PyRuntimeError::new_err(other.to_string()),
     })
@@ -58,13 +59,14 @@ fn f32_array<'a, 'py>(
 
 /// Whether a GPU adapter can be used.
 #[pyfunction]
-fn gpu_available() -> bool {
+fn gpu_available(py: Python<'_>) -> bool {
     #[cfg(feature = "gpu")]
     {
-        Gpu::available()
+        py.detach(Gpu::available)
     }
     #[cfg(not(feature = "gpu"))]
     {
+        let _ = py;
         false
     }
 }
@@ -75,7 +77,7 @@ fn gpu_available() -> bool {
 fn gpu_info(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     #[cfg(feature = "gpu")]
     {
-        let g = device()?;
+        let g = device(py)?;
         let i = g.info();
         let d = PyDict::new(py);
         d.set_item("name", &i.name)?;
@@ -106,7 +108,7 @@ fn gpu_project<'py>(
     #[cfg(feature = "gpu")]
     {
         let s = &op.get().inner;
-        let g = device()?;
+        let g = device(py)?;
         let _guard = a
             .try_readonly()
             .map_err(|e| PyValueError::new_err(format!("{name}: {e}")))?;
@@ -156,7 +158,7 @@ fn gpu_fwht<'py>(
     let a = f32_array(x, "x")?;
     #[cfg(feature = "gpu")]
     {
-        let g = device()?;
+        let g = device(py)?;
         let _guard = a
             .try_readwrite()
             .map_err(|e| PyValueError::new_err(format!("x cannot be written in place: {e}")))?;
