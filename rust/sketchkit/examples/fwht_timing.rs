@@ -75,7 +75,7 @@ fn main() {
         check::<f64>();
         return;
     }
-    set_cap(args.iter().find_map(|s| Level::parse(s)));
+    set_cap(args.iter().find_map(|s| s.parse::<Level>().ok()));
     if args.iter().any(|a| a == "f64") {
         time::<f64>();
     } else {

@@ -109,11 +109,10 @@ impl Sketch {
         let (k, d) = self.shape();
         Ok(match self.family() {
             Family::Gaussian | Family::Rademacher => Plan::Dense {
-                entries: if self.family() == Family::Gaussian {
-                    DenseEntries::Gaussian
-                } else {
-                    DenseEntries::Rademacher
-                },
+                entries: self
+                    .family()
+                    .dense_entries()
+                    .expect("a dense family has an entry law"),
                 seed: self.seed(),
                 k,
                 d,
@@ -163,8 +162,17 @@ pub trait Backend: Send + Sync {
     fn project(&self, op: &Sketch, x: MatRef<'_, f32>, out: MatMut<'_, f32>) -> Result<()>;
     /// `out = Z · S` (`Z`: n × k, `out`: n × d).
     fn project_adjoint(&self, op: &Sketch, z: MatRef<'_, f32>, out: MatMut<'_, f32>) -> Result<()>;
-    /// The Walsh–Hadamard transform of every row of `x` (row length a power of two).
-    fn fwht_rows(&self, x: MatMut<'_, f32>, normalized: bool) -> Result<()>;
+    /// The Walsh–Hadamard transform of every row of `x` (row length a power of two),
+    /// in place. The core's rule for in-place transforms holds for every backend:
+    /// non-finite input is refused before anything is written
+    /// ([`crate::fwht::check_finite_input`]); then [`Backend::fwht_rows_finite`] runs.
+    fn fwht_rows(&self, x: MatMut<'_, f32>, normalized: bool) -> Result<()> {
+        crate::fwht::check_len(x.cols(), "x")?;
+        crate::fwht::check_finite_input(x.as_ref())?;
+        self.fwht_rows_finite(x, normalized)
+    }
+    /// [`Backend::fwht_rows`] on input already checked to be finite.
+    fn fwht_rows_finite(&self, x: MatMut<'_, f32>, normalized: bool) -> Result<()>;
 }
 
 /// This crate's SIMD + rayon kernels.
@@ -181,7 +189,7 @@ impl Backend for Cpu {
     fn project_adjoint(&self, op: &Sketch, z: MatRef<'_, f32>, out: MatMut<'_, f32>) -> Result<()> {
         LinearSketch::project_adjoint(op, z, out)
     }
-    fn fwht_rows(&self, x: MatMut<'_, f32>, normalized: bool) -> Result<()> {
-        crate::fwht::fwht_rows(x, normalized)
+    fn fwht_rows_finite(&self, x: MatMut<'_, f32>, normalized: bool) -> Result<()> {
+        crate::fwht::fwht_rows_finite(x, normalized)
     }
 }

@@ -15,22 +15,60 @@ pub enum SketchError {
     },
     /// Operand shapes do not fit together.
     ShapeMismatch(String),
-    /// A size computation overflowed (e.g. `k * d` entries).
-    Overflow(String),
+    /// A size overflowed a limit (e.g. `k * d` entries beyond int64, a dimension beyond
+    /// an index width); `arg` names the argument at fault.
+    Overflow {
+        /// The argument's name.
+        arg: &'static str,
+        /// What overflowed.
+        msg: String,
+    },
     /// Memory for a result or an index structure could not be allocated.
     Alloc(String),
-    /// The input holds NaN or ±inf (found by the kernels as they read it, with no
-    /// separate pass).
-    NonFinite,
+    /// The input `arg` holds NaN or ±inf (found by the kernels as they read it, with
+    /// no separate pass, or by the check in front of an in-place transform).
+    NonFinite {
+        /// The input's name (`X`, `Z`, `A`, `Y` for the four operator directions,
+        /// `x` for transforms).
+        arg: &'static str,
+    },
     /// A compute device (GPU) is missing or failed; the message says which and why.
     Device(String),
 }
 
 impl SketchError {
-    pub(crate) fn arg(arg: &'static str, msg: impl Into<String>) -> Self {
+    /// An [`SketchError::InvalidArgument`] for `arg`.
+    pub fn arg(arg: &'static str, msg: impl Into<String>) -> Self {
         SketchError::InvalidArgument {
             arg,
             msg: msg.into(),
+        }
+    }
+
+    /// An [`SketchError::Overflow`] for `arg`.
+    pub fn overflow(arg: &'static str, msg: impl Into<String>) -> Self {
+        SketchError::Overflow {
+            arg,
+            msg: msg.into(),
+        }
+    }
+
+    /// The name of the argument at fault, where the error has one.
+    pub fn arg_name(&self) -> Option<&'static str> {
+        match self {
+            SketchError::InvalidArgument { arg, .. }
+            | SketchError::Overflow { arg, .. }
+            | SketchError::NonFinite { arg } => Some(arg),
+            _ => None,
+        }
+    }
+
+    /// The same error with a non-finite input attributed to `arg`: the entry point of
+    /// an operation names its input, the kernels below it need not know the name.
+    pub fn for_input(self, arg: &'static str) -> Self {
+        match self {
+            SketchError::NonFinite { .. } => SketchError::NonFinite { arg },
+            other => other,
         }
     }
 }
@@ -40,9 +78,9 @@ impl fmt::Display for SketchError {
         match self {
             SketchError::InvalidArgument { arg, msg } => write!(f, "invalid {arg}: {msg}"),
             SketchError::ShapeMismatch(m) => write!(f, "shape mismatch: {m}"),
-            SketchError::Overflow(m) => write!(f, "size overflow: {m}"),
+            SketchError::Overflow { arg, msg } => write!(f, "{arg}: size overflow: {msg}"),
             SketchError::Alloc(m) => write!(f, "cannot allocate {m}"),
-            SketchError::NonFinite => write!(f, "the input contains NaN or infinity"),
+            SketchError::NonFinite { arg } => write!(f, "input {arg} contains NaN or infinity"),
             SketchError::Device(m) => write!(f, "device error: {m}"),
         }
     }
@@ -67,8 +105,8 @@ pub(crate) fn try_vec<T: Clone>(len: usize, v: T, what: &str) -> Result<Vec<T>> 
     Ok(out)
 }
 
-/// `a * b` or an overflow error naming `what`.
-pub(crate) fn checked_mul(a: usize, b: usize, what: &str) -> Result<usize> {
+/// `a * b` or an overflow error naming `arg` (`what` describes the product).
+pub(crate) fn checked_mul(a: usize, b: usize, arg: &'static str, what: &str) -> Result<usize> {
     a.checked_mul(b)
-        .ok_or_else(|| SketchError::Overflow(format!("{what}: {a} * {b} overflows")))
+        .ok_or_else(|| SketchError::overflow(arg, format!("{what}: {a} * {b} overflows")))
 }

@@ -47,6 +47,8 @@ pub fn check_len(n: usize, arg: &'static str) -> Result<()> {
 }
 
 /// In-place unnormalized FWHT of a contiguous vector whose length is a power of two.
+/// NaN or infinity is an error raised before anything is written
+/// ([`check_finite_input`]).
 ///
 /// ```
 /// let mut x = [1.0f64, 0.0, 0.0, 0.0];
@@ -55,8 +57,22 @@ pub fn check_len(n: usize, arg: &'static str) -> Result<()> {
 /// ```
 pub fn fwht<T: Real>(x: &mut [T]) -> Result<()> {
     check_len(x.len(), "x")?;
+    if !crate::finite::slice_all_finite(x) {
+        return Err(SketchError::NonFinite { arg: "x" });
+    }
     crate::dispatch!(transform(x));
     Ok(())
+}
+
+/// The rule of every in-place transform (on every backend): NaN or infinity in the
+/// input is an error raised before anything is overwritten, so a failed call leaves
+/// the caller's data as it was.
+pub fn check_finite_input<T: Real>(x: crate::view::MatRef<'_, T>) -> Result<()> {
+    if crate::finite::all_finite(x) {
+        Ok(())
+    } else {
+        Err(SketchError::NonFinite { arg: "x" })
+    }
 }
 
 /// In-place orthonormal FWHT (`H x / √n`).
@@ -73,7 +89,18 @@ pub fn fwht_normalized<T: Real>(x: &mut [T]) -> Result<()> {
 /// parallel. Rows need not be contiguous: with unit row stride the lanes run across
 /// rows (column kernel); otherwise each row is transformed in place or through a
 /// scratch copy.
-pub fn fwht_rows<T: Real>(mut x: MatMut<'_, T>, normalized: bool) -> Result<()> {
+///
+/// NaN or infinity is an error raised before anything is written
+/// ([`check_finite_input`]).
+pub fn fwht_rows<T: Real>(x: MatMut<'_, T>, normalized: bool) -> Result<()> {
+    check_len(x.cols(), "x")?;
+    check_finite_input(x.as_ref())?;
+    fwht_rows_finite(x, normalized)
+}
+
+/// [`fwht_rows`] for input already known to be finite (the part a backend runs
+/// after [`crate::Backend::fwht_rows`] has checked it).
+pub(crate) fn fwht_rows_finite<T: Real>(mut x: MatMut<'_, T>, normalized: bool) -> Result<()> {
     let (rows, n) = (x.rows(), x.cols());
     check_len(n, "x")?;
     if rows == 0 {

@@ -49,5 +49,8 @@ pub use error::{Result, SketchError};
 pub use finite::all_finite;
 pub use parallel::{get_num_threads, set_num_threads};
 pub use real::Real;
-pub use sketch::{CsrParts, CsrParts32, Family, LinearSketch, Sketch, SparseMat};
+pub use sketch::{
+    auto_density, CsrParts, CsrParts32, Family, FamilyKind, LinearSketch, Sketch, SparseMat,
+    DEFAULT_NNZ,
+};
 pub use view::{CsrRef, MatMut, MatRef, SparseIndex};

@@ -148,13 +148,15 @@ impl HadamardRotation {
         if finite.load(std::sync::atomic::Ordering::Relaxed) {
             Ok(())
         } else {
-            Err(SketchError::NonFinite)
+            Err(SketchError::NonFinite {
+                arg: if inverse { "Y" } else { "X" },
+            })
         }
     }
 
     /// `Q` as a dense row-major `d' × d'` array.
     pub fn to_dense<T: Real>(&self) -> Result<Vec<T>> {
-        let len = crate::error::checked_mul(self.dim, self.dim, "d' * d'")?;
+        let len = crate::error::checked_mul(self.dim, self.dim, "d", "d' * d'")?;
         let mut eye = try_vec(len, T::ZERO, "identity")?;
         for i in 0..self.dim {
             eye[i * self.dim + i] = T::ONE;

@@ -30,14 +30,29 @@ impl Level {
         }
     }
 
-    /// Parses a name given by [`Level::name`].
-    pub fn parse(s: &str) -> Option<Level> {
-        match s {
-            "scalar" => Some(Level::Scalar),
-            "avx2" => Some(Level::Avx2),
-            "avx512" => Some(Level::Avx512),
-            _ => None,
-        }
+    /// Every level, lowest first.
+    pub const ALL: [Level; 3] = [Level::Scalar, Level::Avx2, Level::Avx512];
+}
+
+impl std::fmt::Display for Level {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Level {
+    type Err = crate::SketchError;
+    /// Parses a name given by [`Level::name`]; the error names `level`.
+    fn from_str(s: &str) -> crate::Result<Level> {
+        Level::ALL
+            .into_iter()
+            .find(|l| l.name() == s)
+            .ok_or_else(|| {
+                crate::SketchError::arg(
+                    "level",
+                    crate::sketch::unknown_name(s, Level::ALL.map(Level::name)),
+                )
+            })
     }
 }
 

@@ -114,6 +114,28 @@ impl<'a, T> MatRef<'a, T> {
         }
     }
 
+    /// A mutable view of caller memory described by a strided array (NumPy, say)
+    /// for in-place work, after the rule of [`check_writable_strides`]: the strides
+    /// must give every element its own address.
+    ///
+    /// # Safety
+    /// Every addressed element must be valid for reads and writes for `'a` and not
+    /// accessed through any other path meanwhile (the aliasing among the view's own
+    /// elements is what this function checks).
+    pub unsafe fn from_raw_parts_writable(
+        ptr: *mut T,
+        rows: usize,
+        cols: usize,
+        rs: isize,
+        cs: isize,
+        arg: &'static str,
+    ) -> Result<Self> {
+        check_writable_strides(rows, cols, rs, cs, arg)?;
+        // SAFETY: the caller guarantees validity and exclusivity; distinct (r, c)
+        // map to distinct addresses by the check above.
+        Ok(unsafe { Self::from_raw_parts(ptr, rows, cols, rs, cs) })
+    }
+
     /// Number of rows.
     #[inline]
     pub fn rows(&self) -> usize {
@@ -202,6 +224,41 @@ impl<T: Copy> MatRef<'_, T> {
     }
 }
 
+/// The rule for writing through a strided view in place: no two elements share an
+/// address. A zero stride (broadcast arrays) and overlapping rows or columns (e.g.
+/// `as_strided` views) are refused, naming `arg`. The test is the usual sufficient
+/// one: the run along the smaller stride must end before the larger stride's next
+/// step.
+pub fn check_writable_strides(
+    rows: usize,
+    cols: usize,
+    rs: isize,
+    cs: isize,
+    arg: &'static str,
+) -> Result<()> {
+    if rows <= 1 || cols <= 1 {
+        return Ok(());
+    }
+    if rs == 0 || cs == 0 {
+        return Err(SketchError::arg(
+            arg,
+            "broadcast (zero-stride) arrays cannot be written in place",
+        ));
+    }
+    let (small, n_small, large) = if rs.unsigned_abs() <= cs.unsigned_abs() {
+        (rs, rows, cs)
+    } else {
+        (cs, cols, rs)
+    };
+    if small.unsigned_abs().saturating_mul(n_small) > large.unsigned_abs() {
+        return Err(SketchError::arg(
+            arg,
+            "arrays whose elements overlap in memory cannot be written in place",
+        ));
+    }
+    Ok(())
+}
+
 /// A mutable dense view; same addressing as [`MatRef`]. The strides must not alias
 /// two elements to one address.
 #[derive(Debug)]
@@ -233,7 +290,7 @@ impl<'a, T> MatMut<'a, T> {
     }
 
     fn check_len(len: usize, rows: usize, cols: usize) -> Result<()> {
-        let need = crate::error::checked_mul(rows, cols, "output size")?;
+        let need = crate::error::checked_mul(rows, cols, "out", "output size")?;
         if len < need {
             return Err(SketchError::arg(
                 "out",

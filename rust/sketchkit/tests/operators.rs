@@ -385,7 +385,7 @@ fn bad_arguments_are_errors() {
     ));
     assert!(matches!(
         Sketch::new(Family::Gaussian, 1 << 40, 1 << 40, 0),
-        Err(SketchError::Overflow(_))
+        Err(SketchError::Overflow { .. })
     ));
     let s = Sketch::new(Family::Gaussian, 3, 4, 0).unwrap();
     let x = [0.0f64; 10];
@@ -448,18 +448,18 @@ fn non_finite_input_is_an_error_in_every_kernel() {
                     MatRef::from_row_major(&x, n, d).unwrap(),
                     MatMut::from_row_major(&mut y, n, k).unwrap(),
                 );
-                assert_eq!(e, Err(SketchError::NonFinite), "{fam:?} C");
+                assert_eq!(e, Err(SketchError::NonFinite { arg: "X" }), "{fam:?} C");
                 // F order (scatter / GEMM)
                 let e = s.project(
                     MatRef::from_col_major(&x, n, d).unwrap(),
                     MatMut::from_col_major(&mut y, n, k).unwrap(),
                 );
-                assert_eq!(e, Err(SketchError::NonFinite), "{fam:?} F");
+                assert_eq!(e, Err(SketchError::NonFinite { arg: "X" }), "{fam:?} F");
                 // CSR
                 let (p, idx, v) = to_csr(&x, n, d);
                 let csr = CsrRef::new(n, d, &p, &idx, &v).unwrap();
                 let e = s.project_csr(&csr, MatMut::from_row_major(&mut y, n, k).unwrap());
-                assert_eq!(e, Err(SketchError::NonFinite), "{fam:?} CSR");
+                assert_eq!(e, Err(SketchError::NonFinite { arg: "X" }), "{fam:?} CSR");
             }
         }
         // adjoint direction
@@ -470,7 +470,21 @@ fn non_finite_input_is_an_error_in_every_kernel() {
             MatRef::from_row_major(&z, n, k).unwrap(),
             MatMut::from_row_major(&mut out, n, d).unwrap(),
         );
-        assert_eq!(e, Err(SketchError::NonFinite), "{fam:?} adjoint");
+        assert_eq!(
+            e,
+            Err(SketchError::NonFinite { arg: "Z" }),
+            "{fam:?} adjoint"
+        );
+        // the row directions name their own inputs
+        let e = s.sketch_adjoint(
+            MatRef::from_row_major(&z, n, k).unwrap().t(),
+            MatMut::from_row_major(&mut out, n, d).unwrap().t(),
+        );
+        assert_eq!(
+            e,
+            Err(SketchError::NonFinite { arg: "Y" }),
+            "{fam:?} sketch_adjoint"
+        );
     }
 }
 
@@ -589,4 +603,56 @@ fn cpu_backend_is_the_crates_kernels() {
         .unwrap();
     assert_eq!(a, b);
     assert!(Cpu.name().starts_with("cpu"));
+}
+
+#[test]
+fn family_names_parse_and_print_once() {
+    use sketchkit::FamilyKind;
+    for kind in FamilyKind::ALL {
+        let parsed: FamilyKind = kind.to_string().parse().unwrap();
+        assert_eq!(parsed, kind);
+        let fam = kind.with_params(100, None, None).unwrap();
+        assert_eq!(fam.kind(), kind);
+        assert_eq!(fam.to_string(), kind.name());
+    }
+    let err = "nope".parse::<FamilyKind>().unwrap_err();
+    assert_eq!(err.arg_name(), Some("family"));
+    for kind in FamilyKind::ALL {
+        assert!(err.to_string().contains(kind.name()), "{err} lists {kind}");
+    }
+}
+
+#[test]
+fn from_name_applies_defaults_and_rules() {
+    let s = Sketch::from_name("sparse_sign", 16, 100, 0, None, None).unwrap();
+    assert_eq!(s.nnz(), Some(sketchkit::DEFAULT_NNZ));
+    let s = Sketch::from_name("very_sparse", 16, 100, 0, None, None).unwrap();
+    assert_eq!(s.density(), Some(sketchkit::auto_density(100)));
+    assert_eq!(s.density(), Some(0.1));
+    let s = Sketch::from_name("srht", 16, 100, 0, None, None).unwrap();
+    assert_eq!(s.padded_dim(), 128);
+    type Case = (
+        &'static str,
+        usize,
+        usize,
+        Option<usize>,
+        Option<f64>,
+        &'static str,
+    );
+    let cases: [Case; 8] = [
+        ("gaussian", 4, 10, Some(2), None, "nnz"),
+        ("countsketch", 4, 10, None, Some(0.5), "density"),
+        ("sparse_sign", 4, 10, Some(5), None, "nnz"),
+        ("very_sparse", 4, 10, None, Some(1.5), "density"),
+        ("srht", 17, 16, None, None, "k"),
+        ("srht", 1, (1 << 30) + 1, None, None, "d"),
+        ("countsketch", 1, 1 << 31, None, None, "d"),
+        ("gaussian", 0, 10, None, None, "k"),
+    ];
+    for (fam, k, d, nnz, density, arg) in cases {
+        let e = Sketch::from_name(fam, k, d, 0, nnz, density).unwrap_err();
+        assert_eq!(e.arg_name(), Some(arg), "{fam} {k} {d}: {e}");
+    }
+    let e = Sketch::from_name("gaussian", 1 << 40, 1 << 40, 0, None, None).unwrap_err();
+    assert!(matches!(e, SketchError::Overflow { arg: "k", .. }), "{e}");
 }

@@ -210,7 +210,7 @@ fn errors_name_the_argument() {
     let x = [1.0f64, 2.0, f64::NAN, 4.0];
     assert!(matches!(
         DenseRows::new(&x, 2, 2),
-        Err(sketchkit::SketchError::NonFinite)
+        Err(sketchkit::SketchError::NonFinite { .. })
     ));
     let ok = [1.0f64, 2.0, 3.0, 4.0];
     let rows = DenseRows::new(&ok, 2, 2).unwrap();

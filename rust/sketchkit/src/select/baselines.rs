@@ -603,16 +603,41 @@ pub enum LshVariant {
 }
 
 impl LshVariant {
-    /// Parses `"S"`/`"F"` (either case).
-    pub fn parse(s: &str) -> Result<Self> {
-        match s {
-            "S" | "s" => Ok(LshVariant::S),
-            "F" | "f" => Ok(LshVariant::F),
-            _ => Err(SketchError::arg(
-                "variant",
-                format!("expected 'S' or 'F', got {s:?}"),
-            )),
+    /// Both variants.
+    pub const ALL: [LshVariant; 2] = [LshVariant::S, LshVariant::F];
+
+    /// `"S"` or `"F"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            LshVariant::S => "S",
+            LshVariant::F => "F",
         }
+    }
+
+    /// Parses `"S"`/`"F"` (either case); the error names `variant`.
+    pub fn parse(s: &str) -> Result<Self> {
+        s.parse()
+    }
+}
+
+impl std::fmt::Display for LshVariant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for LshVariant {
+    type Err = SketchError;
+    fn from_str(s: &str) -> Result<Self> {
+        LshVariant::ALL
+            .into_iter()
+            .find(|v| v.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                SketchError::arg(
+                    "variant",
+                    crate::sketch::unknown_name(s, LshVariant::ALL.map(LshVariant::name)),
+                )
+            })
     }
 }
 
@@ -673,7 +698,7 @@ pub fn lsh_is<T: Real, R: Rows<T>>(
     }
     let mut keep = try_vec(n, false, "LSH-IS flags")?;
     let mut keys = try_vec(
-        crate::error::checked_mul(n, n_funcs, "LSH-IS keys")?,
+        crate::error::checked_mul(n, n_funcs, "n_funcs", "LSH-IS keys")?,
         0i64,
         "LSH-IS keys",
     )?;

@@ -63,6 +63,90 @@ pub enum HashFamily {
     },
 }
 
+impl HashFamily {
+    /// Every family name, in documentation order: the one place they are written.
+    pub const NAMES: [&'static str; 3] = ["simhash", "e2lsh", "flyhash"];
+    /// Default E2LSH bucket width (relative to the data-scale estimate).
+    pub const DEFAULT_WIDTH: f64 = 4.0;
+    /// Default FlyHash expansion units per symbol.
+    pub const DEFAULT_EXPANSION: usize = 8;
+    /// Default FlyHash fan-in.
+    pub const DEFAULT_FAN_IN: usize = 6;
+    /// Default centring (SimHash, FlyHash).
+    pub const DEFAULT_CENTER: bool = true;
+
+    /// The family's name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            HashFamily::SimHash { .. } => Self::NAMES[0],
+            HashFamily::E2Lsh { .. } => Self::NAMES[1],
+            HashFamily::FlyHash { .. } => Self::NAMES[2],
+        }
+    }
+
+    /// The family named `name` with the given parameters (each family takes those it
+    /// uses); an unknown name is an error naming `family`.
+    pub fn from_name(
+        name: &str,
+        center: bool,
+        width: f64,
+        expansion: usize,
+        fan_in: usize,
+    ) -> Result<Self> {
+        match Self::NAMES.iter().position(|&n| n == name) {
+            Some(0) => Ok(HashFamily::SimHash { center }),
+            Some(1) => Ok(HashFamily::E2Lsh { width }),
+            Some(2) => Ok(HashFamily::FlyHash {
+                expansion,
+                fan_in,
+                center,
+            }),
+            _ => Err(SketchError::arg(
+                "family",
+                crate::sketch::unknown_name(name, Self::NAMES),
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for HashFamily {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for HashFamily {
+    type Err = SketchError;
+    /// The named family with the default parameters.
+    fn from_str(s: &str) -> Result<Self> {
+        Self::from_name(
+            s,
+            Self::DEFAULT_CENTER,
+            Self::DEFAULT_WIDTH,
+            Self::DEFAULT_EXPANSION,
+            Self::DEFAULT_FAN_IN,
+        )
+    }
+}
+
+impl Default for HashConfig {
+    /// The selection defaults every API uses: centred SimHash, 24 symbols in 3
+    /// nested levels, 4 views, buckets of 16 to 64 rows, seed 0.
+    fn default() -> Self {
+        HashConfig {
+            family: HashFamily::SimHash {
+                center: HashFamily::DEFAULT_CENTER,
+            },
+            n_bits: 24,
+            n_levels: 3,
+            n_views: 4,
+            min_bucket: 16,
+            max_bucket: 64,
+            seed: 0,
+        }
+    }
+}
+
 /// Parameters of a [`HierarchicalHasher`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct HashConfig {
@@ -279,7 +363,7 @@ fn symbols<T: Real, R: Rows<T>>(
     let (n, d, m) = (rows.n(), rows.dim(), cfg.n_bits);
     let vseed = view_seed(cfg.seed, v);
     let mut sym = try_vec(
-        crate::error::checked_mul(n, m, "hash codes")?,
+        crate::error::checked_mul(n, m, "n_bits", "hash codes")?,
         0u16,
         "hash codes",
     )?;

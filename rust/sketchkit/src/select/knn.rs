@@ -278,7 +278,7 @@ pub(crate) struct Lists {
 
 impl Lists {
     pub(crate) fn new(n: usize, k: usize) -> Result<Self> {
-        let nk = crate::error::checked_mul(n, k, "graph size")?;
+        let nk = crate::error::checked_mul(n, k, "n_neighbors", "graph size")?;
         Ok(Lists {
             k,
             dist: try_vec(nk, 0.0f64, "graph distances")?,

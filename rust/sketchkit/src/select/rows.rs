@@ -24,16 +24,41 @@ pub enum Metric {
 }
 
 impl Metric {
-    /// Parses `"euclidean"` or `"cosine"`.
-    pub fn parse(s: &str) -> Result<Self> {
-        match s {
-            "euclidean" => Ok(Metric::Euclidean),
-            "cosine" => Ok(Metric::Cosine),
-            _ => Err(SketchError::arg(
-                "metric",
-                format!("expected 'euclidean' or 'cosine', got {s:?}"),
-            )),
+    /// Every metric, in documentation order.
+    pub const ALL: [Metric; 2] = [Metric::Euclidean, Metric::Cosine];
+
+    /// The metric's name (`"euclidean"`, `"cosine"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Euclidean => "euclidean",
+            Metric::Cosine => "cosine",
         }
+    }
+
+    /// Parses a name given by [`Metric::name`]; the error names `metric`.
+    pub fn parse(s: &str) -> Result<Self> {
+        s.parse()
+    }
+}
+
+impl std::fmt::Display for Metric {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Metric {
+    type Err = SketchError;
+    fn from_str(s: &str) -> Result<Self> {
+        Metric::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| {
+                SketchError::arg(
+                    "metric",
+                    crate::sketch::unknown_name(s, Metric::ALL.map(Metric::name)),
+                )
+            })
     }
 }
 
@@ -152,7 +177,7 @@ fn sq_norms<T: Real>(n: usize, f: impl Fn(usize) -> (T, bool) + Sync) -> Result<
         })
     })?;
     if !ok {
-        return Err(SketchError::NonFinite);
+        return Err(SketchError::NonFinite { arg: "X" });
     }
     Ok(out)
 }

@@ -9,8 +9,8 @@
 //! dense kernels (missing terms would only add exact zeros), so sparse and dense
 //! inputs give the same bits.
 
-use super::dense::DenseKind;
-use super::structure::{sign_of, SparseMat, IDX_MASK};
+use super::structure::{sign_of, SparseMat, ENTRY_INDEX};
+use crate::backend::DenseEntries;
 use crate::error::{try_vec, Result};
 use crate::view::{CsrRef, MatMut, SparseIndex};
 use crate::Real;
@@ -58,14 +58,14 @@ fn row_into<T: Real, I: SparseIndex>(
                     let pm = [v, -v];
                     if pk.long[j / 64] >> (j % 64) & 1 == 1 {
                         for &e in m.csc.list(j) {
-                            acc[(e & IDX_MASK) as usize] += pm[(e >> 31) as usize];
+                            acc[(e & ENTRY_INDEX) as usize] += pm[(e >> 31) as usize];
                         }
                     } else {
                         // Branch-free: an EMPTY slot (index 2^31 - 1) lands in the
                         // dummy accumulator acc[k], which is never read.
                         let k = acc.len() - 1;
                         for &e in &pk.cols[j] {
-                            acc[((e & IDX_MASK) as usize).min(k)] += pm[(e >> 31) as usize];
+                            acc[((e & ENTRY_INDEX) as usize).min(k)] += pm[(e >> 31) as usize];
                         }
                     }
                 }
@@ -88,7 +88,7 @@ fn row_into<T: Real, I: SparseIndex>(
                     // the time. (-1)·v and -v are the same IEEE value.
                     let pm = [v, -v];
                     for &e in m.csc.list(j) {
-                        acc[(e & IDX_MASK) as usize] += pm[(e >> 31) as usize];
+                        acc[(e & ENTRY_INDEX) as usize] += pm[(e >> 31) as usize];
                     }
                 }
             }
@@ -160,9 +160,10 @@ pub(crate) fn rows_times_st_sparse<T: Real, I: SparseIndex>(
 ) -> Result<CsrParts32<T>> {
     prepare(op)?;
     if i32::try_from(k).is_err() {
-        return Err(crate::SketchError::Overflow(format!(
-            "sparse output needs k < 2^31, got {k}"
-        )));
+        return Err(crate::SketchError::overflow(
+            "k",
+            format!("sparse output needs k < 2^31, got {k}"),
+        ));
     }
     let n = x.rows;
     let parts: Vec<(Vec<i64>, Vec<i32>, Vec<T>)> = (0..n.div_ceil(ROWS))
@@ -253,7 +254,7 @@ fn out_row<T: Real, I: SparseIndex>(
             let Ok(rows) = mat.csr() else { return };
             for &e in rows.list(i) {
                 let s: T = sign_of(e);
-                let j = (e & IDX_MASK) as usize;
+                let j = (e & ENTRY_INDEX) as usize;
                 for t in a.row_range(j) {
                     acc[a.col(t)] += s * a.data[t];
                 }
@@ -276,8 +277,13 @@ fn out_row<T: Real, I: SparseIndex>(
 }
 
 /// Materializes `Sᵀ` (`d × k`, row-major) for a dense family.
-pub(crate) fn dense_st<T: Real>(kind: DenseKind, seed: u64, k: usize, d: usize) -> Result<Vec<T>> {
-    let len = crate::error::checked_mul(k, d, "k * d")?;
+pub(crate) fn dense_st<T: Real>(
+    kind: DenseEntries,
+    seed: u64,
+    k: usize,
+    d: usize,
+) -> Result<Vec<T>> {
+    let len = crate::error::checked_mul(k, d, "k", "k * d")?;
     let mut st = try_vec(len, T::ZERO, "the materialized operator")?;
     super::dense::st_block(kind, seed, k, 0, d, &mut st);
     Ok(st)

@@ -11,21 +11,15 @@
 //! change the order, so results are bit-identical for any thread count and any
 //! split of the rows.
 
+use crate::backend::DenseEntries;
 use crate::rng::{gaussians4, tag, Stream};
 use crate::view::{MatMut, MatRef, SharedMut};
 use crate::Real;
 use rayon::prelude::*;
 
-/// Which dense family.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum DenseKind {
-    Gaussian,
-    Rademacher,
-}
-
 /// Writes rows `j0..j1` of `Sᵀ` (each of length `k`, scaled) into `buf`, row-major.
 pub(crate) fn st_block<T: Real>(
-    kind: DenseKind,
+    kind: DenseEntries,
     seed: u64,
     k: usize,
     j0: usize,
@@ -40,9 +34,9 @@ pub(crate) fn st_block<T: Real>(
 }
 
 /// Column `j` of `S` (length `row.len() = k`), scaled.
-pub(crate) fn column<T: Real>(kind: DenseKind, seed: u64, j: u64, scale: f64, row: &mut [T]) {
+pub(crate) fn column<T: Real>(kind: DenseEntries, seed: u64, j: u64, scale: f64, row: &mut [T]) {
     match kind {
-        DenseKind::Gaussian => {
+        DenseEntries::Gaussian => {
             for (b, chunk) in row.chunks_mut(4).enumerate() {
                 let g = gaussians4(Stream::block_words(seed, tag::GAUSSIAN, j, b as u32));
                 for (dst, v) in chunk.iter_mut().zip(g) {
@@ -50,7 +44,7 @@ pub(crate) fn column<T: Real>(kind: DenseKind, seed: u64, j: u64, scale: f64, ro
                 }
             }
         }
-        DenseKind::Rademacher => {
+        DenseEntries::Rademacher => {
             let pos = T::from_f64(scale);
             for (b, chunk) in row.chunks_mut(128).enumerate() {
                 let w = Stream::block_words(seed, tag::RADEMACHER, j, b as u32);

@@ -35,16 +35,18 @@ pub(crate) mod transpose_x86;
 pub use csr::{CsrParts, CsrParts32};
 pub use structure::{SparseMat, MAX_SPARSE_DIM};
 
+use crate::backend::DenseEntries;
+use crate::backend::ENTRY_SIGN;
 use crate::error::{checked_mul, try_vec, Result, SketchError};
 use crate::rng::{open01, tag, Stream};
 use crate::view::{CsrRef, MatMut, MatRef, SparseIndex};
 use crate::Real;
-use dense::DenseKind;
 use rayon::prelude::*;
 use std::sync::OnceLock;
-use structure::{Compressed, SIGN_BIT};
+use structure::Compressed;
 
-/// The operator families.
+/// The operator families, with their parameters. The names (`"gaussian"`, …) belong
+/// to [`FamilyKind`]; `Display` writes them.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Family {
     /// Dense i.i.d. `N(0, 1/k)` entries.
@@ -67,33 +69,168 @@ pub enum Family {
     Srht,
 }
 
-impl Family {
-    /// Lower-case name used by the Python API.
-    pub fn name(&self) -> &'static str {
+/// A family without its parameters: what a name like `"sparse_sign"` denotes. The one
+/// place where family names are written ([`FamilyKind::name`]); everything else
+/// (the binding, Python, the CLI) asks for [`FamilyKind::ALL`] or parses with
+/// [`str::parse`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FamilyKind {
+    /// See [`Family::Gaussian`].
+    Gaussian,
+    /// See [`Family::Rademacher`].
+    Rademacher,
+    /// See [`Family::VerySparse`].
+    VerySparse,
+    /// See [`Family::SparseSign`].
+    SparseSign,
+    /// See [`Family::CountSketch`].
+    CountSketch,
+    /// See [`Family::Srht`].
+    Srht,
+}
+
+impl FamilyKind {
+    /// Every family, in documentation order.
+    pub const ALL: [FamilyKind; 6] = [
+        FamilyKind::Gaussian,
+        FamilyKind::Rademacher,
+        FamilyKind::VerySparse,
+        FamilyKind::SparseSign,
+        FamilyKind::CountSketch,
+        FamilyKind::Srht,
+    ];
+
+    /// The lower-case name used by every API.
+    pub fn name(self) -> &'static str {
         match self {
-            Family::Gaussian => "gaussian",
-            Family::Rademacher => "rademacher",
-            Family::VerySparse { .. } => "very_sparse",
-            Family::SparseSign { .. } => "sparse_sign",
-            Family::CountSketch => "countsketch",
-            Family::Srht => "srht",
+            FamilyKind::Gaussian => "gaussian",
+            FamilyKind::Rademacher => "rademacher",
+            FamilyKind::VerySparse => "very_sparse",
+            FamilyKind::SparseSign => "sparse_sign",
+            FamilyKind::CountSketch => "countsketch",
+            FamilyKind::Srht => "srht",
         }
     }
 
-    /// Whether the family is stored as index lists.
-    fn is_sparse(&self) -> bool {
+    /// Whether the family is stored as index lists (most entries exactly zero).
+    pub fn is_sparse(self) -> bool {
         matches!(
             self,
-            Family::VerySparse { .. } | Family::SparseSign { .. } | Family::CountSketch
+            FamilyKind::VerySparse | FamilyKind::SparseSign | FamilyKind::CountSketch
         )
     }
 
-    fn dense_kind(&self) -> Option<DenseKind> {
+    /// The family with its parameters: `nnz` (sparse sign only, default
+    /// [`DEFAULT_NNZ`]) and `density` (very sparse only, default
+    /// [`auto_density`]`(d)`). A parameter given to a family that has none is an error
+    /// naming it; ranges are checked by [`Sketch::new`].
+    pub fn with_params(self, d: usize, nnz: Option<usize>, density: Option<f64>) -> Result<Family> {
+        if nnz.is_some() && self != FamilyKind::SparseSign {
+            return Err(SketchError::arg(
+                "nnz",
+                format!(
+                    "applies to the 'sparse_sign' family only, not {self:?}",
+                    self = self.name()
+                ),
+            ));
+        }
+        if density.is_some() && self != FamilyKind::VerySparse {
+            return Err(SketchError::arg(
+                "density",
+                format!(
+                    "applies to the 'very_sparse' family only, not {:?}",
+                    self.name()
+                ),
+            ));
+        }
+        Ok(match self {
+            FamilyKind::Gaussian => Family::Gaussian,
+            FamilyKind::Rademacher => Family::Rademacher,
+            FamilyKind::VerySparse => Family::VerySparse {
+                density: density.unwrap_or_else(|| auto_density(d)),
+            },
+            FamilyKind::SparseSign => Family::SparseSign {
+                nnz: nnz.unwrap_or(DEFAULT_NNZ),
+            },
+            FamilyKind::CountSketch => Family::CountSketch,
+            FamilyKind::Srht => Family::Srht,
+        })
+    }
+}
+
+impl std::fmt::Display for FamilyKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for FamilyKind {
+    type Err = SketchError;
+    /// Parses a family name; the error names `family` and lists every name.
+    fn from_str(s: &str) -> Result<Self> {
+        FamilyKind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| {
+                SketchError::arg(
+                    "family",
+                    unknown_name(s, FamilyKind::ALL.map(FamilyKind::name)),
+                )
+            })
+    }
+}
+
+/// "unknown name "x"; expected one of a, b, c": the message of every name parser.
+pub fn unknown_name<const N: usize>(got: &str, names: [&str; N]) -> String {
+    format!("unknown name {got:?}; expected one of {}", names.join(", "))
+}
+
+/// Nonzeros per column of a sparse sign operator when none is given: 8 keeps the
+/// embedding accurate at 8 adds per input coordinate.
+pub const DEFAULT_NNZ: usize = 8;
+
+/// The very sparse family's default density, `1/√d` (Li, Hastie and Church;
+/// scikit-learn's `density='auto'`).
+pub fn auto_density(d: usize) -> f64 {
+    1.0 / (d as f64).sqrt()
+}
+
+impl Family {
+    /// The family without its parameters.
+    pub fn kind(&self) -> FamilyKind {
         match self {
-            Family::Gaussian => Some(DenseKind::Gaussian),
-            Family::Rademacher => Some(DenseKind::Rademacher),
+            Family::Gaussian => FamilyKind::Gaussian,
+            Family::Rademacher => FamilyKind::Rademacher,
+            Family::VerySparse { .. } => FamilyKind::VerySparse,
+            Family::SparseSign { .. } => FamilyKind::SparseSign,
+            Family::CountSketch => FamilyKind::CountSketch,
+            Family::Srht => FamilyKind::Srht,
+        }
+    }
+
+    /// Lower-case name used by every API (that of [`Family::kind`]).
+    pub fn name(&self) -> &'static str {
+        self.kind().name()
+    }
+
+    /// Whether the family is stored as index lists.
+    pub fn is_sparse(&self) -> bool {
+        self.kind().is_sparse()
+    }
+
+    /// The entry law of a dense family, `None` for the others.
+    pub fn dense_entries(&self) -> Option<DenseEntries> {
+        match self {
+            Family::Gaussian => Some(DenseEntries::Gaussian),
+            Family::Rademacher => Some(DenseEntries::Rademacher),
             _ => None,
         }
+    }
+}
+
+impl std::fmt::Display for Family {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -109,11 +246,12 @@ pub trait LinearSketch {
     fn project_adjoint<T: Real>(&self, z: MatRef<'_, T>, out: MatMut<'_, T>) -> Result<()>;
     /// `out = S · A` for `A` of shape `(d, m)`; `out` is `(k, m)`.
     fn sketch<T: Real>(&self, a: MatRef<'_, T>, out: MatMut<'_, T>) -> Result<()> {
-        self.project(a.t(), out.t())
+        self.project(a.t(), out.t()).map_err(|e| e.for_input("A"))
     }
     /// `out = Sᵀ · Y` for `Y` of shape `(k, m)`; `out` is `(d, m)`.
     fn sketch_adjoint<T: Real>(&self, y: MatRef<'_, T>, out: MatMut<'_, T>) -> Result<()> {
         self.project_adjoint(y.t(), out.t())
+            .map_err(|e| e.for_input("Y"))
     }
 }
 
@@ -155,7 +293,11 @@ fn check_shape(what: &str, got: (usize, usize), want: (usize, usize)) -> Result<
 }
 
 impl Sketch {
-    /// Validates the parameters and creates the operator (no work is done yet).
+    /// Validates the parameters and creates the operator (no work is done yet). The
+    /// rules, each error naming its argument: `k, d ≥ 1`; `k · d` within int64
+    /// (`Overflow`); very sparse `density` in `(0, 1]`; sparse sign `1 ≤ nnz ≤ k`;
+    /// sparse families `k, d ≤` [`MAX_SPARSE_DIM`] (`Overflow`); SRHT
+    /// `d ≤ 2^30` (`Overflow`) and `k ≤ d'`, `d` padded to a power of two.
     pub fn new(family: Family, k: usize, d: usize, seed: u64) -> Result<Self> {
         if k == 0 {
             return Err(SketchError::arg("k", "must be at least 1"));
@@ -163,11 +305,11 @@ impl Sketch {
         if d == 0 {
             return Err(SketchError::arg("d", "must be at least 1"));
         }
-        checked_mul(k, d, "k * d")?;
-        if i64::try_from(k.saturating_mul(d)).is_err() {
-            return Err(SketchError::Overflow(format!(
-                "k * d = {k} * {d} exceeds the int64 range"
-            )));
+        if k.checked_mul(d).is_none_or(|n| i64::try_from(n).is_err()) {
+            return Err(SketchError::overflow(
+                "k",
+                format!("k * d = {k} * {d} overflows a signed 64-bit integer; reduce k or d"),
+            ));
         }
         match family {
             Family::VerySparse { density } if !(density > 0.0 && density <= 1.0) => {
@@ -186,9 +328,9 @@ impl Sketch {
         }
         if family == Family::Srht {
             if d > crate::fwht::MAX_LEN {
-                return Err(SketchError::arg(
+                return Err(SketchError::overflow(
                     "d",
-                    format!("the SRHT supports d up to 2^30, got {d}"),
+                    format!("the 'srht' family supports d up to 2^30, got {d}"),
                 ));
             }
             let dpad = d.next_power_of_two();
@@ -196,15 +338,25 @@ impl Sketch {
                 return Err(SketchError::arg(
                     "k",
                     format!(
-                        "the SRHT samples k <= {dpad} rows (d padded to a power of two), got {k}"
+                        "the SRHT samples k <= d' = {dpad} distinct rows (d={d} padded to a \
+                         power of two), got {k}"
                     ),
                 ));
             }
         }
-        if family.is_sparse() && (k > MAX_SPARSE_DIM || d > MAX_SPARSE_DIM) {
-            return Err(SketchError::Overflow(format!(
-                "sparse families support k and d up to {MAX_SPARSE_DIM}"
-            )));
+        if family.is_sparse() {
+            for (arg, v) in [("k", k), ("d", d)] {
+                if v > MAX_SPARSE_DIM {
+                    return Err(SketchError::overflow(
+                        arg,
+                        format!(
+                            "{arg}={v} exceeds 2^31 - 1, the largest dimension of the {:?} \
+                             family",
+                            family.name()
+                        ),
+                    ));
+                }
+            }
         }
         Ok(Sketch {
             family,
@@ -215,6 +367,63 @@ impl Sketch {
             sparse_t: OnceLock::new(),
             srht: OnceLock::new(),
         })
+    }
+
+    /// The operator named by `family` (see [`FamilyKind`]'s `FromStr`), with the
+    /// family's parameters resolved by [`FamilyKind::with_params`] and every rule of
+    /// [`Sketch::new`] checked.
+    pub fn from_name(
+        family: &str,
+        k: usize,
+        d: usize,
+        seed: u64,
+        nnz: Option<usize>,
+        density: Option<f64>,
+    ) -> Result<Self> {
+        let kind: FamilyKind = family.parse()?;
+        Sketch::new(kind.with_params(d, nnz, density)?, k, d, seed)
+    }
+
+    /// Nonzeros per column: `nnz` for sparse sign, 1 for CountSketch, `None` for the
+    /// other families.
+    pub fn nnz(&self) -> Option<usize> {
+        match self.family {
+            Family::SparseSign { nnz } => Some(nnz),
+            Family::CountSketch => Some(1),
+            _ => None,
+        }
+    }
+
+    /// The very sparse family's density, `None` for the other families.
+    pub fn density(&self) -> Option<f64> {
+        match self.family {
+            Family::VerySparse { density } => Some(density),
+            _ => None,
+        }
+    }
+
+    /// `d'`: `d` padded to the next power of two for the SRHT, `d` otherwise.
+    pub fn padded_dim(&self) -> usize {
+        match self.family {
+            Family::Srht => self.d.next_power_of_two(),
+            _ => self.d,
+        }
+    }
+
+    /// Bytes the operator's own structures take once built: the index lists of both
+    /// orientations for the sparse families (about 16 bytes per expected nonzero and
+    /// per row and column), the `k × d` matrix of `dtype_bytes`-byte entries that
+    /// dense families and the SRHT materialize for sparse input. A guard in front of
+    /// impossible requests, before any allocation.
+    pub fn working_bytes(&self, dtype_bytes: usize) -> f64 {
+        let (k, d) = (self.k as f64, self.d as f64);
+        let nnz = match self.family {
+            Family::VerySparse { density } => density * k * d,
+            Family::SparseSign { nnz } => nnz as f64 * d,
+            Family::CountSketch => d,
+            _ => return k * d * dtype_bytes as f64,
+        };
+        16.0 * nnz + 16.0 * (k + d)
     }
 
     /// The family.
@@ -258,7 +467,7 @@ impl Sketch {
                     if pos >= k as u64 {
                         break;
                     }
-                    out.push(pos as u32 | if w & 1 == 1 { SIGN_BIT } else { 0 });
+                    out.push(pos as u32 | if w & 1 == 1 { ENTRY_SIGN } else { 0 });
                     pos += 1;
                 }
             }
@@ -289,7 +498,7 @@ impl Sketch {
                         word = s.next_u32();
                     }
                     if (word >> (q % 32)) & 1 == 1 {
-                        *e |= SIGN_BIT;
+                        *e |= ENTRY_SIGN;
                     }
                 }
             }
@@ -297,7 +506,7 @@ impl Sketch {
                 let mut s = Stream::new(seed, tag::COUNTSKETCH, jj);
                 let r = s.below(k as u32);
                 let neg = s.next_u32() & 1 == 1;
-                out.push(r | if neg { SIGN_BIT } else { 0 });
+                out.push(r | if neg { ENTRY_SIGN } else { 0 });
             }
             Family::Gaussian | Family::Rademacher | Family::Srht => {}
         }
@@ -331,7 +540,7 @@ impl Sketch {
     }
 
     /// Rows `j0..j1` of `Sᵀ` for a dense family, written to `buf`.
-    fn dense_st(&self, kind: DenseKind, j0: usize, j1: usize, buf: &mut [impl Real]) {
+    fn dense_st(&self, kind: DenseEntries, j0: usize, j1: usize, buf: &mut [impl Real]) {
         dense::st_block(kind, self.seed, self.k, j0, j1, buf);
     }
 
@@ -359,10 +568,10 @@ impl Sketch {
 
     /// `Sᵀ` (`d × k`, row-major) of a dense family or the SRHT.
     fn materialize_st<T: Real>(&self) -> Result<Vec<T>> {
-        match (self.family.dense_kind(), self.srht()) {
+        match (self.family.dense_entries(), self.srht()) {
             (Some(kind), _) => csr::dense_st::<T>(kind, self.seed, self.k, self.d),
             (None, Some(h)) => {
-                let len = checked_mul(self.k, self.d, "k * d")?;
+                let len = checked_mul(self.k, self.d, "k", "k * d")?;
                 let mut st = try_vec(len, T::ZERO, "the materialized operator")?;
                 st.par_chunks_mut(self.k).enumerate().for_each(|(j, row)| {
                     for (i, v) in row.iter_mut().enumerate() {
@@ -388,13 +597,12 @@ impl Sketch {
         })
     }
 
-    /// `Err(NonFinite)` unless every stored value is finite.
-    fn check_data<T: Real>(data: &[T]) -> Result<()> {
-        let v = MatRef::from_row_major(data, 1, data.len())?;
-        if crate::finite::all_finite(v) {
+    /// `Err(NonFinite)` naming `arg` unless every stored value is finite.
+    fn check_data<T: Real>(data: &[T], arg: &'static str) -> Result<()> {
+        if crate::finite::slice_all_finite(data) {
             Ok(())
         } else {
-            Err(SketchError::NonFinite)
+            Err(SketchError::NonFinite { arg })
         }
     }
 
@@ -406,7 +614,7 @@ impl Sketch {
     ) -> Result<()> {
         check_shape("X", (x.rows, x.cols), (x.rows, self.d))?;
         check_shape("out", (out.rows(), out.cols()), (x.rows, self.k))?;
-        Self::check_data(x.data)?;
+        Self::check_data(x.data, "X")?;
         self.with_op_ref(|op| csr::rows_times_st(op, x, self.k, out))
     }
 
@@ -416,7 +624,7 @@ impl Sketch {
         x: &CsrRef<'_, T, I>,
     ) -> Result<CsrParts32<T>> {
         check_shape("X", (x.rows, x.cols), (x.rows, self.d))?;
-        Self::check_data(x.data)?;
+        Self::check_data(x.data, "X")?;
         self.with_op_ref(|op| csr::rows_times_st_sparse(op, x, self.k))
     }
 
@@ -428,13 +636,13 @@ impl Sketch {
     ) -> Result<()> {
         check_shape("A", (a.rows, a.cols), (self.d, a.cols))?;
         check_shape("out", (out.rows(), out.cols()), (self.k, a.cols))?;
-        Self::check_data(a.data)?;
+        Self::check_data(a.data, "A")?;
         self.with_op_ref(|op| csr::s_times_rows(op, a, self.k, out))
     }
 
     /// `S` as a dense row-major `k × d` array.
     pub fn to_dense<T: Real>(&self) -> Result<Vec<T>> {
-        let len = checked_mul(self.k, self.d, "k * d")?;
+        let len = checked_mul(self.k, self.d, "k", "k * d")?;
         let mut s = try_vec(len, T::ZERO, "the dense operator")?;
         let (k, d) = (self.k, self.d);
         self.with_op_ref::<T, ()>(|op| {
@@ -444,7 +652,7 @@ impl Sketch {
                     for j in 0..d {
                         for &e in m.csc.list(j) {
                             let sign: T = structure::sign_of(e);
-                            s[(e & structure::IDX_MASK) as usize * d + j] = sign * scale;
+                            s[(e & structure::ENTRY_INDEX) as usize * d + j] = sign * scale;
                         }
                     }
                 }
@@ -463,7 +671,7 @@ impl Sketch {
 
     /// `S` as a CSC triple `(indptr, indices, data)`; dense families store every entry.
     pub fn to_csc<T: Real>(&self) -> Result<CsrParts<T>> {
-        let len = checked_mul(self.k, self.d, "k * d")?;
+        let len = checked_mul(self.k, self.d, "k", "k * d")?;
         let (k, d) = (self.k, self.d);
         match self.family.is_sparse() {
             true => self.with_op_ref::<T, CsrParts<T>>(|op| {
@@ -482,7 +690,12 @@ impl Sketch {
                     return Err(SketchError::Alloc(format!("a CSC copy of {nnz} entries")));
                 }
                 indptr.extend(m.csc.ptr.iter().map(|&p| p as i64));
-                indices.extend(m.csc.ent.iter().map(|&e| (e & structure::IDX_MASK) as i64));
+                indices.extend(
+                    m.csc
+                        .ent
+                        .iter()
+                        .map(|&e| (e & structure::ENTRY_INDEX) as i64),
+                );
                 data.extend(
                     m.csc
                         .ent
@@ -512,11 +725,10 @@ impl LinearSketch for Sketch {
     fn project<T: Real>(&self, x: MatRef<'_, T>, mut out: MatMut<'_, T>) -> Result<()> {
         check_shape("X", (x.rows(), x.cols()), (x.rows(), self.d))?;
         check_shape("out", (out.rows(), out.cols()), (x.rows(), self.k))?;
-        crate::parallel::install(|| match self.family.dense_kind() {
-            None => match (self.sparse_mat()?, self.srht()) {
-                (Some(m), _) => sparse_kernels::apply_rows(m, x, out),
-                (None, Some(h)) => h.project(x, out),
-                (None, None) => Ok(()),
+        crate::parallel::install(|| match self.family.dense_entries() {
+            None => match self.sparse_mat()? {
+                Some(m) => sparse_kernels::apply_rows(m, x, out),
+                None => self.srht_parts().project(x, out),
             },
             Some(kind) => {
                 out.fill(T::ZERO);
@@ -528,22 +740,22 @@ impl LinearSketch for Sketch {
                     let b = MatRef::from_row_major(&buf[..(j1 - j0) * self.k], j1 - j0, self.k)
                         .expect("buffer sized above");
                     if !dense::gemm_acc(x.sub(0, x.rows(), j0, j1), b, out.rb()) {
-                        return Err(SketchError::NonFinite);
+                        return Err(SketchError::NonFinite { arg: "X" });
                     }
                 }
                 Ok(())
             }
         })?
+        .map_err(|e| e.for_input("X"))
     }
 
     fn project_adjoint<T: Real>(&self, z: MatRef<'_, T>, out: MatMut<'_, T>) -> Result<()> {
         check_shape("Z", (z.rows(), z.cols()), (z.rows(), self.k))?;
         check_shape("out", (out.rows(), out.cols()), (z.rows(), self.d))?;
-        crate::parallel::install(|| match self.family.dense_kind() {
-            None => match (self.sparse_mat_t()?, self.srht()) {
-                (Some(m), _) => sparse_kernels::apply_rows(m, z, out),
-                (None, Some(h)) => h.project_adjoint(z, out),
-                (None, None) => Ok(()),
+        crate::parallel::install(|| match self.family.dense_entries() {
+            None => match self.sparse_mat_t()? {
+                Some(m) => sparse_kernels::apply_rows(m, z, out),
+                None => self.srht_parts().project_adjoint(z, out),
             },
             Some(kind) => {
                 let kb = self.dense_block();
@@ -560,11 +772,12 @@ impl LinearSketch for Sketch {
                     let mut part = unsafe { shared.part(0, z.rows(), j0, j1) };
                     part.fill(T::ZERO);
                     if !dense::gemm_acc(z, b, part) {
-                        return Err(SketchError::NonFinite);
+                        return Err(SketchError::NonFinite { arg: "Z" });
                     }
                 }
                 Ok(())
             }
         })?
+        .map_err(|e| e.for_input("Z"))
     }
 }

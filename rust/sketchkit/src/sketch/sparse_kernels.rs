@@ -12,7 +12,7 @@
 //! * scatter (columns of X and of `out` contiguous, e.g. `S·A` for C-order `A`):
 //!   strips of rows, `out[:, i] += ±X[:, j]` for each entry `(i, j)` in column order.
 
-use super::structure::{Blocked, SparseMat, IDX_MASK};
+use super::structure::{Blocked, SparseMat, ENTRY_INDEX};
 use crate::error::{try_vec, Result, SketchError};
 use crate::view::{MatMut, MatRef};
 use crate::Real;
@@ -82,7 +82,7 @@ fn check(finite: &AtomicBool) -> Result<()> {
     if finite.load(Ordering::Relaxed) {
         Ok(())
     } else {
-        Err(SketchError::NonFinite)
+        Err(SketchError::NonFinite { arg: "X" })
     }
 }
 
@@ -118,7 +118,7 @@ fn gather_tile<T: Real, const R: usize>(
             let ents = &blk.ent[blk.ptr[t] as usize..blk.ptr[t + 1] as usize];
             let mut acc = yt[i as usize];
             for &e in ents {
-                let v = &xt[(e & IDX_MASK) as usize];
+                let v = &xt[(e & ENTRY_INDEX) as usize];
                 let neg = e >> 31;
                 for l in 0..R {
                     acc[l] += v[l].neg_if(neg);
@@ -245,7 +245,7 @@ fn scatter_strip<T: Real>(
         finite &= crate::finite::slice_finite(xc);
         for &e in m.csc.list(j) {
             let neg = e >> 31;
-            let oc = col_mut((e & IDX_MASK) as usize);
+            let oc = col_mut((e & ENTRY_INDEX) as usize);
             for (a, &v) in oc.iter_mut().zip(xc) {
                 *a += v.neg_if(neg);
             }

@@ -146,7 +146,7 @@ impl Srht {
         if finite.load(std::sync::atomic::Ordering::Relaxed) {
             Ok(())
         } else {
-            Err(crate::SketchError::NonFinite)
+            Err(crate::SketchError::NonFinite { arg: "X" })
         }
     }
 
@@ -186,7 +186,7 @@ impl Srht {
         if finite.load(std::sync::atomic::Ordering::Relaxed) {
             Ok(())
         } else {
-            Err(crate::SketchError::NonFinite)
+            Err(crate::SketchError::NonFinite { arg: "X" })
         }
     }
 }

@@ -10,17 +10,14 @@ use crate::error::{try_vec, Result, SketchError};
 use rayon::prelude::*;
 use std::sync::OnceLock;
 
-/// Sign flag of an entry.
-pub(crate) const SIGN_BIT: u32 = 1 << 31;
-/// Index mask of an entry.
-pub(crate) const IDX_MASK: u32 = !SIGN_BIT;
+pub(crate) use crate::backend::{ENTRY_INDEX, ENTRY_SIGN};
 /// Largest dimension a sparse operator may have (indices need 31 bits).
-pub const MAX_SPARSE_DIM: usize = IDX_MASK as usize;
+pub const MAX_SPARSE_DIM: usize = ENTRY_INDEX as usize;
 
 /// `+1` or `-1` for an entry.
 #[inline(always)]
 pub(crate) fn sign_of<T: crate::Real>(e: u32) -> T {
-    if e & SIGN_BIT == 0 {
+    if e & ENTRY_SIGN == 0 {
         T::ONE
     } else {
         -T::ONE
@@ -81,7 +78,7 @@ impl Compressed {
     pub fn transpose(&self, n_inner: usize) -> Result<Self> {
         let mut counts = try_vec(n_inner + 1, 0usize, "transposed index pointers")?;
         for &e in &self.ent {
-            counts[(e & IDX_MASK) as usize + 1] += 1;
+            counts[(e & ENTRY_INDEX) as usize + 1] += 1;
         }
         for i in 0..n_inner {
             counts[i + 1] += counts[i];
@@ -95,8 +92,8 @@ impl Compressed {
         let mut ent = try_vec(self.ent.len(), 0u32, "transposed index lists")?;
         for o in 0..self.ptr.len().saturating_sub(1) {
             for &e in self.list(o) {
-                let i = (e & IDX_MASK) as usize;
-                ent[next[i]] = (o as u32) | (e & SIGN_BIT);
+                let i = (e & ENTRY_INDEX) as usize;
+                ent[next[i]] = (o as u32) | (e & ENTRY_SIGN);
                 next[i] += 1;
             }
         }
@@ -144,13 +141,13 @@ impl Blocked {
             let list = csr.list(i);
             let mut t = 0;
             while t < list.len() {
-                let b = (list[t] & IDX_MASK) as usize / width;
+                let b = (list[t] & ENTRY_INDEX) as usize / width;
                 let base = (b * width) as u32;
                 let blk = &mut blocks[b];
                 blk.rows.push(i as u32);
-                while t < list.len() && (list[t] & IDX_MASK) as usize / width == b {
+                while t < list.len() && (list[t] & ENTRY_INDEX) as usize / width == b {
                     blk.ent
-                        .push(((list[t] & IDX_MASK) - base) | (list[t] & SIGN_BIT));
+                        .push(((list[t] & ENTRY_INDEX) - base) | (list[t] & ENTRY_SIGN));
                     t += 1;
                 }
                 blk.ptr.push(blk.ent.len() as u32);
