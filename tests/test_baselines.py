@@ -291,21 +291,15 @@ def test_float32_and_float64(sel):
 
 
 @pytest.mark.parametrize("sel", selectors(), ids=lambda s: type(s).__name__)
-def test_deterministic(sel):
+def test_deterministic(sel, restore_threads):
     X, y = blobs(300, 2, 8)
     a = sel.fit(X, y).sample_indices_.copy()
     _native.set_num_threads(1)
-    try:
-        b = sel.fit(X, y).sample_indices_.copy()
-    finally:
-        _native.set_num_threads(_default_threads)
+    b = sel.fit(X, y).sample_indices_.copy()
     np.testing.assert_array_equal(a, b)
     if "random_state" in sel.get_params() and not isinstance(sel, EditedNearestNeighbours):
         c = sel.set_params(random_state=6).fit(X, y).sample_indices_
         assert not np.array_equal(a, c)
-
-
-_default_threads = _native.get_num_threads()
 
 
 # ---------------------------------------------------------------------------

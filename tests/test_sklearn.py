@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import sklearn
+from conftest import data
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn import random_projection as skrp
 from sklearn.base import clone
@@ -28,14 +29,6 @@ ESTIMATORS = [
 ]
 DENSE_COMPONENTS = [sk.GaussianRandomProjection, sk.SRHTProjection]
 SPARSE_OUTPUT = [e for e in ESTIMATORS if e not in DENSE_COMPONENTS]
-
-
-def data(shape, dtype=np.float64, seed=0, zeros=0.0):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal(shape)
-    if zeros:
-        x[rng.random(shape) < zeros] = 0.0
-    return x.astype(dtype)
 
 
 def pairwise_sq_dists(X):
