@@ -15,7 +15,7 @@ from numpy.testing import assert_array_equal
 import sketchkit as sk
 from sketchkit.cli import ProgressBar, main
 
-METHODS = ["sparse_sign", "very_sparse", "gaussian", "rademacher", "countsketch"]
+METHODS = ["sparse_sign", "very_sparse", "gaussian", "rademacher", "countsketch", "srht"]
 
 
 def make(method, k, d, seed=0, **kwargs):

@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import DTYPES, available_levels
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
@@ -16,17 +17,6 @@ from scipy.linalg import hadamard
 
 import sketchkit as sk
 from sketchkit import _native
-
-DTYPES = [np.float32, np.float64]
-X86_LEVELS = ["scalar", "avx2", "avx512"]
-
-
-def available_levels() -> list[str]:
-    """SIMD levels this CPU can run, from the lowest up to the detected one."""
-    top = _native.simd_level()
-    if top in X86_LEVELS:
-        return X86_LEVELS[: X86_LEVELS.index(top) + 1]
-    return ["scalar", top]
 
 
 @functools.lru_cache(maxsize=4)
@@ -42,19 +32,6 @@ def small_ints(shape, dtype, seed=0):
 
 def normal(shape, dtype=np.float64, seed=0):
     return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
-
-
-@pytest.fixture
-def restore_threads():
-    before = sk.get_num_threads()
-    yield
-    sk.set_num_threads(before)
-
-
-@pytest.fixture
-def restore_simd():
-    yield
-    _native.force_simd_level(None)
 
 
 # --------------------------------------------------------------------------- reference

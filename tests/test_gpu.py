@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import data as normal_data
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -49,7 +50,8 @@ U = 2.0**-24
 
 
 def data(shape, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+    """float32 standard normal data (the GPU computes in float32)."""
+    return normal_data(shape, np.float32, seed)
 
 
 def assert_bits(a, b):

@@ -8,6 +8,7 @@ import pickle
 
 import numpy as np
 import pytest
+from conftest import DTYPES, available_levels, data, tol
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
@@ -16,24 +17,6 @@ from scipy.linalg import hadamard
 import sketchkit as sk
 from sketchkit import _native
 from sketchkit._validation import _physical_memory
-
-DTYPES = [np.float32, np.float64]
-X86_LEVELS = ["scalar", "avx2", "avx512"]
-
-
-def data(shape, dtype=np.float64, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
-
-
-def tol(dtype):
-    return 2e-5 if np.dtype(dtype) == np.float32 else 1e-12
-
-
-@pytest.fixture
-def restore_threads():
-    before = sk.get_num_threads()
-    yield
-    sk.set_num_threads(before)
 
 
 # --------------------------------------------------------------------------- orthogonality
@@ -169,10 +152,8 @@ def test_determinism_threads_levels_and_seeds(restore_threads):
         sk.set_num_threads(threads)
         for a, b in zip(reference, run(), strict=True):
             assert_array_equal(a, b)
-    top = _native.simd_level()
-    levels = X86_LEVELS[: X86_LEVELS.index(top) + 1] if top in X86_LEVELS else ["scalar"]
     try:
-        for level in levels:
+        for level in available_levels():
             _native.force_simd_level(level)
             for a, b in zip(reference, run(), strict=True):
                 assert_array_equal(a, b, err_msg=level)

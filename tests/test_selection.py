@@ -28,13 +28,6 @@ def blobs() -> tuple[np.ndarray, np.ndarray]:
     return X, y % 4
 
 
-@pytest.fixture
-def threads():
-    before = sk.get_num_threads()
-    yield
-    sk.set_num_threads(before)
-
-
 # ------------------------------------------------------------------ hash codes
 @pytest.mark.parametrize("center", [True, False])
 def test_simhash_codes_equal_numpy_reference(center: bool) -> None:
@@ -163,7 +156,7 @@ def test_minibatch_graph_stays_inside_stratified_batches(blobs) -> None:
         assert per.max() - per.min() <= 1
 
 
-def test_graph_determinism_across_threads(blobs, threads) -> None:
+def test_graph_determinism_across_threads(blobs, restore_threads) -> None:
     X, y = blobs
     out = []
     for t in (1, 2, 4):
@@ -249,7 +242,7 @@ def test_selection_beats_random_on_iris_1nn() -> None:
     assert np.mean(ours) >= np.mean(rand)
 
 
-def test_selector_determinism_across_threads(blobs, threads) -> None:
+def test_selector_determinism_across_threads(blobs, restore_threads) -> None:
     X, y = blobs
     res = []
     for t in (1, 2):

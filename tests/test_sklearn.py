@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import sklearn
+from conftest import data
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn import random_projection as skrp
 from sklearn.base import clone
@@ -28,14 +29,6 @@ ESTIMATORS = [
 ]
 DENSE_COMPONENTS = [sk.GaussianRandomProjection, sk.SRHTProjection]
 SPARSE_OUTPUT = [e for e in ESTIMATORS if e not in DENSE_COMPONENTS]
-
-
-def data(shape, dtype=np.float64, seed=0, zeros=0.0):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal(shape)
-    if zeros:
-        x[rng.random(shape) < zeros] = 0.0
-    return x.astype(dtype)
 
 
 def pairwise_sq_dists(X):
@@ -414,3 +407,37 @@ def test_transform_matches_operator_bit_for_bit():
     assert est.operator_ == S
     assert_array_equal(est.transform(X), X @ S.T)
     assert_array_equal(est.transform(sp.csr_matrix(X)).toarray(), S.project(sp.csr_matrix(X)))
+
+
+def test_one_seed_resolver_for_estimators_and_selectors():
+    """int, None, RandomState and Generator give a seed the same way everywhere."""
+    from sketchkit.selection import StratifiedRandomSelector
+
+    X = data((40, 50))
+    y = np.arange(40) % 2
+
+    def estimator_seed(random_state):
+        return sk.SparseSignProjection(8, random_state=random_state).fit(X).seed_
+
+    def selector_seed(random_state):
+        sel = StratifiedRandomSelector(0.5, random_state=random_state).fit(X, y)
+        assert sel.sample_indices_.shape == (20,)
+        return sel._seed() if isinstance(random_state, int) else None
+
+    for seed_of in (estimator_seed, selector_seed):
+        seed_of(None)
+        seed_of(np.random.RandomState(3))
+        seed_of(np.random.default_rng(3))
+    assert estimator_seed(7) == selector_seed(7) == 7
+    expected = int(np.random.RandomState(3).randint(0, 2**63 - 1, dtype=np.int64))
+    assert estimator_seed(np.random.RandomState(3)) == expected
+    expected = int(np.random.default_rng(3).integers(0, 2**63 - 1))
+    assert estimator_seed(np.random.default_rng(3)) == expected
+    # the same generator state selects the same rows
+    a = StratifiedRandomSelector(0.5, random_state=np.random.default_rng(5)).fit(X, y)
+    b = StratifiedRandomSelector(0.5, random_state=np.random.default_rng(5)).fit(X, y)
+    assert_array_equal(a.sample_indices_, b.sample_indices_)
+    with pytest.raises(TypeError, match="random_state must be None, an int"):
+        StratifiedRandomSelector(0.5, random_state="seed").fit(X, y)
+    with pytest.raises(ValueError, match=r"random_state must be an integer in \[0, 2\*\*64\)"):
+        StratifiedRandomSelector(0.5, random_state=-1).fit(X, y)

@@ -10,6 +10,7 @@ import pickle
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import DTYPES, assert_close, available_levels, data, pairwise_distortion
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
@@ -17,38 +18,6 @@ from scipy.linalg import hadamard
 
 import sketchkit as sk
 from sketchkit import _native
-
-DTYPES = [np.float32, np.float64]
-X86_LEVELS = ["scalar", "avx2", "avx512"]
-
-
-def data(shape, dtype=np.float64, seed=0, zeros=0.0):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal(shape)
-    if zeros:
-        x[rng.random(shape) < zeros] = 0.0
-    return x.astype(dtype)
-
-
-def assert_close(actual, expected, dtype):
-    assert actual.shape == expected.shape
-    rtol = 2e-5 if np.dtype(dtype) == np.float32 else 1e-12
-    scale = float(np.max(np.abs(expected)))
-    assert_allclose(actual, expected, rtol=rtol, atol=rtol * max(scale, 1e-30))
-
-
-def available_levels() -> list[str]:
-    top = _native.simd_level()
-    if top in X86_LEVELS:
-        return X86_LEVELS[: X86_LEVELS.index(top) + 1]
-    return ["scalar", top]
-
-
-@pytest.fixture
-def restore_threads():
-    before = sk.get_num_threads()
-    yield
-    sk.set_num_threads(before)
 
 
 # --------------------------------------------------------------------------- products
@@ -199,13 +168,6 @@ def test_full_sketch_preserves_norms_exactly():
     for seed in range(3):
         Y = X @ sk.srht(256, 256, seed=seed).T
         assert_allclose(np.linalg.norm(Y, axis=1), np.linalg.norm(X, axis=1), rtol=1e-12)
-
-
-def pairwise_distortion(X, Y):
-    i, j = np.triu_indices(X.shape[0], 1)
-    dx = ((X[i] - X[j]) ** 2).sum(axis=1)
-    dy = ((Y[i] - Y[j]) ** 2).sum(axis=1)
-    return np.abs(dy / dx - 1.0)
 
 
 def test_johnson_lindenstrauss_distortion():

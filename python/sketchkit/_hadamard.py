@@ -25,53 +25,47 @@ same kernels, is :func:`sketchkit.srht`.
 
 from __future__ import annotations
 
-import numbers
-import operator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from . import _native
+from ._docs import fill_doc
 from ._gpu import check_device, gpu_input
+from ._linop import LinearOperator, Transposed
 from ._validation import (
+    MAX_HADAMARD_LEN,
     _float_dtype_for,
     as_dense,
+    as_int,
+    check_int,
     check_memory,
-    check_positive_int,
     check_seed,
+    float_dtype_name,
     is_sparse,
+    next_power_of_two,
 )
 
-__all__ = ["HadamardRotation", "fwht", "hadamard_rotation"]
+__all__ = ["HadamardRotation", "InverseHadamardRotation", "fwht", "hadamard_rotation"]
 
 FloatArray = NDArray[np.floating[Any]]
 
-#: Largest transform length (and rotation order) of the compiled kernels.
-MAX_LEN = 2**30
-
 _BOOLS = (bool, np.bool_)
-
-
-def next_power_of_two(n: int) -> int:
-    """Smallest power of two ``>= n`` (for ``n >= 1``)."""
-    return 1 << (n - 1).bit_length()
 
 
 def _check_axis(axis: Any, ndim: int) -> int:
     """Normalize ``axis`` for a 1-D or 2-D array (negative values count from the end)."""
     if type(axis) is int and -ndim <= axis < ndim:  # the common case, without ABC checks
         return axis % ndim
-    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
-        raise TypeError(f"axis must be an integer, got {type(axis).__name__} {axis!r}")
-    axis = operator.index(axis)
+    axis = as_int(axis, "axis")
     if not -ndim <= axis < ndim:
         raise ValueError(f"axis {axis} is out of bounds for an array of dimension {ndim}")
     return axis % ndim
 
 
 def _check_length(n: int, name: str) -> None:
-    if n == 0 or n & (n - 1) != 0 or n > MAX_LEN:
+    if n == 0 or n & (n - 1) != 0 or n > MAX_HADAMARD_LEN:
         raise ValueError(
             f"the length of {name} along the transform axis must be a power of two in "
             f"[1, 2**30], got {n} (the SRHT operator, sketchkit.srht, zero-pads inputs "
@@ -269,13 +263,9 @@ def fwht(
 
 
 # ---------------------------------------------------------------------- rotations
-def _check_rounds(rounds: Any) -> int:
-    return check_positive_int(rounds, "rounds")
-
-
 def _check_rotation_dim(d: Any) -> int:
-    d = check_positive_int(d, "d")
-    if d > MAX_LEN:
+    d = check_int(d, "d")
+    if d > MAX_HADAMARD_LEN:
         raise OverflowError(
             f"d={d} exceeds 2**30, the largest order of a Hadamard rotation (d is padded "
             "to the next power of two)"
@@ -283,12 +273,8 @@ def _check_rotation_dim(d: Any) -> int:
     return d
 
 
-def _rebuild_rotation(d: int, rounds: int, seed: int) -> HadamardRotation:
-    """Unpickling helper: rebuild a rotation from its parameters."""
-    return HadamardRotation(d, rounds, seed=seed)
-
-
-class HadamardRotation:
+@fill_doc
+class HadamardRotation(LinearOperator):
     """A random orthogonal matrix ``Q = H D_r ... H D_2 H D_1`` of order ``d'``.
 
     ``d'`` is the smallest power of two ``>= d``, ``H`` the orthonormal Walsh–Hadamard
@@ -309,8 +295,7 @@ class HadamardRotation:
         Number ``r >= 1`` of sign-flip + transform rounds. One round gives
         ``Q = H D_1``, whose entries are all ``±1/sqrt(d')``; more rounds mix more
         thoroughly.
-    seed : int, default=0
-        Seed in ``[0, 2**64)``.
+    %(seed)s
 
     Notes
     -----
@@ -351,12 +336,9 @@ class HadamardRotation:
 
     __slots__ = ("_native", "_d", "_dim", "_rounds", "_seed")
 
-    # Make NumPy defer ``ndarray @ rotation`` to ``__rmatmul__``.
-    __array_ufunc__ = None
-
     def __init__(self, d: int, rounds: int = 3, *, seed: int = 0) -> None:
         d = _check_rotation_dim(d)
-        rounds = _check_rounds(rounds)
+        rounds = check_int(rounds, "rounds")
         seed = check_seed(seed)
         self._d = d
         self._dim = next_power_of_two(d)
@@ -390,14 +372,15 @@ class HadamardRotation:
         """Seed of the random signs, in ``[0, 2**64)``."""
         return self._seed
 
-    @property
-    def T(self) -> InverseHadamardRotation:  # noqa: N802 - NumPy naming convention
-        """``Q.T``, the inverse of ``Q`` (a lightweight view)."""
-        return InverseHadamardRotation(self)
+    if TYPE_CHECKING:
+
+        @property
+        def T(self) -> InverseHadamardRotation:  # noqa: N802 - NumPy naming convention
+            """``Q.T``, the inverse of ``Q`` (a lightweight view)."""
 
     def inverse(self) -> InverseHadamardRotation:
         """``Q^{-1} = Q.T``, as a lightweight view of ``Q``."""
-        return InverseHadamardRotation(self)
+        return self.T
 
     # ------------------------------------------------------------------ products
     # The compiled apply/inverse reject NaN and infinity as they read their input (as
@@ -465,15 +448,19 @@ class HadamardRotation:
             return self._native.inverse(Y[np.newaxis, :])[0]
         return self._native.inverse(Y.T).T
 
-    def __matmul__(self, other: Any) -> Any:
-        if isinstance(other, HadamardRotation | InverseHadamardRotation):
-            return NotImplemented
+    # The four products of the operator protocol (``Q @ A``, ``Y @ Q``, ``Q.T @ Y``,
+    # ``X @ Q.T``); see sketchkit._linop.
+    def _apply(self, other: Any) -> Any:
         return self._rotate_columns(other)
 
-    def __rmatmul__(self, other: Any) -> Any:
-        if isinstance(other, HadamardRotation | InverseHadamardRotation):
-            return NotImplemented
+    def _rapply(self, other: Any) -> Any:
         return self._unrotate_rows(other)
+
+    def _apply_transpose(self, other: Any) -> Any:
+        return self._unrotate_columns(other)
+
+    def _rapply_transpose(self, other: Any) -> Any:
+        return self.apply(other)
 
     # ------------------------------------------------------------------ materialization
     def to_dense(self, dtype: DTypeLike = np.float64) -> FloatArray:
@@ -481,84 +468,41 @@ class HadamardRotation:
 
         Intended for inspection and testing: it allocates ``d'^2`` values.
         """
-        from ._operator import _float_dtype_name
-
-        name = _float_dtype_name(dtype)
+        name = float_dtype_name(dtype)
         check_memory(float(self._dim) * self._dim * np.dtype(name).itemsize, "to_dense()")
         return self._native.to_dense(name)
 
     # ------------------------------------------------------------------ protocol
-    def _params(self) -> tuple[int, int, int]:
-        return (self._d, self._rounds, self._seed)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_rotation, self._params())
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, HadamardRotation):
-            return NotImplemented
-        return self._params() == other._params()
-
-    def __hash__(self) -> int:
-        return hash(("HadamardRotation", *self._params()))
-
-    def __repr__(self) -> str:
-        return f"HadamardRotation(d={self._d}, rounds={self._rounds}, seed={self._seed})"
+    def _params(self) -> dict[str, Any]:
+        return {"d": self._d, "rounds": self._rounds, "seed": self._seed}
 
 
-class InverseHadamardRotation:
+class InverseHadamardRotation(Transposed):
     """``Q.T = Q^{-1}`` for a :class:`HadamardRotation` ``Q``, of shape ``(d', d')``.
 
     Supports ``Q.T @ y`` (``y`` of shape ``(d', m)`` or ``(d',)``: rotate back) and
     ``X @ Q.T`` (rows of length ``d`` or ``d'``: rotate). ``Q.T.T`` is ``Q``.
     """
 
-    __slots__ = ("_q",)
-    __array_ufunc__ = None
+    __slots__ = ()
 
-    def __init__(self, q: HadamardRotation) -> None:
-        self._q = q
+    if TYPE_CHECKING:
 
-    @property
-    def shape(self) -> tuple[int, int]:
-        """``(d', d')``."""
-        return self._q.shape
+        def __init__(self, op: HadamardRotation) -> None: ...
 
-    @property
-    def T(self) -> HadamardRotation:  # noqa: N802
-        """The rotation ``Q`` itself."""
-        return self._q
+        @property
+        def T(self) -> HadamardRotation:  # noqa: N802
+            """The rotation ``Q`` itself."""
 
     def inverse(self) -> HadamardRotation:
         """``(Q.T)^{-1} = Q``."""
-        return self._q
-
-    def to_dense(self, dtype: DTypeLike = np.float64) -> FloatArray:
-        """Materialize ``Q.T`` as a dense ``(d', d')`` array."""
-        return self._q.to_dense(dtype).T
-
-    def __matmul__(self, other: Any) -> Any:
-        if isinstance(other, HadamardRotation | InverseHadamardRotation):
-            return NotImplemented
-        return self._q._unrotate_columns(other)
-
-    def __rmatmul__(self, other: Any) -> Any:
-        if isinstance(other, HadamardRotation | InverseHadamardRotation):
-            return NotImplemented
-        return self._q.apply(other)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, InverseHadamardRotation):
-            return NotImplemented
-        return self._q == other._q
-
-    def __hash__(self) -> int:
-        return hash(("inverse", self._q))
-
-    def __repr__(self) -> str:
-        return f"{self._q!r}.T"
+        return self.T
 
 
+HadamardRotation._transpose_class = InverseHadamardRotation
+
+
+@fill_doc
 def hadamard_rotation(d: int, rounds: int = 3, *, seed: int = 0) -> HadamardRotation:
     """Randomized Hadamard rotation ``Q = H D_r ... H D_2 H D_1`` of order ``d'``.
 
@@ -575,8 +519,7 @@ def hadamard_rotation(d: int, rounds: int = 3, *, seed: int = 0) -> HadamardRota
         ``d'``.
     rounds : int, default=3
         Number of rounds ``r >= 1``.
-    seed : int, default=0
-        Seed in ``[0, 2**64)``.
+    %(seed)s
 
     Returns
     -------

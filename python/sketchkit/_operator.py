@@ -17,36 +17,39 @@ operator on every machine.
 
 from __future__ import annotations
 
-import numbers
-import operator
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from . import _native
+from ._docs import fill_doc
 from ._gpu import check_device, gpu_input
-from ._hadamard import MAX_LEN as _MAX_HADAMARD_LEN
-from ._hadamard import next_power_of_two
+from ._linop import LinearOperator, Transposed
 from ._validation import (
     SPARSE_FAMILIES,
     as_dense,
+    as_int,
     as_sparse,
     check_density,
     check_family,
+    check_int,
     check_memory,
     check_nnz,
-    check_positive_int,
     check_seed,
     check_shape_product,
     check_sparse_dims,
+    check_srht_dims,
+    float_dtype_name,
     is_sparse,
+    next_power_of_two,
 )
 
 if TYPE_CHECKING:
     import scipy.sparse
 
 __all__ = [
+    "AdjointOperator",
     "SketchOperator",
     "countsketch",
     "gaussian",
@@ -61,19 +64,6 @@ __all__ = [
 
 Family = Literal["gaussian", "rademacher", "very_sparse", "sparse_sign", "countsketch", "srht"]
 FloatArray = NDArray[np.floating[Any]]
-
-
-def _float_dtype_name(dtype: DTypeLike) -> Literal["float32", "float64"]:
-    """Map a dtype-like to the name accepted by the compiled ``to_dense``/``to_csc``."""
-    try:
-        dt = np.dtype(dtype)
-    except TypeError as exc:
-        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from exc
-    if dt == np.float32:
-        return "float32"
-    if dt == np.float64:
-        return "float64"
-    raise TypeError(f"dtype must be float32 or float64, got {dt}")
 
 
 def _shape_error(left: str, left_shape: tuple[int, ...], right: str, right_shape: tuple[int, ...]):
@@ -91,30 +81,8 @@ def _sparse_csr_like(x: Any, data: np.ndarray, indices: np.ndarray, indptr: np.n
     return cls((data, indices, indptr), shape=shape, copy=False)
 
 
-def check_srht_dims(k: int, d: int) -> None:
-    """The SRHT pads ``d`` to ``d' = 2^p <= 2**30`` and samples ``k <= d'`` rows."""
-    if d > _MAX_HADAMARD_LEN:
-        raise OverflowError(
-            f"d={d} exceeds 2**30, the largest dimension of the 'srht' family "
-            "(inputs are zero-padded to the next power of two)"
-        )
-    padded = next_power_of_two(d)
-    if k > padded:
-        raise ValueError(
-            f"k must be at most d' = {padded}, the dimension d={d} padded to the next "
-            f"power of two (the SRHT samples k distinct rows of a {padded} x {padded} "
-            f"Hadamard matrix), got k={k}"
-        )
-
-
-def _rebuild(
-    family: str, k: int, d: int, seed: int, nnz: int | None, density: float | None
-) -> SketchOperator:
-    """Unpickling helper: rebuild an operator from its parameters."""
-    return SketchOperator(family, k, d, seed=seed, nnz=nnz, density=density)
-
-
-class SketchOperator:
+@fill_doc
+class SketchOperator(LinearOperator):
     """A random sketch operator ``S`` of shape ``(k, d)``, applied without materializing it.
 
     Prefer the constructor functions :func:`gaussian`, :func:`rademacher`,
@@ -132,9 +100,9 @@ class SketchOperator:
         Input dimension (number of columns of ``S``), ``d >= 1``. ``k * d`` must fit in
         a signed 64-bit integer. For ``"srht"``, ``d <= 2**30`` and ``k <= d'``, the
         smallest power of two ``>= d``.
-    seed : int, default=0
-        Seed in ``[0, 2**64)``. The operator is a deterministic function of the seed and
-        the parameters, identical on every platform and for every thread count.
+    %(seed)s
+        The operator is a deterministic function of the seed and the parameters,
+        identical on every platform and for every thread count.
     nnz : int, optional
         ``"sparse_sign"`` only: nonzeros per column, ``1 <= nnz <= k`` (default 8).
     density : float or "auto", optional
@@ -184,8 +152,7 @@ class SketchOperator:
 
     __slots__ = ("_native", "_family", "_k", "_d", "_seed", "_nnz", "_density")
 
-    # Make NumPy defer ``ndarray @ operator`` to ``SketchOperator.__rmatmul__``.
-    __array_ufunc__ = None
+    _repr_positional = 1  # SketchOperator('gaussian', k=..., d=..., seed=...)
 
     def __init__(
         self,
@@ -198,8 +165,8 @@ class SketchOperator:
         density: float | Literal["auto"] | None = None,
     ) -> None:
         family = check_family(family)
-        k = check_positive_int(k, "k")
-        d = check_positive_int(d, "d")
+        k = check_int(k, "k")
+        d = check_int(d, "d")
         check_shape_product(k, d)
         seed = check_seed(seed)
         # Parameters a family does not use are normalized away (None) so that equality,
@@ -288,10 +255,11 @@ class SketchOperator:
         """Whether most entries of ``S`` are exactly zero (sparse families)."""
         return self._family in SPARSE_FAMILIES
 
-    @property
-    def T(self) -> AdjointOperator:  # noqa: N802 - NumPy naming convention
-        """The transpose ``S.T`` of shape ``(d, k)`` (a lightweight view of ``S``)."""
-        return AdjointOperator(self)
+    if TYPE_CHECKING:
+
+        @property
+        def T(self) -> AdjointOperator:  # noqa: N802 - NumPy naming convention
+            """The transpose ``S.T`` of shape ``(d, k)`` (a lightweight view of ``S``)."""
 
     # ------------------------------------------------------------------ products
     def project(self, X: ArrayLike | Any, dense_output: bool = True, *, device: str = "cpu") -> Any:
@@ -457,15 +425,19 @@ class SketchOperator:
                 raise _shape_error(name, shape, "S.T", (self._d, self._k))
             raise _shape_error("S", self.shape, name, shape)
 
-    def __matmul__(self, other: Any) -> Any:
-        if isinstance(other, SketchOperator | AdjointOperator):
-            return NotImplemented
+    # The four products of the operator protocol (``S @ A``, ``Z @ S``, ``S.T @ Y``,
+    # ``X @ S.T``); see sketchkit._linop.
+    def _apply(self, other: Any) -> Any:
         return self.sketch(other)
 
-    def __rmatmul__(self, other: Any) -> Any:
-        if isinstance(other, SketchOperator | AdjointOperator):
-            return NotImplemented
+    def _rapply(self, other: Any) -> Any:
         return self._adjoint_project(other)
+
+    def _apply_transpose(self, other: Any) -> Any:
+        return self._adjoint_sketch(other)
+
+    def _rapply_transpose(self, other: Any) -> Any:
+        return self.project(other)
 
     # ------------------------------------------------------------------ materialization
     def to_dense(self, dtype: DTypeLike = np.float64) -> FloatArray:
@@ -473,7 +445,7 @@ class SketchOperator:
 
         Intended for inspection and testing: it allocates ``k * d`` values.
         """
-        name = _float_dtype_name(dtype)
+        name = float_dtype_name(dtype)
         self._check_dense_copy(np.dtype(name).itemsize, "to_dense()")
         return self._native.to_dense(name)
 
@@ -487,91 +459,47 @@ class SketchOperator:
         """
         import scipy.sparse as sp
 
-        name = _float_dtype_name(dtype)
+        name = float_dtype_name(dtype)
         check_memory(self._expected_nnz() * (np.dtype(name).itemsize + 8), "to_scipy()")
         data, indices, indptr = self._native.to_csc(name)
         return sp.csc_matrix((data, indices, indptr), shape=self.shape, copy=False)
 
     # ------------------------------------------------------------------ protocol
-    def _params(self) -> tuple[str, int, int, int, int | None, float | None]:
-        return (self._family, self._k, self._d, self._seed, self._nnz, self._density)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        family, k, d, seed, nnz, density = self._params()
-        if family == "countsketch":
-            nnz = None  # implied by the family; the constructor rejects it
-        return (_rebuild, (family, k, d, seed, nnz, density))
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, SketchOperator):
-            return NotImplemented
-        return self._params() == other._params()
-
-    def __hash__(self) -> int:
-        return hash(self._params())
-
-    def __repr__(self) -> str:
-        extra = ""
-        if self._family == "sparse_sign":
-            extra = f", nnz={self._nnz}"
-        elif self._family == "very_sparse":
-            extra = f", density={self._density!r}"
-        return (
-            f"SketchOperator({self._family!r}, k={self._k}, d={self._d}, seed={self._seed}{extra})"
-        )
+    def _params(self) -> dict[str, Any]:
+        # countsketch's nnz=1 is implied by the family (the constructor rejects it).
+        return {
+            "family": self._family,
+            "k": self._k,
+            "d": self._d,
+            "seed": self._seed,
+            "nnz": self._nnz if self._family == "sparse_sign" else None,
+            "density": self._density,
+        }
 
 
-class AdjointOperator:
+class AdjointOperator(Transposed):
     """The transpose ``S.T`` of a :class:`SketchOperator`, of shape ``(d, k)``.
 
     Supports ``S.T @ Y`` (``Y`` of shape ``(k, m)`` or ``(k,)``) and ``X @ S.T``
     (``X`` of shape ``(n, d)`` or ``(d,)``, dense or SciPy sparse). ``S.T.T`` is ``S``.
     """
 
-    __slots__ = ("_op",)
-    __array_ufunc__ = None
+    __slots__ = ()
 
-    def __init__(self, op: SketchOperator) -> None:
-        self._op = op
+    if TYPE_CHECKING:
 
-    @property
-    def shape(self) -> tuple[int, int]:
-        """``(d, k)``."""
-        k, d = self._op.shape
-        return (d, k)
+        def __init__(self, op: SketchOperator) -> None: ...
 
-    @property
-    def T(self) -> SketchOperator:  # noqa: N802
-        """The original operator ``S``."""
-        return self._op
+        @property
+        def T(self) -> SketchOperator:  # noqa: N802
+            """The original operator ``S``."""
 
-    def to_dense(self, dtype: DTypeLike = np.float64) -> FloatArray:
-        """Materialize ``S.T`` as a dense ``(d, k)`` array."""
-        return self._op.to_dense(dtype).T
 
-    def __matmul__(self, other: Any) -> Any:
-        if isinstance(other, SketchOperator | AdjointOperator):
-            return NotImplemented
-        return self._op._adjoint_sketch(other)
-
-    def __rmatmul__(self, other: Any) -> Any:
-        if isinstance(other, SketchOperator | AdjointOperator):
-            return NotImplemented
-        return self._op.project(other)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, AdjointOperator):
-            return NotImplemented
-        return self._op == other._op
-
-    def __hash__(self) -> int:
-        return hash(("adjoint", self._op))
-
-    def __repr__(self) -> str:
-        return f"{self._op!r}.T"
+SketchOperator._transpose_class = AdjointOperator
 
 
 # ---------------------------------------------------------------------- constructors
+@fill_doc
 def gaussian(k: int, d: int, *, seed: int = 0) -> SketchOperator:
     """Dense Gaussian sketch: entries ``S[i, j] ~ N(0, 1) / sqrt(k)``, all independent.
 
@@ -581,8 +509,7 @@ def gaussian(k: int, d: int, *, seed: int = 0) -> SketchOperator:
         Sketch dimension (rows of ``S``).
     d : int
         Input dimension (columns of ``S``).
-    seed : int, default=0
-        Seed in ``[0, 2**64)``.
+    %(seed)s
 
     Returns
     -------
@@ -593,15 +520,14 @@ def gaussian(k: int, d: int, *, seed: int = 0) -> SketchOperator:
     return SketchOperator("gaussian", k, d, seed=seed)
 
 
+@fill_doc
 def rademacher(k: int, d: int, *, seed: int = 0) -> SketchOperator:
     """Dense Rademacher sketch: entries ``S[i, j] = ±1 / sqrt(k)`` with equal probability.
 
     Parameters
     ----------
-    k, d : int
-        Shape ``(k, d)`` of ``S``.
-    seed : int, default=0
-        Seed in ``[0, 2**64)``.
+    %(shape_kd)s
+    %(seed)s
 
     Returns
     -------
@@ -611,6 +537,7 @@ def rademacher(k: int, d: int, *, seed: int = 0) -> SketchOperator:
     return SketchOperator("rademacher", k, d, seed=seed)
 
 
+@fill_doc
 def very_sparse(
     k: int, d: int, *, density: float | Literal["auto"] = "auto", seed: int = 0
 ) -> SketchOperator:
@@ -633,13 +560,11 @@ def very_sparse(
 
     Parameters
     ----------
-    k, d : int
-        Shape ``(k, d)`` of ``S``.
+    %(shape_kd)s
     density : float in (0, 1] or "auto", default="auto"
         Probability that an entry is nonzero. ``"auto"`` uses ``1 / sqrt(d)`` (Li et
         al.); ``1/3`` gives Achlioptas' original matrix.
-    seed : int, default=0
-        Seed in ``[0, 2**64)``.
+    %(seed)s
 
     Returns
     -------
@@ -648,6 +573,7 @@ def very_sparse(
     return SketchOperator("very_sparse", k, d, seed=seed, density=density)
 
 
+@fill_doc
 def sparse_sign(k: int, d: int, *, nnz: int = 8, seed: int = 0) -> SketchOperator:
     """Sparse sign embedding (SJLT / OSNAP): exactly ``nnz`` nonzeros per column.
 
@@ -664,12 +590,10 @@ def sparse_sign(k: int, d: int, *, nnz: int = 8, seed: int = 0) -> SketchOperato
 
     Parameters
     ----------
-    k, d : int
-        Shape ``(k, d)`` of ``S``.
+    %(shape_kd)s
     nnz : int, default=8
         Nonzeros per column, ``1 <= nnz <= k``.
-    seed : int, default=0
-        Seed in ``[0, 2**64)``.
+    %(seed)s
 
     Returns
     -------
@@ -678,6 +602,7 @@ def sparse_sign(k: int, d: int, *, nnz: int = 8, seed: int = 0) -> SketchOperato
     return SketchOperator("sparse_sign", k, d, seed=seed, nnz=nnz)
 
 
+@fill_doc
 def countsketch(k: int, d: int, *, seed: int = 0) -> SketchOperator:
     """CountSketch (Charikar, Chen & Farach-Colton; Clarkson & Woodruff).
 
@@ -687,10 +612,8 @@ def countsketch(k: int, d: int, *, seed: int = 0) -> SketchOperator:
 
     Parameters
     ----------
-    k, d : int
-        Shape ``(k, d)`` of ``S``.
-    seed : int, default=0
-        Seed in ``[0, 2**64)``.
+    %(shape_kd)s
+    %(seed)s
 
     Returns
     -------
@@ -699,6 +622,7 @@ def countsketch(k: int, d: int, *, seed: int = 0) -> SketchOperator:
     return SketchOperator("countsketch", k, d, seed=seed)
 
 
+@fill_doc
 def srht(k: int, d: int, *, seed: int = 0) -> SketchOperator:
     """Subsampled randomized Hadamard transform (SRHT; Ailon & Chazelle, Tropp).
 
@@ -726,8 +650,7 @@ def srht(k: int, d: int, *, seed: int = 0) -> SketchOperator:
         Sketch dimension, ``1 <= k <= d'``.
     d : int
         Input dimension, ``1 <= d <= 2**30``.
-    seed : int, default=0
-        Seed in ``[0, 2**64)``.
+    %(seed)s
 
     Returns
     -------
@@ -746,12 +669,7 @@ def set_num_threads(n: int) -> None:
     the pool is first used, and defaults to the number of available CPUs. Results are
     bit-identical for every thread count.
     """
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-        raise TypeError(f"n must be an integer >= 1, got {type(n).__name__} {n!r}")
-    n = operator.index(n)
-    if n < 1:
-        raise ValueError(f"n must be an integer >= 1, got n={n}")
-    _native.set_num_threads(n)
+    _native.set_num_threads(as_int(n, "n"))  # the core checks n >= 1
 
 
 def get_num_threads() -> int:
@@ -762,7 +680,7 @@ def get_num_threads() -> int:
 def simd_level() -> str:
     """SIMD instruction set the kernels use on this CPU.
 
-    One of ``"avx512"``, ``"avx2"``, ``"neon"`` or ``"scalar"``; results are
-    bit-identical across levels.
+    One of ``"avx512"``, ``"avx2"`` or ``"scalar"``; results are bit-identical across
+    levels.
     """
     return str(_native.simd_level())

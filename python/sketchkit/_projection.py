@@ -21,7 +21,6 @@ This module requires scikit-learn and SciPy.
 from __future__ import annotations
 
 import inspect
-import numbers
 import warnings
 from numbers import Integral, Real
 from typing import Any, ClassVar
@@ -37,15 +36,14 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.exceptions import DataDimensionalityWarning, NotFittedError
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from . import _native
-from ._hadamard import next_power_of_two
+from ._docs import fill_doc
 from ._jl import johnson_lindenstrauss_min_dim
 from ._operator import SketchOperator
-from ._validation import check_density
+from ._validation import check_density, next_power_of_two, resolve_seed
 
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data as _sklearn_validate_data
@@ -107,18 +105,6 @@ def _align_sparse_interface(X: Any) -> Any:
     return X
 
 
-def _resolve_seed(random_state: Any) -> int:
-    """An integer seed for the operator from a scikit-learn ``random_state``.
-
-    An integer is used as the seed itself; ``None`` or a ``RandomState`` draws a
-    63-bit seed from it (advancing a ``RandomState`` like scikit-learn's own fit does).
-    """
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
-        return int(random_state)
-    rng = check_random_state(random_state)
-    return int(rng.randint(0, np.iinfo(np.int64).max, dtype=np.int64))
-
-
 class _BaseSketchProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Shared implementation; use the concrete classes."""
 
@@ -129,7 +115,7 @@ class _BaseSketchProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         "n_components": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "eps": [Interval(Real, 0, None, closed="neither")],
         "compute_inverse_components": ["boolean"],
-        "random_state": ["random_state"],
+        "random_state": ["random_state", np.random.Generator],
         "device": [StrOptions({"cpu", "gpu"})],
     }
 
@@ -222,7 +208,7 @@ class _BaseSketchProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 )
 
         self.n_components_ = n_components
-        self.seed_ = _resolve_seed(self.random_state)
+        self.seed_ = resolve_seed(self.random_state)
         self.operator_ = SketchOperator(
             self._family,
             n_components,
@@ -334,6 +320,7 @@ class _BaseSketchProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         return {"preserves_dtype": [np.float64, np.float32]}
 
 
+@fill_doc
 class GaussianRandomProjection(_BaseSketchProjection):
     """Reduce dimensionality through a Gaussian random projection.
 
@@ -344,54 +331,27 @@ class GaussianRandomProjection(_BaseSketchProjection):
 
     Parameters
     ----------
-    n_components : int or 'auto', default='auto'
-        Dimensionality of the target projection space. With ``'auto'`` it is
-        ``johnson_lindenstrauss_min_dim(n_samples, eps=eps)``, which can be very
-        conservative; fitting raises ``ValueError`` if that exceeds ``n_features``.
+    %(n_components)s
 
-    eps : float, default=0.1
-        Distortion bound used by ``n_components='auto'``; strictly positive (and below 1
-        when it is used).
+    %(eps)s
 
-    compute_inverse_components : bool, default=False
-        Compute the pseudo-inverse of the components during fit (dense,
-        ``n_features x n_components``) for :meth:`inverse_transform`.
+    %(compute_inverse_components)s
 
-    random_state : int, RandomState instance or None, default=None
-        Source of the operator's seed. An int is used as the seed directly (results are
-        reproducible across calls and platforms); ``None`` or a ``RandomState`` draws a
-        seed from it at fit time.
+    %(random_state)s
 
-    device : {"cpu", "gpu"}, default="cpu"
-        Where :meth:`transform` computes. ``"gpu"`` needs dense ``float32`` input (no
-        conversion is made: other dtypes and sparse input raise ``TypeError``) and a GPU
-        adapter (see :func:`sketchkit.gpu_available`); it draws the same operator from
-        the same seed.
+    %(transformer_device)s
 
     Attributes
     ----------
-    n_components_ : int
-        Concrete number of components.
+    %(n_components_and_seed_)s
 
-    seed_ : int
-        Seed of the operator drawn at fit time.
+    %(operator_)s
 
-    operator_ : SketchOperator
-        The fitted operator ``S``; ``transform(X)`` is ``X @ operator_.T``.
+    %(dense_components_)s
 
-    components_ : ndarray of shape (n_components_, n_features_in_)
-        ``S`` materialized (lazily, on first access), with the dtype of the fit data.
+    %(inverse_components_)s
 
-    inverse_components_ : ndarray of shape (n_features_in_, n_components_)
-        Pseudo-inverse of the components, only computed if
-        ``compute_inverse_components`` is True.
-
-    n_features_in_ : int
-        Number of features seen during :term:`fit`.
-
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during :term:`fit`. Defined only when ``X`` has feature
-        names that are all strings.
+    %(features_in_)s
 
     See Also
     --------
@@ -426,6 +386,7 @@ class GaussianRandomProjection(_BaseSketchProjection):
         self.device = device
 
 
+@fill_doc
 class SparseRandomProjection(_BaseSketchProjection):
     """Reduce dimensionality through a very sparse random projection.
 
@@ -445,65 +406,36 @@ class SparseRandomProjection(_BaseSketchProjection):
 
     Parameters
     ----------
-    n_components : int or 'auto', default='auto'
-        Dimensionality of the target projection space. With ``'auto'`` it is
-        ``johnson_lindenstrauss_min_dim(n_samples, eps=eps)``, which can be very
-        conservative; fitting raises ``ValueError`` if that exceeds ``n_features``.
+    %(n_components)s
 
     density : float or 'auto', default='auto'
         Ratio in ``(0, 1]`` of nonzero components. ``'auto'`` uses ``1 / sqrt(n_features)``
         (Li et al.); ``1 / 3`` gives Achlioptas' matrix.
 
-    eps : float, default=0.1
-        Distortion bound used by ``n_components='auto'``; strictly positive (and below 1
-        when it is used).
+    %(eps)s
 
-    dense_output : bool, default=False
-        If True, the output is a dense array even for sparse input. If False, sparse
-        input gives a sparse CSR output.
+    %(dense_output)s
 
-    compute_inverse_components : bool, default=False
-        Compute the pseudo-inverse of the components during fit (dense,
-        ``n_features x n_components``) for :meth:`inverse_transform`.
+    %(compute_inverse_components)s
 
-    random_state : int, RandomState instance or None, default=None
-        Source of the operator's seed. An int is used as the seed directly (results are
-        reproducible across calls and platforms); ``None`` or a ``RandomState`` draws a
-        seed from it at fit time.
+    %(random_state)s
 
-    device : {"cpu", "gpu"}, default="cpu"
-        Where :meth:`transform` computes. ``"gpu"`` needs dense ``float32`` input (no
-        conversion is made: other dtypes and sparse input raise ``TypeError``) and a GPU
-        adapter (see :func:`sketchkit.gpu_available`); it draws the same operator from
-        the same seed.
+    %(transformer_device)s
 
     Attributes
     ----------
-    n_components_ : int
-        Concrete number of components.
+    %(n_components_and_seed_)s
 
-    seed_ : int
-        Seed of the operator drawn at fit time.
+    %(operator_)s
 
-    operator_ : SketchOperator
-        The fitted operator ``S``; ``transform(X)`` is ``X @ operator_.T``.
+    %(sparse_components_)s
 
-    components_ : sparse CSR matrix of shape (n_components_, n_features_in_)
-        ``S`` materialized (lazily, on first access), with the dtype of the fit data.
-
-    inverse_components_ : ndarray of shape (n_features_in_, n_components_)
-        Pseudo-inverse of the components, only computed if
-        ``compute_inverse_components`` is True.
+    %(inverse_components_)s
 
     density_ : float
         Concrete density (``'auto'`` resolved).
 
-    n_features_in_ : int
-        Number of features seen during :term:`fit`.
-
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during :term:`fit`. Defined only when ``X`` has feature
-        names that are all strings.
+    %(features_in_)s
 
     See Also
     --------
@@ -552,6 +484,7 @@ class SparseRandomProjection(_BaseSketchProjection):
         return {"density": self.density_}
 
 
+@fill_doc
 class SparseSignProjection(_BaseSketchProjection):
     """Reduce dimensionality with a sparse sign embedding (SJLT / OSNAP).
 
@@ -565,65 +498,36 @@ class SparseSignProjection(_BaseSketchProjection):
 
     Parameters
     ----------
-    n_components : int or 'auto', default='auto'
-        Dimensionality of the target projection space. With ``'auto'`` it is
-        ``johnson_lindenstrauss_min_dim(n_samples, eps=eps)``, which can be very
-        conservative; fitting raises ``ValueError`` if that exceeds ``n_features``.
+    %(n_components)s
 
     nnz : int, default=8
         Nonzeros per column. Capped at ``n_components_`` (``nnz_`` holds the value
         used).
 
-    eps : float, default=0.1
-        Distortion bound used by ``n_components='auto'``; strictly positive (and below 1
-        when it is used).
+    %(eps)s
 
-    dense_output : bool, default=False
-        If True, the output is a dense array even for sparse input. If False, sparse
-        input gives a sparse CSR output.
+    %(dense_output)s
 
-    compute_inverse_components : bool, default=False
-        Compute the pseudo-inverse of the components during fit (dense,
-        ``n_features x n_components``) for :meth:`inverse_transform`.
+    %(compute_inverse_components)s
 
-    random_state : int, RandomState instance or None, default=None
-        Source of the operator's seed. An int is used as the seed directly (results are
-        reproducible across calls and platforms); ``None`` or a ``RandomState`` draws a
-        seed from it at fit time.
+    %(random_state)s
 
-    device : {"cpu", "gpu"}, default="cpu"
-        Where :meth:`transform` computes. ``"gpu"`` needs dense ``float32`` input (no
-        conversion is made: other dtypes and sparse input raise ``TypeError``) and a GPU
-        adapter (see :func:`sketchkit.gpu_available`); it draws the same operator from
-        the same seed.
+    %(transformer_device)s
 
     Attributes
     ----------
-    n_components_ : int
-        Concrete number of components.
+    %(n_components_and_seed_)s
 
-    seed_ : int
-        Seed of the operator drawn at fit time.
+    %(operator_)s
 
-    operator_ : SketchOperator
-        The fitted operator ``S``; ``transform(X)`` is ``X @ operator_.T``.
+    %(sparse_components_)s
 
-    components_ : sparse CSR matrix of shape (n_components_, n_features_in_)
-        ``S`` materialized (lazily, on first access), with the dtype of the fit data.
-
-    inverse_components_ : ndarray of shape (n_features_in_, n_components_)
-        Pseudo-inverse of the components, only computed if
-        ``compute_inverse_components`` is True.
+    %(inverse_components_)s
 
     nnz_ : int
         Nonzeros per column actually used (``min(nnz, n_components_)``).
 
-    n_features_in_ : int
-        Number of features seen during :term:`fit`.
-
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during :term:`fit`. Defined only when ``X`` has feature
-        names that are all strings.
+    %(features_in_)s
 
     See Also
     --------
@@ -671,6 +575,7 @@ class SparseSignProjection(_BaseSketchProjection):
         return {"nnz": self.nnz_}
 
 
+@fill_doc
 class CountSketchProjection(_BaseSketchProjection):
     """Reduce dimensionality with CountSketch (feature hashing with random signs).
 
@@ -683,58 +588,29 @@ class CountSketchProjection(_BaseSketchProjection):
 
     Parameters
     ----------
-    n_components : int or 'auto', default='auto'
-        Dimensionality of the target projection space. With ``'auto'`` it is
-        ``johnson_lindenstrauss_min_dim(n_samples, eps=eps)``, which can be very
-        conservative; fitting raises ``ValueError`` if that exceeds ``n_features``.
+    %(n_components)s
 
-    eps : float, default=0.1
-        Distortion bound used by ``n_components='auto'``; strictly positive (and below 1
-        when it is used).
+    %(eps)s
 
-    dense_output : bool, default=False
-        If True, the output is a dense array even for sparse input. If False, sparse
-        input gives a sparse CSR output.
+    %(dense_output)s
 
-    compute_inverse_components : bool, default=False
-        Compute the pseudo-inverse of the components during fit (dense,
-        ``n_features x n_components``) for :meth:`inverse_transform`.
+    %(compute_inverse_components)s
 
-    random_state : int, RandomState instance or None, default=None
-        Source of the operator's seed. An int is used as the seed directly (results are
-        reproducible across calls and platforms); ``None`` or a ``RandomState`` draws a
-        seed from it at fit time.
+    %(random_state)s
 
-    device : {"cpu", "gpu"}, default="cpu"
-        Where :meth:`transform` computes. ``"gpu"`` needs dense ``float32`` input (no
-        conversion is made: other dtypes and sparse input raise ``TypeError``) and a GPU
-        adapter (see :func:`sketchkit.gpu_available`); it draws the same operator from
-        the same seed.
+    %(transformer_device)s
 
     Attributes
     ----------
-    n_components_ : int
-        Concrete number of components.
+    %(n_components_and_seed_)s
 
-    seed_ : int
-        Seed of the operator drawn at fit time.
+    %(operator_)s
 
-    operator_ : SketchOperator
-        The fitted operator ``S``; ``transform(X)`` is ``X @ operator_.T``.
+    %(sparse_components_)s
 
-    components_ : sparse CSR matrix of shape (n_components_, n_features_in_)
-        ``S`` materialized (lazily, on first access), with the dtype of the fit data.
+    %(inverse_components_)s
 
-    inverse_components_ : ndarray of shape (n_features_in_, n_components_)
-        Pseudo-inverse of the components, only computed if
-        ``compute_inverse_components`` is True.
-
-    n_features_in_ : int
-        Number of features seen during :term:`fit`.
-
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during :term:`fit`. Defined only when ``X`` has feature
-        names that are all strings.
+    %(features_in_)s
 
     See Also
     --------
@@ -775,6 +651,7 @@ class CountSketchProjection(_BaseSketchProjection):
         self.device = device
 
 
+@fill_doc
 class SRHTProjection(_BaseSketchProjection):
     """Reduce dimensionality with a subsampled randomized Hadamard transform (SRHT).
 
@@ -798,50 +675,27 @@ class SRHTProjection(_BaseSketchProjection):
         it is ``johnson_lindenstrauss_min_dim(n_samples, eps=eps)``, which can be very
         conservative; fitting raises ``ValueError`` if that exceeds ``n_features``.
 
-    eps : float, default=0.1
-        Distortion bound used by ``n_components='auto'``; strictly positive (and below 1
-        when it is used).
+    %(eps)s
 
-    compute_inverse_components : bool, default=False
-        Compute the pseudo-inverse of the components during fit (dense,
-        ``n_features x n_components``) for :meth:`inverse_transform`.
+    %(compute_inverse_components)s
 
-    random_state : int, RandomState instance or None, default=None
-        Source of the operator's seed. An int is used as the seed directly (results are
-        reproducible across calls and platforms); ``None`` or a ``RandomState`` draws a
-        seed from it at fit time.
+    %(random_state)s
 
-    device : {"cpu", "gpu"}, default="cpu"
-        Where :meth:`transform` computes. ``"gpu"`` needs dense ``float32`` input (no
-        conversion is made: other dtypes and sparse input raise ``TypeError``) and a GPU
-        adapter (see :func:`sketchkit.gpu_available`); it draws the same operator from
-        the same seed.
+    %(transformer_device)s
 
     Attributes
     ----------
-    n_components_ : int
-        Concrete number of components.
-
-    seed_ : int
-        Seed of the operator drawn at fit time.
+    %(n_components_and_seed_)s
 
     operator_ : SketchOperator
         The fitted operator ``S`` (family ``"srht"``); ``transform(X)`` is
         ``X @ operator_.T``.
 
-    components_ : ndarray of shape (n_components_, n_features_in_)
-        ``S`` materialized (lazily, on first access), with the dtype of the fit data.
+    %(dense_components_)s
 
-    inverse_components_ : ndarray of shape (n_features_in_, n_components_)
-        Pseudo-inverse of the components, only computed if
-        ``compute_inverse_components`` is True.
+    %(inverse_components_)s
 
-    n_features_in_ : int
-        Number of features seen during :term:`fit`.
-
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during :term:`fit`. Defined only when ``X`` has feature
-        names that are all strings.
+    %(features_in_)s
 
     See Also
     --------

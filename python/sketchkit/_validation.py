@@ -25,9 +25,17 @@ Sparse matrices
       to CSR. The stored values follow the dense dtype rules above.
 
 Sizes and parameters
-    * Sizes (``k``, ``d``, ``nnz``, thread counts) must be Python or NumPy integers
-      (not ``bool``); seeds must be integers in ``[0, 2**64)``; the product ``k * d``
-      must fit in a signed 64-bit integer.
+    * Counts (``k``, ``d``, ``nnz``, thread counts, ``n_neighbors``, ...) must be Python
+      or NumPy integers (not ``bool``): anything else is a :class:`TypeError`
+      (:func:`as_int`, the one integer coercion). Seeds must be integers in
+      ``[0, 2**64)``; a ``random_state`` (int, ``None``, ``RandomState`` or
+      ``Generator``) becomes a seed through :func:`resolve_seed`, the one resolver of
+      every estimator and selector.
+    * Value ranges (``k >= 1``, ``nnz <= k``, ...) are the core's rules. The checks
+      of ranges left here (``minimum=`` of :func:`check_int`, :func:`check_nnz`,
+      :func:`check_density`, :func:`check_shape_product`, :func:`check_sparse_dims`,
+      :func:`check_srht_dims`) restate them until every native call reports each
+      bad value with the argument's name.
 """
 
 from __future__ import annotations
@@ -36,24 +44,32 @@ import math
 import numbers
 import os
 import sys
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from . import _native
 
 __all__ = [
+    "MAX_HADAMARD_LEN",
     "as_dense",
+    "as_float",
+    "as_int",
     "as_sparse",
+    "check_choice",
     "check_density",
     "check_family",
+    "check_int",
     "check_memory",
     "check_nnz",
-    "check_positive_int",
     "check_seed",
     "check_shape_product",
     "check_sparse_dims",
+    "check_srht_dims",
+    "float_dtype_name",
     "is_sparse",
+    "next_power_of_two",
+    "resolve_seed",
 ]
 
 FAMILIES = ("gaussian", "rademacher", "very_sparse", "sparse_sign", "countsketch", "srht")
@@ -61,8 +77,12 @@ SPARSE_FAMILIES = ("very_sparse", "sparse_sign", "countsketch")
 
 _INT64_MAX = int(np.iinfo(np.int64).max)
 _SEED_LIMIT = 2**64
+#: Seeds drawn from a ``RandomState`` or ``Generator`` lie in ``[0, 2**63 - 1)``.
+_DRAWN_SEED_LIMIT = 2**63 - 1
 #: Largest k or d of the sparse families (row and column indices use 31 bits).
 MAX_SPARSE_DIM = 2**31 - 1
+#: Largest transform length (and rotation order) of the compiled Hadamard kernels.
+MAX_HADAMARD_LEN = 2**30
 
 
 def is_sparse(x: Any) -> bool:
@@ -75,22 +95,87 @@ def is_sparse(x: Any) -> bool:
     return sparse is not None and bool(sparse.issparse(x))
 
 
-def check_positive_int(value: Any, name: str) -> int:
-    """Return ``value`` as a Python ``int`` after checking that it is an integer >= 1.
+def as_int(value: Any, name: str) -> int:
+    """Return ``value`` as a Python ``int``: the one integer coercion of sketchkit.
+
+    Only the type is checked (Python and NumPy integers; ``bool`` and floats are
+    rejected); the value's range is the business of the callee.
 
     Raises
     ------
     TypeError
-        If ``value`` is not an integer (``bool`` and floats are rejected).
-    ValueError
-        If ``value < 1``.
+        If ``value`` is not an integer.
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
-    value = int(value)
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {name}={value}")
+    return int(value)
+
+
+def check_int(value: Any, name: str, minimum: int | None = 1) -> int:
+    """:func:`as_int`, then ``value >= minimum`` (no range check for ``minimum=None``).
+
+    The range check restates a core rule; it stays only where the native call does
+    not yet report every bad value (negative ones included) naming ``name``.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not an integer.
+    ValueError
+        If ``value < minimum``.
+    """
+    value = as_int(value, name)
+    if minimum is not None and value < minimum:
+        if minimum == 1:
+            rule = "a positive integer"
+        elif minimum == 0:
+            rule = "a non-negative integer"
+        else:
+            rule = f"at least {minimum}"
+        raise ValueError(f"{name} must be {rule}, got {name}={value}")
     return value
+
+
+def as_float(value: Any, name: str) -> float:
+    """Return ``value`` as a Python ``float``; only the type is checked (real numbers,
+    not ``bool``), the range is the callee's.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    return float(value)
+
+
+def check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
+    """Return ``value`` after checking that it is one of the strings ``choices``."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(
+            f"{name} must be one of {', '.join(map(repr, choices))}; got {name}={value!r}"
+        )
+    return value
+
+
+def next_power_of_two(n: int) -> int:
+    """Smallest power of two ``>= n`` (for ``n >= 1``)."""
+    return 1 << (n - 1).bit_length()
+
+
+def float_dtype_name(dtype: Any) -> Literal["float32", "float64"]:
+    """Map a dtype-like to ``"float32"`` or ``"float64"``, the names the compiled
+    ``to_dense``/``to_csc`` take."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from exc
+    if dt == np.float32:
+        return "float32"
+    if dt == np.float64:
+        return "float64"
+    raise TypeError(f"dtype must be float32 or float64, got {dt}")
 
 
 def check_shape_product(k: int, d: int) -> None:
@@ -149,6 +234,36 @@ def check_seed(seed: Any, name: str = "seed") -> int:
     return seed
 
 
+def resolve_seed(random_state: Any, name: str = "random_state") -> int:
+    """The 64-bit seed of a ``random_state``: the one resolver of every estimator and
+    selector.
+
+    * an int in ``[0, 2**64)`` is the seed itself;
+    * ``None`` draws a seed in ``[0, 2**63 - 1)`` from NumPy's global ``RandomState``;
+    * a ``numpy.random.RandomState`` or ``numpy.random.Generator`` draws one from
+      itself (advancing it).
+
+    Raises
+    ------
+    TypeError
+        For anything else (``bool`` included).
+    ValueError
+        For an int outside ``[0, 2**64)``.
+    """
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        return check_seed(random_state, name)
+    if random_state is None:
+        random_state = np.random.mtrand._rand  # NumPy's global RandomState
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(0, _DRAWN_SEED_LIMIT, dtype=np.int64))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(0, _DRAWN_SEED_LIMIT))
+    raise TypeError(
+        f"{name} must be None, an int, a numpy.random.RandomState or a "
+        f"numpy.random.Generator, got {type(random_state).__name__} {random_state!r}"
+    )
+
+
 def check_family(family: Any) -> str:
     """Return ``family`` after checking that it names a supported operator family."""
     if not isinstance(family, str):
@@ -176,13 +291,29 @@ def check_density(density: Any, d: int, name: str = "density") -> float:
 
 def check_nnz(nnz: Any, k: int, name: str = "nnz") -> int:
     """Check the number of nonzeros per column of a sparse sign operator (1 <= nnz <= k)."""
-    nnz = check_positive_int(nnz, name)
+    nnz = check_int(nnz, name)
     if nnz > k:
         raise ValueError(
             f"{name} must be at most k (the number of rows of the operator), "
             f"got {name}={nnz} > k={k}"
         )
     return nnz
+
+
+def check_srht_dims(k: int, d: int) -> None:
+    """The SRHT pads ``d`` to ``d' = 2^p <= 2**30`` and samples ``k <= d'`` rows."""
+    if d > MAX_HADAMARD_LEN:
+        raise OverflowError(
+            f"d={d} exceeds 2**30, the largest dimension of the 'srht' family "
+            "(inputs are zero-padded to the next power of two)"
+        )
+    padded = next_power_of_two(d)
+    if k > padded:
+        raise ValueError(
+            f"k must be at most d' = {padded}, the dimension d={d} padded to the next "
+            f"power of two (the SRHT samples k distinct rows of a {padded} x {padded} "
+            f"Hadamard matrix), got k={k}"
+        )
 
 
 def _float_dtype_for(dtype: np.dtype, name: str) -> np.dtype:

@@ -35,18 +35,18 @@ import numpy as np
 from ._gpu import gpu_available, gpu_info
 from ._operator import (
     SketchOperator,
-    countsketch,
     gaussian,
     get_num_threads,
-    rademacher,
     simd_level,
     sparse_sign,
     very_sparse,
 )
+from ._validation import FAMILIES
 
 __all__ = ["main"]
 
-METHODS = ("sparse_sign", "very_sparse", "gaussian", "rademacher", "countsketch")
+#: ``--method`` takes every operator family.
+METHODS = FAMILIES
 
 #: Target size in bytes of one chunk of input rows when ``--chunk-rows`` is not given.
 _DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024
@@ -116,15 +116,12 @@ class ProgressBar:
 def _make_operator(
     method: str, k: int, d: int, seed: int, nnz: int | None, density: float | str
 ) -> SketchOperator:
+    params: dict[str, Any] = {}
     if method == "sparse_sign":
-        return sparse_sign(k, d, nnz=min(8, k) if nnz is None else nnz, seed=seed)
-    if method == "very_sparse":
-        return very_sparse(k, d, density=density, seed=seed)
-    if method == "gaussian":
-        return gaussian(k, d, seed=seed)
-    if method == "rademacher":
-        return rademacher(k, d, seed=seed)
-    return countsketch(k, d, seed=seed)
+        params["nnz"] = min(8, k) if nnz is None else nnz
+    elif method == "very_sparse":
+        params["density"] = density
+    return SketchOperator(method, k, d, seed=seed, **params)  # type: ignore[arg-type]
 
 
 def _parse_density(text: str) -> float | str:

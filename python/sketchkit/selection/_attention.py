@@ -9,8 +9,17 @@ from typing import Any
 import numpy as np
 
 from .. import _native
+from .._docs import choices, fill_doc
+from .._validation import as_float, check_choice, check_int
 from ._base import BaseSelector, check_reduction, quota
-from ._graph import _metric, _pos_int, _rounds, _to_csr
+from ._graph import (
+    HASH_DEFAULTS,
+    HASH_FAMILIES,
+    _metric,
+    _to_csr,
+    build_hasher,
+    default_min_bucket,
+)
 
 __all__ = ["GraphAttentionSelector"]
 
@@ -35,6 +44,7 @@ class _Stages:
                 print(file=sys.stderr)
 
 
+@fill_doc(hash_families=choices(HASH_FAMILIES))
 class GraphAttentionSelector(BaseSelector):
     r"""Instance selection by graph-attention importance on a scalable kNN graph.
 
@@ -67,7 +77,7 @@ class GraphAttentionSelector(BaseSelector):
     n_neighbors : int, default=10
     n_bits, n_levels, n_views : int, default=24, 3, 4
         Hashing parameters (``graph="hash"``).
-    hash_family : {"simhash", "e2lsh", "flyhash"}, default="simhash"
+    hash_family : %(hash_families)s, default="simhash"
     min_bucket : int or None, default=None
         ``None``: ``max(2 * n_neighbors, 8)``, capped at ``max_bucket // 2``.
     max_bucket : int, default=64
@@ -79,14 +89,13 @@ class GraphAttentionSelector(BaseSelector):
     metric : {"euclidean", "cosine"}, default="euclidean"
     noise_threshold : float in [0, 1], default=0.5
     boundary_weight : float, default=1.0
-    random_state : int, RandomState or None, default=None
+    %(random_state)s
     verbose : bool, default=False
         Print stage progress to stderr.
 
     Attributes
     ----------
-    sample_indices_ : ndarray of int64
-        Kept rows, ascending.
+    %(selector_attributes)s
     sample_weight_ : ndarray of float64
         Weight of each kept row: the rows it stands for (its own class's rows it
         covered), rescaled so each class's weights sum to its size. A model fitted on
@@ -101,8 +110,6 @@ class GraphAttentionSelector(BaseSelector):
         The kNN graph (values are distances).
     hops_ : ndarray of int64
         Cover radius used per class.
-    reduction_ : float
-        Achieved reduction rate.
 
     Notes
     -----
@@ -123,12 +130,12 @@ class GraphAttentionSelector(BaseSelector):
         reduction: float | None = None,
         graph: str = "hash",
         n_neighbors: int = 10,
-        n_bits: int = 24,
-        n_levels: int = 3,
-        n_views: int = 4,
-        hash_family: str = "simhash",
+        n_bits: int = HASH_DEFAULTS["n_bits"],
+        n_levels: int = HASH_DEFAULTS["n_levels"],
+        n_views: int = HASH_DEFAULTS["n_views"],
+        hash_family: str = HASH_DEFAULTS["family"],
         min_bucket: int | None = None,
-        max_bucket: int = 64,
+        max_bucket: int = HASH_DEFAULTS["max_bucket"],
         refine: int = 1,
         batch_size: int = 1000,
         metric: str = "euclidean",
@@ -155,47 +162,29 @@ class GraphAttentionSelector(BaseSelector):
         self.verbose = verbose
 
     def _build_graph(self, rows: Any, codes: np.ndarray, n_classes: int, n: int) -> Any:
-        k = min(_pos_int(self.n_neighbors, "n_neighbors"), max(n - 1, 1))
+        k = min(check_int(self.n_neighbors, "n_neighbors"), max(n - 1, 1))
         metric = _metric(self.metric)
         seed = self._seed()
-        if self.graph == "hash":
-            mb = _pos_int(self.max_bucket, "max_bucket", 2)
-            lo = (
-                min(max(2 * k, 8), mb // 2)
-                if self.min_bucket is None
-                else _pos_int(self.min_bucket, "min_bucket")
+        graph = check_choice(self.graph, "graph", ("hash", "minibatch"))
+        if graph == "hash":
+            mb = check_int(self.max_bucket, "max_bucket", 2)
+            lo = default_min_bucket(k, mb) if self.min_bucket is None else self.min_bucket
+            family = check_choice(self.hash_family, "hash_family", HASH_FAMILIES)
+            tables = build_hasher(
+                rows, family, self.n_bits, self.n_levels, self.n_views, lo, mb, seed
             )
-            if self.hash_family not in ("simhash", "e2lsh", "flyhash"):
-                raise ValueError(
-                    f"hash_family must be 'simhash', 'e2lsh' or 'flyhash', got {self.hash_family!r}"
-                )
-            tables = _native.Hasher(
-                rows,
-                self.hash_family,
-                _pos_int(self.n_bits, "n_bits"),
-                _pos_int(self.n_levels, "n_levels"),
-                _pos_int(self.n_views, "n_views"),
-                lo,
-                mb,
-                seed,
-            )
-            return tables.knn_graph(rows, k, metric, _rounds(self.refine))
-        if self.graph == "minibatch":
-            indptr, indices, dist, _ = _native.minibatch_graph(
-                rows, codes, n_classes, _pos_int(self.batch_size, "batch_size", 2), k, metric, seed
-            )
-            return indptr, indices, dist
-        raise ValueError(f"graph must be 'hash' or 'minibatch', got {self.graph!r}")
+            return tables.knn_graph(rows, k, metric, check_int(self.refine, "refine", 0))
+        indptr, indices, dist, _ = _native.minibatch_graph(
+            rows, codes, n_classes, check_int(self.batch_size, "batch_size", 2), k, metric, seed
+        )
+        return indptr, indices, dist
 
     def _select(self, rows: Any, codes: np.ndarray, n_classes: int) -> np.ndarray:
         reduction = check_reduction(self.reduction, allow_none=True)
         n = codes.shape[0]
-        nt = float(self.noise_threshold)
-        if not 0.0 <= nt <= 1.0:
-            raise ValueError(f"noise_threshold must be in [0, 1], got {nt}")
-        bw = float(self.boundary_weight)
-        if not (np.isfinite(bw) and bw >= 0):
-            raise ValueError(f"boundary_weight must be finite and >= 0, got {bw}")
+        # The core checks their ranges (before the scores, after the graph).
+        nt = as_float(self.noise_threshold, "noise_threshold")
+        bw = as_float(self.boundary_weight, "boundary_weight")
         stages = _Stages(bool(self.verbose), 3)
         parts = self._build_graph(rows, codes, n_classes, n)
         stages.step("neighbour graph")

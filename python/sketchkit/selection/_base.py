@@ -9,15 +9,14 @@ and the fitted attribute ``sample_indices_``. They therefore work as steps of an
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
-from sklearn.utils import check_random_state
 
-from .._validation import as_dense, as_sparse, check_seed
+from .._docs import fill_doc
+from .._validation import as_dense, as_float, as_sparse, resolve_seed
 
 __all__ = ["BaseSelector", "check_reduction", "encode_labels", "native_rows"]
 
@@ -90,30 +89,12 @@ def encode_labels(y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
     return classes, codes.astype(np.uint32).ravel()
 
 
-def seed_from(random_state: Any) -> int:
-    """``random_state`` as a 64-bit seed for the core's Philox streams.
-
-    An int in ``[0, 2**64)`` is used as is; ``None`` draws a seed from NumPy's global
-    generator; a ``RandomState`` or ``Generator`` draws one from itself.
-    """
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
-        return check_seed(random_state, "random_state")
-    if isinstance(random_state, np.random.Generator):
-        return int(random_state.integers(0, 2**63 - 1))
-    if random_state is None or isinstance(random_state, np.random.RandomState):
-        return int(check_random_state(random_state).randint(0, 2**63 - 1, dtype=np.int64))
-    raise TypeError(
-        f"random_state must be None, an int, a RandomState or a Generator, got {random_state!r}"
-    )
-
-
 def check_reduction(reduction: Any, *, allow_none: bool) -> float | None:
     """``reduction`` as a float in ``(0, 1)`` (or ``None`` when allowed)."""
     if reduction is None and allow_none:
         return None
-    if isinstance(reduction, bool) or not isinstance(reduction, numbers.Real):
-        raise TypeError(f"reduction must be a float in (0, 1), got {reduction!r}")
-    r = float(reduction)
+    r = as_float(reduction, "reduction")
+    # Restates the core's rule (select::quota) while the quotas are computed here.
     if not 0.0 < r < 1.0:
         raise ValueError(f"reduction must be in (0, 1), got reduction={r}")
     return r
@@ -131,6 +112,7 @@ def quota(codes: np.ndarray, n_classes: int, reduction: float) -> list[int]:
     return [int(min(c, max(1, round_half_up(c * (1.0 - reduction))))) if c else 0 for c in counts]
 
 
+@fill_doc
 class BaseSelector(BaseEstimator):
     """Base class of the selectors (imbalanced-learn sampler interface).
 
@@ -139,21 +121,14 @@ class BaseSelector(BaseEstimator):
 
     Attributes
     ----------
-    sample_indices_ : ndarray of shape (n_kept,)
-        Indices of the kept rows in the input, ascending.
-    classes_ : ndarray
-        The distinct labels.
-    n_features_in_ : int
-        Number of features seen in :meth:`fit_resample`.
-    reduction_ : float
-        Achieved reduction rate ``1 - n_kept / n_rows``.
+    %(selector_attributes)s
     """
 
     _sampling_type = "under-sampling"
 
     def _seed(self) -> int:
-        """``random_state`` as a 64-bit seed (``None`` draws one from NumPy's RNG)."""
-        return seed_from(getattr(self, "random_state", None))
+        """``random_state`` as a 64-bit seed (see :func:`~sketchkit._validation.resolve_seed`)."""
+        return resolve_seed(getattr(self, "random_state", None))
 
     def _select(self, rows: Any, codes: np.ndarray, n_classes: int) -> np.ndarray:
         raise NotImplementedError

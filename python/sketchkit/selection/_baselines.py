@@ -13,12 +13,13 @@ deterministic for a ``random_state`` and do not depend on the number of threads.
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
 
 from .. import _native
+from .._docs import fill_doc
+from .._validation import as_float, check_int
 from ._base import BaseSelector, check_reduction, quota
 from ._graph import _metric
 
@@ -31,14 +32,7 @@ __all__ = [
 ]
 
 
-def _int_param(value: Any, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if int(value) < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {name}={int(value)}")
-    return int(value)
-
-
+@fill_doc
 class StratifiedRandomSelector(BaseSelector):
     """Stratified random subset: a fixed fraction of every class, drawn uniformly.
 
@@ -47,19 +41,12 @@ class StratifiedRandomSelector(BaseSelector):
     reduction : float, default=0.9
         Fraction of rows to drop, in ``(0, 1)``. Class ``c`` with ``n_c`` rows keeps
         ``round(n_c * (1 - reduction))`` rows, at least one.
-    random_state : int, RandomState instance or None, default=None
-        Seed of the draw.
+    %(random_state)s
+        It seeds the draw.
 
     Attributes
     ----------
-    sample_indices_ : ndarray of shape (n_kept,)
-        Indices of the kept rows, ascending.
-    classes_ : ndarray
-        The distinct labels.
-    n_features_in_ : int
-        Number of features.
-    reduction_ : float
-        Achieved reduction ``1 - n_kept / n_samples``.
+    %(selector_attributes)s
 
     Notes
     -----
@@ -80,6 +67,7 @@ class StratifiedRandomSelector(BaseSelector):
         return _native.stratified_random_select(codes, n_classes, q, self._seed())
 
 
+@fill_doc
 class CondensedNearestNeighbour(BaseSelector):
     """Hart's condensed nearest neighbour (multi-class).
 
@@ -90,19 +78,12 @@ class CondensedNearestNeighbour(BaseSelector):
     ----------
     metric : {"euclidean", "cosine"}, default="euclidean"
         Distance of the 1-NN rule.
-    random_state : int, RandomState instance or None, default=None
-        Seed of the visiting order.
+    %(random_state)s
+        It seeds the visiting order.
 
     Attributes
     ----------
-    sample_indices_ : ndarray of shape (n_kept,)
-        Indices of the kept rows, ascending.
-    classes_ : ndarray
-        The distinct labels.
-    n_features_in_ : int
-        Number of features.
-    reduction_ : float
-        Achieved reduction ``1 - n_kept / n_samples``.
+    %(selector_attributes)s
 
     Notes
     -----
@@ -140,6 +121,7 @@ class CondensedNearestNeighbour(BaseSelector):
         return _native.cnn_select(rows, codes, n_classes, _metric(self.metric), self._seed())
 
 
+@fill_doc
 class EditedNearestNeighbours(BaseSelector):
     """Wilson's edited nearest neighbours: remove rows their neighbours outvote.
 
@@ -152,14 +134,7 @@ class EditedNearestNeighbours(BaseSelector):
 
     Attributes
     ----------
-    sample_indices_ : ndarray of shape (n_kept,)
-        Indices of the kept rows, ascending.
-    classes_ : ndarray
-        The distinct labels.
-    n_features_in_ : int
-        Number of features.
-    reduction_ : float
-        Achieved reduction ``1 - n_kept / n_samples``.
+    %(selector_attributes)s
 
     Notes
     -----
@@ -182,10 +157,11 @@ class EditedNearestNeighbours(BaseSelector):
         self.metric = metric
 
     def _select(self, rows: Any, codes: np.ndarray, n_classes: int) -> np.ndarray:
-        k = _int_param(self.n_neighbors, "n_neighbors")
+        k = check_int(self.n_neighbors, "n_neighbors")
         return _native.enn_select(rows, codes, n_classes, k, _metric(self.metric))
 
 
+@fill_doc
 class DROP3(BaseSelector):
     """DROP3 (Wilson & Martinez 2000): ENN noise filter, then decremental pruning.
 
@@ -198,14 +174,7 @@ class DROP3(BaseSelector):
 
     Attributes
     ----------
-    sample_indices_ : ndarray of shape (n_kept,)
-        Indices of the kept rows, ascending.
-    classes_ : ndarray
-        The distinct labels.
-    n_features_in_ : int
-        Number of features.
-    reduction_ : float
-        Achieved reduction ``1 - n_kept / n_samples``.
+    %(selector_attributes)s
 
     Notes
     -----
@@ -237,10 +206,11 @@ class DROP3(BaseSelector):
         self.metric = metric
 
     def _select(self, rows: Any, codes: np.ndarray, n_classes: int) -> np.ndarray:
-        k = _int_param(self.n_neighbors, "n_neighbors")
+        k = check_int(self.n_neighbors, "n_neighbors")
         return _native.drop3_select(rows, codes, n_classes, k, _metric(self.metric))
 
 
+@fill_doc
 class LSHInstanceSelector(BaseSelector):
     r"""LSH-IS: keep one row per class in every bucket of several p-stable hash tables.
 
@@ -258,19 +228,12 @@ class LSHInstanceSelector(BaseSelector):
         Bucket width :math:`w` relative to the data scale (the median
         nearest-neighbour distance within a random sample of 1000 rows). Smaller
         widths or more functions mean smaller buckets and less reduction.
-    random_state : int, RandomState instance or None, default=None
-        Seed of the hash functions and of the row priorities.
+    %(random_state)s
+        It seeds the hash functions and the row priorities.
 
     Attributes
     ----------
-    sample_indices_ : ndarray of shape (n_kept,)
-        Indices of the kept rows, ascending.
-    classes_ : ndarray
-        The distinct labels.
-    n_features_in_ : int
-        Number of features.
-    reduction_ : float
-        Achieved reduction ``1 - n_kept / n_samples``.
+    %(selector_attributes)s
 
     Notes
     -----
@@ -318,18 +281,13 @@ class LSHInstanceSelector(BaseSelector):
         self.random_state = random_state
 
     def _select(self, rows: Any, codes: np.ndarray, n_classes: int) -> np.ndarray:
-        if self.variant not in ("S", "F"):
-            raise ValueError(f"variant must be 'S' or 'F', got variant={self.variant!r}")
-        w = self.width
-        if isinstance(w, bool) or not isinstance(w, numbers.Real) or not (0 < float(w) < np.inf):
-            raise ValueError(f"width must be a positive finite number, got width={w!r}")
         return _native.lsh_is_select(
             rows,
             codes,
             n_classes,
-            self.variant,
-            _int_param(self.n_tables, "n_tables"),
-            _int_param(self.n_funcs, "n_funcs"),
-            float(w),
+            self.variant,  # parsed by the core, which names it in its error
+            check_int(self.n_tables, "n_tables"),
+            check_int(self.n_funcs, "n_funcs"),
+            as_float(self.width, "width"),  # the core checks that it is positive and finite
             self._seed(),
         )

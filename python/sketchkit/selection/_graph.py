@@ -8,15 +8,15 @@ by index; a row is never its own neighbour), the layout of scikit-learn's
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from .. import _native
+from .._docs import choices, fill_doc
+from .._validation import as_float, check_choice, check_int, resolve_seed
 from ._base import native_rows
-from ._base import seed_from as _seed
 
 __all__ = [
     "HierarchicalHasher",
@@ -26,22 +26,68 @@ __all__ = [
     "minibatch_kneighbors_graph",
 ]
 
-_FAMILIES = ("simhash", "e2lsh", "flyhash")
+#: The hash families of :class:`HierarchicalHasher` (the core's ``HashFamily``).
+HASH_FAMILIES = ("simhash", "e2lsh", "flyhash")
+#: The core's ``HashConfig`` defaults, the signature defaults of the hashing API.
+HASH_DEFAULTS: dict[str, Any] = {
+    "family": "simhash",
+    "n_bits": 24,
+    "n_levels": 3,
+    "n_views": 4,
+    "min_bucket": 16,
+    "max_bucket": 64,
+    "width": 4.0,
+    "expansion": 8,
+    "fan_in": 6,
+}
 _METRICS = ("euclidean", "cosine")
 
+# The integer parameters below are checked with check_int(value, name, minimum): the
+# binding takes them as unsigned integers, so a negative value would not be reported
+# under its name without the check.
 
-def _pos_int(value: Any, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if int(value) < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {name}={int(value)}")
-    return int(value)
+
+def default_min_bucket(n_neighbors: int, max_bucket: int) -> int:
+    """``min_bucket`` when none is given: ``max(2 * n_neighbors, 8)``, capped at
+    ``max_bucket // 2``."""
+    return min(max(2 * n_neighbors, 8), max_bucket // 2)
 
 
 def _metric(metric: Any) -> str:
-    if metric not in _METRICS:
-        raise ValueError(f"metric must be one of {_METRICS}, got {metric!r}")
-    return str(metric)
+    return check_choice(metric, "metric", _METRICS)
+
+
+def build_hasher(
+    rows: Any,
+    family: str,
+    n_bits: Any,
+    n_levels: Any,
+    n_views: Any,
+    min_bucket: Any,
+    max_bucket: Any,
+    seed: int,
+    *,
+    center: Any = True,
+    width: Any = HASH_DEFAULTS["width"],
+    expansion: Any = HASH_DEFAULTS["expansion"],
+    fan_in: Any = HASH_DEFAULTS["fan_in"],
+) -> Any:
+    """The compiled hash tables of ``rows`` (see :func:`native_rows`); the core checks
+    the parameters' ranges and how they combine."""
+    return _native.Hasher(
+        rows,
+        family,
+        check_int(n_bits, "n_bits"),
+        check_int(n_levels, "n_levels"),
+        check_int(n_views, "n_views"),
+        check_int(min_bucket, "min_bucket"),
+        check_int(max_bucket, "max_bucket"),
+        seed,
+        center=bool(center),
+        width=as_float(width, "width"),
+        expansion=check_int(expansion, "expansion"),
+        fan_in=check_int(fan_in, "fan_in"),
+    )
 
 
 def _to_csr(parts: tuple[np.ndarray, np.ndarray, np.ndarray], n: int) -> sp.csr_matrix:
@@ -60,12 +106,7 @@ def _from_csr(graph: Any, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     )
 
 
-def _rounds(rounds: Any) -> int:
-    if isinstance(rounds, bool) or not isinstance(rounds, numbers.Integral) or rounds < 0:
-        raise ValueError(f"refine must be a non-negative integer, got {rounds!r}")
-    return int(rounds)
-
-
+@fill_doc(hash_families=choices(HASH_FAMILIES))
 class HierarchicalHasher:
     r"""Multi-level, multi-view hash tables over the rows of a data set.
 
@@ -88,7 +129,7 @@ class HierarchicalHasher:
 
     Parameters
     ----------
-    family : {"simhash", "e2lsh", "flyhash"}, default="simhash"
+    family : %(hash_families)s, default="simhash"
     n_bits : int, default=24
         Symbols per view (at most 64 for SimHash).
     n_levels : int, default=3
@@ -102,7 +143,7 @@ class HierarchicalHasher:
         E2LSH bucket width relative to the data-scale estimate.
     expansion, fan_in : int, default=8, 6
         FlyHash expansion factor and inputs per unit.
-    random_state : int, RandomState or None, default=None
+    %(random_state)s
 
     Attributes
     ----------
@@ -119,17 +160,17 @@ class HierarchicalHasher:
 
     def __init__(
         self,
-        family: str = "simhash",
-        n_bits: int = 24,
-        n_levels: int = 3,
-        n_views: int = 4,
-        min_bucket: int = 16,
-        max_bucket: int = 64,
+        family: str = HASH_DEFAULTS["family"],
+        n_bits: int = HASH_DEFAULTS["n_bits"],
+        n_levels: int = HASH_DEFAULTS["n_levels"],
+        n_views: int = HASH_DEFAULTS["n_views"],
+        min_bucket: int = HASH_DEFAULTS["min_bucket"],
+        max_bucket: int = HASH_DEFAULTS["max_bucket"],
         *,
         center: bool = True,
-        width: float = 4.0,
-        expansion: int = 8,
-        fan_in: int = 6,
+        width: float = HASH_DEFAULTS["width"],
+        expansion: int = HASH_DEFAULTS["expansion"],
+        fan_in: int = HASH_DEFAULTS["fan_in"],
         random_state: Any = None,
     ) -> None:
         self.family = family
@@ -146,22 +187,21 @@ class HierarchicalHasher:
 
     def fit(self, X: Any) -> HierarchicalHasher:
         """Hash the rows of ``X`` (dense or sparse)."""
-        if self.family not in _FAMILIES:
-            raise ValueError(f"family must be one of {_FAMILIES}, got {self.family!r}")
+        family = check_choice(self.family, "family", HASH_FAMILIES)
         _, rows = native_rows(X)
-        self._tables = _native.Hasher(
+        self._tables = build_hasher(
             rows,
-            self.family,
-            _pos_int(self.n_bits, "n_bits"),
-            _pos_int(self.n_levels, "n_levels"),
-            _pos_int(self.n_views, "n_views"),
-            _pos_int(self.min_bucket, "min_bucket"),
-            _pos_int(self.max_bucket, "max_bucket"),
-            _seed(self.random_state),
-            center=bool(self.center),
-            width=float(self.width),
-            expansion=_pos_int(self.expansion, "expansion"),
-            fan_in=_pos_int(self.fan_in, "fan_in"),
+            family,
+            self.n_bits,
+            self.n_levels,
+            self.n_views,
+            self.min_bucket,
+            self.max_bucket,
+            resolve_seed(self.random_state),
+            center=self.center,
+            width=self.width,
+            expansion=self.expansion,
+            fan_in=self.fan_in,
         )
         t = self._tables
         self.n_samples_ = int(t.n)
@@ -174,7 +214,7 @@ class HierarchicalHasher:
 
     def level_ids(self, level: int) -> np.ndarray:
         """Bucket ids at a fixed ``level`` (``0..n_levels``), shape ``(n, n_views)``."""
-        return self._fitted().level_ids(_pos_int(level, "level", 0))
+        return self._fitted().level_ids(check_int(level, "level", 0))
 
     def codes(self, X: Any, view: int = 0) -> np.ndarray:
         """The symbols of every row in ``view``, shape ``(n, n_bits)``, uint16.
@@ -183,12 +223,12 @@ class HierarchicalHasher:
         winning units, strongest first. ``X`` must be the data given to :meth:`fit`.
         """
         _, rows = native_rows(X)
-        return self._fitted().codes(rows, _pos_int(view, "view", 0))
+        return self._fitted().codes(rows, check_int(view, "view", 0))
 
     def view_seed(self, view: int = 0) -> int:
         """Seed of ``view``'s Gaussian operator: SimHash/E2LSH project with
         ``sketchkit.gaussian(n_bits, d, seed=view_seed(v))`` (unscaled signs)."""
-        return int(self._fitted().view_seed(_pos_int(view, "view", 0)))
+        return int(self._fitted().view_seed(check_int(view, "view", 0)))
 
     def _fitted(self) -> Any:
         if not hasattr(self, "_tables"):
@@ -206,8 +246,8 @@ class HierarchicalHasher:
         """
         t = self._fitted()
         _, rows = native_rows(X)
-        k = _pos_int(n_neighbors, "n_neighbors")
-        parts = t.knn_graph(rows, k, _metric(metric), _rounds(refine))
+        k = check_int(n_neighbors, "n_neighbors")
+        parts = t.knn_graph(rows, k, _metric(metric), check_int(refine, "refine", 0))
         return _to_csr(parts, int(t.n))
 
 
@@ -216,25 +256,25 @@ def hash_kneighbors_graph(
     n_neighbors: int = 10,
     *,
     metric: str = "euclidean",
-    family: str = "simhash",
-    n_bits: int = 24,
-    n_levels: int = 3,
-    n_views: int = 4,
+    family: str = HASH_DEFAULTS["family"],
+    n_bits: int = HASH_DEFAULTS["n_bits"],
+    n_levels: int = HASH_DEFAULTS["n_levels"],
+    n_views: int = HASH_DEFAULTS["n_views"],
     min_bucket: int | None = None,
-    max_bucket: int = 64,
+    max_bucket: int = HASH_DEFAULTS["max_bucket"],
     refine: int = 1,
     random_state: Any = None,
 ) -> sp.csr_matrix:
     """Approximate kNN graph by hierarchical hashing and exact re-ranking.
 
-    ``min_bucket`` defaults to ``max(2 * n_neighbors, 8)`` (capped at
-    ``max_bucket // 2``); ``refine`` rounds of neighbour-of-neighbour refinement
+    ``min_bucket`` defaults to ``max(2 * n_neighbors, 8)``, capped at
+    ``max_bucket // 2``; ``refine`` rounds of neighbour-of-neighbour refinement
     follow. See :class:`HierarchicalHasher`; the result's recall against exact kNN is
     measured by :func:`graph_recall`.
     """
-    k = _pos_int(n_neighbors, "n_neighbors")
-    mb = _pos_int(max_bucket, "max_bucket", 2)
-    lo = min(max(2 * k, 8), mb // 2) if min_bucket is None else min_bucket
+    k = check_int(n_neighbors, "n_neighbors")
+    mb = check_int(max_bucket, "max_bucket", 2)
+    lo = default_min_bucket(k, mb) if min_bucket is None else min_bucket
     h = HierarchicalHasher(
         family, n_bits, n_levels, n_views, lo, mb, random_state=random_state
     ).fit(X)
@@ -267,10 +307,10 @@ def minibatch_kneighbors_graph(
         rows,
         codes,
         n_classes,
-        _pos_int(batch_size, "batch_size", 2),
-        _pos_int(n_neighbors, "n_neighbors"),
+        check_int(batch_size, "batch_size", 2),
+        check_int(n_neighbors, "n_neighbors"),
         _metric(metric),
-        _seed(random_state),
+        resolve_seed(random_state),
     )
     return _to_csr((indptr, indices, dist), n)
 
@@ -280,7 +320,7 @@ def exact_kneighbors_graph(
 ) -> sp.csr_matrix:
     """Exact kNN graph by brute force (quadratic; a reference for small data)."""
     Xc, rows = native_rows(X)
-    parts = _native.exact_graph(rows, _pos_int(n_neighbors, "n_neighbors"), _metric(metric))
+    parts = _native.exact_graph(rows, check_int(n_neighbors, "n_neighbors"), _metric(metric))
     return _to_csr(parts, Xc.shape[0])
 
 
@@ -303,8 +343,8 @@ def graph_recall(
     n = Xc.shape[0]
     indptr, indices, dist = _from_csr(graph, n)
     k = int(np.diff(indptr).max()) if n_neighbors is None else n_neighbors
-    k = _pos_int(k, "n_neighbors")
-    rng = np.random.RandomState(_seed(random_state) % 2**32)
-    m = min(_pos_int(sample, "sample"), n)
+    k = check_int(k, "n_neighbors")
+    rng = np.random.RandomState(resolve_seed(random_state) % 2**32)
+    m = min(check_int(sample, "sample"), n)
     rows_s = np.sort(rng.choice(n, size=m, replace=False)).astype(np.int64)
     return float(_native.graph_recall(rows, indptr, indices, dist, rows_s, k, _metric(metric)))
