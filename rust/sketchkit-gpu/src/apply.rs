@@ -71,7 +71,9 @@ impl Gpu {
             });
         }
         if !sketchkit::all_finite(x) {
-            return Err(SketchError::NonFinite);
+            return Err(SketchError::NonFinite {
+                arg: if adjoint { "Z" } else { "X" },
+            });
         }
         let n = x.rows();
         if n == 0 {
@@ -228,7 +230,8 @@ impl Gpu {
         Ok(tm)
     }
 
-    /// The in-place FWHT of every row (see [`Gpu::fwht_rows_with`]).
+    /// The in-place FWHT of every row of finite input (the core's
+    /// `Backend::fwht_rows` and [`Gpu::fwht_rows_with`] check that first).
     pub(crate) fn fwht_impl(
         &self,
         mut x: MatMut<'_, f32>,
@@ -238,11 +241,6 @@ impl Gpu {
         let (n_rows, n) = (x.rows(), x.cols());
         sketchkit::fwht::check_len(n, "x")?;
         check_u32(n, "x")?;
-        // The crate's only finite-input check of the in-place FWHT (nothing is written
-        // when it fails); the rule belongs to the core's `Backend::fwht_rows`.
-        if !sketchkit::all_finite(x.as_ref()) {
-            return Err(SketchError::NonFinite);
-        }
         let rows = self.chunk_rows(opts, n, n_rows, "x")?;
         let mut st = self.lock();
         let mut tm = Timings::default();

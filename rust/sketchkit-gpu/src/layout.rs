@@ -23,7 +23,7 @@ pub(crate) fn sliced_ell(l: &Lists<'_>) -> Result<(Vec<u32>, Vec<u32>)> {
         let width = (s * SLICE..(s + 1) * SLICE).map(len).max().unwrap_or(0);
         total += width * SLICE;
         ptr.push(u32::try_from(total).map_err(|_| {
-            SketchError::Overflow("the operator has more than 2^32 padded nonzeros".into())
+            SketchError::overflow("k", "the operator has more than 2^32 padded nonzeros")
         })?);
     }
     let mut ent = Vec::new();

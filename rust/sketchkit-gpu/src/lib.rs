@@ -121,12 +121,16 @@ impl Gpu {
     }
 
     /// FWHT of every row with explicit options; returns the call's phase times.
+    /// Non-finite input is refused before anything is written (the core's rule,
+    /// [`sketchkit::fwht::check_finite_input`]).
     pub fn fwht_rows_with(
         &self,
         x: MatMut<'_, f32>,
         normalized: bool,
         opts: &Options,
     ) -> Result<Timings> {
+        sketchkit::fwht::check_len(x.cols(), "x")?;
+        sketchkit::fwht::check_finite_input(x.as_ref())?;
         self.scoped(|| self.fwht_impl(x, normalized, opts))
     }
 }
@@ -142,8 +146,8 @@ impl sketchkit::Backend for Gpu {
         self.project_adjoint_with(op, z, out, &Options::default())
             .map(drop)
     }
-    fn fwht_rows(&self, x: MatMut<'_, f32>, normalized: bool) -> Result<()> {
-        self.fwht_rows_with(x, normalized, &Options::default())
+    fn fwht_rows_finite(&self, x: MatMut<'_, f32>, normalized: bool) -> Result<()> {
+        self.scoped(|| self.fwht_impl(x, normalized, &Options::default()))
             .map(drop)
     }
 }

@@ -318,7 +318,7 @@ fn bad_input_gets_the_cpus_errors() {
         MatRef::from_row_major(&x, 4, 32).unwrap(),
         MatMut::from_row_major(&mut out, 4, 8).unwrap(),
     );
-    assert_eq!(r, Err(SketchError::NonFinite));
+    assert_eq!(r, Err(SketchError::NonFinite { arg: "X" }));
     let mut v = vec![1.0f32; 6];
     let r = g.fwht_rows(MatMut::from_row_major(&mut v, 2, 3).unwrap(), false);
     assert!(
