@@ -129,6 +129,13 @@ impl std::str::FromStr for HashFamily {
     }
 }
 
+/// `min_bucket` for a graph of `n_neighbors` neighbours when none is given: twice the
+/// neighbours (at least 8), so that a row's bucket holds enough candidates, capped at
+/// `max_bucket / 2` (the rule `max_bucket ≥ 2 · min_bucket` of [`HashConfig`]).
+pub fn default_min_bucket(n_neighbors: usize, max_bucket: usize) -> usize {
+    (2 * n_neighbors).max(8).min(max_bucket / 2)
+}
+
 impl Default for HashConfig {
     /// The selection defaults every API uses: centred SimHash, 24 symbols in 3
     /// nested levels, 4 views, buckets of 16 to 64 rows, seed 0.
