@@ -4,7 +4,7 @@
 //!   [`FloatKind`] ([`FloatKind::of`] for an array, [`FloatKind::parse`] for a `dtype`
 //!   string), and [`with_float!`] monomorphizes the generic code (bounded by [`Float`])
 //!   for it; CSR index arrays do the same with [`IndexKind`] and [`with_index!`], and
-//!   [`with_csr!`] combines the two.
+//!   [`with_csr!`] combines the two. All are [`Kind`]s dispatched by [`dispatch!`].
 //! * **Borrows first, views from borrows.** [`readonly`]/[`readwrite`] take NumPy's
 //!   borrow flag (so no other Rust code writes the array meanwhile); [`view`],
 //!   [`writable_view`] and [`slice1`] build core views that cannot outlive the borrow.
@@ -17,9 +17,9 @@
 
 use crate::error::{invalid, wrong_type};
 use numpy::{
-    dtype, Element, Ix1, PyArray, PyArray1, PyArray2, PyArrayDescrMethods, PyArrayMethods,
-    PyReadonlyArray, PyReadonlyArray1, PyReadonlyArray2, PyReadwriteArray, PyReadwriteArray2,
-    PyUntypedArray, PyUntypedArrayMethods,
+    dtype, Element, Ix1, PyArray, PyArray1, PyArray2, PyArrayDescr, PyArrayDescrMethods,
+    PyArrayMethods, PyReadonlyArray, PyReadonlyArray1, PyReadonlyArray2, PyReadwriteArray,
+    PyReadwriteArray2, PyUntypedArray, PyUntypedArrayMethods,
 };
 use pyo3::prelude::*;
 use sketchkit::{CsrRef, MatMut, MatRef, Real, SparseIndex};
@@ -27,6 +27,27 @@ use sketchkit::{CsrRef, MatMut, MatRef, Real, SparseIndex};
 /// The float element types the kernels take.
 pub(crate) trait Float: Real + Element {}
 impl<T: Real + Element> Float for T {}
+
+/// A NumPy dtype, as `numpy::dtype::<T>`.
+type DtypeOf = for<'py> fn(Python<'py>) -> Bound<'py, PyArrayDescr>;
+
+/// A closed set of element types an argument may have: each variant with its dtype.
+/// [`dispatch!`] turns a variant into the Rust type.
+pub(crate) trait Kind: Copy + 'static {
+    /// Every variant with its NumPy dtype.
+    const ALL: &'static [(Self, DtypeOf)];
+
+    /// The variant of a NumPy array of any dimension, when its dtype is one of
+    /// [`Kind::ALL`] with native byte order (rust-numpy's own cast test).
+    fn of_array(x: &Bound<'_, PyAny>) -> Option<Self> {
+        let dt = x.cast::<PyUntypedArray>().ok()?.dtype();
+        let py = x.py();
+        Self::ALL
+            .iter()
+            .find(|(_, dtype)| dt.is_equiv_to(&dtype(py)))
+            .map(|&(k, _)| k)
+    }
+}
 
 /// The element type of a float input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,22 +58,15 @@ pub(crate) enum FloatKind {
     F64,
 }
 
-impl FloatKind {
-    /// The float type of a NumPy array of any dimension, when it is `float32` or
-    /// `float64` with native byte order (rust-numpy's own cast test).
-    pub(crate) fn of_array(x: &Bound<'_, PyAny>) -> Option<FloatKind> {
-        let dt = x.cast::<PyUntypedArray>().ok()?.dtype();
-        let py = x.py();
-        if dt.is_equiv_to(&dtype::<f32>(py)) {
-            Some(FloatKind::F32)
-        } else if dt.is_equiv_to(&dtype::<f64>(py)) {
-            Some(FloatKind::F64)
-        } else {
-            None
-        }
-    }
+impl Kind for FloatKind {
+    const ALL: &'static [(Self, DtypeOf)] = &[
+        (FloatKind::F32, dtype::<f32>),
+        (FloatKind::F64, dtype::<f64>),
+    ];
+}
 
-    /// [`FloatKind::of_array`], or a `TypeError` naming the argument.
+impl FloatKind {
+    /// [`Kind::of_array`], or a `TypeError` naming the argument.
     pub(crate) fn of(x: &Bound<'_, PyAny>, name: &str) -> PyResult<FloatKind> {
         Self::of_array(x).ok_or_else(|| {
             wrong_type(
@@ -75,24 +89,6 @@ impl FloatKind {
     }
 }
 
-/// Runs `$body` with the type alias `$t` set to the element type of the [`FloatKind`]
-/// `$kind`: the binding's one float dispatch.
-macro_rules! with_float {
-    ($kind:expr, $t:ident => $body:expr) => {
-        match $kind {
-            $crate::convert::FloatKind::F32 => {
-                type $t = f32;
-                $body
-            }
-            $crate::convert::FloatKind::F64 => {
-                type $t = f64;
-                $body
-            }
-        }
-    };
-}
-pub(crate) use with_float;
-
 /// The index type of a CSR input (`indices` and `indptr` share it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum IndexKind {
@@ -102,35 +98,51 @@ pub(crate) enum IndexKind {
     I64,
 }
 
+impl Kind for IndexKind {
+    const ALL: &'static [(Self, DtypeOf)] = &[
+        (IndexKind::I32, dtype::<i32>),
+        (IndexKind::I64, dtype::<i64>),
+    ];
+}
+
 impl IndexKind {
     /// The index type of `indices`, or a `TypeError`.
     pub(crate) fn of(indices: &Bound<'_, PyAny>) -> PyResult<IndexKind> {
-        let err = || wrong_type("indices and indptr", "int32 or int64 arrays of one dtype");
-        let dt = indices.cast::<PyUntypedArray>().map_err(|_| err())?.dtype();
-        let py = indices.py();
-        if dt.is_equiv_to(&dtype::<i32>(py)) {
-            Ok(IndexKind::I32)
-        } else if dt.is_equiv_to(&dtype::<i64>(py)) {
-            Ok(IndexKind::I64)
-        } else {
-            Err(err())
-        }
+        Self::of_array(indices)
+            .ok_or_else(|| wrong_type("indices and indptr", "int32 or int64 arrays of one dtype"))
     }
 }
 
-/// [`with_float!`] for CSR index types.
+/// The binding's one dispatch: runs `$body` once per listed variant, with the type
+/// alias `$t` set to that variant's Rust type, and picks the run of the variant `$kind`.
+macro_rules! dispatch {
+    ($kind:expr, $t:ident => $body:expr; $($variant:path = $ty:ty),+ $(,)?) => {
+        match $kind {
+            $($variant => {
+                type $t = $ty;
+                $body
+            })+
+        }
+    };
+}
+pub(crate) use dispatch;
+
+/// [`dispatch!`] over a [`FloatKind`].
+macro_rules! with_float {
+    ($kind:expr, $t:ident => $body:expr) => {
+        $crate::convert::dispatch!($kind, $t => $body;
+            $crate::convert::FloatKind::F32 = f32,
+            $crate::convert::FloatKind::F64 = f64)
+    };
+}
+pub(crate) use with_float;
+
+/// [`dispatch!`] over an [`IndexKind`].
 macro_rules! with_index {
     ($kind:expr, $i:ident => $body:expr) => {
-        match $kind {
-            $crate::convert::IndexKind::I32 => {
-                type $i = i32;
-                $body
-            }
-            $crate::convert::IndexKind::I64 => {
-                type $i = i64;
-                $body
-            }
-        }
+        $crate::convert::dispatch!($kind, $i => $body;
+            $crate::convert::IndexKind::I32 = i32,
+            $crate::convert::IndexKind::I64 = i64)
     };
 }
 pub(crate) use with_index;

@@ -1,6 +1,6 @@
 //! The in-place fast Walsh–Hadamard transform.
 
-use crate::convert::{array, readwrite, with_float, writable_view, Float, FloatKind};
+use crate::convert::{array, readwrite, with_float, writable_view, Float, FloatKind, Kind};
 use crate::error::{invalid, nogil, run, Gil};
 use crate::gpu::{f32_array, Device};
 use numpy::{Ix2, PyArray1, PyArrayMethods, PyUntypedArrayMethods};

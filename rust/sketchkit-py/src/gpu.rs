@@ -72,10 +72,9 @@ fn gpu(py: Python<'_>) -> PyResult<Arc<Gpu>> {
 
 #[cfg(not(feature = "gpu"))]
 fn missing() -> PyErr {
-    pyo3::exceptions::PyRuntimeError::new_err(
-        "device='gpu': this build of sketchkit has no GPU backend (built without the \
-         'gpu' cargo feature)",
-    )
+    let msg = "device='gpu': this build of sketchkit has no GPU backend (built without the \
+               'gpu' cargo feature)";
+    crate::error::Error::from(sketchkit::SketchError::Device(msg.into())).into()
 }
 
 #[cfg(feature = "gpu")]
@@ -113,15 +112,15 @@ pub(crate) fn f32_array<'a, 'py>(
 
 /// Whether a GPU adapter can be used.
 #[pyfunction]
-pub(crate) fn gpu_available(py: Python<'_>) -> bool {
+pub(crate) fn gpu_available(py: Python<'_>) -> PyResult<bool> {
     #[cfg(feature = "gpu")]
     {
-        py.detach(Gpu::available)
+        nogil(py, "X", || Ok(Gpu::available()))
     }
     #[cfg(not(feature = "gpu"))]
     {
         let _ = py;
-        false
+        Ok(false)
     }
 }
 

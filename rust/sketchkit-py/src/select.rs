@@ -7,7 +7,7 @@
 
 use crate::convert::{
     array, count, counts, index_array, matrix, readonly, slice1, with_csr, with_float, Csr, Float,
-    FloatKind,
+    FloatKind, Kind,
 };
 use crate::error::{invalid, nogil, wrong_type, Error};
 use numpy::{
