@@ -1,24 +1,14 @@
 //! Bindings of `sketchkit::select::baselines`: conversion, GIL release and error
 //! mapping only. Every function returns the kept row indices (`int64`, ascending).
 
+use crate::convert::{count, counts, index_array, readonly, slice1};
+use crate::error::{nogil, Error};
 use crate::select::{labels, metric, with_rows, RowsJob};
-use crate::{nogil, slice1};
-use numpy::{PyArray1, PyArrayMethods, PyUntypedArrayMethods};
-use pyo3::exceptions::PyValueError;
+use numpy::{PyArray1, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use sketchkit::select::baselines::{self, LshVariant};
 use sketchkit::select::{Labels, Metric, Rows};
 use sketchkit::Real;
-
-fn out(py: Python<'_>, idx: Vec<usize>) -> Bound<'_, PyArray1<i64>> {
-    PyArray1::from_vec(py, idx.into_iter().map(|i| i as i64).collect::<Vec<_>>())
-}
-
-/// Label codes borrowed for the duration of a job (checked against the rows'
-/// count inside it).
-fn codes<'a>(y: &'a Bound<'_, PyArray1<u32>>) -> PyResult<&'a [u32]> {
-    slice1(y, "y")
-}
 
 enum Which {
     Cnn(u64),
@@ -53,20 +43,19 @@ fn run_job<'py>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
     y: &Bound<'py, PyArray1<u32>>,
-    n_classes: usize,
+    n_classes: i64,
     metric: Metric,
     which: Which,
 ) -> PyResult<Bound<'py, PyArray1<i64>>> {
-    let _g = y
-        .try_readonly()
-        .map_err(|e| PyValueError::new_err(format!("y: {e}")))?;
+    let gy = readonly(y, "y")?;
+    // The codes are checked against the rows' count inside the job.
     let job = BaselineJob {
-        y: codes(y)?,
-        n_classes,
+        y: slice1(&gy, "y")?,
+        n_classes: count(n_classes, "n_classes")?,
         metric,
         which,
     };
-    Ok(out(py, with_rows(py, x, job)?))
+    Ok(index_array(py, with_rows(py, x, job)?))
 }
 
 /// Stratified random subset with `quota[c]` rows of class `c`.
@@ -74,16 +63,15 @@ fn run_job<'py>(
 pub(crate) fn stratified_random_select<'py>(
     py: Python<'py>,
     y: &Bound<'py, PyArray1<u32>>,
-    n_classes: usize,
-    quota: Vec<usize>,
+    n_classes: i64,
+    quota: Vec<i64>,
     seed: u64,
 ) -> PyResult<Bound<'py, PyArray1<i64>>> {
-    let _g = y
-        .try_readonly()
-        .map_err(|e| PyValueError::new_err(format!("y: {e}")))?;
-    let lab = labels(y, y.len(), n_classes)?;
-    let idx = nogil(py, || baselines::stratified_random(&lab, &quota, seed))?;
-    Ok(out(py, idx))
+    let (n_classes, quota) = (count(n_classes, "n_classes")?, counts(&quota, "quota")?);
+    let gy = readonly(y, "y")?;
+    let lab = labels(&gy, y.len(), n_classes)?;
+    let idx = nogil(py, "X", || baselines::stratified_random(&lab, &quota, seed))?;
+    Ok(index_array(py, idx))
 }
 
 /// Hart's condensed nearest neighbour.
@@ -92,7 +80,7 @@ pub(crate) fn cnn_select<'py>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
     y: &Bound<'py, PyArray1<u32>>,
-    n_classes: usize,
+    n_classes: i64,
     metric: &str,
     seed: u64,
 ) -> PyResult<Bound<'py, PyArray1<i64>>> {
@@ -106,12 +94,12 @@ pub(crate) fn enn_select<'py>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
     y: &Bound<'py, PyArray1<u32>>,
-    n_classes: usize,
-    n_neighbors: usize,
+    n_classes: i64,
+    n_neighbors: i64,
     metric: &str,
 ) -> PyResult<Bound<'py, PyArray1<i64>>> {
-    let m = self::metric(metric)?;
-    run_job(py, x, y, n_classes, m, Which::Enn(n_neighbors))
+    let (k, m) = (count(n_neighbors, "n_neighbors")?, self::metric(metric)?);
+    run_job(py, x, y, n_classes, m, Which::Enn(k))
 }
 
 /// DROP3.
@@ -120,12 +108,12 @@ pub(crate) fn drop3_select<'py>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
     y: &Bound<'py, PyArray1<u32>>,
-    n_classes: usize,
-    n_neighbors: usize,
+    n_classes: i64,
+    n_neighbors: i64,
     metric: &str,
 ) -> PyResult<Bound<'py, PyArray1<i64>>> {
-    let m = self::metric(metric)?;
-    run_job(py, x, y, n_classes, m, Which::Drop3(n_neighbors))
+    let (k, m) = (count(n_neighbors, "n_neighbors")?, self::metric(metric)?);
+    run_job(py, x, y, n_classes, m, Which::Drop3(k))
 }
 
 /// LSH-IS (variant `"S"` or `"F"`).
@@ -135,30 +123,15 @@ pub(crate) fn lsh_is_select<'py>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
     y: &Bound<'py, PyArray1<u32>>,
-    n_classes: usize,
+    n_classes: i64,
     variant: &str,
-    n_tables: usize,
-    n_funcs: usize,
+    n_tables: i64,
+    n_funcs: i64,
     width: f64,
     seed: u64,
 ) -> PyResult<Bound<'py, PyArray1<i64>>> {
-    let v = LshVariant::parse(variant).map_err(|e| PyValueError::new_err(e.to_string()))?;
-    run_job(
-        py,
-        x,
-        y,
-        n_classes,
-        Metric::Euclidean,
-        Which::Lsh(v, n_tables, n_funcs, width, seed),
-    )
-}
-
-/// Registers this module's functions.
-pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(stratified_random_select, m)?)?;
-    m.add_function(wrap_pyfunction!(cnn_select, m)?)?;
-    m.add_function(wrap_pyfunction!(enn_select, m)?)?;
-    m.add_function(wrap_pyfunction!(drop3_select, m)?)?;
-    m.add_function(wrap_pyfunction!(lsh_is_select, m)?)?;
-    Ok(())
+    let v = LshVariant::parse(variant).map_err(Error::from)?;
+    let (t, f) = (count(n_tables, "n_tables")?, count(n_funcs, "n_funcs")?);
+    let which = Which::Lsh(v, t, f, width, seed);
+    run_job(py, x, y, n_classes, Metric::Euclidean, which)
 }

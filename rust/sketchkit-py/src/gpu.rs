@@ -1,39 +1,80 @@
-//! Bindings of the GPU backend (`sketchkit-gpu`): conversion, GIL release and error
-//! mapping. Built with the `gpu` cargo feature (on by default); without it the
-//! functions exist and report that the backend is missing.
+//! Device choice, and the GPU backend's own entry points (`sketchkit-gpu`).
+//!
+//! A `device` argument becomes a [`Device`]: this crate's CPU kernels, or a float32
+//! [`sketchkit::Backend`] that the operator and FWHT bindings call through the trait.
+//! `gpu_project` and `gpu_fwht` remain for what the trait does not carry (per-call
+//! chunk size, phase timings) and call the GPU's inherent `*_with` methods. Built
+//! with the `gpu` cargo feature (on by default); without it the functions exist and
+//! report that the backend is missing.
 
-use crate::SketchOperator;
+use crate::error::{invalid, wrong_type};
+use crate::operator::SketchOperator;
 #[cfg(feature = "gpu")]
-use crate::{nogil_named, view, view_mut, writable_view};
+use crate::{
+    convert::count,
+    error::nogil,
+    fwht::fwht_in_place,
+    operator::{apply, Op},
+};
 use numpy::PyArray2;
-#[cfg(feature = "gpu")]
-use numpy::PyArrayMethods;
-#[cfg(feature = "gpu")]
-use pyo3::exceptions::PyValueError;
-use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use std::sync::Arc;
+
 #[cfg(feature = "gpu")]
 use sketchkit::SketchError;
-
 #[cfg(feature = "gpu")]
 use sketchkit_gpu::{Gpu, Options, Timings};
 
+/// Where a call runs.
+pub(crate) enum Device {
+    /// This crate's CPU kernels (float32 and float64).
+    Cpu,
+    /// A float32 backend, called through the trait.
+    Backend(Arc<dyn sketchkit::Backend>),
+}
+
+impl Device {
+    /// The device named by a `device` argument (`"cpu"` or `"gpu"`); the first GPU
+    /// call opens the adapter.
+    pub(crate) fn open(py: Python<'_>, name: &str) -> PyResult<Device> {
+        match name {
+            "cpu" => Ok(Device::Cpu),
+            "gpu" => Ok(Device::Backend(gpu_backend(py)?)),
+            other => Err(invalid(
+                "device",
+                format!("expected 'cpu' or 'gpu', got {other:?}"),
+            )),
+        }
+    }
+}
+
 #[cfg(feature = "gpu")]
-/// The shared device; the first call opens it (up to a second) without the GIL.
-fn device(py: Python<'_>) -> PyResult<std::sync::Arc<Gpu>> {
-    py.detach(Gpu::shared).map_err(|e| match e {
-        SketchError::Device(m) => PyRuntimeError::new_err(format!("device='gpu': {m}")),
-        other => PyRuntimeError::new_err(other.to_string()),
+fn gpu_backend(py: Python<'_>) -> PyResult<Arc<dyn sketchkit::Backend>> {
+    Ok(gpu(py)?)
+}
+
+#[cfg(not(feature = "gpu"))]
+fn gpu_backend(_py: Python<'_>) -> PyResult<Arc<dyn sketchkit::Backend>> {
+    Err(missing())
+}
+
+#[cfg(feature = "gpu")]
+/// The shared GPU; the first call opens it (up to a second) without the GIL.
+fn gpu(py: Python<'_>) -> PyResult<Arc<Gpu>> {
+    nogil(py, "X", || {
+        Gpu::shared().map_err(|e| match e {
+            SketchError::Device(m) => SketchError::Device(format!("device='gpu': {m}")),
+            other => other,
+        })
     })
 }
 
 #[cfg(not(feature = "gpu"))]
 fn missing() -> PyErr {
-    PyRuntimeError::new_err(
-        "device='gpu': this build of sketchkit has no GPU backend (built without the \
-         'gpu' cargo feature)",
-    )
+    let msg = "device='gpu': this build of sketchkit has no GPU backend (built without the \
+               'gpu' cargo feature)";
+    crate::error::Error::from(sketchkit::SketchError::Device(msg.into())).into()
 }
 
 #[cfg(feature = "gpu")]
@@ -46,38 +87,50 @@ fn timings_dict<'py>(py: Python<'py>, t: &Timings) -> PyResult<Bound<'py, PyDict
     Ok(d)
 }
 
-fn f32_array<'a, 'py>(
+#[cfg(feature = "gpu")]
+fn options(max_chunk_bytes: Option<i64>) -> PyResult<Options> {
+    Ok(Options {
+        max_chunk_bytes: max_chunk_bytes
+            .map(|b| count(b, "max_chunk_bytes"))
+            .transpose()?,
+        ..Options::default()
+    })
+}
+
+/// `x` as a 2-D float32 array, or the `TypeError` of a float32-only device.
+pub(crate) fn f32_array<'a, 'py>(
     x: &'a Bound<'py, PyAny>,
     name: &str,
 ) -> PyResult<&'a Bound<'py, PyArray2<f32>>> {
     x.cast::<PyArray2<f32>>().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "{name}: device='gpu' takes a 2-D float32 numpy.ndarray with native byte order"
-        ))
+        wrong_type(
+            name,
+            "a 2-D float32 numpy.ndarray with native byte order (device='gpu' computes in float32)",
+        )
     })
 }
 
 /// Whether a GPU adapter can be used.
 #[pyfunction]
-fn gpu_available(py: Python<'_>) -> bool {
+pub(crate) fn gpu_available(py: Python<'_>) -> PyResult<bool> {
     #[cfg(feature = "gpu")]
     {
-        py.detach(Gpu::available)
+        nogil(py, "X", || Ok(Gpu::available()))
     }
     #[cfg(not(feature = "gpu"))]
     {
         let _ = py;
-        false
+        Ok(false)
     }
 }
 
 /// The adapter's description (`name`, `backend`, `device_type`, `driver`); raises
 /// RuntimeError with the reason when there is none.
 #[pyfunction]
-fn gpu_info(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+pub(crate) fn gpu_info(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     #[cfg(feature = "gpu")]
     {
-        let g = device(py)?;
+        let g = gpu(py)?;
         let i = g.info();
         let d = PyDict::new(py);
         d.set_item("name", &i.name)?;
@@ -96,50 +149,37 @@ fn gpu_info(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
 /// `(X · Sᵀ or Z · S, timings)` on the GPU for a 2-D float32 array.
 #[pyfunction]
 #[pyo3(signature = (op, x, adjoint = false, max_chunk_bytes = None, name = "X"))]
-fn gpu_project<'py>(
+pub(crate) fn gpu_project<'py>(
     py: Python<'py>,
     op: &Bound<'py, SketchOperator>,
     x: &Bound<'py, PyAny>,
     adjoint: bool,
-    max_chunk_bytes: Option<usize>,
+    max_chunk_bytes: Option<i64>,
     name: &str,
 ) -> PyResult<(Bound<'py, PyArray2<f32>>, Bound<'py, PyDict>)> {
-    let a = f32_array(x, name)?;
+    f32_array(x, name)?;
     #[cfg(feature = "gpu")]
     {
         let s = &op.get().inner;
-        let g = device(py)?;
-        let _guard = a
-            .try_readonly()
-            .map_err(|e| PyValueError::new_err(format!("{name}: {e}")))?;
-        let xv = view(a, name)?;
-        let (k, d) = sketchkit::LinearSketch::shape(s);
-        let (want, o) = if adjoint { (k, d) } else { (d, k) };
-        if xv.cols() != want {
-            return Err(PyValueError::new_err(format!(
-                "shape mismatch: {name} has shape ({}, {}) but the operator of shape ({k}, {d}) needs columns = {want}",
-                xv.rows(),
-                xv.cols()
-            )));
-        }
-        let out = PyArray2::<f32>::zeros(py, [xv.rows(), o], false);
-        let ov = view_mut(&out);
-        let opts = Options {
-            max_chunk_bytes,
-            ..Options::default()
+        let g = gpu(py)?;
+        let opts = options(max_chunk_bytes)?;
+        let dir = if adjoint {
+            Op::ProjectAdjoint
+        } else {
+            Op::Project
         };
-        let t = nogil_named(py, name, move || {
+        let (out, t) = apply::<f32, _>(py, s, x, dir, name, false, move |x, o| {
             if adjoint {
-                g.project_adjoint_with(s, xv, ov, &opts)
+                g.project_adjoint_with(s, x, o, &opts)
             } else {
-                g.project_with(s, xv, ov, &opts)
+                g.project_with(s, x, o, &opts)
             }
         })?;
         Ok((out, timings_dict(py, &t)?))
     }
     #[cfg(not(feature = "gpu"))]
     {
-        let _ = (py, op, a, adjoint, max_chunk_bytes);
+        let _ = (py, op, adjoint, max_chunk_bytes);
         Err(missing())
     }
 }
@@ -148,44 +188,26 @@ fn gpu_project<'py>(
 /// returns the timings.
 #[pyfunction]
 #[pyo3(signature = (x, axis, normalized, max_chunk_bytes = None))]
-fn gpu_fwht<'py>(
+pub(crate) fn gpu_fwht<'py>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
     axis: i64,
     normalized: bool,
-    max_chunk_bytes: Option<usize>,
+    max_chunk_bytes: Option<i64>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let a = f32_array(x, "x")?;
+    f32_array(x, "x")?;
     #[cfg(feature = "gpu")]
     {
-        let g = device(py)?;
-        let _guard = a
-            .try_readwrite()
-            .map_err(|e| PyValueError::new_err(format!("x cannot be written in place: {e}")))?;
-        let m = writable_view(a)?;
-        let m = match axis {
-            1 => m,
-            0 => m.t(),
-            _ => return Err(PyValueError::new_err("axis: must be 0 or 1")),
-        };
-        let opts = Options {
-            max_chunk_bytes,
-            ..Options::default()
-        };
-        let t = nogil_named(py, "x", move || g.fwht_rows_with(m, normalized, &opts))?;
+        let g = gpu(py)?;
+        let opts = options(max_chunk_bytes)?;
+        let t = fwht_in_place::<f32, _>(py, x, axis, move |m, rows| {
+            g.fwht_rows_with(if rows { m } else { m.t() }, normalized, &opts)
+        })?;
         timings_dict(py, &t)
     }
     #[cfg(not(feature = "gpu"))]
     {
-        let _ = (py, a, axis, normalized, max_chunk_bytes);
+        let _ = (py, axis, normalized, max_chunk_bytes);
         Err(missing())
     }
-}
-
-pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(gpu_available, m)?)?;
-    m.add_function(wrap_pyfunction!(gpu_info, m)?)?;
-    m.add_function(wrap_pyfunction!(gpu_project, m)?)?;
-    m.add_function(wrap_pyfunction!(gpu_fwht, m)?)?;
-    Ok(())
 }

@@ -1,12 +1,18 @@
-//! Bindings of `sketchkit::select`: conversion, GIL release and error mapping only.
+//! Bindings of `sketchkit::select` (graphs, hash tables, attention): conversion, GIL
+//! release and error mapping only.
 //!
 //! Data arrive as either a 2-D C-contiguous float32/float64 array or a CSR tuple
-//! `(data, indices, indptr, n_cols)` (canonical: sorted indices, no duplicates);
-//! labels as a contiguous `uint32` array of codes.
+//! `(data, indices, indptr, n_cols)` (the binding's CSR convention; canonical: sorted
+//! indices, no duplicates); labels as a contiguous `uint32` array of codes.
 
-use crate::{nogil, slice1};
-use numpy::{Element, PyArray1, PyArray2, PyArrayMethods, PyUntypedArrayMethods};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use crate::convert::{
+    array, count, counts, index_array, matrix, readonly, slice1, with_csr, with_float, Csr, Float,
+    FloatKind, Kind,
+};
+use crate::error::{invalid, nogil, wrong_type, Error};
+use numpy::{
+    Element, Ix2, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyUntypedArrayMethods,
+};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use sketchkit::select::attention::{self, AttentionConfig, Scores};
@@ -14,7 +20,7 @@ use sketchkit::select::hashing::{HashConfig, HashFamily, HierarchicalHasher};
 use sketchkit::select::{
     knn, minibatch, CsrRows, DenseRows, GraphRef, KnnGraph, Labels, Metric, Rows,
 };
-use sketchkit::{CsrRef, Real, SparseIndex};
+use sketchkit::{Real, SparseIndex};
 
 /// A computation generic over the data's element type and storage.
 pub(crate) trait RowsJob: Send {
@@ -22,96 +28,58 @@ pub(crate) trait RowsJob: Send {
     fn run<T: Real, R: Rows<T>>(self, rows: &R) -> sketchkit::Result<Self::Out>;
 }
 
-fn readonly_err(name: &str) -> impl Fn(numpy::BorrowError) -> PyErr + '_ {
-    move |e| PyValueError::new_err(format!("{name}: {e}"))
-}
-
-fn dense_run<T: Real + Element, J: RowsJob>(
+fn dense_run<T: Float, J: RowsJob>(
     py: Python<'_>,
-    a: &Bound<'_, PyArray2<T>>,
+    x: &Bound<'_, PyAny>,
     job: J,
 ) -> PyResult<J::Out> {
-    let _g = a.try_readonly().map_err(readonly_err("X"))?;
-    if !a.is_c_contiguous() {
-        return Err(PyValueError::new_err("X must be C-contiguous"));
+    let guard = readonly(array::<T, Ix2>(x, "X")?, "X")?;
+    if !guard.is_c_contiguous() {
+        return Err(invalid("X", "must be C-contiguous"));
     }
-    let (n, d) = (a.shape()[0], a.shape()[1]);
-    // SAFETY: C-contiguous array alive for this call; a readonly guard is held.
-    let data = unsafe { a.as_slice() }.map_err(|e| PyValueError::new_err(format!("X: {e}")))?;
-    nogil(py, move || job.run(&DenseRows::new(data, n, d)?))
+    let (n, d) = (guard.shape()[0], guard.shape()[1]);
+    let data = guard.as_slice().map_err(|e| invalid("X", e))?;
+    nogil(py, "X", move || job.run(&DenseRows::new(data, n, d)?))
 }
 
-fn csr_run<T: Real + Element, I: SparseIndex + Element, J: RowsJob>(
+fn csr_run<T: Float, I: SparseIndex + Element, J: RowsJob>(
     py: Python<'_>,
-    parts: (
-        &Bound<'_, PyAny>,
-        &Bound<'_, PyAny>,
-        &Bound<'_, PyAny>,
-        usize,
-    ),
+    (data, indices, indptr): (&Bound<'_, PyAny>, &Bound<'_, PyAny>, &Bound<'_, PyAny>),
+    cols: usize,
     job: J,
 ) -> PyResult<J::Out> {
-    let (data, indices, indptr, cols) = parts;
-    let err = || PyTypeError::new_err("indices and indptr must share one dtype, int32 or int64");
-    let data = data
-        .cast::<PyArray1<T>>()
-        .map_err(|_| PyTypeError::new_err("data must be float32 or float64"))?;
-    let indices = indices.cast::<PyArray1<I>>().map_err(|_| err())?;
-    let indptr = indptr.cast::<PyArray1<I>>().map_err(|_| err())?;
-    let _g = (
-        data.try_readonly().map_err(readonly_err("data"))?,
-        indices.try_readonly().map_err(readonly_err("indices"))?,
-        indptr.try_readonly().map_err(readonly_err("indptr"))?,
-    );
-    let (dv, iv, pv) = (
-        slice1(data, "data")?,
-        slice1(indices, "indices")?,
-        slice1(indptr, "indptr")?,
-    );
-    let rows = pv
-        .len()
-        .checked_sub(1)
-        .ok_or_else(|| PyValueError::new_err("indptr is empty"))?;
-    nogil(py, move || {
-        let x = CsrRef::new(rows, cols, pv, iv, dv)?;
-        job.run(&CsrRows::new(x)?)
+    let csr = Csr::<T, I>::borrow(data, indices, indptr)?;
+    let (rows, parts) = (csr.rows()?, csr.parts()?);
+    nogil(py, "X", move || {
+        job.run(&CsrRows::new(parts.view(rows, cols)?)?)
     })
 }
 
-/// Runs `job` on `x`: a 2-D float array or a CSR tuple.
+/// Runs `job` on `x`: a 2-D float array or a CSR tuple `(data, indices, indptr, n_cols)`.
 pub(crate) fn with_rows<J: RowsJob>(
     py: Python<'_>,
     x: &Bound<'_, PyAny>,
     job: J,
 ) -> PyResult<J::Out> {
-    if let Ok(a) = x.cast::<PyArray2<f32>>() {
-        return dense_run(py, a, job);
-    }
-    if let Ok(a) = x.cast::<PyArray2<f64>>() {
-        return dense_run(py, a, job);
+    if let Some(kind) = FloatKind::of_array(x) {
+        return with_float!(kind, T => dense_run::<T, J>(py, x, job));
     }
     if let Ok(t) = x.cast::<PyTuple>() {
         if t.len() == 4 {
             let (data, indices, indptr) = (t.get_item(0)?, t.get_item(1)?, t.get_item(2)?);
-            let cols: usize = t.get_item(3)?.extract()?;
-            let parts = (&data, &indices, &indptr, cols);
-            let is64 = indices.cast::<PyArray1<i64>>().is_ok();
-            let f32d = data.cast::<PyArray1<f32>>().is_ok();
-            return match (f32d, is64) {
-                (true, true) => csr_run::<f32, i64, J>(py, parts, job),
-                (true, false) => csr_run::<f32, i32, J>(py, parts, job),
-                (false, true) => csr_run::<f64, i64, J>(py, parts, job),
-                (false, false) => csr_run::<f64, i32, J>(py, parts, job),
-            };
+            let cols = count(t.get_item(3)?.extract()?, "n_cols")?;
+            let arrays = (&data, &indices, &indptr);
+            return with_csr!(&data, &indices, T, I => csr_run::<T, I, J>(py, arrays, cols, job));
         }
     }
-    Err(PyTypeError::new_err(
-        "X must be a 2-D float32/float64 array or a CSR tuple (data, indices, indptr, n_cols)",
+    Err(wrong_type(
+        "X",
+        "a 2-D float32/float64 array or a CSR tuple (data, indices, indptr, n_cols)",
     ))
 }
 
 pub(crate) fn metric(s: &str) -> PyResult<Metric> {
-    Metric::parse(s).map_err(|e| PyValueError::new_err(e.to_string()))
+    Ok(Metric::parse(s).map_err(Error::from)?)
 }
 
 pub(crate) type GraphArrays<'py> = (
@@ -130,9 +98,9 @@ pub(crate) fn graph_out(py: Python<'_>, g: KnnGraph) -> GraphArrays<'_> {
 
 /// Readonly borrows of a graph's arrays passed back from Python.
 pub(crate) struct GraphArgs<'py> {
-    indptr: numpy::PyReadonlyArray1<'py, i64>,
-    indices: numpy::PyReadonlyArray1<'py, i64>,
-    distances: numpy::PyReadonlyArray1<'py, f64>,
+    indptr: PyReadonlyArray1<'py, i64>,
+    indices: PyReadonlyArray1<'py, i64>,
+    distances: PyReadonlyArray1<'py, f64>,
 }
 
 impl<'py> GraphArgs<'py> {
@@ -142,40 +110,69 @@ impl<'py> GraphArgs<'py> {
         distances: &Bound<'py, PyArray1<f64>>,
     ) -> PyResult<Self> {
         Ok(GraphArgs {
-            indptr: indptr.try_readonly().map_err(readonly_err("indptr"))?,
-            indices: indices.try_readonly().map_err(readonly_err("indices"))?,
-            distances: distances
-                .try_readonly()
-                .map_err(readonly_err("distances"))?,
+            indptr: readonly(indptr, "indptr")?,
+            indices: readonly(indices, "indices")?,
+            distances: readonly(distances, "distances")?,
         })
     }
 
     /// The graph as a validated borrowed view (no copy).
     pub(crate) fn view(&self) -> PyResult<GraphRef<'_>> {
-        let slice = |e: numpy::AsSliceError| PyValueError::new_err(format!("graph: {e}"));
-        GraphRef::new(
-            self.indptr.as_slice().map_err(slice)?,
-            self.indices.as_slice().map_err(slice)?,
-            self.distances.as_slice().map_err(slice)?,
+        Ok(GraphRef::new(
+            slice1(&self.indptr, "indptr")?,
+            slice1(&self.indices, "indices")?,
+            slice1(&self.distances, "distances")?,
         )
-        .map_err(|e| PyValueError::new_err(e.to_string()))
+        .map_err(Error::from)?)
     }
 }
 
-/// Label codes as core labels (borrowed).
+/// Label codes as core labels, borrowed from `y`'s readonly borrow.
 pub(crate) fn labels<'a>(
-    y: &'a Bound<'_, PyArray1<u32>>,
+    y: &'a PyReadonlyArray1<'_, u32>,
     n: usize,
     n_classes: usize,
 ) -> PyResult<Labels<'a>> {
-    let ys = slice1(y, "y")?;
-    Labels::new(ys, n, n_classes).map_err(|e| PyValueError::new_err(e.to_string()))
+    Ok(Labels::new(slice1(y, "y")?, n, n_classes).map_err(Error::from)?)
 }
 
 /// Hash tables (see `_native.pyi`).
 #[pyclass(module = "sketchkit._native", frozen)]
 pub(crate) struct Hasher {
     inner: HierarchicalHasher,
+}
+
+/// The hash family named `name` with its parameters (one list of names until the core
+/// parses them).
+fn hash_family(
+    name: &str,
+    center: bool,
+    width: f64,
+    expansion: usize,
+    fan_in: usize,
+) -> PyResult<HashFamily> {
+    let all = [
+        ("simhash", HashFamily::SimHash { center }),
+        ("e2lsh", HashFamily::E2Lsh { width }),
+        (
+            "flyhash",
+            HashFamily::FlyHash {
+                expansion,
+                fan_in,
+                center,
+            },
+        ),
+    ];
+    all.iter()
+        .find(|(n, _)| *n == name)
+        .map(|&(_, f)| f)
+        .ok_or_else(|| {
+            let names: Vec<String> = all.iter().map(|(n, _)| format!("'{n}'")).collect();
+            invalid(
+                "family",
+                format!("expected one of {}, got {name:?}", names.join(", ")),
+            )
+        })
 }
 
 struct BuildJob(HashConfig);
@@ -202,6 +199,19 @@ impl RowsJob for HashGraphJob<'_> {
     }
 }
 
+impl Hasher {
+    /// An `n × n_views` array of per-row, per-view values computed by `f`.
+    fn per_view<'py, E: Element + Send>(
+        &self,
+        py: Python<'py>,
+        f: impl FnOnce(&HierarchicalHasher) -> Vec<E> + Send,
+    ) -> PyResult<Bound<'py, PyArray2<E>>> {
+        let h = &self.inner;
+        let v = nogil(py, "X", || Ok(f(h)))?;
+        matrix(py, v, [h.n(), h.config().n_views])
+    }
+}
+
 #[pymethods]
 impl Hasher {
     #[new]
@@ -212,38 +222,25 @@ impl Hasher {
         py: Python<'_>,
         x: &Bound<'_, PyAny>,
         family: &str,
-        n_bits: usize,
-        n_levels: usize,
-        n_views: usize,
-        min_bucket: usize,
-        max_bucket: usize,
+        n_bits: i64,
+        n_levels: i64,
+        n_views: i64,
+        min_bucket: i64,
+        max_bucket: i64,
         seed: u64,
         center: bool,
         width: f64,
-        expansion: usize,
-        fan_in: usize,
+        expansion: i64,
+        fan_in: i64,
     ) -> PyResult<Self> {
-        let family = match family {
-            "simhash" => HashFamily::SimHash { center },
-            "e2lsh" => HashFamily::E2Lsh { width },
-            "flyhash" => HashFamily::FlyHash {
-                expansion,
-                fan_in,
-                center,
-            },
-            _ => {
-                return Err(PyValueError::new_err(format!(
-                    "family: expected 'simhash', 'e2lsh' or 'flyhash', got {family:?}"
-                )))
-            }
-        };
+        let (expansion, fan_in) = (count(expansion, "expansion")?, count(fan_in, "fan_in")?);
         let cfg = HashConfig {
-            family,
-            n_bits,
-            n_levels,
-            n_views,
-            min_bucket,
-            max_bucket,
+            family: hash_family(family, center, width, expansion, fan_in)?,
+            n_bits: count(n_bits, "n_bits")?,
+            n_levels: count(n_levels, "n_levels")?,
+            n_views: count(n_views, "n_views")?,
+            min_bucket: count(min_bucket, "min_bucket")?,
+            max_bucket: count(max_bucket, "max_bucket")?,
             seed,
         };
         Ok(Hasher {
@@ -260,62 +257,62 @@ impl Hasher {
         self.inner.scale()
     }
     fn levels<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<u8>>> {
-        let nv = self.inner.config().n_views;
-        PyArray1::from_vec(py, py.detach(|| self.inner.levels())).reshape([self.inner.n(), nv])
+        self.per_view(py, HierarchicalHasher::levels)
     }
     fn bucket_sizes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<u32>>> {
-        let nv = self.inner.config().n_views;
-        PyArray1::from_vec(py, py.detach(|| self.inner.bucket_sizes()))
-            .reshape([self.inner.n(), nv])
+        self.per_view(py, HierarchicalHasher::bucket_sizes)
     }
     fn bucket_ids<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<u64>>> {
-        let nv = self.inner.config().n_views;
-        PyArray1::from_vec(py, py.detach(|| self.inner.bucket_ids())).reshape([self.inner.n(), nv])
+        self.per_view(py, HierarchicalHasher::bucket_ids)
     }
-    fn level_ids<'py>(&self, py: Python<'py>, level: usize) -> PyResult<Bound<'py, PyArray2<u32>>> {
-        let nv = self.inner.config().n_views;
-        let ids = self
-            .inner
-            .level_ids(level)
-            .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        PyArray1::from_vec(py, ids).reshape([self.inner.n(), nv])
+    fn level_ids<'py>(&self, py: Python<'py>, level: i64) -> PyResult<Bound<'py, PyArray2<u32>>> {
+        let level = count(level, "level")?;
+        let h = &self.inner;
+        let ids = nogil(py, "X", || h.level_ids(level))?;
+        matrix(py, ids, [h.n(), h.config().n_views])
     }
-    fn view_seed(&self, view: usize) -> u64 {
-        sketchkit::select::hashing::view_seed(self.inner.config().seed, view)
+    fn view_seed(&self, view: i64) -> PyResult<u64> {
+        let view = count(view, "view")?;
+        Ok(sketchkit::select::hashing::view_seed(
+            self.inner.config().seed,
+            view,
+        ))
     }
     fn codes<'py>(
         &self,
         py: Python<'py>,
         x: &Bound<'py, PyAny>,
-        view: usize,
+        view: i64,
     ) -> PyResult<Bound<'py, PyArray2<u16>>> {
-        let m = self.inner.config().n_bits;
+        let view = count(view, "view")?;
         let c = with_rows(py, x, CodesJob(&self.inner, view))?;
-        PyArray1::from_vec(py, c).reshape([self.inner.n(), m])
+        matrix(py, c, [self.inner.n(), self.inner.config().n_bits])
     }
     fn window_sizes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<u32>>> {
-        let nv = self.inner.config().n_views;
-        let v = py.detach(|| {
-            let mut v = Vec::with_capacity(self.inner.n() * nv);
-            for i in 0..self.inner.n() {
-                v.extend(self.inner.window_sizes(i).into_iter().map(|w| w as u32));
+        self.per_view(py, |h| {
+            let mut v = Vec::with_capacity(h.n() * h.config().n_views);
+            for i in 0..h.n() {
+                v.extend(h.window_sizes(i).into_iter().map(|w| w as u32));
             }
             v
-        });
-        PyArray1::from_vec(py, v).reshape([self.inner.n(), nv])
+        })
     }
     #[pyo3(signature = (x, n_neighbors, metric, refine = 0))]
     fn knn_graph<'py>(
         &self,
         py: Python<'py>,
         x: &Bound<'py, PyAny>,
-        n_neighbors: usize,
+        n_neighbors: i64,
         metric: &str,
-        refine: usize,
+        refine: i64,
     ) -> PyResult<GraphArrays<'py>> {
-        let m = self::metric(metric)?;
-        let g = with_rows(py, x, HashGraphJob(&self.inner, n_neighbors, m, refine))?;
-        Ok(graph_out(py, g))
+        let job = HashGraphJob(
+            &self.inner,
+            count(n_neighbors, "n_neighbors")?,
+            self::metric(metric)?,
+            count(refine, "refine")?,
+        );
+        Ok(graph_out(py, with_rows(py, x, job)?))
     }
 }
 
@@ -335,16 +332,13 @@ pub(crate) fn refine_graph<'py>(
     indptr: &Bound<'py, PyArray1<i64>>,
     indices: &Bound<'py, PyArray1<i64>>,
     distances: &Bound<'py, PyArray1<f64>>,
-    n_neighbors: usize,
+    n_neighbors: i64,
     metric: &str,
 ) -> PyResult<GraphArrays<'py>> {
-    let m = self::metric(metric)?;
+    let (k, m) = (count(n_neighbors, "n_neighbors")?, self::metric(metric)?);
     let args = GraphArgs::borrow(indptr, indices, distances)?;
     let g = args.view()?;
-    Ok(graph_out(
-        py,
-        with_rows(py, x, RefineJob(g, n_neighbors, m))?,
-    ))
+    Ok(graph_out(py, with_rows(py, x, RefineJob(g, k, m))?))
 }
 
 struct MiniBatchJob<'a>(Option<Labels<'a>>, usize, usize, Metric, u64);
@@ -363,9 +357,9 @@ pub(crate) fn minibatch_graph<'py>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
     y: Option<&Bound<'py, PyArray1<u32>>>,
-    n_classes: usize,
-    batch_size: usize,
-    n_neighbors: usize,
+    n_classes: i64,
+    batch_size: i64,
+    n_neighbors: i64,
     metric: &str,
     seed: u64,
 ) -> PyResult<(
@@ -374,17 +368,18 @@ pub(crate) fn minibatch_graph<'py>(
     Bound<'py, PyArray1<f64>>,
     Bound<'py, PyArray1<u32>>,
 )> {
+    let n_classes = count(n_classes, "n_classes")?;
+    let (batch_size, k) = (
+        count(batch_size, "batch_size")?,
+        count(n_neighbors, "n_neighbors")?,
+    );
     let m = self::metric(metric)?;
-    let guard = y
-        .map(|a| a.try_readonly())
-        .transpose()
-        .map_err(readonly_err("y"))?;
-    let lab = match y {
-        Some(a) => Some(labels(a, a.len(), n_classes)?),
+    let guard = y.map(|a| readonly(a, "y")).transpose()?;
+    let lab = match &guard {
+        Some(g) => Some(labels(g, g.len(), n_classes)?),
         None => None,
     };
-    let (g, batch) = with_rows(py, x, MiniBatchJob(lab, batch_size, n_neighbors, m, seed))?;
-    drop(guard);
+    let (g, batch) = with_rows(py, x, MiniBatchJob(lab, batch_size, k, m, seed))?;
     let (a, b, c) = graph_out(py, g);
     Ok((a, b, c, PyArray1::from_vec(py, batch)))
 }
@@ -402,11 +397,11 @@ impl RowsJob for ExactJob {
 pub(crate) fn exact_graph<'py>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
-    n_neighbors: usize,
+    n_neighbors: i64,
     metric: &str,
 ) -> PyResult<GraphArrays<'py>> {
-    let m = self::metric(metric)?;
-    Ok(graph_out(py, with_rows(py, x, ExactJob(n_neighbors, m))?))
+    let job = ExactJob(count(n_neighbors, "n_neighbors")?, self::metric(metric)?);
+    Ok(graph_out(py, with_rows(py, x, job)?))
 }
 
 struct RecallJob<'a>(GraphRef<'a>, &'a [usize], usize, Metric);
@@ -427,18 +422,14 @@ pub(crate) fn graph_recall<'py>(
     indices: &Bound<'py, PyArray1<i64>>,
     distances: &Bound<'py, PyArray1<f64>>,
     sample: &Bound<'py, PyArray1<i64>>,
-    n_neighbors: usize,
+    n_neighbors: i64,
     metric: &str,
 ) -> PyResult<f64> {
-    let m = self::metric(metric)?;
+    let (k, m) = (count(n_neighbors, "n_neighbors")?, self::metric(metric)?);
     let args = GraphArgs::borrow(indptr, indices, distances)?;
     let g = args.view()?;
-    let s: Vec<usize> = sample
-        .to_vec()?
-        .into_iter()
-        .map(|v| usize::try_from(v).map_err(|_| PyValueError::new_err("sample: negative row")))
-        .collect::<PyResult<_>>()?;
-    with_rows(py, x, RecallJob(g, &s, n_neighbors, m))
+    let s = counts(&sample.to_vec()?, "sample")?;
+    with_rows(py, x, RecallJob(g, &s, k, m))
 }
 
 /// Attention scores: `(score, agreement, representativeness, noisy)`.
@@ -450,7 +441,7 @@ pub(crate) fn attention_scores<'py>(
     indices: &Bound<'py, PyArray1<i64>>,
     distances: &Bound<'py, PyArray1<f64>>,
     y: &Bound<'py, PyArray1<u32>>,
-    n_classes: usize,
+    n_classes: i64,
     noise_threshold: f64,
     boundary_weight: f64,
 ) -> PyResult<(
@@ -459,15 +450,16 @@ pub(crate) fn attention_scores<'py>(
     Bound<'py, PyArray1<f64>>,
     Bound<'py, PyArray1<bool>>,
 )> {
+    let n_classes = count(n_classes, "n_classes")?;
     let args = GraphArgs::borrow(indptr, indices, distances)?;
     let g = args.view()?;
-    let _gy = y.try_readonly().map_err(readonly_err("y"))?;
-    let lab = labels(y, g.n(), n_classes)?;
+    let gy = readonly(y, "y")?;
+    let lab = labels(&gy, g.n(), n_classes)?;
     let cfg = AttentionConfig {
         noise_threshold,
         boundary_weight,
     };
-    let s = nogil(py, || attention::scores(g, &lab, cfg))?;
+    let s = nogil(py, "X", || attention::scores(g, &lab, cfg))?;
     Ok((
         PyArray1::from_vec(py, s.score),
         PyArray1::from_vec(py, s.agreement),
@@ -486,19 +478,21 @@ pub(crate) fn attention_select<'py>(
     indices: &Bound<'py, PyArray1<i64>>,
     distances: &Bound<'py, PyArray1<f64>>,
     y: &Bound<'py, PyArray1<u32>>,
-    n_classes: usize,
+    n_classes: i64,
     score: &Bound<'py, PyArray1<f64>>,
     noisy: &Bound<'py, PyArray1<bool>>,
-    quota: Option<Vec<usize>>,
+    quota: Option<Vec<i64>>,
 ) -> PyResult<(
     Bound<'py, PyArray1<i64>>,
     Bound<'py, PyArray1<f64>>,
     Bound<'py, PyArray1<i64>>,
 )> {
+    let n_classes = count(n_classes, "n_classes")?;
+    let quota = quota.map(|q| counts(&q, "quota")).transpose()?;
     let args = GraphArgs::borrow(indptr, indices, distances)?;
     let g = args.view()?;
-    let _gy = y.try_readonly().map_err(readonly_err("y"))?;
-    let lab = labels(y, g.n(), n_classes)?;
+    let gy = readonly(y, "y")?;
+    let lab = labels(&gy, g.n(), n_classes)?;
     let scores = Scores {
         score: score.to_vec()?,
         agreement: Vec::new(),
@@ -506,33 +500,14 @@ pub(crate) fn attention_select<'py>(
         noisy: noisy.to_vec()?,
     };
     if scores.noisy.len() != g.n() {
-        return Err(PyValueError::new_err("noisy: one flag per row expected"));
+        return Err(invalid("noisy", "one flag per row expected"));
     }
-    let sel = nogil(py, || attention::select(g, &lab, &scores, quota.as_deref()))?;
+    let sel = nogil(py, "X", || {
+        attention::select(g, &lab, &scores, quota.as_deref())
+    })?;
     Ok((
-        PyArray1::from_vec(
-            py,
-            sel.indices
-                .into_iter()
-                .map(|i| i as i64)
-                .collect::<Vec<_>>(),
-        ),
+        index_array(py, sel.indices),
         PyArray1::from_vec(py, sel.weights),
-        PyArray1::from_vec(
-            py,
-            sel.hops.into_iter().map(|h| h as i64).collect::<Vec<_>>(),
-        ),
+        index_array(py, sel.hops),
     ))
-}
-
-/// Registers this module's classes and functions.
-pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<Hasher>()?;
-    m.add_function(wrap_pyfunction!(minibatch_graph, m)?)?;
-    m.add_function(wrap_pyfunction!(exact_graph, m)?)?;
-    m.add_function(wrap_pyfunction!(refine_graph, m)?)?;
-    m.add_function(wrap_pyfunction!(graph_recall, m)?)?;
-    m.add_function(wrap_pyfunction!(attention_scores, m)?)?;
-    m.add_function(wrap_pyfunction!(attention_select, m)?)?;
-    Ok(())
 }

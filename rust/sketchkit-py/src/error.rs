@@ -1,0 +1,115 @@
+//! The binding's one error policy and its one boundary helper.
+//!
+//! Every core error reaches Python through [`Error`] and `impl From<Error> for PyErr`:
+//!
+//! | core error                         | Python exception                                |
+//! |------------------------------------|-------------------------------------------------|
+//! | `InvalidArgument { arg, msg }`     | `ValueError("{arg}: {msg}")`                    |
+//! | `ShapeMismatch(msg)`               | `ValueError(msg)` (the core's message names the operands) |
+//! | `NonFinite`                        | `ValueError("Input {name} contains NaN or infinity.")` |
+//! | `Overflow(msg)`                    | `OverflowError(msg)`                            |
+//! | `Alloc(what)`                      | `MemoryError("cannot allocate {what}")`         |
+//! | `Device(msg)`                      | `RuntimeError(msg)`                             |
+//!
+//! Errors the binding finds itself while converting arguments use [`invalid`]
+//! (`ValueError`, message starting with the argument's name) and [`wrong_type`]
+//! (`TypeError`). Core work runs through [`run`] (or its shorthand [`nogil`]), which
+//! releases the GIL, turns a panic into `RuntimeError` so that none crosses into Python,
+//! and applies the policy above.
+
+use pyo3::exceptions::{PyMemoryError, PyOverflowError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use sketchkit::SketchError;
+use std::fmt::Display;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// A core error on its way to Python, with the name the caller gives its data input.
+#[derive(Debug)]
+pub(crate) struct Error {
+    err: SketchError,
+    /// The Python name of the data input (`X`, `Z`, `A`, `Y`, `x`), named by the NaN/inf
+    /// message; `X` when unset.
+    input: Option<String>,
+}
+
+impl Error {
+    /// Attributes a non-finite input to the argument `name`.
+    pub(crate) fn input(mut self, name: &str) -> Self {
+        self.input = Some(name.to_owned());
+        self
+    }
+}
+
+impl From<SketchError> for Error {
+    fn from(err: SketchError) -> Self {
+        Error { err, input: None }
+    }
+}
+
+impl From<Error> for PyErr {
+    fn from(e: Error) -> PyErr {
+        match e.err {
+            SketchError::InvalidArgument { arg, msg } => invalid(arg, msg),
+            SketchError::ShapeMismatch(m) => PyValueError::new_err(m),
+            SketchError::NonFinite => PyValueError::new_err(format!(
+                "Input {} contains NaN or infinity.",
+                e.input.as_deref().unwrap_or("X")
+            )),
+            SketchError::Overflow(m) => PyOverflowError::new_err(m),
+            SketchError::Alloc(m) => PyMemoryError::new_err(format!("cannot allocate {m}")),
+            SketchError::Device(m) => PyRuntimeError::new_err(m),
+        }
+    }
+}
+
+/// `ValueError("{name}: {msg}")`: an argument the binding cannot convert.
+pub(crate) fn invalid(name: &str, msg: impl Display) -> PyErr {
+    PyValueError::new_err(format!("{name}: {msg}"))
+}
+
+/// `TypeError("{name} must be {what}")`.
+pub(crate) fn wrong_type(name: &str, what: impl Display) -> PyErr {
+    PyTypeError::new_err(format!("{name} must be {what}"))
+}
+
+/// Whether [`run`] releases the GIL.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Gil {
+    /// Release it (other Python threads run meanwhile).
+    Release,
+    /// Keep it: for work shorter than releasing and re-taking it.
+    Keep,
+}
+
+/// Runs core work `f` for Python: with the GIL released or kept as `gil` says, a panic
+/// turned into `RuntimeError`, a core error mapped by the policy above (a NaN/inf
+/// report names `input`).
+pub(crate) fn run<R: Send>(
+    py: Python<'_>,
+    gil: Gil,
+    input: &str,
+    f: impl FnOnce() -> sketchkit::Result<R> + Send,
+) -> PyResult<R> {
+    let caught = match gil {
+        Gil::Release => py.detach(|| catch_unwind(AssertUnwindSafe(f))),
+        Gil::Keep => catch_unwind(AssertUnwindSafe(f)),
+    };
+    let result = caught.map_err(|p| {
+        let msg = p
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "unknown".into());
+        PyRuntimeError::new_err(format!("internal error in sketchkit: {msg}"))
+    })?;
+    result.map_err(|e| Error::from(e).input(input).into())
+}
+
+/// [`run`] with the GIL released.
+pub(crate) fn nogil<R: Send>(
+    py: Python<'_>,
+    input: &str,
+    f: impl FnOnce() -> sketchkit::Result<R> + Send,
+) -> PyResult<R> {
+    run(py, Gil::Release, input, f)
+}
