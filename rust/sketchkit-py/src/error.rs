@@ -6,8 +6,8 @@
 //! |------------------------------------|-------------------------------------------------|
 //! | `InvalidArgument { arg, msg }`     | `ValueError("{arg}: {msg}")`                    |
 //! | `ShapeMismatch(msg)`               | `ValueError(msg)` (the core's message names the operands) |
-//! | `NonFinite`                        | `ValueError("Input {name} contains NaN or infinity.")` |
-//! | `Overflow(msg)`                    | `OverflowError(msg)`                            |
+//! | `NonFinite { arg }`                | `ValueError("Input {name} contains NaN or infinity.")` |
+//! | `Overflow { arg, msg }`            | `OverflowError("{arg}: {msg}")`                 |
 //! | `Alloc(what)`                      | `MemoryError("cannot allocate {what}")`         |
 //! | `Device(msg)`                      | `RuntimeError(msg)`                             |
 //!
@@ -27,8 +27,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 #[derive(Debug)]
 pub(crate) struct Error {
     err: SketchError,
-    /// The Python name of the data input (`X`, `Z`, `A`, `Y`, `x`), named by the NaN/inf
-    /// message; `X` when unset.
+    /// The Python name of the data input, named by the NaN/inf message instead of the
+    /// core's (`X`, `Z`, `A`, `Y`, `x`) when the caller gives one.
     input: Option<String>,
 }
 
@@ -51,11 +51,11 @@ impl From<Error> for PyErr {
         match e.err {
             SketchError::InvalidArgument { arg, msg } => invalid(arg, msg),
             SketchError::ShapeMismatch(m) => PyValueError::new_err(m),
-            SketchError::NonFinite => PyValueError::new_err(format!(
+            SketchError::NonFinite { arg } => PyValueError::new_err(format!(
                 "Input {} contains NaN or infinity.",
-                e.input.as_deref().unwrap_or("X")
+                e.input.as_deref().unwrap_or(arg)
             )),
-            SketchError::Overflow(m) => PyOverflowError::new_err(m),
+            SketchError::Overflow { arg, msg } => PyOverflowError::new_err(format!("{arg}: {msg}")),
             SketchError::Alloc(m) => PyMemoryError::new_err(format!("cannot allocate {m}")),
             SketchError::Device(m) => PyRuntimeError::new_err(m),
         }

@@ -82,11 +82,8 @@ fn fwht_vec_typed<T: Float>(
     } else {
         Gil::Release
     };
+    // The core refuses NaN/inf before anything is overwritten.
     run(py, gil, "x", move || {
-        // Checked before anything is overwritten.
-        if !sketchkit::finite::slice_all_finite(x) {
-            return Err(sketchkit::SketchError::NonFinite);
-        }
         if normalized {
             sketchkit::fwht::fwht_normalized(x)
         } else {

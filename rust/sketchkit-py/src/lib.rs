@@ -7,7 +7,8 @@
 //!   that releases the GIL and catches panics;
 //! * one module per concept: `operator`, `rotation`, `fwht`, `finite`,
 //!   `select` (graphs, hash tables, attention), `baselines`, `gpu` (device
-//!   choice through `sketchkit::Backend`), `runtime` (threads, SIMD level).
+//!   choice through `sketchkit::Backend`), `runtime` (threads, SIMD level), `rules`
+//!   (the core's names, defaults and quota rule, for Python to ask).
 //!
 //! This file only declares the modules and registers what Python sees.
 
@@ -21,6 +22,7 @@ mod fwht;
 mod gpu;
 mod operator;
 mod rotation;
+mod rules;
 mod runtime;
 mod select;
 
@@ -51,5 +53,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(gpu::gpu_info, m)?)?;
     m.add_function(wrap_pyfunction!(gpu::gpu_project, m)?)?;
     m.add_function(wrap_pyfunction!(gpu::gpu_fwht, m)?)?;
+    rules::register(m)?;
     Ok(())
 }

@@ -3,11 +3,11 @@
 use crate::convert::{
     array, count, matrix, readonly, view, with_csr, with_float, with_output, Csr, Float, FloatKind,
 };
-use crate::error::{invalid, nogil, Error};
+use crate::error::{nogil, Error};
 use crate::gpu::{f32_array, Device};
 use numpy::{Element, Ix2, PyArray1, PyArray2};
 use pyo3::prelude::*;
-use sketchkit::{Family, LinearSketch, MatMut, MatRef, Sketch, SketchError, SparseIndex};
+use sketchkit::{LinearSketch, MatMut, MatRef, Sketch, SketchError, SparseIndex};
 
 /// The four directions an operator `S` (`k × d`) applies in.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -104,31 +104,6 @@ pub(crate) fn apply<'py, T: Float, R: Send>(
 #[pyclass(module = "sketchkit._native", frozen)]
 pub(crate) struct SketchOperator {
     pub(crate) inner: Sketch,
-    nnz: usize,
-    density: f64,
-}
-
-/// The family named `name`, with the parameters it takes. The names are the core's
-/// ([`Family::name`]); the binding lists only the variants.
-fn family(name: &str, nnz: usize, density: f64) -> PyResult<Family> {
-    let all = [
-        Family::Gaussian,
-        Family::Rademacher,
-        Family::VerySparse { density },
-        Family::SparseSign { nnz },
-        Family::CountSketch,
-        Family::Srht,
-    ];
-    all.into_iter().find(|f| f.name() == name).ok_or_else(|| {
-        let names: Vec<&str> = all.iter().map(Family::name).collect();
-        invalid(
-            "family",
-            format!(
-                "unknown family {name:?}; expected one of {}",
-                names.join(", ")
-            ),
-        )
-    })
 }
 
 impl SketchOperator {
@@ -219,16 +194,19 @@ fn csr_apply<'py, T: Float, I: SparseIndex + Element>(
 #[pymethods]
 impl SketchOperator {
     #[new]
-    #[pyo3(signature = (family, k, d, seed, nnz = 8, density = 1.0))]
-    fn new(family: &str, k: i64, d: i64, seed: u64, nnz: i64, density: f64) -> PyResult<Self> {
-        let (k, d, nnz) = (count(k, "k")?, count(d, "d")?, count(nnz, "nnz")?);
-        let fam = self::family(family, nnz, density)?;
-        let inner = Sketch::new(fam, k, d, seed).map_err(Error::from)?;
-        Ok(SketchOperator {
-            inner,
-            nnz,
-            density,
-        })
+    #[pyo3(signature = (family, k, d, seed, nnz = None, density = None))]
+    fn new(
+        family: &str,
+        k: i64,
+        d: i64,
+        seed: u64,
+        nnz: Option<i64>,
+        density: Option<f64>,
+    ) -> PyResult<Self> {
+        let (k, d) = (count(k, "k")?, count(d, "d")?);
+        let nnz = nnz.map(|v| count(v, "nnz")).transpose()?;
+        let inner = Sketch::from_name(family, k, d, seed, nnz, density).map_err(Error::from)?;
+        Ok(SketchOperator { inner })
     }
 
     #[getter]
@@ -244,19 +222,25 @@ impl SketchOperator {
         self.inner.seed()
     }
     #[getter]
-    fn nnz(&self) -> usize {
-        match self.inner.family() {
-            Family::SparseSign { nnz } => nnz,
-            Family::CountSketch => 1,
-            _ => self.nnz,
-        }
+    fn nnz(&self) -> Option<usize> {
+        self.inner.nnz()
     }
     #[getter]
-    fn density(&self) -> f64 {
-        match self.inner.family() {
-            Family::VerySparse { density } => density,
-            _ => self.density,
-        }
+    fn density(&self) -> Option<f64> {
+        self.inner.density()
+    }
+    #[getter]
+    fn padded_dim(&self) -> usize {
+        self.inner.padded_dim()
+    }
+    #[getter]
+    fn is_sparse(&self) -> bool {
+        self.inner.family().is_sparse()
+    }
+    /// Bytes the operator's own structures take once built (see the core's
+    /// `Sketch::working_bytes`) for entries of `itemsize` bytes.
+    fn working_bytes(&self, itemsize: usize) -> f64 {
+        self.inner.working_bytes(itemsize)
     }
     #[getter]
     fn scale(&self) -> f64 {

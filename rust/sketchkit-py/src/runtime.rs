@@ -1,6 +1,6 @@
 //! Run-time settings: the thread pool's size and the SIMD level.
 
-use crate::error::{invalid, Error};
+use crate::error::Error;
 use pyo3::prelude::*;
 use sketchkit::simd::{self, Level};
 
@@ -29,19 +29,10 @@ pub(crate) fn simd_level() -> &'static str {
 #[pyfunction]
 #[pyo3(signature = (level = None))]
 pub(crate) fn force_simd_level(level: Option<&str>) -> PyResult<()> {
-    let cap = match level {
-        None => None,
-        Some(l) => Some(Level::parse(l).ok_or_else(|| {
-            // The names are the core's; the binding lists only the variants.
-            let names: Vec<String> = [Level::Scalar, Level::Avx2, Level::Avx512]
-                .map(|v| format!("'{}'", v.name()))
-                .into();
-            invalid(
-                "level",
-                format!("expected one of {}, got {l:?}", names.join(", ")),
-            )
-        })?),
-    };
+    let cap = level
+        .map(str::parse::<Level>)
+        .transpose()
+        .map_err(Error::from)?;
     simd::set_cap(cap);
     Ok(())
 }

@@ -151,28 +151,7 @@ fn hash_family(
     expansion: usize,
     fan_in: usize,
 ) -> PyResult<HashFamily> {
-    let all = [
-        ("simhash", HashFamily::SimHash { center }),
-        ("e2lsh", HashFamily::E2Lsh { width }),
-        (
-            "flyhash",
-            HashFamily::FlyHash {
-                expansion,
-                fan_in,
-                center,
-            },
-        ),
-    ];
-    all.iter()
-        .find(|(n, _)| *n == name)
-        .map(|&(_, f)| f)
-        .ok_or_else(|| {
-            let names: Vec<String> = all.iter().map(|(n, _)| format!("'{n}'")).collect();
-            invalid(
-                "family",
-                format!("expected one of {}, got {name:?}", names.join(", ")),
-            )
-        })
+    Ok(HashFamily::from_name(name, center, width, expansion, fan_in).map_err(Error::from)?)
 }
 
 struct BuildJob(HashConfig);
