@@ -15,7 +15,7 @@
 //! * **Integer arguments** are taken as `i64` and converted by [`count`]/[`counts`],
 //!   whose errors name the argument.
 
-use crate::error::{invalid, wrong_type};
+use crate::error::{invalid, wrong_type, Error};
 use numpy::{
     dtype, Element, Ix1, PyArray, PyArray1, PyArray2, PyArrayDescr, PyArrayDescrMethods,
     PyArrayMethods, PyReadonlyArray, PyReadonlyArray1, PyReadonlyArray2, PyReadwriteArray,
@@ -223,38 +223,23 @@ pub(crate) fn view<'a, T: Element>(
 }
 
 /// A mutable view of a writable 2-D array for in-place work, borrowed from its
-/// readwrite borrow. Rejects broadcast (zero-stride) and self-overlapping arrays.
+/// readwrite borrow. The core's rule for writable strides (no broadcast, no
+/// self-overlap) decides; errors name `name`.
 pub(crate) fn writable_view<'a, T: Element>(
     a: &'a mut PyReadwriteArray2<'_, T>,
-    name: &str,
+    name: &'static str,
 ) -> PyResult<MatMut<'a, T>> {
     let [rs, cs] = element_strides(a, name)?;
     let (r, c) = (a.shape()[0], a.shape()[1]);
-    if r > 1 && c > 1 && (rs == 0 || cs == 0) {
-        return Err(invalid(
-            name,
-            "broadcast (zero-stride) arrays cannot be transformed in place",
-        ));
-    }
-    // Overlapping rows or columns (e.g. numpy.lib.stride_tricks.as_strided views):
-    // the smaller stride's run must end before the larger stride's next step.
-    let (small, n_small, large) = if rs.unsigned_abs() <= cs.unsigned_abs() {
-        (rs, r, cs)
-    } else {
-        (cs, c, rs)
-    };
-    if r > 1 && c > 1 && small.unsigned_abs() * n_small > large.unsigned_abs() {
-        return Err(invalid(
-            name,
-            "arrays whose elements overlap in memory cannot be transformed in place",
-        ));
-    }
     // SAFETY: the readwrite borrow `a` is held exclusively for 'a (no other Rust view
     // reads or writes the array meanwhile), NumPy only hands out readwrite borrows of
-    // writeable arrays, the shape and strides describe initialized aligned elements
-    // (checked above), and no two (row, column) pairs address one element: zero strides
-    // and overlapping runs were rejected above (an axis of length 1 never steps).
-    Ok(unsafe { MatMut::from_raw_parts(a.data(), r, c, rs, cs) })
+    // writeable arrays, and the shape and strides describe initialized aligned elements
+    // (checked by `element_strides`); that no two (row, column) pairs address one
+    // element is what `from_raw_parts_writable` checks.
+    Ok(
+        unsafe { MatMut::from_raw_parts_writable(a.data(), r, c, rs, cs, name) }
+            .map_err(Error::from)?,
+    )
 }
 
 /// Allocates a zeroed `rows × cols` array (F order when `f_order`), lets `fill` write it

@@ -114,28 +114,6 @@ impl<'a, T> MatRef<'a, T> {
         }
     }
 
-    /// A mutable view of caller memory described by a strided array (NumPy, say)
-    /// for in-place work, after the rule of [`check_writable_strides`]: the strides
-    /// must give every element its own address.
-    ///
-    /// # Safety
-    /// Every addressed element must be valid for reads and writes for `'a` and not
-    /// accessed through any other path meanwhile (the aliasing among the view's own
-    /// elements is what this function checks).
-    pub unsafe fn from_raw_parts_writable(
-        ptr: *mut T,
-        rows: usize,
-        cols: usize,
-        rs: isize,
-        cs: isize,
-        arg: &'static str,
-    ) -> Result<Self> {
-        check_writable_strides(rows, cols, rs, cs, arg)?;
-        // SAFETY: the caller guarantees validity and exclusivity; distinct (r, c)
-        // map to distinct addresses by the check above.
-        Ok(unsafe { Self::from_raw_parts(ptr, rows, cols, rs, cs) })
-    }
-
     /// Number of rows.
     #[inline]
     pub fn rows(&self) -> usize {
@@ -275,6 +253,28 @@ pub struct MatMut<'a, T> {
 unsafe impl<T: Send> Send for MatMut<'_, T> {}
 
 impl<'a, T> MatMut<'a, T> {
+    /// A mutable view of caller memory described by a strided array (NumPy, say)
+    /// for in-place work, after the rule of [`check_writable_strides`]: the strides
+    /// must give every element its own address.
+    ///
+    /// # Safety
+    /// Every addressed element must be valid for reads and writes for `'a` and not
+    /// accessed through any other path meanwhile (the aliasing among the view's own
+    /// elements is what this function checks).
+    pub unsafe fn from_raw_parts_writable(
+        ptr: *mut T,
+        rows: usize,
+        cols: usize,
+        rs: isize,
+        cs: isize,
+        arg: &'static str,
+    ) -> Result<Self> {
+        check_writable_strides(rows, cols, rs, cs, arg)?;
+        // SAFETY: the caller guarantees validity and exclusivity; distinct (r, c)
+        // map to distinct addresses by the check above.
+        Ok(unsafe { Self::from_raw_parts(ptr, rows, cols, rs, cs) })
+    }
+
     /// A row-major (C order) mutable view of `data` as `rows × cols`.
     pub fn from_row_major(data: &'a mut [T], rows: usize, cols: usize) -> Result<Self> {
         Self::check_len(data.len(), rows, cols)?;

@@ -244,3 +244,51 @@ fn golden_srht_and_rotation() {
         [0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 1.0, 0.0, 0.0, -1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0]
     );
 }
+
+#[test]
+fn in_place_transforms_refuse_non_finite_input_before_writing() {
+    use sketchkit::{MatMut, SketchError};
+    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        let mut v: Vec<f64> = (0..64).map(|i| i as f64).collect();
+        v[37] = bad;
+        let before = v.clone();
+        assert_eq!(fwht(&mut v), Err(SketchError::NonFinite { arg: "x" }));
+        assert_eq!(
+            fwht_normalized(&mut v),
+            Err(SketchError::NonFinite { arg: "x" })
+        );
+        let m = MatMut::from_row_major(&mut v, 4, 16).unwrap();
+        assert_eq!(
+            fwht_rows(m, false),
+            Err(SketchError::NonFinite { arg: "x" })
+        );
+        let m = MatMut::from_row_major(&mut v, 16, 4).unwrap();
+        assert_eq!(fwht_cols(m, true), Err(SketchError::NonFinite { arg: "x" }));
+        // nothing was written: the same bits (NaN compared by bits)
+        let bits = |s: &[f64]| s.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&v), bits(&before));
+    }
+}
+
+#[test]
+fn writable_strides_rule() {
+    use sketchkit::view::check_writable_strides;
+    // C and F order, transposes, negative strides, single rows/columns: fine
+    for (r, c, rs, cs) in [
+        (3, 4, 4, 1),
+        (3, 4, 1, 3),
+        (3, 4, -4, 1),
+        (1, 5, 0, 1),
+        (5, 1, 1, 0),
+    ] {
+        assert!(
+            check_writable_strides(r, c, rs, cs, "x").is_ok(),
+            "{r} {c} {rs} {cs}"
+        );
+    }
+    // broadcast and overlapping runs are refused, naming the argument
+    for (r, c, rs, cs) in [(3, 4, 0, 1), (3, 4, 4, 0), (3, 4, 2, 1), (4, 3, 1, 3 - 1)] {
+        let e = check_writable_strides(r, c, rs, cs, "x").unwrap_err();
+        assert_eq!(e.arg_name(), Some("x"), "{r} {c} {rs} {cs}");
+    }
+}

@@ -246,3 +246,56 @@ fn column_sums_and_huge_values() {
     let big = [1e20f32, 1.0, 2.0, 3.0];
     assert!(DenseRows::new(&big, 2, 2).is_ok());
 }
+
+#[test]
+fn names_parse_print_and_list_once() {
+    use sketchkit::select::baselines::LshVariant;
+    use sketchkit::select::hashing::{default_min_bucket, HashConfig, HashFamily};
+    use sketchkit::select::Metric;
+    use sketchkit::simd::Level;
+    for name in HashFamily::NAMES {
+        let f: HashFamily = name.parse().unwrap();
+        assert_eq!(f.to_string(), name);
+    }
+    let e = "minhash".parse::<HashFamily>().unwrap_err();
+    assert_eq!(e.arg_name(), Some("family"));
+    assert!(HashFamily::NAMES.iter().all(|n| e.to_string().contains(n)));
+    for m in Metric::ALL {
+        assert_eq!(m.to_string().parse::<Metric>().unwrap(), m);
+    }
+    assert_eq!(
+        "l1".parse::<Metric>().unwrap_err().arg_name(),
+        Some("metric")
+    );
+    for v in LshVariant::ALL {
+        assert_eq!(
+            v.to_string().to_lowercase().parse::<LshVariant>().unwrap(),
+            v
+        );
+    }
+    for l in Level::ALL {
+        assert_eq!(l.to_string().parse::<Level>().unwrap(), l);
+    }
+    assert_eq!(
+        "neon".parse::<Level>().unwrap_err().arg_name(),
+        Some("level")
+    );
+    // the defaults are a valid configuration, and the default min_bucket keeps
+    // max_bucket >= 2 * min_bucket
+    let c = HashConfig::default();
+    c.validate().unwrap();
+    for (k, maxb) in [(1, 64), (10, 64), (40, 64), (10, 16)] {
+        let m = default_min_bucket(k, maxb);
+        assert!(
+            2 * m <= maxb && (m >= 8 || m == maxb / 2),
+            "{k} {maxb} -> {m}"
+        );
+        HashConfig {
+            min_bucket: m.max(1),
+            max_bucket: maxb,
+            ..HashConfig::default()
+        }
+        .validate()
+        .unwrap();
+    }
+}
