@@ -1,51 +1,135 @@
-"""Type stubs for the compiled extension ``sketchkit._native``.
+"""Type stubs for the compiled extension ``sketchkit._native`` (rust/sketchkit-py).
 
-The binding layer is deliberately thin: every function here converts NumPy buffers
-(borrowed, never copied), releases the GIL, calls the Rust core crate and maps its
-errors to Python exceptions (``ValueError`` for bad arguments, ``OverflowError`` for
-sizes whose products overflow, ``MemoryError`` for failed allocations).
-
-All array arguments must already be validated by the Python layer for dtype:
-float arrays are ``float32`` or ``float64`` (both operands of one call share a dtype),
-sparse index arrays are ``int32`` or ``int64``. Strides may be arbitrary (C order,
-F order, slices with steps); the result is a freshly allocated array of the input's
-float dtype.
+The binding converts NumPy buffers (borrowed, never copied), releases the GIL, calls the
+Rust core and maps its errors (``TypeError`` for a wrong dtype or type, ``ValueError``
+for bad values, ``OverflowError`` for sizes that overflow, ``MemoryError``). The core
+decides every rule; the names and defaults it owns are exported below.
 """
 
-from typing import Literal
+from collections.abc import Sequence
+from typing import Literal, TypedDict, TypeVar, overload
 
 import numpy as np
 from numpy.typing import NDArray
+from typing_extensions import Self, final
 
-Family = Literal["gaussian", "rademacher", "very_sparse", "sparse_sign", "countsketch", "srht"]
-FloatArray = NDArray[np.float32] | NDArray[np.float64]
-IndexArray = NDArray[np.int32] | NDArray[np.int64]
+__all__ = [
+    "SketchOperator",
+    "HadamardRotation",
+    "fwht_inplace",
+    "fwht_vec",
+    "all_finite",
+    "set_num_threads",
+    "get_num_threads",
+    "simd_level",
+    "force_simd_level",
+    "Hasher",
+    "minibatch_graph",
+    "exact_graph",
+    "refine_graph",
+    "graph_recall",
+    "attention_scores",
+    "attention_select",
+    "stratified_random_select",
+    "cnn_select",
+    "enn_select",
+    "drop3_select",
+    "lsh_is_select",
+    "gpu_available",
+    "gpu_info",
+    "gpu_project",
+    "gpu_fwht",
+    "FAMILIES",
+    "SPARSE_FAMILIES",
+    "HASH_FAMILIES",
+    "METRICS",
+    "LSH_VARIANTS",
+    "SIMD_LEVELS",
+    "DEFAULT_NNZ",
+    "hash_defaults",
+    "attention_defaults",
+    "default_min_bucket",
+    "class_quotas",
+]
 
+# Stub-only names (private, so stubtest does not look for them at runtime).
+_F = TypeVar("_F", bound=np.float32 | np.float64)  # float element type; results keep the input's
+_I = TypeVar("_I", bound=np.int32 | np.int64)  # CSR index type; indices and indptr share it
+_FloatArray = NDArray[np.float32] | NDArray[np.float64]
+_IndexArray = NDArray[np.int32] | NDArray[np.int64]
+_DType = Literal["float32", "float64"]
+_Device = Literal["cpu", "gpu"]  # "gpu": float32 only
+# Rows of a data set: a 2-D C-contiguous float array, or a canonical CSR tuple
+# ``(data, indices, indptr, n_cols)`` (sorted indices, no duplicates).
+_Rows = _FloatArray | tuple[_FloatArray, _IndexArray, _IndexArray, int]
+_Graph = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]
+_Labels = NDArray[np.uint32]  # contiguous class codes in [0, n_classes)
+
+class _Timings(TypedDict):
+    upload_s: float
+    kernel_s: float
+    download_s: float
+    chunks: int
+
+class _HashDefaults(TypedDict):
+    family: str
+    n_bits: int
+    n_levels: int
+    n_views: int
+    min_bucket: int
+    max_bucket: int
+    center: bool
+    width: float
+    expansion: int
+    fan_in: int
+
+class _AttentionDefaults(TypedDict):
+    noise_threshold: float
+    boundary_weight: float
+
+# ------------------------------------------------------------------ the core's names
+FAMILIES: tuple[str, ...]
+"""Sketch family names, in the core's order."""
+SPARSE_FAMILIES: tuple[str, ...]
+"""The sparse families among ``FAMILIES``."""
+HASH_FAMILIES: tuple[str, ...]
+"""Hash family names of ``Hasher``."""
+METRICS: tuple[str, ...]
+"""Metric names of the graph and selection functions."""
+LSH_VARIANTS: tuple[str, ...]
+"""Variants of ``lsh_is_select``."""
+SIMD_LEVELS: tuple[str, ...]
+"""SIMD levels the kernels can dispatch to, lowest first."""
+DEFAULT_NNZ: int
+"""Nonzeros per column of the sparse-sign family when ``nnz`` is not given."""
+
+def hash_defaults() -> _HashDefaults:
+    """The core's default hashing parameters."""
+
+def attention_defaults() -> _AttentionDefaults:
+    """The core's default attention parameters."""
+
+def default_min_bucket(n_neighbors: int, max_bucket: int) -> int:
+    """The core's ``min_bucket`` when none is given."""
+
+def class_quotas(counts_: Sequence[int], reduction: float) -> list[int]:
+    """Rows to keep per class for ``reduction`` (the core's quota rule)."""
+
+# ------------------------------------------------------------------ sketch operator
+@final
 class SketchOperator:
-    """A matrix-free sketch operator ``S`` of shape ``(k, d)``.
+    """A matrix-free sketch operator ``S`` of shape ``(k, d)``; the core validates
+    the parameters and resolves the defaults."""
 
-    Entries are pure functions of ``(seed, family, parameters, index)`` drawn from a
-    Philox4x32-10 counter stream; results are bit-identical for any thread count and
-    any chunking of the input rows.
-
-    Family ``"srht"`` is the subsampled randomized Hadamard transform
-    ``S = sqrt(d'/k) · P · H · D`` with ``d' = next power of two >= d`` (inputs are
-    zero-padded to ``d'`` inside the operator), ``H`` the orthonormal Walsh–Hadamard
-    matrix of order ``d'``, ``D`` random signs and ``P`` ``k`` distinct rows of
-    ``H`` sampled uniformly without replacement (``k <= d'``). Its entries are
-    ``±1/sqrt(k)``. Sparse inputs to the SRHT (like the dense families) use the
-    materialized ``S`` (``k·d`` entries).
-    """
-
-    def __init__(
-        self,
-        family: Family,
+    def __new__(
+        cls,
+        family: str,
         k: int,
         d: int,
         seed: int,
-        nnz: int = 8,
-        density: float = 1.0,
-    ) -> None: ...
+        nnz: int | None = None,
+        density: float | None = None,
+    ) -> Self: ...
     @property
     def shape(self) -> tuple[int, int]: ...
     @property
@@ -53,62 +137,99 @@ class SketchOperator:
     @property
     def seed(self) -> int: ...
     @property
-    def nnz(self) -> int: ...
+    def nnz(self) -> int | None:
+        """Nonzeros per column, or None when the family has no such parameter."""
     @property
-    def density(self) -> float: ...
+    def density(self) -> float | None:
+        """Nonzero density, or None when the family has no such parameter."""
+    @property
+    def padded_dim(self) -> int:
+        """``d`` padded as the family needs (next power of two for SRHT)."""
+    @property
+    def is_sparse(self) -> bool: ...
     @property
     def scale(self) -> float:
-        """Magnitude of every nonzero entry (sparse families) or the entry scale
-        ``1/sqrt(k)`` (dense families)."""
-    def project(self, x: FloatArray) -> FloatArray:
-        """``X @ S.T`` for dense ``x`` of shape ``(n, d)`` -> ``(n, k)``."""
-    def project_adjoint(self, z: FloatArray) -> FloatArray:
-        """``Z @ S`` for dense ``z`` of shape ``(n, k)`` -> ``(n, d)``."""
-    def sketch(self, a: FloatArray) -> FloatArray:
-        """``S @ A`` for dense ``a`` of shape ``(d, m)`` -> ``(k, m)``."""
-    def sketch_adjoint(self, y: FloatArray) -> FloatArray:
-        """``S.T @ Y`` for dense ``y`` of shape ``(k, m)`` -> ``(d, m)``."""
+        """Magnitude of the nonzero entries (dense families: the entry scale)."""
+    def working_bytes(self, itemsize: int) -> float:
+        """Bytes the operator's own structures take for entries of ``itemsize`` bytes."""
+    def project(self, x: NDArray[_F], device: _Device = "cpu") -> NDArray[_F]:
+        """``X @ S.T`` for 2-D ``x`` of shape ``(n, d)`` -> ``(n, k)``."""
+    def project_adjoint(self, z: NDArray[_F], device: _Device = "cpu") -> NDArray[_F]:
+        """``Z @ S`` for 2-D ``z`` of shape ``(n, k)`` -> ``(n, d)``."""
+    def sketch(self, a: NDArray[_F], device: _Device = "cpu") -> NDArray[_F]:
+        """``S @ A`` for 2-D ``a`` of shape ``(d, m)`` -> ``(k, m)``."""
+    def sketch_adjoint(self, y: NDArray[_F], device: _Device = "cpu") -> NDArray[_F]:
+        """``S.T @ Y`` for 2-D ``y`` of shape ``(k, m)`` -> ``(d, m)``."""
+    @overload
     def project_csr(
         self,
-        data: FloatArray,
-        indices: IndexArray,
-        indptr: IndexArray,
+        data: NDArray[_F],
+        indices: NDArray[_I],
+        indptr: NDArray[_I],
         n_rows: int,
-        sparse_output: bool = False,
-    ) -> FloatArray | tuple[FloatArray, NDArray[np.int64], NDArray[np.int64]]:
-        """``X @ S.T`` for a CSR matrix ``X`` of shape ``(n_rows, d)``.
-
-        Returns a dense ``(n_rows, k)`` array, or with ``sparse_output=True`` the CSR
-        triple ``(data, indices, indptr)`` of the ``(n_rows, k)`` result with explicit
-        zeros dropped. Also computes ``(S @ A).T`` for a CSC matrix ``A`` of shape
-        ``(d, n_rows)`` (the same three arrays)."""
+        sparse_output: Literal[False] = False,
+        name: str = "X",
+    ) -> NDArray[_F]:
+        """``X @ S.T`` for the CSR ``X`` of shape ``(n_rows, d)``: dense, or with
+        ``sparse_output`` the result's CSR arrays (int64 indptr only past int32)."""
+    @overload
+    def project_csr(
+        self,
+        data: NDArray[_F],
+        indices: NDArray[_I],
+        indptr: NDArray[_I],
+        n_rows: int,
+        sparse_output: Literal[True],
+        name: str = "X",
+    ) -> tuple[NDArray[_F], NDArray[np.int32], NDArray[np.int32] | NDArray[np.int64]]: ...
+    @overload
+    def project_csr(
+        self,
+        data: NDArray[_F],
+        indices: NDArray[_I],
+        indptr: NDArray[_I],
+        n_rows: int,
+        sparse_output: bool,
+        name: str = "X",
+    ) -> (
+        NDArray[_F] | tuple[NDArray[_F], NDArray[np.int32], NDArray[np.int32] | NDArray[np.int64]]
+    ): ...
     def sketch_csr(
         self,
-        data: FloatArray,
-        indices: IndexArray,
-        indptr: IndexArray,
+        data: NDArray[_F],
+        indices: NDArray[_I],
+        indptr: NDArray[_I],
         n_cols: int,
-    ) -> FloatArray:
-        """``S @ A`` for a CSR matrix ``A`` of shape ``(d, n_cols)`` -> dense ``(k, n_cols)``.
-
-        Also computes ``(X @ S.T).T`` for a CSC matrix ``X`` of shape ``(n_cols, d)``."""
-    def to_dense(self, dtype: Literal["float32", "float64"]) -> FloatArray:
-        """Materialize ``S`` as a dense ``(k, d)`` array."""
+        name: str = "A",
+    ) -> NDArray[_F]:
+        """``S @ A`` for the CSR ``A`` of shape ``(d, n_cols)`` -> dense ``(k, n_cols)``."""
+    @overload
+    def to_dense(self, dtype: Literal["float32"]) -> NDArray[np.float32]:
+        """``S`` as a dense ``(k, d)`` array."""
+    @overload
+    def to_dense(self, dtype: Literal["float64"]) -> NDArray[np.float64]: ...
+    @overload
+    def to_dense(self, dtype: _DType) -> _FloatArray: ...
+    @overload
     def to_csc(
-        self, dtype: Literal["float32", "float64"]
-    ) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.int64]]:
-        """CSC triple ``(data, indices, indptr)`` of ``S`` (every family; dense
-        families give all ``k*d`` entries)."""
+        self, dtype: Literal["float32"]
+    ) -> tuple[NDArray[np.float32], NDArray[np.int64], NDArray[np.int64]]:
+        """``S`` as CSC arrays ``(data, indices, indptr)`` (dense families: all entries)."""
+    @overload
+    def to_csc(
+        self, dtype: Literal["float64"]
+    ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]: ...
+    @overload
+    def to_csc(self, dtype: _DType) -> tuple[_FloatArray, NDArray[np.int64], NDArray[np.int64]]: ...
 
+# ------------------------------------------------------------------ Hadamard
+@final
 class HadamardRotation:
-    """Randomized Hadamard rotation ``Q = H D_r ··· H D_2 H D_1`` of order
-    ``d' = next power of two >= d`` (``H`` orthonormal, ``D_i`` random signs from the
-    Philox stream): an orthogonal ``d' × d'`` matrix applied in ``O(d' log d')``."""
+    """Randomized Hadamard rotation ``Q`` of order ``d'`` (next power of two >= d)."""
 
-    def __init__(self, d: int, rounds: int = 3, seed: int = 0) -> None: ...
+    def __new__(cls, d: int, rounds: int = 3, seed: int = 0) -> Self: ...
     @property
-    def d(self) -> int:
-        """Input dimension ``d`` (inputs of width ``d < d'`` are zero-padded)."""
+    def d(self) -> int: ...
     @property
     def dim(self) -> int:
         """``d'``, the order of ``Q``."""
@@ -116,54 +237,49 @@ class HadamardRotation:
     def rounds(self) -> int: ...
     @property
     def seed(self) -> int: ...
-    def apply(self, x: FloatArray) -> FloatArray:
-        """Rows of ``x`` (``(n, d)`` or ``(n, d')``) rotated: ``x_padded @ Q.T`` ->
-        ``(n, d')``."""
-    def inverse(self, y: FloatArray) -> FloatArray:
-        """Rows of ``y`` (``(n, d')``) rotated back: ``y @ Q`` -> ``(n, d')``."""
-    def to_dense(self, dtype: Literal["float32", "float64"]) -> FloatArray:
+    def apply(self, x: NDArray[_F]) -> NDArray[_F]:
+        """``x_padded @ Q.T`` for 2-D ``x`` of width ``d`` or ``d'`` -> ``(n, d')``."""
+    def inverse(self, y: NDArray[_F]) -> NDArray[_F]:
+        """``y @ Q`` for 2-D ``y`` of width ``d'`` -> ``(n, d')``."""
+    @overload
+    def to_dense(self, dtype: Literal["float32"]) -> NDArray[np.float32]:
         """``Q`` as a dense ``(d', d')`` array."""
+    @overload
+    def to_dense(self, dtype: Literal["float64"]) -> NDArray[np.float64]: ...
+    @overload
+    def to_dense(self, dtype: _DType) -> _FloatArray: ...
 
-def fwht_inplace(x: FloatArray, axis: int, normalized: bool) -> None:
-    """In-place fast Walsh–Hadamard transform (natural/Hadamard order) of every 1-D
-    slice of the writable 2-D array ``x`` along ``axis`` (0 or 1); the length along
-    ``axis`` must be a power of two in ``[1, 2^30]``. Unnormalized (``H x``, so
-    ``H(Hx) = n x``) or orthonormal (``H x / sqrt(n)``). Any strides; rows or columns
-    are transformed in parallel; bit-identical for every thread count and SIMD
-    level."""
+def fwht_inplace(x: _FloatArray, axis: int, normalized: bool, device: _Device = "cpu") -> None:
+    """In-place FWHT along ``axis`` (0 or 1) of a writable 2-D array (power-of-two length)."""
 
 def fwht_vec(x: object, normalized: bool) -> bool:
-    """Fast path of ``fwht(x, inplace=True)`` for a contiguous writable 1-D float
-    array of power-of-two length (returns False, touching nothing, otherwise)."""
+    """In-place FWHT of a contiguous writable 1-D float array; False (untouched) if not one."""
 
-def all_finite(x: FloatArray) -> bool:
+def all_finite(x: _FloatArray) -> bool:
     """True when every element of ``x`` (any shape, any strides) is finite."""
 
+# ------------------------------------------------------------------ runtime settings
 def set_num_threads(n: int) -> None:
-    """Size of the crate's own thread pool (``n >= 1``); rebuilds the pool."""
+    """Rebuilds the crate's thread pool with ``n >= 1`` threads."""
 
-def get_num_threads() -> int: ...
+def get_num_threads() -> int:
+    """Size of the crate's thread pool."""
+
 def simd_level() -> str:
-    """The SIMD instruction set the kernels dispatch to on this CPU
-    (``"avx512"``, ``"avx2"``, ``"neon"`` or ``"scalar"``)."""
+    """The level of ``SIMD_LEVELS`` the kernels dispatch to on this CPU."""
 
-def force_simd_level(level: str | None) -> None:
-    """Testing hook: cap the dispatched SIMD level (``"scalar"``, ``"avx2"``, ...);
-    ``None`` restores detection. Results are bit-identical across levels."""
+def force_simd_level(level: str | None = None) -> None:
+    """Testing hook: caps the SIMD level (a name of ``SIMD_LEVELS``); None restores it."""
 
-# ---------------------------------------------------------------- instance selection
-# ``Rows`` is a C-contiguous 2-D float32/float64 array or a canonical CSR tuple
-# ``(data, indices, indptr, n_cols)``; label codes are contiguous uint32 arrays.
-Rows = FloatArray | tuple[FloatArray, NDArray[np.integer], NDArray[np.integer], int]
-Graph = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]
-F64 = NDArray[np.float64]
-
+# ------------------------------------------------------------------ instance selection
+@final
 class Hasher:
     """Multi-level, multi-view hash tables over the rows of ``x``."""
-    def __init__(
-        self,
-        x: Rows,
-        family: Literal["simhash", "e2lsh", "flyhash"],
+
+    def __new__(
+        cls,
+        x: _Rows,
+        family: str,
         n_bits: int,
         n_levels: int,
         n_views: int,
@@ -174,81 +290,97 @@ class Hasher:
         width: float = 4.0,
         expansion: int = 8,
         fan_in: int = 6,
-    ) -> None: ...
+    ) -> Self: ...
     @property
     def n(self) -> int: ...
     @property
     def scale(self) -> float: ...
-    def levels(self) -> NDArray[np.uint8]: ...
+    def levels(self) -> NDArray[np.uint8]:
+        """Per row and view, the level of its bucket: ``(n, n_views)``."""
     def bucket_sizes(self) -> NDArray[np.uint32]: ...
     def bucket_ids(self) -> NDArray[np.uint64]: ...
     def level_ids(self, level: int) -> NDArray[np.uint32]: ...
     def window_sizes(self) -> NDArray[np.uint32]: ...
     def view_seed(self, view: int) -> int: ...
-    def codes(self, x: Rows, view: int) -> NDArray[np.uint16]: ...
-    def knn_graph(self, x: Rows, n_neighbors: int, metric: str, refine: int = 0) -> Graph: ...
+    def codes(self, x: _Rows, view: int) -> NDArray[np.uint16]:
+        """Hash codes of the rows of ``x`` in ``view``: ``(n, n_bits)``."""
+    def knn_graph(self, x: _Rows, n_neighbors: int, metric: str, refine: int = 0) -> _Graph:
+        """kNN graph ``(indptr, indices, distances)`` from the buckets."""
 
 def minibatch_graph(
-    x: Rows,
-    y: NDArray[np.uint32] | None,
+    x: _Rows,
+    y: _Labels | None,
     n_classes: int,
     batch_size: int,
     n_neighbors: int,
     metric: str,
     seed: int,
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.uint32]]: ...
-def exact_graph(x: Rows, n_neighbors: int, metric: str) -> Graph: ...
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.uint32]]:
+    """Mini-batch kNN graph: ``(indptr, indices, distances, batch)``."""
+
+def exact_graph(x: _Rows, n_neighbors: int, metric: str) -> _Graph:
+    """Exact (brute-force) kNN graph."""
+
+def refine_graph(
+    x: _Rows,
+    indptr: NDArray[np.int64],
+    indices: NDArray[np.int64],
+    distances: NDArray[np.float64],
+    n_neighbors: int,
+    metric: str,
+) -> _Graph:
+    """One round of neighbour-of-neighbour refinement."""
+
 def graph_recall(
-    x: Rows,
+    x: _Rows,
     indptr: NDArray[np.int64],
     indices: NDArray[np.int64],
     distances: NDArray[np.float64],
     sample: NDArray[np.int64],
     n_neighbors: int,
     metric: str,
-) -> float: ...
+) -> float:
+    """Recall of the graph against exact kNN on the ``sample`` rows."""
+
 def attention_scores(
     indptr: NDArray[np.int64],
     indices: NDArray[np.int64],
     distances: NDArray[np.float64],
-    y: NDArray[np.uint32],
+    y: _Labels,
     n_classes: int,
     noise_threshold: float,
     boundary_weight: float,
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]: ...
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
+    """``(score, agreement, representativeness, noisy)`` per row."""
+
 def attention_select(
     indptr: NDArray[np.int64],
     indices: NDArray[np.int64],
     distances: NDArray[np.float64],
-    y: NDArray[np.uint32],
+    y: _Labels,
     n_classes: int,
     score: NDArray[np.float64],
     noisy: NDArray[np.bool_],
-    quota: list[int] | None = None,
-) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]]: ...
-def refine_graph(
-    x: Rows,
-    indptr: NDArray[np.int64],
-    indices: NDArray[np.int64],
-    distances: NDArray[np.float64],
-    n_neighbors: int,
-    metric: str,
-) -> Graph: ...
+    quota: Sequence[int] | None = None,
+) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]]:
+    """Coverage-aware selection: ``(indices, weights, hops)``."""
+
+# Baselines: each returns the kept row indices (int64, ascending).
 def stratified_random_select(
-    y: NDArray[np.uint32], n_classes: int, quota: list[int], seed: int
+    y: _Labels, n_classes: int, quota: Sequence[int], seed: int
 ) -> NDArray[np.int64]: ...
 def cnn_select(
-    x: Rows, y: NDArray[np.uint32], n_classes: int, metric: str, seed: int
+    x: _Rows, y: _Labels, n_classes: int, metric: str, seed: int
 ) -> NDArray[np.int64]: ...
 def enn_select(
-    x: Rows, y: NDArray[np.uint32], n_classes: int, n_neighbors: int, metric: str
+    x: _Rows, y: _Labels, n_classes: int, n_neighbors: int, metric: str
 ) -> NDArray[np.int64]: ...
 def drop3_select(
-    x: Rows, y: NDArray[np.uint32], n_classes: int, n_neighbors: int, metric: str
+    x: _Rows, y: _Labels, n_classes: int, n_neighbors: int, metric: str
 ) -> NDArray[np.int64]: ...
 def lsh_is_select(
-    x: Rows,
-    y: NDArray[np.uint32],
+    x: _Rows,
+    y: _Labels,
     n_classes: int,
     variant: str,
     n_tables: int,
@@ -257,7 +389,7 @@ def lsh_is_select(
     seed: int,
 ) -> NDArray[np.int64]: ...
 
-# GPU backend (wgpu). Timings: upload_s, kernel_s, download_s (float) and chunks (int).
+# ------------------------------------------------------------------ GPU backend
 def gpu_available() -> bool:
     """Whether a GPU adapter can be used (False when built without the backend)."""
 
@@ -270,13 +402,13 @@ def gpu_project(
     adjoint: bool = False,
     max_chunk_bytes: int | None = None,
     name: str = "X",
-) -> tuple[NDArray[np.float32], dict[str, float]]:
-    """``x @ S.T`` (or ``x @ S`` when ``adjoint``) on the GPU for 2-D float32 ``x``,
-    streamed in chunks of at most ``max_chunk_bytes`` per buffer; returns the result and
-    the phase timings."""
+) -> tuple[NDArray[np.float32], _Timings]:
+    """``x @ S.T`` (``x @ S`` if ``adjoint``) on the GPU, in chunks; result and timings."""
 
 def gpu_fwht(
-    x: NDArray[np.float32], axis: int, normalized: bool, max_chunk_bytes: int | None = None
-) -> dict[str, float]:
-    """In-place FWHT along ``axis`` (0 or 1) of a writable 2-D float32 array on the GPU;
-    returns the phase timings."""
+    x: NDArray[np.float32],
+    axis: int,
+    normalized: bool,
+    max_chunk_bytes: int | None = None,
+) -> _Timings:
+    """In-place FWHT along ``axis`` (0 or 1) of a writable 2-D float32 array on the GPU."""
