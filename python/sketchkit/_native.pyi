@@ -112,7 +112,7 @@ def attention_defaults() -> _AttentionDefaults:
 def default_min_bucket(n_neighbors: int, max_bucket: int) -> int:
     """The core's ``min_bucket`` when none is given."""
 
-def class_quotas(counts_: Sequence[int], reduction: float) -> list[int]:
+def class_quotas(counts: Sequence[int], reduction: float) -> list[int]:
     """Rows to keep per class for ``reduction`` (the core's quota rule)."""
 
 # ------------------------------------------------------------------ sketch operator

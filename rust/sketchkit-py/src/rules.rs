@@ -3,7 +3,7 @@
 //! `nnz`, the hashing and attention defaults, the default `min_bucket` and the
 //! per-class quotas.
 
-use crate::convert::{count, counts};
+use crate::convert::{count, counts as to_counts};
 use crate::error::Error;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
@@ -53,8 +53,8 @@ fn default_min_bucket(n_neighbors: i64, max_bucket: i64) -> PyResult<usize> {
 
 /// Rows to keep per class for `reduction` (the core's `select::quota`).
 #[pyfunction]
-fn class_quotas(counts_: Vec<i64>, reduction: f64) -> PyResult<Vec<usize>> {
-    let c = counts(&counts_, "counts")?;
+fn class_quotas(counts: Vec<i64>, reduction: f64) -> PyResult<Vec<usize>> {
+    let c = to_counts(&counts, "counts")?;
     Ok(sketchkit::select::quota(&c, reduction).map_err(Error::from)?)
 }
 
