@@ -20,7 +20,17 @@ from typing import Any
 
 import numpy as np
 
-METHODS = ("attention", "random", "cnn", "enn", "drop3", "lsh-is-s", "lsh-is-f")
+from . import _native
+
+#: ``--method`` values: the selectors, LSH-IS once per variant of the core.
+METHODS = (
+    "attention",
+    "random",
+    "cnn",
+    "enn",
+    "drop3",
+    *(f"lsh-is-{v.lower()}" for v in _native.LSH_VARIANTS),
+)
 
 
 class SelectError(Exception):
@@ -176,7 +186,7 @@ def _selector(args: argparse.Namespace, reduction: float | None, verbose: bool) 
         return s.EditedNearestNeighbours(n_neighbors=args.n_neighbors or 3)
     if args.method == "drop3":
         return s.DROP3(n_neighbors=args.n_neighbors or 3)
-    variant = "S" if args.method == "lsh-is-s" else "F"
+    variant = args.method.removeprefix("lsh-is-").upper()
     return s.LSHInstanceSelector(variant=variant, random_state=args.seed)
 
 

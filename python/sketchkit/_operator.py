@@ -17,6 +17,7 @@ operator on every machine.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -27,22 +28,14 @@ from ._docs import fill_doc
 from ._gpu import check_device, gpu_input
 from ._linop import LinearOperator, Transposed
 from ._validation import (
-    SPARSE_FAMILIES,
     as_dense,
     as_int,
     as_sparse,
-    check_density,
-    check_family,
-    check_int,
     check_memory,
-    check_nnz,
     check_seed,
-    check_shape_product,
-    check_sparse_dims,
-    check_srht_dims,
     float_dtype_name,
     is_sparse,
-    next_power_of_two,
+    resolve_density,
 )
 
 if TYPE_CHECKING:
@@ -62,8 +55,46 @@ __all__ = [
     "very_sparse",
 ]
 
-Family = Literal["gaussian", "rademacher", "very_sparse", "sparse_sign", "countsketch", "srht"]
 FloatArray = NDArray[np.floating[Any]]
+
+
+def _rebuild(
+    family: str, k: int, d: int, seed: int, nnz: int | None, density: float | None
+) -> SketchOperator:
+    """Unpickling helper of releases before the shared operator protocol (their pickles
+    call ``_operator._rebuild``); new pickles go through :mod:`sketchkit._linop`."""
+    return SketchOperator(family, k, d, seed=seed, nnz=nnz, density=density)
+
+
+def _as_int64(value: Any, name: str) -> int:
+    """:func:`as_int`, and representable as the native call's signed 64-bit argument."""
+    value = as_int(value, name)
+    if not -(2**63) <= value < 2**63:
+        raise OverflowError(f"{name}: {name}={value} does not fit in a signed 64-bit integer")
+    return value
+
+
+def _csr_call(name: str, method: Any, *args: Any) -> Any:
+    """A native CSR call on the parts of the matrix argument ``name``: the core's
+    structure errors name the part (``indices``, ``indptr``); say which matrix too."""
+    try:
+        return method(*args)
+    except ValueError as exc:
+        msg = str(exc)
+        if msg.startswith(("indices: ", "indptr: ", "data: ")):
+            raise ValueError(f"{name} has an invalid CSR structure: {msg}") from exc
+        raise
+
+
+@functools.cache
+def family_takes(family: str, parameter: str) -> bool:
+    """Whether the core accepts ``parameter`` (``"nnz"`` or ``"density"``) for
+    ``family``: asked once per pair by building a 1 x 1 operator with it."""
+    try:
+        _native.SketchOperator(family, 1, 1, 0, **{parameter: 1})
+    except ValueError:
+        return False
+    return True
 
 
 def _shape_error(left: str, left_shape: tuple[int, ...], right: str, right_shape: tuple[int, ...]):
@@ -92,8 +123,10 @@ class SketchOperator(LinearOperator):
 
     Parameters
     ----------
-    family : {"gaussian", "rademacher", "very_sparse", "sparse_sign", "countsketch", "srht"}
-        Distribution of the entries.
+    family : str
+        Distribution of the entries: one of ``sketchkit._native.FAMILIES``
+        (``"gaussian"``, ``"rademacher"``, ``"very_sparse"``, ``"sparse_sign"``,
+        ``"countsketch"``, ``"srht"``).
     k : int
         Sketch dimension (number of rows of ``S``), ``k >= 1``.
     d : int
@@ -150,13 +183,13 @@ class SketchOperator(LinearOperator):
     (10, 64)
     """
 
-    __slots__ = ("_native", "_family", "_k", "_d", "_seed", "_nnz", "_density")
+    __slots__ = ("_native",)
 
     _repr_positional = 1  # SketchOperator('gaussian', k=..., d=..., seed=...)
 
     def __init__(
         self,
-        family: Family,
+        family: str,
         k: int,
         d: int,
         *,
@@ -164,80 +197,52 @@ class SketchOperator(LinearOperator):
         nnz: int | None = None,
         density: float | Literal["auto"] | None = None,
     ) -> None:
-        family = check_family(family)
-        k = check_int(k, "k")
-        d = check_int(d, "d")
-        check_shape_product(k, d)
+        if not isinstance(family, str):
+            raise TypeError(f"family must be a string, got {type(family).__name__} {family!r}")
+        k = _as_int64(k, "k")
+        d = _as_int64(d, "d")
         seed = check_seed(seed)
-        # Parameters a family does not use are normalized away (None) so that equality,
-        # hashing and pickling only see what defines the operator.
-        native_nnz, native_density = 1, 1.0
-        if family == "sparse_sign":
-            nnz = check_nnz(8 if nnz is None else nnz, k)
-            native_nnz = nnz
-        elif nnz is not None:
-            raise ValueError(f"nnz applies to the 'sparse_sign' family only, not {family!r}")
-        if family == "countsketch":
-            nnz = 1
-        if family == "very_sparse":
-            density = check_density("auto" if density is None else density, d)
-            native_density = density
-        elif density is not None:
-            raise ValueError(f"density applies to the 'very_sparse' family only, not {family!r}")
-        self._family = family
-        self._k = k
-        self._d = d
-        self._seed = seed
-        self._nnz: int | None = nnz
-        self._density: float | None = density
-        if family == "srht":
-            check_srht_dims(k, d)
-        if family in SPARSE_FAMILIES:
-            check_sparse_dims(k, d, family)
-            # The core keeps the nonzero positions in both orientations (~16 bytes each).
-            check_memory(16 * self._expected_nnz() + 16 * (k + d), f"this {family} operator")
+        if nnz is not None:
+            nnz = _as_int64(nnz, "nnz")
+        # The core parses the family, applies the defaults (nnz, density 1/sqrt(d)) and
+        # checks every value, naming the argument; nnz and density come back as None
+        # for the families without them.
         self._native = _native.SketchOperator(
-            family, k, d, seed, nnz=native_nnz, density=native_density
+            family, k, d, seed, nnz=nnz, density=resolve_density(density)
         )
-
-    def _expected_nnz(self) -> float:
-        """Expected number of nonzero entries of ``S``."""
-        if self._family == "very_sparse":
-            return float(self._density) * self._k * self._d  # type: ignore[arg-type]
-        if self._family in ("sparse_sign", "countsketch"):
-            return float(self._nnz) * self._d  # type: ignore[arg-type]
-        return float(self._k) * self._d
+        if self._native.is_sparse:
+            check_memory(self._native.working_bytes(8), f"this {family} operator")
 
     def _check_dense_copy(self, itemsize: int, what: str) -> None:
         """Dense families (and the SRHT) materialize ``S`` for sparse input and for
         ``to_dense``."""
-        check_memory(float(self._k) * self._d * itemsize, what)
+        check_memory(self._native.working_bytes(itemsize), what)
 
     # ------------------------------------------------------------------ attributes
     @property
     def shape(self) -> tuple[int, int]:
         """``(k, d)``: sketch dimension and input dimension."""
-        return (self._k, self._d)
+        return tuple(self._native.shape)  # type: ignore[return-value]
 
     @property
     def family(self) -> str:
         """Name of the entry distribution."""
-        return self._family
+        return str(self._native.family)
 
     @property
     def seed(self) -> int:
         """Seed of the counter-based random stream, in ``[0, 2**64)``."""
-        return self._seed
+        return int(self._native.seed)
 
     @property
     def nnz(self) -> int | None:
         """Nonzeros per column (``sparse_sign``: ``nnz``, ``countsketch``: 1), else ``None``."""
-        return self._nnz
+        return self._native.nnz
 
     @property
     def density(self) -> float | None:
         """Probability that an entry is nonzero (``very_sparse`` only), else ``None``."""
-        return self._density
+        return self._native.density
 
     @property
     def scale(self) -> float:
@@ -248,12 +253,12 @@ class SketchOperator(LinearOperator):
     def padded_dim(self) -> int:
         """``d'``: the smallest power of two ``>= d`` for ``"srht"`` (inputs are
         zero-padded to it), ``d`` for every other family."""
-        return next_power_of_two(self._d) if self._family == "srht" else self._d
+        return int(self._native.padded_dim)
 
     @property
     def is_sparse(self) -> bool:
         """Whether most entries of ``S`` are exactly zero (sparse families)."""
-        return self._family in SPARSE_FAMILIES
+        return bool(self._native.is_sparse)
 
     if TYPE_CHECKING:
 
@@ -301,14 +306,14 @@ class SketchOperator(LinearOperator):
                 self._check_dense_copy(X.data.itemsize, "projecting sparse input")
             n = X.shape[0]
             if X.format == "csr":
+                project_csr = self._native.project_csr
+                parts = (X.data, X.indices, X.indptr, n)
                 if dense_output:
-                    return self._native.project_csr(X.data, X.indices, X.indptr, n, False)
-                data, indices, indptr = self._native.project_csr(
-                    X.data, X.indices, X.indptr, n, True
-                )
-                return _sparse_csr_like(X, data, indices, indptr, (n, self._k))
+                    return _csr_call("X", project_csr, *parts, False, "X")
+                data, indices, indptr = _csr_call("X", project_csr, *parts, True, "X")
+                return _sparse_csr_like(X, data, indices, indptr, (n, self.shape[0]))
             # A CSC matrix of shape (n, d) is the CSR matrix of its transpose (d, n).
-            out = self._native.sketch_csr(X.data, X.indices, X.indptr, n, "X").T
+            out = _csr_call("X", self._native.sketch_csr, X.data, X.indices, X.indptr, n, "X").T
             if dense_output:
                 return out
             import scipy.sparse as sp
@@ -351,9 +356,10 @@ class SketchOperator(LinearOperator):
                 self._check_dense_copy(A.data.itemsize, "sketching sparse input")
             m = A.shape[1]
             if A.format == "csr":
-                return self._native.sketch_csr(A.data, A.indices, A.indptr, m)
+                return _csr_call("A", self._native.sketch_csr, A.data, A.indices, A.indptr, m, "A")
             # A CSC matrix of shape (d, m) is the CSR matrix of its transpose (m, d).
-            return self._native.project_csr(A.data, A.indices, A.indptr, m, False, "A").T
+            project_csr = self._native.project_csr
+            return _csr_call("A", project_csr, A.data, A.indices, A.indptr, m, False, "A").T
         A = as_dense(A, "A", check_finite=False)
         self._check_dim(A.shape[0], "A", A.shape, right=False)
         if A.ndim == 1:
@@ -388,11 +394,12 @@ class SketchOperator(LinearOperator):
         x = gpu_input(X, name)
         if x.ndim not in (1, 2):
             raise ValueError(f"{name} must be 1-D or 2-D, got ndim={x.ndim}")
-        want = self._k if adjoint else self._d
+        k, d = self.shape
+        want = k if adjoint else d
         if x.shape[-1] != want:
             if adjoint:
                 raise _shape_error(name, x.shape, "S", self.shape)
-            raise _shape_error(name, x.shape, "S.T", (self._d, self._k))
+            raise _shape_error(name, x.shape, "S.T", (d, k))
         x2 = x[np.newaxis, :] if x.ndim == 1 else x
         out, _ = _native.gpu_project(self._native, x2, adjoint, None, name)
         return out[0] if x.ndim == 1 else out
@@ -402,8 +409,9 @@ class SketchOperator(LinearOperator):
         if is_sparse(Y):
             Y = as_sparse(Y, "Y", check_finite=False).toarray()
         Y = as_dense(Y, "Y", check_finite=False)
-        if Y.shape[0] != self._k:
-            raise _shape_error("S.T", (self._d, self._k), "Y", Y.shape)
+        k, d = self.shape
+        if Y.shape[0] != k:
+            raise _shape_error("S.T", (d, k), "Y", Y.shape)
         if Y.ndim == 1:
             return self._native.sketch_adjoint(Y[:, np.newaxis])[:, 0]
         return self._native.sketch_adjoint(Y)
@@ -413,16 +421,17 @@ class SketchOperator(LinearOperator):
         if is_sparse(Z):
             Z = as_sparse(Z, "Z", check_finite=False).toarray()
         Z = as_dense(Z, "Z", check_finite=False)
-        if Z.shape[-1] != self._k:
+        if Z.shape[-1] != self.shape[0]:
             raise _shape_error("Z", Z.shape, "S", self.shape)
         if Z.ndim == 1:
             return self._native.project_adjoint(Z[np.newaxis, :])[0]
         return self._native.project_adjoint(Z)
 
     def _check_dim(self, got: int, name: str, shape: tuple[int, ...], *, right: bool) -> None:
-        if got != self._d:
+        k, d = self.shape
+        if got != d:
             if right:
-                raise _shape_error(name, shape, "S.T", (self._d, self._k))
+                raise _shape_error(name, shape, "S.T", (d, k))
             raise _shape_error("S", self.shape, name, shape)
 
     # The four products of the operator protocol (``S @ A``, ``Z @ S``, ``S.T @ Y``,
@@ -460,20 +469,27 @@ class SketchOperator(LinearOperator):
         import scipy.sparse as sp
 
         name = float_dtype_name(dtype)
-        check_memory(self._expected_nnz() * (np.dtype(name).itemsize + 8), "to_scipy()")
+        itemsize = np.dtype(name).itemsize
+        if self.is_sparse:  # the CSC arrays: one value and one index per nonzero
+            check_memory(self._native.working_bytes(itemsize), "to_scipy()")
+        else:  # k * d values and as many indices
+            check_memory(self._native.working_bytes(itemsize + 8), "to_scipy()")
         data, indices, indptr = self._native.to_csc(name)
         return sp.csc_matrix((data, indices, indptr), shape=self.shape, copy=False)
 
     # ------------------------------------------------------------------ protocol
     def _params(self) -> dict[str, Any]:
-        # countsketch's nnz=1 is implied by the family (the constructor rejects it).
+        # A fixed nnz (countsketch's 1) is implied by the family, which rejects it as
+        # an argument: only a family that takes nnz records it.
+        native = self._native
+        k, d = native.shape
         return {
-            "family": self._family,
-            "k": self._k,
-            "d": self._d,
-            "seed": self._seed,
-            "nnz": self._nnz if self._family == "sparse_sign" else None,
-            "density": self._density,
+            "family": native.family,
+            "k": k,
+            "d": d,
+            "seed": native.seed,
+            "nnz": native.nnz if family_takes(native.family, "nnz") else None,
+            "density": native.density,
         }
 
 
@@ -574,7 +590,7 @@ def very_sparse(
 
 
 @fill_doc
-def sparse_sign(k: int, d: int, *, nnz: int = 8, seed: int = 0) -> SketchOperator:
+def sparse_sign(k: int, d: int, *, nnz: int = _native.DEFAULT_NNZ, seed: int = 0) -> SketchOperator:
     """Sparse sign embedding (SJLT / OSNAP): exactly ``nnz`` nonzeros per column.
 
     Each column ``j`` of ``S`` has nonzeros at ``nnz`` distinct rows chosen uniformly

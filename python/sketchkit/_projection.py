@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
+from collections.abc import Callable
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -42,8 +43,15 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from . import _native
 from ._docs import fill_doc
 from ._jl import johnson_lindenstrauss_min_dim
-from ._operator import SketchOperator
-from ._validation import check_density, next_power_of_two, resolve_seed
+from ._operator import (
+    SketchOperator,
+    countsketch,
+    gaussian,
+    sparse_sign,
+    srht,
+    very_sparse,
+)
+from ._validation import resolve_seed
 
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data as _sklearn_validate_data
@@ -108,7 +116,8 @@ def _align_sparse_interface(X: Any) -> Any:
 class _BaseSketchProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Shared implementation; use the concrete classes."""
 
-    _family: ClassVar[str]
+    #: The operator's constructor (``sketchkit.gaussian``, ...).
+    _constructor: ClassVar[Callable[..., SketchOperator]]
     _sparse_components: ClassVar[bool]
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
@@ -127,11 +136,11 @@ class _BaseSketchProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     device: str
 
     def _operator_params(self, n_components: int, n_features: int) -> dict[str, Any]:
-        """Family parameters for the operator; sets family-specific fitted attributes."""
+        """Family parameters for the operator's constructor."""
         return {}
 
-    def _check_n_components(self, n_components: int, n_features: int) -> None:
-        """Family-specific limit on an explicit ``n_components`` (none by default)."""
+    def _set_fitted_params(self) -> None:
+        """Family-specific fitted attributes, read from ``operator_`` (none by default)."""
 
     def _dense_output(self) -> bool:
         return bool(getattr(self, "dense_output", True))
@@ -197,25 +206,35 @@ class _BaseSketchProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 )
         else:
             n_components = int(self.n_components)
-            self._check_n_components(n_components, n_features)
-            if n_components > n_features:
-                warnings.warn(
-                    "The number of components is higher than the number of features: "
-                    f"n_features < n_components ({n_features} < {n_components}). "
-                    "The dimensionality of the problem will not be reduced.",
-                    DataDimensionalityWarning,
-                    stacklevel=2,
-                )
 
-        self.n_components_ = n_components
         self.seed_ = resolve_seed(self.random_state)
-        self.operator_ = SketchOperator(
-            self._family,
-            n_components,
-            n_features,
-            seed=self.seed_,
-            **self._operator_params(n_components, n_features),
-        )
+        try:
+            operator = self._constructor(
+                n_components,
+                n_features,
+                seed=self.seed_,
+                **self._operator_params(n_components, n_features),
+            )
+        except (ValueError, OverflowError) as exc:
+            # The core names k and d, the operator's shape: say it in the estimator's terms.
+            msg = str(exc)
+            if msg.startswith(("k: ", "d: ")):
+                raise type(exc)(
+                    f"n_components={n_components} and n_features={n_features} do not make "
+                    f"a valid operator: {msg}"
+                ) from exc
+            raise
+        if self.n_components != "auto" and n_components > n_features:
+            warnings.warn(
+                "The number of components is higher than the number of features: "
+                f"n_features < n_components ({n_features} < {n_components}). "
+                "The dimensionality of the problem will not be reduced.",
+                DataDimensionalityWarning,
+                stacklevel=2,
+            )
+        self.n_components_ = n_components
+        self.operator_ = operator
+        self._set_fitted_params()
         self._components_dtype = X.dtype
         self._components_cache = None
         self.__dict__.pop("inverse_components_", None)  # stale from an earlier fit
@@ -367,7 +386,7 @@ class GaussianRandomProjection(_BaseSketchProjection):
     (25, 2759)
     """
 
-    _family = "gaussian"
+    _constructor = staticmethod(gaussian)
     _sparse_components = False
 
     def __init__(
@@ -451,12 +470,12 @@ class SparseRandomProjection(_BaseSketchProjection):
     (25, 2759)
     """
 
-    _family = "very_sparse"
+    _constructor = staticmethod(very_sparse)
     _sparse_components = True
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         **_BaseSketchProjection._parameter_constraints,
-        "density": [Interval(Real, 0.0, 1.0, closed="right"), StrOptions({"auto"})],
+        "density": [Real, StrOptions({"auto"})],  # the range (0, 1] is the core's rule
         "dense_output": ["boolean"],
     }
 
@@ -480,8 +499,10 @@ class SparseRandomProjection(_BaseSketchProjection):
         self.device = device
 
     def _operator_params(self, n_components: int, n_features: int) -> dict[str, Any]:
-        self.density_ = check_density(self.density, n_features)
-        return {"density": self.density_}
+        return {"density": self.density}
+
+    def _set_fitted_params(self) -> None:
+        self.density_ = self.operator_.density
 
 
 @fill_doc
@@ -542,12 +563,12 @@ class SparseSignProjection(_BaseSketchProjection):
     (25, 100)
     """
 
-    _family = "sparse_sign"
+    _constructor = staticmethod(sparse_sign)
     _sparse_components = True
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         **_BaseSketchProjection._parameter_constraints,
-        "nnz": [Interval(Integral, 1, None, closed="left")],
+        "nnz": [Integral],  # the range 1 <= nnz is the core's rule
         "dense_output": ["boolean"],
     }
 
@@ -555,7 +576,7 @@ class SparseSignProjection(_BaseSketchProjection):
         self,
         n_components: int | str = "auto",
         *,
-        nnz: int = 8,
+        nnz: int = _native.DEFAULT_NNZ,
         eps: float = 0.1,
         dense_output: bool = False,
         compute_inverse_components: bool = False,
@@ -571,8 +592,10 @@ class SparseSignProjection(_BaseSketchProjection):
         self.device = device
 
     def _operator_params(self, n_components: int, n_features: int) -> dict[str, Any]:
-        self.nnz_ = min(int(self.nnz), n_components)
-        return {"nnz": self.nnz_}
+        return {"nnz": min(int(self.nnz), n_components)}
+
+    def _set_fitted_params(self) -> None:
+        self.nnz_ = self.operator_.nnz
 
 
 @fill_doc
@@ -625,7 +648,7 @@ class CountSketchProjection(_BaseSketchProjection):
     (25, 100)
     """
 
-    _family = "countsketch"
+    _constructor = staticmethod(countsketch)
     _sparse_components = True
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
@@ -712,7 +735,7 @@ class SRHTProjection(_BaseSketchProjection):
     (25, 100)
     """
 
-    _family = "srht"
+    _constructor = staticmethod(srht)
     _sparse_components = False
 
     def __init__(
@@ -729,12 +752,3 @@ class SRHTProjection(_BaseSketchProjection):
         self.compute_inverse_components = compute_inverse_components
         self.random_state = random_state
         self.device = device
-
-    def _check_n_components(self, n_components: int, n_features: int) -> None:
-        padded = next_power_of_two(n_features)
-        if n_components > padded:
-            raise ValueError(
-                f"n_components={n_components} is larger than {padded}, the number of "
-                f"features n_features={n_features} padded to the next power of two; the "
-                "SRHT has at most that many distinct components"
-            )

@@ -31,16 +31,16 @@ Sizes and parameters
       ``[0, 2**64)``; a ``random_state`` (int, ``None``, ``RandomState`` or
       ``Generator``) becomes a seed through :func:`resolve_seed`, the one resolver of
       every estimator and selector.
-    * Value ranges (``k >= 1``, ``nnz <= k``, ...) are the core's rules. The checks
-      of ranges left here (``minimum=`` of :func:`check_int`, :func:`check_nnz`,
-      :func:`check_density`, :func:`check_shape_product`, :func:`check_sparse_dims`,
-      :func:`check_srht_dims`) restate them until every native call reports each
-      bad value with the argument's name.
+    * Value ranges (``k >= 1``, ``nnz <= k``, ``density`` in ``(0, 1]``, ``k * d``
+      within int64, the SRHT's sizes, ...), family names, the per-class quotas and the
+      CSR structure rules are the core's: the native calls report a bad value as a
+      :class:`ValueError`/:class:`OverflowError` naming the argument
+      (``"<arg>: <rule>"``). The lists and defaults Python needs (family names, hash
+      families, metrics, ``nnz``'s default, ...) are read from :mod:`sketchkit._native`.
 """
 
 from __future__ import annotations
 
-import math
 import numbers
 import os
 import sys
@@ -51,38 +51,23 @@ import numpy as np
 from . import _native
 
 __all__ = [
-    "MAX_HADAMARD_LEN",
     "as_dense",
     "as_float",
     "as_int",
     "as_sparse",
     "check_choice",
-    "check_density",
-    "check_family",
     "check_int",
     "check_memory",
-    "check_nnz",
+    "resolve_density",
     "check_seed",
-    "check_shape_product",
-    "check_sparse_dims",
-    "check_srht_dims",
     "float_dtype_name",
     "is_sparse",
-    "next_power_of_two",
     "resolve_seed",
 ]
 
-FAMILIES = ("gaussian", "rademacher", "very_sparse", "sparse_sign", "countsketch", "srht")
-SPARSE_FAMILIES = ("very_sparse", "sparse_sign", "countsketch")
-
-_INT64_MAX = int(np.iinfo(np.int64).max)
 _SEED_LIMIT = 2**64
 #: Seeds drawn from a ``RandomState`` or ``Generator`` lie in ``[0, 2**63 - 1)``.
 _DRAWN_SEED_LIMIT = 2**63 - 1
-#: Largest k or d of the sparse families (row and column indices use 31 bits).
-MAX_SPARSE_DIM = 2**31 - 1
-#: Largest transform length (and rotation order) of the compiled Hadamard kernels.
-MAX_HADAMARD_LEN = 2**30
 
 
 def is_sparse(x: Any) -> bool:
@@ -159,11 +144,6 @@ def check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
     return value
 
 
-def next_power_of_two(n: int) -> int:
-    """Smallest power of two ``>= n`` (for ``n >= 1``)."""
-    return 1 << (n - 1).bit_length()
-
-
 def float_dtype_name(dtype: Any) -> Literal["float32", "float64"]:
     """Map a dtype-like to ``"float32"`` or ``"float64"``, the names the compiled
     ``to_dense``/``to_csc`` take."""
@@ -176,24 +156,6 @@ def float_dtype_name(dtype: Any) -> Literal["float32", "float64"]:
     if dt == np.float64:
         return "float64"
     raise TypeError(f"dtype must be float32 or float64, got {dt}")
-
-
-def check_shape_product(k: int, d: int) -> None:
-    """Raise :class:`OverflowError` when ``k * d`` does not fit in a signed 64-bit int."""
-    if k > _INT64_MAX or d > _INT64_MAX or k * d > _INT64_MAX:
-        raise OverflowError(
-            f"operator size k * d = {k} * {d} overflows a 64-bit integer "
-            f"(k={k}, d={d}); reduce k or d"
-        )
-
-
-def check_sparse_dims(k: int, d: int, family: str) -> None:
-    """The sparse families index rows and columns with 31 bits."""
-    for name, value in (("k", k), ("d", d)):
-        if value > MAX_SPARSE_DIM:
-            raise OverflowError(
-                f"{name}={value} exceeds 2**31 - 1, the largest dimension of the {family!r} family"
-            )
 
 
 def _physical_memory() -> int | None:
@@ -220,6 +182,31 @@ def check_memory(nbytes: float, what: str) -> None:
             f"{what} needs {nbytes / 2**30:,.1f} GiB, more than the "
             f"{limit / 2**30:,.1f} GiB of physical memory"
         )
+
+
+def resolve_density(density: Any, name: str = "density") -> float | None:
+    """Coerce a ``density`` argument: ``"auto"`` and ``None`` become ``None`` (the
+    core's default, ``1 / sqrt(d)``), a real number becomes a ``float``. The range
+    ``(0, 1]`` is the core's rule.
+
+    Raises
+    ------
+    TypeError
+        If ``density`` is neither a string nor a real number.
+    ValueError
+        For a string other than ``"auto"``.
+    """
+    if density is None:
+        return None
+    if isinstance(density, str):
+        if density == "auto":
+            return None
+        raise ValueError(f"{name} must be 'auto' or a float in (0, 1], got {name}={density!r}")
+    if isinstance(density, bool) or not isinstance(density, numbers.Real):
+        raise TypeError(
+            f"{name} must be 'auto' or a float in (0, 1], got {type(density).__name__} {density!r}"
+        )
+    return float(density)
 
 
 def check_seed(seed: Any, name: str = "seed") -> int:
@@ -262,58 +249,6 @@ def resolve_seed(random_state: Any, name: str = "random_state") -> int:
         f"{name} must be None, an int, a numpy.random.RandomState or a "
         f"numpy.random.Generator, got {type(random_state).__name__} {random_state!r}"
     )
-
-
-def check_family(family: Any) -> str:
-    """Return ``family`` after checking that it names a supported operator family."""
-    if not isinstance(family, str):
-        raise TypeError(f"family must be a string, got {type(family).__name__} {family!r}")
-    if family not in FAMILIES:
-        raise ValueError(f"family must be one of {', '.join(FAMILIES)}; got family={family!r}")
-    return family
-
-
-def check_density(density: Any, d: int, name: str = "density") -> float:
-    """Resolve ``"auto"`` to ``1 / sqrt(d)`` and check that the density is in ``(0, 1]``."""
-    if isinstance(density, str):
-        if density == "auto":
-            return 1.0 / math.sqrt(d)
-        raise ValueError(f"{name} must be 'auto' or a float in (0, 1], got {name}={density!r}")
-    if isinstance(density, bool) or not isinstance(density, numbers.Real):
-        raise TypeError(
-            f"{name} must be 'auto' or a float in (0, 1], got {type(density).__name__} {density!r}"
-        )
-    value = float(density)
-    if not (0.0 < value <= 1.0):  # also rejects NaN
-        raise ValueError(f"{name} must be in the interval (0, 1], got {name}={value!r}")
-    return value
-
-
-def check_nnz(nnz: Any, k: int, name: str = "nnz") -> int:
-    """Check the number of nonzeros per column of a sparse sign operator (1 <= nnz <= k)."""
-    nnz = check_int(nnz, name)
-    if nnz > k:
-        raise ValueError(
-            f"{name} must be at most k (the number of rows of the operator), "
-            f"got {name}={nnz} > k={k}"
-        )
-    return nnz
-
-
-def check_srht_dims(k: int, d: int) -> None:
-    """The SRHT pads ``d`` to ``d' = 2^p <= 2**30`` and samples ``k <= d'`` rows."""
-    if d > MAX_HADAMARD_LEN:
-        raise OverflowError(
-            f"d={d} exceeds 2**30, the largest dimension of the 'srht' family "
-            "(inputs are zero-padded to the next power of two)"
-        )
-    padded = next_power_of_two(d)
-    if k > padded:
-        raise ValueError(
-            f"k must be at most d' = {padded}, the dimension d={d} padded to the next "
-            f"power of two (the SRHT samples k distinct rows of a {padded} x {padded} "
-            f"Hadamard matrix), got k={k}"
-        )
 
 
 def _float_dtype_for(dtype: np.dtype, name: str) -> np.dtype:
@@ -418,17 +353,12 @@ def as_sparse(x: Any, name: str, *, check_finite: bool = True) -> Any:
         )
     if x.format not in ("csr", "csc"):
         x = x.tocsr()
-    major, minor = (n_rows, n_cols) if x.format == "csr" else (n_cols, n_rows)
     data, indices, indptr = x.data, x.indices, x.indptr
-    if indptr.ndim != 1 or indptr.shape[0] != major + 1:
-        raise ValueError(
-            f"{name} has an invalid indptr array of shape {indptr.shape} (expected ({major + 1},))"
-        )
-    nnz = int(indptr[-1])
-    if int(indptr[0]) != 0 or nnz > min(data.shape[0], indices.shape[0]):
-        raise ValueError(f"{name} has an invalid indptr array")
-    if data.shape[0] != nnz or indices.shape[0] != nnz:
-        # SciPy tolerates storage longer than the stored entries; drop the tail.
+    # The structure (indptr's length, start, order and end, indices in range) is the
+    # core's rule (CsrRef::new, one O(nnz) pass naming ``name``); here only SciPy's
+    # storage tail (arrays longer than the stored entries) is dropped.
+    nnz = int(indptr[-1]) if indptr.ndim == 1 and indptr.shape[0] > 0 else -1
+    if 0 <= nnz < max(data.shape[0], indices.shape[0]):
         data, indices = data[:nnz], indices[:nnz]
     target = _float_dtype_for(data.dtype, name)
     data = _prepare_sparse_buffer(data, target)
@@ -437,15 +367,12 @@ def as_sparse(x: Any, name: str, *, check_finite: bool = True) -> Any:
         index_dtype = np.dtype(np.int64)
     indices = _prepare_sparse_buffer(indices, index_dtype)
     indptr = _prepare_sparse_buffer(indptr, index_dtype)
-    if major > 0 and bool(np.any(indptr[1:] < indptr[:-1])):
-        raise ValueError(f"{name} has an invalid indptr array (not non-decreasing)")
-    if nnz > 0:
-        lo, hi = int(indices.min()), int(indices.max())
-        if lo < 0 or hi >= minor:
-            raise ValueError(f"{name} has indices outside [0, {minor})")
     if data is not x.data or indices is not x.indices or indptr is not x.indptr:
-        # copy=False keeps the validated buffers (SciPy may still narrow the index dtype).
-        x = type(x)((data, indices, indptr), shape=x.shape, copy=False)
+        # copy=False keeps the converted buffers (SciPy may still narrow the index dtype).
+        try:
+            x = type(x)((data, indices, indptr), shape=x.shape, copy=False)
+        except ValueError as exc:  # SciPy's own O(1) format checks
+            raise ValueError(f"{name}: {exc}") from exc
     if check_finite:
         _check_finite(x.data, name)
     return x

@@ -32,21 +32,22 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from . import _native
 from ._gpu import gpu_available, gpu_info
 from ._operator import (
     SketchOperator,
+    family_takes,
     gaussian,
     get_num_threads,
     simd_level,
     sparse_sign,
     very_sparse,
 )
-from ._validation import FAMILIES
 
 __all__ = ["main"]
 
-#: ``--method`` takes every operator family.
-METHODS = FAMILIES
+#: ``--method`` takes every operator family of the core.
+METHODS = _native.FAMILIES
 
 #: Target size in bytes of one chunk of input rows when ``--chunk-rows`` is not given.
 _DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024
@@ -116,12 +117,14 @@ class ProgressBar:
 def _make_operator(
     method: str, k: int, d: int, seed: int, nnz: int | None, density: float | str
 ) -> SketchOperator:
+    # --nnz and --density go to the families that take them (the core says which);
+    # the CLI caps the default nnz at k.
     params: dict[str, Any] = {}
-    if method == "sparse_sign":
-        params["nnz"] = min(8, k) if nnz is None else nnz
-    elif method == "very_sparse":
+    if family_takes(method, "nnz"):
+        params["nnz"] = min(_native.DEFAULT_NNZ, k) if nnz is None else nnz
+    if family_takes(method, "density"):
         params["density"] = density
-    return SketchOperator(method, k, d, seed=seed, **params)  # type: ignore[arg-type]
+    return SketchOperator(method, k, d, seed=seed, **params)
 
 
 def _parse_density(text: str) -> float | str:
@@ -342,10 +345,12 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     j = (i + rng.integers(1, n, n_pairs)) % n  # j != i
     pairs = np.stack([i, j])
 
+    sparse_name = f"{sparse_sign.__name__} (nnz={_native.DEFAULT_NNZ})"
+    very_sparse_name = f"{very_sparse.__name__} (auto)"
     methods = [
-        ("sparse_sign (nnz=8)", lambda: sparse_sign(k, d, seed=args.seed)),
-        ("very_sparse (auto)", lambda: very_sparse(k, d, seed=args.seed)),
-        ("gaussian", lambda: gaussian(k, d, seed=args.seed)),
+        (sparse_name, lambda: sparse_sign(k, d, seed=args.seed)),
+        (very_sparse_name, lambda: very_sparse(k, d, seed=args.seed)),
+        (gaussian.__name__, lambda: gaussian(k, d, seed=args.seed)),
     ]
     header = f"{'method':<24}{'time (s)':>10}{'max |dist-1|':>15}{'median |dist-1|':>18}\n"
     out.write(header)
@@ -389,7 +394,7 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
         f"scikit-learn SparseRandomProjection fit+transform: {sk_seconds:.4f} s "
         f"(max |dist-1| {worst:.4f}, median {median:.4f})\n"
     )
-    for name in ("very_sparse (auto)", "sparse_sign (nnz=8)"):
+    for name in (very_sparse_name, sparse_name):
         ratio = sk_seconds / max(times[name], 1e-12)
         if ratio >= 1:
             out.write(f"  sketchkit {name}: {ratio:.1f}x faster\n")
@@ -428,14 +433,16 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     proj.add_argument("input", metavar="IN", help="input .npy (dense) or .npz (sparse) file")
     proj.add_argument("output", metavar="OUT", help="output .npy (dense) or .npz (sparse) file")
-    proj.add_argument("--method", choices=METHODS, default="sparse_sign", help="operator family")
+    proj.add_argument(
+        "--method", choices=METHODS, default=sparse_sign.__name__, help="operator family"
+    )
     proj.add_argument("-k", type=_positive_int, required=True, help="number of components")
     proj.add_argument("--seed", type=_seed, default=0, help="operator seed (default 0)")
     proj.add_argument(
         "--nnz",
         type=_positive_int,
         default=None,
-        help="nonzeros per column (sparse_sign; default min(8, k))",
+        help=f"nonzeros per column (sparse_sign; default min({_native.DEFAULT_NNZ}, k))",
     )
     proj.add_argument(
         "--density",

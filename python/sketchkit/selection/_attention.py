@@ -11,15 +11,11 @@ import numpy as np
 from .. import _native
 from .._docs import choices, fill_doc
 from .._validation import as_float, check_choice, check_int
-from ._base import BaseSelector, check_reduction, quota
-from ._graph import (
-    HASH_DEFAULTS,
-    HASH_FAMILIES,
-    _metric,
-    _to_csr,
-    build_hasher,
-    default_min_bucket,
-)
+from ._base import BaseSelector, class_quotas
+from ._graph import HASH_DEFAULTS, _metric, _to_csr, build_hasher
+
+#: The core's attention defaults (``AttentionConfig::default()``).
+_ATTENTION_DEFAULTS: dict[str, float] = _native.attention_defaults()
 
 __all__ = ["GraphAttentionSelector"]
 
@@ -44,7 +40,7 @@ class _Stages:
                 print(file=sys.stderr)
 
 
-@fill_doc(hash_families=choices(HASH_FAMILIES))
+@fill_doc(hash_families=choices(_native.HASH_FAMILIES))
 class GraphAttentionSelector(BaseSelector):
     r"""Instance selection by graph-attention importance on a scalable kNN graph.
 
@@ -138,9 +134,9 @@ class GraphAttentionSelector(BaseSelector):
         max_bucket: int = HASH_DEFAULTS["max_bucket"],
         refine: int = 1,
         batch_size: int = 1000,
-        metric: str = "euclidean",
-        noise_threshold: float = 0.5,
-        boundary_weight: float = 1.0,
+        metric: str = _native.METRICS[0],
+        noise_threshold: float = _ATTENTION_DEFAULTS["noise_threshold"],
+        boundary_weight: float = _ATTENTION_DEFAULTS["boundary_weight"],
         random_state: Any = None,
         verbose: bool = False,
     ) -> None:
@@ -168,8 +164,8 @@ class GraphAttentionSelector(BaseSelector):
         graph = check_choice(self.graph, "graph", ("hash", "minibatch"))
         if graph == "hash":
             mb = check_int(self.max_bucket, "max_bucket", 2)
-            lo = default_min_bucket(k, mb) if self.min_bucket is None else self.min_bucket
-            family = check_choice(self.hash_family, "hash_family", HASH_FAMILIES)
+            lo = _native.default_min_bucket(k, mb) if self.min_bucket is None else self.min_bucket
+            family = check_choice(self.hash_family, "hash_family", _native.HASH_FAMILIES)
             tables = build_hasher(
                 rows, family, self.n_bits, self.n_levels, self.n_views, lo, mb, seed
             )
@@ -180,7 +176,8 @@ class GraphAttentionSelector(BaseSelector):
         return indptr, indices, dist
 
     def _select(self, rows: Any, codes: np.ndarray, n_classes: int) -> np.ndarray:
-        reduction = check_reduction(self.reduction, allow_none=True)
+        # The quotas first: the core checks reduction before any work.
+        q = None if self.reduction is None else class_quotas(codes, n_classes, self.reduction)
         n = codes.shape[0]
         # The core checks their ranges (before the scores, after the graph).
         nt = as_float(self.noise_threshold, "noise_threshold")
@@ -190,7 +187,6 @@ class GraphAttentionSelector(BaseSelector):
         stages.step("neighbour graph")
         score, agreement, _rep, noisy = _native.attention_scores(*parts, codes, n_classes, nt, bw)
         stages.step("attention scores")
-        q = None if reduction is None else quota(codes, n_classes, reduction)
         idx, weights, hops = _native.attention_select(*parts, codes, n_classes, score, noisy, q)
         stages.step("selection")
         self.scores_ = score

@@ -8,17 +8,17 @@ and the fitted attribute ``sample_indices_``. They therefore work as steps of an
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
+from .. import _native
 from .._docs import fill_doc
 from .._validation import as_dense, as_float, as_sparse, resolve_seed
 
-__all__ = ["BaseSelector", "check_reduction", "encode_labels", "native_rows"]
+__all__ = ["BaseSelector", "class_quotas", "encode_labels", "native_rows"]
 
 
 def native_rows(X: Any, name: str = "X") -> tuple[Any, Any]:
@@ -89,27 +89,12 @@ def encode_labels(y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
     return classes, codes.astype(np.uint32).ravel()
 
 
-def check_reduction(reduction: Any, *, allow_none: bool) -> float | None:
-    """``reduction`` as a float in ``(0, 1)`` (or ``None`` when allowed)."""
-    if reduction is None and allow_none:
-        return None
+def class_quotas(codes: np.ndarray, n_classes: int, reduction: Any) -> list[int]:
+    """Rows to keep per class for ``reduction``: the core's rule (``select::quota``,
+    which also checks ``reduction`` is in ``(0, 1)``) on the class counts of ``codes``."""
     r = as_float(reduction, "reduction")
-    # Restates the core's rule (select::quota) while the quotas are computed here.
-    if not 0.0 < r < 1.0:
-        raise ValueError(f"reduction must be in (0, 1), got reduction={r}")
-    return r
-
-
-def round_half_up(x: float) -> int:
-    """``x`` rounded to the nearest integer, halves up (as the core's ``f64::round``
-    does for non-negative numbers; Python's ``round`` would round halves to even)."""
-    return int(math.floor(x + 0.5))
-
-
-def quota(codes: np.ndarray, n_classes: int, reduction: float) -> list[int]:
-    """Rows to keep per class: ``n_c (1 - reduction)`` rounded half up, at least 1."""
-    counts = np.bincount(codes, minlength=n_classes)
-    return [int(min(c, max(1, round_half_up(c * (1.0 - reduction))))) if c else 0 for c in counts]
+    counts = np.bincount(codes, minlength=n_classes).astype(np.int64)
+    return [int(q) for q in _native.class_quotas(counts, r)]
 
 
 @fill_doc

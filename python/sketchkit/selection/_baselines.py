@@ -20,7 +20,7 @@ import numpy as np
 from .. import _native
 from .._docs import fill_doc
 from .._validation import as_float, check_int
-from ._base import BaseSelector, check_reduction, quota
+from ._base import BaseSelector, class_quotas
 from ._graph import _metric
 
 __all__ = [
@@ -61,9 +61,7 @@ class StratifiedRandomSelector(BaseSelector):
         self.random_state = random_state
 
     def _select(self, rows: Any, codes: np.ndarray, n_classes: int) -> np.ndarray:
-        r = check_reduction(self.reduction, allow_none=False)
-        assert r is not None
-        q = quota(codes, n_classes, r)
+        q = class_quotas(codes, n_classes, self.reduction)
         return _native.stratified_random_select(codes, n_classes, q, self._seed())
 
 
@@ -113,7 +111,7 @@ class CondensedNearestNeighbour(BaseSelector):
     14(3), 1968.
     """
 
-    def __init__(self, metric: str = "euclidean", random_state: Any = None) -> None:
+    def __init__(self, metric: str = _native.METRICS[0], random_state: Any = None) -> None:
         self.metric = metric
         self.random_state = random_state
 
@@ -152,7 +150,7 @@ class EditedNearestNeighbours(BaseSelector):
     data", IEEE Trans. SMC 2(3), 1972.
     """
 
-    def __init__(self, n_neighbors: int = 3, metric: str = "euclidean") -> None:
+    def __init__(self, n_neighbors: int = 3, metric: str = _native.METRICS[0]) -> None:
         self.n_neighbors = n_neighbors
         self.metric = metric
 
@@ -201,7 +199,7 @@ class DROP3(BaseSelector):
     learning algorithms", Machine Learning 38(3), 2000.
     """
 
-    def __init__(self, n_neighbors: int = 3, metric: str = "euclidean") -> None:
+    def __init__(self, n_neighbors: int = 3, metric: str = _native.METRICS[0]) -> None:
         self.n_neighbors = n_neighbors
         self.metric = metric
 
@@ -268,7 +266,7 @@ class LSHInstanceSelector(BaseSelector):
 
     def __init__(
         self,
-        variant: str = "S",
+        variant: str = _native.LSH_VARIANTS[0],
         n_tables: int = 10,
         n_funcs: int = 8,
         width: float = 32.0,

@@ -26,35 +26,17 @@ __all__ = [
     "minibatch_kneighbors_graph",
 ]
 
-#: The hash families of :class:`HierarchicalHasher` (the core's ``HashFamily``).
-HASH_FAMILIES = ("simhash", "e2lsh", "flyhash")
-#: The core's ``HashConfig`` defaults, the signature defaults of the hashing API.
-HASH_DEFAULTS: dict[str, Any] = {
-    "family": "simhash",
-    "n_bits": 24,
-    "n_levels": 3,
-    "n_views": 4,
-    "min_bucket": 16,
-    "max_bucket": 64,
-    "width": 4.0,
-    "expansion": 8,
-    "fan_in": 6,
-}
-_METRICS = ("euclidean", "cosine")
+#: The core's hashing defaults (``HashConfig::default()``), the signature defaults of
+#: the hashing API.
+HASH_DEFAULTS: dict[str, Any] = _native.hash_defaults()
 
 # The integer parameters below are checked with check_int(value, name, minimum): the
 # binding takes them as unsigned integers, so a negative value would not be reported
 # under its name without the check.
 
 
-def default_min_bucket(n_neighbors: int, max_bucket: int) -> int:
-    """``min_bucket`` when none is given: ``max(2 * n_neighbors, 8)``, capped at
-    ``max_bucket // 2``."""
-    return min(max(2 * n_neighbors, 8), max_bucket // 2)
-
-
 def _metric(metric: Any) -> str:
-    return check_choice(metric, "metric", _METRICS)
+    return check_choice(metric, "metric", _native.METRICS)
 
 
 def build_hasher(
@@ -67,7 +49,7 @@ def build_hasher(
     max_bucket: Any,
     seed: int,
     *,
-    center: Any = True,
+    center: Any = HASH_DEFAULTS["center"],
     width: Any = HASH_DEFAULTS["width"],
     expansion: Any = HASH_DEFAULTS["expansion"],
     fan_in: Any = HASH_DEFAULTS["fan_in"],
@@ -106,7 +88,7 @@ def _from_csr(graph: Any, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     )
 
 
-@fill_doc(hash_families=choices(HASH_FAMILIES))
+@fill_doc(hash_families=choices(_native.HASH_FAMILIES))
 class HierarchicalHasher:
     r"""Multi-level, multi-view hash tables over the rows of a data set.
 
@@ -167,7 +149,7 @@ class HierarchicalHasher:
         min_bucket: int = HASH_DEFAULTS["min_bucket"],
         max_bucket: int = HASH_DEFAULTS["max_bucket"],
         *,
-        center: bool = True,
+        center: bool = HASH_DEFAULTS["center"],
         width: float = HASH_DEFAULTS["width"],
         expansion: int = HASH_DEFAULTS["expansion"],
         fan_in: int = HASH_DEFAULTS["fan_in"],
@@ -187,7 +169,7 @@ class HierarchicalHasher:
 
     def fit(self, X: Any) -> HierarchicalHasher:
         """Hash the rows of ``X`` (dense or sparse)."""
-        family = check_choice(self.family, "family", HASH_FAMILIES)
+        family = check_choice(self.family, "family", _native.HASH_FAMILIES)
         _, rows = native_rows(X)
         self._tables = build_hasher(
             rows,
@@ -236,7 +218,7 @@ class HierarchicalHasher:
         return self._tables
 
     def kneighbors_graph(
-        self, X: Any, n_neighbors: int = 10, metric: str = "euclidean", refine: int = 1
+        self, X: Any, n_neighbors: int = 10, metric: str = _native.METRICS[0], refine: int = 1
     ) -> sp.csr_matrix:
         """The candidate graph re-ranked by exact distance (``X`` as given to fit).
 
@@ -255,7 +237,7 @@ def hash_kneighbors_graph(
     X: Any,
     n_neighbors: int = 10,
     *,
-    metric: str = "euclidean",
+    metric: str = _native.METRICS[0],
     family: str = HASH_DEFAULTS["family"],
     n_bits: int = HASH_DEFAULTS["n_bits"],
     n_levels: int = HASH_DEFAULTS["n_levels"],
@@ -274,7 +256,7 @@ def hash_kneighbors_graph(
     """
     k = check_int(n_neighbors, "n_neighbors")
     mb = check_int(max_bucket, "max_bucket", 2)
-    lo = default_min_bucket(k, mb) if min_bucket is None else min_bucket
+    lo = _native.default_min_bucket(k, mb) if min_bucket is None else min_bucket
     h = HierarchicalHasher(
         family, n_bits, n_levels, n_views, lo, mb, random_state=random_state
     ).fit(X)
@@ -287,7 +269,7 @@ def minibatch_kneighbors_graph(
     n_neighbors: int = 10,
     *,
     batch_size: int = 1000,
-    metric: str = "euclidean",
+    metric: str = _native.METRICS[0],
     random_state: Any = None,
 ) -> sp.csr_matrix:
     """Exact kNN inside stratified mini-batches (class proportions kept per batch).
@@ -316,7 +298,7 @@ def minibatch_kneighbors_graph(
 
 
 def exact_kneighbors_graph(
-    X: Any, n_neighbors: int = 10, *, metric: str = "euclidean"
+    X: Any, n_neighbors: int = 10, *, metric: str = _native.METRICS[0]
 ) -> sp.csr_matrix:
     """Exact kNN graph by brute force (quadratic; a reference for small data)."""
     Xc, rows = native_rows(X)
@@ -330,7 +312,7 @@ def graph_recall(
     n_neighbors: int | None = None,
     *,
     sample: int = 200,
-    metric: str = "euclidean",
+    metric: str = _native.METRICS[0],
     random_state: Any = 0,
 ) -> float:
     """Mean recall of ``graph`` against exact kNN on ``sample`` random rows.
