@@ -14,8 +14,9 @@ import sketchkit as sk
 from sketchkit import _native
 
 DTYPES = [np.float32, np.float64]
-#: The SIMD levels of the kernels, lowest first (``sketchkit.simd_level()`` values).
-SIMD_LEVELS = ["scalar", "avx2", "avx512"]
+#: The SIMD levels of the kernels, lowest first (``sketchkit.simd_level()`` values):
+#: the core's list.
+SIMD_LEVELS = list(_native.SIMD_LEVELS)
 
 
 def available_levels() -> list[str]:

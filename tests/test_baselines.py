@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sketchkit import _native
-from sketchkit.selection._base import quota
+from sketchkit.selection._base import class_quotas
 from sketchkit.selection._baselines import (
     DROP3,
     CondensedNearestNeighbour,
@@ -219,7 +219,7 @@ def test_stratified_quotas_exact(reduction):
     sel = StratifiedRandomSelector(reduction=reduction, random_state=3)
     X_res, y_res = sel.fit_resample(X, y)
     codes = np.unique(y, return_inverse=True)[1].astype(np.uint32)
-    want = quota(codes, 3, reduction)
+    want = class_quotas(codes, 3, reduction)
     got = [int(np.count_nonzero(y_res == c)) for c in sel.classes_]
     assert got == want
     np.testing.assert_array_equal(X_res, X[sel.sample_indices_])

@@ -13,9 +13,10 @@ import scipy.sparse as sp
 from numpy.testing import assert_array_equal
 
 import sketchkit as sk
+from sketchkit import _native
 from sketchkit.cli import ProgressBar, main
 
-METHODS = ["sparse_sign", "very_sparse", "gaussian", "rademacher", "countsketch", "srht"]
+METHODS = list(_native.FAMILIES)
 
 
 def make(method, k, d, seed=0, **kwargs):
@@ -214,11 +215,11 @@ def test_invalid_parameters_exit_2(dense_file, tmp_path, capsys):
     path, _ = dense_file
     out = tmp_path / "Y.npy"
     code, err = run_error(["project", str(path), str(out), "-k", "4", "--nnz", "8"], capsys)
-    assert code == 2 and "nnz must be at most k" in err
+    assert code == 2 and "nnz: must be in [1, k=4], got 8" in err
     assert not out.exists()
     argv = ["project", str(path), str(out), "-k", "4", "--method", "very_sparse"]
     code, err = run_error([*argv, "--density", "1.5"], capsys)
-    assert code == 2 and "density must be in the interval" in err
+    assert code == 2 and "density: must be in (0, 1]" in err
     with pytest.raises(SystemExit) as info:
         main([*argv, "--density", "lots"])
     assert info.value.code == 2

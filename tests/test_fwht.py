@@ -288,9 +288,10 @@ def test_nan_and_inf_rejected(bad, inplace):
 
 def test_bad_input():
     for n in (3, 6, 12, 100, 1023):
-        with pytest.raises(ValueError, match=rf"length of x .*power of two.*got {n}\b"):
+        # The core's length rule, naming x.
+        with pytest.raises(ValueError, match=rf"^x: .*power of two.*got {n}\b"):
             sk.fwht(np.ones(n))
-        with pytest.raises(ValueError, match=rf"got {n}\b.*sketchkit.srht"):
+        with pytest.raises(ValueError, match=rf"^x: .*got {n}\b"):
             sk.fwht(np.ones((n, 4)), axis=0)
         with pytest.raises(ValueError, match=rf"got {n}\b"):
             sk.fwht(np.ones((2, n)), axis=1, inplace=True)

@@ -147,7 +147,7 @@ def test_srht_n_components_up_to_the_padded_dimension():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the error comes before the dimensionality warning
         with pytest.raises(
-            ValueError, match=r"n_components=129 is larger than 128.*n_features=100"
+            ValueError, match=r"n_components=129 and n_features=100 .*k: .*128.*129"
         ):
             sk.SRHTProjection(n_components=129, random_state=0).fit(X)
     # With k = d' = d the projection is orthogonal: norms are preserved exactly.
