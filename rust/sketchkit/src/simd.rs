@@ -44,15 +44,7 @@ impl std::str::FromStr for Level {
     type Err = crate::SketchError;
     /// Parses a name given by [`Level::name`]; the error names `level`.
     fn from_str(s: &str) -> crate::Result<Level> {
-        Level::ALL
-            .into_iter()
-            .find(|l| l.name() == s)
-            .ok_or_else(|| {
-                crate::SketchError::arg(
-                    "level",
-                    crate::sketch::unknown_name(s, Level::ALL.map(Level::name)),
-                )
-            })
+        crate::sketch::parse_name(s, Level::ALL, Level::name, "level")
     }
 }
 

@@ -629,15 +629,8 @@ impl std::fmt::Display for LshVariant {
 impl std::str::FromStr for LshVariant {
     type Err = SketchError;
     fn from_str(s: &str) -> Result<Self> {
-        LshVariant::ALL
-            .into_iter()
-            .find(|v| v.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| {
-                SketchError::arg(
-                    "variant",
-                    crate::sketch::unknown_name(s, LshVariant::ALL.map(LshVariant::name)),
-                )
-            })
+        let upper = s.to_ascii_uppercase();
+        crate::sketch::parse_name(&upper, LshVariant::ALL, LshVariant::name, "variant")
     }
 }
 

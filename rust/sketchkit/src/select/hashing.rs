@@ -93,19 +93,16 @@ impl HashFamily {
         expansion: usize,
         fan_in: usize,
     ) -> Result<Self> {
-        match Self::NAMES.iter().position(|&n| n == name) {
-            Some(0) => Ok(HashFamily::SimHash { center }),
-            Some(1) => Ok(HashFamily::E2Lsh { width }),
-            Some(2) => Ok(HashFamily::FlyHash {
+        let all = [
+            HashFamily::SimHash { center },
+            HashFamily::E2Lsh { width },
+            HashFamily::FlyHash {
                 expansion,
                 fan_in,
                 center,
-            }),
-            _ => Err(SketchError::arg(
-                "family",
-                crate::sketch::unknown_name(name, Self::NAMES),
-            )),
-        }
+            },
+        ];
+        crate::sketch::parse_name(name, all, |f| f.name(), "family")
     }
 }
 

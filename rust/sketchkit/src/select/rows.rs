@@ -50,15 +50,7 @@ impl std::fmt::Display for Metric {
 impl std::str::FromStr for Metric {
     type Err = SketchError;
     fn from_str(s: &str) -> Result<Self> {
-        Metric::ALL
-            .into_iter()
-            .find(|m| m.name() == s)
-            .ok_or_else(|| {
-                SketchError::arg(
-                    "metric",
-                    crate::sketch::unknown_name(s, Metric::ALL.map(Metric::name)),
-                )
-            })
+        crate::sketch::parse_name(s, Metric::ALL, Metric::name, "metric")
     }
 }
 

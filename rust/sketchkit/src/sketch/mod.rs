@@ -168,21 +168,27 @@ impl std::str::FromStr for FamilyKind {
     type Err = SketchError;
     /// Parses a family name; the error names `family` and lists every name.
     fn from_str(s: &str) -> Result<Self> {
-        FamilyKind::ALL
-            .into_iter()
-            .find(|k| k.name() == s)
-            .ok_or_else(|| {
-                SketchError::arg(
-                    "family",
-                    unknown_name(s, FamilyKind::ALL.map(FamilyKind::name)),
-                )
-            })
+        parse_name(s, FamilyKind::ALL, FamilyKind::name, "family")
     }
 }
 
-/// "unknown name "x"; expected one of a, b, c": the message of every name parser.
-pub fn unknown_name<const N: usize>(got: &str, names: [&str; N]) -> String {
-    format!("unknown name {got:?}; expected one of {}", names.join(", "))
+/// The one name parser: the member of `all` whose `name` is `s`, or an error naming
+/// `arg` that lists every name ("unknown name "x"; expected one of a, b, c").
+pub fn parse_name<T: Copy, const N: usize>(
+    s: &str,
+    all: [T; N],
+    name: fn(T) -> &'static str,
+    arg: &'static str,
+) -> Result<T> {
+    all.into_iter().find(|&t| name(t) == s).ok_or_else(|| {
+        SketchError::arg(
+            arg,
+            format!(
+                "unknown name {s:?}; expected one of {}",
+                all.map(name).join(", ")
+            ),
+        )
+    })
 }
 
 /// Nonzeros per column of a sparse sign operator when none is given: 8 keeps the
