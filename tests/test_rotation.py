@@ -210,12 +210,12 @@ def test_integer_input_and_layouts():
 
 def test_bad_parameters():
     for d in (0, -1):
-        with pytest.raises(ValueError, match="d must be a positive integer"):
+        with pytest.raises(ValueError, match="^d: must be"):
             sk.hadamard_rotation(d)
-    with pytest.raises(OverflowError, match=r"d=1073741825 exceeds 2\*\*30"):
+    with pytest.raises(OverflowError, match=r"d: d=1073741825 exceeds 2\^30"):
         sk.hadamard_rotation(2**30 + 1)
     for rounds in (0, -2):
-        with pytest.raises(ValueError, match="rounds must be a positive integer"):
+        with pytest.raises(ValueError, match="^rounds: must be"):
             sk.hadamard_rotation(8, rounds)
     for bad in (2.0, "3", None, True):
         with pytest.raises(TypeError, match="rounds must be an integer"):

@@ -401,7 +401,8 @@ class SketchOperator(LinearOperator):
                 raise _shape_error(name, x.shape, "S", self.shape)
             raise _shape_error(name, x.shape, "S.T", (d, k))
         x2 = x[np.newaxis, :] if x.ndim == 1 else x
-        out, _ = _native.gpu_project(self._native, x2, adjoint, None, name)
+        run = self._native.project_adjoint if adjoint else self._native.project
+        out = run(x2, device="gpu")
         return out[0] if x.ndim == 1 else out
 
     def _adjoint_sketch(self, Y: Any) -> FloatArray:

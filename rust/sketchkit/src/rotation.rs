@@ -36,10 +36,16 @@ pub struct HadamardRotation {
 impl HadamardRotation {
     /// Rotation for vectors of length `d` (padded to `d'`), with `rounds >= 1`.
     pub fn new(d: usize, rounds: usize, seed: u64) -> Result<Self> {
-        if d == 0 || d > fwht::MAX_LEN {
-            return Err(SketchError::arg(
+        if d == 0 {
+            return Err(SketchError::arg("d", "must be at least 1"));
+        }
+        if d > fwht::MAX_LEN {
+            return Err(SketchError::overflow(
                 "d",
-                format!("must be in [1, 2^30], got {d}"),
+                format!(
+                    "d={d} exceeds 2^30, the largest order of a Hadamard rotation (d is \
+                     padded to the next power of two)"
+                ),
             ));
         }
         if rounds == 0 || rounds > 64 {
