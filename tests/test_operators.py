@@ -582,3 +582,18 @@ def test_golden_values_sparse_families(family):
     assert M.indptr.tolist() == indptr
     assert M.indices.tolist() == indices
     assert M.data.tolist() == values
+
+
+@pytest.mark.parametrize("family", _native.FAMILIES)
+def test_family_parameters_come_from_the_core(family):
+    takes = _native.family_parameters(family)
+    op = sk.SketchOperator(family, 16, 32, seed=1)
+    assert sorted(op._native.params) == sorted(takes)
+    for param, value in (("nnz", 2), ("density", 0.5)):
+        if param in takes:
+            assert getattr(sk.SketchOperator(family, 16, 32, **{param: value}), param) == value
+        else:
+            with pytest.raises(ValueError, match=f"^{param}: applies to"):
+                sk.SketchOperator(family, 16, 32, **{param: value})
+    # pickles and equality see exactly these parameters
+    assert pickle.loads(pickle.dumps(op)) == op

@@ -50,6 +50,7 @@ __all__ = [
     "attention_defaults",
     "default_min_bucket",
     "class_quotas",
+    "family_parameters",
 ]
 
 # Stub-only names (private, so stubtest does not look for them at runtime).
@@ -112,6 +113,9 @@ def attention_defaults() -> _AttentionDefaults:
 def default_min_bucket(n_neighbors: int, max_bucket: int) -> int:
     """The core's ``min_bucket`` when none is given."""
 
+def family_parameters(family: str) -> list[str]:
+    """The names of the parameters ``family`` takes (``nnz``, ``density``)."""
+
 def class_quotas(counts: Sequence[int], reduction: float) -> list[int]:
     """Rows to keep per class for ``reduction`` (the core's quota rule)."""
 
@@ -142,6 +146,9 @@ class SketchOperator:
     @property
     def density(self) -> float | None:
         """Nonzero density, or None when the family has no such parameter."""
+    @property
+    def params(self) -> dict[str, int | float]:
+        """The family's own parameters and their values (``{}`` when it has none)."""
     @property
     def padded_dim(self) -> int:
         """``d`` padded as the family needs (next power of two for SRHT)."""

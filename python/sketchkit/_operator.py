@@ -17,7 +17,6 @@ operator on every machine.
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -84,17 +83,6 @@ def _csr_call(name: str, method: Any, *args: Any) -> Any:
         if msg.startswith(("indices: ", "indptr: ", "data: ")):
             raise ValueError(f"{name} has an invalid CSR structure: {msg}") from exc
         raise
-
-
-@functools.cache
-def family_takes(family: str, parameter: str) -> bool:
-    """Whether the core accepts ``parameter`` (``"nnz"`` or ``"density"``) for
-    ``family``: asked once per pair by building a 1 x 1 operator with it."""
-    try:
-        _native.SketchOperator(family, 1, 1, 0, **{parameter: 1})
-    except ValueError:
-        return False
-    return True
 
 
 def _shape_error(left: str, left_shape: tuple[int, ...], right: str, right_shape: tuple[int, ...]):
@@ -480,18 +468,12 @@ class SketchOperator(LinearOperator):
 
     # ------------------------------------------------------------------ protocol
     def _params(self) -> dict[str, Any]:
-        # A fixed nnz (countsketch's 1) is implied by the family, which rejects it as
-        # an argument: only a family that takes nnz records it.
+        # Only the parameters the family takes (the core's list) define the operator:
+        # countsketch's fixed nnz of 1 is implied by the family.
         native = self._native
         k, d = native.shape
-        return {
-            "family": native.family,
-            "k": k,
-            "d": d,
-            "seed": native.seed,
-            "nnz": native.nnz if family_takes(native.family, "nnz") else None,
-            "density": native.density,
-        }
+        params: dict[str, Any] = {"nnz": None, "density": None, **native.params}
+        return {"family": native.family, "k": k, "d": d, "seed": native.seed, **params}
 
 
 class AdjointOperator(Transposed):

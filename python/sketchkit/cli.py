@@ -36,7 +36,6 @@ from . import _native
 from ._gpu import gpu_available, gpu_info
 from ._operator import (
     SketchOperator,
-    family_takes,
     gaussian,
     get_num_threads,
     simd_level,
@@ -119,10 +118,11 @@ def _make_operator(
 ) -> SketchOperator:
     # --nnz and --density go to the families that take them (the core says which);
     # the CLI caps the default nnz at k.
+    takes = _native.family_parameters(method)
     params: dict[str, Any] = {}
-    if family_takes(method, "nnz"):
+    if "nnz" in takes:
         params["nnz"] = min(_native.DEFAULT_NNZ, k) if nnz is None else nnz
-    if family_takes(method, "density"):
+    if "density" in takes:
         params["density"] = density
     return SketchOperator(method, k, d, seed=seed, **params)
 

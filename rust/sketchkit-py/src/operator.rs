@@ -3,10 +3,11 @@
 use crate::convert::{
     array, count, matrix, readonly, view, with_csr, with_float, with_output, Csr, Float, FloatKind,
 };
-use crate::error::{nogil, Error};
+use crate::error::{invalid, nogil, Error};
 use crate::gpu::{f32_array, Device};
 use numpy::{Element, Ix2, PyArray1, PyArray2};
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 use sketchkit::{LinearSketch, MatMut, MatRef, Sketch, SketchError, SparseIndex};
 
 /// The four directions an operator `S` (`k × d`) applies in.
@@ -228,6 +229,20 @@ impl SketchOperator {
     #[getter]
     fn density(&self) -> Option<f64> {
         self.inner.density()
+    }
+    /// The family's own parameters and their values (`{"nnz": 8}`, `{"density": …}`,
+    /// or `{}`), by the core's `FamilyKind::parameters`.
+    #[getter]
+    fn params<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for &p in self.inner.family().kind().parameters() {
+            match p {
+                "nnz" => d.set_item(p, self.inner.nnz())?,
+                "density" => d.set_item(p, self.inner.density())?,
+                other => return Err(invalid(other, "a parameter this binding cannot read")),
+            }
+        }
+        Ok(d)
     }
     #[getter]
     fn padded_dim(&self) -> usize {

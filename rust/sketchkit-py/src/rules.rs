@@ -51,6 +51,13 @@ fn default_min_bucket(n_neighbors: i64, max_bucket: i64) -> PyResult<usize> {
     ))
 }
 
+/// The names of the parameters `family` takes (the core's `FamilyKind::parameters`).
+#[pyfunction]
+fn family_parameters(family: &str) -> PyResult<Vec<&'static str>> {
+    let kind: FamilyKind = family.parse().map_err(Error::from)?;
+    Ok(kind.parameters().to_vec())
+}
+
 /// Rows to keep per class for `reduction` (the core's `select::quota`).
 #[pyfunction]
 fn class_quotas(counts: Vec<i64>, reduction: f64) -> PyResult<Vec<usize>> {
@@ -81,5 +88,6 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(attention_defaults, m)?)?;
     m.add_function(wrap_pyfunction!(default_min_bucket, m)?)?;
     m.add_function(wrap_pyfunction!(class_quotas, m)?)?;
+    m.add_function(wrap_pyfunction!(family_parameters, m)?)?;
     Ok(())
 }

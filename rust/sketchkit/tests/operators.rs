@@ -615,6 +615,17 @@ fn family_names_parse_and_print_once() {
         assert_eq!(fam.kind(), kind);
         assert_eq!(fam.to_string(), kind.name());
     }
+    // a family takes exactly the parameters it names, and refuses the others
+    for kind in FamilyKind::ALL {
+        let nnz = kind.with_params(100, Some(2), None);
+        let density = kind.with_params(100, None, Some(0.5));
+        assert_eq!(nnz.is_ok(), kind.parameters().contains(&"nnz"), "{kind}");
+        assert_eq!(
+            density.is_ok(),
+            kind.parameters().contains(&"density"),
+            "{kind}"
+        );
+    }
     let err = "nope".parse::<FamilyKind>().unwrap_err();
     assert_eq!(err.arg_name(), Some("family"));
     for kind in FamilyKind::ALL {

@@ -120,28 +120,37 @@ impl FamilyKind {
         )
     }
 
-    /// The family with its parameters: `nnz` (sparse sign only, default
-    /// [`DEFAULT_NNZ`]) and `density` (very sparse only, default
-    /// [`auto_density`]`(d)`). A parameter given to a family that has none is an error
-    /// naming it; ranges are checked by [`Sketch::new`].
-    pub fn with_params(self, d: usize, nnz: Option<usize>, density: Option<f64>) -> Result<Family> {
-        if nnz.is_some() && self != FamilyKind::SparseSign {
-            return Err(SketchError::arg(
-                "nnz",
-                format!(
-                    "applies to the 'sparse_sign' family only, not {self:?}",
-                    self = self.name()
-                ),
-            ));
+    /// The names of the parameters the family takes: `nnz` (sparse sign) or
+    /// `density` (very sparse); none for the other families.
+    pub fn parameters(self) -> &'static [&'static str] {
+        match self {
+            FamilyKind::VerySparse => &["density"],
+            FamilyKind::SparseSign => &["nnz"],
+            _ => &[],
         }
-        if density.is_some() && self != FamilyKind::VerySparse {
-            return Err(SketchError::arg(
-                "density",
-                format!(
-                    "applies to the 'very_sparse' family only, not {:?}",
-                    self.name()
-                ),
-            ));
+    }
+
+    /// The family with its parameters: `nnz` (default [`DEFAULT_NNZ`]) and `density`
+    /// (default [`auto_density`]`(d)`) for the families whose
+    /// [`FamilyKind::parameters`] name them. A parameter given to a family that does
+    /// not take it is an error naming it; ranges are checked by [`Sketch::new`].
+    pub fn with_params(self, d: usize, nnz: Option<usize>, density: Option<f64>) -> Result<Family> {
+        for (arg, given) in [("nnz", nnz.is_some()), ("density", density.is_some())] {
+            if given && !self.parameters().contains(&arg) {
+                let takers: Vec<&str> = FamilyKind::ALL
+                    .into_iter()
+                    .filter(|k| k.parameters().contains(&arg))
+                    .map(|k| k.name())
+                    .collect();
+                return Err(SketchError::arg(
+                    arg,
+                    format!(
+                        "applies to the '{}' family only, not {:?}",
+                        takers.join("', '"),
+                        self.name()
+                    ),
+                ));
+            }
         }
         Ok(match self {
             FamilyKind::Gaussian => Family::Gaussian,
