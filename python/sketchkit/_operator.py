@@ -73,18 +73,6 @@ def _as_int64(value: Any, name: str) -> int:
     return value
 
 
-def _csr_call(name: str, method: Any, *args: Any) -> Any:
-    """A native CSR call on the parts of the matrix argument ``name``: the core's
-    structure errors name the part (``indices``, ``indptr``); say which matrix too."""
-    try:
-        return method(*args)
-    except ValueError as exc:
-        msg = str(exc)
-        if msg.startswith(("indices: ", "indptr: ", "data: ")):
-            raise ValueError(f"{name} has an invalid CSR structure: {msg}") from exc
-        raise
-
-
 def _shape_error(left: str, left_shape: tuple[int, ...], right: str, right_shape: tuple[int, ...]):
     return ValueError(
         f"shape mismatch in {left} @ {right}: {left} has shape {left_shape} "
@@ -297,11 +285,11 @@ class SketchOperator(LinearOperator):
                 project_csr = self._native.project_csr
                 parts = (X.data, X.indices, X.indptr, n)
                 if dense_output:
-                    return _csr_call("X", project_csr, *parts, False, "X")
-                data, indices, indptr = _csr_call("X", project_csr, *parts, True, "X")
+                    return project_csr(*parts, False, "X")
+                data, indices, indptr = project_csr(*parts, True, "X")
                 return _sparse_csr_like(X, data, indices, indptr, (n, self.shape[0]))
             # A CSC matrix of shape (n, d) is the CSR matrix of its transpose (d, n).
-            out = _csr_call("X", self._native.sketch_csr, X.data, X.indices, X.indptr, n, "X").T
+            out = self._native.sketch_csr(X.data, X.indices, X.indptr, n, "X").T
             if dense_output:
                 return out
             import scipy.sparse as sp
@@ -344,10 +332,9 @@ class SketchOperator(LinearOperator):
                 self._check_dense_copy(A.data.itemsize, "sketching sparse input")
             m = A.shape[1]
             if A.format == "csr":
-                return _csr_call("A", self._native.sketch_csr, A.data, A.indices, A.indptr, m, "A")
+                return self._native.sketch_csr(A.data, A.indices, A.indptr, m, "A")
             # A CSC matrix of shape (d, m) is the CSR matrix of its transpose (m, d).
-            project_csr = self._native.project_csr
-            return _csr_call("A", project_csr, A.data, A.indices, A.indptr, m, False, "A").T
+            return self._native.project_csr(A.data, A.indices, A.indptr, m, False, "A").T
         A = as_dense(A, "A", check_finite=False)
         self._check_dim(A.shape[0], "A", A.shape, right=False)
         if A.ndim == 1:

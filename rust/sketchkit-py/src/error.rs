@@ -8,6 +8,7 @@
 //! | `ShapeMismatch(msg)`               | `ValueError(msg)` (the core's message names the operands) |
 //! | `NonFinite { arg }`                | `ValueError("Input {name} contains NaN or infinity.")` |
 //! | `Overflow { arg, msg }`            | `OverflowError("{arg}: {msg}")`                 |
+//! | `CsrStructure { arg, part, msg }`  | `ValueError("{name} has an invalid CSR structure: {part}: {msg}")` |
 //! | `Alloc(what)`                      | `MemoryError("cannot allocate {what}")`         |
 //! | `Device(msg)`                      | `RuntimeError(msg)`                             |
 //!
@@ -53,6 +54,10 @@ impl From<Error> for PyErr {
             SketchError::ShapeMismatch(m) => PyValueError::new_err(m),
             SketchError::NonFinite { arg } => PyValueError::new_err(format!(
                 "Input {} contains NaN or infinity.",
+                e.input.as_deref().unwrap_or(arg)
+            )),
+            SketchError::CsrStructure { arg, part, msg } => PyValueError::new_err(format!(
+                "{} has an invalid CSR structure: {part}: {msg}",
                 e.input.as_deref().unwrap_or(arg)
             )),
             SketchError::Overflow { arg, msg } => PyOverflowError::new_err(format!("{arg}: {msg}")),

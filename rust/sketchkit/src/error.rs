@@ -32,6 +32,18 @@ pub enum SketchError {
         /// `x` for transforms).
         arg: &'static str,
     },
+    /// The arrays of a CSR/CSC input `arg` do not form a valid matrix: `part` (`indptr`
+    /// or `indices`) breaks the rule `msg` states. The check is `CsrRef::new`'s, the
+    /// only one; `arg` is `"matrix"` until an entry point names its input
+    /// ([`SketchError::for_input`]).
+    CsrStructure {
+        /// The matrix argument's name.
+        arg: &'static str,
+        /// The array at fault.
+        part: &'static str,
+        /// What is wrong with it.
+        msg: String,
+    },
     /// A compute device (GPU) is missing or failed; the message says which and why.
     Device(String),
 }
@@ -58,16 +70,21 @@ impl SketchError {
         match self {
             SketchError::InvalidArgument { arg, .. }
             | SketchError::Overflow { arg, .. }
-            | SketchError::NonFinite { arg } => Some(arg),
+            | SketchError::NonFinite { arg }
+            | SketchError::CsrStructure { arg, .. } => Some(arg),
             _ => None,
         }
     }
 
-    /// The same error with a non-finite input attributed to `arg`: the entry point of
-    /// an operation names its input, the kernels below it need not know the name.
+    /// The same error with a fault of the input data (non-finite values, a broken
+    /// CSR structure) attributed to `arg`: the entry point of an operation names its
+    /// input, the kernels and views below it need not know the name.
     pub fn for_input(self, arg: &'static str) -> Self {
         match self {
             SketchError::NonFinite { .. } => SketchError::NonFinite { arg },
+            SketchError::CsrStructure { part, msg, .. } => {
+                SketchError::CsrStructure { arg, part, msg }
+            }
             other => other,
         }
     }
@@ -81,6 +98,9 @@ impl fmt::Display for SketchError {
             SketchError::Overflow { arg, msg } => write!(f, "{arg}: size overflow: {msg}"),
             SketchError::Alloc(m) => write!(f, "cannot allocate {m}"),
             SketchError::NonFinite { arg } => write!(f, "input {arg} contains NaN or infinity"),
+            SketchError::CsrStructure { arg, part, msg } => {
+                write!(f, "{arg} has an invalid CSR structure: {part}: {msg}")
+            }
             SketchError::Device(m) => write!(f, "device error: {m}"),
         }
     }

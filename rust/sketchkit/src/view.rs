@@ -554,9 +554,19 @@ pub struct CsrRef<'a, T, I> {
     pub data: &'a [T],
 }
 
+/// A broken CSR structure: `part` breaks the rule `msg`.
+fn csr_error(part: &'static str, msg: impl Into<String>) -> SketchError {
+    SketchError::CsrStructure {
+        arg: "matrix",
+        part,
+        msg: msg.into(),
+    }
+}
+
 impl<'a, T, I: SparseIndex> CsrRef<'a, T, I> {
     /// Validates the arrays: `indptr` of length `rows + 1`, non-decreasing, starting at
-    /// 0, ending at `nnz`; every column index in `[0, cols)`. `O(nnz)`.
+    /// 0, ending at `nnz`; every column index in `[0, cols)`. `O(nnz)`. A violation is
+    /// a [`SketchError::CsrStructure`] naming the array at fault.
     pub fn new(
         rows: usize,
         cols: usize,
@@ -565,13 +575,13 @@ impl<'a, T, I: SparseIndex> CsrRef<'a, T, I> {
         data: &'a [T],
     ) -> Result<Self> {
         if indptr.len() != rows + 1 {
-            return Err(SketchError::arg(
+            return Err(csr_error(
                 "indptr",
                 format!("length {} does not match {} rows + 1", indptr.len(), rows),
             ));
         }
         if indices.len() != data.len() {
-            return Err(SketchError::arg(
+            return Err(csr_error(
                 "indices",
                 format!(
                     "length {} differs from data length {}",
@@ -584,17 +594,14 @@ impl<'a, T, I: SparseIndex> CsrRef<'a, T, I> {
         for (i, p) in indptr.iter().enumerate() {
             let p = p
                 .to_usize()
-                .ok_or_else(|| SketchError::arg("indptr", "contains a negative value"))?;
+                .ok_or_else(|| csr_error("indptr", "contains a negative value"))?;
             if (i == 0 && p != 0) || p < prev {
-                return Err(SketchError::arg(
-                    "indptr",
-                    "must start at 0 and be non-decreasing",
-                ));
+                return Err(csr_error("indptr", "must start at 0 and be non-decreasing"));
             }
             prev = p;
         }
         if prev != data.len() {
-            return Err(SketchError::arg(
+            return Err(csr_error(
                 "indptr",
                 format!("last entry {prev} differs from nnz {}", data.len()),
             ));
@@ -608,7 +615,7 @@ impl<'a, T, I: SparseIndex> CsrRef<'a, T, I> {
             })
         })?;
         if !ok {
-            return Err(SketchError::arg(
+            return Err(csr_error(
                 "indices",
                 format!("an index is outside [0, {cols})"),
             ));

@@ -667,3 +667,31 @@ fn from_name_applies_defaults_and_rules() {
     let e = Sketch::from_name("gaussian", 1 << 40, 1 << 40, 0, None, None).unwrap_err();
     assert!(matches!(e, SketchError::Overflow { arg: "k", .. }), "{e}");
 }
+
+#[test]
+fn csr_structure_errors_name_the_part_and_take_the_input_name() {
+    let (indptr, data) = ([0i64, 1, 2], [1.0f32, 2.0]);
+    let e = CsrRef::new(2, 3, &indptr, &[0i64, 3], &data).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            SketchError::CsrStructure {
+                part: "indices",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let e = CsrRef::new(2, 3, &[0i64, 2, 1], &[0i64, 1], &data).unwrap_err();
+    assert!(
+        matches!(e, SketchError::CsrStructure { part: "indptr", .. }),
+        "{e}"
+    );
+    let e = e.for_input("A");
+    assert_eq!(e.arg_name(), Some("A"));
+    assert!(
+        e.to_string()
+            .starts_with("A has an invalid CSR structure: indptr: "),
+        "{e}"
+    );
+}
