@@ -365,3 +365,14 @@ def test_bad_data(blobs) -> None:
         sel.fit_resample(X.astype(complex), y)
     with pytest.raises(ValueError, match="empty"):
         sel.fit_resample(np.empty((0, 3)), [])
+
+
+@pytest.mark.parametrize("bad", [0, -1])
+@pytest.mark.parametrize(
+    "param", ["n_bits", "n_levels", "n_views", "min_bucket", "max_bucket", "n_neighbors"]
+)
+def test_ranges_are_the_cores_and_name_the_argument(param, bad):
+    X = np.random.default_rng(0).standard_normal((120, 6))
+    y = np.arange(120) % 3
+    with pytest.raises(ValueError, match=f"^{param}: "):
+        GraphAttentionSelector(reduction=0.9, **{param: bad}).fit_resample(X, y)

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import _native
 from .._docs import choices, fill_doc
-from .._validation import as_float, check_choice, check_int
+from .._validation import as_float, as_int, check_choice
 from ._base import BaseSelector, class_quotas
 from ._graph import HASH_DEFAULTS, _metric, _to_csr, build_hasher
 
@@ -158,20 +158,20 @@ class GraphAttentionSelector(BaseSelector):
         self.verbose = verbose
 
     def _build_graph(self, rows: Any, codes: np.ndarray, n_classes: int, n: int) -> Any:
-        k = min(check_int(self.n_neighbors, "n_neighbors"), max(n - 1, 1))
+        k = min(as_int(self.n_neighbors, "n_neighbors"), max(n - 1, 1))
         metric = _metric(self.metric)
         seed = self._seed()
         graph = check_choice(self.graph, "graph", ("hash", "minibatch"))
         if graph == "hash":
-            mb = check_int(self.max_bucket, "max_bucket", 2)
+            mb = as_int(self.max_bucket, "max_bucket")
             lo = _native.default_min_bucket(k, mb) if self.min_bucket is None else self.min_bucket
             family = check_choice(self.hash_family, "hash_family", _native.HASH_FAMILIES)
             tables = build_hasher(
                 rows, family, self.n_bits, self.n_levels, self.n_views, lo, mb, seed
             )
-            return tables.knn_graph(rows, k, metric, check_int(self.refine, "refine", 0))
+            return tables.knn_graph(rows, k, metric, as_int(self.refine, "refine"))
         indptr, indices, dist, _ = _native.minibatch_graph(
-            rows, codes, n_classes, check_int(self.batch_size, "batch_size", 2), k, metric, seed
+            rows, codes, n_classes, as_int(self.batch_size, "batch_size"), k, metric, seed
         )
         return indptr, indices, dist
 

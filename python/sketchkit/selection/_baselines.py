@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import _native
 from .._docs import fill_doc
-from .._validation import as_float, check_int
+from .._validation import as_float, as_int
 from ._base import BaseSelector, class_quotas
 from ._graph import _metric
 
@@ -155,7 +155,7 @@ class EditedNearestNeighbours(BaseSelector):
         self.metric = metric
 
     def _select(self, rows: Any, codes: np.ndarray, n_classes: int) -> np.ndarray:
-        k = check_int(self.n_neighbors, "n_neighbors")
+        k = as_int(self.n_neighbors, "n_neighbors")
         return _native.enn_select(rows, codes, n_classes, k, _metric(self.metric))
 
 
@@ -204,7 +204,7 @@ class DROP3(BaseSelector):
         self.metric = metric
 
     def _select(self, rows: Any, codes: np.ndarray, n_classes: int) -> np.ndarray:
-        k = check_int(self.n_neighbors, "n_neighbors")
+        k = as_int(self.n_neighbors, "n_neighbors")
         return _native.drop3_select(rows, codes, n_classes, k, _metric(self.metric))
 
 
@@ -284,8 +284,8 @@ class LSHInstanceSelector(BaseSelector):
             codes,
             n_classes,
             self.variant,  # parsed by the core, which names it in its error
-            check_int(self.n_tables, "n_tables"),
-            check_int(self.n_funcs, "n_funcs"),
+            as_int(self.n_tables, "n_tables"),
+            as_int(self.n_funcs, "n_funcs"),
             as_float(self.width, "width"),  # the core checks that it is positive and finite
             self._seed(),
         )

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 
 from .. import _native
 from .._docs import choices, fill_doc
-from .._validation import as_float, check_choice, check_int, resolve_seed
+from .._validation import as_float, as_int, check_choice, check_int, resolve_seed
 from ._base import native_rows
 
 __all__ = [
@@ -30,9 +30,8 @@ __all__ = [
 #: the hashing API.
 HASH_DEFAULTS: dict[str, Any] = _native.hash_defaults()
 
-# The integer parameters below are checked with check_int(value, name, minimum): the
-# binding takes them as unsigned integers, so a negative value would not be reported
-# under its name without the check.
+# Integer parameters are coerced with as_int (a TypeError for non-integers); their
+# ranges are the core's, and the binding names negative values.
 
 
 def _metric(metric: Any) -> str:
@@ -59,16 +58,16 @@ def build_hasher(
     return _native.Hasher(
         rows,
         family,
-        check_int(n_bits, "n_bits"),
-        check_int(n_levels, "n_levels"),
-        check_int(n_views, "n_views"),
-        check_int(min_bucket, "min_bucket"),
-        check_int(max_bucket, "max_bucket"),
+        as_int(n_bits, "n_bits"),
+        as_int(n_levels, "n_levels"),
+        as_int(n_views, "n_views"),
+        as_int(min_bucket, "min_bucket"),
+        as_int(max_bucket, "max_bucket"),
         seed,
         center=bool(center),
         width=as_float(width, "width"),
-        expansion=check_int(expansion, "expansion"),
-        fan_in=check_int(fan_in, "fan_in"),
+        expansion=as_int(expansion, "expansion"),
+        fan_in=as_int(fan_in, "fan_in"),
     )
 
 
@@ -196,7 +195,7 @@ class HierarchicalHasher:
 
     def level_ids(self, level: int) -> np.ndarray:
         """Bucket ids at a fixed ``level`` (``0..n_levels``), shape ``(n, n_views)``."""
-        return self._fitted().level_ids(check_int(level, "level", 0))
+        return self._fitted().level_ids(as_int(level, "level"))
 
     def codes(self, X: Any, view: int = 0) -> np.ndarray:
         """The symbols of every row in ``view``, shape ``(n, n_bits)``, uint16.
@@ -205,12 +204,12 @@ class HierarchicalHasher:
         winning units, strongest first. ``X`` must be the data given to :meth:`fit`.
         """
         _, rows = native_rows(X)
-        return self._fitted().codes(rows, check_int(view, "view", 0))
+        return self._fitted().codes(rows, as_int(view, "view"))
 
     def view_seed(self, view: int = 0) -> int:
         """Seed of ``view``'s Gaussian operator: SimHash/E2LSH project with
         ``sketchkit.gaussian(n_bits, d, seed=view_seed(v))`` (unscaled signs)."""
-        return int(self._fitted().view_seed(check_int(view, "view", 0)))
+        return int(self._fitted().view_seed(as_int(view, "view")))
 
     def _fitted(self) -> Any:
         if not hasattr(self, "_tables"):
@@ -228,8 +227,8 @@ class HierarchicalHasher:
         """
         t = self._fitted()
         _, rows = native_rows(X)
-        k = check_int(n_neighbors, "n_neighbors")
-        parts = t.knn_graph(rows, k, _metric(metric), check_int(refine, "refine", 0))
+        k = as_int(n_neighbors, "n_neighbors")
+        parts = t.knn_graph(rows, k, _metric(metric), as_int(refine, "refine"))
         return _to_csr(parts, int(t.n))
 
 
@@ -254,8 +253,8 @@ def hash_kneighbors_graph(
     follow. See :class:`HierarchicalHasher`; the result's recall against exact kNN is
     measured by :func:`graph_recall`.
     """
-    k = check_int(n_neighbors, "n_neighbors")
-    mb = check_int(max_bucket, "max_bucket", 2)
+    k = as_int(n_neighbors, "n_neighbors")
+    mb = as_int(max_bucket, "max_bucket")
     lo = _native.default_min_bucket(k, mb) if min_bucket is None else min_bucket
     h = HierarchicalHasher(
         family, n_bits, n_levels, n_views, lo, mb, random_state=random_state
@@ -289,8 +288,8 @@ def minibatch_kneighbors_graph(
         rows,
         codes,
         n_classes,
-        check_int(batch_size, "batch_size", 2),
-        check_int(n_neighbors, "n_neighbors"),
+        as_int(batch_size, "batch_size"),
+        as_int(n_neighbors, "n_neighbors"),
         _metric(metric),
         resolve_seed(random_state),
     )
@@ -302,7 +301,7 @@ def exact_kneighbors_graph(
 ) -> sp.csr_matrix:
     """Exact kNN graph by brute force (quadratic; a reference for small data)."""
     Xc, rows = native_rows(X)
-    parts = _native.exact_graph(rows, check_int(n_neighbors, "n_neighbors"), _metric(metric))
+    parts = _native.exact_graph(rows, as_int(n_neighbors, "n_neighbors"), _metric(metric))
     return _to_csr(parts, Xc.shape[0])
 
 
@@ -325,8 +324,9 @@ def graph_recall(
     n = Xc.shape[0]
     indptr, indices, dist = _from_csr(graph, n)
     k = int(np.diff(indptr).max()) if n_neighbors is None else n_neighbors
-    k = check_int(k, "n_neighbors")
+    k = as_int(k, "n_neighbors")
     rng = np.random.RandomState(resolve_seed(random_state) % 2**32)
+    # The sample is drawn here, so its size rule is Python's.
     m = min(check_int(sample, "sample"), n)
     rows_s = np.sort(rng.choice(n, size=m, replace=False)).astype(np.int64)
     return float(_native.graph_recall(rows, indptr, indices, dist, rows_s, k, _metric(metric)))

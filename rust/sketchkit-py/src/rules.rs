@@ -45,10 +45,11 @@ fn attention_defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
 /// `min_bucket` when none is given (the core's `default_min_bucket`).
 #[pyfunction]
 fn default_min_bucket(n_neighbors: i64, max_bucket: i64) -> PyResult<usize> {
-    Ok(hashing::default_min_bucket(
+    let (k, mb) = (
         count(n_neighbors, "n_neighbors")?,
         count(max_bucket, "max_bucket")?,
-    ))
+    );
+    Ok(hashing::default_min_bucket(k, mb).map_err(Error::from)?)
 }
 
 /// The names of the parameters `family` takes (the core's `FamilyKind::parameters`).

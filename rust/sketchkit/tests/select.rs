@@ -280,12 +280,16 @@ fn names_parse_print_and_list_once() {
         "neon".parse::<Level>().unwrap_err().arg_name(),
         Some("level")
     );
+    assert_eq!(
+        default_min_bucket(10, 1).unwrap_err().arg_name(),
+        Some("max_bucket")
+    );
     // the defaults are a valid configuration, and the default min_bucket keeps
     // max_bucket >= 2 * min_bucket
     let c = HashConfig::default();
     c.validate().unwrap();
     for (k, maxb) in [(1, 64), (10, 64), (40, 64), (10, 16)] {
-        let m = default_min_bucket(k, maxb);
+        let m = default_min_bucket(k, maxb).unwrap();
         assert!(
             2 * m <= maxb && (m >= 8 || m == maxb / 2),
             "{k} {maxb} -> {m}"

@@ -128,9 +128,16 @@ impl std::str::FromStr for HashFamily {
 
 /// `min_bucket` for a graph of `n_neighbors` neighbours when none is given: twice the
 /// neighbours (at least 8), so that a row's bucket holds enough candidates, capped at
-/// `max_bucket / 2` (the rule `max_bucket ≥ 2 · min_bucket` of [`HashConfig`]).
-pub fn default_min_bucket(n_neighbors: usize, max_bucket: usize) -> usize {
-    (2 * n_neighbors).max(8).min(max_bucket / 2)
+/// `max_bucket / 2` (the rule `max_bucket ≥ 2 · min_bucket` of [`HashConfig`]); a
+/// `max_bucket` below 2 leaves no valid choice and is an error naming it.
+pub fn default_min_bucket(n_neighbors: usize, max_bucket: usize) -> Result<usize> {
+    if max_bucket < 2 {
+        return Err(SketchError::arg(
+            "max_bucket",
+            format!("must be at least 2, got {max_bucket}"),
+        ));
+    }
+    Ok((2 * n_neighbors).max(8).min(max_bucket / 2))
 }
 
 impl Default for HashConfig {
