@@ -40,7 +40,10 @@ pub fn check_len(n: usize, arg: &'static str) -> Result<()> {
     if n == 0 || !n.is_power_of_two() || n > MAX_LEN {
         return Err(SketchError::arg(
             arg,
-            format!("the transform length must be a power of two in [1, 2^30], got {n}"),
+            format!(
+                "the transform length must be a power of two in [1, 2^30], got {n} \
+                 (for other lengths, zero-pad or use the srht family, which pads)"
+            ),
         ));
     }
     Ok(())
