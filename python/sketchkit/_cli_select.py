@@ -3,10 +3,17 @@
 Formats, chosen by extension:
 
 * ``.csv`` -- a header row; ``--label`` names the label column, every other column
-  must be numeric. The output keeps the selected rows' original text lines.
+  must be numeric. Read with :mod:`csv` (quoted fields may hold commas and line
+  breaks; blank lines are skipped; a UTF-8 byte-order mark is ignored); errors name
+  the line a record starts on in the file. The output keeps the header's and the
+  selected records' original text.
 * ``.npy`` -- a 2-D numeric array; ``--label`` is the label column's index (the
   output keeps it), or ``--labels FILE.npy`` gives the labels separately.
 * ``.parquet`` -- with pyarrow installed; ``--label`` names the column.
+
+The output (and ``--indices-out``) is written all at once beside the target and must
+not be an input file (see :mod:`sketchkit._cli_files`). The progress display goes to
+standard error, only when it is a terminal.
 """
 
 from __future__ import annotations
@@ -16,11 +23,13 @@ import csv
 import os
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from . import _native
+from ._cli_files import CliError, check_distinct, check_output, output_file
 
 #: ``--method`` values: the selectors, LSH-IS once per variant of the core.
 METHODS = (
@@ -33,7 +42,7 @@ METHODS = (
 )
 
 
-class SelectError(Exception):
+class SelectError(CliError):
     """A user error (bad argument or unreadable input)."""
 
 
@@ -81,36 +90,73 @@ def _reduction(text: str) -> float | None:
         raise SelectError(
             f"--reduction must be a number in (0, 1) or 'auto', got {text!r}"
         ) from exc
-    if not 0.0 < r < 1.0:
-        raise SelectError(f"--reduction must be in (0, 1), got {r}")
+    try:  # the core's rule for a reduction, checked before the input is read
+        _native.class_quotas([1], r)
+    except ValueError as exc:
+        raise SelectError(f"--{exc}") from exc
     return r
+
+
+def _records(path: str) -> Iterator[tuple[int, list[str], str]]:
+    """``(first line number, fields, original text)`` of each CSV record of ``path``.
+
+    Blank lines are skipped (and still counted); a UTF-8 byte-order mark is dropped.
+    """
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        consumed: list[str] = []
+
+        def lines() -> Iterator[str]:
+            for line in f:
+                consumed.append(line)
+                yield line
+
+        reader = csv.reader(lines(), strict=True)
+        while True:
+            first = reader.line_num + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise SelectError(f"line {first}: malformed CSV: {exc}") from exc
+            text = "".join(consumed)
+            consumed.clear()
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            yield first, row, text
 
 
 def _read_csv(path: str, label: str | None) -> tuple[np.ndarray, np.ndarray, list[str], str]:
     if label is None:
         raise SelectError("--label COLUMN is required for .csv input")
-    with open(path, newline="", encoding="utf-8") as f:
-        header_line = f.readline()
-        lines = [ln for ln in f.read().splitlines() if ln.strip()]
-    header = next(csv.reader([header_line]))
+    records = _records(path)
+    first = next(records, None)
+    if first is None:
+        raise SelectError(f"{path!r} is empty: a header row is expected")
+    _, header, header_text = first
     if label not in header:
         raise SelectError(f"label column {label!r} not in the header {header}")
     li = header.index(label)
     feats = [i for i in range(len(header)) if i != li]
-    X = np.empty((len(lines), len(feats)), dtype=np.float64)
-    y = []
-    for r, row in enumerate(csv.reader(lines)):
+    rows: list[list[float]] = []
+    y: list[str] = []
+    texts: list[str] = []
+    for line, row, text in records:
         if len(row) != len(header):
-            raise SelectError(f"line {r + 2} has {len(row)} fields, the header {len(header)}")
-        y.append(row[li])
-        for c, i in enumerate(feats):
+            raise SelectError(f"line {line} has {len(row)} fields, the header {len(header)}")
+        values = []
+        for i in feats:
             try:
-                X[r, c] = float(row[i])
+                values.append(float(row[i]))
             except ValueError as exc:
                 raise SelectError(
-                    f"line {r + 2}, column {header[i]!r}: {row[i]!r} is not a number"
+                    f"line {line}, column {header[i]!r}: {row[i]!r} is not a number"
                 ) from exc
-    return X, np.asarray(y, dtype=object), lines, header_line
+        rows.append(values)
+        y.append(row[li])
+        texts.append(text)
+    X = np.array(rows, dtype=np.float64).reshape(len(rows), len(feats))
+    return X, np.asarray(y, dtype=object), texts, header_text
 
 
 def _load(args: argparse.Namespace) -> tuple[Any, np.ndarray, Any]:
@@ -190,12 +236,39 @@ def _selector(args: argparse.Namespace, reduction: float | None, verbose: bool) 
     return s.LSHInstanceSelector(variant=variant, random_state=args.seed)
 
 
+def _with_newline(text: str) -> str:
+    return text if text.endswith(("\n", "\r")) else text + "\n"
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run ``sketchkit select``; raises :class:`SelectError` on user errors."""
+    """Run ``sketchkit select``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed arguments of the ``select`` subcommand.
+
+    Returns
+    -------
+    int
+        The exit status, 0.
+
+    Raises
+    ------
+    SelectError
+        On a user error: bad arguments, an unreadable input, an output that is an
+        input file or cannot be written.
+    """
     reduction = _reduction(args.reduction)
-    if os.path.abspath(args.input) == os.path.abspath(args.output):
-        raise SelectError("output file must differ from the input file")
-    verbose = not args.no_progress
+    if not os.path.isfile(args.input):
+        raise SelectError(f"input file {args.input!r} does not exist")
+    inputs = [args.input] + ([args.labels] if args.labels else [])
+    check_output(args.output)
+    check_distinct(args.output, inputs)
+    if args.indices_out:
+        check_output(args.indices_out)
+        check_distinct(args.indices_out, [*inputs, args.output], "--indices-out file")
+    verbose = not args.no_progress and sys.stderr.isatty()
     t0 = time.perf_counter()
     try:
         X, y, (kind, source, header) = _load(args)
@@ -204,22 +277,28 @@ def run(args: argparse.Namespace) -> int:
     try:
         sel = _selector(args, reduction, verbose)
         sel.fit_resample(X, y)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError, MemoryError) as exc:
         raise SelectError(str(exc)) from exc
     idx = sel.sample_indices_
-    if kind == "csv":
-        with open(args.output, "w", encoding="utf-8", newline="") as f:
-            f.write(header if header.endswith("\n") else header + "\n")
-            for i in idx:
-                f.write(source[i] + "\n")
-    elif kind == "npy":
-        np.save(args.output, np.asarray(source[idx]))
-    else:
-        import pyarrow.parquet as pq
+    ext = os.path.splitext(args.output)[1].lower()
+    try:
+        with output_file(args.output, ext) as tmp:
+            if kind == "csv":
+                with open(tmp, "w", encoding="utf-8", newline="") as f:
+                    f.write(_with_newline(header))
+                    for i in idx:
+                        f.write(_with_newline(source[i]))
+            elif kind == "npy":
+                np.save(tmp, np.asarray(source[idx]))
+            else:
+                import pyarrow.parquet as pq
 
-        pq.write_table(source.take(idx), args.output)
-    if args.indices_out:
-        np.save(args.indices_out, idx)
+                pq.write_table(source.take(idx), tmp)
+            if args.indices_out:
+                with output_file(args.indices_out, ".npy") as tmp_idx:
+                    np.save(tmp_idx, idx)
+    except (OSError, ValueError) as exc:
+        raise SelectError(f"cannot write the output: {exc}") from exc
     classes, counts = np.unique(np.asarray(y)[idx].astype(str), return_counts=True)
     per = ", ".join(f"{c}: {n}" for c, n in zip(classes, counts, strict=True))
     print(

@@ -15,8 +15,13 @@
     Instance selection on a labelled ``.csv``, ``.npy`` or ``.parquet`` file (see
     :mod:`sketchkit._cli_select`); a progress display is on by default.
 
-Errors in the arguments or the input files exit with status 2 and a message on
-standard error.
+Every error (in the arguments, the input files or the output path) exits with
+status 2 and exactly one line ``sketchkit COMMAND: error: ...`` on standard error; an
+interrupt (Ctrl-C) exits with status 130. Outputs are written to a temporary file
+beside the target and moved over it only once complete: a failure or an interrupt
+leaves a pre-existing output untouched and no partial file behind. An output that is
+the same file as an input (through a symbolic or hard link too) is refused. Progress
+bars are drawn on standard error only when it is a terminal.
 """
 
 from __future__ import annotations
@@ -28,11 +33,12 @@ import sys
 import time
 import zipfile
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 import numpy as np
 
 from . import _native
+from ._cli_files import CliError, check_distinct, check_output, output_file
 from ._gpu import gpu_available, gpu_info
 from ._operator import (
     SketchOperator,
@@ -42,6 +48,7 @@ from ._operator import (
     sparse_sign,
     very_sparse,
 )
+from ._validation import check_seed
 
 __all__ = ["main"]
 
@@ -51,9 +58,8 @@ METHODS = _native.FAMILIES
 #: Target size in bytes of one chunk of input rows when ``--chunk-rows`` is not given.
 _DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024
 
-
-class CliError(Exception):
-    """An error reported to the user with exit status 2."""
+#: Errors of the operators and the native core that the CLI reports as ``error:`` lines.
+_USER_ERRORS = (ValueError, TypeError, OverflowError, MemoryError, RuntimeError, OSError)
 
 
 # ---------------------------------------------------------------------- progress bar
@@ -153,9 +159,10 @@ def _seed(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"invalid seed {text!r}") from None
-    if not 0 <= value < 2**64:
-        raise argparse.ArgumentTypeError(f"seed must be in [0, 2**64), got {value}")
-    return value
+    try:  # the operators' seed rule
+        return check_seed(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _extension(path: str) -> str:
@@ -173,7 +180,7 @@ def _resolve_dtype(requested: str | None, input_dtype: np.dtype) -> np.dtype:
     return np.dtype(np.float64)
 
 
-def _project_dense_file(args: argparse.Namespace, progress_enabled: bool) -> None:
+def _project_dense_file(args: argparse.Namespace, out_path: str, progress_enabled: bool) -> None:
     try:
         X = np.load(args.input, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError) as exc:
@@ -185,8 +192,6 @@ def _project_dense_file(args: argparse.Namespace, progress_enabled: bool) -> Non
     n, d = X.shape
     if n == 0 or d == 0:
         raise CliError(f"input array is empty (shape {X.shape})")
-    if _extension(args.output) != ".npy":
-        raise CliError("dense .npy input requires a .npy output file")
     dtype = _resolve_dtype(args.dtype, X.dtype)
     if args.device == "gpu" and dtype != np.float32:
         raise CliError(
@@ -195,7 +200,7 @@ def _project_dense_file(args: argparse.Namespace, progress_enabled: bool) -> Non
         )
     op = _make_operator(args.method, args.k, d, args.seed, args.nnz, args.density)
     chunk = args.chunk_rows or max(1, _DEFAULT_CHUNK_BYTES // (d * dtype.itemsize))
-    out = np.lib.format.open_memmap(args.output, mode="w+", dtype=dtype, shape=(n, args.k))
+    out = np.lib.format.open_memmap(out_path, mode="w+", dtype=dtype, shape=(n, args.k))
     bar = ProgressBar(n, enabled=progress_enabled)
     try:
         for start in range(0, n, chunk):
@@ -206,10 +211,10 @@ def _project_dense_file(args: argparse.Namespace, progress_enabled: bool) -> Non
         out.flush()
     finally:
         bar.close()
-        del out
+        del out  # unmapped before the file is moved or removed
 
 
-def _project_sparse_file(args: argparse.Namespace, progress_enabled: bool) -> None:
+def _project_sparse_file(args: argparse.Namespace, out_path: str, progress_enabled: bool) -> None:
     try:
         import scipy.sparse as sp
     except ImportError as exc:
@@ -233,19 +238,20 @@ def _project_sparse_file(args: argparse.Namespace, progress_enabled: bool) -> No
     X.sort_indices()  # sorted indices give the same bits as the dense kernels
     n, d = X.shape
     op = _make_operator(args.method, args.k, d, args.seed, args.nnz, args.density)
-    out_ext = _extension(args.output)
     avg_row_bytes = max(1, (X.nnz * (dtype.itemsize + X.indices.itemsize)) // n)
     chunk = args.chunk_rows or max(1, _DEFAULT_CHUNK_BYTES // avg_row_bytes)
     bar = ProgressBar(n, enabled=progress_enabled)
     try:
-        if out_ext == ".npy":
-            out = np.lib.format.open_memmap(args.output, mode="w+", dtype=dtype, shape=(n, args.k))
-            for start in range(0, n, chunk):
-                stop = min(start + chunk, n)
-                out[start:stop] = op.project(X[start:stop])
-                bar.update(stop - start)
-            out.flush()
-            del out
+        if _extension(args.output) == ".npy":
+            out = np.lib.format.open_memmap(out_path, mode="w+", dtype=dtype, shape=(n, args.k))
+            try:
+                for start in range(0, n, chunk):
+                    stop = min(start + chunk, n)
+                    out[start:stop] = op.project(X[start:stop])
+                    bar.update(stop - start)
+                out.flush()
+            finally:
+                del out  # unmapped before the file is moved or removed
         else:
             parts = []
             for start in range(0, n, chunk):
@@ -253,7 +259,7 @@ def _project_sparse_file(args: argparse.Namespace, progress_enabled: bool) -> No
                 parts.append(op.project(X[start:stop], dense_output=False))
                 bar.update(stop - start)
             result = sp.vstack(parts, format="csr") if len(parts) > 1 else parts[0]
-            sp.save_npz(args.output, result)
+            sp.save_npz(out_path, result)
     finally:
         bar.close()
 
@@ -266,25 +272,17 @@ def _cmd_project(args: argparse.Namespace) -> int:
         raise CliError(f"output file must end in .npy or .npz, got {args.output!r}")
     if not os.path.isfile(args.input):
         raise CliError(f"input file {args.input!r} does not exist")
-    if os.path.abspath(args.input) == os.path.abspath(args.output):
-        raise CliError("output file must differ from the input file")
     if in_ext == ".npy" and out_ext == ".npz":
         raise CliError("sparse .npz output requires sparse .npz input; use a .npy output")
+    check_output(args.output)
+    check_distinct(args.output, [args.input])
     progress = not args.no_progress and sys.stderr.isatty()
-    created = not os.path.exists(args.output)
+    project = _project_dense_file if in_ext == ".npy" else _project_sparse_file
     try:
-        if in_ext == ".npy":
-            _project_dense_file(args, progress)
-        else:
-            _project_sparse_file(args, progress)
-    except (ValueError, TypeError, OverflowError, MemoryError, RuntimeError) as exc:
-        if created and os.path.exists(args.output):
-            os.remove(args.output)
+        with output_file(args.output, out_ext) as tmp:
+            project(args, tmp, progress)
+    except _USER_ERRORS as exc:
         raise CliError(str(exc)) from exc
-    except CliError:
-        if created and os.path.exists(args.output):
-            os.remove(args.output)
-        raise
     return 0
 
 
@@ -330,6 +328,9 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
         n, d, k = args.n, args.d, args.k
     if k > d:
         raise CliError(f"k={k} must not exceed d={d} for the demo")
+    if n < 2:
+        raise CliError(f"n={n}: the demo measures distances between pairs of rows, so n >= 2")
+    nnz = min(_native.DEFAULT_NNZ, k)  # as in `project`: the default nnz capped at k
     repeat = 1 if args.quick else 3
     out.write(
         f"sketchkit demo: n={n} rows, d={d} features, k={k} components, float32\n"
@@ -345,10 +346,10 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     j = (i + rng.integers(1, n, n_pairs)) % n  # j != i
     pairs = np.stack([i, j])
 
-    sparse_name = f"{sparse_sign.__name__} (nnz={_native.DEFAULT_NNZ})"
+    sparse_name = f"{sparse_sign.__name__} (nnz={nnz})"
     very_sparse_name = f"{very_sparse.__name__} (auto)"
     methods = [
-        (sparse_name, lambda: sparse_sign(k, d, seed=args.seed)),
+        (sparse_name, lambda: sparse_sign(k, d, nnz=nnz, seed=args.seed)),
         (very_sparse_name, lambda: very_sparse(k, d, seed=args.seed)),
         (gaussian.__name__, lambda: gaussian(k, d, seed=args.seed)),
     ]
@@ -365,7 +366,7 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
 
     if gpu_available():
         info = gpu_info()
-        op = sparse_sign(k, d, seed=args.seed)
+        op = sparse_sign(k, d, nnz=nnz, seed=args.seed)
         gpu_seconds, Y_gpu = _best_time(lambda: op.project(X, device="gpu"), repeat)
         same = np.array_equal(Y_gpu, op.project(X))
         out.write(
@@ -404,8 +405,16 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
 
 
 # ---------------------------------------------------------------------- entry point
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one ``error:`` line (exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        message = " ".join(message.split())
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sketchkit",
         description="Fast, reproducible randomized sketching (random projections).",
     )
@@ -421,7 +430,7 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--n", type=_positive_int, default=20000, help="rows (default 20000)")
     demo.add_argument("--d", type=_positive_int, default=4096, help="features (default 4096)")
     demo.add_argument("--k", type=_positive_int, default=256, help="components (default 256)")
-    demo.add_argument("--seed", type=int, default=0, help="data and operator seed")
+    demo.add_argument("--seed", type=_seed, default=0, help="data and operator seed")
     demo.add_argument("--quick", action="store_true", help="small sizes (a few seconds)")
 
     proj = sub.add_parser(
@@ -474,23 +483,46 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``sketchkit`` command line; returns the exit status."""
+    """Run the ``sketchkit`` command line.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments after the program name (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success, 2 after an error (reported as one
+        ``sketchkit COMMAND: error: ...`` line on standard error), 130 after an
+        interrupt.
+
+    Raises
+    ------
+    SystemExit
+        With status 2 for a usage error (one ``error:`` line on standard error), or 0
+        after ``--help``.
+    """
     parser = _build_parser()
     args = parser.parse_args(argv)
     try:
         if args.command == "demo":
-            return _cmd_demo(args, sys.stdout)
+            try:
+                return _cmd_demo(args, sys.stdout)
+            except _USER_ERRORS as exc:
+                raise CliError(str(exc)) from exc
         if args.command == "select":
             from . import _cli_select
 
-            try:
-                return _cli_select.run(args)
-            except _cli_select.SelectError as exc:
-                raise CliError(str(exc)) from exc
+            return _cli_select.run(args)
         return _cmd_project(args)
     except CliError as exc:
-        print(f"sketchkit {args.command}: error: {exc}", file=sys.stderr)
+        message = " ".join(str(exc).split()) or type(exc.__cause__ or exc).__name__
+        print(f"sketchkit {args.command}: error: {message}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"sketchkit {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover
