@@ -78,7 +78,8 @@ def check_output(path: str) -> None:
         raise CliError(f"output {path!r} is a directory")
     parent = os.path.dirname(target)
     if not os.path.isdir(parent):
-        raise CliError(f"output directory {os.path.dirname(path) or '.'!r} does not exist")
+        shown = parent if os.path.islink(path) else os.path.dirname(path) or "."
+        raise CliError(f"output directory {shown!r} does not exist")
 
 
 def _create_temporary(target: str, suffix: str) -> str:
@@ -95,11 +96,9 @@ def _create_temporary(target: str, suffix: str) -> str:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
             continue
-        try:
-            with contextlib.suppress(OSError):
-                os.chmod(fd, stat.S_IMODE(os.stat(target).st_mode))
-        finally:
-            os.close(fd)
+        os.close(fd)
+        with contextlib.suppress(OSError):  # a new target: the mode os.open gave
+            os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))
         return tmp
     raise FileExistsError(f"no free temporary name beside {target!r}")  # pragma: no cover
 
