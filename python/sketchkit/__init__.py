@@ -22,6 +22,11 @@ Operators and :func:`fwht` also run on a GPU with ``device="gpu"`` (wgpu: Vulkan
 or Direct3D 12; float32), drawing the same entries from the same random streams; see
 :func:`gpu_available` and :func:`gpu_info`.
 
+Randomized linear algebra on these operators (sketched least squares, randomized
+SVD, Nyström, randomly pivoted Cholesky, Hutch++, leverage scores) is
+:mod:`sketchkit.linalg`; :class:`RandomizedPCA` is PCA on it that centres sparse input
+implicitly.
+
 The scikit-learn compatible transformers :class:`SparseRandomProjection`,
 :class:`GaussianRandomProjection`, :class:`SparseSignProjection`,
 :class:`CountSketchProjection` and :class:`SRHTProjection` are imported on first
@@ -33,6 +38,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from . import linalg
 from ._gpu import gpu_available, gpu_info
 from ._hadamard import HadamardRotation, InverseHadamardRotation, fwht, hadamard_rotation
 from ._jl import johnson_lindenstrauss_min_dim
@@ -51,6 +57,7 @@ from ._operator import (
 )
 
 if TYPE_CHECKING:  # the estimators are loaded lazily by __getattr__ below
+    from ._pca import RandomizedPCA  # noqa: F401
     from ._projection import (  # noqa: F401
         CountSketchProjection,
         GaussianRandomProjection,
@@ -75,6 +82,7 @@ __all__ = [
     "gpu_info",
     "hadamard_rotation",
     "johnson_lindenstrauss_min_dim",
+    "linalg",
     "rademacher",
     "set_num_threads",
     "simd_level",
@@ -85,6 +93,7 @@ __all__ = [
 
 _ESTIMATORS = (
     "CountSketchProjection",
+    "RandomizedPCA",
     "GaussianRandomProjection",
     "SparseRandomProjection",
     "SparseSignProjection",
@@ -93,6 +102,11 @@ _ESTIMATORS = (
 
 
 def __getattr__(name: str) -> Any:
+    if name == "RandomizedPCA":
+        from ._pca import RandomizedPCA
+
+        globals()[name] = RandomizedPCA
+        return RandomizedPCA
     if name in _ESTIMATORS:
         try:
             from . import _projection

@@ -6,8 +6,8 @@ for bad values, ``OverflowError`` for sizes that overflow, ``MemoryError``). The
 decides every rule; the names and defaults it owns are exported below.
 """
 
-from collections.abc import Sequence
-from typing import Literal, TypedDict, TypeVar, overload
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, TypedDict, TypeVar, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -419,3 +419,91 @@ def gpu_fwht(
     max_chunk_bytes: int | None = None,
 ) -> _Timings:
     """In-place FWHT along ``axis`` (0 or 1) of a writable 2-D float32 array on the GPU."""
+
+# ------------------------------------------------------- randomized linear algebra
+# A matrix argument is a 2-D float array, ("csr" | "csc", data, indices, indptr,
+# n_rows, n_cols) or ("op", matmat, rmatmat, None, n_rows, n_cols, dtype).
+_Matrix = Any
+
+class _LstsqDict(TypedDict):
+    x: _FloatArray
+    residual_norm: list[float]
+    iterations: int
+    converged: bool
+    method: str
+    sketch_size: int
+    history: list[float]
+
+class _LinalgDefaults(TypedDict):
+    methods: list[str]
+    guarantees: list[str]
+    leverage_methods: list[str]
+    precondition_ratio: int
+    eps: float
+    delta: float
+    n_oversamples: int
+    block_size: int
+    svd_sketch: str
+
+def lstsq(
+    a: _Matrix,
+    b: _FloatArray,
+    method: str,
+    sketch: str,
+    sketch_size: int | None,
+    rtol: float | None,
+    maxiter: int | None,
+    reg: float,
+    guarantee: str,
+    eps: float,
+    delta: float,
+    seed: int,
+) -> _LstsqDict:
+    """The core's sketched least squares (see ``sketchkit.linalg.lstsq``)."""
+
+def sketch_size(n: int, d: int, eps: float, delta: float, guarantee: str, sketch: str) -> int:
+    """The core's sketch-size calculator."""
+
+def randomized_svd(
+    a: _Matrix,
+    n_components: int,
+    n_oversamples: int,
+    n_iter: int | None,
+    sketch: str,
+    transpose: bool | None,
+    flip: str,
+    tol: float | None,
+    block_size: int,
+    seed: int,
+    center: bool,
+) -> tuple[_FloatArray, _FloatArray, _FloatArray, _FloatArray | None]:
+    """``(U, s, Vt, mean)``; ``mean`` is the column means when ``center``."""
+
+def nystrom(
+    a: _Matrix, rank: int, n_oversamples: int, seed: int
+) -> tuple[_FloatArray, _FloatArray]:
+    """``(U, lambda)`` of the stabilised Nyström approximation."""
+
+def rp_cholesky(
+    diag: NDArray[np.float64],
+    rank: int,
+    block_size: int,
+    tol: float,
+    seed: int,
+    columns: Callable[[NDArray[np.float64]], NDArray[np.float64]],
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """``(F, pivots)`` of randomly pivoted Cholesky."""
+
+def hutchpp(
+    matmat: Callable[[NDArray[np.float64]], NDArray[np.float64]],
+    n: int,
+    n_queries: int,
+    seed: int,
+) -> float:
+    """Hutch++ trace estimate."""
+
+def leverage_scores(a: _Matrix, method: str, eps: float, seed: int) -> _FloatArray:
+    """Leverage scores of the rows of ``a``."""
+
+def linalg_defaults() -> _LinalgDefaults:
+    """The core's linear-algebra names and defaults."""

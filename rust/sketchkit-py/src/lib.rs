@@ -7,7 +7,8 @@
 //!   that releases the GIL and catches panics;
 //! * one module per concept: `operator`, `rotation`, `fwht`, `finite`,
 //!   `select` (graphs, hash tables, attention), `baselines`, `gpu` (device
-//!   choice through `sketchkit::Backend`), `runtime` (threads, SIMD level), `rules`
+//!   choice through `sketchkit::Backend`), `runtime` (threads, SIMD level), `linalg` (randomized linear
+//!   algebra), `rules`
 //!   (the core's names, defaults and quota rule, for Python to ask).
 //!
 //! This file only declares the modules and registers what Python sees.
@@ -20,6 +21,7 @@ mod error;
 mod finite;
 mod fwht;
 mod gpu;
+mod linalg;
 mod operator;
 mod rotation;
 mod rules;
@@ -53,6 +55,14 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(gpu::gpu_info, m)?)?;
     m.add_function(wrap_pyfunction!(gpu::gpu_project, m)?)?;
     m.add_function(wrap_pyfunction!(gpu::gpu_fwht, m)?)?;
+    m.add_function(wrap_pyfunction!(linalg::lstsq, m)?)?;
+    m.add_function(wrap_pyfunction!(linalg::sketch_size, m)?)?;
+    m.add_function(wrap_pyfunction!(linalg::randomized_svd, m)?)?;
+    m.add_function(wrap_pyfunction!(linalg::nystrom, m)?)?;
+    m.add_function(wrap_pyfunction!(linalg::rp_cholesky, m)?)?;
+    m.add_function(wrap_pyfunction!(linalg::hutchpp, m)?)?;
+    m.add_function(wrap_pyfunction!(linalg::leverage_scores, m)?)?;
+    m.add_function(wrap_pyfunction!(linalg::linalg_defaults, m)?)?;
     rules::register(m)?;
     Ok(())
 }

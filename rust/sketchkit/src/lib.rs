@@ -33,6 +33,7 @@ pub mod backend;
 pub mod error;
 pub mod finite;
 pub mod fwht;
+pub mod linalg;
 #[cfg(target_arch = "x86_64")]
 mod fwht_x86;
 pub mod parallel;

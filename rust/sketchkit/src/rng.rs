@@ -76,6 +76,9 @@ pub mod tag {
     pub const SELECTION: u32 = 13;
     /// Row samples for scale estimates and recall diagnostics.
     pub const SAMPLE: u32 = 14;
+    /// Randomized linear algebra: derived operator seeds and pivot draws (index =
+    /// purpose).
+    pub const LINALG: u32 = 15;
 }
 
 /// The Philox key for a 64-bit seed.

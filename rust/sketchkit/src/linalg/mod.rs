@@ -1,0 +1,240 @@
+//! Randomized linear algebra on the crate's sketch operators.
+//!
+//! * [`lstsq`]: sketched least squares, three ways: sketch-and-precondition (LSQR on
+//!   `A R⁻¹`, `R` from a QR of the sketch `SA`), sketch-and-solve (`argmin ‖S(Ax − b)‖`)
+//!   and the iterative Hessian sketch with heavy-ball momentum; [`sketch_size`] is the
+//!   calculator behind their defaults.
+//! * [`randomized_svd`] (Halko–Martinsson–Tropp, with power iterations; or the adaptive
+//!   blocked range finder when a tolerance is given), [`nystrom`] (stabilised
+//!   Nyström for PSD matrices), [`rp_cholesky`] (randomly pivoted Cholesky),
+//!   [`hutchpp`] (Hutch++ trace estimation);
+//! * [`leverage_scores`], exact (thin QR) or approximate (Drineas–Magdon-Ismail–
+//!   Mahoney–Woodruff: `R` from a subspace sketch, then row norms of `A R⁻¹ G`).
+//!
+//! Matrices reach these algorithms through [`LinOp`]: dense views of any layout,
+//! CSR/CSC, an implicitly centred operator, or a caller's matrix-free callbacks.
+//! The large products (`A X`, `Aᵀ Y`) run on the crate's pool over row blocks whose
+//! boundaries depend on the shape alone, and partial sums are added in a fixed order,
+//! so every result is bit-identical for any thread count. The small dense
+//! factorizations (QR, SVD, Cholesky, triangular solves of sketch-sized matrices) are
+//! [faer](https://docs.rs/faer)'s, run sequentially.
+
+mod leverage;
+mod lstsq;
+mod op;
+mod psd;
+mod svd;
+
+pub use leverage::{leverage_scores, LeverageMethod};
+pub use lstsq::{
+    lstsq, sketch_size, Guarantee, LstsqMethod, LstsqOptions, LstsqResult, DEFAULT_DELTA, DEFAULT_EPS,
+    DEFAULT_ITERATIVE_RATIO, DEFAULT_PRECONDITION_RATIO,
+};
+pub use op::{column_means, Centered, CsrOp, DenseOp, FnOp, LinOp};
+/// The linear-algebra crate the factorizations use (its `Mat`/`MatRef` types appear in
+/// this module's signatures).
+pub use faer;
+pub use psd::{hutchpp, nystrom, rp_cholesky, Nystrom, RpCholesky};
+pub use svd::{randomized_svd, FlipSign, RsvdOptions, Svd};
+
+use crate::error::{checked_mul, Result, SketchError};
+use crate::real::Real;
+use crate::rng::{tag, Stream};
+use faer::{Accum, Mat, MatMut, MatRef, Par};
+use rayon::prelude::*;
+
+/// The element types of the linear-algebra routines: `f32` or `f64`, as both the
+/// crate's kernels ([`Real`]) and faer's factorizations see them.
+pub trait Field: Real + faer::traits::RealField {
+    /// Machine epsilon.
+    fn eps() -> Self;
+}
+impl Field for f32 {
+    fn eps() -> Self {
+        f32::EPSILON
+    }
+}
+impl Field for f64 {
+    fn eps() -> Self {
+        f64::EPSILON
+    }
+}
+
+/// A zero matrix, or an allocation error naming `what` (never an abort).
+pub(crate) fn zeros<T: Field>(rows: usize, cols: usize, what: &str) -> Result<Mat<T>> {
+    checked_mul(rows, cols, "shape", what)?;
+    let mut m = Mat::<T>::new();
+    m.try_reserve(rows, cols).map_err(|_| {
+        SketchError::Alloc(format!(
+            "{what} ({rows}x{cols} elements of {} bytes)",
+            std::mem::size_of::<T>()
+        ))
+    })?;
+    m.resize_with(rows, cols, |_, _| T::ZERO);
+    Ok(m)
+}
+
+/// faer's view of a crate view (same memory, same strides).
+#[must_use]
+pub fn to_faer<'a, T>(m: crate::view::MatRef<'a, T>) -> MatRef<'a, T> {
+    // SAFETY: `ptr_at(0, 0)` is the view's base pointer (no offset). A crate `MatRef`
+    // guarantees that every (r, c) it addresses holds an
+    // initialized `T` valid for 'a and not mutated meanwhile, which is exactly what
+    // faer's `from_raw_parts` requires of its arguments.
+    unsafe {
+        MatRef::from_raw_parts(m.ptr_at(0, 0), m.rows(), m.cols(), m.row_stride(), m.col_stride())
+    }
+}
+
+/// The crate's mutable view of a faer one (for the sketch kernels' outputs).
+pub(crate) fn from_faer_mut<'a, T>(m: MatMut<'a, T>) -> crate::view::MatMut<'a, T> {
+    let (r, c, rs, cs) = (m.nrows(), m.ncols(), m.row_stride(), m.col_stride());
+    // SAFETY: faer's `MatMut` is an exclusive borrow of distinct, valid elements for
+    // 'a; the crate view inherits that borrow and addresses the same elements.
+    unsafe { crate::view::MatMut::from_raw_parts(m.as_ptr_mut(), r, c, rs, cs) }
+}
+
+/// The crate's immutable view of a faer one.
+pub(crate) fn from_faer<'a, T>(m: MatRef<'a, T>) -> crate::view::MatRef<'a, T> {
+    // SAFETY: faer's `MatRef` guarantees validity of every addressed element for 'a.
+    unsafe {
+        crate::view::MatRef::from_raw_parts(m.as_ptr(), m.nrows(), m.ncols(), m.row_stride(), m.col_stride())
+    }
+}
+
+/// Row ranges that split `n` rows into parts of at least `min_rows` (at most
+/// `max_parts` of them): a function of the shape alone, never of the thread count.
+pub(crate) fn row_parts(n: usize, min_rows: usize, max_parts: usize) -> Vec<std::ops::Range<usize>> {
+    let parts = (n / min_rows.max(1)).clamp(1, max_parts.max(1));
+    (0..parts)
+        .map(|p| (p * n / parts)..((p + 1) * n / parts))
+        .collect()
+}
+
+/// Rows per block of the row-parallel products.
+const ROW_BLOCK: usize = 1024;
+/// Most partial sums kept for a transposed product.
+const MAX_PARTIALS: usize = 32;
+/// Memory budget of those partial sums (bytes).
+const PARTIAL_BYTES: usize = 256 << 20;
+
+/// `out[rows] = f(rows, out[rows])` over fixed row blocks of `out`, in the pool.
+pub(crate) fn par_row_blocks<T: Field>(
+    out: MatMut<'_, T>,
+    f: impl Fn(std::ops::Range<usize>, MatMut<'_, T>) -> Result<()> + Sync,
+) -> Result<()> {
+    let n = out.nrows();
+    let ranges = row_parts(n, ROW_BLOCK, usize::MAX);
+    let mut blocks = Vec::with_capacity(ranges.len());
+    let mut rest = out;
+    let mut at = 0;
+    for r in &ranges {
+        let (head, tail) = rest.split_at_row_mut(r.end - at);
+        blocks.push((r.clone(), head));
+        rest = tail;
+        at = r.end;
+    }
+    crate::parallel::install(|| {
+        blocks
+            .into_par_iter()
+            .map(|(r, blk)| f(r, blk))
+            .collect::<Result<Vec<()>>>()
+    })?
+    .map(|_| ())
+}
+
+/// `Σ_p f(rows_p)` of `(d × cols)` partial results over fixed row parts of `n` rows,
+/// added in part order (deterministic for any thread count).
+pub(crate) fn sum_over_row_parts<T: Field>(
+    n: usize,
+    d: usize,
+    cols: usize,
+    f: impl Fn(std::ops::Range<usize>, MatMut<'_, T>) -> Result<()> + Sync,
+) -> Result<Mat<T>> {
+    let per = d.saturating_mul(cols).saturating_mul(std::mem::size_of::<T>()).max(1);
+    let max_parts = (PARTIAL_BYTES / per).clamp(1, MAX_PARTIALS);
+    let ranges = row_parts(n, 2 * ROW_BLOCK, max_parts);
+    if ranges.len() == 1 {
+        let mut out = zeros(d, cols, "product")?;
+        f(0..n, out.as_mut())?;
+        return Ok(out);
+    }
+    let partials = crate::parallel::install(|| {
+        ranges
+            .into_par_iter()
+            .map(|r| {
+                let mut p = zeros(d, cols, "partial product")?;
+                f(r, p.as_mut())?;
+                Ok(p)
+            })
+            .collect::<Result<Vec<Mat<T>>>>()
+    })??;
+    let mut it = partials.into_iter();
+    let mut out = it.next().expect("at least one part");
+    for p in it {
+        out += p;
+    }
+    Ok(out)
+}
+
+/// `out = a · x` (dense), row-parallel.
+pub(crate) fn gemm_rows<T: Field>(a: MatRef<'_, T>, x: MatRef<'_, T>, out: MatMut<'_, T>) -> Result<()> {
+    par_row_blocks(out, |r, blk| {
+        faer::linalg::matmul::matmul(blk, Accum::Replace, a.subrows(r.start, r.len()), x, T::ONE, Par::Seq);
+        Ok(())
+    })
+}
+
+/// `aᵀ · y` (dense, `a` is `n × d`, `y` is `n × p`), over fixed row parts.
+pub(crate) fn gemm_t_rows<T: Field>(a: MatRef<'_, T>, y: MatRef<'_, T>) -> Result<Mat<T>> {
+    sum_over_row_parts(a.nrows(), a.ncols(), y.ncols(), |r, out| {
+        faer::linalg::matmul::matmul(
+            out,
+            Accum::Replace,
+            a.subrows(r.start, r.len()).transpose(),
+            y.subrows(r.start, r.len()),
+            T::ONE,
+            Par::Seq,
+        );
+        Ok(())
+    })
+}
+
+/// A thin orthonormal basis of the columns of `y` (Householder QR), `n × min(n, l)`.
+pub(crate) fn orth<T: Field>(y: MatRef<'_, T>) -> Mat<T> {
+    y.qr().compute_thin_Q()
+}
+
+/// `‖m‖_F²` of a small faer matrix.
+pub(crate) fn frob2<T: Field>(m: MatRef<'_, T>) -> f64 {
+    let mut s = 0.0;
+    for j in 0..m.ncols() {
+        for i in 0..m.nrows() {
+            let v = m[(i, j)].to_f64();
+            s += v * v;
+        }
+    }
+    s
+}
+
+/// A seed for purpose `purpose` derived from the caller's `seed` (independent streams
+/// for the several random matrices one algorithm draws).
+pub(crate) fn derive_seed(seed: u64, purpose: u64) -> u64 {
+    Stream::new(seed, tag::LINALG, purpose).next_u64()
+}
+
+/// A `k × d` operator of family `kind` with the family's default parameters, the
+/// sparse sign embedding's `nnz` capped at `k` (sketches here may be short).
+pub(crate) fn sketch_of(kind: crate::FamilyKind, k: usize, d: usize, seed: u64) -> Result<crate::Sketch> {
+    let nnz = (kind == crate::FamilyKind::SparseSign).then(|| crate::DEFAULT_NNZ.min(k));
+    crate::Sketch::new(kind.with_params(d, nnz, None)?, k, d, seed)
+}
+
+/// `Err(NonFinite)` naming `arg` unless every entry of the small matrix is finite.
+pub(crate) fn check_finite<T: Field>(m: MatRef<'_, T>, arg: &'static str) -> Result<()> {
+    if crate::finite::all_finite(from_faer(m)) {
+        Ok(())
+    } else {
+        Err(SketchError::NonFinite { arg })
+    }
+}

@@ -1,0 +1,462 @@
+//! [`LinOp`]: how the algorithms see a matrix `A` (`n × d`).
+
+use super::{from_faer_mut, gemm_rows, gemm_t_rows, par_row_blocks, row_parts, sum_over_row_parts, to_faer, zeros, Field};
+use crate::error::{try_vec, Result, SketchError};
+use crate::sketch::{LinearSketch, Sketch};
+use crate::view::{CsrRef, SparseIndex};
+use faer::reborrow::ReborrowMut;
+use faer::{Mat, MatMut, MatRef};
+use rayon::prelude::*;
+
+/// A linear operator `A` of shape `(n, d)`: products with `A` and `Aᵀ`, and (with
+/// defaults through those two) products with sketch operators.
+pub trait LinOp<T: Field>: Sync {
+    /// `n`.
+    fn nrows(&self) -> usize;
+    /// `d`.
+    fn ncols(&self) -> usize;
+    /// `out = A · x` for `x` of shape `(d, p)`; `out` is `(n, p)`.
+    fn apply(&self, x: MatRef<'_, T>, out: MatMut<'_, T>) -> Result<()>;
+    /// `out = Aᵀ · y` for `y` of shape `(n, p)`; `out` is `(d, p)`.
+    fn apply_t(&self, y: MatRef<'_, T>, out: MatMut<'_, T>) -> Result<()>;
+    /// `S · A` (`m × d`) for an operator `S` of shape `(m, n)`. The default
+    /// materializes `S` (`m · n` entries) and applies `Aᵀ` to `Sᵀ`.
+    fn sketch_rows(&self, s: &Sketch) -> Result<Mat<T>> {
+        let (m, n) = s.shape();
+        let dense = s.to_dense::<T>()?; // row-major m × n = column-major Sᵀ (n × m)
+        let st = MatRef::from_column_major_slice(&dense, n, m);
+        let mut out = zeros(self.ncols(), m, "S A")?;
+        self.apply_t(st, out.as_mut())?;
+        Ok(out.transpose().to_owned())
+    }
+    /// `A · Sᵀ` (`n × m`) for an operator `S` of shape `(m, d)`. The default
+    /// materializes `S` and applies `A` to `Sᵀ`.
+    fn sketch_cols(&self, s: &Sketch) -> Result<Mat<T>> {
+        let (m, d) = s.shape();
+        let dense = s.to_dense::<T>()?;
+        let st = MatRef::from_column_major_slice(&dense, d, m);
+        let mut out = zeros(self.nrows(), m, "A S^T")?;
+        self.apply(st, out.as_mut())?;
+        Ok(out)
+    }
+    /// `‖A‖_F²` when it is cheap to know exactly (`None` for matrix-free operators).
+    fn frob2(&self) -> Option<f64> {
+        None
+    }
+}
+
+/// `Aᵀ · 1 / n`: the column means, through [`LinOp::apply_t`] (deterministic).
+pub fn column_means<T: Field>(op: &dyn LinOp<T>) -> Result<Vec<T>> {
+    let n = op.nrows();
+    let ones = Mat::<T>::from_fn(n, 1, |_, _| T::ONE);
+    let mut out = zeros(op.ncols(), 1, "column means")?;
+    op.apply_t(ones.as_ref(), out.as_mut())?;
+    let inv = T::from_f64(1.0 / n as f64);
+    Ok((0..op.ncols()).map(|j| out[(j, 0)] * inv).collect())
+}
+
+/// A dense matrix of any layout (a crate view: strided, row- or column-major).
+pub struct DenseOp<'a, T> {
+    a: crate::view::MatRef<'a, T>,
+}
+
+impl<'a, T: Field> DenseOp<'a, T> {
+    /// Wraps `a`; `Err(NonFinite)` naming `arg` when it holds NaN or ±inf.
+    pub fn new(a: crate::view::MatRef<'a, T>, arg: &'static str) -> Result<Self> {
+        if !crate::finite::all_finite(a) {
+            return Err(SketchError::NonFinite { arg });
+        }
+        Ok(DenseOp { a })
+    }
+    /// faer's view of the matrix.
+    pub fn view(&self) -> MatRef<'a, T> {
+        to_faer(self.a)
+    }
+}
+
+impl<T: Field> LinOp<T> for DenseOp<'_, T> {
+    fn nrows(&self) -> usize {
+        self.a.rows()
+    }
+    fn ncols(&self) -> usize {
+        self.a.cols()
+    }
+    fn apply(&self, x: MatRef<'_, T>, out: MatMut<'_, T>) -> Result<()> {
+        gemm_rows(self.view(), x, out)
+    }
+    fn apply_t(&self, y: MatRef<'_, T>, mut out: MatMut<'_, T>) -> Result<()> {
+        out.copy_from(gemm_t_rows(self.view(), y)?);
+        Ok(())
+    }
+    fn sketch_rows(&self, s: &Sketch) -> Result<Mat<T>> {
+        let mut out = zeros(s.shape().0, self.ncols(), "S A")?;
+        s.sketch(self.a, from_faer_mut(out.as_mut()))?;
+        Ok(out)
+    }
+    fn sketch_cols(&self, s: &Sketch) -> Result<Mat<T>> {
+        let mut out = zeros(self.nrows(), s.shape().0, "A S^T")?;
+        s.project(self.a, from_faer_mut(out.as_mut()))?;
+        Ok(out)
+    }
+    fn frob2(&self) -> Option<f64> {
+        let a = self.view();
+        let parts = row_parts(a.nrows(), 4096, usize::MAX);
+        let sums: Vec<f64> = crate::parallel::install(|| {
+            parts
+                .into_par_iter()
+                .map(|r| {
+                    let mut s = 0.0f64;
+                    for i in r {
+                        for j in 0..a.ncols() {
+                            let v = a[(i, j)].to_f64();
+                            s += v * v;
+                        }
+                    }
+                    s
+                })
+                .collect()
+        })
+        .ok()?;
+        Some(sums.iter().sum())
+    }
+}
+
+/// A sparse matrix given as CSR (`A` itself) or as CSC (read as the CSR arrays of
+/// `Aᵀ`). Products along the stored rows are row-parallel gathers; products with the
+/// other orientation scatter fixed row parts into partial sums added in part order
+/// (no transposed copy: memory stays that of the input plus the partials).
+pub struct CsrOp<'a, T, I> {
+    csr: CsrRef<'a, T, I>,
+    /// `A = csrᵀ` (the input was CSC).
+    transposed: bool,
+}
+
+impl<'a, T: Field, I: SparseIndex> CsrOp<'a, T, I> {
+    /// `A = csr` (or `csrᵀ` when `transposed`, for CSC input); `Err(NonFinite)` naming
+    /// `arg` when a stored value is NaN or ±inf.
+    pub fn new(csr: CsrRef<'a, T, I>, transposed: bool, arg: &'static str) -> Result<Self> {
+        if !crate::finite::slice_all_finite(csr.data) {
+            return Err(SketchError::NonFinite { arg });
+        }
+        Ok(CsrOp { csr, transposed })
+    }
+}
+
+/// `out = M · x` for CSR arrays `M` (rows of `out`), row-parallel. `x` is copied
+/// row-major once so each stored entry adds one contiguous row of `x`.
+fn csr_gather<T: Field, J: SparseIndex>(
+    indptr: &[J],
+    indices: &[J],
+    data: &[T],
+    x: MatRef<'_, T>,
+    out: MatMut<'_, T>,
+) -> Result<()> {
+    let (d, p) = (x.nrows(), x.ncols());
+    let mut xr = try_vec(d * p, T::ZERO, "right-hand side copy")?;
+    for i in 0..d {
+        for j in 0..p {
+            xr[i * p + j] = x[(i, j)];
+        }
+    }
+    let ix = |v: J| v.to_usize().unwrap_or(0);
+    par_row_blocks(out, |r, mut blk| {
+        let mut acc = try_vec(p, T::ZERO, "row accumulator")?;
+        for (bi, i) in r.enumerate() {
+            acc.fill(T::ZERO);
+            for t in ix(indptr[i])..ix(indptr[i + 1]) {
+                let v = data[t];
+                let row = &xr[ix(indices[t]) * p..][..p];
+                for (a, &xv) in acc.iter_mut().zip(row) {
+                    *a += v * xv;
+                }
+            }
+            for (j, &a) in acc.iter().enumerate() {
+                blk[(bi, j)] = a;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// `out = Mᵀ · y` for CSR arrays `M` (`n × d`; `out` is `d × p`): each fixed row part
+/// scatters its rows into a partial sum (row-major, so each stored entry adds one
+/// contiguous row of `y`), and the partials are added in part order. No transposed
+/// copy of `M` is made.
+fn csr_scatter_t<T: Field, J: SparseIndex>(
+    indptr: &[J],
+    indices: &[J],
+    data: &[T],
+    d: usize,
+    y: MatRef<'_, T>,
+    mut out: MatMut<'_, T>,
+) -> Result<()> {
+    let (n, p) = (y.nrows(), y.ncols());
+    let ix = |v: J| v.to_usize().unwrap_or(0);
+    let sum = sum_over_row_parts(n, d, p, |r, mut part| {
+        let mut acc = try_vec(d * p, T::ZERO, "partial product")?;
+        let mut yrow = try_vec(p, T::ZERO, "row buffer")?;
+        for i in r {
+            for (j, v) in yrow.iter_mut().enumerate() {
+                *v = y[(i, j)];
+            }
+            for t in ix(indptr[i])..ix(indptr[i + 1]) {
+                let v = data[t];
+                let dst = &mut acc[ix(indices[t]) * p..][..p];
+                for (a, &yv) in dst.iter_mut().zip(&yrow) {
+                    *a += v * yv;
+                }
+            }
+        }
+        for j in 0..p {
+            for c in 0..d {
+                part[(c, j)] = acc[c * p + j];
+            }
+        }
+        Ok(())
+    })?;
+    out.copy_from(sum);
+    Ok(())
+}
+
+impl<T: Field, I: SparseIndex> LinOp<T> for CsrOp<'_, T, I> {
+    fn nrows(&self) -> usize {
+        if self.transposed {
+            self.csr.cols
+        } else {
+            self.csr.rows
+        }
+    }
+    fn ncols(&self) -> usize {
+        if self.transposed {
+            self.csr.rows
+        } else {
+            self.csr.cols
+        }
+    }
+    fn apply(&self, x: MatRef<'_, T>, out: MatMut<'_, T>) -> Result<()> {
+        let c = &self.csr;
+        if self.transposed {
+            csr_scatter_t(c.indptr, c.indices, c.data, c.cols, x, out)
+        } else {
+            csr_gather(c.indptr, c.indices, c.data, x, out)
+        }
+    }
+    fn apply_t(&self, y: MatRef<'_, T>, out: MatMut<'_, T>) -> Result<()> {
+        let c = &self.csr;
+        if self.transposed {
+            csr_gather(c.indptr, c.indices, c.data, y, out)
+        } else {
+            csr_scatter_t(c.indptr, c.indices, c.data, c.cols, y, out)
+        }
+    }
+    fn sketch_rows(&self, s: &Sketch) -> Result<Mat<T>> {
+        let mut out = zeros(s.shape().0, self.ncols(), "S A")?;
+        if self.transposed {
+            // S · csrᵀ = (csr · Sᵀ)ᵀ
+            s.project_csr(&self.csr, from_faer_mut(out.as_mut().transpose_mut()))?;
+        } else {
+            s.sketch_csr(&self.csr, from_faer_mut(out.as_mut()))?;
+        }
+        Ok(out)
+    }
+    fn sketch_cols(&self, s: &Sketch) -> Result<Mat<T>> {
+        let mut out = zeros(self.nrows(), s.shape().0, "A S^T")?;
+        if self.transposed {
+            // csrᵀ · Sᵀ = (S · csr)ᵀ
+            s.sketch_csr(&self.csr, from_faer_mut(out.as_mut().transpose_mut()))?;
+        } else {
+            s.project_csr(&self.csr, from_faer_mut(out.as_mut()))?;
+        }
+        Ok(out)
+    }
+    fn frob2(&self) -> Option<f64> {
+        Some(self.csr.data.iter().map(|v| v.to_f64() * v.to_f64()).sum())
+    }
+}
+
+/// `A − 1 μᵀ` without forming it: the column-centred matrix (`μ` the column means),
+/// for PCA of sparse data without densifying.
+pub struct Centered<'o, T> {
+    inner: &'o dyn LinOp<T>,
+    mean: Vec<T>,
+}
+
+impl<'o, T: Field> Centered<'o, T> {
+    /// Centres `inner` by its column means.
+    pub fn new(inner: &'o dyn LinOp<T>) -> Result<Self> {
+        let mean = column_means(inner)?;
+        Ok(Centered { inner, mean })
+    }
+    /// The column means `μ`.
+    pub fn mean(&self) -> &[T] {
+        &self.mean
+    }
+    fn mean_col(&self) -> MatRef<'_, T> {
+        MatRef::from_column_major_slice(&self.mean, self.mean.len(), 1)
+    }
+}
+
+/// Sums of the columns of `y` in row order (deterministic), `1 × p`.
+fn column_sums<T: Field>(y: MatRef<'_, T>) -> Result<Mat<T>> {
+    let s = sum_over_row_parts(y.nrows(), 1, y.ncols(), |r, mut out| {
+        for j in 0..y.ncols() {
+            let mut acc = T::ZERO;
+            for i in r.clone() {
+                acc += y[(i, j)];
+            }
+            out[(0, j)] = acc;
+        }
+        Ok(())
+    })?;
+    Ok(s)
+}
+
+impl<T: Field> LinOp<T> for Centered<'_, T> {
+    fn nrows(&self) -> usize {
+        self.inner.nrows()
+    }
+    fn ncols(&self) -> usize {
+        self.inner.ncols()
+    }
+    fn apply(&self, x: MatRef<'_, T>, mut out: MatMut<'_, T>) -> Result<()> {
+        self.inner.apply(x, out.rb_mut())?;
+        let c = self.mean_col().transpose() * x; // 1 × p
+        par_row_blocks(out, |_, mut blk| {
+            for j in 0..blk.ncols() {
+                for i in 0..blk.nrows() {
+                    blk[(i, j)] = blk[(i, j)] - c[(0, j)];
+                }
+            }
+            Ok(())
+        })
+    }
+    fn apply_t(&self, y: MatRef<'_, T>, mut out: MatMut<'_, T>) -> Result<()> {
+        self.inner.apply_t(y, out.rb_mut())?;
+        let s = column_sums(y)?; // 1 × p
+        for j in 0..out.ncols() {
+            for i in 0..out.nrows() {
+                out[(i, j)] = out[(i, j)] - self.mean[i] * s[(0, j)];
+            }
+        }
+        Ok(())
+    }
+    fn sketch_rows(&self, s: &Sketch) -> Result<Mat<T>> {
+        // S (A − 1μᵀ) = S A − (S 1) μᵀ
+        let mut out = self.inner.sketch_rows(s)?;
+        let ones = vec![T::ONE; self.nrows()];
+        let mut s1 = zeros(s.shape().0, 1, "S 1")?;
+        s.sketch(
+            crate::view::MatRef::from_col_major(&ones, ones.len(), 1)?,
+            from_faer_mut(s1.as_mut()),
+        )?;
+        for j in 0..out.ncols() {
+            for i in 0..out.nrows() {
+                out[(i, j)] = out[(i, j)] - s1[(i, 0)] * self.mean[j];
+            }
+        }
+        Ok(out)
+    }
+    fn sketch_cols(&self, s: &Sketch) -> Result<Mat<T>> {
+        // (A − 1μᵀ) Sᵀ = A Sᵀ − 1 (S μ)ᵀ
+        let mut out = self.inner.sketch_cols(s)?;
+        let mut sm = zeros(1, s.shape().0, "S mu")?;
+        s.project(
+            crate::view::MatRef::from_row_major(&self.mean, 1, self.mean.len())?,
+            from_faer_mut(sm.as_mut()),
+        )?;
+        par_row_blocks(out.as_mut(), |_, mut blk| {
+            for j in 0..blk.ncols() {
+                for i in 0..blk.nrows() {
+                    blk[(i, j)] = blk[(i, j)] - sm[(0, j)];
+                }
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+    fn frob2(&self) -> Option<f64> {
+        // ‖A − 1μᵀ‖² = ‖A‖² − n‖μ‖²
+        let m2: f64 = self.mean.iter().map(|v| v.to_f64() * v.to_f64()).sum();
+        self.inner
+            .frob2()
+            .map(|f| (f - self.nrows() as f64 * m2).max(0.0))
+    }
+}
+
+/// A matrix-free operator from two callbacks (`A x` and `Aᵀ y`), e.g. a Python
+/// `LinearOperator`. Callbacks are called from the calling thread only.
+pub struct FnOp<F, G> {
+    n: usize,
+    d: usize,
+    f: F,
+    g: G,
+}
+
+impl<F, G> FnOp<F, G> {
+    /// `A` of shape `(n, d)` with `apply = f`, `apply_t = g`.
+    pub fn new(n: usize, d: usize, f: F, g: G) -> Self {
+        FnOp { n, d, f, g }
+    }
+}
+
+impl<T, F, G> LinOp<T> for FnOp<F, G>
+where
+    T: Field,
+    F: Fn(MatRef<'_, T>, MatMut<'_, T>) -> Result<()> + Sync,
+    G: Fn(MatRef<'_, T>, MatMut<'_, T>) -> Result<()> + Sync,
+{
+    fn nrows(&self) -> usize {
+        self.n
+    }
+    fn ncols(&self) -> usize {
+        self.d
+    }
+    fn apply(&self, x: MatRef<'_, T>, out: MatMut<'_, T>) -> Result<()> {
+        (self.f)(x, out)
+    }
+    fn apply_t(&self, y: MatRef<'_, T>, out: MatMut<'_, T>) -> Result<()> {
+        (self.g)(y, out)
+    }
+}
+
+/// `Aᵀ` of an operator (a view: products swap).
+pub(crate) struct Transposed<'o, T>(pub &'o dyn LinOp<T>);
+
+impl<T: Field> LinOp<T> for Transposed<'_, T> {
+    fn nrows(&self) -> usize {
+        self.0.ncols()
+    }
+    fn ncols(&self) -> usize {
+        self.0.nrows()
+    }
+    fn apply(&self, x: MatRef<'_, T>, out: MatMut<'_, T>) -> Result<()> {
+        self.0.apply_t(x, out)
+    }
+    fn apply_t(&self, y: MatRef<'_, T>, out: MatMut<'_, T>) -> Result<()> {
+        self.0.apply(y, out)
+    }
+    fn sketch_rows(&self, s: &Sketch) -> Result<Mat<T>> {
+        // S Aᵀ = (A Sᵀ)ᵀ
+        Ok(self.0.sketch_cols(s)?.transpose().to_owned())
+    }
+    fn sketch_cols(&self, s: &Sketch) -> Result<Mat<T>> {
+        Ok(self.0.sketch_rows(s)?.transpose().to_owned())
+    }
+    fn frob2(&self) -> Option<f64> {
+        self.0.frob2()
+    }
+}
+
+/// `out = op · x` into a new matrix.
+pub(crate) fn mul<T: Field>(op: &dyn LinOp<T>, x: MatRef<'_, T>) -> Result<Mat<T>> {
+    let mut out = zeros(op.nrows(), x.ncols(), "A x")?;
+    op.apply(x, out.as_mut())?;
+    Ok(out)
+}
+
+/// `opᵀ · y` into a new matrix.
+pub(crate) fn mul_t<T: Field>(op: &dyn LinOp<T>, y: MatRef<'_, T>) -> Result<Mat<T>> {
+    let mut out = zeros(op.ncols(), y.ncols(), "A^T y")?;
+    op.apply_t(y, out.as_mut())?;
+    Ok(out)
+}
