@@ -9,7 +9,9 @@
 //!   `LinearOperator` this way). They run with the GIL re-taken; an exception they
 //!   raise is re-raised unchanged.
 
-use crate::convert::{array, count, readonly, slice1, view, with_csr, with_float, Csr, Float, FloatKind};
+use crate::convert::{
+    array, count, readonly, slice1, view, with_csr, with_float, Csr, Float, FloatKind,
+};
 use crate::error::{invalid, nogil, Error};
 use numpy::{Ix1, Ix2, PyArray1, PyArray2};
 use pyo3::prelude::*;
@@ -45,7 +47,10 @@ impl Raised {
 }
 
 /// A faer matrix as a new C-ordered NumPy array.
-fn to_py<'py, T: Float + Field>(py: Python<'py>, m: MatRef<'_, T>) -> PyResult<Bound<'py, PyArray2<T>>> {
+fn to_py<'py, T: Float + Field>(
+    py: Python<'py>,
+    m: MatRef<'_, T>,
+) -> PyResult<Bound<'py, PyArray2<T>>> {
     let (r, c) = (m.nrows(), m.ncols());
     let mut v = Vec::with_capacity(r * c);
     for i in 0..r {
@@ -226,9 +231,24 @@ pub(crate) fn lstsq<'py>(
 /// The core's sketch-size calculator.
 #[pyfunction]
 #[pyo3(signature = (n, d, eps, delta, guarantee, sketch))]
-pub(crate) fn sketch_size(n: i64, d: i64, eps: f64, delta: f64, guarantee: &str, sketch: &str) -> PyResult<usize> {
+pub(crate) fn sketch_size(
+    n: i64,
+    d: i64,
+    eps: f64,
+    delta: f64,
+    guarantee: &str,
+    sketch: &str,
+) -> PyResult<usize> {
     let g: Guarantee = guarantee.parse().map_err(Error::from)?;
-    Ok(linalg::sketch_size(count(n, "n")?, count(d, "d")?, eps, delta, g, family(sketch)?).map_err(Error::from)?)
+    Ok(linalg::sketch_size(
+        count(n, "n")?,
+        count(d, "d")?,
+        eps,
+        delta,
+        g,
+        family(sketch)?,
+    )
+    .map_err(Error::from)?)
 }
 
 /// `(U, s, Vt, mean)` of a randomized SVD (`mean` is `None` unless `center`).
@@ -259,7 +279,12 @@ pub(crate) fn randomized_svd<'py>(
             "u" => FlipSign::U,
             "v" => FlipSign::V,
             "none" => FlipSign::None,
-            other => return Err(invalid("flip_sign", format!("unknown rule {other:?}; expected one of u, v, none"))),
+            other => {
+                return Err(invalid(
+                    "flip_sign",
+                    format!("unknown rule {other:?}; expected one of u, v, none"),
+                ))
+            }
         },
         tol,
         block_size: count(block_size, "block_size")?,
@@ -332,7 +357,13 @@ pub(crate) fn rp_cholesky<'py>(
 /// Hutch++ trace estimate of the operator whose `matmat` (float64) is given.
 #[pyfunction]
 #[pyo3(signature = (matmat, n, n_queries, seed))]
-pub(crate) fn hutchpp(py: Python<'_>, matmat: Py<PyAny>, n: i64, n_queries: i64, seed: u64) -> PyResult<f64> {
+pub(crate) fn hutchpp(
+    py: Python<'_>,
+    matmat: Py<PyAny>,
+    n: i64,
+    n_queries: i64,
+    seed: u64,
+) -> PyResult<f64> {
     let (n, q) = (count(n, "n")?, count(n_queries, "n_queries")?);
     let raised = Raised::default();
     let r = raised.clone();
@@ -368,7 +399,10 @@ pub(crate) fn linalg_defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("methods", LstsqMethod::ALL.map(LstsqMethod::name).to_vec())?;
     d.set_item("guarantees", Guarantee::ALL.map(Guarantee::name).to_vec())?;
-    d.set_item("leverage_methods", LeverageMethod::ALL.map(LeverageMethod::name).to_vec())?;
+    d.set_item(
+        "leverage_methods",
+        LeverageMethod::ALL.map(LeverageMethod::name).to_vec(),
+    )?;
     d.set_item("precondition_ratio", linalg::DEFAULT_PRECONDITION_RATIO)?;
     d.set_item("eps", linalg::DEFAULT_EPS)?;
     d.set_item("delta", linalg::DEFAULT_DELTA)?;

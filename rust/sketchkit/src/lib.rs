@@ -33,9 +33,9 @@ pub mod backend;
 pub mod error;
 pub mod finite;
 pub mod fwht;
-pub mod linalg;
 #[cfg(target_arch = "x86_64")]
 mod fwht_x86;
+pub mod linalg;
 pub mod parallel;
 pub mod real;
 pub mod rng;

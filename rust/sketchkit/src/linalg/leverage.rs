@@ -49,17 +49,30 @@ fn pivoted_rank<T: Field>(r: faer::MatRef<'_, T>, m: usize) -> usize {
     }
     let rmax = r[(0, 0)].to_f64().abs();
     let tol = rmax * (m.max(r.ncols()) as f64) * T::eps().to_f64();
-    (0..d).take_while(|&i| r[(i, i)].to_f64().abs() > tol).count()
+    (0..d)
+        .take_while(|&i| r[(i, i)].to_f64().abs() > tol)
+        .count()
 }
 
 /// Leverage scores of the rows of `A` (`n` values summing to `rank(A)`).
-pub fn leverage_scores<T: Field>(op: &dyn LinOp<T>, method: LeverageMethod, eps: f64, seed: u64) -> Result<Vec<T>> {
+pub fn leverage_scores<T: Field>(
+    op: &dyn LinOp<T>,
+    method: LeverageMethod,
+    eps: f64,
+    seed: u64,
+) -> Result<Vec<T>> {
     let (n, d) = (op.nrows(), op.ncols());
     if n == 0 || d == 0 {
-        return Err(SketchError::arg("A", format!("must have at least one row and column, got ({n}, {d})")));
+        return Err(SketchError::arg(
+            "A",
+            format!("must have at least one row and column, got ({n}, {d})"),
+        ));
     }
     if !(eps > 0.0 && eps < 1.0) {
-        return Err(SketchError::arg("eps", format!("must lie in (0, 1), got {eps}")));
+        return Err(SketchError::arg(
+            "eps",
+            format!("must lie in (0, 1), got {eps}"),
+        ));
     }
     match method {
         LeverageMethod::Exact => {
@@ -72,7 +85,15 @@ pub fn leverage_scores<T: Field>(op: &dyn LinOp<T>, method: LeverageMethod, eps:
             Ok(row_sq_norms(q.as_ref().subcols(0, rank)))
         }
         LeverageMethod::Approx => {
-            let m = sketch_size(n, d, eps, DEFAULT_DELTA, Guarantee::L2, FamilyKind::SparseSign)?.min(n);
+            let m = sketch_size(
+                n,
+                d,
+                eps,
+                DEFAULT_DELTA,
+                Guarantee::L2,
+                FamilyKind::SparseSign,
+            )?
+            .min(n);
             let s = super::sketch_of(FamilyKind::SparseSign, m, n, seed)?;
             let sa = op.sketch_rows(&s)?;
             let qr = sa.col_piv_qr();
@@ -84,7 +105,12 @@ pub fn leverage_scores<T: Field>(op: &dyn LinOp<T>, method: LeverageMethod, eps:
             // Ω = P[:, :rank] R⁻¹ G (d × r), G Gaussian (or the identity).
             let jl = ((8.0 * (n as f64 / DEFAULT_DELTA).ln()) / (eps * eps)).ceil() as usize;
             let mut inner = if jl < rank {
-                let g = Sketch::new(crate::Family::Gaussian, jl, rank, super::derive_seed(seed, 3))?;
+                let g = Sketch::new(
+                    crate::Family::Gaussian,
+                    jl,
+                    rank,
+                    super::derive_seed(seed, 3),
+                )?;
                 let dense = g.to_dense::<T>()?; // jl × rank row-major = Gᵀ... as (rank × jl) col-major
                 Mat::from_fn(rank, jl, |i, j| dense[j * rank + i])
             } else {

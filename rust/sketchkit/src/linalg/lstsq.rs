@@ -4,7 +4,9 @@ use super::op::{mul, mul_t, LinOp};
 use super::{from_faer_mut, zeros, Field};
 use crate::error::{Result, SketchError};
 use crate::sketch::{parse_name, FamilyKind, LinearSketch};
-use faer::linalg::triangular_solve::{solve_lower_triangular_in_place, solve_upper_triangular_in_place};
+use faer::linalg::triangular_solve::{
+    solve_lower_triangular_in_place, solve_upper_triangular_in_place,
+};
 use faer::{Mat, MatMut, MatRef, Par};
 
 /// How [`lstsq`] solves.
@@ -121,10 +123,16 @@ pub fn sketch_size(
         return Err(SketchError::arg("d", "must be at least 1"));
     }
     if !(eps > 0.0 && eps < 1.0) {
-        return Err(SketchError::arg("eps", format!("must lie in (0, 1), got {eps}")));
+        return Err(SketchError::arg(
+            "eps",
+            format!("must lie in (0, 1), got {eps}"),
+        ));
     }
     if !(delta > 0.0 && delta < 1.0) {
-        return Err(SketchError::arg("delta", format!("must lie in (0, 1), got {delta}")));
+        return Err(SketchError::arg(
+            "delta",
+            format!("must lie in (0, 1), got {delta}"),
+        ));
     }
     let (nf, df) = (n as f64, d as f64);
     let m = match guarantee {
@@ -155,7 +163,10 @@ pub fn sketch_size(
         }
     };
     if !m.is_finite() || m >= usize::MAX as f64 {
-        return Err(SketchError::overflow("eps", format!("sketch size {m:e} overflows")));
+        return Err(SketchError::overflow(
+            "eps",
+            format!("sketch size {m:e} overflows"),
+        ));
     }
     Ok((m.ceil() as usize).max(d))
 }
@@ -283,7 +294,12 @@ fn rt_solve<T: Field>(r: MatRef<'_, T>, v: MatMut<'_, T>) {
 
 fn col_norms<T: Field>(m: MatRef<'_, T>) -> Vec<f64> {
     (0..m.ncols())
-        .map(|j| (0..m.nrows()).map(|i| m[(i, j)].to_f64().powi(2)).sum::<f64>().sqrt())
+        .map(|j| {
+            (0..m.nrows())
+                .map(|i| m[(i, j)].to_f64().powi(2))
+                .sum::<f64>()
+                .sqrt()
+        })
         .collect()
 }
 
@@ -291,13 +307,17 @@ fn scale_cols<T: Field>(mut m: MatMut<'_, T>, s: &[f64]) {
     for (j, &sj) in s.iter().enumerate() {
         let f = T::from_f64(sj);
         for i in 0..m.nrows() {
-            m[(i, j)] = m[(i, j)] * f;
+            m[(i, j)] *= f;
         }
     }
 }
 
 /// `b − A x` per column norms, computed.
-fn residual_norms<T: Field>(op: &dyn LinOp<T>, x: MatRef<'_, T>, b: MatRef<'_, T>) -> Result<Vec<f64>> {
+fn residual_norms<T: Field>(
+    op: &dyn LinOp<T>,
+    x: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+) -> Result<Vec<f64>> {
     let mut r = mul(op, x)?;
     for j in 0..r.ncols() {
         for i in 0..r.nrows() {
@@ -314,10 +334,17 @@ fn residual_norms<T: Field>(op: &dyn LinOp<T>, x: MatRef<'_, T>, b: MatRef<'_, T
 /// `maxiter = 0`, a `sketch_size` below `d` or above `n`, the ℓ∞ guarantee with a
 /// sparse sketch, and a rank-deficient `A` when `λ = 0` (the solution would not be
 /// unique).
-pub fn lstsq<T: Field>(op: &dyn LinOp<T>, b: MatRef<'_, T>, opts: &LstsqOptions) -> Result<LstsqResult<T>> {
+pub fn lstsq<T: Field>(
+    op: &dyn LinOp<T>,
+    b: MatRef<'_, T>,
+    opts: &LstsqOptions,
+) -> Result<LstsqResult<T>> {
     let (n, d) = (op.nrows(), op.ncols());
     if n == 0 || d == 0 {
-        return Err(SketchError::arg("A", format!("must have at least one row and column, got ({n}, {d})")));
+        return Err(SketchError::arg(
+            "A",
+            format!("must have at least one row and column, got ({n}, {d})"),
+        ));
     }
     if b.nrows() != n {
         return Err(SketchError::ShapeMismatch(format!(
@@ -330,11 +357,17 @@ pub fn lstsq<T: Field>(op: &dyn LinOp<T>, b: MatRef<'_, T>, opts: &LstsqOptions)
     }
     super::check_finite(b, "b")?;
     if !(opts.reg >= 0.0 && opts.reg.is_finite()) {
-        return Err(SketchError::arg("reg", format!("must be finite and >= 0, got {}", opts.reg)));
+        return Err(SketchError::arg(
+            "reg",
+            format!("must be finite and >= 0, got {}", opts.reg),
+        ));
     }
     let rtol = opts.rtol.unwrap_or_else(default_rtol::<T>);
     if !(rtol > 0.0 && rtol < 1.0) {
-        return Err(SketchError::arg("rtol", format!("must lie in (0, 1), got {rtol}")));
+        return Err(SketchError::arg(
+            "rtol",
+            format!("must lie in (0, 1), got {rtol}"),
+        ));
     }
     if opts.maxiter == Some(0) {
         return Err(SketchError::arg("maxiter", "must be at least 1"));
@@ -359,7 +392,9 @@ pub fn lstsq<T: Field>(op: &dyn LinOp<T>, b: MatRef<'_, T>, opts: &LstsqOptions)
             if m < d {
                 return Err(SketchError::arg(
                     "sketch_size",
-                    format!("{m} is below the {d} columns of A: the sketch cannot capture its range"),
+                    format!(
+                        "{m} is below the {d} columns of A: the sketch cannot capture its range"
+                    ),
                 ));
             }
             if m > n {
@@ -400,9 +435,22 @@ pub fn lstsq<T: Field>(op: &dyn LinOp<T>, b: MatRef<'_, T>, opts: &LstsqOptions)
         LstsqMethod::SketchSolve => {
             let mut sb = zeros(m, b.ncols(), "S b")?;
             s.sketch(super::from_faer(b), from_faer_mut(sb.as_mut()))?;
-            (sketch_solve(sa.as_ref(), sb.as_ref(), opts.reg)?, 0, true, Vec::new())
+            (
+                sketch_solve(sa.as_ref(), sb.as_ref(), opts.reg)?,
+                0,
+                true,
+                Vec::new(),
+            )
         }
-        LstsqMethod::Iterative => ihs(op, b, r.as_ref(), opts.reg, (d as f64) / (m as f64), rtol, maxiter)?,
+        LstsqMethod::Iterative => ihs(
+            op,
+            b,
+            r.as_ref(),
+            opts.reg,
+            (d as f64) / (m as f64),
+            rtol,
+            maxiter,
+        )?,
         _ => lsqr(op, b, r.as_ref(), opts.reg, rtol, maxiter)?,
     };
     let residual_norm = residual_norms(op, x.as_ref(), b)?;
@@ -488,10 +536,16 @@ fn lsqr<T: Field>(
     u.as_mut().subrows_mut(0, n).copy_from(b);
     let bnorm = col_norms(u.as_ref());
     let mut beta = bnorm.clone();
-    scale_cols(u.as_mut(), &beta.iter().map(|&x| inv(x)).collect::<Vec<_>>());
+    scale_cols(
+        u.as_mut(),
+        &beta.iter().map(|&x| inv(x)).collect::<Vec<_>>(),
+    );
     let mut v = abar_t(u.as_ref())?;
     let mut alpha = col_norms(v.as_ref());
-    scale_cols(v.as_mut(), &alpha.iter().map(|&x| inv(x)).collect::<Vec<_>>());
+    scale_cols(
+        v.as_mut(),
+        &alpha.iter().map(|&x| inv(x)).collect::<Vec<_>>(),
+    );
     let mut w = v.clone();
     let mut y = zeros::<T>(d, p, "LSQR solution")?;
     let mut phibar = beta.clone();
@@ -511,7 +565,10 @@ fn lsqr<T: Field>(
             }
         }
         beta = col_norms(u.as_ref());
-        scale_cols(u.as_mut(), &beta.iter().map(|&x| inv(x)).collect::<Vec<_>>());
+        scale_cols(
+            u.as_mut(),
+            &beta.iter().map(|&x| inv(x)).collect::<Vec<_>>(),
+        );
         let vt = abar_t(u.as_ref())?;
         for j in 0..p {
             let bj = T::from_f64(beta[j]);
@@ -520,7 +577,10 @@ fn lsqr<T: Field>(
             }
         }
         let alpha_new = col_norms(v.as_ref());
-        scale_cols(v.as_mut(), &alpha_new.iter().map(|&x| inv(x)).collect::<Vec<_>>());
+        scale_cols(
+            v.as_mut(),
+            &alpha_new.iter().map(|&x| inv(x)).collect::<Vec<_>>(),
+        );
         let mut rnorm2 = 0.0;
         for j in 0..p {
             if done[j] {
@@ -584,7 +644,8 @@ fn ihs<T: Field>(
     // by ‖R⁻¹‖: the test cannot ask for less than about ε·cond(A) (estimated from R's
     // diagonal), so it asks for the larger of the two.
     let diag: Vec<f64> = (0..d).map(|i| r[(i, i)].to_f64().abs()).collect();
-    let cond = diag.iter().cloned().fold(0.0, f64::max) / diag.iter().cloned().fold(f64::INFINITY, f64::min);
+    let cond = diag.iter().cloned().fold(0.0, f64::max)
+        / diag.iter().cloned().fold(f64::INFINITY, f64::min);
     let tol = rtol.max(10.0 * T::eps().to_f64() * cond);
     let mut x = zeros::<T>(d, p, "solution")?;
     let mut x_prev = zeros::<T>(d, p, "solution")?;

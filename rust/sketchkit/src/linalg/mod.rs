@@ -25,15 +25,15 @@ mod op;
 mod psd;
 mod svd;
 
-pub use leverage::{leverage_scores, LeverageMethod};
-pub use lstsq::{
-    lstsq, sketch_size, Guarantee, LstsqMethod, LstsqOptions, LstsqResult, DEFAULT_DELTA, DEFAULT_EPS,
-    DEFAULT_ITERATIVE_RATIO, DEFAULT_PRECONDITION_RATIO,
-};
-pub use op::{column_means, Centered, CsrOp, DenseOp, FnOp, LinOp};
 /// The linear-algebra crate the factorizations use (its `Mat`/`MatRef` types appear in
 /// this module's signatures).
 pub use faer;
+pub use leverage::{leverage_scores, LeverageMethod};
+pub use lstsq::{
+    lstsq, sketch_size, Guarantee, LstsqMethod, LstsqOptions, LstsqResult, DEFAULT_DELTA,
+    DEFAULT_EPS, DEFAULT_ITERATIVE_RATIO, DEFAULT_PRECONDITION_RATIO,
+};
+pub use op::{column_means, Centered, CsrOp, DenseOp, FnOp, LinOp};
 pub use psd::{hutchpp, nystrom, rp_cholesky, Nystrom, RpCholesky};
 pub use svd::{randomized_svd, FlipSign, RsvdOptions, Svd};
 
@@ -82,7 +82,13 @@ pub fn to_faer<'a, T>(m: crate::view::MatRef<'a, T>) -> MatRef<'a, T> {
     // initialized `T` valid for 'a and not mutated meanwhile, which is exactly what
     // faer's `from_raw_parts` requires of its arguments.
     unsafe {
-        MatRef::from_raw_parts(m.ptr_at(0, 0), m.rows(), m.cols(), m.row_stride(), m.col_stride())
+        MatRef::from_raw_parts(
+            m.ptr_at(0, 0),
+            m.rows(),
+            m.cols(),
+            m.row_stride(),
+            m.col_stride(),
+        )
     }
 }
 
@@ -98,13 +104,23 @@ pub(crate) fn from_faer_mut<'a, T>(m: MatMut<'a, T>) -> crate::view::MatMut<'a, 
 pub(crate) fn from_faer<'a, T>(m: MatRef<'a, T>) -> crate::view::MatRef<'a, T> {
     // SAFETY: faer's `MatRef` guarantees validity of every addressed element for 'a.
     unsafe {
-        crate::view::MatRef::from_raw_parts(m.as_ptr(), m.nrows(), m.ncols(), m.row_stride(), m.col_stride())
+        crate::view::MatRef::from_raw_parts(
+            m.as_ptr(),
+            m.nrows(),
+            m.ncols(),
+            m.row_stride(),
+            m.col_stride(),
+        )
     }
 }
 
 /// Row ranges that split `n` rows into parts of at least `min_rows` (at most
 /// `max_parts` of them): a function of the shape alone, never of the thread count.
-pub(crate) fn row_parts(n: usize, min_rows: usize, max_parts: usize) -> Vec<std::ops::Range<usize>> {
+pub(crate) fn row_parts(
+    n: usize,
+    min_rows: usize,
+    max_parts: usize,
+) -> Vec<std::ops::Range<usize>> {
     let parts = (n / min_rows.max(1)).clamp(1, max_parts.max(1));
     (0..parts)
         .map(|p| (p * n / parts)..((p + 1) * n / parts))
@@ -151,7 +167,10 @@ pub(crate) fn sum_over_row_parts<T: Field>(
     cols: usize,
     f: impl Fn(std::ops::Range<usize>, MatMut<'_, T>) -> Result<()> + Sync,
 ) -> Result<Mat<T>> {
-    let per = d.saturating_mul(cols).saturating_mul(std::mem::size_of::<T>()).max(1);
+    let per = d
+        .saturating_mul(cols)
+        .saturating_mul(std::mem::size_of::<T>())
+        .max(1);
     let max_parts = (PARTIAL_BYTES / per).clamp(1, MAX_PARTIALS);
     let ranges = row_parts(n, 2 * ROW_BLOCK, max_parts);
     if ranges.len() == 1 {
@@ -178,9 +197,20 @@ pub(crate) fn sum_over_row_parts<T: Field>(
 }
 
 /// `out = a · x` (dense), row-parallel.
-pub(crate) fn gemm_rows<T: Field>(a: MatRef<'_, T>, x: MatRef<'_, T>, out: MatMut<'_, T>) -> Result<()> {
+pub(crate) fn gemm_rows<T: Field>(
+    a: MatRef<'_, T>,
+    x: MatRef<'_, T>,
+    out: MatMut<'_, T>,
+) -> Result<()> {
     par_row_blocks(out, |r, blk| {
-        faer::linalg::matmul::matmul(blk, Accum::Replace, a.subrows(r.start, r.len()), x, T::ONE, Par::Seq);
+        faer::linalg::matmul::matmul(
+            blk,
+            Accum::Replace,
+            a.subrows(r.start, r.len()),
+            x,
+            T::ONE,
+            Par::Seq,
+        );
         Ok(())
     })
 }
@@ -225,7 +255,12 @@ pub(crate) fn derive_seed(seed: u64, purpose: u64) -> u64 {
 
 /// A `k × d` operator of family `kind` with the family's default parameters, the
 /// sparse sign embedding's `nnz` capped at `k` (sketches here may be short).
-pub(crate) fn sketch_of(kind: crate::FamilyKind, k: usize, d: usize, seed: u64) -> Result<crate::Sketch> {
+pub(crate) fn sketch_of(
+    kind: crate::FamilyKind,
+    k: usize,
+    d: usize,
+    seed: u64,
+) -> Result<crate::Sketch> {
     let nnz = (kind == crate::FamilyKind::SparseSign).then(|| crate::DEFAULT_NNZ.min(k));
     crate::Sketch::new(kind.with_params(d, nnz, None)?, k, d, seed)
 }

@@ -1,6 +1,9 @@
 //! [`LinOp`]: how the algorithms see a matrix `A` (`n × d`).
 
-use super::{from_faer_mut, gemm_rows, gemm_t_rows, par_row_blocks, row_parts, sum_over_row_parts, to_faer, zeros, Field};
+use super::{
+    from_faer_mut, gemm_rows, gemm_t_rows, par_row_blocks, row_parts, sum_over_row_parts, to_faer,
+    zeros, Field,
+};
 use crate::error::{try_vec, Result, SketchError};
 use crate::sketch::{LinearSketch, Sketch};
 use crate::view::{CsrRef, SparseIndex};
@@ -324,7 +327,7 @@ impl<T: Field> LinOp<T> for Centered<'_, T> {
         par_row_blocks(out, |_, mut blk| {
             for j in 0..blk.ncols() {
                 for i in 0..blk.nrows() {
-                    blk[(i, j)] = blk[(i, j)] - c[(0, j)];
+                    blk[(i, j)] -= c[(0, j)];
                 }
             }
             Ok(())
@@ -335,7 +338,7 @@ impl<T: Field> LinOp<T> for Centered<'_, T> {
         let s = column_sums(y)?; // 1 × p
         for j in 0..out.ncols() {
             for i in 0..out.nrows() {
-                out[(i, j)] = out[(i, j)] - self.mean[i] * s[(0, j)];
+                out[(i, j)] -= self.mean[i] * s[(0, j)];
             }
         }
         Ok(())
@@ -351,7 +354,7 @@ impl<T: Field> LinOp<T> for Centered<'_, T> {
         )?;
         for j in 0..out.ncols() {
             for i in 0..out.nrows() {
-                out[(i, j)] = out[(i, j)] - s1[(i, 0)] * self.mean[j];
+                out[(i, j)] -= s1[(i, 0)] * self.mean[j];
             }
         }
         Ok(out)
@@ -367,7 +370,7 @@ impl<T: Field> LinOp<T> for Centered<'_, T> {
         par_row_blocks(out.as_mut(), |_, mut blk| {
             for j in 0..blk.ncols() {
                 for i in 0..blk.nrows() {
-                    blk[(i, j)] = blk[(i, j)] - sm[(0, j)];
+                    blk[(i, j)] -= sm[(0, j)];
                 }
             }
             Ok(())

@@ -21,13 +21,24 @@ pub struct Nystrom<T> {
 /// Udell and Cevher 2017, Algorithm 3): `Y = A Ω` for a Gaussian `Ω` of
 /// `rank + n_oversamples` columns, the shift `ν = √n · ε · ‖Y‖_F`, `Y_ν = Y + νΩ`,
 /// `C = chol(Ωᵀ Y_ν)`, `B = Y_ν C⁻ᵀ = U Σ Wᵀ`, `λ = max(0, σ² − ν)`.
-pub fn nystrom<T: Field>(op: &dyn LinOp<T>, rank: usize, n_oversamples: usize, seed: u64) -> Result<Nystrom<T>> {
+pub fn nystrom<T: Field>(
+    op: &dyn LinOp<T>,
+    rank: usize,
+    n_oversamples: usize,
+    seed: u64,
+) -> Result<Nystrom<T>> {
     let n = op.nrows();
     if op.ncols() != n {
-        return Err(SketchError::arg("A", format!("must be square, got ({n}, {})", op.ncols())));
+        return Err(SketchError::arg(
+            "A",
+            format!("must be square, got ({n}, {})", op.ncols()),
+        ));
     }
     if rank == 0 || rank > n {
-        return Err(SketchError::arg("rank", format!("must lie in [1, n = {n}], got {rank}")));
+        return Err(SketchError::arg(
+            "rank",
+            format!("must lie in [1, n = {n}], got {rank}"),
+        ));
     }
     let l = (rank + n_oversamples).min(n);
     let omega = Sketch::new(Family::Gaussian, l, n, seed)?;
@@ -50,7 +61,10 @@ pub fn nystrom<T: Field>(op: &dyn LinOp<T>, rank: usize, n_oversamples: usize, s
         }
     }
     let llt = c.llt(Side::Lower).map_err(|_| {
-        SketchError::arg("A", "is not positive semi-definite (the Cholesky factor of Ωᵀ A Ω failed)")
+        SketchError::arg(
+            "A",
+            "is not positive semi-definite (the Cholesky factor of Ωᵀ A Ω failed)",
+        )
     })?;
     // B = Y_ν L⁻ᵀ  ⇔  L Bᵀ = Y_νᵀ
     let mut bt = y.transpose().to_owned();
@@ -100,17 +114,26 @@ pub fn rp_cholesky<T: Field>(
         return Err(SketchError::arg("diag", "must not be empty"));
     }
     if rank == 0 || rank > n {
-        return Err(SketchError::arg("rank", format!("must lie in [1, n = {n}], got {rank}")));
+        return Err(SketchError::arg(
+            "rank",
+            format!("must lie in [1, n = {n}], got {rank}"),
+        ));
     }
     if block_size == 0 {
         return Err(SketchError::arg("block_size", "must be at least 1"));
     }
     if !(0.0..1.0).contains(&tol) {
-        return Err(SketchError::arg("tol", format!("must lie in [0, 1), got {tol}")));
+        return Err(SketchError::arg(
+            "tol",
+            format!("must lie in [0, 1), got {tol}"),
+        ));
     }
     let mut d: Vec<f64> = diag.iter().map(|v| v.to_f64()).collect();
     if d.iter().any(|v| !v.is_finite() || *v < 0.0) {
-        return Err(SketchError::arg("diag", "must be finite and non-negative (A is PSD)"));
+        return Err(SketchError::arg(
+            "diag",
+            "must be finite and non-negative (A is PSD)",
+        ));
     }
     let trace: f64 = d.iter().sum();
     let mut f = zeros::<T>(n, rank, "Cholesky factor")?;
@@ -174,7 +197,7 @@ pub fn rp_cholesky<T: Field>(
             for (t2, &p2) in picks.iter().enumerate().skip(t + 1) {
                 let fp2 = f[(p2, c)];
                 for i in 0..n {
-                    g[(i, t2)] = g[(i, t2)] - f[(i, c)] * fp2;
+                    g[(i, t2)] -= f[(i, c)] * fp2;
                 }
             }
             for (i, di) in d.iter_mut().enumerate() {
@@ -206,7 +229,10 @@ pub fn hutchpp<T: Field>(
         return Err(SketchError::arg("n", "must be at least 1"));
     }
     if n_queries < 3 {
-        return Err(SketchError::arg("n_queries", format!("must be at least 3, got {n_queries}")));
+        return Err(SketchError::arg(
+            "n_queries",
+            format!("must be at least 3, got {n_queries}"),
+        ));
     }
     let k = (n_queries / 3).min(n);
     let g_cols = n_queries - 2 * k;

@@ -91,7 +91,10 @@ pub fn randomized_svd<T: Field>(op: &dyn LinOp<T>, opts: &RsvdOptions) -> Result
     let (n, d) = (op.nrows(), op.ncols());
     let k = opts.n_components;
     if n == 0 || d == 0 {
-        return Err(SketchError::arg("A", format!("must have at least one row and column, got ({n}, {d})")));
+        return Err(SketchError::arg(
+            "A",
+            format!("must have at least one row and column, got ({n}, {d})"),
+        ));
     }
     if k == 0 || k > n.min(d) {
         return Err(SketchError::arg(
@@ -101,7 +104,10 @@ pub fn randomized_svd<T: Field>(op: &dyn LinOp<T>, opts: &RsvdOptions) -> Result
     }
     if let Some(t) = opts.tol {
         if !(t > 0.0 && t < 1.0) {
-            return Err(SketchError::arg("tol", format!("must lie in (0, 1), got {t}")));
+            return Err(SketchError::arg(
+                "tol",
+                format!("must lie in (0, 1), got {t}"),
+            ));
         }
     }
     if opts.block_size == 0 {
@@ -157,7 +163,12 @@ pub fn randomized_svd<T: Field>(op: &dyn LinOp<T>, opts: &RsvdOptions) -> Result
 }
 
 /// Fixed-rank range finder: `(Q, B = Qᵀ A)`.
-fn fixed_range<T: Field>(a: &dyn LinOp<T>, k: usize, opts: &RsvdOptions, n_iter: usize) -> Result<(Mat<T>, Mat<T>)> {
+fn fixed_range<T: Field>(
+    a: &dyn LinOp<T>,
+    k: usize,
+    opts: &RsvdOptions,
+    n_iter: usize,
+) -> Result<(Mat<T>, Mat<T>)> {
     let (n, d) = (a.nrows(), a.ncols());
     let l = (k + opts.n_oversamples).min(n).min(d);
     let omega = super::sketch_of(opts.sketch, l, d, opts.seed)?;
@@ -181,14 +192,21 @@ fn adaptive_range<T: Field>(
 ) -> Result<(Mat<T>, Mat<T>)> {
     let (n, d) = (a.nrows(), a.ncols());
     let total = a.frob2().ok_or_else(|| {
-        SketchError::arg("tol", "the adaptive mode needs ‖A‖_F, which a matrix-free operator does not give")
+        SketchError::arg(
+            "tol",
+            "the adaptive mode needs ‖A‖_F, which a matrix-free operator does not give",
+        )
     })?;
     let mut q = zeros::<T>(n, 0, "basis")?;
     let mut b = zeros::<T>(0, d, "projection")?;
     let mut energy = total;
     let mut block = 0u64;
     while q.ncols() < kmax.min(n).min(d) && energy > tol * tol * total {
-        let bs = opts.block_size.min(kmax - q.ncols()).min(n - q.ncols()).min(d);
+        let bs = opts
+            .block_size
+            .min(kmax - q.ncols())
+            .min(n - q.ncols())
+            .min(d);
         let omega = super::sketch_of(opts.sketch, bs, d, derive_seed(opts.seed, block))?;
         block += 1;
         // Y = A Ωᵀ − Q (B Ωᵀ)

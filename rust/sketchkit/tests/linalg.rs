@@ -1,0 +1,211 @@
+//! `sketchkit::linalg` against direct (faer) references.
+
+use sketchkit::linalg::faer::{Mat, MatRef};
+use sketchkit::linalg::{
+    self, CsrOp, DenseOp, LeverageMethod, LinOp, LstsqMethod, LstsqOptions, RsvdOptions,
+};
+use sketchkit::{CsrRef, FamilyKind, Sketch};
+
+/// Deterministic pseudo-random values in [-1, 1).
+fn values(n: usize, seed: u64) -> Vec<f64> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 11) as f64 / (1u64 << 52) as f64 - 1.0
+        })
+        .collect()
+}
+
+fn dense(n: usize, d: usize, seed: u64) -> Vec<f64> {
+    values(n * d, seed)
+}
+
+fn view(a: &[f64], n: usize, d: usize) -> sketchkit::MatRef<'_, f64> {
+    sketchkit::MatRef::from_row_major(a, n, d).unwrap()
+}
+
+fn direct_lstsq(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Mat<f64> {
+    let qr = a.qr();
+    let q = qr.compute_thin_Q();
+    let mut x = q.transpose() * b;
+    let r = qr.thin_R().to_owned();
+    linalg::faer::linalg::triangular_solve::solve_upper_triangular_in_place(
+        r.as_ref(),
+        x.as_mut(),
+        linalg::faer::Par::Seq,
+    );
+    x
+}
+
+fn norm(v: impl Iterator<Item = f64>) -> f64 {
+    v.map(|x| x * x).sum::<f64>().sqrt()
+}
+
+#[test]
+fn precondition_and_iterative_reach_the_direct_residual() {
+    let (n, d) = (2000, 12);
+    // scale columns to condition number ~1e6
+    let mut a = dense(n, d, 1);
+    for i in 0..n {
+        for j in 0..d {
+            a[i * d + j] *= 10f64.powf(-6.0 * j as f64 / (d - 1) as f64);
+        }
+    }
+    let b = values(n, 2);
+    let op = DenseOp::new(view(&a, n, d), "A").unwrap();
+    let bm = MatRef::from_column_major_slice(&b, n, 1);
+    let x_ref = direct_lstsq(op.view(), bm);
+    let r_ref =
+        norm((0..n).map(|i| (0..d).map(|j| a[i * d + j] * x_ref[(j, 0)]).sum::<f64>() - b[i]));
+    for method in [LstsqMethod::Precondition, LstsqMethod::Iterative] {
+        let opts = LstsqOptions {
+            method,
+            ..Default::default()
+        };
+        let res = linalg::lstsq(&op, bm, &opts).unwrap();
+        assert!(res.converged, "{method:?}");
+        assert!(res.residual_norm[0] <= r_ref * (1.0 + 1e-10), "{method:?}");
+    }
+}
+
+#[test]
+fn csr_and_csc_operators_equal_the_dense_one() {
+    let (n, d) = (300, 40);
+    let mut a = dense(n, d, 3);
+    for (t, v) in a.iter_mut().enumerate() {
+        if t % 7 != 0 {
+            *v = 0.0;
+        }
+    }
+    let (mut indptr, mut indices, mut data) = (vec![0i32], Vec::new(), Vec::new());
+    for i in 0..n {
+        for j in 0..d {
+            if a[i * d + j] != 0.0 {
+                indices.push(j as i32);
+                data.push(a[i * d + j]);
+            }
+        }
+        indptr.push(indices.len() as i32);
+    }
+    // CSC of A = CSR of Aᵀ
+    let at: Vec<f64> = (0..d * n).map(|t| a[(t % n) * d + t / n]).collect();
+    let (mut tp, mut ti, mut tv) = (vec![0i64], Vec::new(), Vec::new());
+    for j in 0..d {
+        for i in 0..n {
+            if at[j * n + i] != 0.0 {
+                ti.push(i as i64);
+                tv.push(at[j * n + i]);
+            }
+        }
+        tp.push(ti.len() as i64);
+    }
+    let dense_op = DenseOp::new(view(&a, n, d), "A").unwrap();
+    let csr = CsrOp::new(
+        CsrRef::new(n, d, &indptr, &indices, &data).unwrap(),
+        false,
+        "A",
+    )
+    .unwrap();
+    let csc = CsrOp::new(CsrRef::new(d, n, &tp, &ti, &tv).unwrap(), true, "A").unwrap();
+    let x = Mat::from_fn(d, 3, |i, j| ((i * 3 + j) as f64).sin());
+    let y = Mat::from_fn(n, 3, |i, j| ((i * 5 + j) as f64).cos());
+    let s_rows = Sketch::from_name("sparse_sign", 50, n, 7, None, None).unwrap();
+    let s_cols = Sketch::from_name("gaussian", 9, d, 7, None, None).unwrap();
+    let reference = |op: &dyn LinOp<f64>| {
+        let mut ax = Mat::zeros(n, 3);
+        op.apply(x.as_ref(), ax.as_mut()).unwrap();
+        let mut aty = Mat::zeros(d, 3);
+        op.apply_t(y.as_ref(), aty.as_mut()).unwrap();
+        (
+            ax,
+            aty,
+            op.sketch_rows(&s_rows).unwrap(),
+            op.sketch_cols(&s_cols).unwrap(),
+            op.frob2().unwrap(),
+        )
+    };
+    let r0 = reference(&dense_op);
+    for op in [&csr as &dyn LinOp<f64>, &csc] {
+        let r = reference(op);
+        for (p, q) in [(&r0.0, &r.0), (&r0.1, &r.1), (&r0.2, &r.2), (&r0.3, &r.3)] {
+            assert_eq!((p.nrows(), p.ncols()), (q.nrows(), q.ncols()));
+            for j in 0..p.ncols() {
+                for i in 0..p.nrows() {
+                    assert!((p[(i, j)] - q[(i, j)]).abs() <= 1e-12 * (1.0 + p[(i, j)].abs()));
+                }
+            }
+        }
+        assert!((r0.4 - r.4).abs() <= 1e-12 * r0.4);
+    }
+}
+
+#[test]
+fn randomized_svd_is_exact_on_low_rank_input_and_thread_independent() {
+    let (n, d, r) = (400, 120, 6);
+    let u = dense(n, r, 4);
+    let v = dense(r, d, 5);
+    let a: Vec<f64> = (0..n * d)
+        .map(|t| (0..r).map(|k| u[(t / d) * r + k] * v[k * d + t % d]).sum())
+        .collect();
+    let op = DenseOp::new(view(&a, n, d), "A").unwrap();
+    let exact = op.view().thin_svd().unwrap();
+    let mut runs = Vec::new();
+    for threads in [1, 2, 3] {
+        sketchkit::set_num_threads(threads).unwrap();
+        let mut o = RsvdOptions::new(r);
+        o.sketch = FamilyKind::SparseSign;
+        runs.push(linalg::randomized_svd(&op, &o).unwrap());
+        runs.push(linalg::randomized_svd(&op, &RsvdOptions::new(r)).unwrap());
+    }
+    for (i, s) in runs[0].s.iter().enumerate() {
+        assert!((s - exact.S()[i]).abs() <= 1e-10 * exact.S()[0]);
+    }
+    for k in 2..runs.len() {
+        let (p, q) = (&runs[k % 2], &runs[k]);
+        assert_eq!(p.s, q.s);
+        assert!(p.u == q.u && p.vt == q.vt);
+    }
+    // exact leverage scores sum to the rank and lie in [0, 1]
+    let lev = linalg::leverage_scores(&op, LeverageMethod::Exact, 0.5, 0).unwrap();
+    assert!((lev.iter().sum::<f64>() - r as f64).abs() < 1e-8);
+    assert!(lev.iter().all(|&l| (-1e-12..=1.0 + 1e-12).contains(&l)));
+    let approx = linalg::leverage_scores(&op, LeverageMethod::Approx, 0.5, 0).unwrap();
+    for (e, a) in lev.iter().zip(&approx) {
+        assert!((a / e - 1.0).abs() <= 0.5);
+    }
+}
+
+#[test]
+fn errors_name_their_argument() {
+    let a = dense(50, 3, 6);
+    let op = DenseOp::new(view(&a, 50, 3), "A").unwrap();
+    let b = vec![0.0; 49];
+    let bad = linalg::lstsq(
+        &op,
+        MatRef::from_column_major_slice(&b, 49, 1),
+        &LstsqOptions::default(),
+    );
+    assert!(matches!(bad, Err(sketchkit::SketchError::ShapeMismatch(_))));
+    let b = vec![0.0; 50];
+    let opts = LstsqOptions {
+        sketch_size: Some(51),
+        ..Default::default()
+    };
+    let err = linalg::lstsq(&op, MatRef::from_column_major_slice(&b, 50, 1), &opts).unwrap_err();
+    assert_eq!(err.arg_name(), Some("sketch_size"));
+    let nan = vec![f64::NAN; 6];
+    assert!(DenseOp::new(view(&nan, 2, 3), "A").is_err());
+    let err = linalg::sketch_size(
+        100,
+        5,
+        0.5,
+        0.1,
+        linalg::Guarantee::Linf,
+        FamilyKind::CountSketch,
+    )
+    .unwrap_err();
+    assert_eq!(err.arg_name(), Some("sketch"));
+}
