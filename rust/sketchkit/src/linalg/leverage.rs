@@ -2,7 +2,7 @@
 //! range of `A`); they sum to `rank(A)`.
 
 use super::lstsq::{sketch_size, Guarantee, DEFAULT_DELTA};
-use super::op::LinOp;
+use super::op::{row_sq_norms, LinOp};
 use super::{zeros, Field};
 use crate::error::{Result, SketchError};
 use crate::sketch::{parse_name, FamilyKind, Sketch};
@@ -82,7 +82,7 @@ pub fn leverage_scores<T: Field>(
             let qr = a.col_piv_qr();
             let rank = pivoted_rank(qr.R(), n);
             let q = qr.compute_thin_Q();
-            Ok(row_sq_norms(q.as_ref().subcols(0, rank)))
+            Ok(row_sq_norms(q.as_ref().subcols(0, rank), 0..n))
         }
         LeverageMethod::Approx => {
             let m = sketch_size(
@@ -124,20 +124,7 @@ pub fn leverage_scores<T: Field>(
                     omega[(col, j)] = inner[(i, j)];
                 }
             }
-            let mut y = zeros(n, omega.ncols(), "A Omega")?;
-            op.apply(omega.as_ref(), y.as_mut())?;
-            Ok(row_sq_norms(y.as_ref()))
+            op.row_sq_norms_of(omega.as_ref())
         }
     }
-}
-
-fn row_sq_norms<T: Field>(m: faer::MatRef<'_, T>) -> Vec<T> {
-    let mut out = vec![T::ZERO; m.nrows()];
-    for j in 0..m.ncols() {
-        for (i, o) in out.iter_mut().enumerate() {
-            let v = m[(i, j)];
-            *o += v * v;
-        }
-    }
-    out
 }

@@ -132,7 +132,7 @@ const ROW_BLOCK: usize = 1024;
 /// Most partial sums kept for a transposed product.
 const MAX_PARTIALS: usize = 32;
 /// Memory budget of those partial sums (bytes).
-const PARTIAL_BYTES: usize = 256 << 20;
+pub(crate) const PARTIAL_BYTES: usize = 256 << 20;
 
 /// `out[rows] = f(rows, out[rows])` over fixed row blocks of `out`, in the pool.
 pub(crate) fn par_row_blocks<T: Field>(
@@ -230,9 +230,37 @@ pub(crate) fn gemm_t_rows<T: Field>(a: MatRef<'_, T>, y: MatRef<'_, T>) -> Resul
     })
 }
 
-/// A thin orthonormal basis of the columns of `y` (Householder QR), `n × min(n, l)`.
+/// A thin orthonormal basis of the columns of `y`, `n × min(n, l)`: CholeskyQR2 for
+/// tall matrices (two passes of `G = YᵀY = LLᵀ`, `Y ← Y L⁻ᵀ`, both row-parallel
+/// products), falling back to Householder QR when `y` is too ill-conditioned for the
+/// Cholesky factor (or small).
 pub(crate) fn orth<T: Field>(y: MatRef<'_, T>) -> Mat<T> {
+    if y.nrows() >= 4 * y.ncols() && y.nrows() >= 4 * ROW_BLOCK {
+        if let Some(q) = chol_qr(y).and_then(|q1| chol_qr(q1.as_ref())) {
+            return q;
+        }
+    }
     y.qr().compute_thin_Q()
+}
+
+/// One CholeskyQR pass, `None` when the Gram matrix is not numerically positive
+/// definite or the result is not finite.
+fn chol_qr<T: Field>(y: MatRef<'_, T>) -> Option<Mat<T>> {
+    let l = y.ncols();
+    let g = gemm_t_rows(y, y).ok()?;
+    let llt = g.llt(faer::Side::Lower).ok()?;
+    // R⁻¹ = L⁻ᵀ: solve L X = I, then transpose.
+    let mut linv = Mat::<T>::identity(l, l);
+    faer::linalg::triangular_solve::solve_lower_triangular_in_place(
+        llt.L(),
+        linv.as_mut(),
+        Par::Seq,
+    );
+    let rinv = linv.transpose().to_owned();
+    let mut q = zeros(y.nrows(), l, "basis").ok()?;
+    gemm_rows(y, rinv.as_ref(), q.as_mut()).ok()?;
+    check_finite(q.as_ref(), "Y").ok()?;
+    Some(q)
 }
 
 /// `‖m‖_F²` of a small faer matrix.

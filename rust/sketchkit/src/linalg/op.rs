@@ -46,6 +46,24 @@ pub trait LinOp<T: Field>: Sync {
     fn frob2(&self) -> Option<f64> {
         None
     }
+    /// The squared row norms of `A · x` (`n` values). The default forms `A x`.
+    fn row_sq_norms_of(&self, x: MatRef<'_, T>) -> Result<Vec<T>> {
+        let mut ax = zeros(self.nrows(), x.ncols(), "A x")?;
+        self.apply(x, ax.as_mut())?;
+        Ok(row_sq_norms(ax.as_ref(), 0..ax.nrows()))
+    }
+}
+
+/// `‖m[i, :]‖²` for the rows `rows` of `m`.
+pub(crate) fn row_sq_norms<T: Field>(m: MatRef<'_, T>, rows: std::ops::Range<usize>) -> Vec<T> {
+    let mut out = vec![T::ZERO; rows.len()];
+    for j in 0..m.ncols() {
+        for (o, i) in out.iter_mut().zip(rows.clone()) {
+            let v = m[(i, j)];
+            *o += v * v;
+        }
+    }
+    out
 }
 
 /// `Aᵀ · 1 / n`: the column means, through [`LinOp::apply_t`] (deterministic).
@@ -100,6 +118,29 @@ impl<T: Field> LinOp<T> for DenseOp<'_, T> {
         let mut out = zeros(self.nrows(), s.shape().0, "A S^T")?;
         s.project(self.a, from_faer_mut(out.as_mut()))?;
         Ok(out)
+    }
+    fn row_sq_norms_of(&self, x: MatRef<'_, T>) -> Result<Vec<T>> {
+        // Fused: each row block's product stays in a small buffer (no n × p result).
+        let a = self.view();
+        let parts = row_parts(a.nrows(), 1024, usize::MAX);
+        let out = crate::parallel::install(|| {
+            parts
+                .into_par_iter()
+                .map(|r| {
+                    let mut blk = zeros(r.len(), x.ncols(), "row block")?;
+                    faer::linalg::matmul::matmul(
+                        blk.as_mut(),
+                        faer::Accum::Replace,
+                        a.subrows(r.start, r.len()),
+                        x,
+                        T::ONE,
+                        faer::Par::Seq,
+                    );
+                    Ok(row_sq_norms(blk.as_ref(), 0..r.len()))
+                })
+                .collect::<Result<Vec<Vec<T>>>>()
+        })??;
+        Ok(out.concat())
     }
     fn frob2(&self) -> Option<f64> {
         let a = self.view();
@@ -181,10 +222,13 @@ fn csr_gather<T: Field, J: SparseIndex>(
     })
 }
 
-/// `out = Mᵀ · y` for CSR arrays `M` (`n × d`; `out` is `d × p`): each fixed row part
-/// scatters its rows into a partial sum (row-major, so each stored entry adds one
-/// contiguous row of `y`), and the partials are added in part order. No transposed
-/// copy of `M` is made.
+/// `out = Mᵀ · y` for CSR arrays `M` (`n × d`; `out` is `d × p`). Fixed row parts
+/// (their number a function of the shape and `nnz` alone: at most 8, within the
+/// partial-sum memory budget, and few enough that zeroing and adding the `d × p`
+/// partial sums stays small next to the `nnz · p` work)
+/// each scatter their rows into a row-major partial sum (each stored entry adds one
+/// contiguous row of `y`); the partials are added in part order. No transposed copy of
+/// `M` is made.
 fn csr_scatter_t<T: Field, J: SparseIndex>(
     indptr: &[J],
     indices: &[J],
@@ -195,29 +239,48 @@ fn csr_scatter_t<T: Field, J: SparseIndex>(
 ) -> Result<()> {
     let (n, p) = (y.nrows(), y.ncols());
     let ix = |v: J| v.to_usize().unwrap_or(0);
-    let sum = sum_over_row_parts(n, d, p, |r, mut part| {
-        let mut acc = try_vec(d * p, T::ZERO, "partial product")?;
-        let mut yrow = try_vec(p, T::ZERO, "row buffer")?;
-        for i in r {
-            for (j, v) in yrow.iter_mut().enumerate() {
-                *v = y[(i, j)];
-            }
-            for t in ix(indptr[i])..ix(indptr[i + 1]) {
-                let v = data[t];
-                let dst = &mut acc[ix(indices[t]) * p..][..p];
-                for (a, &yv) in dst.iter_mut().zip(&yrow) {
-                    *a += v * yv;
+    let per = (d * p * std::mem::size_of::<T>()).max(1);
+    let parts = (data.len() / (8 * d.max(1)))
+        .clamp(1, 8)
+        .min((super::PARTIAL_BYTES / per).max(1))
+        .min(n.max(1));
+    let ranges: Vec<_> = (0..parts)
+        .map(|k| (k * n / parts)..((k + 1) * n / parts))
+        .collect();
+    let partials = crate::parallel::install(|| {
+        ranges
+            .into_par_iter()
+            .map(|r| {
+                let mut acc = try_vec(d * p, T::ZERO, "partial product")?;
+                let mut yrow = try_vec(p, T::ZERO, "row buffer")?;
+                for i in r {
+                    for (j, v) in yrow.iter_mut().enumerate() {
+                        *v = y[(i, j)];
+                    }
+                    for t in ix(indptr[i])..ix(indptr[i + 1]) {
+                        let v = data[t];
+                        let dst = &mut acc[ix(indices[t]) * p..][..p];
+                        for (a, &yv) in dst.iter_mut().zip(&yrow) {
+                            *a += v * yv;
+                        }
+                    }
                 }
-            }
+                Ok(acc)
+            })
+            .collect::<Result<Vec<Vec<T>>>>()
+    })??;
+    let mut it = partials.into_iter();
+    let mut acc = it.next().unwrap_or_default();
+    for part in it {
+        for (a, b) in acc.iter_mut().zip(&part) {
+            *a += *b;
         }
+    }
+    for c in 0..d {
         for j in 0..p {
-            for c in 0..d {
-                part[(c, j)] = acc[c * p + j];
-            }
+            out[(c, j)] = acc[c * p + j];
         }
-        Ok(())
-    })?;
-    out.copy_from(sum);
+    }
     Ok(())
 }
 

@@ -1,0 +1,48 @@
+"""Copy generated benchmark tables into README.md between their markers.
+
+Each ``<!-- NAME:START -->`` ... ``<!-- NAME:END -->`` block listed in ``BLOCKS`` is
+replaced by the file a benchmark script wrote with ``--out`` (never edited by hand):
+
+    python scripts/readme_tables.py          # rewrite README.md
+    python scripts/readme_tables.py --check  # exit 1 if README.md is out of date
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import re
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+BLOCKS = {"LINALG": "benches/results_linalg.md"}
+
+
+def render(readme: str) -> str:
+    for name, path in BLOCKS.items():
+        table = (ROOT / path).read_text().strip()
+        pattern = re.compile(rf"(<!-- {name}:START -->\n).*?(\n<!-- {name}:END -->)", re.S)
+        if not pattern.search(readme):
+            raise SystemExit(f"README.md has no {name} markers")
+        readme = pattern.sub(lambda m: m.group(1) + table + m.group(2), readme)
+    return readme
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--check", action="store_true", help="only check; exit 1 if stale")
+    args = ap.parse_args()
+    path = ROOT / "README.md"
+    old = path.read_text()
+    new = render(old)
+    if args.check:
+        if new != old:
+            print("README.md tables are out of date: run scripts/readme_tables.py")
+            return 1
+        return 0
+    path.write_text(new)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
