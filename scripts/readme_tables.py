@@ -24,7 +24,7 @@ def render(readme: str) -> str:
         pattern = re.compile(rf"(<!-- {name}:START -->\n).*?(\n<!-- {name}:END -->)", re.S)
         if not pattern.search(readme):
             raise SystemExit(f"README.md has no {name} markers")
-        readme = pattern.sub(lambda m: m.group(1) + table + m.group(2), readme)
+        readme = pattern.sub(lambda m, t=table: m.group(1) + t + m.group(2), readme)
     return readme
 
 
