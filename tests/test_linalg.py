@@ -415,3 +415,11 @@ def test_rp_cholesky_reconstructs_low_rank_kernel():
     assert np.linalg.eigvalsh(K - F @ F.T).min() > -1e-10
     with pytest.raises(ValueError, match="rank"):
         L.rp_cholesky(X, 0)
+
+
+def test_randomized_pca_passes_estimator_checks():
+    from sklearn.utils.estimator_checks import check_estimator
+
+    results = check_estimator(sk.RandomizedPCA(n_components=2, random_state=0), on_fail=None)
+    failed = [r["check_name"] for r in results if r["status"] == "failed"]
+    assert not failed, failed
