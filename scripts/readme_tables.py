@@ -21,10 +21,12 @@ BLOCKS = {"LINALG": "benches/results_linalg.md"}
 def render(readme: str) -> str:
     for name, path in BLOCKS.items():
         table = (ROOT / path).read_text().strip()
-        pattern = re.compile(rf"(<!-- {name}:START -->\n).*?(\n<!-- {name}:END -->)", re.S)
+        if table.startswith("# "):  # the file's own title: the README has its heading
+            table = table.split("\n", 1)[1].strip()
+        pattern = re.compile(rf"(<!-- {name}:START -->\n).*?(<!-- {name}:END -->)", re.S)
         if not pattern.search(readme):
             raise SystemExit(f"README.md has no {name} markers")
-        readme = pattern.sub(lambda m, t=table: m.group(1) + t + m.group(2), readme)
+        readme = pattern.sub(lambda m, t=table: m.group(1) + t + "\n" + m.group(2), readme)
     return readme
 
 
