@@ -4,6 +4,7 @@ use super::op::{mul, mul_t, LinOp};
 use super::{from_faer_mut, zeros, Field};
 use crate::error::{Result, SketchError};
 use crate::sketch::{parse_name, FamilyKind, LinearSketch};
+use faer::linalg::solvers::Qr;
 use faer::linalg::triangular_solve::{
     solve_lower_triangular_in_place, solve_upper_triangular_in_place,
 };
@@ -240,26 +241,23 @@ fn default_rtol<T: Field>() -> f64 {
     T::eps().to_f64().powf(0.75)
 }
 
-/// `R` (upper triangular `d × d`) of a QR of `[SA; √λ I]`, after the rank check.
-fn sketch_r<T: Field>(sa: MatRef<'_, T>, reg: f64) -> Result<Mat<T>> {
+/// The QR factorization of `[SA; √λ I]` (of `SA` alone when `λ = 0`), after the rank
+/// check: every method takes its `R`, sketch-and-solve its `Q` too.
+fn sketch_qr<T: Field>(sa: MatRef<'_, T>, reg: f64) -> Result<Qr<T>> {
     let (m, d) = (sa.nrows(), sa.ncols());
-    let stacked;
-    let src = if reg > 0.0 {
+    let qr = if reg > 0.0 {
         let mut s = zeros(m + d, d, "sketch")?;
         s.as_mut().subrows_mut(0, m).copy_from(sa);
         let r = T::from_f64(reg.sqrt());
         for j in 0..d {
             s[(m + j, j)] = r;
         }
-        stacked = s;
-        stacked.as_ref()
+        s.qr()
     } else {
-        sa
+        sa.qr()
     };
-    let qr = src.qr();
-    let r = qr.thin_R().to_owned();
-    check_rank(r.as_ref(), src.nrows())?;
-    Ok(r)
+    check_rank(qr.thin_R(), if reg > 0.0 { m + d } else { m })?;
+    Ok(qr)
 }
 
 /// Rank-deficiency check on the diagonal of `R`.
@@ -426,7 +424,8 @@ pub fn lstsq<T: Field>(
     };
     let s = super::sketch_of(opts.sketch, m, n, opts.seed)?;
     let sa = op.sketch_rows(&s)?;
-    let r = sketch_r(sa.as_ref(), opts.reg)?;
+    let qr = sketch_qr(sa.as_ref(), opts.reg)?;
+    let r = qr.thin_R().to_owned();
     let rho = (d as f64 / m as f64).sqrt().min(0.9);
     let maxiter = opts
         .maxiter
@@ -435,12 +434,7 @@ pub fn lstsq<T: Field>(
         LstsqMethod::SketchSolve => {
             let mut sb = zeros(m, b.ncols(), "S b")?;
             s.sketch(super::from_faer(b), from_faer_mut(sb.as_mut()))?;
-            (
-                sketch_solve(sa.as_ref(), sb.as_ref(), opts.reg)?,
-                0,
-                true,
-                Vec::new(),
-            )
+            (sketch_solve(&qr, sb.as_ref()), 0, true, Vec::new())
         }
         LstsqMethod::Iterative => ihs(
             op,
@@ -465,30 +459,13 @@ pub fn lstsq<T: Field>(
     })
 }
 
-/// `argmin ‖SA x − Sb‖² + λ‖x‖²` by a QR of `[SA; √λ I]`.
-fn sketch_solve<T: Field>(sa: MatRef<'_, T>, sb: MatRef<'_, T>, reg: f64) -> Result<Mat<T>> {
-    let (m, d) = (sa.nrows(), sa.ncols());
-    let p = sb.ncols();
-    let (a, rhs) = if reg > 0.0 {
-        let mut a = zeros(m + d, d, "sketch")?;
-        a.as_mut().subrows_mut(0, m).copy_from(sa);
-        let rr = T::from_f64(reg.sqrt());
-        for j in 0..d {
-            a[(m + j, j)] = rr;
-        }
-        let mut rhs = zeros(m + d, p, "sketch")?;
-        rhs.as_mut().subrows_mut(0, m).copy_from(sb);
-        (a, rhs)
-    } else {
-        (sa.to_owned(), sb.to_owned())
-    };
-    let qr = a.qr();
-    let r = qr.thin_R().to_owned();
-    check_rank(r.as_ref(), a.nrows())?;
+/// `argmin ‖SA x − Sb‖² + λ‖x‖²` from the QR of `[SA; √λ I]`: `x = R⁻¹ Q₁ᵀ Sb`, `Q₁`
+/// the first `m` rows of `Q` (the ridge rows of the right-hand side are zero).
+fn sketch_solve<T: Field>(qr: &Qr<T>, sb: MatRef<'_, T>) -> Mat<T> {
     let q = qr.compute_thin_Q();
-    let mut x = q.transpose() * rhs.as_ref();
-    r_solve(r.as_ref(), x.as_mut());
-    Ok(x)
+    let mut x = q.subrows(0, sb.nrows()).transpose() * sb;
+    r_solve(qr.thin_R(), x.as_mut());
+    x
 }
 
 /// Preconditioned LSQR (Paige–Saunders) on `Ā = [A; √λ I] R⁻¹`, all right-hand sides
