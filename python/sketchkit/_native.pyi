@@ -484,8 +484,8 @@ def randomized_svd(
     block_size: int,
     seed: int,
     center: bool,
-) -> tuple[_FloatArray, _FloatArray, _FloatArray, _FloatArray | None]:
-    """``(U, s, Vt, mean)``; ``mean`` is the column means when ``center``."""
+) -> tuple[_FloatArray, _FloatArray, _FloatArray, _FloatArray | None, float | None]:
+    """``(U, s, Vt, mean, ss)``; with ``center``, the column means and ``||A - 1 mean^T||_F^2``."""
 
 def nystrom(
     a: _Matrix, rank: int, n_oversamples: int, seed: int

@@ -6,7 +6,6 @@ from numbers import Integral
 from typing import Any, ClassVar
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -111,7 +110,7 @@ class RandomizedPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         X = _validate(self, X, reset=True, scan_finite=False)
         n, d = X.shape
         a, _dtype, _shape = _matrix(X, "X")
-        u, s, vt, mean = _native.randomized_svd(
+        u, s, vt, mean, ss = _native.randomized_svd(
             a,
             self.n_components,
             self.n_oversamples,
@@ -125,12 +124,8 @@ class RandomizedPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             True,
         )
         dt = X.dtype
-        if sp.issparse(X):
-            sq = float(np.dot(X.data.astype(np.float64), X.data.astype(np.float64)))
-        else:
-            sq = float(np.einsum("ij,ij->", X, X, dtype=np.float64))
-        m64 = mean.astype(np.float64)
-        total = max(sq - n * float(m64 @ m64), 0.0) / max(n - 1, 1)
+        # total variance ‖X − 1μᵀ‖_F² / (n − 1), from the core (no copy of X here)
+        total = ss / max(n - 1, 1)
         ev = s.astype(np.float64) ** 2 / max(n - 1, 1)
         self.mean_ = mean
         self.components_ = vt

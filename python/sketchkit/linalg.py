@@ -351,7 +351,7 @@ def randomized_svd(
     Vt : numpy.ndarray, shape (k, d)
     """
     a, _dtype, _shape = _matrix(M, "M")
-    u, s, vt, _mean = _native.randomized_svd(
+    u, s, vt, _mean, _ss = _native.randomized_svd(
         a,
         as_int(n_components, "n_components"),
         as_int(n_oversamples, "n_oversamples"),

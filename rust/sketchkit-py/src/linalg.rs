@@ -251,7 +251,8 @@ pub(crate) fn sketch_size(
     .map_err(Error::from)?)
 }
 
-/// `(U, s, Vt, mean)` of a randomized SVD (`mean` is `None` unless `center`).
+/// `(U, s, Vt, mean, ss)` of a randomized SVD; with `center`, `mean` holds the column
+/// means and `ss` the centred matrix's `‖A − 1μᵀ‖_F²` (else both are `None`).
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
 #[pyo3(signature = (a, n_components, n_oversamples, n_iter, sketch, transpose, flip, tol, block_size, seed, center))]
@@ -294,14 +295,17 @@ pub(crate) fn randomized_svd<'py>(
         if center {
             let c = linalg::Centered::new(op)?;
             let svd = linalg::randomized_svd(&c, &opts)?;
-            Ok((svd, Some(c.mean().to_vec())))
+            Ok((svd, Some((c.mean().to_vec(), c.frob2()))))
         } else {
             Ok((linalg::randomized_svd(op, &opts)?, None))
         }
     }, res => {
-        let (svd, mean) = res;
-        let mean = mean.map(|m| PyArray1::from_vec(py, m));
-        (to_py(py, svd.u.as_ref())?, PyArray1::from_vec(py, svd.s), to_py(py, svd.vt.as_ref())?, mean)
+        let (svd, centred) = res;
+        let (mean, ss) = match centred {
+            Some((m, ss)) => (Some(PyArray1::from_vec(py, m)), ss),
+            None => (None, None),
+        };
+        (to_py(py, svd.u.as_ref())?, PyArray1::from_vec(py, svd.s), to_py(py, svd.vt.as_ref())?, mean, ss)
             .into_pyobject(py)
     })
 }
