@@ -14,7 +14,7 @@ from numpy.testing import assert_array_equal
 
 import sketchkit as sk
 from sketchkit import _native
-from sketchkit.cli import ProgressBar, main
+from sketchkit.cli import main
 
 METHODS = list(_native.FAMILIES)
 
@@ -131,22 +131,61 @@ def test_project_npz_csc_float32(tmp_path):
 
 
 # --------------------------------------------------------------------------- progress
-def test_progress_bar_output():
-    stream = io.StringIO()
-    bar = ProgressBar(200, enabled=True, stream=stream, interval=0.0)
-    bar.update(50)
-    bar.update(150)
-    bar.close()
-    text = stream.getvalue()
-    assert " 25.0%" in text and "100.0%" in text
-    assert "200/200 rows" in text and "rows/s" in text
-    assert text.endswith("\n")
+class _Terminal(io.StringIO):
+    """A text stream that says it is a terminal."""
 
-    quiet = io.StringIO()
-    bar = ProgressBar(10, enabled=False, stream=quiet)
-    bar.update(10)
-    bar.close()
-    assert quiet.getvalue() == ""
+    def isatty(self) -> bool:
+        return True
+
+
+def _hide_tqdm(monkeypatch):
+    """Make ``import tqdm`` fail, as when the ``cli`` extra is not installed."""
+    for name in ("tqdm", "tqdm.auto", "tqdm.autonotebook", "tqdm.std"):
+        monkeypatch.setitem(sys.modules, name, None)
+
+
+def test_progress_bar_is_tqdm_on_a_terminal(dense_file, tmp_path, monkeypatch):
+    pytest.importorskip("tqdm")
+    path, _ = dense_file
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    argv = ["project", str(path), str(tmp_path / "Y.npy"), "-k", "4", "--chunk-rows", "50"]
+    assert main(argv) == 0
+    text = terminal.getvalue()
+    assert "100%" in text and "203/203" in text and "rows/s" in text
+    assert text.endswith("\n")  # the bar's line is finished
+
+
+def test_no_progress_flag_silences_the_terminal(dense_file, tmp_path, monkeypatch):
+    path, _ = dense_file
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    argv = ["project", str(path), str(tmp_path / "Y.npy"), "-k", "4", "--no-progress"]
+    assert main(argv) == 0
+    assert terminal.getvalue() == ""
+
+
+def test_without_tqdm_no_bar_and_no_error(dense_file, tmp_path, monkeypatch):
+    path, X = dense_file
+    _hide_tqdm(monkeypatch)
+    from sketchkit._progress import tqdm_available
+
+    assert not tqdm_available()
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    out = tmp_path / "Y.npy"
+    assert main(["project", str(path), str(out), "-k", "4"]) == 0
+    assert terminal.getvalue() == ""
+    assert_array_equal(np.load(out), sk.sparse_sign(4, 64, nnz=4).project(X))
+
+
+def test_piped_stderr_gets_no_bar_and_no_carriage_return(dense_file, tmp_path):
+    # A real process whose stderr is a pipe: tqdm must stay silent (disable=None).
+    path, _ = dense_file
+    cmd = [sys.executable, "-m", "sketchkit", "project", str(path), str(tmp_path / "Y.npy")]
+    proc = subprocess.run([*cmd, "-k", "4", "--chunk-rows", "10"], capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == b"" and b"\r" not in proc.stdout
 
 
 def test_no_progress_output_when_not_a_tty(dense_file, tmp_path, capsys):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import sys
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -376,3 +379,49 @@ def test_ranges_are_the_cores_and_name_the_argument(param, bad):
     y = np.arange(120) % 3
     with pytest.raises(ValueError, match=f"^{param}: "):
         GraphAttentionSelector(reduction=0.9, **{param: bad}).fit_resample(X, y)
+
+
+# ------------------------------------------------------------------ progress (verbose)
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_verbose_draws_a_tqdm_bar_on_a_terminal(blobs, monkeypatch) -> None:
+    pytest.importorskip("tqdm")
+    X, y = blobs
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    GraphAttentionSelector(reduction=0.5, verbose=True, random_state=0).fit_resample(X, y)
+    text = terminal.getvalue()
+    assert "attention selection" in text and "3/3" in text and "selection" in text
+    assert text.endswith("\n")
+
+
+def test_verbose_is_silent_when_stderr_is_not_a_terminal(blobs, capsys) -> None:
+    X, y = blobs
+    quiet = GraphAttentionSelector(reduction=0.5, random_state=0).fit_resample(X, y)
+    assert capsys.readouterr().err == ""
+    loud = GraphAttentionSelector(reduction=0.5, verbose=True, random_state=0).fit_resample(X, y)
+    assert capsys.readouterr().err == ""  # tqdm's disable=None: no bar, no carriage return
+    np.testing.assert_array_equal(quiet[0], loud[0])
+
+
+def test_verbose_without_tqdm_is_silent(blobs, monkeypatch) -> None:
+    for name in ("tqdm", "tqdm.auto", "tqdm.autonotebook", "tqdm.std"):
+        monkeypatch.setitem(sys.modules, name, None)
+    X, y = blobs
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    sel = GraphAttentionSelector(reduction=0.5, verbose=True, random_state=0)
+    sel.fit_resample(X, y)
+    assert terminal.getvalue() == ""
+    assert sel.sample_indices_.shape[0] > 0
+
+
+def test_verbose_on_a_terminal_off_draws_nothing(blobs, monkeypatch) -> None:
+    X, y = blobs
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    GraphAttentionSelector(reduction=0.5, random_state=0).fit_resample(X, y)
+    assert terminal.getvalue() == ""

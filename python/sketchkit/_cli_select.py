@@ -12,8 +12,9 @@ Formats, chosen by extension:
 * ``.parquet`` -- with pyarrow installed; ``--label`` names the column.
 
 The output (and ``--indices-out``) is written all at once beside the target and must
-not be an input file (see :mod:`sketchkit._cli_files`). The progress display goes to
-standard error, only when it is a terminal.
+not be an input file (see :mod:`sketchkit._cli_files`). The progress display of
+``--method attention`` (the selector's ``verbose`` stages) is a ``tqdm`` bar on
+standard error, drawn only when it is a terminal and ``tqdm`` is installed.
 """
 
 from __future__ import annotations
@@ -268,7 +269,7 @@ def run(args: argparse.Namespace) -> int:
     if args.indices_out:
         check_output(args.indices_out)
         check_distinct(args.indices_out, [*inputs, args.output], "--indices-out file")
-    verbose = not args.no_progress and sys.stderr.isatty()
+    verbose = not args.no_progress  # tqdm draws the bar only on a terminal
     t0 = time.perf_counter()
     try:
         X, y, (kind, source, header) = _load(args)

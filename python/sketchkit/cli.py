@@ -20,8 +20,12 @@ status 2 and exactly one line ``sketchkit COMMAND: error: ...`` on standard erro
 interrupt (Ctrl-C) exits with status 130. Outputs are written to a temporary file
 beside the target and moved over it only once complete: a failure or an interrupt
 leaves a pre-existing output untouched and no partial file behind. An output that is
-the same file as an input (through a symbolic or hard link too) is refused. Progress
-bars are drawn on standard error only when it is a terminal.
+the same file as an input (through a symbolic or hard link too) is refused.
+
+Progress bars (``project`` and ``select``; ``--no-progress`` turns them off) are drawn
+with ``tqdm`` (the ``cli`` extra: ``pip install sketchkit[cli]``) on standard error, and
+only when it is a terminal: output redirected to a file or a pipe holds no bar and no
+carriage return. Without ``tqdm`` the commands run the same with no bar and no warning.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from ._operator import (
     sparse_sign,
     very_sparse,
 )
+from ._progress import progress
 from ._validation import check_seed
 
 __all__ = ["main"]
@@ -60,62 +65,6 @@ _DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024
 
 #: Errors of the operators and the native core that the CLI reports as ``error:`` lines.
 _USER_ERRORS = (ValueError, TypeError, OverflowError, MemoryError, RuntimeError, OSError)
-
-
-# ---------------------------------------------------------------------- progress bar
-class ProgressBar:
-    """A minimal progress bar (percentage and rows per second) on a text stream.
-
-    Disabled (no output at all) when ``enabled`` is False. Redraws at most every
-    ``interval`` seconds.
-    """
-
-    def __init__(
-        self,
-        total: int,
-        *,
-        enabled: bool,
-        stream: TextIO | None = None,
-        width: int = 30,
-        interval: float = 0.1,
-    ) -> None:
-        self.total = max(int(total), 1)
-        self.enabled = enabled
-        self.stream = stream if stream is not None else sys.stderr
-        self.width = width
-        self.interval = interval
-        self.done = 0
-        self._start = time.perf_counter()
-        self._last_draw = -math.inf
-        self._drawn_done = -1
-
-    def update(self, n: int) -> None:
-        """Record ``n`` more rows as done."""
-        self.done += n
-        now = time.perf_counter()
-        if self.enabled and (now - self._last_draw >= self.interval or self.done >= self.total):
-            self._draw(now)
-
-    def _draw(self, now: float) -> None:
-        self._last_draw = now
-        self._drawn_done = self.done
-        frac = min(self.done / self.total, 1.0)
-        filled = int(round(frac * self.width))
-        elapsed = max(now - self._start, 1e-9)
-        rate = self.done / elapsed
-        bar = "#" * filled + "-" * (self.width - filled)
-        self.stream.write(
-            f"\r[{bar}] {100 * frac:5.1f}%  {self.done}/{self.total} rows  {rate:,.0f} rows/s"
-        )
-        self.stream.flush()
-
-    def close(self) -> None:
-        """Finish the line."""
-        if self.enabled:
-            if self._drawn_done != self.done:
-                self._draw(time.perf_counter())
-            self.stream.write("\n")
-            self.stream.flush()
 
 
 # ---------------------------------------------------------------------- helpers
@@ -201,7 +150,7 @@ def _project_dense_file(args: argparse.Namespace, out_path: str, progress_enable
     op = _make_operator(args.method, args.k, d, args.seed, args.nnz, args.density)
     chunk = args.chunk_rows or max(1, _DEFAULT_CHUNK_BYTES // (d * dtype.itemsize))
     out = np.lib.format.open_memmap(out_path, mode="w+", dtype=dtype, shape=(n, args.k))
-    bar = ProgressBar(n, enabled=progress_enabled)
+    bar = progress(n, enabled=progress_enabled, unit="rows")
     try:
         for start in range(0, n, chunk):
             stop = min(start + chunk, n)
@@ -240,7 +189,7 @@ def _project_sparse_file(args: argparse.Namespace, out_path: str, progress_enabl
     op = _make_operator(args.method, args.k, d, args.seed, args.nnz, args.density)
     avg_row_bytes = max(1, (X.nnz * (dtype.itemsize + X.indices.itemsize)) // n)
     chunk = args.chunk_rows or max(1, _DEFAULT_CHUNK_BYTES // avg_row_bytes)
-    bar = ProgressBar(n, enabled=progress_enabled)
+    bar = progress(n, enabled=progress_enabled, unit="rows")
     try:
         if _extension(args.output) == ".npy":
             out = np.lib.format.open_memmap(out_path, mode="w+", dtype=dtype, shape=(n, args.k))
@@ -276,11 +225,10 @@ def _cmd_project(args: argparse.Namespace) -> int:
         raise CliError("sparse .npz output requires sparse .npz input; use a .npy output")
     check_output(args.output)
     check_distinct(args.output, [args.input])
-    progress = not args.no_progress and sys.stderr.isatty()
     project = _project_dense_file if in_ext == ".npy" else _project_sparse_file
     try:
         with output_file(args.output, out_ext) as tmp:
-            project(args, tmp, progress)
+            project(args, tmp, not args.no_progress)
     except _USER_ERRORS as exc:
         raise CliError(str(exc)) from exc
     return 0
@@ -474,7 +422,11 @@ def _build_parser() -> argparse.ArgumentParser:
         default="cpu",
         help="where to compute (gpu: float32 dense input; same bits for sparse families)",
     )
-    proj.add_argument("--no-progress", action="store_true", help="no progress bar")
+    proj.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bar (one is drawn with tqdm when stderr is a terminal)",
+    )
 
     from . import _cli_select
 

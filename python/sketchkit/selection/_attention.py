@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-import time
 from typing import Any
 
 import numpy as np
 
 from .. import _native
 from .._docs import choices, fill_doc
+from .._progress import progress
 from .._validation import as_float, as_int, check_choice
 from ._base import BaseSelector, class_quotas
 from ._graph import HASH_DEFAULTS, _metric, _to_csr, build_hasher
@@ -21,23 +20,17 @@ __all__ = ["GraphAttentionSelector"]
 
 
 class _Stages:
-    """Stage-by-stage progress on stderr (the selector's ``verbose`` flag)."""
+    """Stage-by-stage progress (the selector's ``verbose`` flag), a ``tqdm`` bar."""
 
     def __init__(self, enabled: bool, total: int) -> None:
-        self.enabled, self.total, self.done = enabled, total, 0
-        self.t0 = time.perf_counter()
+        self.bar = progress(total, enabled=enabled, unit="stage", desc="attention selection")
 
     def step(self, what: str) -> None:
-        self.done += 1
-        if self.enabled:
-            width = 24
-            fill = width * self.done // self.total
-            bar = "#" * fill + "-" * (width - fill)
-            dt = time.perf_counter() - self.t0
-            line = f"\r[{bar}] {self.done}/{self.total} {what:<28} {dt:7.2f} s"
-            print(line, end="", file=sys.stderr)
-            if self.done == self.total:
-                print(file=sys.stderr)
+        self.bar.set_postfix_str(what, refresh=False)
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 @fill_doc(hash_families=choices(_native.HASH_FAMILIES))
@@ -87,7 +80,10 @@ class GraphAttentionSelector(BaseSelector):
     boundary_weight : float, default=1.0
     %(random_state)s
     verbose : bool, default=False
-        Print stage progress to stderr.
+        Show the stages (graph, scores, selection) as a ``tqdm`` progress bar on
+        standard error, drawn on a terminal or in a notebook only: nothing is
+        written when standard error is redirected, or when ``tqdm`` is not
+        installed (``pip install sketchkit[cli]``).
 
     Attributes
     ----------
@@ -183,12 +179,17 @@ class GraphAttentionSelector(BaseSelector):
         nt = as_float(self.noise_threshold, "noise_threshold")
         bw = as_float(self.boundary_weight, "boundary_weight")
         stages = _Stages(bool(self.verbose), 3)
-        parts = self._build_graph(rows, codes, n_classes, n)
-        stages.step("neighbour graph")
-        score, agreement, _rep, noisy = _native.attention_scores(*parts, codes, n_classes, nt, bw)
-        stages.step("attention scores")
-        idx, weights, hops = _native.attention_select(*parts, codes, n_classes, score, noisy, q)
-        stages.step("selection")
+        try:
+            parts = self._build_graph(rows, codes, n_classes, n)
+            stages.step("neighbour graph")
+            score, agreement, _rep, noisy = _native.attention_scores(
+                *parts, codes, n_classes, nt, bw
+            )
+            stages.step("attention scores")
+            idx, weights, hops = _native.attention_select(*parts, codes, n_classes, score, noisy, q)
+            stages.step("selection")
+        finally:
+            stages.close()
         self.scores_ = score
         self.agreement_ = agreement
         self.noisy_ = noisy
