@@ -24,7 +24,7 @@ from typing import Any, Literal
 import numpy as np
 
 from . import _native
-from ._validation import is_sparse
+from ._validation import as_array, is_sparse
 
 Device = Literal["cpu", "gpu"]
 
@@ -78,7 +78,7 @@ def gpu_input(x: Any, name: str) -> np.ndarray:
             f"{name}: device='gpu' takes dense arrays, got a sparse {type(x).__name__}; "
             "use device='cpu' (sparse input is supported there) or densify it first"
         )
-    arr = np.asarray(x)
+    arr = as_array(x, name)
     if not (arr.dtype.kind == "f" and arr.dtype.itemsize == 4):
         raise TypeError(
             f"{name}: device='gpu' computes in float32 and converts nothing; {name} has "

@@ -36,11 +36,13 @@ from ._gpu import check_device, gpu_input
 from ._linop import LinearOperator, Transposed
 from ._validation import (
     _float_dtype_for,
+    as_array,
     as_dense,
     as_int,
     check_memory,
     check_seed,
     float_dtype_name,
+    has_dlpack,
     is_sparse,
 )
 
@@ -62,11 +64,24 @@ def _check_axis(axis: Any, ndim: int) -> int:
 
 
 def _check_inplace_target(x: Any, axis: Any) -> tuple[np.ndarray, int]:
-    """The checks of ``fwht(..., inplace=True)``: transform ``x`` itself or fail."""
+    """The checks of ``fwht(..., inplace=True)``: transform ``x`` itself or fail.
+
+    A NumPy array is transformed as it is; a DLPack producer or a buffer-protocol
+    object through a zero-copy NumPy view of its memory (so the producer sees the
+    result); anything else would need a copy and is refused.
+    """
+    if not isinstance(x, np.ndarray) and not is_sparse(x):
+        if has_dlpack(x):
+            x = as_array(x, "x")  # a view of the producer's memory, never a copy
+        else:
+            try:
+                x = np.asarray(memoryview(x))  # the buffer protocol: a view as well
+            except TypeError:
+                pass
     if not isinstance(x, np.ndarray):  # SciPy sparse matrices are not ndarrays either
         raise TypeError(
-            f"fwht(..., inplace=True) needs a NumPy array, got {type(x).__name__}; "
-            "use inplace=False to transform a copy"
+            f"fwht(..., inplace=True) needs a NumPy array, a DLPack array or a writable "
+            f"buffer, got {type(x).__name__}; use inplace=False to transform a copy"
         )
     if x.dtype.char not in "fd" or not x.dtype.isnative:
         raise TypeError(
@@ -140,7 +155,8 @@ def fwht(
     Parameters
     ----------
     x : array_like of shape (n,), (n, m) or (m, n)
-        A 1-D or 2-D array whose length along ``axis`` is a power of two in
+        A 1-D or 2-D array (NumPy, any CPU array with ``__dlpack__`` or the buffer
+        protocol, or a nested sequence) whose length along ``axis`` is a power of two in
         ``[1, 2**30]``. No padding is done here; to sketch vectors of any length use
         the SRHT operator :func:`sketchkit.srht`, which zero-pads its input to the next
         power of two. ``float32`` and ``float64`` are transformed in their own precision;
@@ -156,8 +172,11 @@ def fwht(
     inplace : bool, default=False
         If False, transform a copy of ``x`` (same dtype and memory order) and return
         it; ``x`` is unchanged. If True, overwrite ``x`` and return ``x`` itself:
-        ``x`` must then be a writable, aligned ``float32`` or ``float64`` NumPy array
-        whose elements are contiguous along ``axis`` (a stride of one element).
+        ``x`` must then be a writable, aligned ``float32`` or ``float64`` array
+        whose elements are contiguous along ``axis`` (a stride of one element). A
+        NumPy array is returned as is; a CPU array with ``__dlpack__`` (a PyTorch
+        tensor, ...) or a writable buffer (``array.array``, ``memoryview``) is
+        overwritten in its own memory and a NumPy view of that memory is returned.
     device : {"cpu", "gpu"}, default="cpu"
         Where to compute. ``"gpu"`` takes ``float32`` input only (``TypeError``
         otherwise; nothing is converted) and gives the CPU's result bit for bit: the
@@ -171,7 +190,7 @@ def fwht(
     -------
     ndarray
         The transformed array, of the shape of ``x`` and a float dtype: ``x`` itself
-        when ``inplace=True``, otherwise a new array.
+        (or a view of its memory) when ``inplace=True``, otherwise a new array.
 
     Raises
     ------
@@ -218,10 +237,7 @@ def fwht(
     else:
         if is_sparse(x):
             raise TypeError(f"x must be a dense array, got a sparse {type(x).__name__}")
-        try:
-            arr = np.asarray(x)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"x could not be converted to a numeric array: {exc}") from exc
+        arr = as_array(x, "x")
         if on_gpu:
             arr = gpu_input(arr, "x")
         target = _float_dtype_for(arr.dtype, "x")

@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _native
 from ._projection import _validate
-from ._validation import resolve_seed
+from ._validation import as_array, resolve_seed
 from .linalg import _DEFAULTS, _matrix
 
 __all__ = ["RandomizedPCA"]
@@ -169,7 +169,7 @@ class RandomizedPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         ndarray of shape (n_samples, n_features)
         """
         check_is_fitted(self)
-        Z = np.asarray(X, dtype=self.components_.dtype)
+        Z = np.asarray(as_array(X, "X"), dtype=self.components_.dtype)
         if self.whiten:
             Z = Z * np.sqrt(self.explained_variance_)
         return Z @ self.components_ + self.mean_

@@ -51,7 +51,7 @@ from ._operator import (
     srht,
     very_sparse,
 )
-from ._validation import resolve_seed
+from ._validation import as_array, has_dlpack, resolve_seed
 
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data as _sklearn_validate_data
@@ -88,6 +88,8 @@ def _validate(estimator: BaseEstimator, X: Any, *, reset: bool, scan_finite: boo
         "reset": reset,
         _FINITE_KW: False,
     }
+    if has_dlpack(X):  # PyTorch, JAX, array-api-strict, ...: a zero-copy NumPy view
+        X = as_array(X, "X")
     if _sklearn_validate_data is not None:
         X = _sklearn_validate_data(estimator, X, **kwargs)
     else:  # pragma: no cover - scikit-learn < 1.6
@@ -286,6 +288,8 @@ class _BaseSketchProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         X_original : ndarray of shape (n_samples, n_features_in_)
         """
         check_is_fitted(self)
+        if has_dlpack(X):
+            X = as_array(X, "X")
         X = check_array(X, dtype=[np.float64, np.float32], accept_sparse=("csr", "csc"))
         if self.compute_inverse_components:
             inverse_components = self.inverse_components_

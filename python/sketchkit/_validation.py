@@ -3,6 +3,26 @@
 Every public entry point of :mod:`sketchkit` funnels its arguments through the helpers
 in this module, so that the rules below hold everywhere:
 
+Array interchange
+    Every dense input goes through :func:`as_array`, the one conversion of an input to
+    a NumPy array, and every result is a NumPy array:
+
+    * NumPy arrays are used as they are (``ndarray`` subclasses as a base-class view).
+    * Any other object with ``__dlpack__`` (PyTorch CPU tensors, JAX arrays,
+      ``array-api-strict`` arrays, CuPy's host arrays, ...) is imported with
+      :func:`numpy.from_dlpack`: a zero-copy view of the producer's memory. An array
+      on another device (a GPU) is a :class:`TypeError` that says to copy it to the
+      CPU first; a CPU object whose DLPack export fails (a dtype DLPack lacks, a
+      tensor that requires grad) falls back to its ``__array__`` (through
+      :func:`numpy.asarray`) if it has one; otherwise, or if that fails too, it is a
+      :class:`TypeError` naming the argument.
+    * Everything else goes through :func:`numpy.asarray`: objects with the buffer
+      protocol (``memoryview``, ``array.array``, ``bytearray``) as zero-copy views,
+      then ``__array__``/``__array_interface__`` objects, nested sequences and scalars.
+
+    The rules below then apply to the NumPy array, so a ``float32`` tensor stays
+    ``float32`` and is read in place, without a copy.
+
 Dense arrays
     * ``float32`` and ``float64`` arrays are passed through unchanged: no copy, no
       change of memory layout (C order, F order and strided views are all accepted by
@@ -51,6 +71,7 @@ import numpy as np
 from . import _native
 
 __all__ = [
+    "as_array",
     "as_dense",
     "as_float",
     "as_int",
@@ -61,6 +82,7 @@ __all__ = [
     "resolve_density",
     "check_seed",
     "float_dtype_name",
+    "has_dlpack",
     "is_sparse",
     "resolve_seed",
 ]
@@ -290,17 +312,92 @@ def _check_finite(x: np.ndarray, name: str) -> None:
         raise ValueError(f"Input {name} contains NaN or infinity.")
 
 
+#: DLPack device types whose memory the CPU reads, the ones :func:`numpy.from_dlpack`
+#: takes: ``kDLCPU`` (1), ``kDLCUDAHost`` (3, pinned), ``kDLROCMHost`` (11),
+#: ``kDLCUDAManaged`` (13).
+_DLPACK_HOST_DEVICES = frozenset({1, 3, 11, 13})
+
+
+def has_dlpack(x: Any) -> bool:
+    """Whether ``x`` is a non-NumPy object that exports DLPack (``__dlpack__``)."""
+    return not isinstance(x, np.ndarray) and hasattr(type(x), "__dlpack__")
+
+
+def _dlpack_device(x: Any) -> tuple[int, int] | None:
+    try:
+        dev = x.__dlpack_device__()
+        return int(dev[0]), int(dev[1])
+    except Exception:  # noqa: BLE001 - no (usable) __dlpack_device__: let from_dlpack say
+        return None
+
+
+def as_array(x: Any, name: str) -> np.ndarray:
+    """Return ``x`` as a NumPy array without a copy where the input allows one.
+
+    The one conversion of an input to NumPy (see "Array interchange" in the module
+    docstring): NumPy arrays as they are, ``__dlpack__`` objects through
+    :func:`numpy.from_dlpack` (zero-copy), everything else (the buffer protocol
+    included) through :func:`numpy.asarray`. Dtype and shape are not checked here.
+
+    Parameters
+    ----------
+    x : object
+        The input.
+    name : str
+        The argument name used in error messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``x`` itself, or a view of its memory, or (sequences, ``__array__`` objects
+        that copy) a new array.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` lives on a device other than the CPU, or cannot be converted.
+    """
+    if isinstance(x, np.ndarray):
+        return np.asarray(x)
+    if has_dlpack(x):
+        device = _dlpack_device(x)
+        if device is not None and device[0] not in _DLPACK_HOST_DEVICES:
+            raise TypeError(
+                f"{name} is a {type(x).__name__} on a non-CPU device (DLPack device "
+                f"{device}); sketchkit reads CPU memory: copy it to the host first "
+                "(for instance tensor.cpu() or jax.device_get(x))"
+            )
+        try:
+            return np.from_dlpack(x)
+        except (BufferError, TypeError, ValueError, RuntimeError) as dlpack_exc:
+            failed = f"{name} ({type(x).__name__}) could not be read as a NumPy array: "
+            if not (hasattr(type(x), "__array__") or hasattr(x, "__array_interface__")):
+                raise TypeError(f"{failed}DLPack export failed ({dlpack_exc})") from dlpack_exc
+            try:
+                return np.asarray(x)
+            except Exception as exc:  # noqa: BLE001 - reported with the DLPack error
+                raise TypeError(
+                    f"{failed}DLPack export failed ({dlpack_exc}), and so did numpy.asarray ({exc})"
+                ) from exc
+    try:
+        return np.asarray(x)
+    except (TypeError, ValueError) as exc:  # ragged sequences and the like
+        raise TypeError(f"{name} could not be converted to a numeric array: {exc}") from exc
+
+
 def as_dense(x: Any, name: str, *, check_finite: bool = True) -> np.ndarray:
     """Validate a dense 1-D or 2-D array for the compiled kernels.
 
     ``float32``/``float64`` arrays in native byte order come back as the very same
-    object (or, for array-likes and ``ndarray`` subclasses, a base-class view); see
-    the module docstring for the conversions applied to other dtypes.
+    object (or, for ``ndarray`` subclasses, DLPack producers and buffer-protocol
+    objects, a view of their memory: see :func:`as_array`); see the module docstring
+    for the conversions applied to other dtypes.
 
     Parameters
     ----------
     x : array_like
-        The input.
+        The input: a NumPy array, any CPU array with ``__dlpack__`` or the buffer
+        protocol, or anything :func:`numpy.asarray` takes.
     name : str
         The argument name used in error messages.
     check_finite : bool, default=True
@@ -313,10 +410,7 @@ def as_dense(x: Any, name: str, *, check_finite: bool = True) -> np.ndarray:
     """
     if is_sparse(x):
         raise TypeError(f"{name} must be a dense array here, got a sparse {type(x).__name__}")
-    try:
-        arr = np.asarray(x)
-    except (TypeError, ValueError) as exc:  # ragged sequences and the like
-        raise TypeError(f"{name} could not be converted to a numeric array: {exc}") from exc
+    arr = as_array(x, name)
     target = _float_dtype_for(arr.dtype, name)
     if arr.ndim not in (1, 2):
         raise ValueError(f"{name} must be a 1-D or 2-D array, got an array with ndim={arr.ndim}")

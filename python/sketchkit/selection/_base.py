@@ -16,7 +16,7 @@ from sklearn.base import BaseEstimator
 
 from .. import _native
 from .._docs import fill_doc
-from .._validation import as_dense, as_float, as_sparse, resolve_seed
+from .._validation import as_array, as_dense, as_float, as_sparse, resolve_seed
 
 __all__ = ["BaseSelector", "class_quotas", "encode_labels", "native_rows"]
 
@@ -66,7 +66,7 @@ def encode_labels(y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
         If ``y`` is not 1-D, its length differs from ``n_rows``, it holds NaN, or it
         has fewer than two classes.
     """
-    y_arr = np.asarray(y)
+    y_arr = as_array(y, "y")
     if y_arr.ndim == 2 and y_arr.shape[1] == 1:
         y_arr = y_arr.ravel()
     if y_arr.ndim != 1:
@@ -131,10 +131,12 @@ class BaseSelector(BaseEstimator):
 
         Returns
         -------
-        X_resampled : same container as ``X``
-            The kept rows, in their original order.
-        y_resampled : same container as ``y``
-            Their labels.
+        X_resampled : DataFrame or ndarray or sparse matrix
+            The kept rows, in their original order: a DataFrame for a DataFrame
+            ``X``, a CSR matrix for sparse ``X``, otherwise a NumPy array (also for
+            PyTorch, JAX and other DLPack or buffer-protocol input).
+        y_resampled : Series or ndarray
+            Their labels: a Series for a Series ``y``, otherwise a NumPy array.
         """
         is_pandas = hasattr(X, "iloc")
         Xc, rows = native_rows(X.to_numpy() if is_pandas else X)
@@ -147,7 +149,7 @@ class BaseSelector(BaseEstimator):
         self.sample_indices_ = idx
         self.reduction_ = 1.0 - idx.shape[0] / n
         X_res = X.iloc[idx] if is_pandas else Xc[idx]
-        y_res = y.iloc[idx] if hasattr(y, "iloc") else np.asarray(y)[idx]
+        y_res = y.iloc[idx] if hasattr(y, "iloc") else as_array(y, "y")[idx]
         return X_res, y_res
 
     def fit(self, X: Any, y: Any) -> BaseSelector:
