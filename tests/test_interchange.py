@@ -191,3 +191,16 @@ def test_torch_cpu_tensors():
     assert_array_equal(t.numpy(), Y)
     with pytest.raises(TypeError, match="X"):
         op.project(torch.ones(2, 8, requires_grad=True))
+
+
+# ------------------------------------------------------------------ JAX (optional)
+def test_jax_arrays_are_read_in_place_and_never_written():
+    jnp = pytest.importorskip("jax.numpy")
+    x = jnp.arange(32, dtype=jnp.float32).reshape(4, 8)
+    arr = as_dense(x, "X")
+    assert arr.dtype == np.float32 and np.shares_memory(arr, np.from_dlpack(x))
+    op = sk.gaussian(3, 8, seed=0)
+    assert_array_equal(op.project(x), op.project(np.asarray(x)))
+    assert_array_equal(sk.fwht(x, axis=1), sk.fwht(np.asarray(x), axis=1))
+    with pytest.raises(ValueError, match="read-only"):  # JAX arrays are immutable
+        sk.fwht(x, axis=1, inplace=True)

@@ -12,7 +12,7 @@ Formats, chosen by extension:
 * ``.parquet`` -- with pyarrow installed; ``--label`` names the column.
 
 The output (and ``--indices-out``) is written all at once beside the target and must
-not be an input file (see :mod:`sketchkit._cli_files`). The progress display of
+not be an input file (see ``sketchkit._cli_files``). The progress display of
 ``--method attention`` (the selector's ``verbose`` stages) is a ``tqdm`` bar on
 standard error, drawn only when it is a terminal and ``tqdm`` is installed.
 """

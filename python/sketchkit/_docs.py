@@ -72,21 +72,21 @@ seed_ : int
 operator_ : SketchOperator
     The fitted operator ``S``; ``transform(X)`` is ``X @ operator_.T``.""",
     "sparse_components_": """\
-components_ : sparse CSR matrix of shape (n_components_, n_features_in_)
+components_ : sparse CSR matrix of shape ``(n_components_, n_features_in_)``
     ``S`` materialized (lazily, on first access), with the dtype of the fit data.""",
     "dense_components_": """\
-components_ : ndarray of shape (n_components_, n_features_in_)
+components_ : ndarray of shape ``(n_components_, n_features_in_)``
     ``S`` materialized (lazily, on first access), with the dtype of the fit data.""",
     "inverse_components_": """\
-inverse_components_ : ndarray of shape (n_features_in_, n_components_)
+inverse_components_ : ndarray of shape ``(n_features_in_, n_components_)``
     Pseudo-inverse of the components, only computed if
     ``compute_inverse_components`` is True.""",
     "features_in_": """\
 n_features_in_ : int
-    Number of features seen during :term:`fit`.
+    Number of features seen during ``fit``.
 
-feature_names_in_ : ndarray of shape (n_features_in_,)
-    Names of features seen during :term:`fit`. Defined only when ``X`` has feature
+feature_names_in_ : ndarray of shape ``(n_features_in_,)``
+    Names of features seen during ``fit``. Defined only when ``X`` has feature
     names that are all strings.""",
     # ------------------------------------------------------------------ selectors
     "selector_attributes": """\

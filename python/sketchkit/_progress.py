@@ -1,7 +1,7 @@
 """Progress bars: ``tqdm`` when it is installed, nothing otherwise.
 
 Every progress display of the package (``sketchkit project``, ``sketchkit select`` and
-the selectors' ``verbose`` flag) goes through :func:`progress`. The bar is
+the selectors' ``verbose`` flag) goes through ``sketchkit._progress.progress``. The bar is
 :class:`tqdm.auto.tqdm` on standard error: a text bar on a terminal, a widget in a
 Jupyter notebook (with ``ipywidgets``), and **nothing** when standard error is not a
 terminal (a pipe, a log file, CI), so redirected output holds no carriage returns.

@@ -183,7 +183,7 @@ class _BaseSketchProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 
         Returns
         -------
-        X_new : {ndarray, sparse matrix} of shape (n_samples, n_components_)
+        X_new : {ndarray, sparse matrix} of shape ``(n_samples, n_components_)``
             Same as ``fit(X).transform(X)``.
         """
         X = _validate(self, X, reset=True, scan_finite=False)
@@ -256,7 +256,7 @@ class _BaseSketchProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 
         Returns
         -------
-        X_new : {ndarray, sparse matrix} of shape (n_samples, n_components_)
+        X_new : {ndarray, sparse matrix} of shape ``(n_samples, n_components_)``
             Projected data, of the input's float dtype. Sparse (CSR) only when ``X`` is
             sparse and ``dense_output=False`` (not available for the Gaussian family).
         """
@@ -280,12 +280,12 @@ class _BaseSketchProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_components_)
+        X : {array-like, sparse matrix} of shape ``(n_samples, n_components_)``
             Projected data.
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features_in_)
+        X_original : ndarray of shape ``(n_samples, n_features_in_)``
         """
         check_is_fitted(self)
         if has_dlpack(X):
@@ -305,7 +305,7 @@ class _BaseSketchProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 
     @property
     def components_(self) -> Any:
-        """The projection matrix of shape (n_components_, n_features_in_).
+        """The projection matrix of shape ``(n_components_, n_features_in_)``.
 
         Materialized from the seed on first access and cached (not pickled). A SciPy CSR
         matrix for the sparse families, an ndarray for the Gaussian family, with the

@@ -4,7 +4,7 @@ Every public entry point of :mod:`sketchkit` funnels its arguments through the h
 in this module, so that the rules below hold everywhere:
 
 Array interchange
-    Every dense input goes through :func:`as_array`, the one conversion of an input to
+    Every dense input goes through ``as_array``, the one conversion of an input to
     a NumPy array, and every result is a NumPy array:
 
     * NumPy arrays are used as they are (``ndarray`` subclasses as a base-class view).
@@ -47,16 +47,16 @@ Sparse matrices
 Sizes and parameters
     * Counts (``k``, ``d``, ``nnz``, thread counts, ``n_neighbors``, ...) must be Python
       or NumPy integers (not ``bool``): anything else is a :class:`TypeError`
-      (:func:`as_int`, the one integer coercion). Seeds must be integers in
+      (``as_int``, the one integer coercion). Seeds must be integers in
       ``[0, 2**64)``; a ``random_state`` (int, ``None``, ``RandomState`` or
-      ``Generator``) becomes a seed through :func:`resolve_seed`, the one resolver of
+      ``Generator``) becomes a seed through ``resolve_seed``, the one resolver of
       every estimator and selector.
     * Value ranges (``k >= 1``, ``nnz <= k``, ``density`` in ``(0, 1]``, ``k * d``
       within int64, the SRHT's sizes, ...), family names, the per-class quotas and the
       CSR structure rules are the core's: the native calls report a bad value as a
       :class:`ValueError`/:class:`OverflowError` naming the argument
       (``"<arg>: <rule>"``). The lists and defaults Python needs (family names, hash
-      families, metrics, ``nnz``'s default, ...) are read from :mod:`sketchkit._native`.
+      families, metrics, ``nnz``'s default, ...) are read from ``sketchkit._native``.
 """
 
 from __future__ import annotations
