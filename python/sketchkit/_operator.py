@@ -250,8 +250,10 @@ class SketchOperator(LinearOperator):
         ----------
         X : array_like or sparse matrix of shape (n, d) or (d,)
             Dense arrays of dtype ``float32``/``float64`` are used without a copy
-            (any memory layout); integer and boolean input is converted to ``float64``,
-            ``float16`` to ``float32``. SciPy CSR and CSC input is supported directly.
+            (any memory layout), NumPy arrays and any CPU array with ``__dlpack__``
+            (PyTorch, JAX, ...) or the buffer protocol alike; integer and boolean input
+            is converted to ``float64``, ``float16`` to ``float32``. SciPy CSR and CSC
+            input is supported directly. The result is a NumPy array.
         dense_output : bool, default=True
             Only for sparse ``X``: if False, return a SciPy CSR matrix (``csr_matrix``
             for ``spmatrix`` input, ``csr_array`` for ``sparray`` input) with explicit

@@ -169,7 +169,7 @@ class RandomizedPCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         ndarray of shape (n_samples, n_features)
         """
         check_is_fitted(self)
-        Z = np.asarray(as_array(X, "X"), dtype=self.components_.dtype)
+        Z: np.ndarray = np.asarray(as_array(X, "X"), dtype=self.components_.dtype)
         if self.whiten:
             Z = Z * np.sqrt(self.explained_variance_)
         return Z @ self.components_ + self.mean_

@@ -82,7 +82,7 @@ def progress(total: int, *, enabled: bool = True, unit: str = "it", desc: str | 
         A ``tqdm`` bar, or (progress off, tqdm not installed) an object with the
         same ``update``, ``set_postfix_str`` and ``close`` methods that does nothing.
     """
-    if not enabled:
+    if not enabled or sys.stderr is None:  # no stream at all (pythonw): nothing to draw on
         return _NoBar()
     tqdm = _tqdm_class()
     if tqdm is None:
