@@ -17,6 +17,7 @@ from sketchkit.selection import GraphAttentionSelector, exact_kneighbors_graph
 
 xp = pytest.importorskip("array_api_strict")
 
+NUMPY_VERSION = tuple(int(p) for p in np.__version__.split(".")[:2])
 RNG = np.random.default_rng(0)
 X64 = RNG.standard_normal((40, 16))
 X32 = X64.astype(np.float32)
@@ -118,17 +119,21 @@ def test_rotation_and_fwht_take_dlpack_and_buffers():
     assert list(buf) == list(map(float, range(8)))  # inplace=False: the input is untouched
 
 
-def test_inplace_fwht_writes_the_producers_memory():
-    # DLPack: the transform lands in the array-api-strict array itself.
+def test_inplace_fwht_writes_a_dlpack_producers_memory():
     a = _strict(np.arange(8.0))
-    out = sk.fwht(a, inplace=True)
+    if NUMPY_VERSION < (2, 1):  # older from_dlpack gives read-only views: refused, saying so
+        with pytest.raises(ValueError, match=r"NumPy >= 2\.1"):
+            sk.fwht(a, inplace=True)
+        return
+    out = sk.fwht(a, inplace=True)  # the transform lands in the array-api-strict array
     assert type(out) is np.ndarray and np.shares_memory(out, np.from_dlpack(a))
     assert_array_equal(np.from_dlpack(a), sk.fwht(np.arange(8.0)))
-    # The buffer protocol: the array.array itself is transformed.
+
+
+def test_inplace_fwht_writes_a_buffers_memory():
     buf = array.array("f", range(8))
-    out = sk.fwht(buf, inplace=True, normalized=True)
+    out = sk.fwht(buf, inplace=True, normalized=True)  # the array.array itself
     assert np.shares_memory(out, np.frombuffer(buf, dtype=np.float32))
-    assert_allclose(np.frombuffer(buf, dtype=np.float32), out)
     assert_allclose(buf.tolist(), sk.fwht(np.arange(8.0), normalized=True), rtol=1e-6)
     # A read-only buffer or a plain list would need a copy: refused.
     with pytest.raises(ValueError, match="read-only"):
@@ -187,8 +192,9 @@ def test_torch_cpu_tensors():
     op = sk.gaussian(3, 8, seed=0)
     assert_array_equal(op.project(t), op.project(t.numpy()))
     assert np.shares_memory(as_dense(t, "X"), t.numpy())  # zero-copy
-    sk.fwht(t, axis=1, inplace=True)  # the tensor itself is transformed
-    assert_array_equal(t.numpy(), Y)
+    if NUMPY_VERSION >= (2, 1):  # writable DLPack views
+        sk.fwht(t, axis=1, inplace=True)  # the tensor itself is transformed
+        assert_array_equal(t.numpy(), Y)
     with pytest.raises(TypeError, match="X"):
         op.project(torch.ones(2, 8, requires_grad=True))
 

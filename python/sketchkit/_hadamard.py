@@ -46,6 +46,9 @@ from ._validation import (
     is_sparse,
 )
 
+#: NumPy's (major, minor): ``numpy.from_dlpack`` gives writable views from 2.1 on.
+_NUMPY_VERSION = tuple(int(p) for p in np.__version__.split(".")[:2])
+
 __all__ = ["HadamardRotation", "InverseHadamardRotation", "fwht", "hadamard_rotation"]
 
 FloatArray = NDArray[np.floating[Any]]
@@ -73,6 +76,12 @@ def _check_inplace_target(x: Any, axis: Any) -> tuple[np.ndarray, int]:
     if not isinstance(x, np.ndarray) and not is_sparse(x):
         if has_dlpack(x):
             x = as_array(x, "x")  # a view of the producer's memory, never a copy
+            if not x.flags.writeable and _NUMPY_VERSION < (2, 1):
+                raise ValueError(
+                    "fwht(..., inplace=True) on a DLPack array needs NumPy >= 2.1 (older "
+                    f"NumPy {np.__version__} imports DLPack arrays read-only); upgrade "
+                    "NumPy or use inplace=False to transform a copy"
+                )
         else:
             try:
                 x = np.asarray(memoryview(x))  # the buffer protocol: a view as well
@@ -175,8 +184,9 @@ def fwht(
         ``x`` must then be a writable, aligned ``float32`` or ``float64`` array
         whose elements are contiguous along ``axis`` (a stride of one element). A
         NumPy array is returned as is; a CPU array with ``__dlpack__`` (a PyTorch
-        tensor, ...) or a writable buffer (``array.array``, ``memoryview``) is
-        overwritten in its own memory and a NumPy view of that memory is returned.
+        tensor, ...; with NumPy >= 2.1, whose ``from_dlpack`` gives writable views)
+        or a writable buffer (``array.array``, ``memoryview``) is overwritten in its
+        own memory and a NumPy view of that memory is returned.
     device : {"cpu", "gpu"}, default="cpu"
         Where to compute. ``"gpu"`` takes ``float32`` input only (``TypeError``
         otherwise; nothing is converted) and gives the CPU's result bit for bit: the
