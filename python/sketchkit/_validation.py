@@ -9,7 +9,7 @@ Array interchange
 
     * NumPy arrays are used as they are (``ndarray`` subclasses as a base-class view).
     * Any other object with ``__dlpack__`` (PyTorch CPU tensors, JAX arrays,
-      ``array-api-strict`` arrays, CuPy's host arrays, ...) is imported with
+      ``array-api-strict`` arrays, other array-API libraries' CPU arrays) is imported with
       :func:`numpy.from_dlpack`: a zero-copy view of the producer's memory. An array
       on another device (a GPU) is a :class:`TypeError` that says to copy it to the
       CPU first; a CPU object whose DLPack export fails (a dtype DLPack lacks, a
