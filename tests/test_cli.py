@@ -206,6 +206,43 @@ def test_demo_quick(capsys):
     assert "faster" in out or "slower" in out
 
 
+def test_demo_device_choices(capsys):
+    assert main(["demo", "--quick", "--device", "cpu"]) == 0
+    assert "GPU" not in capsys.readouterr().out
+    assert main(["demo", "--quick", "--device", "auto"]) == 0
+    out = capsys.readouterr().out
+    if not sk.gpu_available():
+        assert "GPU: no adapter found" in out
+        with pytest.raises(SystemExit):
+            main(["demo", "--quick", "--device", "gpu"])
+        return
+    line = next(x for x in out.splitlines() if x.startswith("GPU "))
+    if sk.gpu_info()["device_type"] == "cpu":
+        # a software adapter is checked for identity, not timed, unless asked
+        assert "not timed" in line and "bit-identical" in line
+        assert main(["demo", "--quick", "--device", "gpu"]) == 0
+        out = capsys.readouterr().out
+        assert "s with transfers" in out and "not a GPU timing" in out
+    else:
+        assert "s with transfers" in line and "bit-identical" in line
+
+
+def test_demo_writes_nothing_to_stderr():
+    """The README's first command prints no error lines: no progress noise, and no
+    display probing by Vulkan layers (XDG_RUNTIME_DIR unset, as on a server)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("XDG_RUNTIME_DIR", "NODEVICE_SELECT")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "sketchkit", "demo", "--quick"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert "sparse_sign" in proc.stdout
+
+
 def test_demo_small_custom_sizes(capsys):
     assert main(["demo", "--n", "300", "--d", "128", "--k", "32"]) == 0
     out = capsys.readouterr().out

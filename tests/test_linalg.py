@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.sparse.linalg import aslinearoperator
 from sklearn.decomposition import PCA
+from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.utils.extmath import randomized_svd as sk_randomized_svd
 
 import sketchkit as sk
@@ -417,9 +418,6 @@ def test_rp_cholesky_reconstructs_low_rank_kernel():
         L.rp_cholesky(X, 0)
 
 
-def test_randomized_pca_passes_estimator_checks():
-    from sklearn.utils.estimator_checks import check_estimator
-
-    results = check_estimator(sk.RandomizedPCA(n_components=2, random_state=0), on_fail=None)
-    failed = [r["check_name"] for r in results if r["status"] == "failed"]
-    assert not failed, failed
+@parametrize_with_checks([sk.RandomizedPCA(n_components=2, random_state=0)])
+def test_randomized_pca_passes_estimator_checks(estimator, check):
+    check(estimator)

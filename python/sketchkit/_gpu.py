@@ -19,6 +19,7 @@ result does not depend on the chunking.
 
 from __future__ import annotations
 
+import os
 from typing import Any, Literal
 
 import numpy as np
@@ -27,6 +28,12 @@ from . import _native
 from ._validation import as_array, is_sparse
 
 Device = Literal["cpu", "gpu"]
+
+# Mesa's implicit Vulkan layer VK_LAYER_MESA_device_select ranks adapters by the display
+# they drive: it connects to Wayland and X and, where there is no display, prints
+# "error: XDG_RUNTIME_DIR is invalid or not set" to stderr. Compute needs no display, so
+# the layer is switched off with its own variable unless the environment sets it.
+os.environ.setdefault("NODEVICE_SELECT", "1")
 
 
 def check_device(device: Any) -> Device:

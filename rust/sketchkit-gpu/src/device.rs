@@ -68,12 +68,25 @@ pub(crate) fn shared() -> Result<Arc<Gpu>> {
     Ok(gpu)
 }
 
+/// The backends the GPU path uses: Vulkan, Metal and Direct3D 12.
+///
+/// On Linux, Mesa installs an implicit Vulkan layer (`VK_LAYER_MESA_device_select`)
+/// that connects to the Wayland and X displays to rank adapters, and prints
+/// `error: XDG_RUNTIME_DIR is invalid ...` where there is no display. A compute-only
+/// process can switch it off with the layer's own `NODEVICE_SELECT=1` (the Python
+/// package sets it at import unless the environment already sets it).
+pub const COMPUTE_BACKENDS: wgpu::Backends = wgpu::Backends::VULKAN
+    .union(wgpu::Backends::METAL)
+    .union(wgpu::Backends::DX12);
+
 impl Gpu {
     /// Opens the adapter the environment allows (`WGPU_BACKEND`), checks its limits,
     /// requests a device with them and builds the kernels.
     fn create() -> std::result::Result<Gpu, String> {
         let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
-        desc.backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY);
+        // Only the compute backends (never GL or a browser's WebGPU), so nothing
+        // windowing-related is probed; `WGPU_BACKEND` narrows them further.
+        desc.backends = wgpu::Backends::from_env().unwrap_or(COMPUTE_BACKENDS);
         let instance = wgpu::Instance::new(desc);
         let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
             power_preference: wgpu::PowerPreference::HighPerformance,
