@@ -26,7 +26,9 @@ if [ -z "${WHEEL:-}" ]; then
     LINK=(--zig --compatibility manylinux2014)
   fi
   rm -rf target/wheels-test
-  "$VENV/bin/maturin" build --release "${LINK[@]}" --out target/wheels-test
+  # maturin finds zig as `python -m ziglang`, with the venv's python first on PATH.
+  PATH="$(cd "$VENV/bin" && pwd):$PATH" "$VENV/bin/maturin" build --release "${LINK[@]}" \
+    --out target/wheels-test
   WHEEL=$(ls target/wheels-test/sketchkit-*.whl)
 fi
 echo "== install $(basename "$WHEEL") into $VENV"
