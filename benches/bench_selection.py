@@ -355,6 +355,7 @@ def evaluate(
     folds: int,
     max_quadratic: int,
     measure_py: bool,
+    strict: bool = False,
 ) -> tuple[str, list[Result]]:
     X, y = DATASETS[dname]()
     X = np.asarray(X, dtype=np.float64)
@@ -394,6 +395,8 @@ def evaluate(
                 if fold == 0 and measure_py:
                     r.py_peak = py_peak(make, X_tr, y_tr)
             except Exception as exc:  # noqa: BLE001 - report and go on
+                if strict:
+                    raise
                 r.note = f"error: {type(exc).__name__}: {exc}"
                 print(f"  {dname} / {r.method}: {r.note}", file=sys.stderr)
                 continue
@@ -505,6 +508,11 @@ def averaged_table(all_results: dict[str, list[Result]], keys: list[str]) -> str
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="2 small data sets, 2 folds (CI)")
+    ap.add_argument(
+        "--strict",
+        action="store_true",
+        help="a selector's exception fails the run instead of becoming a table note (CI)",
+    )
     ap.add_argument("--datasets", help=f"comma-separated subset of {','.join(DATASETS)}")
     ap.add_argument("--methods", help=f"comma-separated subset of {','.join(METHODS)}")
     ap.add_argument("--folds", type=int, help="CV folds (default 5; 2 with --quick)")
@@ -552,7 +560,9 @@ def main(argv: list[str] | None = None) -> int:
     sections = []
     for d in dsets:
         t0 = time.perf_counter()
-        header, res = evaluate(d, keys, makers, folds, args.max_quadratic, not args.no_py_peak)
+        header, res = evaluate(
+            d, keys, makers, folds, args.max_quadratic, not args.no_py_peak, args.strict
+        )
         all_results[d] = res
         table = dataset_table(header, res)
         sections.append(table)

@@ -23,6 +23,8 @@ __all__ = [
     "get_num_threads",
     "simd_level",
     "force_simd_level",
+    "_panic_in_next_kernel",
+    "_sleep_on_workers",
     "Hasher",
     "minibatch_graph",
     "exact_graph",
@@ -275,10 +277,16 @@ def all_finite(x: _FloatArray) -> bool:
 
 # ------------------------------------------------------------------ runtime settings
 def set_num_threads(n: int) -> None:
-    """Rebuilds the crate's thread pool with ``n >= 1`` threads."""
+    """Sets the crate's thread count, ``1 <= n <= 4 * CPUs`` (else ``ValueError``)."""
 
 def get_num_threads() -> int:
-    """Size of the crate's thread pool."""
+    """The crate's thread count (``ValueError`` naming an invalid ``SKETCHKIT_NUM_THREADS``)."""
+
+def _panic_in_next_kernel() -> None:
+    """Testing hook: the next call on the crate's workers panics inside its job."""
+
+def _sleep_on_workers(seconds: float) -> None:
+    """Testing hook: occupies a worker of the crate's pools for ``seconds``."""
 
 def simd_level() -> str:
     """The level of ``SIMD_LEVELS`` the kernels dispatch to on this CPU."""

@@ -650,18 +650,37 @@ def srht(k: int, d: int, *, seed: int = 0) -> SketchOperator:
 
 # ---------------------------------------------------------------------- thread pool
 def set_num_threads(n: int) -> None:
-    """Set the size of sketchkit's own thread pool (``n >= 1``).
+    """Set the number of threads sketchkit's kernels run on.
 
     The pool is separate from NumPy's BLAS threads. Without a call to this function
-    the pool size is read from the ``SKETCHKIT_NUM_THREADS`` environment variable when
-    the pool is first used, and defaults to the number of available CPUs. Results are
-    bit-identical for every thread count.
+    the count is read from the ``SKETCHKIT_NUM_THREADS`` environment variable, and
+    defaults to the number of available CPUs. Results are bit-identical for every
+    thread count. With one thread, each call gets a one-worker pool of its own, so
+    calls from several Python threads (the GIL is released) run side by side; with
+    more, calls share one pool. A call already running keeps the pool it started on.
+
+    Parameters
+    ----------
+    n : int
+        From 1 to four times the CPU count.
+
+    Raises
+    ------
+    ValueError
+        If ``n`` is outside that range (the message names ``n`` and the bound).
     """
-    _native.set_num_threads(as_int(n, "n"))  # the core checks n >= 1
+    _native.set_num_threads(as_int(n, "n"))  # the core owns the range
 
 
 def get_num_threads() -> int:
-    """Number of threads in sketchkit's thread pool."""
+    """Number of threads sketchkit's kernels run on.
+
+    Raises
+    ------
+    ValueError
+        If ``SKETCHKIT_NUM_THREADS`` is set to anything but an integer from 1 to four
+        times the CPU count (and :func:`set_num_threads` was not called).
+    """
     return int(_native.get_num_threads())
 
 

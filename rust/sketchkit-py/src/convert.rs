@@ -250,7 +250,14 @@ pub(crate) fn with_output<'py, T: Element, R>(
     f_order: bool,
     fill: impl FnOnce(MatMut<'_, T>) -> PyResult<R>,
 ) -> PyResult<(Bound<'py, PyArray2<T>>, R)> {
-    let out = PyArray2::<T>::zeros(py, [rows, cols], f_order);
+    // NumPy's own `zeros`: an allocation it cannot make is its `MemoryError`
+    // (rust-numpy's `PyArray2::zeros` would panic on the null pointer instead).
+    let order = if f_order { "F" } else { "C" };
+    let out = py
+        .import("numpy")?
+        .getattr("zeros")?
+        .call1(((rows, cols), numpy::dtype::<T>(py), order))?
+        .cast_into::<PyArray2<T>>()?;
     let st = out.strides();
     let esz = std::mem::size_of::<T>() as isize;
     // SAFETY: `out` was allocated just above (contiguous, aligned, zero-initialized) and

@@ -30,6 +30,7 @@ mod select;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    runtime::init(m.py())?;
     m.add_class::<operator::SketchOperator>()?;
     m.add_class::<rotation::HadamardRotation>()?;
     m.add_function(wrap_pyfunction!(fwht::fwht_inplace, m)?)?;
@@ -39,6 +40,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(runtime::get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(runtime::simd_level, m)?)?;
     m.add_function(wrap_pyfunction!(runtime::force_simd_level, m)?)?;
+    m.add_function(wrap_pyfunction!(runtime::_panic_in_next_kernel, m)?)?;
+    m.add_function(wrap_pyfunction!(runtime::_sleep_on_workers, m)?)?;
     m.add_class::<select::Hasher>()?;
     m.add_function(wrap_pyfunction!(select::minibatch_graph, m)?)?;
     m.add_function(wrap_pyfunction!(select::exact_graph, m)?)?;

@@ -139,6 +139,7 @@ pub(crate) fn fwht_rows_finite<T: Real>(mut x: MatMut<'_, T>, normalized: bool) 
                     crate::dispatch!(transform(row));
                     scale_slice(row, scale, normalized);
                 });
+            Ok(())
         } else if rs == 1 {
             // Lanes across rows: transform "down the columns" of the transposed view.
             (0..rows.div_ceil(STRIP)).into_par_iter().for_each(|s| {
@@ -147,10 +148,12 @@ pub(crate) fn fwht_rows_finite<T: Real>(mut x: MatMut<'_, T>, normalized: bool) 
                 let part = unsafe { x.part(r0, r1, 0, n) };
                 strided_lanes(part.t(), normalized.then_some(scale));
             });
+            Ok(())
         } else {
-            (0..rows).into_par_iter().for_each_init(
-                || vec![T::ZERO; n],
-                |buf, r| {
+            (0..rows).into_par_iter().try_for_each_init(
+                || crate::error::try_vec(n, T::ZERO, "a row buffer"),
+                |buf, r| -> Result<()> {
+                    let buf = buf.as_mut().map_err(|e| e.clone())?;
                     // SAFETY: task r owns row r.
                     let mut row = unsafe { x.part(r, r + 1, 0, n) };
                     for (j, b) in buf.iter_mut().enumerate() {
@@ -164,10 +167,11 @@ pub(crate) fn fwht_rows_finite<T: Real>(mut x: MatMut<'_, T>, normalized: bool) 
                         unsafe { *row.ptr_at(0, j) = *b };
                     }
                     let _ = row.rb();
+                    Ok(())
                 },
-            );
+            )
         }
-    })
+    })?
 }
 
 /// Transforms every column of `x` (columns of length `x.rows()`, a power of two):

@@ -115,15 +115,15 @@ impl HadamardRotation {
                 self.dim
             )));
         }
-        drop(try_vec(self.dim, T::ZERO, "rotation buffer")?);
         // Orthonormal H in every round: one scale d'^(-rounds/2) at the end.
         let scale = T::from_f64((self.dim as f64).powf(-(self.rounds as f64) / 2.0));
         let out = out.into_shared();
         let finite = std::sync::atomic::AtomicBool::new(true);
         crate::parallel::install(|| {
-            (0..n).into_par_iter().for_each_init(
-                || vec![T::ZERO; self.dim],
-                |buf, r| {
+            (0..n).into_par_iter().try_for_each_init(
+                || try_vec(self.dim, T::ZERO, "a rotation buffer"),
+                |buf, r| -> Result<()> {
+                    let buf = buf.as_mut().map_err(|e| e.clone())?;
                     buf.fill(T::ZERO);
                     for (j, b) in buf[..w].iter_mut().enumerate() {
                         *b = x.get(r, j);
@@ -148,9 +148,10 @@ impl HadamardRotation {
                         // SAFETY: (0, j) is inside this row.
                         unsafe { *o.ptr_at(0, j) = scale * v };
                     }
+                    Ok(())
                 },
             )
-        })?;
+        })??;
         if finite.load(std::sync::atomic::Ordering::Relaxed) {
             Ok(())
         } else {

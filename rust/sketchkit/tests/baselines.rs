@@ -303,7 +303,7 @@ fn deterministic_across_threads() {
     let (x, y) = blobs(n, d, 3, 2.0, 0.05, 8);
     let rows = DenseRows::new(&x, n, d).unwrap();
     let lab = Labels::new(&y, n, 3).unwrap();
-    let before = sketchkit::get_num_threads();
+    let before = sketchkit::get_num_threads().unwrap();
     for metric in [Metric::Euclidean, Metric::Cosine] {
         sketchkit::set_num_threads(1).unwrap();
         let a = run_all(&rows, &lab, metric);

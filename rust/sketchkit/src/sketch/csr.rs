@@ -11,7 +11,7 @@
 
 use super::structure::{sign_of, SparseMat, ENTRY_INDEX};
 use crate::backend::DenseEntries;
-use crate::error::{try_vec, Result};
+use crate::error::{try_vec, Result, SketchError};
 use crate::view::{CsrRef, MatMut, SparseIndex};
 use crate::Real;
 use rayon::prelude::*;
@@ -126,9 +126,10 @@ pub(crate) fn rows_times_st<T: Real, I: SparseIndex>(
     prepare(op)?;
     let n = x.rows;
     let out = out.into_shared();
-    (0..n.div_ceil(ROWS)).into_par_iter().for_each_init(
-        || vec![T::ZERO; k + 1],
-        |acc, c| {
+    (0..n.div_ceil(ROWS)).into_par_iter().try_for_each_init(
+        || try_vec(k + 1, T::ZERO, "a row accumulator"),
+        |acc, c| -> Result<()> {
+            let acc = acc.as_mut().map_err(|e| e.clone())?;
             let (r0, r1) = (c * ROWS, ((c + 1) * ROWS).min(n));
             // SAFETY: chunk c owns output rows r0..r1.
             let o = unsafe { out.part(r0, r1, 0, k) };
@@ -140,9 +141,9 @@ pub(crate) fn rows_times_st<T: Real, I: SparseIndex>(
                     unsafe { *o.ptr_at(r - r0, i) = v };
                 }
             }
+            Ok(())
         },
-    );
-    Ok(())
+    )
 }
 
 /// The CSR (or CSC) triple `(indptr, indices, data)` of a sparse result.
@@ -168,12 +169,15 @@ pub(crate) fn rows_times_st_sparse<T: Real, I: SparseIndex>(
     let n = x.rows;
     let parts: Vec<(Vec<i64>, Vec<i32>, Vec<T>)> = (0..n.div_ceil(ROWS))
         .into_par_iter()
-        .map(|c| {
+        .map(|c| -> Result<_> {
             let (r0, r1) = (c * ROWS, ((c + 1) * ROWS).min(n));
-            let mut acc = vec![T::ZERO; k + 1];
-            let (mut si, mut sv) = (vec![0i32; k], vec![T::ZERO; k]);
-            let (mut lens, mut idx, mut val) =
-                (Vec::with_capacity(r1 - r0), Vec::new(), Vec::new());
+            let mut acc = try_vec(k + 1, T::ZERO, "a row accumulator")?;
+            let mut si = try_vec(k, 0i32, "a row's column indices")?;
+            let mut sv = try_vec(k, T::ZERO, "a row's values")?;
+            let mut lens = try_vec(0, 0i64, "row lengths")?;
+            lens.try_reserve_exact(r1 - r0)
+                .map_err(|_| SketchError::Alloc("row lengths".into()))?;
+            let (mut idx, mut val) = (Vec::new(), Vec::new());
             for r in r0..r1 {
                 acc.fill(T::ZERO);
                 crate::dispatch!(row_into(op, x, r, &mut acc));
@@ -185,16 +189,24 @@ pub(crate) fn rows_times_st_sparse<T: Real, I: SparseIndex>(
                     sv[at] = v;
                     at += usize::from(v != T::ZERO);
                 }
+                let grown = idx.try_reserve(at).and_then(|()| val.try_reserve(at));
+                grown.map_err(|_| SketchError::Alloc("the sparse result's entries".into()))?;
                 idx.extend_from_slice(&si[..at]);
                 val.extend_from_slice(&sv[..at]);
                 lens.push(at as i64);
             }
-            (lens, idx, val)
+            Ok((lens, idx, val))
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let nnz: usize = parts.iter().map(|p| p.1.len()).sum();
-    let mut indptr = Vec::with_capacity(n + 1);
-    let (mut indices, mut data) = (Vec::with_capacity(nnz), Vec::with_capacity(nnz));
+    let mut indptr = try_vec(0, 0i64, "the sparse result's indptr")?;
+    let mut indices = try_vec(0, 0i32, "the sparse result's indices")?;
+    let mut data = try_vec(0, T::ZERO, "the sparse result's data")?;
+    let reserved = indptr
+        .try_reserve_exact(n + 1)
+        .and_then(|()| indices.try_reserve_exact(nnz))
+        .and_then(|()| data.try_reserve_exact(nnz));
+    reserved.map_err(|_| SketchError::Alloc(format!("the sparse result ({nnz} entries)")))?;
     indptr.push(0i64);
     for (lens, idx, val) in parts {
         for l in lens {
@@ -222,9 +234,10 @@ pub(crate) fn s_times_rows<T: Real, I: SparseIndex>(
         // Build the row lists here, not inside the parallel tasks.
         mat.csr()?;
     }
-    (0..k.div_ceil(OUT_ROWS)).into_par_iter().for_each_init(
-        || vec![T::ZERO; m],
-        |acc, c| {
+    (0..k.div_ceil(OUT_ROWS)).into_par_iter().try_for_each_init(
+        || try_vec(m, T::ZERO, "a row accumulator"),
+        |acc, c| -> Result<()> {
+            let acc = acc.as_mut().map_err(|e| e.clone())?;
             let (i0, i1) = (c * OUT_ROWS, ((c + 1) * OUT_ROWS).min(k));
             // SAFETY: chunk c owns output rows i0..i1.
             let o = unsafe { out.part(i0, i1, 0, m) };
@@ -236,9 +249,9 @@ pub(crate) fn s_times_rows<T: Real, I: SparseIndex>(
                     unsafe { *o.ptr_at(i - i0, col) = v };
                 }
             }
+            Ok(())
         },
-    );
-    Ok(())
+    )
 }
 
 #[inline(always)]

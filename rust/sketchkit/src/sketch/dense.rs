@@ -12,6 +12,7 @@
 //! split of the rows.
 
 use crate::backend::DenseEntries;
+use crate::error::{try_vec, Result};
 use crate::rng::{gaussians4, tag, Stream};
 use crate::view::{MatMut, MatRef, SharedMut};
 use crate::Real;
@@ -62,12 +63,16 @@ const MC: usize = 64;
 
 /// `c += a · b` (`a`: n×K, `b`: K×N, `c`: n×N), each element a single FMA chain
 /// over `p = 0..K` continuing from `c`'s value.
-/// Returns false when `a` holds NaN or infinity (checked on the packed panels).
-#[must_use]
-pub(crate) fn gemm_acc<T: Real>(a: MatRef<'_, T>, b: MatRef<'_, T>, c: MatMut<'_, T>) -> bool {
+/// Returns `Ok(false)` when `a` holds NaN or infinity (checked on the packed panels),
+/// an error when the packing buffers cannot be allocated.
+pub(crate) fn gemm_acc<T: Real>(
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    c: MatMut<'_, T>,
+) -> Result<bool> {
     let n = a.rows();
     if n == 0 || b.cols() == 0 {
-        return true;
+        return Ok(true);
     }
     match (crate::simd::level(), std::mem::size_of::<T>()) {
         (crate::simd::Level::Avx512, 4) => gemm_impl::<T, 8, 16>(a, b, c),
@@ -81,11 +86,11 @@ fn gemm_impl<T: Real, const MR: usize, const NR: usize>(
     a: MatRef<'_, T>,
     b: MatRef<'_, T>,
     c: MatMut<'_, T>,
-) -> bool {
+) -> Result<bool> {
     let (n, kk, nn) = (a.rows(), a.cols(), b.cols());
     let panels = nn.div_ceil(NR);
     // Pack B into panels of NR columns: bp[panel][p][0..NR], zero padded.
-    let mut bp = vec![T::ZERO; panels * kk * NR];
+    let mut bp = try_vec(panels * kk * NR, T::ZERO, "packed operator panels")?;
     bp.par_chunks_mut((kk * NR).max(1))
         .enumerate()
         .for_each(|(pi, panel)| {
@@ -99,9 +104,16 @@ fn gemm_impl<T: Real, const MR: usize, const NR: usize>(
         });
     let c: SharedMut<'_, T> = c.into_shared();
     let finite = std::sync::atomic::AtomicBool::new(true);
-    (0..n.div_ceil(MC)).into_par_iter().for_each_init(
-        || vec![T::ZERO; MC.div_ceil(MR) * MR * KC.min(kk)],
-        |ap, t| {
+    (0..n.div_ceil(MC)).into_par_iter().try_for_each_init(
+        || {
+            try_vec(
+                MC.div_ceil(MR) * MR * KC.min(kk),
+                T::ZERO,
+                "a packed input strip",
+            )
+        },
+        |ap, t| -> Result<()> {
+            let ap = ap.as_mut().map_err(|e| e.clone())?;
             let r0 = t * MC;
             let r1 = (r0 + MC).min(n);
             // SAFETY: task t owns rows r0..r1 of c; tasks are disjoint.
@@ -109,9 +121,10 @@ fn gemm_impl<T: Real, const MR: usize, const NR: usize>(
             if !crate::dispatch!(gemm_rows::<T, MR, NR>(a, r0, r1, &bp, ap, &mut ct)) {
                 finite.store(false, std::sync::atomic::Ordering::Relaxed);
             }
+            Ok(())
         },
-    );
-    finite.load(std::sync::atomic::Ordering::Relaxed)
+    )?;
+    Ok(finite.load(std::sync::atomic::Ordering::Relaxed))
 }
 
 /// Depth of one pass of the micro-kernel: an A strip (`KC × MR`) stays in L1 and a

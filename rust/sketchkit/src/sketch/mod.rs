@@ -461,6 +461,17 @@ impl Sketch {
     }
 
     /// Appends column `j`'s entries (row index | sign bit), rows ascending.
+    /// The usual number of entries in a column of a sparse family (the mean plus a
+    /// little for very sparse ones), for reserving index lists up front.
+    fn entries_per_column(&self) -> usize {
+        match self.family {
+            Family::VerySparse { density } => (density * self.k as f64 * 1.1).ceil() as usize + 4,
+            Family::SparseSign { nnz } => nnz,
+            Family::CountSketch => 1,
+            Family::Gaussian | Family::Rademacher | Family::Srht => 0,
+        }
+    }
+
     fn sparse_column(&self, j: usize, out: &mut Vec<u32>) {
         let (k, seed, jj) = (self.k, self.seed, j as u64);
         match self.family {
@@ -537,7 +548,9 @@ impl Sketch {
             return Ok(Some(m));
         }
         let csc = crate::parallel::install(|| {
-            Compressed::generate(self.d, |j, out| self.sparse_column(j, out))
+            Compressed::generate(self.d, self.entries_per_column(), |j, out| {
+                self.sparse_column(j, out)
+            })
         })??;
         let m = SparseMat::from_csc(self.k, self.d, self.scale(), csc);
         Ok(Some(self.sparse.get_or_init(|| m)))
@@ -754,7 +767,7 @@ impl LinearSketch for Sketch {
                     self.dense_st(kind, j0, j1, &mut buf);
                     let b = MatRef::from_row_major(&buf[..(j1 - j0) * self.k], j1 - j0, self.k)
                         .expect("buffer sized above");
-                    if !dense::gemm_acc(x.sub(0, x.rows(), j0, j1), b, out.rb()) {
+                    if !dense::gemm_acc(x.sub(0, x.rows(), j0, j1), b, out.rb())? {
                         return Err(SketchError::NonFinite { arg: "X" });
                     }
                 }
@@ -786,7 +799,7 @@ impl LinearSketch for Sketch {
                     // SAFETY: column blocks j0..j1 are disjoint and used one at a time.
                     let mut part = unsafe { shared.part(0, z.rows(), j0, j1) };
                     part.fill(T::ZERO);
-                    if !dense::gemm_acc(z, b, part) {
+                    if !dense::gemm_acc(z, b, part)? {
                         return Err(SketchError::NonFinite { arg: "Z" });
                     }
                 }

@@ -51,17 +51,17 @@ fn gather<T: Real, const R: usize>(
     // Build the blocked lists here, not inside the parallel tasks, and make sure a
     // worker's scratch (k lanes) can be had.
     let blocked = m.blocked()?;
-    drop(try_vec(m.rows, [T::ZERO; R], "gather accumulators")?);
     let scale = T::from_f64(m.scale);
     let finite = AtomicBool::new(true);
-    (0..tiles).into_par_iter().for_each_init(
+    (0..tiles).into_par_iter().try_for_each_init(
         || {
-            (
-                vec![[T::ZERO; R]; blocked.width],
-                vec![[T::ZERO; R]; m.rows],
-            )
+            Ok::<_, SketchError>((
+                try_vec(blocked.width, [T::ZERO; R], "a gather tile")?,
+                try_vec(m.rows, [T::ZERO; R], "gather accumulators")?,
+            ))
         },
-        |(xt, yt), t| {
+        |scratch, t| -> Result<()> {
+            let (xt, yt) = scratch.as_mut().map_err(|e| e.clone())?;
             let r0 = t * R;
             let nr = R.min(n - r0);
             // SAFETY: tile `t` owns output rows r0..r0+nr; tiles are disjoint.
@@ -72,8 +72,9 @@ fn gather<T: Real, const R: usize>(
             if !ok {
                 finite.store(false, Ordering::Relaxed);
             }
+            Ok(())
         },
-    );
+    )?;
     check(&finite)
 }
 

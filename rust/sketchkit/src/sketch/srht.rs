@@ -88,20 +88,17 @@ impl Srht {
         let out = out.into_shared();
         let lanes_path = x.row_stride() == 1 && x.col_stride() != 1 && n > 1;
         let finite = std::sync::atomic::AtomicBool::new(true);
-        drop(try_vec(
-            self.dpad * if lanes_path { LANES } else { 1 },
-            T::ZERO,
-            "transform buffer",
-        )?);
         // D as ±1 factors: multiplying by ±1 is exact (the same bits as a sign flip)
         // and vectorizes, unlike extracting sign bits per element.
-        let dsign: Vec<T> = (0..self.d)
-            .map(|j| T::ONE.neg_if(sign_bit(&self.signs, j)))
-            .collect();
+        let mut dsign = try_vec(self.d, T::ONE, "the sign factors")?;
+        for (j, v) in dsign.iter_mut().enumerate() {
+            *v = T::ONE.neg_if(sign_bit(&self.signs, j));
+        }
         if !lanes_path {
-            (0..n).into_par_iter().for_each_init(
-                || vec![T::ZERO; self.dpad],
-                |buf, r| {
+            (0..n).into_par_iter().try_for_each_init(
+                || try_vec(self.dpad, T::ZERO, "a transform buffer"),
+                |buf, r| -> Result<()> {
+                    let buf = buf.as_mut().map_err(|e| e.clone())?;
                     let ok = crate::dispatch!(load_row(x, r, &dsign, buf));
                     if !ok {
                         finite.store(false, std::sync::atomic::Ordering::Relaxed);
@@ -113,12 +110,14 @@ impl Srht {
                         // SAFETY: (0, i) is inside this row.
                         unsafe { *o.ptr_at(0, i) = scale * buf[p as usize] };
                     }
+                    Ok(())
                 },
-            );
+            )?;
         } else {
-            (0..n.div_ceil(LANES)).into_par_iter().for_each_init(
-                || vec![T::ZERO; self.dpad * LANES],
-                |buf, s| {
+            (0..n.div_ceil(LANES)).into_par_iter().try_for_each_init(
+                || try_vec(self.dpad * LANES, T::ZERO, "a transform buffer"),
+                |buf, s| -> Result<()> {
+                    let buf = buf.as_mut().map_err(|e| e.clone())?;
                     let (r0, r1) = (s * LANES, ((s + 1) * LANES).min(n));
                     buf.fill(T::ZERO);
                     for (j, &sg) in dsign.iter().enumerate() {
@@ -140,8 +139,9 @@ impl Srht {
                             };
                         }
                     }
+                    Ok(())
                 },
-            );
+            )?;
         }
         if finite.load(std::sync::atomic::Ordering::Relaxed) {
             Ok(())
@@ -160,10 +160,10 @@ impl Srht {
         let scale = T::from_f64(self.scale());
         let out = out.into_shared();
         let finite = std::sync::atomic::AtomicBool::new(true);
-        drop(try_vec(self.dpad, T::ZERO, "transform buffer")?);
-        (0..n).into_par_iter().for_each_init(
-            || vec![T::ZERO; self.dpad],
-            |buf, r| {
+        (0..n).into_par_iter().try_for_each_init(
+            || try_vec(self.dpad, T::ZERO, "a transform buffer"),
+            |buf, r| -> Result<()> {
+                let buf = buf.as_mut().map_err(|e| e.clone())?;
                 buf.fill(T::ZERO);
                 let mut ok = true;
                 for (i, &p) in self.rows.iter().enumerate() {
@@ -181,8 +181,9 @@ impl Srht {
                     // SAFETY: (0, j) is inside this row.
                     unsafe { *o.ptr_at(0, j) = scale * v.neg_if(sign_bit(&self.signs, j)) };
                 }
+                Ok(())
             },
-        );
+        )?;
         if finite.load(std::sync::atomic::Ordering::Relaxed) {
             Ok(())
         } else {

@@ -38,23 +38,37 @@ impl Compressed {
     }
 
     /// Builds the lists by generating each outer index's entries with `gen`
-    /// (in parallel, over fixed chunks of outer indices).
-    pub fn generate(n_outer: usize, gen: impl Fn(usize, &mut Vec<u32>) + Sync) -> Result<Self> {
+    /// (in parallel, over fixed chunks of outer indices). `per_outer` is the number
+    /// of entries an outer index usually has: each chunk reserves that much up front,
+    /// fallibly, so that lists too large for memory are an error, not an abort (a
+    /// list longer than usual grows the chunk's reservation by a small amount).
+    pub fn generate(
+        n_outer: usize,
+        per_outer: usize,
+        gen: impl Fn(usize, &mut Vec<u32>) + Sync,
+    ) -> Result<Self> {
         const CHUNK: usize = 2048;
         let parts: Vec<(Vec<usize>, Vec<u32>)> = (0..n_outer.div_ceil(CHUNK))
             .into_par_iter()
-            .map(|c| {
+            .map(|c| -> Result<_> {
                 let (o0, o1) = (c * CHUNK, ((c + 1) * CHUNK).min(n_outer));
-                let mut lens = Vec::with_capacity(o1 - o0);
-                let mut ent = Vec::new();
+                let mut lens = try_vec(0, 0usize, "index list lengths")?;
+                let mut ent = try_vec(0, 0u32, "index lists")?;
+                let want = per_outer.saturating_mul(o1 - o0);
+                if lens.try_reserve_exact(o1 - o0).is_err() || ent.try_reserve(want).is_err() {
+                    return Err(SketchError::Alloc(format!(
+                        "index lists of about {} entries",
+                        per_outer.saturating_mul(n_outer)
+                    )));
+                }
                 for o in o0..o1 {
                     let before = ent.len();
                     gen(o, &mut ent);
                     lens.push(ent.len() - before);
                 }
-                (lens, ent)
+                Ok((lens, ent))
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let total: usize = parts.iter().map(|p| p.1.len()).sum();
         let mut ptr = Vec::new();
         let mut ent = Vec::new();
