@@ -125,14 +125,14 @@ fn k_dpp_matches_enumeration() {
     let av: Vec<f64> = (0..n * d).map(|t| a[(t / d, t % d)]).collect();
     let view = sketchkit::MatRef::from_row_major(&av, n, d).unwrap();
     let pi = dpp::dpp_marginals(view, SampleSize::Count(k)).unwrap();
-    for i in 0..n {
+    for (i, &pi_i) in pi.iter().enumerate() {
         let e: f64 = subs
             .iter()
             .zip(&probs)
             .filter(|(s, _)| s.contains(&i))
             .map(|(_, p)| p)
             .sum();
-        assert!((pi[i] - e).abs() < 1e-9, "{i}: {} vs {e}", pi[i]);
+        assert!((pi_i - e).abs() < 1e-9, "{i}: {pi_i} vs {e}");
     }
     let trials = 20_000;
     let mut counts = vec![0.0; subs.len()];

@@ -43,8 +43,10 @@ pub const DEFAULT_DELTA: f64 = 0.1;
 pub const DEFAULT_FLOOR: f64 = 0.1;
 /// Most fixed-point iterations of [`lewis_weights`].
 pub const LEWIS_MAX_ITER: usize = 100;
-/// Stopping tolerance of [`lewis_weights`]: the largest relative change of a weight.
-pub const LEWIS_TOL: f64 = 1e-8;
+/// Stopping tolerance of [`lewis_weights`]: the relative ℓ1 change of the weights
+/// (`Σ|w_new − w| / Σ w`; per-row relative changes of the tiniest weights stall at
+/// the rounding level of their leverage scores).
+pub const LEWIS_TOL: f64 = 1e-10;
 /// Accuracy of the approximate leverage scores the samplers use with
 /// `LeverageMethod::Approx`.
 pub const APPROX_LEVERAGE_EPS: f64 = 0.5;
@@ -239,8 +241,8 @@ fn check_p(p: f64) -> Result<()> {
 /// ℓp Lewis weights of the rows of `A` (`0 < p < 4`): the fixed point
 /// `w_i = (a_iᵀ (Aᵀ W^{1−2/p} A)⁺ a_i)^{p/2}` of Cohen and Peng (2015), iterated as
 /// `w_i ← (w_i^{2/p−1} τ_i(W^{1/2−1/p} A))^{p/2}` from `w = τ(A)` (a contraction of
-/// rate `|1 − p/2|` for `p < 4`) until no weight changes by more than [`LEWIS_TOL`]
-/// relatively, at most [`LEWIS_MAX_ITER`] times. They sum to `rank(A)`; `p = 2` gives
+/// rate `|1 − p/2|` for `p < 4`) until the weights change by at most [`LEWIS_TOL`]
+/// (relative ℓ1 change), at most [`LEWIS_MAX_ITER`] times. They sum to `rank(A)`; `p = 2` gives
 /// the leverage scores.
 pub fn lewis_weights(
     a: crate::view::MatRef<'_, f64>,
@@ -273,12 +275,17 @@ fn lewis_f(a: MatRef<'_, f64>, p: f64, method: LeverageMethod, seed: u64) -> Res
             .map(|&wi| if wi > 0.0 { wi.powf(e) } else { 0.0 })
             .collect();
         for j in 0..d {
-            for i in 0..n {
-                b[(i, j)] = a[(i, j)] * scale[i];
+            for ((o, &x), &sc) in b
+                .col_as_slice_mut(j)
+                .iter_mut()
+                .zip(a.col(j).iter())
+                .zip(&scale)
+            {
+                *o = x * sc;
             }
         }
         let tau = leverage_of(b.as_ref(), method, derive(seed, 100 + it as u64))?;
-        let mut change = 0.0f64;
+        let (mut change, mut mass) = (0.0f64, 0.0f64);
         for i in 0..n {
             let old = w[i];
             let new = if old > 0.0 {
@@ -286,12 +293,11 @@ fn lewis_f(a: MatRef<'_, f64>, p: f64, method: LeverageMethod, seed: u64) -> Res
             } else {
                 0.0
             };
-            if old > 0.0 {
-                change = change.max((new / old - 1.0).abs());
-            }
+            change += (new - old).abs();
+            mass += old;
             w[i] = new;
         }
-        if change <= LEWIS_TOL {
+        if change <= LEWIS_TOL * mass {
             break;
         }
     }
@@ -608,25 +614,31 @@ pub fn stratify(
 /// least 1 (`m ≥ counts.len()`).
 fn proportional(m: usize, counts: &[usize]) -> Vec<usize> {
     let n: usize = counts.iter().sum();
-    let k = counts.len();
-    let extra = m - k;
     let exact: Vec<f64> = counts
         .iter()
-        .map(|&c| extra as f64 * c as f64 / n as f64)
+        .map(|&c| m as f64 * c as f64 / n as f64)
         .collect();
-    let mut out: Vec<usize> = exact.iter().map(|e| e.floor() as usize + 1).collect();
-    let mut left = m - out.iter().sum::<usize>();
-    let mut order: Vec<usize> = (0..k).collect();
+    let mut out: Vec<usize> = exact.iter().map(|e| (e.floor() as usize).max(1)).collect();
+    let mut sum: usize = out.iter().sum();
+    while sum > m {
+        // classes raised to one row take them from the largest ones
+        let big = (0..out.len())
+            .max_by(|&x, &y| out[x].cmp(&out[y]).then(y.cmp(&x)))
+            .expect("non-empty");
+        out[big] -= 1;
+        sum -= 1;
+    }
+    let mut order: Vec<usize> = (0..out.len()).collect();
     order.sort_by(|&x, &y| {
         let (fx, fy) = (exact[x].fract(), exact[y].fract());
         fy.total_cmp(&fx).then(x.cmp(&y))
     });
     for &c in order.iter().cycle() {
-        if left == 0 {
+        if sum >= m {
             break;
         }
         out[c] += 1;
-        left -= 1;
+        sum += 1;
     }
     out
 }
@@ -694,6 +706,8 @@ mod tests {
     #[test]
     fn proportional_split() {
         assert_eq!(proportional(10, &[50, 50]), vec![5, 5]);
+        assert_eq!(proportional(60, &[500, 100]), vec![50, 10]);
+        assert_eq!(proportional(3, &[1000, 1, 1]), vec![1, 1, 1]);
         let s = proportional(7, &[90, 5, 5]);
         assert_eq!(s.iter().sum::<usize>(), 7);
         assert!(s.iter().all(|&c| c >= 1));
