@@ -618,7 +618,7 @@ def coreset_loss_ratio(
     weights: Any = None,
     *,
     loss: str = "l2",
-    C: float = 1e4,
+    C: float = 1.0,
     optimal_loss: float | None = None,
 ) -> float:
     r"""How good a weighted sample is for a downstream fit: the full-data loss of the
@@ -630,7 +630,8 @@ def coreset_loss_ratio(
     with :math:`L(\beta) = \sum_{i=1}^n \ell(x_i, y_i; \beta)` and :math:`\ell` the
     squared residual (``"l2"``), the absolute residual (``"l1"``, solved exactly as a
     linear program) or the logistic loss (``"logistic"``, scikit-learn's
-    ``LogisticRegression`` with intercept and the weak ridge ``1/C`` in both fits).
+    ``LogisticRegression`` with intercept and its ridge ``1/C``, scikit-learn's
+    default ``C = 1``, in both fits).
     :math:`\rho \ge 1`; a :math:`(1+\varepsilon)` coreset gives
     :math:`\rho \le (1+\varepsilon)/(1-\varepsilon)`.
 
@@ -646,7 +647,7 @@ def coreset_loss_ratio(
     weights : array-like of float or None, default=None
         Their weights (``sample_weight_``); ``None``: uniform.
     loss : {"l2", "l1", "logistic"}, default="l2"
-    C : float, default=1e4
+    C : float, default=1.0
         Inverse ridge strength of the logistic fits.
     optimal_loss : float or None, default=None
         :math:`\min_\beta L(\beta)` when already known (e.g. from
@@ -707,7 +708,7 @@ def _optimal_loss(Xf: np.ndarray, y: np.ndarray, loss: str, C: float) -> float:
     return _full_loss(Xf, y, Xf, y, np.ones(Xf.shape[0]), loss, C)
 
 
-def optimal_loss(X: Any, y: Any, *, loss: str = "l2", C: float = 1e4) -> float:
+def optimal_loss(X: Any, y: Any, *, loss: str = "l2", C: float = 1.0) -> float:
     """The optimal full-data loss :math:`\\min_\beta L(\beta)` of
     :func:`coreset_loss_ratio` (the denominator of its ratio)."""
     loss = check_choice(loss, "loss", _LOSSES)
