@@ -351,6 +351,8 @@ class DPPSampler(_RowSampler):
     * ``method="approx"``: an **approximate** projection DPP for large ``n``: the exact
       sampler run on an intermediate i.i.d. sample of :math:`O(r\log r)` rows drawn by
       approximate leverage scores (rescaled); its distribution only approaches the DPP.
+      Its approximate leverage scores cost about as much as the exact basis when ``d``
+      is below a few hundred, so it is not faster there.
 
     ``sample_weight_`` is :math:`1/\pi_i`. ``k > r`` raises ``ValueError``.
 
