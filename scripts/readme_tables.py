@@ -15,7 +15,10 @@ import re
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-BLOCKS = {"LINALG": "benches/results_linalg.md"}
+BLOCKS = {
+    "LINALG": "benches/results_linalg.md",
+    "SAMPLING": "benches/results_sampling.md",
+}
 
 
 def render(readme: str) -> str:

@@ -49,6 +49,18 @@ __all__ = [
     "hutchpp",
     "leverage_scores",
     "linalg_defaults",
+    "leverage_sample",
+    "sensitivity_sample",
+    "dpp_sample",
+    "volume_sample",
+    "dpp_marginals",
+    "ridge_leverage_scores",
+    "lewis_weights",
+    "sensitivity_scores",
+    "sampling_sample_size",
+    "rs2_epoch",
+    "rs2_epochs_per_round",
+    "sampling_defaults",
     "FAMILIES",
     "SPARSE_FAMILIES",
     "HASH_FAMILIES",
@@ -523,3 +535,105 @@ def leverage_scores(a: _Matrix, method: str, eps: float, seed: int) -> _FloatArr
 
 def linalg_defaults() -> _LinalgDefaults:
     """The core's linear-algebra names and defaults."""
+
+# ------------------------------------------------------------------ row sampling
+# `n_samples`: None (the method's rule), an int (a count) or a float (a fraction).
+_NSamples = int | float | None
+_Codes = NDArray[np.uint32] | None
+_Sample = tuple[NDArray[np.int64], NDArray[np.float64]]
+
+class _SamplingDefaults(TypedDict):
+    eps: float
+    delta: float
+    floor: float
+    rs2_ratio: float
+    sensitivities: list[str]
+    dpp_methods: list[str]
+    volume_schemes: list[str]
+    leverage_methods: list[str]
+
+def leverage_sample(
+    x: NDArray[np.float64],
+    codes: _Codes,
+    n_classes: int,
+    n_samples: _NSamples,
+    ridge: float,
+    method: str,
+    floor: float,
+    eps: float,
+    delta: float,
+    seed: int,
+) -> _Sample:
+    """Leverage-score sampling (ridge leverage when ``ridge > 0``), stratified by ``codes``."""
+
+def sensitivity_sample(
+    x: NDArray[np.float64],
+    codes: _Codes,
+    n_classes: int,
+    n_samples: _NSamples,
+    p: float,
+    sensitivity: str,
+    method: str,
+    floor: float,
+    eps: float,
+    delta: float,
+    seed: int,
+) -> _Sample:
+    """ℓp sensitivity sampling, stratified by ``codes``."""
+
+def dpp_sample(
+    x: NDArray[np.float64],
+    codes: _Codes,
+    n_classes: int,
+    n_samples: _NSamples,
+    method: str,
+    seed: int,
+) -> _Sample:
+    """DPP sampling (projection DPP, k-DPP or the approximate sampler), stratified."""
+
+def volume_sample(
+    x: NDArray[np.float64],
+    codes: _Codes,
+    n_classes: int,
+    n_samples: _NSamples,
+    scheme: str,
+    seed: int,
+) -> _Sample:
+    """Volume-rescaled or repeated-DPP sampling, stratified."""
+
+def dpp_marginals(x: NDArray[np.float64], n_samples: _NSamples) -> NDArray[np.float64]:
+    """Inclusion probabilities of the DPP ``dpp_sample`` draws for ``n_samples``."""
+
+def ridge_leverage_scores(
+    x: NDArray[np.float64], ridge: float, method: str, seed: int
+) -> NDArray[np.float64]:
+    """Ridge leverage scores (``ridge = 0``: the leverage scores)."""
+
+def lewis_weights(x: NDArray[np.float64], p: float, method: str, seed: int) -> NDArray[np.float64]:
+    """ℓp Lewis weights."""
+
+def sensitivity_scores(
+    x: NDArray[np.float64], p: float, sensitivity: str, method: str, seed: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64], float, float]:
+    """ℓp sensitivity bounds: ``(scores, probs, total, rank)``."""
+
+def sampling_sample_size(
+    p: float, total: float, rank: float, eps: float, delta: float, hybrid: bool
+) -> int:
+    """The ℓp sensitivity-sampling sample-size rule."""
+
+def rs2_epoch(
+    n_rows: int,
+    n_samples: _NSamples,
+    seed: int,
+    epoch: int,
+    codes: _Codes = None,
+    n_classes: int = 0,
+) -> NDArray[np.int64]:
+    """The rows of RS2 epoch ``epoch`` (training order; class by class when ``codes`` given)."""
+
+def rs2_epochs_per_round(n_rows: int, n_samples: _NSamples) -> int:
+    """Epochs per round of RS2 (``E``): the first ``E`` epochs partition the rows."""
+
+def sampling_defaults() -> _SamplingDefaults:
+    """The core's sampling names and defaults."""

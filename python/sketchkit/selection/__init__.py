@@ -6,6 +6,10 @@
   :class:`CondensedNearestNeighbour` (Hart's multi-class CNN),
   :class:`EditedNearestNeighbours` (Wilson), :class:`DROP3`,
   :class:`LSHInstanceSelector` (LSH-IS-S and LSH-IS-F);
+* row samplers with importance weights and guarantees: :class:`LeverageSampler`,
+  :class:`SensitivitySampler` (ℓp), :class:`DPPSampler`, :class:`VolumeSampler`,
+  :class:`RS2Sampler`, and :func:`coreset_loss_ratio` (unsupervised: ``y`` optional,
+  stratified by class when given; they add ``sample_weight_``);
 * graph builders: :func:`hash_kneighbors_graph`, :func:`minibatch_kneighbors_graph`,
   :func:`exact_kneighbors_graph`, and :func:`graph_recall`.
 
@@ -32,10 +36,32 @@ from ._graph import (
     hash_kneighbors_graph,
     minibatch_kneighbors_graph,
 )
+from ._sampling import (
+    DPPSampler,
+    LeverageSampler,
+    RS2Sampler,
+    SensitivitySampler,
+    VolumeSampler,
+    coreset_loss_ratio,
+    dpp_marginals,
+    lewis_weights,
+    optimal_loss,
+    sensitivity_scores,
+)
 
 __all__ = [
     "DROP3",
     "BaseSelector",
+    "DPPSampler",
+    "LeverageSampler",
+    "RS2Sampler",
+    "SensitivitySampler",
+    "VolumeSampler",
+    "coreset_loss_ratio",
+    "dpp_marginals",
+    "optimal_loss",
+    "lewis_weights",
+    "sensitivity_scores",
     "CondensedNearestNeighbour",
     "EditedNearestNeighbours",
     "LSHInstanceSelector",

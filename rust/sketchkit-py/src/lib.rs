@@ -8,7 +8,7 @@
 //! * one module per concept: `operator`, `rotation`, `fwht`, `finite`,
 //!   `select` (graphs, hash tables, attention), `baselines`, `gpu` (device
 //!   choice through `sketchkit::Backend`), `runtime` (threads, SIMD level), `linalg` (randomized linear
-//!   algebra), `rules`
+//!   algebra), `sampling` (row sampling with guarantees), `rules`
 //!   (the core's names, defaults and quota rule, for Python to ask).
 //!
 //! This file only declares the modules and registers what Python sees.
@@ -26,6 +26,7 @@ mod operator;
 mod rotation;
 mod rules;
 mod runtime;
+mod sampling;
 mod select;
 
 #[pymodule]
@@ -66,6 +67,18 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(linalg::hutchpp, m)?)?;
     m.add_function(wrap_pyfunction!(linalg::leverage_scores, m)?)?;
     m.add_function(wrap_pyfunction!(linalg::linalg_defaults, m)?)?;
+    m.add_function(wrap_pyfunction!(sampling::leverage_sample, m)?)?;
+    m.add_function(wrap_pyfunction!(sampling::sensitivity_sample, m)?)?;
+    m.add_function(wrap_pyfunction!(sampling::dpp_sample, m)?)?;
+    m.add_function(wrap_pyfunction!(sampling::volume_sample, m)?)?;
+    m.add_function(wrap_pyfunction!(sampling::dpp_marginals, m)?)?;
+    m.add_function(wrap_pyfunction!(sampling::ridge_leverage_scores, m)?)?;
+    m.add_function(wrap_pyfunction!(sampling::lewis_weights, m)?)?;
+    m.add_function(wrap_pyfunction!(sampling::sensitivity_scores, m)?)?;
+    m.add_function(wrap_pyfunction!(sampling::sampling_sample_size, m)?)?;
+    m.add_function(wrap_pyfunction!(sampling::rs2_epoch, m)?)?;
+    m.add_function(wrap_pyfunction!(sampling::rs2_epochs_per_round, m)?)?;
+    m.add_function(wrap_pyfunction!(sampling::sampling_defaults, m)?)?;
     rules::register(m)?;
     Ok(())
 }

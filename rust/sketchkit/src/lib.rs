@@ -40,6 +40,7 @@ pub mod parallel;
 pub mod real;
 pub mod rng;
 pub mod rotation;
+pub mod sampling;
 pub mod select;
 pub mod simd;
 pub mod sketch;

@@ -79,6 +79,11 @@ pub mod tag {
     /// Randomized linear algebra: derived operator seeds and pivot draws (index =
     /// purpose).
     pub const LINALG: u32 = 15;
+    /// Row sampling with guarantees (`sampling`): i.i.d. importance draws, DPP steps,
+    /// derived seeds (index = class code or purpose).
+    pub const SAMPLING: u32 = 16;
+    /// RS2's Feistel round keys (index = round of epochs).
+    pub const RS2: u32 = 17;
 }
 
 /// The Philox key for a 64-bit seed.

@@ -245,7 +245,7 @@ pub(crate) fn orth<T: Field>(y: MatRef<'_, T>) -> Mat<T> {
 
 /// One CholeskyQR pass, `None` when the Gram matrix is not numerically positive
 /// definite or the result is not finite.
-fn chol_qr<T: Field>(y: MatRef<'_, T>) -> Option<Mat<T>> {
+pub(crate) fn chol_qr<T: Field>(y: MatRef<'_, T>) -> Option<Mat<T>> {
     let l = y.ncols();
     let g = gemm_t_rows(y, y).ok()?;
     let llt = g.llt(faer::Side::Lower).ok()?;
