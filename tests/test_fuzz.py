@@ -425,7 +425,11 @@ def _selection_calls(X, y):
     calls = [
         ("F-order X", lambda: _native.exact_graph(np.asfortranarray(X), 3, "euclidean")),
         ("int X", lambda: _native.exact_graph(X.astype(int), 3, "euclidean")),
-        ("NaN X", lambda: _native.exact_graph(np.where(X > 1, np.nan, X), 3, "euclidean")),
+        # (X > 1 may select nothing: put the NaN where the draw cannot miss it.)
+        (
+            "NaN X",
+            lambda: _native.exact_graph(np.where(X > X.max() - 1, np.nan, X), 3, "euclidean"),
+        ),
         ("k = 0", lambda: _native.exact_graph(X, 0, "euclidean")),
         ("k < 0", lambda: _native.exact_graph(X, -1, "euclidean")),
         ("metric", lambda: _native.exact_graph(X, 3, "manhattan")),

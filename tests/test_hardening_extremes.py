@@ -189,7 +189,8 @@ def test_ctrl_c_interrupts_long_native_calls(what):
 
 
 def test_cancellable_calls_give_the_same_result():
-    # The watcher thread changes nothing when no signal arrives.
+    # The signal watcher changes nothing when no signal arrives: the exact graph is
+    # brute force's, and repeated calls give the same bits.
     X, y = _labelled(300)
     a = sel.EditedNearestNeighbours().fit(X, y).sample_indices_
     b = sel.EditedNearestNeighbours().fit(X, y).sample_indices_
@@ -198,6 +199,10 @@ def test_cancellable_calls_give_the_same_result():
     g2 = sel.exact_kneighbors_graph(X.copy(), 7)
     assert_array_equal(g1.indices, g2.indices)
     assert_array_equal(g1.data, g2.data)
+    D = np.sqrt(((X[:, None, :] - X[None, :, :]) ** 2).sum(-1))
+    np.fill_diagonal(D, np.inf)
+    want = np.argsort(D, axis=1, kind="stable")[:, :7]
+    assert_array_equal(g1.indices.reshape(300, 7), want)
 
 
 # --------------------------------------------------------------------------- small ones
@@ -224,9 +229,17 @@ def test_gpu_input_empty_is_a_value_error_like_the_cpu():
             S.project(np.zeros((0, 8), np.float32), device="gpu")
 
 
+@pytest.mark.skipif(not sk.gpu_available(), reason="no GPU adapter")
+def test_srht_beyond_the_padded_dimension_on_the_gpu_gives_the_cpu_bits():
+    X = np.random.default_rng(0).standard_normal((5, 100)).astype(np.float32)
+    S = sk.srht(129, 100, seed=1)
+    assert S.padded_dim == 256
+    assert_array_equal(S.project(X, device="gpu"), S.project(X))
+
+
 def test_rounds_limit_is_documented_and_enforced():
-    assert "64" in (sk.HadamardRotation.__doc__ or "")
-    assert "64" in (sk.hadamard_rotation.__doc__ or "")
+    assert "r <= 64" in (sk.HadamardRotation.__doc__ or "")
+    assert "r <= 64" in (sk.hadamard_rotation.__doc__ or "")
     sk.hadamard_rotation(16, rounds=64)
     with pytest.raises(ValueError, match="rounds"):
         sk.hadamard_rotation(16, rounds=65)

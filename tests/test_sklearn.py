@@ -159,7 +159,8 @@ def test_srht_n_components_beyond_the_padded_dimension():
     assert_array_equal(np.abs(est.components_), np.full((129, 100), 1 / np.sqrt(129)))
     # Distinct rows of H: the k x d' matrix P H has orthogonal rows, so with d = 1 the
     # components are a column of +-1/sqrt(k) values.
-    one = sk.SRHTProjection(n_components=3, random_state=0).fit(data((4, 1)))
+    with pytest.warns(DataDimensionalityWarning):
+        one = sk.SRHTProjection(n_components=3, random_state=0).fit(data((4, 1)))
     assert one.operator_.padded_dim == 4
     assert_allclose(one.transform(np.ones((1, 1))), one.components_.T, rtol=0, atol=0)
     # With k = d' = d the projection is orthogonal: norms are preserved exactly.
