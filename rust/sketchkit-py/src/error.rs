@@ -138,13 +138,23 @@ pub(crate) fn nogil_cancellable<R: Send>(
 ) -> PyResult<R> {
     use std::sync::mpsc::{channel, RecvTimeoutError};
     let mut raised: Option<PyErr> = None;
+    // The work, taken by the helper thread (or run here if no thread can be started).
+    let work = std::sync::Mutex::new(Some(f));
+    let take = || work.lock().ok().and_then(|mut w| w.take());
+    let run_here = || match take() {
+        Some(f) => catch_unwind(AssertUnwindSafe(f)),
+        None => Err(Box::new("the work was already taken") as Box<dyn std::any::Any + Send>),
+    };
     let caught = py.detach(|| {
         std::thread::scope(|s| {
             let (tx, rx) = channel();
-            let worker = s.spawn(move || {
+            let spawned = std::thread::Builder::new().spawn_scoped(s, move || {
                 // The receiver outlives the worker (joined below), so send cannot fail.
-                let _ = tx.send(catch_unwind(AssertUnwindSafe(f)));
+                let _ = tx.send(run_here());
             });
+            let Ok(worker) = spawned else {
+                return run_here(); // no thread: uninterruptible, as plain `nogil`
+            };
             let out = loop {
                 match rx.recv_timeout(SIGNAL_POLL) {
                     Ok(r) => break r,
