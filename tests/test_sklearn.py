@@ -44,6 +44,9 @@ def pairwise_sq_dists(X):
         sk.GaussianRandomProjection(n_components=2),
         sk.SRHTProjection(n_components=2),
         sk.SRHTProjection(n_components=2, compute_inverse_components=True),
+        # n_components above the padded dimension of 1-feature data: accepted with a
+        # DataDimensionalityWarning, as scikit-learn's projections do.
+        sk.SRHTProjection(n_components=3),
         sk.SparseSignProjection(n_components=2),
         sk.CountSketchProjection(n_components=2),
         sk.SparseSignProjection(n_components=3, nnz=2, dense_output=True),
@@ -139,17 +142,27 @@ def test_family_specific_attributes():
     assert_array_equal(np.abs(srht.components_), np.full((20, 400), 1 / np.sqrt(20)))
 
 
-def test_srht_n_components_up_to_the_padded_dimension():
+def test_srht_n_components_beyond_the_padded_dimension():
     X = data((6, 100))
     with pytest.warns(DataDimensionalityWarning, match=r"\(100 < 128\)"):
         est = sk.SRHTProjection(n_components=128, random_state=0).fit(X)
     assert est.transform(X).shape == (6, 128)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # the error comes before the dimensionality warning
-        with pytest.raises(
-            ValueError, match=r"n_components=129 and n_features=100 .*k: .*128.*129"
-        ):
-            sk.SRHTProjection(n_components=129, random_state=0).fit(X)
+    assert est.operator_.padded_dim == 128
+    # Beyond d' = 128 as scikit-learn's projections do: a warning, and d' grows to the
+    # next power of two >= n_components (here 256), so the k rows of H are distinct.
+    with pytest.warns(DataDimensionalityWarning, match=r"\(100 < 129\)"):
+        est = sk.SRHTProjection(n_components=129, random_state=0).fit(X)
+    assert est.operator_.padded_dim == 256
+    Y = est.transform(X)
+    assert Y.shape == (6, 129)
+    assert_allclose(Y, X @ est.components_.T, rtol=1e-12, atol=1e-12)
+    assert_array_equal(np.abs(est.components_), np.full((129, 100), 1 / np.sqrt(129)))
+    # Distinct rows of H: the k x d' matrix P H has orthogonal rows, so with d = 1 the
+    # components are a column of +-1/sqrt(k) values.
+    with pytest.warns(DataDimensionalityWarning):
+        one = sk.SRHTProjection(n_components=3, random_state=0).fit(data((4, 1)))
+    assert one.operator_.padded_dim == 4
+    assert_allclose(one.transform(np.ones((1, 1))), one.components_.T, rtol=0, atol=0)
     # With k = d' = d the projection is orthogonal: norms are preserved exactly.
     X = data((6, 64), seed=1)
     Y = sk.SRHTProjection(n_components=64, random_state=3).fit_transform(X)

@@ -265,11 +265,20 @@ def test_attributes_repr_pickle_and_equality():
 
 
 def test_parameter_errors():
-    for k, d in [(129, 100), (2, 1), (65, 64), (2**20 + 1, 2**20)]:
-        padded = 1 << (d - 1).bit_length()
-        with pytest.raises(ValueError, match=rf"^k: .*k <= d' = {padded}.*got {k}\b"):
-            sk.srht(k, d)
-    assert sk.srht(128, 100).shape == (128, 100)  # k may exceed d, up to d'
+    # k may exceed d and d's padding: d' is the next power of two >= max(d, k).
+    for k, d in [(129, 100), (2, 1), (65, 64), (3, 1), (128, 100)]:
+        S = sk.srht(k, d)
+        assert S.shape == (k, d)
+        assert S.padded_dim == 1 << (max(d, k) - 1).bit_length()
+        M = S.to_dense()
+        assert_allclose(np.abs(M), 1 / np.sqrt(k))
+        # Rows are distinct Walsh rows (restricted to d columns) times signs: for d = 1
+        # the k entries of the single column are all +-1/sqrt(k), and the projection
+        # is the matrix.
+        x = np.arange(1, d + 1, dtype=np.float64)
+        assert_allclose(S.project(x[np.newaxis])[0], M @ x, rtol=1e-12)
+    with pytest.raises(OverflowError, match=r"^k: .*2\^30, got 1073741825"):
+        sk.srht(2**30 + 1, 4)
     with pytest.raises(ValueError, match="^k: must be at least 1"):
         sk.srht(0, 10)
     with pytest.raises(ValueError, match="^d: must be at least 1"):

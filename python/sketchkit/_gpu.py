@@ -25,7 +25,7 @@ from typing import Any, Literal
 import numpy as np
 
 from . import _native
-from ._validation import as_array, is_sparse
+from ._validation import as_array, check_nonempty, is_sparse
 
 Device = Literal["cpu", "gpu"]
 
@@ -91,6 +91,7 @@ def gpu_input(x: Any, name: str) -> np.ndarray:
             f"{name}: device='gpu' computes in float32 and converts nothing; {name} has "
             f"dtype {arr.dtype}. Pass {name}.astype(np.float32), or use device='cpu'"
         )
+    check_nonempty(arr, name)  # the CPU's rule: empty arrays are a ValueError
     if not arr.dtype.isnative:  # float32 in the other byte order: same values
         arr = arr.astype(np.float32)
     if not arr.flags.aligned:

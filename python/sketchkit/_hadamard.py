@@ -233,6 +233,7 @@ def fwht(
         and inplace is True
         and type(x) is np.ndarray
         and x.ndim == 1
+        and type(axis) is int  # not 0.0 or False: those get _check_axis's TypeError
         and (axis == -1 or axis == 0)
         and isinstance(normalized, _BOOLS)
         and _native.fwht_vec(x, bool(normalized))
@@ -301,7 +302,8 @@ class HadamardRotation(LinearOperator):
         Input dimension, ``1 <= d <= 2**30``. Inputs of length ``d < d'`` are
         zero-padded to ``d'``.
     rounds : int, default=3
-        Number ``r >= 1`` of sign-flip + transform rounds. One round gives
+        Number ``1 <= r <= 64`` of sign-flip + transform rounds (more raise
+        ``ValueError``). One round gives
         ``Q = H D_1``, whose entries are all ``±1/sqrt(d')``; more rounds mix more
         thoroughly.
     %(seed)s
@@ -527,7 +529,7 @@ def hadamard_rotation(d: int, rounds: int = 3, *, seed: int = 0) -> HadamardRota
         Input dimension, ``1 <= d <= 2**30``; inputs of length ``d`` are zero-padded to
         ``d'``.
     rounds : int, default=3
-        Number of rounds ``r >= 1``.
+        Number of rounds, ``1 <= r <= 64``.
     %(seed)s
 
     Returns

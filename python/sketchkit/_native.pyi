@@ -87,6 +87,11 @@ _Device = Literal["cpu", "gpu"]  # "gpu": float32 only
 _Rows = _FloatArray | tuple[_FloatArray, _IndexArray, _IndexArray, int]
 _Graph = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]
 _Labels = NDArray[np.uint32]  # contiguous class codes in [0, n_classes)
+# (family, n_bits, n_levels, n_views, min_bucket, max_bucket, seed, center, width,
+#  expansion, fan_in): the arguments of Hasher(x, ...) after x
+_HasherConfig = tuple[str, int, int, int, int, int, int, bool, float, int, int]
+# (config, n, scale, orders, lcps), the arrays of shape (n_views, n)
+_HasherState = tuple[_HasherConfig, int, float, NDArray[np.uint32], NDArray[np.uint16]]
 
 class _Timings(TypedDict):
     upload_s: float
@@ -326,6 +331,17 @@ class Hasher:
         expansion: int = 8,
         fan_in: int = 6,
     ) -> Self: ...
+    def state(self) -> _HasherState:
+        """The fitted tables' state, for pickling; ``Hasher.from_state(*state)``."""
+    @staticmethod
+    def from_state(
+        config: _HasherConfig,
+        n: int,
+        scale: float,
+        orders: NDArray[np.uint32],
+        lcps: NDArray[np.uint16],
+    ) -> Hasher:
+        """Tables rebuilt from :meth:`state` (the state is checked)."""
     @property
     def n(self) -> int: ...
     @property

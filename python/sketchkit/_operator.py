@@ -614,7 +614,8 @@ def countsketch(k: int, d: int, *, seed: int = 0) -> SketchOperator:
 def srht(k: int, d: int, *, seed: int = 0) -> SketchOperator:
     """Subsampled randomized Hadamard transform (SRHT; Ailon & Chazelle, Tropp).
 
-    With ``d'`` the smallest power of two ``>= d`` (inputs are zero-padded to ``d'``),
+    With ``d'`` the smallest power of two ``>= max(d, k)`` (inputs are zero-padded to
+    ``d'``; ``k > d`` needs ``k`` distinct rows of ``H``),
 
     .. math::
 

@@ -683,8 +683,8 @@ class SRHTProjection(_BaseSketchProjection):
     """Reduce dimensionality with a subsampled randomized Hadamard transform (SRHT).
 
     The projection matrix is ``S = sqrt(d' / n_components) P H D`` (Ailon & Chazelle;
-    Tropp), with ``d'`` the smallest power of two ``>= n_features`` (samples are
-    zero-padded to ``d'``), ``D`` random signs, ``H`` the orthonormal Walsh–Hadamard
+    Tropp), with ``d'`` the smallest power of two ``>= max(n_features, n_components)``
+    (samples are zero-padded to ``d'``), ``D`` random signs, ``H`` the orthonormal Walsh–Hadamard
     matrix of order ``d'`` and ``P`` a uniform choice of ``n_components`` distinct rows.
     Every component is ``±1 / sqrt(n_components)`` and ``E ||S x||^2 = ||x||^2``.
     Dense input is transformed with one fast Walsh–Hadamard transform per sample,
@@ -696,9 +696,9 @@ class SRHTProjection(_BaseSketchProjection):
     Parameters
     ----------
     n_components : int or 'auto', default='auto'
-        Dimensionality of the target projection space, at most ``d'`` (the number of
-        distinct Hadamard rows); values between ``n_features`` and ``d'`` warn, as in
-        scikit-learn, and larger ones raise ``ValueError`` at fit time. With ``'auto'``
+        Dimensionality of the target projection space. Values above ``n_features``
+        warn (``DataDimensionalityWarning``), as in scikit-learn; ``d'`` then grows to
+        hold ``n_components`` distinct Hadamard rows. With ``'auto'``
         it is ``johnson_lindenstrauss_min_dim(n_samples, eps=eps)``, which can be very
         conservative; fitting raises ``ValueError`` if that exceeds ``n_features``.
 

@@ -414,14 +414,19 @@ def as_dense(x: Any, name: str, *, check_finite: bool = True) -> np.ndarray:
     target = _float_dtype_for(arr.dtype, name)
     if arr.ndim not in (1, 2):
         raise ValueError(f"{name} must be a 1-D or 2-D array, got an array with ndim={arr.ndim}")
-    if arr.size == 0:
-        raise ValueError(
-            f"{name} is empty (shape {arr.shape}); at least one row and one column are required"
-        )
+    check_nonempty(arr, name)
     arr = _prepare_buffer(arr, target)
     if check_finite:
         _check_finite(arr, name)
     return arr
+
+
+def check_nonempty(arr: np.ndarray, name: str) -> None:
+    """The empty-array rule of every data input, on every device: ``ValueError``."""
+    if arr.size == 0:
+        raise ValueError(
+            f"{name} is empty (shape {arr.shape}); at least one row and one column are required"
+        )
 
 
 def as_sparse(x: Any, name: str, *, check_finite: bool = True) -> Any:

@@ -193,6 +193,23 @@ class HierarchicalHasher:
         self.scale_ = float(t.scale)
         return self
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the fitted tables by their state (configuration, sorted orders and
+        prefix lengths), from which :meth:`__setstate__` rebuilds them."""
+        state = dict(self.__dict__)
+        tables = state.pop("_tables", None)
+        if tables is not None:
+            state["_tables_state"] = tables.state()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore a pickled hasher; the tables' state is checked by the core."""
+        state = dict(state)
+        saved = state.pop("_tables_state", None)
+        self.__dict__.update(state)
+        if saved is not None:
+            self._tables = _native.Hasher.from_state(*saved)
+
     def level_ids(self, level: int) -> np.ndarray:
         """Bucket ids at a fixed ``level`` (``0..n_levels``), shape ``(n, n_views)``."""
         return self._fitted().level_ids(as_int(level, "level"))

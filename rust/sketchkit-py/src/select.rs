@@ -9,18 +9,21 @@ use crate::convert::{
     array, count, counts, index_array, matrix, readonly, slice1, with_csr, with_float, Csr, Float,
     FloatKind, Kind,
 };
-use crate::error::{invalid, nogil, wrong_type, Error};
+use crate::error::{invalid, nogil, nogil_cancellable, wrong_type, Error};
 use numpy::{
-    Element, Ix2, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyUntypedArrayMethods,
+    Element, Ix2, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2,
+    PyUntypedArrayMethods,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use sketchkit::select::attention::{self, AttentionConfig, Scores};
+use sketchkit::select::hashing::HasherState;
 use sketchkit::select::hashing::{HashConfig, HashFamily, HierarchicalHasher};
 use sketchkit::select::{
     knn, minibatch, CsrRows, DenseRows, GraphRef, KnnGraph, Labels, Metric, Rows,
 };
 use sketchkit::{Real, SparseIndex};
+use std::sync::atomic::AtomicBool;
 
 /// A computation generic over the data's element type and storage.
 pub(crate) trait RowsJob: Send {
@@ -39,7 +42,10 @@ fn dense_run<T: Float, J: RowsJob>(
     }
     let (n, d) = (guard.shape()[0], guard.shape()[1]);
     let data = guard.as_slice().map_err(|e| invalid("X", e))?;
-    nogil(py, "X", move || job.run(&DenseRows::new(data, n, d)?))
+    let cancel = AtomicBool::new(false);
+    nogil_cancellable(py, "X", &cancel, || {
+        job.run(&DenseRows::new(data, n, d)?.with_cancel(&cancel))
+    })
 }
 
 fn csr_run<T: Float, I: SparseIndex + Element, J: RowsJob>(
@@ -50,8 +56,9 @@ fn csr_run<T: Float, I: SparseIndex + Element, J: RowsJob>(
 ) -> PyResult<J::Out> {
     let csr = Csr::<T, I>::borrow(data, indices, indptr)?;
     let (rows, parts) = (csr.rows()?, csr.parts()?);
-    nogil(py, "X", move || {
-        job.run(&CsrRows::new(parts.view(rows, cols)?)?)
+    let cancel = AtomicBool::new(false);
+    nogil_cancellable(py, "X", &cancel, || {
+        job.run(&CsrRows::new(parts.view(rows, cols)?)?.with_cancel(&cancel))
     })
 }
 
@@ -136,6 +143,48 @@ pub(crate) fn labels<'a>(
     Ok(Labels::new(slice1(y, "y")?, n, n_classes).map_err(Error::from)?)
 }
 
+/// A hasher's configuration as Python sees it: `(family, n_bits, n_levels, n_views,
+/// min_bucket, max_bucket, seed, center, width, expansion, fan_in)`, the arguments of
+/// `Hasher(x, ...)` after `x`.
+type HasherConfigTuple<S> = (S, i64, i64, i64, i64, i64, u64, bool, f64, i64, i64);
+
+/// [`Hasher::state`]'s tuple: `(config, n, scale, orders, lcps)`.
+type HasherStateTuple<'py> = (
+    HasherConfigTuple<&'static str>,
+    usize,
+    f64,
+    Bound<'py, PyArray2<u32>>,
+    Bound<'py, PyArray2<u16>>,
+);
+
+/// The core's configuration from [`HasherConfigTuple`] (the checks are the core's).
+fn hash_config(
+    (
+        family,
+        n_bits,
+        n_levels,
+        n_views,
+        min_bucket,
+        max_bucket,
+        seed,
+        center,
+        width,
+        expansion,
+        fan_in,
+    ): HasherConfigTuple<&str>,
+) -> PyResult<HashConfig> {
+    let (expansion, fan_in) = (count(expansion, "expansion")?, count(fan_in, "fan_in")?);
+    Ok(HashConfig {
+        family: hash_family(family, center, width, expansion, fan_in)?,
+        n_bits: count(n_bits, "n_bits")?,
+        n_levels: count(n_levels, "n_levels")?,
+        n_views: count(n_views, "n_views")?,
+        min_bucket: count(min_bucket, "min_bucket")?,
+        max_bucket: count(max_bucket, "max_bucket")?,
+        seed,
+    })
+}
+
 /// Hash tables (see `_native.pyi`).
 #[pyclass(module = "sketchkit._native", frozen)]
 pub(crate) struct Hasher {
@@ -212,18 +261,68 @@ impl Hasher {
         expansion: i64,
         fan_in: i64,
     ) -> PyResult<Self> {
-        let (expansion, fan_in) = (count(expansion, "expansion")?, count(fan_in, "fan_in")?);
-        let cfg = HashConfig {
-            family: hash_family(family, center, width, expansion, fan_in)?,
-            n_bits: count(n_bits, "n_bits")?,
-            n_levels: count(n_levels, "n_levels")?,
-            n_views: count(n_views, "n_views")?,
-            min_bucket: count(min_bucket, "min_bucket")?,
-            max_bucket: count(max_bucket, "max_bucket")?,
-            seed,
-        };
+        let cfg = hash_config((
+            family, n_bits, n_levels, n_views, min_bucket, max_bucket, seed, center, width,
+            expansion, fan_in,
+        ))?;
         Ok(Hasher {
             inner: with_rows(py, x, BuildJob(cfg))?,
+        })
+    }
+
+    /// The fitted tables' state for pickling: `(config, n, scale, orders, lcps)` with
+    /// `config` the constructor's arguments after `x` and the last two `n_views × n`
+    /// arrays; `from_state(*state)` rebuilds the tables.
+    fn state<'py>(&self, py: Python<'py>) -> PyResult<HasherStateTuple<'py>> {
+        let st = self.inner.state();
+        let c = &st.cfg;
+        let (center, width, expansion, fan_in) = c.family.params();
+        let nv = st.orders.len();
+        let orders = matrix(py, st.orders.concat(), [nv, st.n])?;
+        let lcps = matrix(py, st.lcps.concat(), [nv, st.n])?;
+        // Sizes the core has validated fit in i64.
+        let int = |v: usize| v as i64;
+        Ok((
+            (
+                c.family.name(),
+                int(c.n_bits),
+                int(c.n_levels),
+                int(c.n_views),
+                int(c.min_bucket),
+                int(c.max_bucket),
+                c.seed,
+                center,
+                width,
+                int(expansion),
+                int(fan_in),
+            ),
+            st.n,
+            st.scale,
+            orders,
+            lcps,
+        ))
+    }
+
+    /// Tables rebuilt from [`Hasher::state`]'s tuple (checked by the core).
+    #[staticmethod]
+    fn from_state(
+        config: HasherConfigTuple<String>,
+        n: i64,
+        scale: f64,
+        orders: PyReadonlyArray2<'_, u32>,
+        lcps: PyReadonlyArray2<'_, u16>,
+    ) -> PyResult<Self> {
+        let (f, b, l, v, lo, hi, seed, center, width, e, fan) = config;
+        let cfg = hash_config((&f, b, l, v, lo, hi, seed, center, width, e, fan))?;
+        let state = HasherState {
+            cfg,
+            n: count(n, "n")?,
+            scale,
+            orders: orders.as_array().outer_iter().map(|r| r.to_vec()).collect(),
+            lcps: lcps.as_array().outer_iter().map(|r| r.to_vec()).collect(),
+        };
+        Ok(Hasher {
+            inner: HierarchicalHasher::from_state(state).map_err(Error::from)?,
         })
     }
 

@@ -46,6 +46,9 @@ pub enum SketchError {
     },
     /// A compute device (GPU) is missing or failed; the message says which and why.
     Device(String),
+    /// The caller's cancellation token was set while the work ran (e.g. Ctrl-C seen by
+    /// the binding): the work stopped between blocks and produced no result.
+    Interrupted,
 }
 
 impl SketchError {
@@ -102,6 +105,7 @@ impl fmt::Display for SketchError {
                 write!(f, "{arg} has an invalid CSR structure: {part}: {msg}")
             }
             SketchError::Device(m) => write!(f, "device error: {m}"),
+            SketchError::Interrupted => write!(f, "interrupted"),
         }
     }
 }

@@ -53,6 +53,6 @@ pub use parallel::{get_num_threads, set_num_threads};
 pub use real::Real;
 pub use sketch::{
     auto_density, CsrParts, CsrParts32, Family, FamilyKind, LinearSketch, Sketch, SparseMat,
-    DEFAULT_NNZ,
+    DEFAULT_NNZ, MIN_DENSITY_K,
 };
 pub use view::{CsrRef, MatMut, MatRef, SparseIndex};

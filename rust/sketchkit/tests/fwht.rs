@@ -145,8 +145,16 @@ fn srht_is_exact_and_scaled() {
             assert!((dot - want).abs() < 1e-12, "{i},{j}: {dot}");
         }
     }
-    assert!(Sketch::new(Family::Srht, 65, 64, 0).is_err());
-    assert!(Sketch::new(Family::Srht, 128, 100, 0).is_ok()); // d' = 128
+    // k beyond d's padding: d' = next power of two >= max(d, k).
+    assert_eq!(
+        Sketch::new(Family::Srht, 65, 64, 0).unwrap().padded_dim(),
+        128
+    );
+    assert_eq!(
+        Sketch::new(Family::Srht, 128, 100, 0).unwrap().padded_dim(),
+        128
+    );
+    assert!(Sketch::new(Family::Srht, (1 << 30) + 1, 64, 0).is_err());
 }
 
 #[test]

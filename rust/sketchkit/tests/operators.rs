@@ -642,6 +642,23 @@ fn from_name_applies_defaults_and_rules() {
     assert_eq!(s.density(), Some(0.1));
     let s = Sketch::from_name("srht", 16, 100, 0, None, None).unwrap();
     assert_eq!(s.padded_dim(), 128);
+    // k above d's padding: d' grows to the next power of two >= k (scikit-learn's
+    // n_components > n_features), never an error.
+    let s = Sketch::from_name("srht", 17, 16, 0, None, None).unwrap();
+    assert_eq!(s.padded_dim(), 32);
+    let s = Sketch::from_name("srht", 3, 1, 0, None, None).unwrap();
+    assert_eq!(s.padded_dim(), 4);
+    let x = [2.0f64];
+    let mut y = [0.0f64; 3];
+    s.project(
+        MatRef::from_row_major(&x, 1, 1).unwrap(),
+        MatMut::from_row_major(&mut y, 1, 3).unwrap(),
+    )
+    .unwrap();
+    // Every entry is ±1/√k: each output is ±2/√3.
+    for v in y {
+        assert!((v.abs() - 2.0 / 3f64.sqrt()).abs() < 1e-15, "{v}");
+    }
     type Case = (
         &'static str,
         usize,
@@ -655,7 +672,7 @@ fn from_name_applies_defaults_and_rules() {
         ("countsketch", 4, 10, None, Some(0.5), "density"),
         ("sparse_sign", 4, 10, Some(5), None, "nnz"),
         ("very_sparse", 4, 10, None, Some(1.5), "density"),
-        ("srht", 17, 16, None, None, "k"),
+        ("srht", (1 << 30) + 1, 16, None, None, "k"),
         ("srht", 1, (1 << 30) + 1, None, None, "d"),
         ("countsketch", 1, 1 << 31, None, None, "d"),
         ("gaussian", 0, 10, None, None, "k"),

@@ -303,3 +303,119 @@ fn names_parse_print_and_list_once() {
         .unwrap();
     }
 }
+
+#[test]
+fn extreme_magnitudes_give_the_graphs_of_the_unscaled_data() {
+    use sketchkit::select::baselines::{condensed_nearest_neighbour, edited_nearest_neighbours};
+    use sketchkit::select::Rows;
+    let (n, d) = (200, 5);
+    let (x, y) = blobs(n, d, 6);
+    let labels = Labels::new(&y, n, 3).unwrap();
+    let rows = DenseRows::new(&x, n, d).unwrap();
+    assert_eq!(rows.scale_exp(), 0); // ordinary data is used as it is
+    let g = exact_knn_graph(&rows, 5, Metric::Euclidean).unwrap();
+    let enn = edited_nearest_neighbours(&rows, &labels, 3, Metric::Euclidean).unwrap();
+    let cnn = condensed_nearest_neighbour(&rows, &labels, Metric::Euclidean, 3).unwrap();
+    // Beyond 1e±154 squared distances overflow or underflow in f64: a power-of-two
+    // factor must change nothing but the reported distances' units.
+    for e in [600i32, -600, 1000, -1000] {
+        let f = 2f64.powi(e / 2) * 2f64.powi(e - e / 2);
+        let xs: Vec<f64> = x.iter().map(|v| v * f).collect();
+        let rs = DenseRows::new(&xs, n, d).unwrap();
+        assert_ne!(rs.scale_exp(), 0);
+        let gs = exact_knn_graph(&rs, 5, Metric::Euclidean).unwrap();
+        assert_eq!(gs.indices, g.indices, "2^{e}");
+        for (a, b) in gs.distances.iter().zip(&g.distances) {
+            assert_eq!(*a, b * f, "2^{e}");
+        }
+        let e2 = edited_nearest_neighbours(&rs, &labels, 3, Metric::Euclidean).unwrap();
+        assert_eq!(e2, enn, "2^{e}");
+        let c2 = condensed_nearest_neighbour(&rs, &labels, Metric::Euclidean, 3).unwrap();
+        assert_eq!(c2, cnn, "2^{e}");
+        let sc = scores(gs.view(), &labels, AttentionConfig::default()).unwrap();
+        assert!(sc.score.iter().all(|v| v.is_finite()), "2^{e}");
+        let s0 = scores(g.view(), &labels, AttentionConfig::default()).unwrap();
+        assert_eq!(sc, s0, "2^{e}");
+    }
+    // f32: beyond 1e±19.
+    let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+    let g32 = exact_knn_graph(&DenseRows::new(&x32, n, d).unwrap(), 5, Metric::Euclidean).unwrap();
+    for e in [70i32, -70] {
+        let xs: Vec<f32> = x32.iter().map(|&v| v * 2f32.powi(e)).collect();
+        let gs =
+            exact_knn_graph(&DenseRows::new(&xs, n, d).unwrap(), 5, Metric::Euclidean).unwrap();
+        assert_eq!(gs.indices, g32.indices, "f32 2^{e}");
+    }
+}
+
+#[test]
+fn a_set_cancellation_token_interrupts_and_an_unset_one_changes_nothing() {
+    use sketchkit::select::baselines::edited_nearest_neighbours;
+    use sketchkit::SketchError;
+    use std::sync::atomic::AtomicBool;
+    let (n, d) = (300, 4);
+    let (x, y) = blobs(n, d, 5);
+    let labels = Labels::new(&y, n, 3).unwrap();
+    let plain = DenseRows::new(&x, n, d).unwrap();
+    let unset = AtomicBool::new(false);
+    let set = AtomicBool::new(true);
+    let with = DenseRows::new(&x, n, d).unwrap().with_cancel(&unset);
+    let stop = DenseRows::new(&x, n, d).unwrap().with_cancel(&set);
+    assert_eq!(
+        edited_nearest_neighbours(&with, &labels, 3, Metric::Euclidean).unwrap(),
+        edited_nearest_neighbours(&plain, &labels, 3, Metric::Euclidean).unwrap()
+    );
+    let e = edited_nearest_neighbours(&stop, &labels, 3, Metric::Euclidean).unwrap_err();
+    assert_eq!(e, SketchError::Interrupted);
+    let h =
+        HierarchicalHasher::build(&plain, cfg(HashFamily::SimHash { center: true }, 2)).unwrap();
+    assert_eq!(
+        h.knn_graph(&stop, 5, Metric::Euclidean).unwrap_err(),
+        SketchError::Interrupted
+    );
+    let csr_indptr: Vec<i64> = (0..=n as i64).map(|i| i * d as i64).collect();
+    let csr_indices: Vec<i64> = (0..n * d).map(|t| (t % d) as i64).collect();
+    let csr = CsrRef::new(n, d, &csr_indptr, &csr_indices, &x).unwrap();
+    let rows = CsrRows::new(csr).unwrap().with_cancel(&set);
+    assert_eq!(
+        exact_knn_graph(&rows, 4, Metric::Euclidean).unwrap_err(),
+        SketchError::Interrupted
+    );
+}
+
+#[test]
+fn hasher_state_round_trips_and_is_checked() {
+    let (n, d) = (400, 6);
+    let (x, _) = blobs(n, d, 5);
+    let rows = DenseRows::new(&x, n, d).unwrap();
+    let h = HierarchicalHasher::build(&rows, cfg(HashFamily::E2Lsh { width: 4.0 }, 3)).unwrap();
+    let st = h.state();
+    let h2 = HierarchicalHasher::from_state(st.clone()).unwrap();
+    assert_eq!(h2.state(), st);
+    assert_eq!(h2.bucket_ids(), h.bucket_ids());
+    assert_eq!(h2.levels(), h.levels());
+    assert_eq!(h2.bucket_sizes(), h.bucket_sizes());
+    assert_eq!(h2.codes(&rows, 1).unwrap(), h.codes(&rows, 1).unwrap());
+    assert_eq!(
+        h2.knn_graph(&rows, 5, Metric::Euclidean).unwrap(),
+        h.knn_graph(&rows, 5, Metric::Euclidean).unwrap()
+    );
+    let mut bad = st.clone();
+    bad.orders[1][3] = bad.orders[1][4];
+    assert_eq!(
+        HierarchicalHasher::from_state(bad).unwrap_err().arg_name(),
+        Some("state")
+    );
+    let mut bad = st.clone();
+    bad.lcps[0][7] = 25;
+    assert_eq!(
+        HierarchicalHasher::from_state(bad).unwrap_err().arg_name(),
+        Some("state")
+    );
+    let mut bad = st.clone();
+    bad.orders.pop();
+    assert!(HierarchicalHasher::from_state(bad).is_err());
+    let mut bad = st;
+    bad.scale = f64::NAN;
+    assert!(HierarchicalHasher::from_state(bad).is_err());
+}

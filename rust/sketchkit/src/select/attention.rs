@@ -73,6 +73,20 @@ fn check_graph(graph: GraphRef<'_>, labels: &Labels<'_>) -> Result<()> {
     Ok(())
 }
 
+/// The power of two that brings the graph's largest finite distance near 1 when it
+/// lies beyond `2^±400` (where squares overflow or lose precision), else 1.
+fn distance_scale(graph: GraphRef<'_>) -> f64 {
+    let big = (0..graph.n())
+        .flat_map(|i| graph.dists(i).iter().copied())
+        .filter(|d| d.is_finite())
+        .fold(0.0f64, f64::max);
+    if big == 0.0 || (2f64.powi(-400)..=2f64.powi(400)).contains(&big) {
+        1.0
+    } else {
+        crate::select::rows::ldexp(1.0, (-(big.log2().floor() as i32)).clamp(-1020, 1020))
+    }
+}
+
 /// Attention scores of every row.
 pub fn scores(graph: GraphRef<'_>, labels: &Labels<'_>, cfg: AttentionConfig) -> Result<Scores> {
     check_graph(graph, labels)?;
@@ -110,6 +124,10 @@ pub fn scores(graph: GraphRef<'_>, labels: &Labels<'_>, cfg: AttentionConfig) ->
             *s = floor;
         }
     }
+    // The logits are scale-free, but `d²` and `σ_i σ_j` overflow (or underflow)
+    // beyond about 1e±154: distances that far out are first brought near 1 by a
+    // power of two, which is exact (the same bits as unscaled arithmetic would give).
+    let f = distance_scale(graph);
     // Attention rows (same layout as graph.indices).
     let mut att = vec![0.0f64; graph.nnz()];
     for i in 0..n {
@@ -118,7 +136,10 @@ pub fn scores(graph: GraphRef<'_>, labels: &Labels<'_>, cfg: AttentionConfig) ->
         let logits: Vec<f64> = nb
             .iter()
             .zip(dd)
-            .map(|(&j, &d)| -d * d / (sigma[i] * sigma[j as usize]))
+            .map(|(&j, &d)| {
+                let (d, si, sj) = (d * f, sigma[i] * f, sigma[j as usize] * f);
+                -d * d / (si * sj)
+            })
             .collect();
         let mx = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let z: f64 = logits.iter().map(|&l| (l - mx).exp()).sum();

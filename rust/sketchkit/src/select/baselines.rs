@@ -265,6 +265,7 @@ pub fn condensed_nearest_neighbour<T: Real, R: Rows<T>>(
         let pending: Vec<usize> = order.iter().copied().filter(|&i| !in_s[i]).collect();
         let mut added = false;
         for block in pending.chunks(CNN_BLOCK) {
+            rows.check_cancel()?;
             let (st, bs, sc) = (&store, &best, &scanned);
             let fresh: Vec<(f64, usize)> = crate::parallel::install(|| {
                 block
@@ -415,11 +416,15 @@ pub fn drop3<T: Real, R: Rows<T>>(
             .map_init(
                 || (TopK::new(cache_len), vec![T::ZERO; d]),
                 |(top, buf), &a| {
+                    if rows.cancelled() {
+                        return (0.0, Vec::new());
+                    }
                     crate::dispatch!(first_scan(rows, labels, metric, a, pos_ref, top, buf))
                 },
             )
             .unzip()
     })?;
+    rows.check_cancel()?;
     let mut lists: Vec<Vec<(f64, usize)>> = caches
         .iter()
         .map(|c| c[..c.len().min(k + 1)].to_vec())
@@ -448,6 +453,7 @@ pub fn drop3<T: Real, R: Rows<T>>(
     }
     let mut scratch = Vec::new();
     for &pp in &order {
+        rows.check_cancel()?;
         let p = kept[pp];
         let yp = labels.of(p) as usize;
         if left[yp] <= 1 {

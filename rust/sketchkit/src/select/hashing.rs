@@ -106,6 +106,30 @@ impl HashFamily {
     }
 }
 
+impl HashFamily {
+    /// The parameters `(center, width, expansion, fan_in)` that
+    /// [`HashFamily::from_name`] rebuilds this family from (defaults for those the
+    /// family does not use).
+    pub fn params(&self) -> (bool, f64, usize, usize) {
+        let (mut c, mut w, mut e, mut f) = (
+            Self::DEFAULT_CENTER,
+            Self::DEFAULT_WIDTH,
+            Self::DEFAULT_EXPANSION,
+            Self::DEFAULT_FAN_IN,
+        );
+        match *self {
+            HashFamily::SimHash { center } => c = center,
+            HashFamily::E2Lsh { width } => w = width,
+            HashFamily::FlyHash {
+                expansion,
+                fan_in,
+                center,
+            } => (c, e, f) = (center, expansion, fan_in),
+        }
+        (c, w, e, f)
+    }
+}
+
 impl std::fmt::Display for HashFamily {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
@@ -260,6 +284,25 @@ struct View {
     range: Vec<(u32, u32)>,
 }
 
+/// Everything that defines fitted tables ([`HierarchicalHasher::state`]), for
+/// saving them: the configuration, the row count, the data-scale estimate and, per
+/// view, the rows in sorted code order with the common prefix lengths of neighbours
+/// in that order. The rest of a table follows from these.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HasherState {
+    /// Parameters.
+    pub cfg: HashConfig,
+    /// Rows hashed.
+    pub n: usize,
+    /// [`HierarchicalHasher::scale`].
+    pub scale: f64,
+    /// Per view, `order[p]` = row at sorted position `p` (a permutation of `0..n`).
+    pub orders: Vec<Vec<u32>>,
+    /// Per view, the common prefix (in symbols) of sorted positions `p − 1` and `p`
+    /// (`lcp[0] = 0`, each at most `n_bits`).
+    pub lcps: Vec<Vec<u16>>,
+}
+
 /// The hash tables of a data set: per view, the rows' buckets at every level.
 #[derive(Clone, Debug)]
 pub struct HierarchicalHasher {
@@ -348,6 +391,7 @@ pub(crate) fn project_in_chunks<T: Real, R: Rows<T>>(
     let (n, m) = (rows.n(), g.shape().0);
     let mut proj = try_vec(CHUNK.min(n) * m, T::ZERO, "hash projections")?;
     for r0 in (0..n).step_by(CHUNK) {
+        rows.check_cancel()?;
         let r1 = (r0 + CHUNK).min(n);
         let p = &mut proj[..(r1 - r0) * m];
         rows.project_range(r0, r1, g, MatMut::from_row_major(p, r1 - r0, m)?)?;
@@ -512,14 +556,17 @@ impl HierarchicalHasher {
                 "SimHash uses at most 64 bits per view",
             ));
         }
+        // Kept in the input's units: `codes` may see the rows scaled differently.
         let scale = match cfg.family {
-            HashFamily::E2Lsh { .. } => scale_estimate(rows, 1000, cfg.seed)?,
+            HashFamily::E2Lsh { .. } => {
+                crate::select::rows::ldexp(scale_estimate(rows, 1000, cfg.seed)?, -rows.scale_exp())
+            }
             _ => 1.0,
         };
         let mean = centring_mean(rows, &cfg);
         let mut views = Vec::with_capacity(cfg.n_views);
         for v in 0..cfg.n_views {
-            let (sym, tie) = symbols(rows, &cfg, scale, &mean, v)?;
+            let (sym, tie) = symbols(rows, &cfg, Self::row_scale(scale, rows), &mean, v)?;
             views.push(Self::table(&cfg, n, &sym, &tie)?);
         }
         Ok(HierarchicalHasher {
@@ -562,10 +609,6 @@ impl HierarchicalHasher {
             })
         })?;
         let order: Vec<u32> = keys.into_iter().map(|(_, i)| i).collect();
-        let mut pos = try_vec(n, 0u32, "hash positions")?;
-        for (p, &i) in order.iter().enumerate() {
-            pos[i as usize] = p as u32;
-        }
         let mut lcp = try_vec(n, 0u16, "hash prefixes")?;
         crate::parallel::install(|| {
             lcp.par_iter_mut().enumerate().skip(1).for_each(|(p, l)| {
@@ -573,6 +616,15 @@ impl HierarchicalHasher {
                 *l = a.iter().zip(b).take_while(|(x, y)| x == y).count() as u16;
             })
         })?;
+        Self::view_from(cfg, n, order, lcp)
+    }
+
+    /// A view's table from its sorted order and prefix lengths.
+    fn view_from(cfg: &HashConfig, n: usize, order: Vec<u32>, lcp: Vec<u16>) -> Result<View> {
+        let mut pos = try_vec(n, 0u32, "hash positions")?;
+        for (p, &i) in order.iter().enumerate() {
+            pos[i as usize] = p as u32;
+        }
         // Per level, run boundaries: start of the run holding each position, and its
         // end; then the deepest level with a large enough run.
         let levels = cfg.n_levels;
@@ -631,7 +683,75 @@ impl HierarchicalHasher {
             )));
         }
         let mean = centring_mean(rows, &self.cfg);
-        Ok(symbols(rows, &self.cfg, self.scale, &mean, v)?.0)
+        Ok(symbols(rows, &self.cfg, Self::row_scale(self.scale, rows), &mean, v)?.0)
+    }
+
+    /// The data-scale estimate `scale` in the units of `rows` ([`Rows::scale_exp`]).
+    fn row_scale<T: Real, R: Rows<T>>(scale: f64, rows: &R) -> f64 {
+        crate::select::rows::ldexp(scale, rows.scale_exp())
+    }
+
+    /// The state that defines the tables (see [`HasherState`]).
+    pub fn state(&self) -> HasherState {
+        HasherState {
+            cfg: self.cfg.clone(),
+            n: self.n,
+            scale: self.scale,
+            orders: self.views.iter().map(|v| v.order.clone()).collect(),
+            lcps: self.views.iter().map(|v| v.lcp.clone()).collect(),
+        }
+    }
+
+    /// Tables rebuilt from a saved [`HasherState`], which is checked first (it may
+    /// come from an untrusted file): a valid configuration, `1 ≤ n < 2^32`, a finite
+    /// positive scale, `n_views` orders that are permutations of `0..n` and prefix
+    /// lengths of `n` entries, the first 0 and none above `n_bits`. Errors name
+    /// `state`.
+    pub fn from_state(state: HasherState) -> Result<Self> {
+        let HasherState {
+            cfg,
+            n,
+            scale,
+            orders,
+            lcps,
+        } = state;
+        cfg.validate()?;
+        let bad = |msg: String| Err(SketchError::arg("state", msg));
+        if n == 0 || n > u32::MAX as usize {
+            return bad(format!("row count {n} is not in [1, 2^32 − 1]"));
+        }
+        if !(scale.is_finite() && scale > 0.0) {
+            return bad(format!("scale {scale} is not positive and finite"));
+        }
+        if orders.len() != cfg.n_views || lcps.len() != cfg.n_views {
+            return bad(format!("expected {} views", cfg.n_views));
+        }
+        let mut views = Vec::with_capacity(cfg.n_views);
+        for (order, lcp) in orders.into_iter().zip(lcps) {
+            if order.len() != n || lcp.len() != n {
+                return bad(format!("a view does not have {n} rows"));
+            }
+            let mut seen = try_vec(n, false, "hash state check")?;
+            for &i in &order {
+                match seen.get_mut(i as usize) {
+                    Some(s) if !*s => *s = true,
+                    _ => return bad("a view's order is not a permutation of the rows".into()),
+                }
+            }
+            if lcp[0] != 0 || lcp.iter().any(|&l| l as usize > cfg.n_bits) {
+                return bad(format!(
+                    "prefix lengths must start at 0 and not exceed n_bits = {}",
+                    cfg.n_bits
+                ));
+            }
+            views.push(Self::view_from(&cfg, n, order, lcp)?);
+        }
+        Ok(HierarchicalHasher {
+            cfg,
+            n,
+            scale,
+            views,
+        })
     }
 
     /// Parameters.
@@ -787,6 +907,6 @@ impl HierarchicalHasher {
             })?;
             acc.merge(&lists, &view.pos)?;
         }
-        acc.into_graph()
+        Ok(acc.into_graph()?.unscaled(metric, rows.scale_exp()))
     }
 }

@@ -1,7 +1,7 @@
 //! Sparse k-nearest-neighbour graphs: exact brute force (the reference, and the
 //! kernel inside a mini-batch), re-ranking of candidate lists, and recall.
 
-use super::rows::{Metric, Rows, TopK};
+use super::rows::{unscale_distances, Metric, Rows, TopK};
 use crate::error::{try_vec, Result, SketchError};
 use crate::Real;
 use rayon::prelude::*;
@@ -65,6 +65,13 @@ impl KnnGraph {
         (0..self.n())
             .filter(|&i| self.neighbors(i).len() < k)
             .count()
+    }
+
+    /// The graph of rows scaled by `2^exp` ([`Rows::scale_exp`]) with its distances
+    /// in the input's units.
+    pub(crate) fn unscaled(mut self, metric: Metric, exp: i32) -> Self {
+        unscale_distances(metric, exp, &mut self.distances);
+        self
     }
 
     /// A borrowed view.
@@ -184,7 +191,8 @@ pub(crate) fn knn_in_pool<T: Real, R: Rows<T>>(
 
 /// Exact k-nearest-neighbour lists of the rows `queries` among all rows, by brute
 /// force (`O(|queries| · n · d)`), in parallel. The reference for recall and for
-/// the quadratic baselines.
+/// the quadratic baselines. Distances are in the units of `rows` (scaled by
+/// `2^rows.scale_exp()`).
 pub fn exact_knn<T: Real, R: Rows<T>>(
     rows: &R,
     queries: &[usize],
@@ -206,12 +214,16 @@ pub fn exact_knn<T: Real, R: Rows<T>>(
             .map_init(
                 || (TopK::new(k), vec![T::ZERO; d]),
                 |(top, buf), &q| {
+                    if rows.cancelled() {
+                        return Vec::new();
+                    }
                     crate::dispatch!(knn_in_pool(rows, metric, q, 0..n, top, buf));
                     top.items().to_vec()
                 },
             )
-            .collect()
+            .collect::<Vec<_>>()
     })
+    .and_then(|lists| rows.check_cancel().map(|()| lists))
 }
 
 /// The exact k-nearest-neighbour graph of all rows (brute force, quadratic).
@@ -221,7 +233,7 @@ pub fn exact_knn_graph<T: Real, R: Rows<T>>(
     metric: Metric,
 ) -> Result<KnnGraph> {
     let all: Vec<usize> = (0..rows.n()).collect();
-    KnnGraph::from_lists(exact_knn(rows, &all, k, metric)?)
+    Ok(KnnGraph::from_lists(exact_knn(rows, &all, k, metric)?)?.unscaled(metric, rows.scale_exp()))
 }
 
 /// Mean recall of `graph` against the exact `k` nearest neighbours of the sampled
@@ -244,7 +256,13 @@ pub fn recall<T: Real, R: Rows<T>>(
     if sample.is_empty() {
         return Ok(f64::NAN);
     }
-    let exact = exact_knn(rows, sample, k, metric)?;
+    let mut exact = exact_knn(rows, sample, k, metric)?;
+    // The graph's distances are in the input's units.
+    for ex in exact.iter_mut() {
+        for e in ex.iter_mut() {
+            unscale_distances(metric, rows.scale_exp(), std::slice::from_mut(&mut e.0));
+        }
+    }
     let mut total = 0.0;
     for (&q, ex) in sample.iter().zip(&exact) {
         if ex.is_empty() {
@@ -389,6 +407,9 @@ pub(crate) fn ordered_topk<T: Real, R: Rows<T>>(
             .for_each_init(
                 || (TopK::new(k), vec![T::ZERO; d], Vec::<usize>::new()),
                 |(top, buf, cand), (p, ((dd, jj), c))| {
+                    if rows.cancelled() {
+                        return;
+                    }
                     let q = order[p] as usize;
                     cand.clear();
                     cands(p, cand);
@@ -402,6 +423,7 @@ pub(crate) fn ordered_topk<T: Real, R: Rows<T>>(
                 },
             )
     })?;
+    rows.check_cancel()?;
     Ok(out)
 }
 
@@ -453,5 +475,5 @@ pub fn refine<T: Real, R: Rows<T>>(
     })?;
     let mut acc = Lists::new(n, k)?;
     acc.merge(&lists, &pos)?;
-    acc.into_graph()
+    Ok(acc.into_graph()?.unscaled(metric, rows.scale_exp()))
 }

@@ -88,5 +88,5 @@ pub fn minibatch_graph<T: Real, R: Rows<T>>(
     })?;
     let mut acc = Lists::new(n, k)?;
     acc.merge(&lists, &pos)?;
-    Ok((acc.into_graph()?, batch))
+    Ok((acc.into_graph()?.unscaled(metric, rows.scale_exp()), batch))
 }

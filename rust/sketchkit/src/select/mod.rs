@@ -24,7 +24,7 @@ pub mod minibatch;
 pub mod rows;
 
 pub use knn::{GraphRef, KnnGraph};
-pub use rows::{CsrRows, DenseRows, Metric, Rows};
+pub use rows::{unscale_distances, CsrRows, DenseRows, Metric, Rows};
 
 use crate::error::{Result, SketchError};
 

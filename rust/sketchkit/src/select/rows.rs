@@ -13,6 +13,8 @@ use crate::sketch::{LinearSketch, Sketch};
 use crate::view::{CsrRef, MatMut, MatRef, SparseIndex};
 use crate::Real;
 use rayon::prelude::*;
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The distance a neighbour graph uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -135,6 +137,27 @@ pub trait Rows<T: Real>: Sync {
     /// Column sums `Σ_i x_i` in `f64`.
     fn column_sums(&self) -> Vec<f64>;
 
+    /// The power of two `e` the rows hold the input scaled by (`x · 2^e`; 0 unless
+    /// the input's magnitudes are so large or small that squared distances would
+    /// overflow or underflow, see [`DenseRows::new`]). Distances computed from the
+    /// rows are in the scaled units; [`unscale_distances`] converts them back.
+    fn scale_exp(&self) -> i32 {
+        0
+    }
+    /// Whether the caller's cancellation token is set.
+    fn cancelled(&self) -> bool {
+        false
+    }
+    /// [`SketchError::Interrupted`] when the caller's cancellation token is set: the
+    /// long loops call it between blocks of rows.
+    fn check_cancel(&self) -> Result<()> {
+        if self.cancelled() {
+            Err(SketchError::Interrupted)
+        } else {
+            Ok(())
+        }
+    }
+
     /// Distance between row `i` and a dense query `q` (`‖q‖² = q_sq`).
     #[inline(always)]
     fn distance(&self, metric: Metric, i: usize, q: &[T], q_sq: T) -> f64 {
@@ -152,40 +175,113 @@ pub trait Rows<T: Real>: Sync {
     }
 }
 
-/// Squared row norms; `f(i)` returns row `i`'s norm and whether its values are
-/// finite. Only non-finite values are an error: a norm that overflows (values near
-/// the type's limit) is kept as it is.
-fn sq_norms<T: Real>(n: usize, f: impl Fn(usize) -> (T, bool) + Sync) -> Result<Vec<T>> {
+/// Squared row norms and the largest magnitude of any value; `f(i)` returns row
+/// `i`'s norm and whether its values are finite. Only non-finite values are an error.
+fn sq_norms<'v, T: Real + 'v>(
+    n: usize,
+    f: impl Fn(usize) -> (T, bool) + Sync,
+    values: impl Fn(usize) -> &'v [T] + Sync,
+) -> Result<(Vec<T>, f64)> {
     let mut out = try_vec(n, T::ZERO, "row norms")?;
-    let ok = crate::parallel::install(|| {
-        out.par_chunks_mut(4096).enumerate().all(|(c, ch)| {
-            let mut ok = true;
-            for (t, v) in ch.iter_mut().enumerate() {
-                let (norm, finite) = f(c * 4096 + t);
-                *v = norm;
-                ok &= finite;
-            }
-            ok
-        })
+    let parts: Vec<(bool, f64)> = crate::parallel::install(|| {
+        out.par_chunks_mut(4096)
+            .enumerate()
+            .map(|(c, ch)| {
+                let (mut ok, mut big) = (true, 0.0f64);
+                for (t, v) in ch.iter_mut().enumerate() {
+                    let (norm, finite) = f(c * 4096 + t);
+                    *v = norm;
+                    ok &= finite;
+                    if finite {
+                        big = values(c * 4096 + t)
+                            .iter()
+                            .fold(big, |m, x| m.max(x.to_f64().abs()));
+                    }
+                }
+                (ok, big)
+            })
+            .collect()
     })?;
-    if !ok {
+    if !parts.iter().all(|p| p.0) {
         return Err(SketchError::NonFinite { arg: "X" });
     }
+    Ok((out, parts.iter().fold(0.0, |m, p| m.max(p.1))))
+}
+
+/// `x · 2^e`, exact while the result is a normal number (the factor is applied in
+/// two halves so that it never overflows itself).
+pub(crate) fn ldexp(x: f64, e: i32) -> f64 {
+    let h = e / 2;
+    x * 2f64.powi(h) * 2f64.powi(e - h)
+}
+
+/// The scaling exponent for rows of `d` features whose largest magnitude is `big`:
+/// 0 while squared distances in `T` (up to `4 d big²`) stay finite and the squares
+/// of differences at `T`'s resolution (`(big · ε)²`) stay normal, else the power of
+/// two that brings `big` to `[1, 2)`. A power of two is exact, so scaled rows keep
+/// every neighbour order and selection; ordinary data is never copied.
+fn scale_exponent<T: Real>(big: f64, d: usize) -> i32 {
+    let (max, min_pos, eps) = if std::mem::size_of::<T>() == 4 {
+        (
+            f64::from(f32::MAX),
+            f64::from(f32::MIN_POSITIVE),
+            f64::from(f32::EPSILON),
+        )
+    } else {
+        (f64::MAX, f64::MIN_POSITIVE, f64::EPSILON)
+    };
+    let (lo, hi) = (min_pos.sqrt() / eps, (max / (4.0 * d as f64)).sqrt());
+    if big == 0.0 || (lo..=hi).contains(&big) {
+        0
+    } else {
+        -(big.log2().floor() as i32)
+    }
+}
+
+/// `values · 2^e` in a new buffer.
+fn scaled_copy<T: Real>(values: &[T], e: i32) -> Result<Vec<T>> {
+    let mut out = try_vec(values.len(), T::ZERO, "scaled copy of X")?;
+    crate::parallel::install(|| {
+        out.par_chunks_mut(1 << 16)
+            .zip(values.par_chunks(1 << 16))
+            .for_each(|(o, v)| {
+                for (o, &v) in o.iter_mut().zip(v) {
+                    *o = T::from_f64(ldexp(v.to_f64(), e));
+                }
+            })
+    })?;
     Ok(out)
+}
+
+/// Converts Euclidean distances computed on rows scaled by `2^exp`
+/// ([`Rows::scale_exp`]) back to the input's units (cosine distances have none).
+pub fn unscale_distances(metric: Metric, exp: i32, dist: &mut [f64]) {
+    if metric == Metric::Euclidean && exp != 0 {
+        for v in dist.iter_mut() {
+            *v = ldexp(*v, -exp);
+        }
+    }
 }
 
 /// A dense row-major `n × d` matrix.
 #[derive(Debug)]
-pub struct DenseRows<'a, T> {
-    data: &'a [T],
+pub struct DenseRows<'a, T: Clone> {
+    data: Cow<'a, [T]>,
     n: usize,
     d: usize,
     norms: Vec<T>,
+    exp: i32,
+    cancel: Option<&'a AtomicBool>,
 }
 
 impl<'a, T: Real> DenseRows<'a, T> {
     /// Wraps `data` (row-major, `n × d`); fails on NaN/inf
     /// ([`SketchError::NonFinite`]) or a length mismatch.
+    ///
+    /// Data whose magnitudes would overflow or underflow squared distances (beyond
+    /// about `1e±154` in `f64`, `1e±19` in `f32`) is copied scaled by a power of two
+    /// ([`Rows::scale_exp`]): neighbour orders and selections are those of exact
+    /// arithmetic on the input, and reported distances are in the input's units.
     pub fn new(data: &'a [T], n: usize, d: usize) -> Result<Self> {
         if n.checked_mul(d) != Some(data.len()) {
             return Err(SketchError::ShapeMismatch(format!(
@@ -198,11 +294,40 @@ impl<'a, T: Real> DenseRows<'a, T> {
         }
         // A row's finiteness: its squared norm overflows to inf only when a value
         // is huge, so check the values themselves.
-        let norms = sq_norms(n, |i| {
+        let norm = |data: &[T], i: usize| {
             let r = &data[i * d..(i + 1) * d];
             crate::dispatch!((dot(r, r), crate::finite::slice_finite(r)))
-        })?;
-        Ok(DenseRows { data, n, d, norms })
+        };
+        let row = |i: usize| &data[i * d..(i + 1) * d];
+        let (norms, big) = sq_norms(n, |i| norm(data, i), row)?;
+        let exp = scale_exponent::<T>(big, d);
+        if exp == 0 {
+            return Ok(DenseRows {
+                data: Cow::Borrowed(data),
+                n,
+                d,
+                norms,
+                exp,
+                cancel: None,
+            });
+        }
+        let scaled = scaled_copy(data, exp)?;
+        let (norms, _) = sq_norms(n, |i| norm(&scaled, i), |i| &scaled[i * d..(i + 1) * d])?;
+        Ok(DenseRows {
+            data: Cow::Owned(scaled),
+            n,
+            d,
+            norms,
+            exp,
+            cancel: None,
+        })
+    }
+
+    /// The same rows with a cancellation token: the long loops stop with
+    /// [`SketchError::Interrupted`] soon after `flag` is set.
+    pub fn with_cancel(mut self, flag: &'a AtomicBool) -> Self {
+        self.cancel = Some(flag);
+        self
     }
 
     /// Row `i` as a slice.
@@ -239,6 +364,12 @@ impl<T: Real> Rows<T> for DenseRows<'_, T> {
         let x = MatRef::from_row_major(&self.data[r0 * self.d..r1 * self.d], r1 - r0, self.d)?;
         s.project(x, out)
     }
+    fn scale_exp(&self) -> i32 {
+        self.exp
+    }
+    fn cancelled(&self) -> bool {
+        self.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
+    }
     fn column_sums(&self) -> Vec<f64> {
         // Fixed chunks of rows, their partial sums added in chunk order: the same
         // bits for every thread count.
@@ -270,20 +401,56 @@ impl<T: Real> Rows<T> for DenseRows<'_, T> {
 #[derive(Debug)]
 pub struct CsrRows<'a, T, I> {
     x: CsrRef<'a, T, I>,
+    /// `x.data · 2^exp` when the input needed scaling (see [`DenseRows::new`]).
+    scaled: Option<Vec<T>>,
     norms: Vec<T>,
+    exp: i32,
+    cancel: Option<&'a AtomicBool>,
 }
 
 impl<'a, T: Real, I: SparseIndex> CsrRows<'a, T, I> {
-    /// Wraps a validated CSR matrix; fails on NaN/inf.
+    /// Wraps a validated CSR matrix; fails on NaN/inf. Extreme magnitudes are scaled
+    /// as [`DenseRows::new`] does.
     pub fn new(x: CsrRef<'a, T, I>) -> Result<Self> {
         if x.cols == 0 {
             return Err(SketchError::arg("X", "has no features"));
         }
-        let norms = sq_norms(x.rows, |i| {
-            let r = &x.data[x.row_range(i)];
+        let norm = |data: &[T], i: usize| {
+            let r = &data[x.row_range(i)];
             (dot(r, r), r.iter().all(|v| v.is_finite()))
-        })?;
-        Ok(CsrRows { x, norms })
+        };
+        let (norms, big) = sq_norms(x.rows, |i| norm(x.data, i), |i| &x.data[x.row_range(i)])?;
+        let exp = scale_exponent::<T>(big, x.cols);
+        if exp == 0 {
+            return Ok(CsrRows {
+                x,
+                scaled: None,
+                norms,
+                exp,
+                cancel: None,
+            });
+        }
+        let scaled = scaled_copy(x.data, exp)?;
+        let (norms, _) = sq_norms(x.rows, |i| norm(&scaled, i), |i| &scaled[x.row_range(i)])?;
+        Ok(CsrRows {
+            x,
+            scaled: Some(scaled),
+            norms,
+            exp,
+            cancel: None,
+        })
+    }
+
+    /// The same rows with a cancellation token (see [`DenseRows::with_cancel`]).
+    pub fn with_cancel(mut self, flag: &'a AtomicBool) -> Self {
+        self.cancel = Some(flag);
+        self
+    }
+
+    /// The stored values (scaled when the input needed it).
+    #[inline(always)]
+    fn data(&self) -> &[T] {
+        self.scaled.as_deref().unwrap_or(self.x.data)
     }
 }
 
@@ -301,14 +468,14 @@ impl<T: Real, I: SparseIndex> Rows<T> for CsrRows<'_, T, I> {
     fn load(&self, i: usize, buf: &mut [T]) {
         buf.fill(T::ZERO);
         for t in self.x.row_range(i) {
-            buf[self.x.col(t)] += self.x.data[t];
+            buf[self.x.col(t)] += self.data()[t];
         }
     }
     #[inline(always)]
     fn dot_dense(&self, i: usize, q: &[T]) -> T {
-        let mut acc = T::ZERO;
+        let (mut acc, data) = (T::ZERO, self.data());
         for t in self.x.row_range(i) {
-            acc += self.x.data[t] * q[self.x.col(t)];
+            acc += data[t] * q[self.x.col(t)];
         }
         acc
     }
@@ -339,13 +506,19 @@ impl<T: Real, I: SparseIndex> Rows<T> for CsrRows<'_, T, I> {
             cols: self.x.cols,
             indptr: &indptr,
             indices: &self.x.indices[a..b],
-            data: &self.x.data[a..b],
+            data: &self.data()[a..b],
         };
         s.project_csr(&sub, out)
     }
+    fn scale_exp(&self) -> i32 {
+        self.exp
+    }
+    fn cancelled(&self) -> bool {
+        self.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
+    }
     fn column_sums(&self) -> Vec<f64> {
         let mut s = vec![0.0f64; self.x.cols];
-        for (t, &v) in self.x.data.iter().enumerate() {
+        for (t, &v) in self.data().iter().enumerate() {
             s[self.x.col(t)] += v.to_f64();
         }
         s

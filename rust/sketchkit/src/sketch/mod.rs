@@ -204,6 +204,12 @@ pub fn parse_name<T: Copy, const N: usize>(
 /// embedding accurate at 8 adds per input coordinate.
 pub const DEFAULT_NNZ: usize = 8;
 
+/// The smallest `density · k` of the very sparse family: its entries `±1/√(density·k)`
+/// stay at most `2^125`, inside float32 (beyond it they would overflow to inf, and a
+/// projection would be NaN where it should be 0). Such operators are all-zero with
+/// overwhelming probability anyway.
+pub const MIN_DENSITY_K: f64 = 1.0 / ((1u128 << 125) as f64 * (1u128 << 125) as f64);
+
 /// The very sparse family's default density, `1/√d` (Li, Hastie and Church;
 /// scikit-learn's `density='auto'`).
 pub fn auto_density(d: usize) -> f64 {
@@ -310,9 +316,11 @@ fn check_shape(what: &str, got: (usize, usize), want: (usize, usize)) -> Result<
 impl Sketch {
     /// Validates the parameters and creates the operator (no work is done yet). The
     /// rules, each error naming its argument: `k, d ≥ 1`; `k · d` within int64
-    /// (`Overflow`); very sparse `density` in `(0, 1]`; sparse sign `1 ≤ nnz ≤ k`;
+    /// (`Overflow`); very sparse `density` in `(0, 1]` with `density · k ≥`
+    /// [`MIN_DENSITY_K`]; sparse sign `1 ≤ nnz ≤ k`;
     /// sparse families `k, d ≤` [`MAX_SPARSE_DIM`] (`Overflow`); SRHT
-    /// `d ≤ 2^30` (`Overflow`) and `k ≤ d'`, `d` padded to a power of two.
+    /// `k, d ≤ 2^30` (`Overflow`), with `d' ≥ max(d, k)` the padded dimension
+    /// (the smallest power of two `≥ max(d, k)`).
     pub fn new(family: Family, k: usize, d: usize, seed: u64) -> Result<Self> {
         if k == 0 {
             return Err(SketchError::arg("k", "must be at least 1"));
@@ -333,6 +341,16 @@ impl Sketch {
                     format!("must be in (0, 1], got {density}"),
                 ));
             }
+            Family::VerySparse { density } if density * (k as f64) < MIN_DENSITY_K => {
+                return Err(SketchError::arg(
+                    "density",
+                    format!(
+                        "must be at least 2^-250 / k = {:e} for k = {k}, got {density}: the \
+                         entries ±1/√(density·k) must fit in float32",
+                        MIN_DENSITY_K / k as f64
+                    ),
+                ));
+            }
             Family::SparseSign { nnz } if nnz == 0 || nnz > k => {
                 return Err(SketchError::arg(
                     "nnz",
@@ -348,14 +366,10 @@ impl Sketch {
                     format!("the 'srht' family supports d up to 2^30, got {d}"),
                 ));
             }
-            let dpad = d.next_power_of_two();
-            if k > dpad {
-                return Err(SketchError::arg(
+            if k > crate::fwht::MAX_LEN {
+                return Err(SketchError::overflow(
                     "k",
-                    format!(
-                        "the SRHT samples k <= d' = {dpad} distinct rows (d={d} padded to a \
-                         power of two), got {k}"
-                    ),
+                    format!("the 'srht' family supports k up to 2^30, got {k}"),
                 ));
             }
         }
@@ -417,10 +431,11 @@ impl Sketch {
         }
     }
 
-    /// `d'`: `d` padded to the next power of two for the SRHT, `d` otherwise.
+    /// `d'`: for the SRHT, the smallest power of two `≥ max(d, k)` (inputs are
+    /// zero-padded to it; `k > d` needs `d' ≥ k` distinct rows of `H`), `d` otherwise.
     pub fn padded_dim(&self) -> usize {
         match self.family {
-            Family::Srht => self.d.next_power_of_two(),
+            Family::Srht => srht::padded_dim(self.d, self.k),
             _ => self.d,
         }
     }

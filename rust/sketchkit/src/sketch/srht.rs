@@ -1,6 +1,6 @@
 //! Subsampled randomized Hadamard transform `S = √(d'/k) · P · H · D` (`k × d`).
 //!
-//! `d' = 2^⌈log2 d⌉` (inputs are zero-padded to `d'`), `H` the orthonormal
+//! `d' = 2^⌈log2 max(d, k)⌉` (inputs are zero-padded to `d'`), `H` the orthonormal
 //! Walsh–Hadamard matrix of order `d'`, `D` random signs (stream `SRHT_SIGNS`), `P`
 //! `k` distinct rows of `H` sampled uniformly without replacement (stream
 //! `SRHT_ROWS`, ascending). Every entry is `±1/√k`:
@@ -56,9 +56,16 @@ pub(crate) struct Srht {
     pub signs: Vec<u64>,
 }
 
+/// The SRHT's padded dimension `d'`: the smallest power of two `≥ max(d, k)`, so
+/// that `H` has `k` distinct rows to sample (`k > d` is the scikit-learn case
+/// `n_components > n_features`; it never reduces the dimension).
+pub fn padded_dim(d: usize, k: usize) -> usize {
+    d.max(k).next_power_of_two()
+}
+
 impl Srht {
     pub(crate) fn new(k: usize, d: usize, seed: u64) -> Self {
-        let dpad = d.next_power_of_two();
+        let dpad = padded_dim(d, k);
         let mut s = Stream::new(seed, tag::SRHT_ROWS, 0);
         let rows = sample_without_replacement(&mut s, dpad as u32, k as u32);
         let signs = sign_bits(seed, tag::SRHT_SIGNS, 0, d);
