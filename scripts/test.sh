@@ -36,8 +36,8 @@ echo "== install $(basename "$WHEEL") into $VENV"
 "${PIP[@]}" ${CONSTRAINTS:+-c "$CONSTRAINTS"} "$WHEEL[test]"
 
 if [ -z "${SKIP_CARGO:-}" ]; then
-  echo "== cargo tests (core and GPU crates)"
-  cargo test --release -p sketchkit -p sketchkit-gpu
+  echo "== cargo tests (core and GPU crates; overflow checks and debug assertions on)"
+  cargo test -p sketchkit -p sketchkit-gpu
 fi
 
 # PATH without a Rust toolchain: drop the directories that hold cargo or rustc, and
