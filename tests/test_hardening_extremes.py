@@ -135,9 +135,12 @@ def test_very_sparse_float32_with_tiny_density_is_finite_or_refused():
 # --------------------------------------------------------------------------- Ctrl-C
 _LONG_CALL = textwrap.dedent(
     """
-    import sys, time
+    import signal, sys, time
     import numpy as np
     from sketchkit import selection as sel
+    # A shell that starts a job in the background (CI runners do) leaves SIGINT
+    # ignored, and Python then installs no handler: install Python's own.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     rng = np.random.default_rng(0)
     X = rng.standard_normal((%(n)d, 64))
     y = (rng.random(%(n)d) < 0.5).astype(int)
