@@ -136,7 +136,7 @@ class _RowSampler(BaseEstimator):
         return X_res, y_res
 
     def fit(self, X: Any, y: Any = None) -> _RowSampler:
-        """Draw the sample (same as :meth:`fit_resample`, returning ``self``)."""
+        """Draw the sample (same as ``fit_resample``, returning ``self``)."""
         self.fit_resample(X, y)
         return self
 
@@ -457,7 +457,7 @@ class RS2Sampler(_RowSampler):
     n_samples : int, float or None, default=None
         Rows per epoch (``int``) or the fraction (``float`` in (0, 1]).
     epoch : int, default=0
-        The epoch :meth:`fit_resample` returns.
+        The epoch ``fit_resample`` returns.
     random_state : int, RandomState instance, Generator or None, default=None
         An int makes every epoch reproducible; ``None`` draws a seed once per call.
 
