@@ -20,6 +20,7 @@ result does not depend on the chunking.
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any, Literal
 
 import numpy as np
@@ -33,7 +34,8 @@ Device = Literal["cpu", "gpu"]
 # they drive: it connects to Wayland and X and, where there is no display, prints
 # "error: XDG_RUNTIME_DIR is invalid or not set" to stderr. Compute needs no display, so
 # the layer is switched off with its own variable unless the environment sets it.
-os.environ.setdefault("NODEVICE_SELECT", "1")
+if sys.platform.startswith("linux"):
+    os.environ.setdefault("NODEVICE_SELECT", "1")
 
 
 def check_device(device: Any) -> Device:
