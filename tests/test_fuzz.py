@@ -476,11 +476,6 @@ def test_selection_bad_input_raises_the_contract_errors(data):
         call()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the selection entry points take a CSR tuple as canonical without checking: "
-    "duplicate column indices give wrong distances (zero), silently",
-)
 def test_selection_entry_points_refuse_or_handle_non_canonical_csr():
     rng = np.random.default_rng(7)
     n, d = 30, 6

@@ -285,12 +285,6 @@ _BIG_INDEX_SCRIPT = textwrap.dedent(
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="address-space limit (RLIMIT_AS)")
-@pytest.mark.xfail(
-    strict=True,
-    reason="the CSR row kernels of selection allocate a dense scratch row of n_cols "
-    "float64 per thread (16 GiB for 2**31 columns): the allocation fails and the "
-    "interpreter aborts instead of using O(nnz) memory",
-)
 def test_int64_indices_past_2_31_in_selection():
     env = {**os.environ, "RUST_BACKTRACE": "0"}
     proc = subprocess.run(

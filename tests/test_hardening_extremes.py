@@ -152,8 +152,14 @@ _LONG_CALL = textwrap.dedent(
             sel.EditedNearestNeighbours().fit(X, y)
         elif what == "cnn":
             sel.CondensedNearestNeighbour(random_state=0).fit(X, y)
-        else:
+        elif what == "graph":
             sel.exact_kneighbors_graph(X, 10)
+        else:  # linalg: one pass over A per product, many products
+            import scipy.sparse as sp
+            import scipy.sparse.linalg as spla
+            from sketchkit import linalg
+            A = {"svd": X, "svd_csr": sp.csr_matrix(X), "svd_op": spla.aslinearoperator(X)}
+            linalg.randomized_svd(A[what], 8, n_iter=10**6, random_state=0)
     except KeyboardInterrupt:
         print("interrupted %%.2f" %% (time.perf_counter() - t), flush=True)
         sys.exit(3)
@@ -163,7 +169,7 @@ _LONG_CALL = textwrap.dedent(
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-@pytest.mark.parametrize("what", ["enn", "cnn", "graph"])
+@pytest.mark.parametrize("what", ["enn", "cnn", "graph", "svd", "svd_csr", "svd_op"])
 def test_ctrl_c_interrupts_long_native_calls(what):
     code = _LONG_CALL % {"n": 60_000}
     env = dict(os.environ, SKETCHKIT_NUM_THREADS="2")

@@ -224,6 +224,8 @@ ALLOC_CASES = {
     "rotation buffers": "sk.hadamard_rotation(2**28, seed=0) @ np.broadcast_to(np.float32(1), (2**28, 2))",  # noqa: E501
     "FWHT result": "sk.fwht(np.broadcast_to(np.float32(1), (4, 2**28)))",
     "linalg": "sk.linalg.randomized_svd(np.broadcast_to(np.ones(64), (2**26, 64)), 20, random_state=0)",  # noqa: E501
+    "selection graph": "sk.selection.GraphAttentionSelector(reduction=0.9, n_neighbors=200, random_state=0).fit(np.arange(2**21, dtype=float).reshape(-1, 2), np.arange(2**20) % 2)",  # noqa: E501
+    "selection hashing": "sk.selection.HierarchicalHasher(n_bits=16, n_levels=4, n_views=64, random_state=0).fit(np.arange(2**21, dtype=float).reshape(-1, 2))",  # noqa: E501
 }
 
 
@@ -231,6 +233,7 @@ ALLOC_CASES = {
 def test_failed_allocations_are_memory_errors_and_the_interpreter_survives():
     code = f"""
         import resource, numpy as np, scipy.sparse as sp, sketchkit as sk
+        import sketchkit.selection
         x = np.ones((1, 20_000_000), dtype=np.float32)
         sk.sparse_sign(8, 64).project(np.ones((4, 64)))  # pools and caches warm
         with open("/proc/self/status") as f:

@@ -12,14 +12,14 @@
 use crate::convert::{
     array, count, readonly, slice1, view, with_csr, with_float, Csr, Float, FloatKind,
 };
-use crate::error::{invalid, nogil, Error};
+use crate::error::{invalid, nogil, nogil_cancellable, Error};
 use numpy::{Ix1, Ix2, PyArray1, PyArray2};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 use sketchkit::linalg::faer::{Mat, MatMut, MatRef};
 use sketchkit::linalg::{
-    self, CsrOp, DenseOp, Field, FlipSign, FnOp, Guarantee, LeverageMethod, LinOp, LstsqMethod,
-    LstsqOptions, RsvdOptions,
+    self, Cancellable, CsrOp, DenseOp, Field, FlipSign, FnOp, Guarantee, LeverageMethod, LinOp,
+    LstsqMethod, LstsqOptions, RsvdOptions,
 };
 use sketchkit::{FamilyKind, SketchError};
 use std::sync::{Arc, Mutex};
@@ -119,9 +119,11 @@ macro_rules! with_op {
                         let parts = csr.parts()?;
                         let csc = kind == "csc";
                         let (r, c) = if csc { (cols, rows) } else { (rows, cols) };
-                        let $res = nogil(py, "A", || {
+                        let cancel = std::sync::atomic::AtomicBool::new(false);
+                        let $res = nogil_cancellable(py, "A", &cancel, || {
                             let built = CsrOp::new(parts.view(r, c).map_err(|e| e.for_input("A"))?, csc, "A")?;
-                            let $op: &dyn LinOp<$t> = &built;
+                            let wrapped = Cancellable::new(&built, &cancel);
+                            let $op: &dyn LinOp<$t> = &wrapped;
                             $work
                         })?;
                         $conv
@@ -142,8 +144,10 @@ macro_rules! with_op {
                             move |x: MatRef<'_, $t>, out: MatMut<'_, $t>| call_into(&f, x, out, &r1, "matmat"),
                             move |y: MatRef<'_, $t>, out: MatMut<'_, $t>| call_into(&g, y, out, &r2, "rmatmat"),
                         );
-                        let $res = nogil(py, "A", || {
-                            let $op: &dyn LinOp<$t> = &built;
+                        let cancel = std::sync::atomic::AtomicBool::new(false);
+                        let $res = nogil_cancellable(py, "A", &cancel, || {
+                            let wrapped = Cancellable::new(&built, &cancel);
+                            let $op: &dyn LinOp<$t> = &wrapped;
                             $work
                         })
                         .map_err(|e| raised.clone().or(e))?;
@@ -158,9 +162,11 @@ macro_rules! with_op {
                 $($prep)*
                 let ro = readonly(array::<$t, Ix2>(a, "A")?, "A")?;
                 let v = view(&ro, "A")?;
-                let $res = nogil(py, "A", || {
+                let cancel = std::sync::atomic::AtomicBool::new(false);
+                let $res = nogil_cancellable(py, "A", &cancel, || {
                     let built = DenseOp::new(v, "A")?;
-                    let $op: &dyn LinOp<$t> = &built;
+                    let wrapped = Cancellable::new(&built, &cancel);
+                    let $op: &dyn LinOp<$t> = &wrapped;
                     $work
                 })?;
                 $conv

@@ -341,7 +341,9 @@ impl Hasher {
         self.per_view(py, HierarchicalHasher::bucket_sizes)
     }
     fn bucket_ids<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<u64>>> {
-        self.per_view(py, HierarchicalHasher::bucket_ids)
+        let h = &self.inner;
+        let ids = nogil(py, "X", || h.bucket_ids())?;
+        matrix(py, ids, [h.n(), h.config().n_views])
     }
     fn level_ids<'py>(&self, py: Python<'py>, level: i64) -> PyResult<Bound<'py, PyArray2<u32>>> {
         let level = count(level, "level")?;

@@ -214,14 +214,24 @@ pub fn check_writable_strides(
     cs: isize,
     arg: &'static str,
 ) -> Result<()> {
-    if rows <= 1 || cols <= 1 {
+    if rows == 0 || cols == 0 {
         return Ok(());
     }
-    if rs == 0 || cs == 0 {
+    // A single row (column) addresses only along the column (row) stride.
+    let zero = match (rows, cols) {
+        (1, 1) => false,
+        (1, _) => cs == 0,
+        (_, 1) => rs == 0,
+        _ => rs == 0 || cs == 0,
+    };
+    if zero {
         return Err(SketchError::arg(
             arg,
             "broadcast (zero-stride) arrays cannot be written in place",
         ));
+    }
+    if rows == 1 || cols == 1 {
+        return Ok(());
     }
     let (small, n_small, large) = if rs.unsigned_abs() <= cs.unsigned_abs() {
         (rs, rows, cs)

@@ -237,7 +237,11 @@ fn column_sums_and_huge_values() {
         .iter()
         .map(|&t| {
             sketchkit::set_num_threads(t).unwrap();
-            rows.column_sums().iter().map(|v| v.to_bits()).collect()
+            rows.column_sums()
+                .unwrap()
+                .iter()
+                .map(|v| v.to_bits())
+                .collect()
         })
         .collect();
     assert_eq!(sums[0], sums[1]);
@@ -392,7 +396,7 @@ fn hasher_state_round_trips_and_is_checked() {
     let st = h.state();
     let h2 = HierarchicalHasher::from_state(st.clone()).unwrap();
     assert_eq!(h2.state(), st);
-    assert_eq!(h2.bucket_ids(), h.bucket_ids());
+    assert_eq!(h2.bucket_ids().unwrap(), h.bucket_ids().unwrap());
     assert_eq!(h2.levels(), h.levels());
     assert_eq!(h2.bucket_sizes(), h.bucket_sizes());
     assert_eq!(h2.codes(&rows, 1).unwrap(), h.codes(&rows, 1).unwrap());
@@ -418,4 +422,65 @@ fn hasher_state_round_trips_and_is_checked() {
     let mut bad = st;
     bad.scale = f64::NAN;
     assert!(HierarchicalHasher::from_state(bad).is_err());
+}
+
+/// Rows with their column indices spread over `2^31 + 1000` columns (int64 indices
+/// past 2^31) give the graphs and hashes of the same values on 6 columns: the used
+/// columns are renumbered in order, and no dense row of 2^31 values is allocated.
+#[test]
+fn csr_past_2_31_columns_is_handled_in_its_used_columns() {
+    let (x, _) = blobs(60, 6, 3);
+    let spread = [
+        0i64,
+        7,
+        (1 << 31) - 1,
+        1 << 31,
+        (1 << 31) + 5,
+        (1 << 31) + 999,
+    ];
+    let (mut ip, mut small, mut big, mut data) = (vec![0i64], vec![], vec![], vec![]);
+    for i in 0..60 {
+        for j in 0..6 {
+            if (i + j) % 4 != 0 {
+                small.push(j as i64);
+                big.push(spread[j]);
+                data.push(x[i * 6 + j]);
+            }
+        }
+        ip.push(small.len() as i64);
+    }
+    let wide = (1usize << 31) + 1000;
+    let a = CsrRows::new(CsrRef::new(60, wide, &ip, &big, &data).unwrap()).unwrap();
+    let b = CsrRows::new(CsrRef::new(60, 6, &ip, &small, &data).unwrap()).unwrap();
+    for m in [Metric::Euclidean, Metric::Cosine] {
+        let (ga, gb) = (
+            exact_knn_graph(&a, 4, m).unwrap(),
+            exact_knn_graph(&b, 4, m).unwrap(),
+        );
+        assert_eq!(ga.indices, gb.indices);
+        assert_eq!(ga.distances, gb.distances);
+    }
+    let cfg = HashConfig::default();
+    let (ha, hb) = (
+        HierarchicalHasher::build(&a, cfg.clone()).unwrap(),
+        HierarchicalHasher::build(&b, cfg).unwrap(),
+    );
+    assert_eq!(ha.bucket_ids().unwrap(), hb.bucket_ids().unwrap());
+}
+
+/// Rows whose column indices are unsorted or repeated are refused with the argument
+/// named: squared norms come from the stored values, so a duplicate would give wrong
+/// distances silently.
+#[test]
+fn non_canonical_csr_rows_are_refused() {
+    let data = [1.0f64, 2.0, 3.0, 4.0];
+    let ip = [0i64, 2, 4];
+    for (indices, what) in [
+        ([0i64, 0, 1, 2], "duplicate"),
+        ([1i64, 0, 1, 2], "unsorted"),
+    ] {
+        let csr = CsrRef::new(2, 3, &ip, &indices, &data).unwrap();
+        let err = CsrRows::new(csr).unwrap_err().to_string();
+        assert!(err.contains("X") && err.contains("row 0"), "{what}: {err}");
+    }
 }

@@ -4,7 +4,7 @@
 use super::lstsq::{sketch_size, Guarantee, DEFAULT_DELTA};
 use super::op::{row_sq_norms, LinOp};
 use super::{zeros, Field};
-use crate::error::{Result, SketchError};
+use crate::error::{try_vec, Result, SketchError};
 use crate::sketch::{parse_name, FamilyKind, Sketch};
 use faer::linalg::triangular_solve::solve_upper_triangular_in_place;
 use faer::{Mat, Par};
@@ -99,7 +99,7 @@ pub fn leverage_scores<T: Field>(
             let qr = sa.col_piv_qr();
             let rank = pivoted_rank(qr.R(), m);
             if rank == 0 {
-                return Ok(vec![T::ZERO; n]);
+                return try_vec(n, T::ZERO, "leverage scores");
             }
             let r = qr.R().submatrix(0, 0, rank, rank).to_owned();
             // Ω = P[:, :rank] R⁻¹ G (d × r), G Gaussian (or the identity).

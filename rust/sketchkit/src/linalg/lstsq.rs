@@ -2,7 +2,7 @@
 
 use super::op::{mul, mul_t, LinOp};
 use super::{from_faer_mut, zeros, Field};
-use crate::error::{Result, SketchError};
+use crate::error::{try_vec, Result, SketchError};
 use crate::sketch::{parse_name, FamilyKind, LinearSketch};
 use faer::linalg::solvers::Qr;
 use faer::linalg::triangular_solve::{
@@ -527,7 +527,7 @@ fn lsqr<T: Field>(
     let mut y = zeros::<T>(d, p, "LSQR solution")?;
     let mut phibar = beta.clone();
     let mut rhobar = alpha.clone();
-    let mut anorm2 = vec![0.0f64; p];
+    let mut anorm2 = try_vec(p, 0.0f64, "column norms")?;
     let mut done: Vec<bool> = (0..p).map(|j| bnorm[j] == 0.0 || alpha[j] == 0.0).collect();
     let mut history = Vec::new();
     let mut it = 0;

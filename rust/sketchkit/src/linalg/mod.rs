@@ -33,7 +33,7 @@ pub use lstsq::{
     lstsq, sketch_size, Guarantee, LstsqMethod, LstsqOptions, LstsqResult, DEFAULT_DELTA,
     DEFAULT_EPS, DEFAULT_ITERATIVE_RATIO, DEFAULT_PRECONDITION_RATIO,
 };
-pub use op::{column_means, Centered, CsrOp, DenseOp, FnOp, LinOp};
+pub use op::{column_means, Cancellable, Centered, CsrOp, DenseOp, FnOp, LinOp};
 pub use psd::{hutchpp, nystrom, rp_cholesky, Nystrom, RpCholesky};
 pub use svd::{randomized_svd, FlipSign, RsvdOptions, Svd};
 

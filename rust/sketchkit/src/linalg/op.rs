@@ -409,7 +409,7 @@ impl<T: Field> LinOp<T> for Centered<'_, T> {
     fn sketch_rows(&self, s: &Sketch) -> Result<Mat<T>> {
         // S (A − 1μᵀ) = S A − (S 1) μᵀ
         let mut out = self.inner.sketch_rows(s)?;
-        let ones = vec![T::ONE; self.nrows()];
+        let ones = try_vec(self.nrows(), T::ONE, "ones")?;
         let mut s1 = zeros(s.shape().0, 1, "S 1")?;
         s.sketch(
             crate::view::MatRef::from_col_major(&ones, ones.len(), 1)?,
@@ -525,4 +525,59 @@ pub(crate) fn mul_t<T: Field>(op: &dyn LinOp<T>, y: MatRef<'_, T>) -> Result<Mat
     let mut out = zeros(op.ncols(), y.ncols(), "A^T y")?;
     op.apply_t(y, out.as_mut())?;
     Ok(out)
+}
+
+/// Another operator that stops at its next pass over the data once `cancel` is set:
+/// every product returns [`SketchError::Interrupted`] from then on. The iterative
+/// methods make one product per pass, so wrapping their operator makes them
+/// interruptible between passes (the binding sets `cancel` on Ctrl-C).
+pub struct Cancellable<'a, T> {
+    inner: &'a dyn LinOp<T>,
+    cancel: &'a std::sync::atomic::AtomicBool,
+}
+
+impl<'a, T: Field> Cancellable<'a, T> {
+    /// Wraps `inner`.
+    pub fn new(inner: &'a dyn LinOp<T>, cancel: &'a std::sync::atomic::AtomicBool) -> Self {
+        Cancellable { inner, cancel }
+    }
+    fn check(&self) -> Result<()> {
+        if self.cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            Err(SketchError::Interrupted)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl<T: Field> LinOp<T> for Cancellable<'_, T> {
+    fn nrows(&self) -> usize {
+        self.inner.nrows()
+    }
+    fn ncols(&self) -> usize {
+        self.inner.ncols()
+    }
+    fn apply(&self, x: MatRef<'_, T>, out: MatMut<'_, T>) -> Result<()> {
+        self.check()?;
+        self.inner.apply(x, out)
+    }
+    fn apply_t(&self, y: MatRef<'_, T>, out: MatMut<'_, T>) -> Result<()> {
+        self.check()?;
+        self.inner.apply_t(y, out)
+    }
+    fn sketch_rows(&self, s: &Sketch) -> Result<Mat<T>> {
+        self.check()?;
+        self.inner.sketch_rows(s)
+    }
+    fn sketch_cols(&self, s: &Sketch) -> Result<Mat<T>> {
+        self.check()?;
+        self.inner.sketch_cols(s)
+    }
+    fn frob2(&self) -> Option<f64> {
+        self.inner.frob2()
+    }
+    fn row_sq_norms_of(&self, x: MatRef<'_, T>) -> Result<Vec<T>> {
+        self.check()?;
+        self.inner.row_sq_norms_of(x)
+    }
 }

@@ -36,7 +36,7 @@
 //! `1/(expected copies)` per copy), so `E[Σ_{i∈S} w_i f_i] = Σ_i f_i`.
 
 use super::{derive, leverage_of, rank_of, Sample, SampleSize, DEFAULT_DELTA, DEFAULT_EPS};
-use crate::error::{Result, SketchError};
+use crate::error::{try_vec, Result, SketchError};
 use crate::linalg::faer::{Mat, MatRef, Side};
 use crate::linalg::{chol_qr, gemm_rows, gemm_t_rows, zeros, LeverageMethod};
 use crate::rng::{open01, tag, Stream};
@@ -139,22 +139,22 @@ pub fn spectral(a: MatRef<'_, f64>) -> Result<Spectral> {
 }
 
 /// Squared row norms of `q`.
-fn row_norms(q: MatRef<'_, f64>) -> Vec<f64> {
-    let mut t = vec![0.0; q.nrows()];
+fn row_norms(q: MatRef<'_, f64>) -> Result<Vec<f64>> {
+    let mut t = try_vec(q.nrows(), 0.0, "DPP scratch")?;
     for j in 0..q.ncols() {
         for (i, ti) in t.iter_mut().enumerate() {
             let v = q[(i, j)];
             *ti += v * v;
         }
     }
-    t
+    Ok(t)
 }
 
 /// An exact sample of the projection DPP with kernel `q qᵀ` (`q` orthonormal, `n × k`):
 /// `k` distinct rows, in the order drawn (chain rule with rejection, module docs).
 pub fn projection_sample(q: MatRef<'_, f64>, stream: &mut Stream) -> Result<Vec<usize>> {
     let (n, k) = (q.nrows(), q.ncols());
-    let tau = row_norms(q);
+    let tau = row_norms(q)?;
     let mut cum = Vec::with_capacity(n);
     let mut acc = 0.0;
     for &v in &tau {
@@ -168,7 +168,7 @@ pub fn projection_sample(q: MatRef<'_, f64>, stream: &mut Stream) -> Result<Vec<
     let mut picks: Vec<usize> = Vec::with_capacity(k);
     let mut tries: u64 = 0;
     let limit = 10_000 + 1_000 * (k as u64) * (k as u64);
-    let mut qi = vec![0.0; k];
+    let mut qi = try_vec(k, 0.0, "DPP row")?;
     for t in 0..k {
         let i = loop {
             tries += 1;
@@ -268,7 +268,7 @@ fn choose_eigenvectors(lambda: &[f64], k: usize, stream: &mut Stream) -> Vec<usi
 
 /// Inclusion probabilities of the k-DPP `P(S) ∝ det(A_S A_Sᵀ)` (`k = r`: the projection
 /// DPP, `π = τ`).
-fn kdpp_marginals(sp: &Spectral, k: usize) -> Vec<f64> {
+fn kdpp_marginals(sp: &Spectral, k: usize) -> Result<Vec<f64>> {
     let r = sp.eigenvalues.len();
     let lmax = sp.eigenvalues[0];
     let lam: Vec<f64> = sp.eigenvalues.iter().map(|l| l / lmax).collect();
@@ -279,14 +279,14 @@ fn kdpp_marginals(sp: &Spectral, k: usize) -> Vec<f64> {
     let coef: Vec<f64> = (0..r)
         .map(|j| lam[j] * esp(&lam, k - 1, Some(j))[k - 1] / ek)
         .collect();
-    let mut pi = vec![0.0; sp.q.nrows()];
+    let mut pi = try_vec(sp.q.nrows(), 0.0, "inclusion probabilities")?;
     for (j, c) in coef.iter().enumerate() {
         for (i, p) in pi.iter_mut().enumerate() {
             let v = sp.q[(i, j)];
             *p += c * v * v;
         }
     }
-    pi
+    Ok(pi)
 }
 
 fn check_k(k: usize, r: usize) -> Result<()> {
@@ -311,7 +311,7 @@ pub fn dpp_marginals(a: crate::view::MatRef<'_, f64>, size: SampleSize) -> Resul
     let a = super::checked(a)?;
     let sp = spectral(a)?;
     let k = dpp_k(size, a.nrows(), sp.eigenvalues.len())?;
-    Ok(kdpp_marginals(&sp, k))
+    kdpp_marginals(&sp, k)
 }
 
 /// A DPP sample: `size = Rule` (or `k = rank`) the projection DPP, `k < rank` the
@@ -337,7 +337,7 @@ pub fn dpp_sample(
     let sp = spectral(a)?;
     let r = sp.eigenvalues.len();
     let k = dpp_k(size, a.nrows(), r)?;
-    let pi = kdpp_marginals(&sp, k);
+    let pi = kdpp_marginals(&sp, k)?;
     let picks = if k == r {
         projection_sample(sp.q.as_ref(), &mut s)?
     } else {
@@ -365,7 +365,7 @@ fn approx_projection(a: MatRef<'_, f64>, seed: u64, s: &mut Stream) -> Result<Sa
     if t >= n as f64 {
         // no saving: sample exactly, with the exact marginals
         let sp = spectral(a)?;
-        let pi = row_norms(sp.q.as_ref());
+        let pi = row_norms(sp.q.as_ref())?;
         let picks = projection_sample(sp.q.as_ref(), s)?;
         return Ok(Sample::from_draws(
             picks.into_iter().map(|i| (i, 1.0 / pi[i])).collect(),
@@ -424,7 +424,7 @@ pub fn volume_sample(
             format!("{m} is below the rank of X ({r}); volume sampling needs at least rank(X) rows (use DPPSampler for fewer)"),
         ));
     }
-    let tau = row_norms(sp.q.as_ref());
+    let tau = row_norms(sp.q.as_ref())?;
     let mut draws = Vec::with_capacity(m);
     match scheme {
         VolumeScheme::Volume => {

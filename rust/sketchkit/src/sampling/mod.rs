@@ -29,7 +29,7 @@
 pub mod dpp;
 pub mod rs2;
 
-use crate::error::{Result, SketchError};
+use crate::error::{try_vec, Result, SketchError};
 use crate::linalg::faer::{Mat, MatRef};
 use crate::linalg::{leverage_scores, DenseOp, LeverageMethod};
 use crate::rng::{open01, tag, Stream};
@@ -570,7 +570,7 @@ pub fn stratify(
             ),
         ));
     }
-    let mut members: Vec<Vec<usize>> = vec![Vec::new(); cl.n_classes];
+    let mut members: Vec<Vec<usize>> = try_vec(cl.n_classes, Vec::new(), "class members")?;
     for (i, &c) in cl.codes.iter().enumerate() {
         let Some(m) = members.get_mut(c as usize) else {
             return Err(SketchError::arg(

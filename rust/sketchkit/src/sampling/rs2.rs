@@ -13,7 +13,7 @@
 //! any thread count, computable alone in `O(m)` time and `O(1)` extra memory.
 
 use super::{derive, Classes, SampleSize};
-use crate::error::{Result, SketchError};
+use crate::error::{try_vec, Result, SketchError};
 use crate::rng::{tag, Stream};
 use rayon::prelude::*;
 
@@ -105,16 +105,16 @@ pub fn epochs_per_round(n: u64, size: SampleSize) -> Result<u64> {
 /// The rows of epoch `epoch` over `n` rows (see the module docs), in training order.
 pub fn epoch(n: u64, size: SampleSize, seed: u64, epoch: u64) -> Result<Vec<u64>> {
     let e = epochs_per_round(n, size)?;
-    Ok(epoch_of(n, e, seed, epoch))
+    epoch_of(n, e, seed, epoch)
 }
 
-fn epoch_of(n: u64, e: u64, seed: u64, epoch: u64) -> Vec<u64> {
+fn epoch_of(n: u64, e: u64, seed: u64, epoch: u64) -> Result<Vec<u64>> {
     let (round, j) = (epoch / e, epoch % e);
     let lo = (u128::from(j) * u128::from(n) / u128::from(e)) as u64;
     let hi = (u128::from(j + 1) * u128::from(n) / u128::from(e)) as u64;
     let f = Feistel::new(n, seed, round);
     let len = (hi - lo) as usize;
-    let mut out = vec![0u64; len];
+    let mut out = try_vec(len, 0u64, "RS2 order")?;
     let fill = |(c, chunk): (usize, &mut [u64])| {
         let start = lo + (c * CHUNK) as u64;
         for (k, o) in chunk.iter_mut().enumerate() {
@@ -130,7 +130,7 @@ fn epoch_of(n: u64, e: u64, seed: u64, epoch: u64) -> Vec<u64> {
             out.chunks_mut(CHUNK).enumerate().for_each(fill);
         }
     }
-    out
+    Ok(out)
 }
 
 /// Epoch `epoch`, stratified: each class is permuted on its own (its own key) and
@@ -160,7 +160,7 @@ pub fn epoch_stratified(
     let mut out = Vec::new();
     for (c, rows) in members.iter().enumerate() {
         let nc = rows.len() as u64;
-        let pos = epoch_of(nc, e.min(nc), derive(seed, 1_000_000 + c as u64), epoch);
+        let pos = epoch_of(nc, e.min(nc), derive(seed, 1_000_000 + c as u64), epoch)?;
         out.extend(pos.into_iter().map(|p| rows[p as usize]));
     }
     Ok(out)
@@ -188,9 +188,9 @@ mod tests {
         let n = 1003;
         let e = epochs_per_round(n, SampleSize::Fraction(0.3)).unwrap();
         assert_eq!(e, 4);
-        let mut all: Vec<u64> = (0..e).flat_map(|k| epoch_of(n, e, 9, k)).collect();
+        let mut all: Vec<u64> = (0..e).flat_map(|k| epoch_of(n, e, 9, k).unwrap()).collect();
         all.sort_unstable();
         assert_eq!(all, (0..n).collect::<Vec<_>>());
-        assert_ne!(epoch_of(n, e, 9, 0), epoch_of(n, e, 9, e));
+        assert_ne!(epoch_of(n, e, 9, 0).unwrap(), epoch_of(n, e, 9, e).unwrap());
     }
 }

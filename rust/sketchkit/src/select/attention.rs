@@ -29,7 +29,7 @@
 
 use super::knn::GraphRef;
 use super::Labels;
-use crate::error::{Result, SketchError};
+use crate::error::{try_vec, Result, SketchError};
 
 /// Attention parameters.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -129,7 +129,7 @@ pub fn scores(graph: GraphRef<'_>, labels: &Labels<'_>, cfg: AttentionConfig) ->
     // power of two, which is exact (the same bits as unscaled arithmetic would give).
     let f = distance_scale(graph);
     // Attention rows (same layout as graph.indices).
-    let mut att = vec![0.0f64; graph.nnz()];
+    let mut att = try_vec(graph.nnz(), 0.0f64, "attention weights")?;
     for i in 0..n {
         let (nb, dd) = (graph.neighbors(i), graph.dists(i));
         let p = graph.start(i);
@@ -148,8 +148,8 @@ pub fn scores(graph: GraphRef<'_>, labels: &Labels<'_>, cfg: AttentionConfig) ->
         }
     }
     let k = (graph.nnz() as f64 / n.max(1) as f64).max(1.0);
-    let mut agreement = vec![0.0f64; n];
-    let mut rep = vec![0.0f64; n];
+    let mut agreement = try_vec(n, 0.0f64, "label agreement")?;
+    let mut rep = try_vec(n, 0.0f64, "representativeness")?;
     for (i, ag) in agreement.iter_mut().enumerate() {
         let yi = labels.of(i);
         let p = graph.start(i);
@@ -195,9 +195,12 @@ pub struct Selection {
 }
 
 /// Same-class adjacency (out- and in-links) in CSR form.
-fn same_class_adjacency(graph: GraphRef<'_>, labels: &Labels<'_>) -> (Vec<usize>, Vec<u32>) {
+fn same_class_adjacency(
+    graph: GraphRef<'_>,
+    labels: &Labels<'_>,
+) -> Result<(Vec<usize>, Vec<u32>)> {
     let n = graph.n();
-    let mut deg = vec![0usize; n + 1];
+    let mut deg = try_vec(n + 1, 0usize, "degrees")?;
     for i in 0..n {
         for &j in graph.neighbors(i) {
             let j = j as usize;
@@ -211,7 +214,7 @@ fn same_class_adjacency(graph: GraphRef<'_>, labels: &Labels<'_>) -> (Vec<usize>
         deg[i + 1] += deg[i];
     }
     let mut fill = deg.clone();
-    let mut adj = vec![0u32; deg[n]];
+    let mut adj = try_vec(deg[n], 0u32, "same-class adjacency")?;
     for i in 0..n {
         for &j in graph.neighbors(i) {
             let j = j as usize;
@@ -223,7 +226,7 @@ fn same_class_adjacency(graph: GraphRef<'_>, labels: &Labels<'_>) -> (Vec<usize>
             }
         }
     }
-    (deg, adj)
+    Ok((deg, adj))
 }
 
 /// Greedy cover of `order` (rows of one class) with `hops`-hop neighbourhoods,
@@ -295,8 +298,8 @@ pub fn select(
             ));
         }
     }
-    let (deg, adj) = same_class_adjacency(graph, labels);
-    let mut owner = vec![u32::MAX; n];
+    let (deg, adj) = same_class_adjacency(graph, labels)?;
+    let mut owner = try_vec(n, u32::MAX, "cover owners")?;
     let (mut frontier, mut next) = (Vec::new(), Vec::new());
     let mut kept: Vec<(usize, f64)> = Vec::new();
     let mut hops_used = Vec::with_capacity(labels.n_classes());

@@ -147,20 +147,24 @@ fn conflicting_duplicates<T: Real, R: Rows<T>>(
         (0..n)
             .into_par_iter()
             .map_init(
-                || vec![T::ZERO; d],
+                || try_vec(d, T::ZERO, "a row buffer"),
                 |buf, i| {
+                    let buf = buf.as_mut().map_err(|e| e.clone())?;
                     rows.load(i, buf);
-                    buf.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &v| {
+                    Ok(buf.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &v| {
                         (h.rotate_left(5) ^ bits(v)).wrapping_mul(0x517c_c1b7_2722_0a95)
-                    })
+                    }))
                 },
             )
-            .collect()
-    })?;
+            .collect::<Result<_>>()
+    })??;
     let mut order: Vec<usize> = (0..n).collect();
     crate::parallel::install(|| order.par_sort_unstable_by_key(|&i| (hashes[i], i)))?;
     let mut out = try_vec(n, None, "duplicate groups")?;
-    let (mut a, mut b) = (vec![T::ZERO; d], vec![T::ZERO; d]);
+    let (mut a, mut b) = (
+        try_vec(d, T::ZERO, "row pair")?,
+        try_vec(d, T::ZERO, "row pair")?,
+    );
     let mut p = 0;
     while p < order.len() {
         let h = hashes[order[p]];
@@ -260,7 +264,7 @@ pub fn condensed_nearest_neighbour<T: Real, R: Rows<T>>(
         }
         b
     };
-    let mut buf = vec![T::ZERO; d];
+    let mut buf = try_vec(d, T::ZERO, "row buffer")?;
     loop {
         let pending: Vec<usize> = order.iter().copied().filter(|&i| !in_s[i]).collect();
         let mut added = false;
@@ -271,17 +275,18 @@ pub fn condensed_nearest_neighbour<T: Real, R: Rows<T>>(
                 block
                     .par_iter()
                     .map_init(
-                        || vec![T::ZERO; d],
+                        || try_vec(d, T::ZERO, "a row buffer"),
                         |b, &i| {
-                            if sc[i] == st.len() {
+                            let b = b.as_mut().map_err(|e| e.clone())?;
+                            Ok(if sc[i] == st.len() {
                                 bs[i]
                             } else {
                                 crate::dispatch!(refresh(i, sc[i], bs[i], st, b))
-                            }
+                            })
                         },
                     )
-                    .collect()
-            })?;
+                    .collect::<Result<_>>()
+            })??;
             for (&i, f) in block.iter().zip(fresh) {
                 best[i] = f;
                 scanned[i] = store.len();
@@ -411,19 +416,23 @@ pub fn drop3<T: Real, R: Rows<T>>(
     // nearest rows of T' (the first k + 1 form N(A), all L the replacement cache).
     let cache_len = 2 * (k + 1) + 8;
     let pos_ref = &pos;
-    let (enemy, mut caches): (Vec<f64>, Vec<Vec<(f64, usize)>>) = crate::parallel::install(|| {
+    let scans: Vec<(f64, Vec<(f64, usize)>)> = crate::parallel::install(|| {
         kept.par_iter()
             .map_init(
-                || (TopK::new(cache_len), vec![T::ZERO; d]),
+                || (TopK::new(cache_len), try_vec(d, T::ZERO, "a row buffer")),
                 |(top, buf), &a| {
+                    let buf = buf.as_mut().map_err(|e| e.clone())?;
                     if rows.cancelled() {
-                        return (0.0, Vec::new());
+                        return Ok((0.0, Vec::new()));
                     }
-                    crate::dispatch!(first_scan(rows, labels, metric, a, pos_ref, top, buf))
+                    Ok(crate::dispatch!(first_scan(
+                        rows, labels, metric, a, pos_ref, top, buf
+                    )))
                 },
             )
-            .unzip()
-    })?;
+            .collect::<Result<_>>()
+    })??;
+    let (enemy, mut caches): (Vec<f64>, Vec<Vec<(f64, usize)>>) = scans.into_iter().unzip();
     rows.check_cancel()?;
     let mut lists: Vec<Vec<(f64, usize)>> = caches
         .iter()
@@ -437,7 +446,7 @@ pub fn drop3<T: Real, R: Rows<T>>(
     }
     let mut order: Vec<usize> = (0..m).collect();
     order.sort_by(|&a, &b| enemy[b].total_cmp(&enemy[a]).then(a.cmp(&b)));
-    let mut assoc: Vec<Vec<usize>> = vec![Vec::new(); m];
+    let mut assoc: Vec<Vec<usize>> = try_vec(m, Vec::new(), "associates")?;
     for (pa, l) in lists.iter().enumerate() {
         for &(_, j) in l {
             assoc[pos[j]].push(kept[pa]);
@@ -447,7 +456,7 @@ pub fn drop3<T: Real, R: Rows<T>>(
     for &i in &kept {
         in_s[i] = true;
     }
-    let mut left = vec![0usize; labels.n_classes()];
+    let mut left = try_vec(labels.n_classes(), 0usize, "class counts")?;
     for &i in &kept {
         left[labels.of(i) as usize] += 1;
     }
@@ -493,16 +502,17 @@ pub fn drop3<T: Real, R: Rows<T>>(
         let repl: Vec<Option<(f64, usize)>> = crate::parallel::install(|| {
             work.par_iter_mut()
                 .map_init(
-                    || (TopK::new(cache_len), vec![T::ZERO; d]),
+                    || (TopK::new(cache_len), try_vec(d, T::ZERO, "a row buffer")),
                     |(top, buf), (a, cache, ex)| {
+                        let buf = buf.as_mut().map_err(|e| e.clone())?;
                         let last = *ls[pos[*a]].last().expect("an associate lists P");
-                        crate::dispatch!(next_neighbour(
+                        Ok(crate::dispatch!(next_neighbour(
                             rows, metric, *a, last, kp, is, cache, ex, cache_len, top, buf
-                        ))
+                        )))
                     },
                 )
-                .collect()
-        })?;
+                .collect::<Result<_>>()
+        })??;
         for (a, cache, ex) in work {
             caches[pos[a]] = cache;
             exhausted[pos[a]] = ex;

@@ -336,19 +336,20 @@ pub fn scale_estimate<T: Real, R: Rows<T>>(rows: &R, m: usize, seed: u64) -> Res
         sample
             .par_iter()
             .map_init(
-                || vec![T::ZERO; d],
+                || try_vec(d, T::ZERO, "a row buffer"),
                 |buf, &q| {
+                    let buf = buf.as_mut().map_err(|e| e.clone())?;
                     rows.load(q, buf);
                     let q_sq = rows.sq_norm(q);
-                    sample
+                    Ok(sample
                         .iter()
                         .filter(|&&j| j != q)
                         .map(|&j| rows.distance(Metric::Euclidean, j, buf, q_sq))
-                        .fold(f64::INFINITY, f64::min)
+                        .fold(f64::INFINITY, f64::min))
                 },
             )
-            .collect()
-    })?;
+            .collect::<Result<_>>()
+    })??;
     nn.retain(|v| v.is_finite() && *v > 0.0);
     if nn.is_empty() {
         let mut norms: Vec<f64> = sample
@@ -367,16 +368,16 @@ pub fn scale_estimate<T: Real, R: Rows<T>>(rows: &R, m: usize, seed: u64) -> Res
 }
 
 /// The column means the family centres by (zeros when it does not centre).
-fn centring_mean<T: Real, R: Rows<T>>(rows: &R, cfg: &HashConfig) -> Vec<f64> {
+fn centring_mean<T: Real, R: Rows<T>>(rows: &R, cfg: &HashConfig) -> Result<Vec<f64>> {
     let centred = matches!(
         cfg.family,
         HashFamily::SimHash { center: true } | HashFamily::FlyHash { center: true, .. }
     );
     if centred {
         let n = rows.n().max(1) as f64;
-        rows.column_sums().into_iter().map(|s| s / n).collect()
+        Ok(rows.column_sums()?.into_iter().map(|s| s / n).collect())
     } else {
-        vec![0.0; rows.dim()]
+        try_vec(rows.dim(), 0.0, "centring mean")
     }
 }
 
@@ -428,10 +429,10 @@ fn symbols<T: Real, R: Rows<T>>(
             let g = Sketch::new(Family::Gaussian, m, d, vseed)?;
             // Offsets subtracted from every projection: μ Gᵀ when centring, −b_t for
             // E2LSH.
-            let mut off = vec![0.0f64; m];
+            let mut off = try_vec(m, 0.0f64, "hash offsets")?;
             if let HashFamily::SimHash { center: true } = cfg.family {
                 let mu: Vec<T> = mean.iter().map(|&x| T::from_f64(x)).collect();
-                let mut pm = vec![T::ZERO; m];
+                let mut pm = try_vec(m, T::ZERO, "projected mean")?;
                 g.project(
                     crate::view::MatRef::from_row_major(&mu, 1, d)?,
                     MatMut::from_row_major(&mut pm, 1, m)?,
@@ -505,9 +506,13 @@ fn symbols<T: Real, R: Rows<T>>(
                 sym.par_chunks_mut(m)
                     .zip(tie.par_iter_mut())
                     .enumerate()
-                    .for_each_init(
-                        || (vec![T::ZERO; d], vec![(0.0f64, 0usize); units]),
-                        |(buf, act), (i, (s, t))| {
+                    .try_for_each_init(
+                        || {
+                            let buf = try_vec(d, T::ZERO, "a row buffer")?;
+                            Ok((buf, try_vec(units, (0.0f64, 0usize), "FlyHash units")?))
+                        },
+                        |scratch: &mut Result<_>, (i, (s, t))| -> Result<()> {
+                            let (buf, act) = scratch.as_mut().map_err(|e| e.clone())?;
                             rows.load(i, buf);
                             for (u, a) in act.iter_mut().enumerate() {
                                 let mut acc = 0.0f64;
@@ -531,9 +536,10 @@ fn symbols<T: Real, R: Rows<T>>(
                                 s[cfg.prefix(l - 1)..cfg.prefix(l)].sort_unstable();
                             }
                             *t = act[0].0;
+                            Ok(())
                         },
                     )
-            })?;
+            })??;
         }
     }
     Ok((sym, tie))
@@ -563,7 +569,7 @@ impl HierarchicalHasher {
             }
             _ => 1.0,
         };
-        let mean = centring_mean(rows, &cfg);
+        let mean = centring_mean(rows, &cfg)?;
         let mut views = Vec::with_capacity(cfg.n_views);
         for v in 0..cfg.n_views {
             let (sym, tie) = symbols(rows, &cfg, Self::row_scale(scale, rows), &mean, v)?;
@@ -630,8 +636,8 @@ impl HierarchicalHasher {
         let levels = cfg.n_levels;
         let mut level = try_vec(n, 0u8, "hash levels")?;
         let mut range = try_vec(n, (0u32, n as u32), "hash buckets")?;
-        let mut start = vec![0u32; n];
-        let mut end = vec![n as u32; n];
+        let mut start = try_vec(n, 0u32, "bucket starts")?;
+        let mut end = try_vec(n, n as u32, "bucket ends")?;
         for l in 1..=levels {
             let pre = cfg.prefix(l) as u16;
             for p in 1..n {
@@ -682,7 +688,7 @@ impl HierarchicalHasher {
                 self.n
             )));
         }
-        let mean = centring_mean(rows, &self.cfg);
+        let mean = centring_mean(rows, &self.cfg)?;
         Ok(symbols(rows, &self.cfg, Self::row_scale(self.scale, rows), &mean, v)?.0)
     }
 
@@ -798,7 +804,7 @@ impl HierarchicalHasher {
         }
         let pre = self.cfg.prefix(level) as u16;
         let nv = self.views.len();
-        let mut out = vec![0u32; self.n * nv];
+        let mut out = try_vec(self.n * nv, 0u32, "level ids")?;
         for (v, view) in self.views.iter().enumerate() {
             let mut id = 0u32;
             for p in 0..self.n {
@@ -814,9 +820,9 @@ impl HierarchicalHasher {
     /// Bucket ids of the buckets rows were assigned to, `n × n_views` row-major:
     /// unique within a view across levels (`(level, first sorted position)`
     /// numbered densely).
-    pub fn bucket_ids(&self) -> Vec<u64> {
+    pub fn bucket_ids(&self) -> Result<Vec<u64>> {
         let nv = self.views.len();
-        let mut out = vec![0u64; self.n * nv];
+        let mut out = try_vec(self.n * nv, 0u64, "bucket ids")?;
         for (v, view) in self.views.iter().enumerate() {
             let mut keys: Vec<u64> = (0..self.n)
                 .map(|i| (u64::from(view.level[i]) << 32) | u64::from(view.range[i].0))
@@ -828,7 +834,7 @@ impl HierarchicalHasher {
                 out[i * nv + v] = uniq.binary_search(k).unwrap_or(0) as u64;
             }
         }
-        out
+        Ok(out)
     }
 
     /// The candidate window of row `i` in view `v`: at most `max_bucket` rows of its

@@ -212,17 +212,18 @@ pub fn exact_knn<T: Real, R: Rows<T>>(
         queries
             .par_iter()
             .map_init(
-                || (TopK::new(k), vec![T::ZERO; d]),
+                || (TopK::new(k), try_vec(d, T::ZERO, "a row buffer")),
                 |(top, buf), &q| {
+                    let buf = buf.as_mut().map_err(|e| e.clone())?;
                     if rows.cancelled() {
-                        return Vec::new();
+                        return Ok(Vec::new());
                     }
                     crate::dispatch!(knn_in_pool(rows, metric, q, 0..n, top, buf));
-                    top.items().to_vec()
+                    Ok(top.items().to_vec())
                 },
             )
-            .collect::<Vec<_>>()
-    })
+            .collect::<Result<Vec<_>>>()
+    })?
     .and_then(|lists| rows.check_cancel().map(|()| lists))
 }
 
@@ -404,11 +405,18 @@ pub(crate) fn ordered_topk<T: Real, R: Rows<T>>(
             .zip(out.count.par_iter_mut())
             .enumerate()
             .with_min_len(256)
-            .for_each_init(
-                || (TopK::new(k), vec![T::ZERO; d], Vec::<usize>::new()),
-                |(top, buf, cand), (p, ((dd, jj), c))| {
+            .try_for_each_init(
+                || {
+                    (
+                        TopK::new(k),
+                        try_vec(d, T::ZERO, "a row buffer"),
+                        Vec::<usize>::new(),
+                    )
+                },
+                |(top, buf, cand), (p, ((dd, jj), c))| -> Result<()> {
+                    let buf = buf.as_mut().map_err(|e| e.clone())?;
                     if rows.cancelled() {
-                        return;
+                        return Ok(());
                     }
                     let q = order[p] as usize;
                     cand.clear();
@@ -420,9 +428,10 @@ pub(crate) fn ordered_topk<T: Real, R: Rows<T>>(
                         jj[t] = j as u32;
                     }
                     *c = top.items().len() as u32;
+                    Ok(())
                 },
             )
-    })?;
+    })??;
     rows.check_cancel()?;
     Ok(out)
 }

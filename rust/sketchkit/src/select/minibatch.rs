@@ -5,7 +5,7 @@
 use super::knn::{ordered_topk, KnnGraph, Lists};
 use super::rows::{Metric, Rows};
 use super::{permutation, Labels};
-use crate::error::{Result, SketchError};
+use crate::error::{try_vec, Result, SketchError};
 use crate::rng::tag;
 use crate::Real;
 
@@ -30,7 +30,7 @@ pub fn stratified_batches(
         Some(l) => l.members(),
         None => vec![(0..n).collect()],
     };
-    let mut batch = vec![0u32; n];
+    let mut batch = try_vec(n, 0u32, "batch of each row")?;
     let mut next = 0usize;
     for (c, members) in classes.iter().enumerate() {
         let p = permutation(members.len(), seed, tag::MINIBATCH, c as u64);
@@ -64,7 +64,7 @@ pub fn minibatch_graph<T: Real, R: Rows<T>>(
     let n_batches = n.div_ceil(batch_size).max(1);
     // Rows grouped by batch (ascending inside a batch); queries run batch by batch
     // so that a batch's rows stay in cache.
-    let mut start = vec![0usize; n_batches + 1];
+    let mut start = try_vec(n_batches + 1, 0usize, "batch starts")?;
     for &b in &batch {
         start[b as usize + 1] += 1;
     }
@@ -72,12 +72,12 @@ pub fn minibatch_graph<T: Real, R: Rows<T>>(
         start[b + 1] += start[b];
     }
     let mut fill = start.clone();
-    let mut order = vec![0u32; n];
+    let mut order = try_vec(n, 0u32, "batch order")?;
     for (i, &b) in batch.iter().enumerate() {
         order[fill[b as usize]] = i as u32;
         fill[b as usize] += 1;
     }
-    let mut pos = vec![0u32; n];
+    let mut pos = try_vec(n, 0u32, "batch positions")?;
     for (p, &i) in order.iter().enumerate() {
         pos[i as usize] = p as u32;
     }

@@ -26,7 +26,7 @@ pub mod rows;
 pub use knn::{GraphRef, KnnGraph};
 pub use rows::{unscale_distances, CsrRows, DenseRows, Metric, Rows};
 
-use crate::error::{Result, SketchError};
+use crate::error::{try_vec, Result, SketchError};
 
 /// Class labels as codes `0..n_classes` (the Python layer maps any hashable label
 /// to a code).
@@ -45,7 +45,7 @@ impl<'a> Labels<'a> {
                 codes.len()
             )));
         }
-        let mut counts = vec![0usize; n_classes];
+        let mut counts = try_vec(n_classes, 0usize, "class counts")?;
         for &c in codes {
             let c = c as usize;
             if c >= n_classes {

@@ -135,7 +135,7 @@ pub trait Rows<T: Real>: Sync {
     /// `out = X[r0..r1] Sᵀ` (`(r1 − r0) × k`).
     fn project_range(&self, r0: usize, r1: usize, s: &Sketch, out: MatMut<'_, T>) -> Result<()>;
     /// Column sums `Σ_i x_i` in `f64`.
-    fn column_sums(&self) -> Vec<f64>;
+    fn column_sums(&self) -> Result<Vec<f64>>;
 
     /// The power of two `e` the rows hold the input scaled by (`x · 2^e`; 0 unless
     /// the input's magnitudes are so large or small that squared distances would
@@ -370,7 +370,7 @@ impl<T: Real> Rows<T> for DenseRows<'_, T> {
     fn cancelled(&self) -> bool {
         self.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
     }
-    fn column_sums(&self) -> Vec<f64> {
+    fn column_sums(&self) -> Result<Vec<f64>> {
         // Fixed chunks of rows, their partial sums added in chunk order: the same
         // bits for every thread count.
         let d = self.d;
@@ -378,67 +378,180 @@ impl<T: Real> Rows<T> for DenseRows<'_, T> {
             self.data
                 .par_chunks(d * 1024)
                 .map(|c| {
-                    let mut s = vec![0.0f64; d];
+                    let mut s = try_vec(d, 0.0f64, "column sums")?;
                     for r in c.chunks_exact(d) {
                         for (a, &v) in s.iter_mut().zip(r) {
                             *a += v.to_f64();
                         }
                     }
-                    s
+                    Ok(s)
                 })
-                .collect()
-        })
-        .unwrap_or_default();
-        let mut total = vec![0.0f64; d];
+                .collect::<Result<Vec<_>>>()
+        })??;
+        let mut total = try_vec(d, 0.0f64, "column sums")?;
         for p in &parts {
             total.iter_mut().zip(p).for_each(|(t, v)| *t += v);
         }
-        total
+        Ok(total)
     }
 }
 
-/// A CSR matrix (validated by [`CsrRef::new`]).
+/// Column counts above which a CSR matrix with fewer stored entries than columns is
+/// handled in the space of its used columns (see [`CsrRows::new`]).
+pub const COMPACT_MIN_COLS: usize = 1 << 20;
+
+/// A CSR matrix (validated by [`CsrRef::new`]) in canonical form: each row's column
+/// indices strictly increasing.
 #[derive(Debug)]
 pub struct CsrRows<'a, T, I> {
     x: CsrRef<'a, T, I>,
     /// `x.data · 2^exp` when the input needed scaling (see [`DenseRows::new`]).
     scaled: Option<Vec<T>>,
+    /// Each stored entry's column in the space of used columns, when compacted.
+    compact: Option<Vec<i64>>,
+    /// The number of columns rows are handled in: `x.cols`, or the used ones.
+    space: usize,
     norms: Vec<T>,
     exp: i32,
     cancel: Option<&'a AtomicBool>,
 }
 
+/// Checks that every row's column indices are strictly increasing (sorted, no
+/// duplicates): squared norms and distances are computed from the stored values, so
+/// a duplicate would silently give wrong distances.
+fn check_canonical<T: Sync, I: SparseIndex>(x: &CsrRef<'_, T, I>) -> Result<()> {
+    let bad = crate::parallel::install(|| {
+        (0..x.rows)
+            .into_par_iter()
+            .find_first(|&i| x.row_range(i).skip(1).any(|t| x.col(t) <= x.col(t - 1)))
+    })?;
+    match bad {
+        None => Ok(()),
+        Some(i) => Err(SketchError::CsrStructure {
+            arg: "X",
+            part: "indices",
+            msg: format!(
+                "row {i} has unsorted or duplicate column indices (canonical form needed: \
+                 scipy's X.sum_duplicates(); X.sort_indices())"
+            ),
+        }),
+    }
+}
+
+/// The used columns of `x`, renumbered `0..m` in increasing order: each stored
+/// entry's new column, and `m`. Distances do not depend on which columns hold the
+/// values, and the renumbering keeps their order, so each row's entries stay sorted.
+fn compact_columns<T: Sync, I: SparseIndex>(x: &CsrRef<'_, T, I>) -> Result<(Vec<i64>, usize)> {
+    let nnz = x.indices.len();
+    let mut used = try_vec(nnz, 0usize, "used columns of X")?;
+    for (u, t) in used.iter_mut().zip(0..nnz) {
+        *u = x.col(t);
+    }
+    used.par_sort_unstable();
+    used.dedup();
+    let mut out = try_vec(nnz, 0i64, "compacted column indices of X")?;
+    crate::parallel::install(|| {
+        out.par_chunks_mut(1 << 16).enumerate().for_each(|(c, o)| {
+            for (j, v) in o.iter_mut().enumerate() {
+                let col = x.col(c * (1 << 16) + j);
+                // `used` holds every stored column: the search always finds it.
+                *v = used.binary_search(&col).unwrap_or(0) as i64;
+            }
+        })
+    })?;
+    Ok((out, used.len()))
+}
+
+/// `Σ_t data[t] · q[idx[t]]` over one row's entries.
+#[inline(always)]
+fn sparse_dot<T: Real, J: SparseIndex>(data: &[T], idx: &[J], q: &[T]) -> T {
+    let mut acc = T::ZERO;
+    for (&v, &j) in data.iter().zip(idx) {
+        acc += v * q[j.to_usize().unwrap_or(0)];
+    }
+    acc
+}
+
+/// Scatters one row's entries into the zeroed dense `buf`.
+#[inline(always)]
+fn sparse_load<T: Real, J: SparseIndex>(data: &[T], idx: &[J], buf: &mut [T]) {
+    buf.fill(T::ZERO);
+    for (&v, &j) in data.iter().zip(idx) {
+        buf[j.to_usize().unwrap_or(0)] += v;
+    }
+}
+
+/// Rows `r0..r1` of a CSR structure as a CSR matrix of their own (`cols` columns).
+fn project_rows<T: Real, I: SparseIndex, J: SparseIndex>(
+    x: &CsrRef<'_, T, I>,
+    (r0, r1): (usize, usize),
+    (cols, indices, data): (usize, &[J], &[T]),
+    s: &Sketch,
+    out: MatMut<'_, T>,
+) -> Result<()> {
+    let (a, b) = if r1 > r0 {
+        (x.row_range(r0).start, x.row_range(r1 - 1).end)
+    } else {
+        (0, 0)
+    };
+    let indptr: Vec<J> = (r0..=r1)
+        .map(|r| {
+            let p = if r == r1 { b } else { x.row_range(r).start };
+            J::from_usize(p - a)
+        })
+        .collect();
+    // The parent was validated by `CsrRef::new`; a row range of it is valid too.
+    let sub = CsrRef {
+        rows: r1 - r0,
+        cols,
+        indptr: &indptr,
+        indices: &indices[a..b],
+        data: &data[a..b],
+    };
+    s.project_csr(&sub, out)
+}
+
 impl<'a, T: Real, I: SparseIndex> CsrRows<'a, T, I> {
-    /// Wraps a validated CSR matrix; fails on NaN/inf. Extreme magnitudes are scaled
-    /// as [`DenseRows::new`] does.
+    /// Wraps a validated CSR matrix; fails on NaN/inf and on rows whose column
+    /// indices are not strictly increasing. Extreme magnitudes are scaled as
+    /// [`DenseRows::new`] does. A matrix of more than [`COMPACT_MIN_COLS`] columns and
+    /// fewer stored entries than columns is handled in the space of its used columns
+    /// (renumbered in order), so that no dense row of `x.cols` values is ever needed:
+    /// distances, and so every distance-based selection, are unchanged; hashing
+    /// selectors project that space.
     pub fn new(x: CsrRef<'a, T, I>) -> Result<Self> {
         if x.cols == 0 {
             return Err(SketchError::arg("X", "has no features"));
         }
+        check_canonical(&x)?;
+        let (compact, space) = if x.cols > COMPACT_MIN_COLS && x.indices.len() < x.cols {
+            let (c, m) = compact_columns(&x)?;
+            (Some(c), m.max(1))
+        } else {
+            (None, x.cols)
+        };
         let norm = |data: &[T], i: usize| {
             let r = &data[x.row_range(i)];
             (dot(r, r), r.iter().all(|v| v.is_finite()))
         };
         let (norms, big) = sq_norms(x.rows, |i| norm(x.data, i), |i| &x.data[x.row_range(i)])?;
-        let exp = scale_exponent::<T>(big, x.cols);
-        if exp == 0 {
-            return Ok(CsrRows {
-                x,
-                scaled: None,
-                norms,
-                exp,
-                cancel: None,
-            });
-        }
-        let scaled = scaled_copy(x.data, exp)?;
-        let (norms, _) = sq_norms(x.rows, |i| norm(&scaled, i), |i| &scaled[x.row_range(i)])?;
-        Ok(CsrRows {
+        let exp = scale_exponent::<T>(big, space);
+        let mut rows = CsrRows {
             x,
-            scaled: Some(scaled),
+            scaled: None,
+            compact,
+            space,
             norms,
             exp,
             cancel: None,
-        })
+        };
+        if exp != 0 {
+            let scaled = scaled_copy(x.data, exp)?;
+            let (norms, _) = sq_norms(x.rows, |i| norm(&scaled, i), |i| &scaled[x.row_range(i)])?;
+            rows.scaled = Some(scaled);
+            rows.norms = norms;
+        }
+        Ok(rows)
     }
 
     /// The same rows with a cancellation token (see [`DenseRows::with_cancel`]).
@@ -459,25 +572,28 @@ impl<T: Real, I: SparseIndex> Rows<T> for CsrRows<'_, T, I> {
         self.x.rows
     }
     fn dim(&self) -> usize {
-        self.x.cols
+        self.space
     }
     #[inline(always)]
     fn sq_norm(&self, i: usize) -> T {
         self.norms[i]
     }
     fn load(&self, i: usize, buf: &mut [T]) {
-        buf.fill(T::ZERO);
-        for t in self.x.row_range(i) {
-            buf[self.x.col(t)] += self.data()[t];
+        let r = self.x.row_range(i);
+        let data = &self.data()[r.clone()];
+        match &self.compact {
+            Some(c) => sparse_load(data, &c[r], buf),
+            None => sparse_load(data, &self.x.indices[r], buf),
         }
     }
     #[inline(always)]
     fn dot_dense(&self, i: usize, q: &[T]) -> T {
-        let (mut acc, data) = (T::ZERO, self.data());
-        for t in self.x.row_range(i) {
-            acc += data[t] * q[self.x.col(t)];
+        let r = self.x.row_range(i);
+        let data = &self.data()[r.clone()];
+        match &self.compact {
+            Some(c) => sparse_dot(data, &c[r], q),
+            None => sparse_dot(data, &self.x.indices[r], q),
         }
-        acc
     }
     #[inline(always)]
     fn sq_dist_dense(&self, i: usize, q: &[T], q_sq: T) -> T {
@@ -485,30 +601,16 @@ impl<T: Real, I: SparseIndex> Rows<T> for CsrRows<'_, T, I> {
         self.norms[i] + q_sq - two * self.dot_dense(i, q)
     }
     fn project_range(&self, r0: usize, r1: usize, s: &Sketch, out: MatMut<'_, T>) -> Result<()> {
-        let (a, b) = (
-            self.x.row_range(r0).start,
-            self.x.row_range(r1.max(1) - 1).end,
-        );
-        let (a, b) = if r1 > r0 { (a, b) } else { (a, a) };
-        let indptr: Vec<I> = (r0..=r1)
-            .map(|r| {
-                let p = if r == r1 {
-                    b
-                } else {
-                    self.x.row_range(r).start
-                };
-                I::from_usize(p - a)
-            })
-            .collect();
-        // The parent was validated by `CsrRef::new`; a row range of it is valid too.
-        let sub = CsrRef {
-            rows: r1 - r0,
-            cols: self.x.cols,
-            indptr: &indptr,
-            indices: &self.x.indices[a..b],
-            data: &self.data()[a..b],
-        };
-        s.project_csr(&sub, out)
+        match &self.compact {
+            Some(c) => project_rows(&self.x, (r0, r1), (self.space, c, self.data()), s, out),
+            None => project_rows(
+                &self.x,
+                (r0, r1),
+                (self.x.cols, self.x.indices, self.data()),
+                s,
+                out,
+            ),
+        }
     }
     fn scale_exp(&self) -> i32 {
         self.exp
@@ -516,12 +618,16 @@ impl<T: Real, I: SparseIndex> Rows<T> for CsrRows<'_, T, I> {
     fn cancelled(&self) -> bool {
         self.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
     }
-    fn column_sums(&self) -> Vec<f64> {
-        let mut s = vec![0.0f64; self.x.cols];
+    fn column_sums(&self) -> Result<Vec<f64>> {
+        let mut s = try_vec(self.space, 0.0f64, "column sums")?;
         for (t, &v) in self.data().iter().enumerate() {
-            s[self.x.col(t)] += v.to_f64();
+            let j = match &self.compact {
+                Some(c) => c[t] as usize,
+                None => self.x.col(t),
+            };
+            s[j] += v.to_f64();
         }
-        s
+        Ok(s)
     }
 }
 
