@@ -2,7 +2,7 @@
 
 use crate::convert::{array, readwrite, with_float, writable_view, Float, FloatKind, Kind};
 use crate::error::{invalid, nogil, run, Gil};
-use crate::gpu::{f32_array, Device};
+use crate::gpu::Device;
 use numpy::{Ix2, PyArray1, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use sketchkit::MatMut;
@@ -39,7 +39,7 @@ pub(crate) fn fwht_inplace(
     device: &str,
 ) -> PyResult<()> {
     use sketchkit::fwht::{fwht_cols, fwht_rows};
-    match Device::open(py, device)? {
+    match Device::open_for(py, device, x, "x")? {
         Device::Cpu => with_float!(FloatKind::of(x, "x")?, T => {
             fwht_in_place::<T, ()>(py, x, axis, move |m, rows| {
                 if rows {
@@ -49,12 +49,9 @@ pub(crate) fn fwht_inplace(
                 }
             })
         }),
-        Device::Backend(b) => {
-            f32_array(x, "x")?;
-            fwht_in_place::<f32, ()>(py, x, axis, move |m, rows| {
-                b.fwht_rows(if rows { m } else { m.t() }, normalized)
-            })
-        }
+        Device::Backend(b) => fwht_in_place::<f32, ()>(py, x, axis, move |m, rows| {
+            b.fwht_rows(if rows { m } else { m.t() }, normalized)
+        }),
     }
 }
 

@@ -35,6 +35,21 @@ pub(crate) enum Device {
 }
 
 impl Device {
+    /// The device named by a `device` argument for the input `x` (named `arg`). A GPU
+    /// computes in float32: `x` is checked before the adapter is opened, so a wrong
+    /// dtype is the same `TypeError` on every machine, with or without an adapter.
+    pub(crate) fn open_for(
+        py: Python<'_>,
+        name: &str,
+        x: &Bound<'_, PyAny>,
+        arg: &str,
+    ) -> PyResult<Device> {
+        if name == "gpu" {
+            f32_array(x, arg)?;
+        }
+        Device::open(py, name)
+    }
+
     /// The device named by a `device` argument (`"cpu"` or `"gpu"`); the first GPU
     /// call opens the adapter.
     pub(crate) fn open(py: Python<'_>, name: &str) -> PyResult<Device> {

@@ -4,7 +4,7 @@ use crate::convert::{
     array, count, matrix, readonly, view, with_csr, with_float, with_output, Csr, Float, FloatKind,
 };
 use crate::error::{invalid, nogil, Error};
-use crate::gpu::{f32_array, Device};
+use crate::gpu::Device;
 use numpy::{Element, Ix2, PyArray1, PyArray2};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -119,13 +119,12 @@ impl SketchOperator {
     ) -> PyResult<Py<PyAny>> {
         let s = &self.inner;
         let name = op.input();
-        match Device::open(py, device)? {
+        match Device::open_for(py, device, x, name)? {
             Device::Cpu => with_float!(FloatKind::of(x, name)?, T => {
                 let (out, ()) = apply::<T, ()>(py, s, x, op, name, true, |x, o| op.run_cpu(s, x, o))?;
                 Ok(out.into_any().unbind())
             }),
             Device::Backend(b) => {
-                f32_array(x, name)?;
                 let b: &dyn sketchkit::Backend = &*b;
                 // The trait computes by rows; `S·A = (Aᵀ·Sᵀ)ᵀ` and `Sᵀ·Y = (Yᵀ·S)ᵀ`.
                 let (out, ()) =
