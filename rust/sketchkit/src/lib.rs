@@ -33,6 +33,8 @@ pub mod backend;
 pub mod error;
 pub mod finite;
 pub mod fwht;
+pub mod graph;
+pub mod quantize;
 #[cfg(target_arch = "x86_64")]
 mod fwht_x86;
 pub mod linalg;
