@@ -177,3 +177,9 @@ pub(crate) fn search_hamming<'py>(
     let (i, s) = nogil(py, "codes", || quantize::search_hamming(cs, n, qs, m, b, k))?;
     Ok((matrix(py, i, [m, k])?, matrix(py, s, [m, k])?))
 }
+
+/// The largest `|q_j|` `search_u8` accepts for codes of `d` bytes (the core's rule).
+#[pyfunction]
+pub(crate) fn search_u8_limit(d: usize) -> i32 {
+    quantize::max_query_magnitude(d)
+}

@@ -84,6 +84,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(graph::graph_propagate, m)?)?;
     m.add_function(wrap_pyfunction!(graph::search_u8, m)?)?;
     m.add_function(wrap_pyfunction!(graph::search_hamming, m)?)?;
+    m.add_function(wrap_pyfunction!(graph::search_u8_limit, m)?)?;
     rules::register(m)?;
     Ok(())
 }

@@ -23,6 +23,7 @@
 use crate::error::{checked_mul, try_vec, Result, SketchError};
 use crate::sketch::{Family, LinearSketch, Sketch};
 use crate::view::{CsrRef, MatMut, MatRef, SparseIndex};
+
 use crate::Real;
 use rayon::prelude::*;
 
@@ -157,10 +158,9 @@ impl FastRp {
         }
         let k = self.embedding_dim;
         let len = checked_mul(n, k, "embedding_dim", "n * embedding_dim")?;
-        let r = self.initial_vectors(n, features)?;
+        let mut prev = self.initial_vectors(n, features)?;
         crate::parallel::install(|| {
             let mut out = try_vec(len, 0.0f32, "the embedding")?;
-            let mut prev = try_vec(len, 0.0f32, "a propagation buffer")?;
             let mut cur = try_vec(len, 0.0f32, "a propagation buffer")?;
             let beta = self.normalization_strength;
             let s = self.node_self_influence as f32;
@@ -171,25 +171,21 @@ impl FastRp {
                 .for_each(|(b, (o, p))| {
                     for (ri, (orow, prow)) in o.chunks_mut(k).zip(p.chunks_mut(k)).enumerate() {
                         let i = b * ROW_BLOCK + ri;
-                        let rrow = &r[i * k..(i + 1) * k];
-                        let deg = adj.row_range(i).len();
-                        let scale = if beta == 0.0 || deg == 0 {
-                            1.0f32
-                        } else {
-                            (deg as f64).powf(beta) as f32
-                        };
-                        for (pv, &rv) in prow.iter_mut().zip(rrow) {
-                            *pv = scale * rv;
-                        }
                         if s != 0.0 {
-                            let inv = inv_norm(rrow);
-                            for (ov, &rv) in orow.iter_mut().zip(rrow) {
+                            let inv = inv_norm(prow);
+                            for (ov, &rv) in orow.iter_mut().zip(prow.iter()) {
                                 *ov = s * (rv * inv);
+                            }
+                        }
+                        let deg = adj.row_range(i).len();
+                        if beta != 0.0 && deg != 0 {
+                            let scale = (deg as f64).powf(beta) as f32;
+                            for pv in prow.iter_mut() {
+                                *pv *= scale;
                             }
                         }
                     }
                 });
-            drop(r);
             for &w in &self.iteration_weights {
                 step(adj, self.weighted, &prev, &mut cur, k, Some((w as f32, &mut out)));
                 std::mem::swap(&mut prev, &mut cur);
@@ -213,14 +209,19 @@ impl FastRp {
         if n == 0 {
             return Ok(r);
         }
-        // Node j's random vector is column j of S_r: the rows of I · S_rᵀ.
+        // Node j's random vector is column j of S_r, written into row j.
         let s_r = Sketch::new(Family::VerySparse { density: self.density }, kr, n, self.seed)?;
-        let indptr: Vec<i64> = (0..=n as i64).collect();
-        let ones = try_vec(n, 1.0f32, "the identity")?;
-        let eye = CsrRef::new(n, n, &indptr, &indptr[..n], &ones)?;
-        let mut tmp = try_vec(checked_mul(n, kr, "n", "n * dim")?, 0.0f32, "random vectors")?;
-        s_r.project_csr(&eye, MatMut::from_row_major(&mut tmp, n, kr)?)?;
-        copy_columns(&tmp, kr, &mut r, k, 0);
+        crate::parallel::install(|| {
+            r.par_chunks_mut(ROW_BLOCK * k)
+                .enumerate()
+                .for_each(|(b, rows)| {
+                    let mut col = Vec::new();
+                    for (ri, row) in rows.chunks_mut(k).enumerate() {
+                        s_r.column_into(b * ROW_BLOCK + ri, &mut col, &mut row[..kr]);
+                    }
+                })
+        })?;
+
         if let (Some(f), true) = (features, p > 0) {
             let s_p = Sketch::new(
                 Family::VerySparse { density: self.density },
@@ -264,7 +265,9 @@ fn inv_norm(row: &[f32]) -> f32 {
     }
 }
 
-/// Row `i` of `A · X` into `acc` (edges in stored order).
+/// Row `i` of `A · X` into `acc` (edges in stored order). Columns go in blocks of
+/// [`LANES`] held in registers across the row's edges; every element is the same
+/// sum, in the same order, as a plain loop.
 #[inline(always)]
 fn gather<T: Real, I: SparseIndex>(
     adj: &CsrRef<'_, T, I>,
@@ -274,19 +277,66 @@ fn gather<T: Real, I: SparseIndex>(
     k: usize,
     acc: &mut [f32],
 ) {
-    acc.fill(0.0);
-    for t in adj.row_range(i) {
-        let j = adj.col(t);
-        let w = if weighted {
+    let range = adj.row_range(i);
+    let weight = |t: usize| {
+        if weighted {
             adj.data[t].to_f64() as f32
         } else {
             1.0
-        };
-        let xr = &x[j * k..(j + 1) * k];
-        for (a, &v) in acc.iter_mut().zip(xr) {
-            *a += w * v;
+        }
+    };
+    let mut c0 = 0;
+    while c0 + LANES <= k {
+        let mut a = [0.0f32; LANES];
+        for t in range.clone() {
+            if t + PREFETCH_AHEAD < range.end {
+                prefetch(x, adj.col(t + PREFETCH_AHEAD) * k + c0);
+            }
+            let (j, w) = (adj.col(t), weight(t));
+            let xr = &x[j * k + c0..j * k + c0 + LANES];
+            for (av, &v) in a.iter_mut().zip(xr) {
+                *av += w * v;
+            }
+        }
+        acc[c0..c0 + LANES].copy_from_slice(&a);
+        c0 += LANES;
+    }
+    if c0 < k {
+        let rest = &mut acc[c0..k];
+        rest.fill(0.0);
+        for t in range {
+            let (j, w) = (adj.col(t), weight(t));
+            for (av, &v) in rest.iter_mut().zip(&x[j * k + c0..(j + 1) * k]) {
+                *av += w * v;
+            }
         }
     }
+}
+
+/// Width of the register-held column blocks of [`gather`].
+const LANES: usize = 64;
+
+/// How many edges ahead [`gather`] asks for a neighbour's block.
+const PREFETCH_AHEAD: usize = 4;
+
+/// Hints the CPU to load `x[at .. at + LANES]` (the neighbour rows of a graph are far
+/// apart in memory: the loads miss every cache).
+#[inline(always)]
+fn prefetch(x: &[f32], at: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        if let Some(block) = x.get(at..at + LANES) {
+            for line in block.chunks(16) {
+                // SAFETY: SSE is part of the x86-64 baseline, so the instruction exists;
+                // a prefetch never faults and reads nothing into the program (a hint),
+                // and the address is inside `x` anyway.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast::<i8>()) };
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (x, at);
 }
 
 /// One FastRP step: `cur = normalize(A · prev)` and, when given, `out += w · cur`.
@@ -415,7 +465,7 @@ pub fn propagate<T: Real, I: SparseIndex>(
 
 /// The adjacency's checks: square, finite non-negative weights and, for an undirected
 /// graph, symmetric (every stored `(i, j, w)` has a stored `(j, i, w)`; rows must
-/// hold sorted, distinct column indices: SciPy's canonical format).
+/// hold distinct column indices: SciPy's canonical format).
 pub fn check_adjacency<T: Real, I: SparseIndex>(adj: &CsrRef<'_, T, I>, undirected: bool) -> Result<()> {
     if adj.rows != adj.cols {
         return Err(SketchError::arg(
@@ -445,39 +495,44 @@ pub fn check_adjacency<T: Real, I: SparseIndex>(adj: &CsrRef<'_, T, I>, undirect
     if !undirected {
         return Ok(());
     }
+    // A = Aᵀ exactly when the stored entries (i, j, w) and their mirrors (j, i, w)
+    // form the same multiset (rows hold distinct columns): compare order-independent
+    // fingerprints in one streaming pass, and look for the faulty edge only on a
+    // mismatch (for the message).
     let n = adj.rows;
+    let (fwd, bwd) = crate::parallel::install(|| {
+        (0..n)
+            .into_par_iter()
+            .with_min_len(1024)
+            .map(|i| {
+                let (mut f, mut b) = (0u64, 0u64);
+                for t in adj.row_range(i) {
+                    let (j, w) = (adj.col(t) as u64, adj.data[t].to_f64().to_bits());
+                    f = f.wrapping_add(entry_hash(i as u64, j, w));
+                    b = b.wrapping_add(entry_hash(j, i as u64, w));
+                }
+                (f, b)
+            })
+            .reduce(|| (0, 0), |x, y| (x.0.wrapping_add(y.0), x.1.wrapping_add(y.1)))
+    })?;
+    if fwd == bwd {
+        return Ok(());
+    }
     let fault = crate::parallel::install(|| {
-        let sorted = |i: usize| {
-            let idx = &adj.indices[adj.row_range(i)];
-            if idx.windows(2).any(|w| w[0].to_usize() >= w[1].to_usize()) {
-                Some(Fault::Unsorted(i))
-            } else {
-                None
-            }
-        };
-        let first = (0..n)
+        (0..n)
             .into_par_iter()
             .with_min_len(256)
-            .map(sorted)
-            .reduce(|| None, |a, b| a.or(b));
-        first.or_else(|| {
-            (0..n)
-                .into_par_iter()
-                .with_min_len(256)
-                .map(|i| symmetric_row(adj, i))
-                .reduce(|| None, |a, b| a.or(b))
-        })
+            .map(|i| symmetric_row(adj, i))
+            .reduce(|| None, |a, b| a.or(b))
     })?;
     match fault {
-        None => Ok(()),
-        Some(Fault::Unsorted(i)) => Err(SketchError::arg(
+        None => Err(SketchError::arg(
             "adjacency",
-            format!(
-                "row {i} has unsorted or duplicate column indices; an undirected graph needs \
-                 SciPy's canonical format (call A.sum_duplicates())"
-            ),
+            "is not symmetric, or a row holds one column twice (an undirected graph needs \
+             each edge stored once per direction with equal weights: SciPy's canonical \
+             format, A.sum_duplicates())",
         )),
-        Some(Fault::Asymmetric(i, j)) => Err(SketchError::arg(
+        Some((i, j)) => Err(SketchError::arg(
             "adjacency",
             format!(
                 "is not symmetric: edge ({i}, {j}) has no reverse edge of equal weight; pass \
@@ -487,20 +542,30 @@ pub fn check_adjacency<T: Real, I: SparseIndex>(adj: &CsrRef<'_, T, I>, undirect
     }
 }
 
-enum Fault {
-    Unsorted(usize),
-    Asymmetric(usize, usize),
+/// A 64-bit mix of one stored entry (SplitMix64's finalizer over the three words).
+#[inline(always)]
+fn entry_hash(i: u64, j: u64, w: u64) -> u64 {
+    let mix = |mut z: u64| {
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    mix(mix(mix(i ^ 0x9e37_79b9_7f4a_7c15).wrapping_add(j)).wrapping_add(w))
 }
 
-fn symmetric_row<T: Real, I: SparseIndex>(adj: &CsrRef<'_, T, I>, i: usize) -> Option<Fault> {
+/// The first stored `(i, j, w)` of row `i` without a stored `(j, i, w)` (linear search
+/// of row `j`: this runs only to name the fault).
+fn symmetric_row<T: Real, I: SparseIndex>(
+    adj: &CsrRef<'_, T, I>,
+    i: usize,
+) -> Option<(usize, usize)> {
     for t in adj.row_range(i) {
-        let j = adj.col(t);
-        let rj = adj.row_range(j);
-        let row_j = &adj.indices[rj.clone()];
-        let pos = row_j.binary_search_by(|c| c.to_usize().cmp(&Some(i)));
-        match pos {
-            Ok(p) if adj.data[rj.start + p].to_f64() == adj.data[t].to_f64() => {}
-            _ => return Some(Fault::Asymmetric(i, j)),
+        let (j, w) = (adj.col(t), adj.data[t].to_f64());
+        let found = adj
+            .row_range(j)
+            .any(|u| adj.col(u) == i && adj.data[u].to_f64() == w);
+        if !found {
+            return Some((i, j));
         }
     }
     None
