@@ -49,7 +49,11 @@ def exact(X, Q):
 
 
 def recall(found, truth):
-    return float(np.mean([len(set(a) & set(b)) / K for a, b in zip(found.tolist(), truth.tolist())]))
+    return float(
+        np.mean(
+            [len(set(a) & set(b)) / K for a, b in zip(found.tolist(), truth.tolist(), strict=True)]
+        )
+    )
 
 
 def best_of(fn, reps=3):
@@ -85,7 +89,9 @@ def main() -> None:
         c.fit(X)
         t_enc, codes = best_of(lambda: c.encode(X), 1)
         t_s, (idx, _) = best_of(lambda: c.search(codes, Q, K), 1)
-        name = f"sketchkit {reduce or 'none'}{'-' + str(comp) if comp else ''} + {quant or 'float32'}"
+        name = (
+            f"sketchkit {reduce or 'none'}{'-' + str(comp) if comp else ''} + {quant or 'float32'}"
+        )
         name += "" if quant in (None,) else " (rotated)"
         return name, c.bytes_per_vector_, recall(idx, truth), n / t_enc, m / t_s
 
@@ -109,22 +115,57 @@ def main() -> None:
         index = faiss.IndexBinaryFlat(d)
         index.add(xb)
         t_s, (_, idx) = best_of(lambda: index.search(enc(Q), K), 1)
-        return "faiss IndexBinaryFlat (sign bits of centred data)", d // 8, recall(idx, truth), n / t_enc, m / t_s
+        return (
+            "faiss IndexBinaryFlat (sign bits of centred data)",
+            d // 8,
+            recall(idx, truth),
+            n / t_enc,
+            m / t_s,
+        )
 
     def faiss_flat():
         index = faiss.IndexFlatIP(d)
         index.add(X)
         t_s, (_, idx) = best_of(lambda: index.search(Q, K), 1)
-        return "faiss IndexFlatIP (float32, exact)", 4 * d, recall(idx, truth), float("nan"), m / t_s
+        return (
+            "faiss IndexFlatIP (float32, exact)",
+            4 * d,
+            recall(idx, truth),
+            float("nan"),
+            m / t_s,
+        )
 
     plan = [
         (lambda: ours(None, None, None), lambda: faiss_flat() if faiss else None),
-        (lambda: ours(None, None, "float16"), lambda: faiss_sq(faiss.ScalarQuantizer.QT_fp16, "SQfp16") if faiss else None),
-        (lambda: ours(None, None, "int8"), lambda: faiss_sq(faiss.ScalarQuantizer.QT_8bit, "SQ8") if faiss else None),
+        (
+            lambda: ours(None, None, "float16"),
+            lambda: faiss_sq(faiss.ScalarQuantizer.QT_fp16, "SQfp16") if faiss else None,
+        ),
+        (
+            lambda: ours(None, None, "int8"),
+            lambda: faiss_sq(faiss.ScalarQuantizer.QT_8bit, "SQ8") if faiss else None,
+        ),
         (lambda: ours(None, None, "float8_e4m3"), lambda: None),
-        (lambda: ours("pca", d // 2, "int8"), lambda: faiss_sq(faiss.ScalarQuantizer.QT_4bit, "SQ4") if faiss else None),
-        (lambda: ours("pca", d // 2, "int8"), lambda: faiss_sq(faiss.ScalarQuantizer.QT_8bit, f"PCA-{d // 2} + SQ8", pca=d // 2) if faiss else None),
-        (lambda: ours("pca", d // 4, "int8"), lambda: faiss_sq(faiss.ScalarQuantizer.QT_8bit, f"PCA-{d // 4} + SQ8", pca=d // 4) if faiss else None),
+        (
+            lambda: ours("pca", d // 2, "int8"),
+            lambda: faiss_sq(faiss.ScalarQuantizer.QT_4bit, "SQ4") if faiss else None,
+        ),
+        (
+            lambda: ours("pca", d // 2, "int8"),
+            lambda: (
+                faiss_sq(faiss.ScalarQuantizer.QT_8bit, f"PCA-{d // 2} + SQ8", pca=d // 2)
+                if faiss
+                else None
+            ),
+        ),
+        (
+            lambda: ours("pca", d // 4, "int8"),
+            lambda: (
+                faiss_sq(faiss.ScalarQuantizer.QT_8bit, f"PCA-{d // 4} + SQ8", pca=d // 4)
+                if faiss
+                else None
+            ),
+        ),
         (lambda: ours(None, None, "binary"), lambda: faiss_binary() if faiss else None),
     ]
     seen = {}

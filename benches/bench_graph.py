@@ -40,9 +40,7 @@ def sbm(n: int, edges: int, blocks: int, frac_in: float, seed: int):
     v = np.where(rng.random(edges) < frac_in, v_in, rng.integers(0, n, edges))
     keep = u != v
     u, v = u[keep], v[keep]
-    A = sp.csr_matrix(
-        (np.ones(2 * len(u), np.float32), (np.r_[u, v], np.r_[v, u])), shape=(n, n)
-    )
+    A = sp.csr_matrix((np.ones(2 * len(u), np.float32), (np.r_[u, v], np.r_[v, u])), shape=(n, n))
     A.data[:] = 1.0  # merge duplicates to weight 1
     A.sum_duplicates()
     return A, lab
@@ -171,7 +169,11 @@ def main() -> None:
         f"Machine: {platform.processor() or platform.machine()}, {sk.get_num_threads()} "
         f"threads, SIMD level `{sk.simd_level()}`; Python {platform.python_version()}, "
         f"NumPy {np.__version__}, SciPy {__import__('scipy').__version__}"
-        + (f", fastrp {__import__('importlib.metadata').metadata.version('fastrp')}" if have_peer else "")
+        + (
+            f", fastrp {__import__('importlib.metadata').metadata.version('fastrp')}"
+            if have_peer
+            else ""
+        )
         + f". GDS defaults, dim {DIM}, 3 iterations, undirected SBM graphs with average degree "
         "20 (each edge stored in both directions). Median wall time"
         + (" (quick mode: small sizes)." if q else ".")

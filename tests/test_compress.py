@@ -70,9 +70,11 @@ def test_kernel_bad_input():
         _native.search_hamming(codes, np.zeros((1, 4), np.uint8), 0)
     with pytest.raises(ValueError, match="queries"):
         _native.search_u8(codes, np.zeros((1, 3), np.int16), 1)
-    lim = _native.search_u8_limit(4)
+    wide = np.zeros((2, 300), np.uint8)
+    lim = _native.search_u8_limit(300)
+    assert lim < 32767
     with pytest.raises(ValueError, match="queries"):
-        _native.search_u8(codes, np.full((1, 4), lim + 1, np.int16), 1)
+        _native.search_u8(wide, np.full((1, 300), lim + 1, np.int16), 1)
     with pytest.raises(TypeError, match="codes"):
         _native.search_u8(codes.astype(np.int8), np.zeros((1, 4), np.int16), 1)
 
@@ -89,7 +91,7 @@ def test_same_results_for_any_thread_count():
         b = _native.search_u8(codes, q, 7)
     finally:
         sk.set_num_threads(before)
-    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
 
 
 # -- quantizers -----------------------------------------------------------------------
@@ -159,7 +161,7 @@ def test_search_matches_exhaustive_over_decoded_codes(quant, reduce):
         assert np.array_equal(idx, ref)
         return
     # the estimate <q, mean> + <QPq, dequant(c)>, exhaustively
-    est = Q.astype(np.float64) @ c.mean_ + c._forward(Q, center=False).astype(
+    est = (Q.astype(np.float64) @ c.mean_)[:, None] + c._forward(Q, center=False).astype(
         np.float64
     ) @ c._dequantize(codes).T.astype(np.float64)
     top = np.take_along_axis(est, idx, axis=1)
@@ -175,7 +177,7 @@ def test_recall_is_high_for_fine_quantizers():
     for quant, floor in [(None, 0.999), ("float16", 0.99), ("int8", 0.9)]:
         c = EmbeddingCompressor(reduce=None, quantize=quant, random_state=0).fit(X)
         idx, _ = c.search(c.encode(X), Q, 10)
-        rec = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(idx, truth)])
+        rec = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(idx, truth, strict=True)])
         assert rec >= floor, (quant, rec)
 
 

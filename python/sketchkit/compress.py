@@ -49,12 +49,13 @@ _E4M3_MAX = 448.0
 
 
 def _e4m3_table() -> np.ndarray:
-    """The 127 finite non-negative float8 e4m3 values, by code (ascending)."""
+    """The non-negative float8 e4m3 values by 7-bit code: 127 finite values, ascending,
+    then NaN (code 0x7f)."""
     vals = []
     for code in range(127):
         e, m = code >> 3, code & 7
         vals.append(m / 8 * 2.0**-6 if e == 0 else (1 + m / 8) * 2.0 ** (e - 7))
-    return np.asarray(vals, dtype=np.float32)
+    return np.asarray(vals + [np.nan], dtype=np.float32)
 
 
 _E4M3 = _e4m3_table()
@@ -62,10 +63,11 @@ _E4M3 = _e4m3_table()
 
 def _to_e4m3(z: np.ndarray) -> np.ndarray:
     """Nearest float8 e4m3 codes of ``z`` (saturating at ±448)."""
+    finite = _E4M3[:127]
     a = np.minimum(np.abs(z), _E4M3_MAX)
-    hi = np.clip(np.searchsorted(_E4M3, a), 1, len(_E4M3) - 1)
+    hi = np.clip(np.searchsorted(finite, a), 1, len(finite) - 1)
     lo = hi - 1
-    pick = np.where(a - _E4M3[lo] <= _E4M3[hi] - a, lo, hi).astype(np.uint8)
+    pick = np.where(a - finite[lo] <= finite[hi] - a, lo, hi).astype(np.uint8)
     return pick | (np.signbit(z).astype(np.uint8) << 7)
 
 
@@ -273,9 +275,7 @@ class EmbeddingCompressor:
         if q == "int8":
             lo, hi = Z.min(axis=0), Z.max(axis=0)
             self.lo_ = lo.astype(np.float32)
-            self.step_ = np.maximum((hi - lo) / 255.0, np.finfo(np.float32).tiny).astype(
-                np.float32
-            )
+            self.step_ = np.maximum((hi - lo) / 255.0, np.finfo(np.float32).tiny).astype(np.float32)
         elif q == "float8_e4m3":
             self.scale_ = np.maximum(np.abs(Z).max(axis=0) / _E4M3_MAX, 1e-30).astype(np.float32)
         elif q == "binary":
@@ -488,7 +488,9 @@ class EmbeddingCompressor:
                 random_state=self.random_state,
             ).fit(Xa)
             found, _ = comp.search(comp.encode(Xa), Qa, k)
-            hits = sum(len(set(a) & set(b)) for a, b in zip(found.tolist(), truth.tolist()))
+            hits = sum(
+                len(set(a) & set(b)) for a, b in zip(found.tolist(), truth.tolist(), strict=True)
+            )
             rows.append(
                 TradeoffRow(
                     reduce, comp.n_components_, quant, comp.bytes_per_vector_, hits / truth.size

@@ -214,9 +214,7 @@ class FastRP(_Base):  # type: ignore[misc]
         indices, indptr = A.indices, A.indptr
         if indices.dtype != indptr.dtype:
             indices, indptr = indices.astype(np.int64), indptr.astype(np.int64)
-        self.embedding_ = _native.fastrp(
-            A.data, indices, indptr, A.shape[1], F, **p
-        )
+        self.embedding_ = _native.fastrp(A.data, indices, indptr, A.shape[1], F, **p)
         self.n_features_in_ = A.shape[0]
         return self
 

@@ -393,16 +393,17 @@ pub enum RowScale {
     L2,
 }
 
-/// `A · X` (`n × k`, row-major `f32`) with rows scaled as `scale` says; same bits for
-/// any thread count. Checks the adjacency as FastRP does (square, finite, no negative
-/// weight) but not its symmetry.
+/// `A · X` (`n × k`, row-major `f32`; `A` is `n × m`, `X` is `m × k`) with rows scaled
+/// as `scale` says; same bits for any thread count. The weights must be finite and
+/// non-negative (as for FastRP); `A` may be rectangular (a relation between two node
+/// types).
 pub fn propagate<T: Real, I: SparseIndex>(
     adj: &CsrRef<'_, T, I>,
     weighted: bool,
     x: MatRef<'_, f32>,
     scale: RowScale,
 ) -> Result<Vec<f32>> {
-    check_adjacency(adj, false)?;
+    check_weights(adj)?;
     if x.rows() != adj.cols {
         return Err(SketchError::ShapeMismatch(format!(
             "X has {} rows, the adjacency {} columns",
@@ -473,25 +474,7 @@ pub fn check_adjacency<T: Real, I: SparseIndex>(adj: &CsrRef<'_, T, I>, undirect
             format!("must be square, got shape ({}, {})", adj.rows, adj.cols),
         ));
     }
-    let bad = crate::parallel::install(|| {
-        adj.data
-            .par_chunks(1 << 16)
-            .map(|c| {
-                c.iter().fold((false, false), |(nf, neg), v| {
-                    (nf || !v.is_finite(), neg || v.to_f64() < 0.0)
-                })
-            })
-            .reduce(|| (false, false), |a, b| (a.0 || b.0, a.1 || b.1))
-    })?;
-    if bad.0 {
-        return Err(SketchError::NonFinite { arg: "adjacency" });
-    }
-    if bad.1 {
-        return Err(SketchError::arg(
-            "adjacency",
-            "holds a negative edge weight; FastRP takes non-negative weights",
-        ));
-    }
+    check_weights(adj)?;
     if !undirected {
         return Ok(());
     }
@@ -540,6 +523,30 @@ pub fn check_adjacency<T: Real, I: SparseIndex>(adj: &CsrRef<'_, T, I>, undirect
             ),
         )),
     }
+}
+
+/// Finite, non-negative stored weights, or an error naming `adjacency`.
+fn check_weights<T: Real, I: SparseIndex>(adj: &CsrRef<'_, T, I>) -> Result<()> {
+    let bad = crate::parallel::install(|| {
+        adj.data
+            .par_chunks(1 << 16)
+            .map(|c| {
+                c.iter().fold((false, false), |(nf, neg), v| {
+                    (nf || !v.is_finite(), neg || v.to_f64() < 0.0)
+                })
+            })
+            .reduce(|| (false, false), |a, b| (a.0 || b.0, a.1 || b.1))
+    })?;
+    if bad.0 {
+        return Err(SketchError::NonFinite { arg: "adjacency" });
+    }
+    if bad.1 {
+        return Err(SketchError::arg(
+            "adjacency",
+            "holds a negative edge weight; FastRP takes non-negative weights",
+        ));
+    }
+    Ok(())
 }
 
 /// A 64-bit mix of one stored entry (SplitMix64's finalizer over the three words).

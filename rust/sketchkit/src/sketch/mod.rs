@@ -500,7 +500,7 @@ impl Sketch {
         }
     }
 
-    fn sparse_column(&self, j: usize, out: &mut Vec<u32>) {
+    pub(crate) fn sparse_column(&self, j: usize, out: &mut Vec<u32>) {
         let (k, seed, jj) = (self.k, self.seed, j as u64);
         match self.family {
             Family::VerySparse { density } => {
