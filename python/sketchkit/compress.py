@@ -308,8 +308,9 @@ class EmbeddingCompressor:
 
         Returns
         -------
-        codes : ndarray of shape (n_samples, bytes_per_vector_ / itemsize)
-            float16, uint8 (float8, int8, packed binary) or float32.
+        codes : ndarray of shape (n_samples, n_codes)
+            float16, uint8 (float8, int8, packed binary) or float32; ``n_codes`` is
+            ``k``, or ``ceil(k / 8)`` bytes for ``"binary"``.
         """
         self._check_fitted()
         X = self._matrix(X, "X")
