@@ -187,7 +187,14 @@ impl FastRp {
                     }
                 });
             for &w in &self.iteration_weights {
-                step(adj, self.weighted, &prev, &mut cur, k, Some((w as f32, &mut out)));
+                step(
+                    adj,
+                    self.weighted,
+                    &prev,
+                    &mut cur,
+                    k,
+                    Some((w as f32, &mut out)),
+                );
                 std::mem::swap(&mut prev, &mut cur);
             }
             Ok(out)
@@ -210,7 +217,14 @@ impl FastRp {
             return Ok(r);
         }
         // Node j's random vector is column j of S_r, written into row j.
-        let s_r = Sketch::new(Family::VerySparse { density: self.density }, kr, n, self.seed)?;
+        let s_r = Sketch::new(
+            Family::VerySparse {
+                density: self.density,
+            },
+            kr,
+            n,
+            self.seed,
+        )?;
         crate::parallel::install(|| {
             r.par_chunks_mut(ROW_BLOCK * k)
                 .enumerate()
@@ -224,7 +238,9 @@ impl FastRp {
 
         if let (Some(f), true) = (features, p > 0) {
             let s_p = Sketch::new(
-                Family::VerySparse { density: self.density },
+                Family::VerySparse {
+                    density: self.density,
+                },
                 p,
                 f.cols(),
                 self.seed ^ 0x9e37_79b9_7f4a_7c15,
@@ -417,7 +433,10 @@ pub fn propagate<T: Real, I: SparseIndex>(
     for (r, dst) in xs.chunks_exact_mut(k.max(1)).enumerate().take(x.rows()) {
         match x.row_slice(r) {
             Some(src) => dst.copy_from_slice(src),
-            None => dst.iter_mut().enumerate().for_each(|(c, v)| *v = x.get(r, c)),
+            None => dst
+                .iter_mut()
+                .enumerate()
+                .for_each(|(c, v)| *v = x.get(r, c)),
         }
     }
     let xs = &xs[..];
@@ -467,7 +486,10 @@ pub fn propagate<T: Real, I: SparseIndex>(
 /// The adjacency's checks: square, finite non-negative weights and, for an undirected
 /// graph, symmetric (every stored `(i, j, w)` has a stored `(j, i, w)`; rows must
 /// hold distinct column indices: SciPy's canonical format).
-pub fn check_adjacency<T: Real, I: SparseIndex>(adj: &CsrRef<'_, T, I>, undirected: bool) -> Result<()> {
+pub fn check_adjacency<T: Real, I: SparseIndex>(
+    adj: &CsrRef<'_, T, I>,
+    undirected: bool,
+) -> Result<()> {
     if adj.rows != adj.cols {
         return Err(SketchError::arg(
             "adjacency",
@@ -496,7 +518,10 @@ pub fn check_adjacency<T: Real, I: SparseIndex>(adj: &CsrRef<'_, T, I>, undirect
                 }
                 (f, b)
             })
-            .reduce(|| (0, 0), |x, y| (x.0.wrapping_add(y.0), x.1.wrapping_add(y.1)))
+            .reduce(
+                || (0, 0),
+                |x, y| (x.0.wrapping_add(y.0), x.1.wrapping_add(y.1)),
+            )
     })?;
     if fwd == bwd {
         return Ok(());

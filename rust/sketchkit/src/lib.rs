@@ -33,12 +33,12 @@ pub mod backend;
 pub mod error;
 pub mod finite;
 pub mod fwht;
-pub mod graph;
-pub mod quantize;
 #[cfg(target_arch = "x86_64")]
 mod fwht_x86;
+pub mod graph;
 pub mod linalg;
 pub mod parallel;
+pub mod quantize;
 pub mod real;
 pub mod rng;
 pub mod rotation;

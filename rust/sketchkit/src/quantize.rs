@@ -171,17 +171,7 @@ pub fn search_hamming(
                 let nq = ib.len() / k;
                 let qs = &queries[q0 * b..(q0 + nq) * b];
                 let mut tops: Vec<TopK<u32>> = (0..nq).map(|_| TopK::new(k)).collect();
-                crate::dispatch!({
-                    let mut s = [0u32; QUERY_BLOCK];
-                    for (i, c) in codes.chunks_exact(b.max(1)).enumerate().take(n) {
-                        for (sq, q) in s.iter_mut().zip(qs.chunks_exact(b.max(1))) {
-                            *sq = hamming(c, q);
-                        }
-                        for (t, &v) in tops.iter_mut().zip(&s) {
-                            t.offer(v, i, false);
-                        }
-                    }
-                });
+                scan_hamming(codes, n, qs, b, &mut tops);
                 for (q, t) in tops.into_iter().enumerate() {
                     for (r, (v, i)) in t.items.into_iter().enumerate() {
                         ib[q * k + r] = i as i64;
@@ -191,6 +181,41 @@ pub fn search_hamming(
             });
     })?;
     Ok((idx, dist))
+}
+
+/// Offers every code's distance to each query of the block to its [`TopK`]; uses the
+/// `popcnt` instruction when the CPU has it and the SIMD level is not capped to scalar
+/// (integer counts: the same result either way).
+fn scan_hamming(codes: &[u8], n: usize, qs: &[u8], b: usize, tops: &mut [TopK<u32>]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "popcnt")]
+        unsafe fn with_popcnt(codes: &[u8], n: usize, qs: &[u8], b: usize, tops: &mut [TopK<u32>]) {
+            scan_hamming_body(codes, n, qs, b, tops)
+        }
+        if crate::simd::level() != crate::simd::Level::Scalar
+            && std::arch::is_x86_feature_detected!("popcnt")
+        {
+            // SAFETY: the CPU supports popcnt (detected at run time just above), the
+            // only feature the function enables.
+            unsafe { with_popcnt(codes, n, qs, b, tops) };
+            return;
+        }
+    }
+    scan_hamming_body(codes, n, qs, b, tops)
+}
+
+#[inline(always)]
+fn scan_hamming_body(codes: &[u8], n: usize, qs: &[u8], b: usize, tops: &mut [TopK<u32>]) {
+    let mut s = [0u32; QUERY_BLOCK];
+    for (i, c) in codes.chunks_exact(b.max(1)).enumerate().take(n) {
+        for (sq, q) in s.iter_mut().zip(qs.chunks_exact(b.max(1))) {
+            *sq = hamming(c, q);
+        }
+        for (t, &v) in tops.iter_mut().zip(&s) {
+            t.offer(v, i, false);
+        }
+    }
 }
 
 #[inline(always)]

@@ -112,10 +112,18 @@ fn fastrp_has_the_same_bits_for_any_thread_count() {
     let (indptr, indices, data) = graph(n, 5);
     let adj = CsrRef::new(n, n, &indptr, &indices, &data).unwrap();
     let p = FastRp::new(70, 2);
-    let pool = |t| rayon::ThreadPoolBuilder::new().num_threads(t).build().unwrap();
+    let pool = |t| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build()
+            .unwrap()
+    };
     let one = pool(1).install(|| p.embed(&adj, None).unwrap());
     let four = pool(4).install(|| p.embed(&adj, None).unwrap());
-    assert!(one.iter().zip(&four).all(|(a, b)| a.to_bits() == b.to_bits()));
+    assert!(one
+        .iter()
+        .zip(&four)
+        .all(|(a, b)| a.to_bits() == b.to_bits()));
 }
 
 #[test]
@@ -138,7 +146,10 @@ fn adjacency_checks_name_the_argument() {
         Some("adjacency")
     );
     let mut p = FastRp::new(0, 1);
-    assert_eq!(p.validate(None).unwrap_err().arg_name(), Some("embedding_dim"));
+    assert_eq!(
+        p.validate(None).unwrap_err().arg_name(),
+        Some("embedding_dim")
+    );
     p.embedding_dim = 8;
     p.iteration_weights.clear();
     assert_eq!(
