@@ -18,6 +18,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 BLOCKS = {
     "LINALG": "benches/results_linalg.md",
     "SAMPLING": "benches/results_sampling.md",
+    "GRAPH": "benches/results_graph.md",
+    "COMPRESS": "benches/results_compress.md",
 }
 
 

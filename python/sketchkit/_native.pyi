@@ -14,6 +14,11 @@ from numpy.typing import NDArray
 from typing_extensions import Self, final
 
 __all__ = [
+    "fastrp",
+    "graph_propagate",
+    "search_u8",
+    "search_u8_limit",
+    "search_hamming",
     "SketchOperator",
     "HadamardRotation",
     "fwht_inplace",
@@ -653,3 +658,47 @@ def rs2_epochs_per_round(n_rows: int, n_samples: _NSamples) -> int:
 
 def sampling_defaults() -> _SamplingDefaults:
     """The core's sampling names and defaults."""
+
+# ------------------------------------------------------------------ graphs and codes
+def fastrp(
+    data: _FloatArray,
+    indices: _IndexArray,
+    indptr: _IndexArray,
+    n_cols: int,
+    features: NDArray[np.float32] | None,
+    embedding_dim: int,
+    iteration_weights: Sequence[float],
+    normalization_strength: float,
+    node_self_influence: float,
+    property_dim: int,
+    density: float,
+    weighted: bool,
+    undirected: bool,
+    seed: int,
+) -> NDArray[np.float32]:
+    """FastRP embedding (n × embedding_dim) of the CSR adjacency ``(data, indices,
+    indptr)``; ``undirected`` checks that it is symmetric."""
+
+def graph_propagate(
+    data: _FloatArray,
+    indices: _IndexArray,
+    indptr: _IndexArray,
+    n_cols: int,
+    x: NDArray[np.float32],
+    weighted: bool = True,
+    scale: Literal["sum", "mean", "l2"] = "mean",
+) -> NDArray[np.float32]:
+    """``A @ x`` with rows scaled (``"mean"``: by the row's weight sum)."""
+
+def search_u8(
+    codes: NDArray[np.uint8], queries: NDArray[np.int16], k: int
+) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
+    """Top-``k`` exact integer inner products of each query with the codes."""
+
+def search_u8_limit(d: int) -> int:
+    """The largest ``|q_j|`` :func:`search_u8` accepts for ``d`` columns."""
+
+def search_hamming(
+    codes: NDArray[np.uint8], queries: NDArray[np.uint8], k: int
+) -> tuple[NDArray[np.int64], NDArray[np.uint32]]:
+    """Top-``k`` nearest packed binary codes in Hamming distance."""

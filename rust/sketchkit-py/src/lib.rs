@@ -21,6 +21,7 @@ mod error;
 mod finite;
 mod fwht;
 mod gpu;
+mod graph;
 mod linalg;
 mod operator;
 mod rotation;
@@ -79,6 +80,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sampling::rs2_epoch, m)?)?;
     m.add_function(wrap_pyfunction!(sampling::rs2_epochs_per_round, m)?)?;
     m.add_function(wrap_pyfunction!(sampling::sampling_defaults, m)?)?;
+    m.add_function(wrap_pyfunction!(graph::fastrp, m)?)?;
+    m.add_function(wrap_pyfunction!(graph::graph_propagate, m)?)?;
+    m.add_function(wrap_pyfunction!(graph::search_u8, m)?)?;
+    m.add_function(wrap_pyfunction!(graph::search_hamming, m)?)?;
+    m.add_function(wrap_pyfunction!(graph::search_u8_limit, m)?)?;
     rules::register(m)?;
     Ok(())
 }

@@ -35,8 +35,10 @@ pub mod finite;
 pub mod fwht;
 #[cfg(target_arch = "x86_64")]
 mod fwht_x86;
+pub mod graph;
 pub mod linalg;
 pub mod parallel;
+pub mod quantize;
 pub mod real;
 pub mod rng;
 pub mod rotation;

@@ -487,7 +487,20 @@ impl Sketch {
         }
     }
 
-    fn sparse_column(&self, j: usize, out: &mut Vec<u32>) {
+    /// Column `j` of a sparse-family operator written densely into `out` (length `k`,
+    /// zeroed first); `scratch` holds the column's index list between calls.
+    pub(crate) fn column_into(&self, j: usize, scratch: &mut Vec<u32>, out: &mut [f32]) {
+        out.fill(0.0);
+        scratch.clear();
+        self.sparse_column(j, scratch);
+        let v = self.scale() as f32;
+        for &e in scratch.iter() {
+            let r = (e & !ENTRY_SIGN) as usize;
+            out[r] = if e & ENTRY_SIGN != 0 { -v } else { v };
+        }
+    }
+
+    pub(crate) fn sparse_column(&self, j: usize, out: &mut Vec<u32>) {
         let (k, seed, jj) = (self.k, self.seed, j as u64);
         match self.family {
             Family::VerySparse { density } => {

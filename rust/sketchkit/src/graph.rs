@@ -1,0 +1,604 @@
+//! Graph embeddings: FastRP (Chen et al. 2019) with the semantics of Neo4j GDS, and
+//! the sparse × dense propagation it is built on (also used by projected propagation
+//! for heterogeneous graphs).
+//!
+//! For an adjacency `A` (`n × n` CSR, row `i` lists the neighbours node `i` reads
+//! from), FastRP computes
+//!
+//! ```text
+//! R   = [ S_r(e_1 … e_n)ᵀ | F · S_pᵀ ]          initial vectors, n × dim
+//! E_0 = diag(deg)^β · R
+//! E_i = normalize(A · E_{i-1}),  i = 1 … q     (rows scaled to unit L2 norm)
+//! Y   = s · normalize(R) + Σ_i w_i · E_i
+//! ```
+//!
+//! with `S_r` a very sparse operator of shape `(dim − p) × n` (node `j`'s random vector
+//! is its column `j`), `S_p` one of shape `p × f` projecting the node features `F`,
+//! `deg` the number of stored entries per row, `β` the normalization strength, `s`
+//! the node self-influence and `w` the iteration weights. Zero rows stay zero.
+//!
+//! Every output row is computed by one worker in a fixed order of operations, so the
+//! result has the same bits for any thread count and any SIMD level.
+
+use crate::error::{checked_mul, try_vec, Result, SketchError};
+use crate::sketch::{Family, LinearSketch, Sketch};
+use crate::view::{CsrRef, MatMut, MatRef, SparseIndex};
+
+use crate::Real;
+use rayon::prelude::*;
+
+/// Rows per parallel work item of the propagation (fixed: results never depend on the
+/// pool size).
+const ROW_BLOCK: usize = 64;
+
+/// Density of GDS's initial random vectors (sparsity 3: entries `±√3/√dim` with
+/// probability 1/6 each).
+pub const GDS_DENSITY: f64 = 1.0 / 3.0;
+
+/// FastRP's parameters (see the module documentation for the formula).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FastRp {
+    /// Output dimension `dim`.
+    pub embedding_dim: usize,
+    /// Weights `w_1 … w_q` of the propagation steps (`q ≥ 1`).
+    pub iteration_weights: Vec<f64>,
+    /// Degree exponent `β` of the initial vectors.
+    pub normalization_strength: f64,
+    /// Weight `s` of each node's own (normalized) initial vector.
+    pub node_self_influence: f64,
+    /// Columns `p` of the output given to projected node features (0 without features).
+    pub property_dim: usize,
+    /// Density of the very sparse projections, in (0, 1].
+    pub density: f64,
+    /// Use the stored values as edge weights (otherwise every stored entry counts 1).
+    pub weighted: bool,
+    /// Check that the adjacency is symmetric (an undirected graph).
+    pub undirected: bool,
+    /// Seed of both projections.
+    pub seed: u64,
+}
+
+impl FastRp {
+    /// GDS defaults: weights `[0, 1, 1]`, `β = 0`, `s = 0`, no properties, density 1/3,
+    /// weighted, undirected.
+    pub fn new(embedding_dim: usize, seed: u64) -> Self {
+        FastRp {
+            embedding_dim,
+            iteration_weights: vec![0.0, 1.0, 1.0],
+            normalization_strength: 0.0,
+            node_self_influence: 0.0,
+            property_dim: 0,
+            density: GDS_DENSITY,
+            weighted: true,
+            undirected: true,
+            seed,
+        }
+    }
+
+    /// Checks every parameter; errors name the argument at fault. `n_features` is the
+    /// width of the node features, when given.
+    pub fn validate(&self, n_features: Option<usize>) -> Result<()> {
+        if self.embedding_dim == 0 {
+            return Err(SketchError::arg("embedding_dim", "must be at least 1"));
+        }
+        if self.iteration_weights.is_empty() {
+            return Err(SketchError::arg(
+                "iteration_weights",
+                "must hold at least one weight",
+            ));
+        }
+        if self.iteration_weights.iter().any(|w| !w.is_finite()) {
+            return Err(SketchError::arg(
+                "iteration_weights",
+                "every weight must be finite",
+            ));
+        }
+        if !self.normalization_strength.is_finite() {
+            return Err(SketchError::arg(
+                "normalization_strength",
+                format!("must be finite, got {}", self.normalization_strength),
+            ));
+        }
+        if !self.node_self_influence.is_finite() {
+            return Err(SketchError::arg(
+                "node_self_influence",
+                format!("must be finite, got {}", self.node_self_influence),
+            ));
+        }
+        if !(self.density > 0.0 && self.density <= 1.0) {
+            return Err(SketchError::arg(
+                "density",
+                format!("must be in (0, 1], got {}", self.density),
+            ));
+        }
+        match n_features {
+            None if self.property_dim > 0 => {
+                return Err(SketchError::arg(
+                    "property_ratio",
+                    "is positive but no node features were given",
+                ))
+            }
+            Some(0) => return Err(SketchError::arg("features", "has no columns")),
+            Some(_) if self.property_dim == 0 => {
+                return Err(SketchError::arg(
+                    "property_ratio",
+                    "gives the node features no output column: raise it above 0",
+                ))
+            }
+            _ => {}
+        }
+        if self.property_dim >= self.embedding_dim && n_features.is_some() {
+            return Err(SketchError::arg(
+                "property_ratio",
+                format!(
+                    "leaves no column for the random part ({} of {} columns to features)",
+                    self.property_dim, self.embedding_dim
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The embedding, `n × embedding_dim` row-major `f32`.
+    pub fn embed<T: Real, I: SparseIndex>(
+        &self,
+        adj: &CsrRef<'_, T, I>,
+        features: Option<MatRef<'_, f32>>,
+    ) -> Result<Vec<f32>> {
+        self.validate(features.map(|f| f.cols()))?;
+        check_adjacency(adj, self.undirected)?;
+        let n = adj.rows;
+        if let Some(f) = features {
+            if f.rows() != n {
+                return Err(SketchError::ShapeMismatch(format!(
+                    "features has {} rows, the adjacency {n} nodes",
+                    f.rows()
+                )));
+            }
+        }
+        let k = self.embedding_dim;
+        let len = checked_mul(n, k, "embedding_dim", "n * embedding_dim")?;
+        let mut prev = self.initial_vectors(n, features)?;
+        crate::parallel::install(|| {
+            let mut out = try_vec(len, 0.0f32, "the embedding")?;
+            let mut cur = try_vec(len, 0.0f32, "a propagation buffer")?;
+            let beta = self.normalization_strength;
+            let s = self.node_self_influence as f32;
+            // out = s · normalize(R); prev = deg^β · R.
+            out.par_chunks_mut(ROW_BLOCK * k)
+                .zip(prev.par_chunks_mut(ROW_BLOCK * k))
+                .enumerate()
+                .for_each(|(b, (o, p))| {
+                    for (ri, (orow, prow)) in o.chunks_mut(k).zip(p.chunks_mut(k)).enumerate() {
+                        let i = b * ROW_BLOCK + ri;
+                        if s != 0.0 {
+                            let inv = inv_norm(prow);
+                            for (ov, &rv) in orow.iter_mut().zip(prow.iter()) {
+                                *ov = s * (rv * inv);
+                            }
+                        }
+                        let deg = adj.row_range(i).len();
+                        if beta != 0.0 && deg != 0 {
+                            let scale = (deg as f64).powf(beta) as f32;
+                            for pv in prow.iter_mut() {
+                                *pv *= scale;
+                            }
+                        }
+                    }
+                });
+            for &w in &self.iteration_weights {
+                step(
+                    adj,
+                    self.weighted,
+                    &prev,
+                    &mut cur,
+                    k,
+                    Some((w as f32, &mut out)),
+                );
+                std::mem::swap(&mut prev, &mut cur);
+            }
+            Ok(out)
+        })?
+    }
+
+    /// The initial vectors `R` (`n × dim`, row-major): very sparse random columns and
+    /// projected features.
+    pub fn initial_vectors(&self, n: usize, features: Option<MatRef<'_, f32>>) -> Result<Vec<f32>> {
+        let k = self.embedding_dim;
+        let p = if features.is_some() {
+            self.property_dim
+        } else {
+            0
+        };
+        let kr = k - p;
+        let len = checked_mul(n, k, "embedding_dim", "n * embedding_dim")?;
+        let mut r = try_vec(len, 0.0f32, "the initial vectors")?;
+        if n == 0 {
+            return Ok(r);
+        }
+        // Node j's random vector is column j of S_r, written into row j.
+        let s_r = Sketch::new(
+            Family::VerySparse {
+                density: self.density,
+            },
+            kr,
+            n,
+            self.seed,
+        )?;
+        crate::parallel::install(|| {
+            r.par_chunks_mut(ROW_BLOCK * k)
+                .enumerate()
+                .for_each(|(b, rows)| {
+                    let mut col = Vec::new();
+                    for (ri, row) in rows.chunks_mut(k).enumerate() {
+                        s_r.column_into(b * ROW_BLOCK + ri, &mut col, &mut row[..kr]);
+                    }
+                })
+        })?;
+
+        if let (Some(f), true) = (features, p > 0) {
+            let s_p = Sketch::new(
+                Family::VerySparse {
+                    density: self.density,
+                },
+                p,
+                f.cols(),
+                self.seed ^ 0x9e37_79b9_7f4a_7c15,
+            )?;
+            let mut tmp = try_vec(checked_mul(n, p, "n", "n * p")?, 0.0f32, "feature vectors")?;
+            s_p.project(f, MatMut::from_row_major(&mut tmp, n, p)?)
+                .map_err(|e| e.for_input("features"))?;
+            copy_columns(&tmp, p, &mut r, k, kr);
+        }
+        Ok(r)
+    }
+}
+
+fn copy_columns(src: &[f32], w: usize, dst: &mut [f32], k: usize, c0: usize) {
+    for (s, d) in src.chunks_exact(w).zip(dst.chunks_exact_mut(k)) {
+        d[c0..c0 + w].copy_from_slice(s);
+    }
+}
+
+/// `1 / ‖row‖₂`, or 0 for a zero row (8 partial sums in a fixed order).
+#[inline(always)]
+fn inv_norm(row: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let mut chunks = row.chunks_exact(8);
+    for c in &mut chunks {
+        for l in 0..8 {
+            acc[l] += c[l] * c[l];
+        }
+    }
+    for (l, &v) in chunks.remainder().iter().enumerate() {
+        acc[l] += v * v;
+    }
+    let s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    if s > 0.0 {
+        1.0 / s.sqrt()
+    } else {
+        0.0
+    }
+}
+
+/// Row `i` of `A · X` into `acc` (edges in stored order). Columns go in blocks of
+/// [`LANES`] held in registers across the row's edges; every element is the same
+/// sum, in the same order, as a plain loop.
+#[inline(always)]
+fn gather<T: Real, I: SparseIndex>(
+    adj: &CsrRef<'_, T, I>,
+    weighted: bool,
+    i: usize,
+    x: &[f32],
+    k: usize,
+    acc: &mut [f32],
+) {
+    let range = adj.row_range(i);
+    let weight = |t: usize| {
+        if weighted {
+            adj.data[t].to_f64() as f32
+        } else {
+            1.0
+        }
+    };
+    let mut c0 = 0;
+    while c0 + LANES <= k {
+        let mut a = [0.0f32; LANES];
+        for t in range.clone() {
+            if t + PREFETCH_AHEAD < range.end {
+                prefetch(x, adj.col(t + PREFETCH_AHEAD) * k + c0);
+            }
+            let (j, w) = (adj.col(t), weight(t));
+            let xr = &x[j * k + c0..j * k + c0 + LANES];
+            for (av, &v) in a.iter_mut().zip(xr) {
+                *av += w * v;
+            }
+        }
+        acc[c0..c0 + LANES].copy_from_slice(&a);
+        c0 += LANES;
+    }
+    if c0 < k {
+        let rest = &mut acc[c0..k];
+        rest.fill(0.0);
+        for t in range {
+            let (j, w) = (adj.col(t), weight(t));
+            for (av, &v) in rest.iter_mut().zip(&x[j * k + c0..(j + 1) * k]) {
+                *av += w * v;
+            }
+        }
+    }
+}
+
+/// Width of the register-held column blocks of [`gather`].
+const LANES: usize = 64;
+
+/// How many edges ahead [`gather`] asks for a neighbour's block.
+const PREFETCH_AHEAD: usize = 4;
+
+/// Hints the CPU to load `x[at .. at + LANES]` (the neighbour rows of a graph are far
+/// apart in memory: the loads miss every cache).
+#[inline(always)]
+fn prefetch(x: &[f32], at: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        if let Some(block) = x.get(at..at + LANES) {
+            for line in block.chunks(16) {
+                // SAFETY: SSE is part of the x86-64 baseline, so the instruction exists;
+                // a prefetch never faults and reads nothing into the program (a hint),
+                // and the address is inside `x` anyway.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast::<i8>()) };
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (x, at);
+}
+
+/// One FastRP step: `cur = normalize(A · prev)` and, when given, `out += w · cur`.
+fn step<T: Real, I: SparseIndex>(
+    adj: &CsrRef<'_, T, I>,
+    weighted: bool,
+    prev: &[f32],
+    cur: &mut [f32],
+    k: usize,
+    mut out: Option<(f32, &mut Vec<f32>)>,
+) {
+    let kernel = |b: usize, c: &mut [f32], o: Option<&mut [f32]>, w: f32| {
+        crate::dispatch!({
+            for (ri, crow) in c.chunks_mut(k).enumerate() {
+                let i = b * ROW_BLOCK + ri;
+                gather(adj, weighted, i, prev, k, crow);
+                let inv = inv_norm(crow);
+                for v in crow.iter_mut() {
+                    *v *= inv;
+                }
+            }
+            if let Some(o) = o {
+                if w != 0.0 {
+                    for (ov, &cv) in o.iter_mut().zip(c.iter()) {
+                        *ov += w * cv;
+                    }
+                }
+            }
+        })
+    };
+    match out.as_mut() {
+        Some((w, o)) => {
+            let w = *w;
+            cur.par_chunks_mut(ROW_BLOCK * k)
+                .zip(o.par_chunks_mut(ROW_BLOCK * k))
+                .enumerate()
+                .for_each(|(b, (c, o))| kernel(b, c, Some(o), w));
+        }
+        None => cur
+            .par_chunks_mut(ROW_BLOCK * k)
+            .enumerate()
+            .for_each(|(b, c)| kernel(b, c, None, 0.0)),
+    }
+}
+
+/// How [`propagate`] scales each row of `A · X`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowScale {
+    /// `A · X` as is.
+    Sum,
+    /// Divided by the row's weight sum (`D⁻¹ A X`; zero rows stay zero).
+    Mean,
+    /// Each row scaled to unit L2 norm (FastRP's step).
+    L2,
+}
+
+/// `A · X` (`n × k`, row-major `f32`; `A` is `n × m`, `X` is `m × k`) with rows scaled
+/// as `scale` says; same bits for any thread count. The weights must be finite and
+/// non-negative (as for FastRP); `A` may be rectangular (a relation between two node
+/// types).
+pub fn propagate<T: Real, I: SparseIndex>(
+    adj: &CsrRef<'_, T, I>,
+    weighted: bool,
+    x: MatRef<'_, f32>,
+    scale: RowScale,
+) -> Result<Vec<f32>> {
+    check_weights(adj)?;
+    if x.rows() != adj.cols {
+        return Err(SketchError::ShapeMismatch(format!(
+            "X has {} rows, the adjacency {} columns",
+            x.rows(),
+            adj.cols
+        )));
+    }
+    let (n, k) = (adj.rows, x.cols());
+    // A contiguous copy of X (row gathers want contiguous rows at a fixed stride).
+    let mut xs = try_vec(checked_mul(x.rows(), k, "X", "X size")?, 0.0f32, "X")?;
+    for (r, dst) in xs.chunks_exact_mut(k.max(1)).enumerate().take(x.rows()) {
+        match x.row_slice(r) {
+            Some(src) => dst.copy_from_slice(src),
+            None => dst
+                .iter_mut()
+                .enumerate()
+                .for_each(|(c, v)| *v = x.get(r, c)),
+        }
+    }
+    let xs = &xs[..];
+    if !crate::finite::slice_all_finite(xs) {
+        return Err(SketchError::NonFinite { arg: "X" });
+    }
+    let len = checked_mul(n, k, "X", "n * k")?;
+    crate::parallel::install(|| {
+        let mut out = try_vec(len, 0.0f32, "the propagated features")?;
+        if k == 0 {
+            return Ok(out);
+        }
+        out.par_chunks_mut(ROW_BLOCK * k)
+            .enumerate()
+            .for_each(|(b, c)| {
+                crate::dispatch!({
+                    for (ri, crow) in c.chunks_mut(k).enumerate() {
+                        let i = b * ROW_BLOCK + ri;
+                        gather(adj, weighted, i, xs, k, crow);
+                        let f = match scale {
+                            RowScale::Sum => 1.0,
+                            RowScale::L2 => inv_norm(crow),
+                            RowScale::Mean => {
+                                let mut s = 0.0f64;
+                                for t in adj.row_range(i) {
+                                    s += if weighted { adj.data[t].to_f64() } else { 1.0 };
+                                }
+                                if s > 0.0 {
+                                    (1.0 / s) as f32
+                                } else {
+                                    0.0
+                                }
+                            }
+                        };
+                        if f != 1.0 {
+                            for v in crow.iter_mut() {
+                                *v *= f;
+                            }
+                        }
+                    }
+                })
+            });
+        Ok(out)
+    })?
+}
+
+/// The adjacency's checks: square, finite non-negative weights and, for an undirected
+/// graph, symmetric (every stored `(i, j, w)` has a stored `(j, i, w)`; rows must
+/// hold distinct column indices: SciPy's canonical format).
+pub fn check_adjacency<T: Real, I: SparseIndex>(
+    adj: &CsrRef<'_, T, I>,
+    undirected: bool,
+) -> Result<()> {
+    if adj.rows != adj.cols {
+        return Err(SketchError::arg(
+            "adjacency",
+            format!("must be square, got shape ({}, {})", adj.rows, adj.cols),
+        ));
+    }
+    check_weights(adj)?;
+    if !undirected {
+        return Ok(());
+    }
+    // A = Aᵀ exactly when the stored entries (i, j, w) and their mirrors (j, i, w)
+    // form the same multiset (rows hold distinct columns): compare order-independent
+    // fingerprints in one streaming pass, and look for the faulty edge only on a
+    // mismatch (for the message).
+    let n = adj.rows;
+    let (fwd, bwd) = crate::parallel::install(|| {
+        (0..n)
+            .into_par_iter()
+            .with_min_len(1024)
+            .map(|i| {
+                let (mut f, mut b) = (0u64, 0u64);
+                for t in adj.row_range(i) {
+                    let (j, w) = (adj.col(t) as u64, adj.data[t].to_f64().to_bits());
+                    f = f.wrapping_add(entry_hash(i as u64, j, w));
+                    b = b.wrapping_add(entry_hash(j, i as u64, w));
+                }
+                (f, b)
+            })
+            .reduce(
+                || (0, 0),
+                |x, y| (x.0.wrapping_add(y.0), x.1.wrapping_add(y.1)),
+            )
+    })?;
+    if fwd == bwd {
+        return Ok(());
+    }
+    let fault = crate::parallel::install(|| {
+        (0..n)
+            .into_par_iter()
+            .with_min_len(256)
+            .map(|i| symmetric_row(adj, i))
+            .reduce(|| None, |a, b| a.or(b))
+    })?;
+    match fault {
+        None => Err(SketchError::arg(
+            "adjacency",
+            "is not symmetric, or a row holds one column twice (an undirected graph needs \
+             each edge stored once per direction with equal weights: SciPy's canonical \
+             format, A.sum_duplicates())",
+        )),
+        Some((i, j)) => Err(SketchError::arg(
+            "adjacency",
+            format!(
+                "is not symmetric: edge ({i}, {j}) has no reverse edge of equal weight; pass \
+                 directed=True, or symmetrize it (A.maximum(A.T))"
+            ),
+        )),
+    }
+}
+
+/// Finite, non-negative stored weights, or an error naming `adjacency`.
+fn check_weights<T: Real, I: SparseIndex>(adj: &CsrRef<'_, T, I>) -> Result<()> {
+    let bad = crate::parallel::install(|| {
+        adj.data
+            .par_chunks(1 << 16)
+            .map(|c| {
+                c.iter().fold((false, false), |(nf, neg), v| {
+                    (nf || !v.is_finite(), neg || v.to_f64() < 0.0)
+                })
+            })
+            .reduce(|| (false, false), |a, b| (a.0 || b.0, a.1 || b.1))
+    })?;
+    if bad.0 {
+        return Err(SketchError::NonFinite { arg: "adjacency" });
+    }
+    if bad.1 {
+        return Err(SketchError::arg(
+            "adjacency",
+            "holds a negative edge weight; FastRP takes non-negative weights",
+        ));
+    }
+    Ok(())
+}
+
+/// A 64-bit mix of one stored entry (SplitMix64's finalizer over the three words).
+#[inline(always)]
+fn entry_hash(i: u64, j: u64, w: u64) -> u64 {
+    let mix = |mut z: u64| {
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    mix(mix(mix(i ^ 0x9e37_79b9_7f4a_7c15).wrapping_add(j)).wrapping_add(w))
+}
+
+/// The first stored `(i, j, w)` of row `i` without a stored `(j, i, w)` (linear search
+/// of row `j`: this runs only to name the fault).
+fn symmetric_row<T: Real, I: SparseIndex>(
+    adj: &CsrRef<'_, T, I>,
+    i: usize,
+) -> Option<(usize, usize)> {
+    for t in adj.row_range(i) {
+        let (j, w) = (adj.col(t), adj.data[t].to_f64());
+        let found = adj
+            .row_range(j)
+            .any(|u| adj.col(u) == i && adj.data[u].to_f64() == w);
+        if !found {
+            return Some((i, j));
+        }
+    }
+    None
+}

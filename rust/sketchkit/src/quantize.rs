@@ -1,0 +1,235 @@
+//! Exhaustive search over compact embedding codes, for scalar-quantized embeddings:
+//!
+//! * [`search_u8`]: scores `⟨q, c⟩` of `i16` queries against `u8` codes, summed exactly
+//!   in `i32` (integer sums: the same result at every SIMD level and thread count);
+//! * [`search_hamming`]: Hamming distances between packed binary codes (popcount).
+//!
+//! Both return, per query, the `k` best codes: highest score (lowest distance) first,
+//! ties broken by the smaller index.
+
+use crate::error::{checked_mul, try_vec, Result, SketchError};
+use rayon::prelude::*;
+
+/// Queries per work item: each code row is read once per block.
+const QUERY_BLOCK: usize = 8;
+
+/// Largest `|q_j|` for which an `i32` sum of `d` products `q_j · c_j` (`c_j ≤ 255`)
+/// cannot overflow: `min(32767, ⌊(2³¹ − 1) / (255 d)⌋)`.
+pub fn max_query_magnitude(d: usize) -> i32 {
+    let lim = (i32::MAX as i64) / (255 * d.max(1) as i64);
+    lim.min(32767) as i32
+}
+
+fn check(n: usize, m: usize, k: usize) -> Result<()> {
+    if k == 0 {
+        return Err(SketchError::arg("k", "must be at least 1"));
+    }
+    if k > n {
+        return Err(SketchError::arg(
+            "k",
+            format!("is {k}, more than the {n} codes searched"),
+        ));
+    }
+    let _ = checked_mul(m, k, "k", "queries * k")?;
+    Ok(())
+}
+
+/// The `k` best `(score, index)` pairs seen so far, best first (`better` orders them).
+struct TopK<S> {
+    items: Vec<(S, usize)>,
+    k: usize,
+}
+
+impl<S: Copy + PartialOrd> TopK<S> {
+    fn new(k: usize) -> Self {
+        TopK {
+            items: Vec::with_capacity(k + 1),
+            k,
+        }
+    }
+    /// Offers `(s, i)`; `higher` says whether larger scores are better. Indices arrive
+    /// in increasing order, so an equal score never displaces an earlier index.
+    #[inline(always)]
+    fn offer(&mut self, s: S, i: usize, higher: bool) {
+        let beats = |a: S, b: S| if higher { a > b } else { a < b };
+        if self.items.len() == self.k {
+            let worst = self.items[self.k - 1].0;
+            if !beats(s, worst) {
+                return;
+            }
+            self.items.pop();
+        }
+        let pos = self.items.partition_point(|&(t, _)| !beats(s, t));
+        self.items.insert(pos, (s, i));
+    }
+}
+
+/// Top-`k` inner products of `m` queries (`m × d` row-major `i16`, each `|q_j|` at most
+/// [`max_query_magnitude`]`(d)`) against `n` codes (`n × d` row-major `u8`). Returns
+/// `(indices, scores)`, each `m × k` row-major.
+pub fn search_u8(
+    codes: &[u8],
+    n: usize,
+    queries: &[i16],
+    m: usize,
+    d: usize,
+    k: usize,
+) -> Result<(Vec<i64>, Vec<i32>)> {
+    check(n, m, k)?;
+    if codes.len() != checked_mul(n, d, "codes", "n * d")? {
+        return Err(SketchError::ShapeMismatch(format!(
+            "codes hold {} bytes, expected {n} x {d}",
+            codes.len()
+        )));
+    }
+    if queries.len() != checked_mul(m, d, "queries", "m * d")? {
+        return Err(SketchError::ShapeMismatch(format!(
+            "queries hold {} values, expected {m} x {d}",
+            queries.len()
+        )));
+    }
+    let lim = max_query_magnitude(d);
+    if queries.iter().any(|&q| (q as i32).abs() > lim) {
+        return Err(SketchError::arg(
+            "queries",
+            format!("a value exceeds {lim} in magnitude (an i32 sum could overflow)"),
+        ));
+    }
+    let mut idx = try_vec(m * k, 0i64, "the result indices")?;
+    let mut score = try_vec(m * k, 0i32, "the result scores")?;
+    crate::parallel::install(|| {
+        idx.par_chunks_mut(QUERY_BLOCK * k)
+            .zip(score.par_chunks_mut(QUERY_BLOCK * k))
+            .enumerate()
+            .for_each(|(b, (ib, sb))| {
+                let q0 = b * QUERY_BLOCK;
+                let nq = ib.len() / k;
+                let qs = &queries[q0 * d..(q0 + nq) * d];
+                let mut tops: Vec<TopK<i32>> = (0..nq).map(|_| TopK::new(k)).collect();
+                crate::dispatch!({
+                    let mut s = [0i32; QUERY_BLOCK];
+                    for (i, c) in codes.chunks_exact(d.max(1)).enumerate().take(n) {
+                        for (sq, q) in s.iter_mut().zip(qs.chunks_exact(d.max(1))) {
+                            *sq = dot_u8_i16(c, q);
+                        }
+                        for (t, &v) in tops.iter_mut().zip(&s) {
+                            t.offer(v, i, true);
+                        }
+                    }
+                });
+                for (q, t) in tops.into_iter().enumerate() {
+                    for (r, (v, i)) in t.items.into_iter().enumerate() {
+                        ib[q * k + r] = i as i64;
+                        sb[q * k + r] = v;
+                    }
+                }
+            });
+    })?;
+    Ok((idx, score))
+}
+
+#[inline(always)]
+fn dot_u8_i16(c: &[u8], q: &[i16]) -> i32 {
+    let mut acc = 0i32;
+    for (&a, &b) in c.iter().zip(q) {
+        acc = acc.wrapping_add(a as i32 * b as i32);
+    }
+    acc
+}
+
+/// Top-`k` nearest codes in Hamming distance: `n` packed codes and `m` packed queries of
+/// `b` bytes each. Returns `(indices, distances)`, each `m × k` row-major.
+pub fn search_hamming(
+    codes: &[u8],
+    n: usize,
+    queries: &[u8],
+    m: usize,
+    b: usize,
+    k: usize,
+) -> Result<(Vec<i64>, Vec<u32>)> {
+    check(n, m, k)?;
+    if codes.len() != checked_mul(n, b, "codes", "n * bytes")? {
+        return Err(SketchError::ShapeMismatch(format!(
+            "codes hold {} bytes, expected {n} x {b}",
+            codes.len()
+        )));
+    }
+    if queries.len() != checked_mul(m, b, "queries", "m * bytes")? {
+        return Err(SketchError::ShapeMismatch(format!(
+            "queries hold {} bytes, expected {m} x {b}",
+            queries.len()
+        )));
+    }
+    let mut idx = try_vec(m * k, 0i64, "the result indices")?;
+    let mut dist = try_vec(m * k, 0u32, "the result distances")?;
+    crate::parallel::install(|| {
+        idx.par_chunks_mut(QUERY_BLOCK * k)
+            .zip(dist.par_chunks_mut(QUERY_BLOCK * k))
+            .enumerate()
+            .for_each(|(blk, (ib, db))| {
+                let q0 = blk * QUERY_BLOCK;
+                let nq = ib.len() / k;
+                let qs = &queries[q0 * b..(q0 + nq) * b];
+                let mut tops: Vec<TopK<u32>> = (0..nq).map(|_| TopK::new(k)).collect();
+                scan_hamming(codes, n, qs, b, &mut tops);
+                for (q, t) in tops.into_iter().enumerate() {
+                    for (r, (v, i)) in t.items.into_iter().enumerate() {
+                        ib[q * k + r] = i as i64;
+                        db[q * k + r] = v;
+                    }
+                }
+            });
+    })?;
+    Ok((idx, dist))
+}
+
+/// Offers every code's distance to each query of the block to its [`TopK`]; uses the
+/// `popcnt` instruction when the CPU has it and the SIMD level is not capped to scalar
+/// (integer counts: the same result either way).
+fn scan_hamming(codes: &[u8], n: usize, qs: &[u8], b: usize, tops: &mut [TopK<u32>]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "popcnt")]
+        unsafe fn with_popcnt(codes: &[u8], n: usize, qs: &[u8], b: usize, tops: &mut [TopK<u32>]) {
+            scan_hamming_body(codes, n, qs, b, tops)
+        }
+        if crate::simd::level() != crate::simd::Level::Scalar
+            && std::arch::is_x86_feature_detected!("popcnt")
+        {
+            // SAFETY: the CPU supports popcnt (detected at run time just above), the
+            // only feature the function enables.
+            unsafe { with_popcnt(codes, n, qs, b, tops) };
+            return;
+        }
+    }
+    scan_hamming_body(codes, n, qs, b, tops)
+}
+
+#[inline(always)]
+fn scan_hamming_body(codes: &[u8], n: usize, qs: &[u8], b: usize, tops: &mut [TopK<u32>]) {
+    let mut s = [0u32; QUERY_BLOCK];
+    for (i, c) in codes.chunks_exact(b.max(1)).enumerate().take(n) {
+        for (sq, q) in s.iter_mut().zip(qs.chunks_exact(b.max(1))) {
+            *sq = hamming(c, q);
+        }
+        for (t, &v) in tops.iter_mut().zip(&s) {
+            t.offer(v, i, false);
+        }
+    }
+}
+
+#[inline(always)]
+fn hamming(a: &[u8], b: &[u8]) -> u32 {
+    let mut acc = 0u32;
+    let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ar, br) = (ac.remainder(), bc.remainder());
+    for (x, y) in ac.zip(bc) {
+        let x = u64::from_le_bytes(x.try_into().unwrap_or([0; 8]));
+        let y = u64::from_le_bytes(y.try_into().unwrap_or([0; 8]));
+        acc += (x ^ y).count_ones();
+    }
+    for (&x, &y) in ar.iter().zip(br) {
+        acc += (x ^ y).count_ones();
+    }
+    acc
+}
