@@ -18,6 +18,7 @@ use pyo3::prelude::*;
 mod baselines;
 mod convert;
 mod error;
+mod features;
 mod finite;
 mod fwht;
 mod gpu;
@@ -79,6 +80,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sampling::rs2_epoch, m)?)?;
     m.add_function(wrap_pyfunction!(sampling::rs2_epochs_per_round, m)?)?;
     m.add_function(wrap_pyfunction!(sampling::sampling_defaults, m)?)?;
+    m.add_class::<features::RandomFeatureMap>()?;
+    m.add_function(wrap_pyfunction!(features::sliced_distance, m)?)?;
+    m.add_function(wrap_pyfunction!(features::sliced_projections, m)?)?;
     rules::register(m)?;
     Ok(())
 }
