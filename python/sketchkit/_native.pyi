@@ -653,3 +653,50 @@ def rs2_epochs_per_round(n_rows: int, n_samples: _NSamples) -> int:
 
 def sampling_defaults() -> _SamplingDefaults:
     """The core's sampling names and defaults."""
+
+# ------------------------------------------------------------------ random features
+class RandomFeatureMap:
+    """A random feature map ``z: R^d -> R^D`` (``map``: 'fourier', 'orthogonal',
+    'structured', 'relu'; ``kernel``: 'rbf', 'laplacian', 'cauchy')."""
+
+    def __new__(
+        cls,
+        map: str,
+        kernel: str,
+        d: int,
+        n_components: int,
+        gamma: float,
+        weight_scale: float = 1.0,
+        weight_mean: float = 0.0,
+        seed: int = 0,
+    ) -> Self: ...
+    @property
+    def d(self) -> int: ...
+    @property
+    def n_components(self) -> int: ...
+    @property
+    def seed(self) -> int: ...
+    def transform(self, x: NDArray[_F]) -> NDArray[_F]:
+        """``z(x)`` for 2-D ``x`` of width ``d`` -> ``(n, n_components)``, same dtype."""
+    def weights(self) -> NDArray[np.float64]:
+        """The weights ``W`` of shape ``(n_components, d)``."""
+    def offsets(self) -> NDArray[np.float64] | None:
+        """The phases ``b`` (``None`` for ReLU features)."""
+
+# ------------------------------------------------------------------ sliced distances
+def sliced_distance(
+    x: _FloatArray,
+    y: _FloatArray,
+    a: NDArray[np.float64] | None,
+    b: NDArray[np.float64] | None,
+    n_projections: int,
+    cost: str,
+    p: float,
+    control_variates: str,
+    seed: int,
+) -> tuple[float, float, float, float, NDArray[np.float64]]:
+    """``(value, std_error, mc_value, mc_std_error, per_projection)`` of the sliced
+    Wasserstein (``cost='wasserstein'``, ``SW_p^p``) or energy (``'energy'``) estimate."""
+
+def sliced_projections(d: int, n_projections: int, seed: int) -> NDArray[np.float64]:
+    """The unit directions ``(n_projections, d)`` of ``sliced_distance`` for ``seed``."""

@@ -108,7 +108,7 @@ fn sliced_typed<T: Float>(
         .transpose()?;
     let sa = ga.as_ref().map(|g| slice1(g, "weights")).transpose()?;
     let sb = gb.as_ref().map(|g| slice1(g, "weights")).transpose()?;
-    let est = nogil(py, "X", move || {
+    let est = nogil(py, "", move || {
         sliced::sliced(xv, yv, sa, sb, n_projections, cost, cv, seed)
     })?;
     let per = PyArray1::from_vec(py, est.per_projection)
