@@ -18,6 +18,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 BLOCKS = {
     "LINALG": "benches/results_linalg.md",
     "SAMPLING": "benches/results_sampling.md",
+    "KERNEL": "benches/results_kernel.md",
+    "DISTANCES": "benches/results_distances.md",
 }
 
 
