@@ -56,8 +56,14 @@ def variance_rows(name, X, Y, Ls, seeds):
     rows = []
     for L in Ls:
         res = [sliced_wasserstein(X, Y, n_projections=L, seed=s) for s in seeds]
-        low = [sliced_wasserstein(X, Y, n_projections=L, seed=s, control_variates="lower") for s in seeds]
-        up = [sliced_wasserstein(X, Y, n_projections=L, seed=s, control_variates="upper") for s in seeds]
+        low = [
+            sliced_wasserstein(X, Y, n_projections=L, seed=s, control_variates="lower")
+            for s in seeds
+        ]
+        up = [
+            sliced_wasserstein(X, Y, n_projections=L, seed=s, control_variates="upper")
+            for s in seeds
+        ]
         mc = np.var([r.mc_power for r in res], ddof=1)
         vb = np.var([r.power for r in res], ddof=1)
         vl = np.var([r.power for r in low], ddof=1)

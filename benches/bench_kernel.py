@@ -82,12 +82,8 @@ def error_table(X, Ds, seeds, held_out):
     for D in Ds:
         errs = {"RBFSampler": []}
         for s in seeds:
-            errs["RBFSampler"].append(
-                gram_error(
-                    RBFSampler(gamma=gamma, n_components=D, random_state=s).fit(train).transform(test),
-                    K,
-                )
-            )
+            peer = RBFSampler(gamma=gamma, n_components=D, random_state=s).fit(train)
+            errs["RBFSampler"].append(gram_error(peer.transform(test), K))
             for k, M in MAPS.items():
                 est = M(gamma=gamma, n_components=D, random_state=s).fit(train)
                 errs.setdefault(k, []).append(gram_error(est.transform(test), K))

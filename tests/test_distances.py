@@ -74,7 +74,11 @@ def test_uniform_weights_equal_no_weights():
     X, Y = rng(0).normal(size=(50, 3)), rng(1).normal(size=(70, 3))
     r0 = sliced_wasserstein(X, Y, n_projections=20, seed=1, control_variates=False)
     r1 = sliced_wasserstein(
-        X, Y, n_projections=20, seed=1, control_variates=False,
+        X,
+        Y,
+        n_projections=20,
+        seed=1,
+        control_variates=False,
         weights=(np.full(50, 3.0), None),
     )
     assert_allclose(r0.per_projection, r1.per_projection, rtol=1e-12)
@@ -114,16 +118,14 @@ def test_control_variates_reduce_variance_and_stay_centered():
     Y = g.normal(size=(250, 10)) + 0.4
     exact = sliced_wasserstein(X, Y, n_projections=20000, seed=99, control_variates=False).power
     mc = np.array(
-        [sliced_wasserstein(X, Y, n_projections=50, seed=s, control_variates=False).power
-         for s in range(200)]
+        [
+            sliced_wasserstein(X, Y, n_projections=50, seed=s, control_variates=False).power
+            for s in range(200)
+        ]
     )
-    cv = np.array(
-        [sliced_wasserstein(X, Y, n_projections=50, seed=s).power for s in range(200)]
-    )
+    cv = np.array([sliced_wasserstein(X, Y, n_projections=50, seed=s).power for s in range(200)])
     assert cv.var() < mc.var() / 2
-    assert abs(cv.mean() - exact) < 4 * cv.std() / np.sqrt(200) + 4 * mc.std() / np.sqrt(
-        20000 / 50
-    )
+    assert abs(cv.mean() - exact) < 4 * cv.std() / np.sqrt(200) + 4 * mc.std() / np.sqrt(20000 / 50)
 
 
 def test_control_variate_means_are_exact():

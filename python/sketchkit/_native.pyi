@@ -73,6 +73,9 @@ __all__ = [
     "default_min_bucket",
     "class_quotas",
     "family_parameters",
+    "RandomFeatureMap",
+    "sliced_distance",
+    "sliced_projections",
 ]
 
 # Stub-only names (private, so stubtest does not look for them at runtime).
@@ -655,6 +658,7 @@ def sampling_defaults() -> _SamplingDefaults:
     """The core's sampling names and defaults."""
 
 # ------------------------------------------------------------------ random features
+@final
 class RandomFeatureMap:
     """A random feature map ``z: R^d -> R^D`` (``map``: 'fourier', 'orthogonal',
     'structured', 'relu'; ``kernel``: 'rbf', 'laplacian', 'cauchy')."""

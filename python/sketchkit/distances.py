@@ -21,7 +21,8 @@ measures: with weighted means :math:`m` and covariances :math:`\Sigma`,
 .. math::
 
     C_{low}(\theta) = (\theta^\top (m_\mu - m_\nu))^2, \qquad
-    C_{up}(\theta) = C_{low}(\theta) + \theta^\top \Sigma_\mu \theta + \theta^\top \Sigma_\nu \theta,
+    C_{up}(\theta) = C_{low}(\theta)
+        + \theta^\top \Sigma_\mu \theta + \theta^\top \Sigma_\nu \theta,
 
 whose means over the sphere are known exactly
 (:math:`\lVert m_\mu - m_\nu \rVert^2 / d` and that plus

@@ -18,13 +18,13 @@ kernel is the Fourier transform of a probability density :math:`p(\omega)`, so
         \left[ 2 \cos(\omega^\top x + b) \cos(\omega^\top y + b) \right],
     \qquad z(x) = \sqrt{2 / D}\, \cos(W x + b).
 
-============  =====================================================  ===========================
-kernel        :math:`k(x, y)`                                          :math:`\omega_i`
-============  =====================================================  ===========================
-``rbf``       :math:`\exp(-\gamma \lVert x - y \rVert_2^2)`              :math:`N(0, 2\gamma)`
-``laplacian`` :math:`\exp(-\gamma \lVert x - y \rVert_1)`                Cauchy(0, :math:`\gamma`)
-``cauchy``    :math:`\prod_i 1 / (1 + \gamma (x_i - y_i)^2)`             Laplace(0, :math:`\sqrt{\gamma}`)
-============  =====================================================  ===========================
+============  ==============================================  ===============================
+kernel        :math:`k(x, y)`                                   :math:`\omega_i`
+============  ==============================================  ===============================
+``rbf``       :math:`\exp(-\gamma \lVert x - y \rVert_2^2)`       :math:`N(0, 2\gamma)`
+``laplacian`` :math:`\exp(-\gamma \lVert x - y \rVert_1)`         Cauchy(0, :math:`\gamma`)
+``cauchy``    :math:`\prod_i 1 / (1 + \gamma (x_i - y_i)^2)`      Laplace(0, :math:`\sqrt{\gamma}`)
+============  ==============================================  ===============================
 
 Orthogonal random features (Yu et al., 2016) replace each block of ``d`` i.i.d.
 Gaussian rows by :math:`\sqrt{2\gamma}\, S Q` with :math:`Q` Haar-orthogonal and

@@ -394,15 +394,17 @@ impl RandomFeatures {
                             match block.row_slice_mut(r) {
                                 Some(row) if relu => relu_map(row, amp),
                                 Some(row) => cos_map(row, offsets, T::ONE, T::ZERO, amp),
-                                None => {
+                                None if relu => {
                                     for c in 0..nc {
                                         let v = block.get(r, c);
-                                        let z = if relu {
-                                            amp * if v > T::ZERO { v } else { T::ZERO }
-                                        } else {
-                                            amp * cos_fast(v + offsets[c])
-                                        };
-                                        block.set(r, c, z);
+                                        let z = if v > T::ZERO { v } else { T::ZERO };
+                                        block.set(r, c, amp * z);
+                                    }
+                                }
+                                None => {
+                                    for (c, &b) in offsets.iter().enumerate() {
+                                        let v = block.get(r, c);
+                                        block.set(r, c, amp * cos_fast(v + b));
                                     }
                                 }
                             }
@@ -601,7 +603,7 @@ pub fn cos_fast<T: Real>(x: T) -> T {
     } else {
         (
             6_755_399_441_055_744.0,
-            6.283_185_307_179_586,
+            std::f64::consts::TAU,
             2.449_293_598_294_706_4e-16,
         )
     };

@@ -33,14 +33,18 @@ fn fourier_gram_approximates_each_kernel() {
     let (n, d, nc, gamma) = (12, 4, 20_000, 0.6);
     let x = data(n, d, 1, 0.5);
     for kernel in [Kernel::Rbf, Kernel::Laplacian, Kernel::Cauchy] {
-        let f = RandomFeatures::new(FeatureMap::Fourier, kernel, d, nc, gamma, 1.0, 0.0, 7).unwrap();
+        let f =
+            RandomFeatures::new(FeatureMap::Fourier, kernel, d, nc, gamma, 1.0, 0.0, 7).unwrap();
         let z = features(&f, &x, n);
         for i in 0..n {
             for j in 0..n {
                 let g: f64 = (0..nc).map(|c| z[i * nc + c] * z[j * nc + c]).sum();
                 let k = kernel.value(gamma, &x[i * d..(i + 1) * d], &x[j * d..(j + 1) * d]);
                 // mean of nc terms bounded by 2 (sd <= 1): 6 sd
-                assert!((g - k).abs() < 6.0 / (nc as f64).sqrt(), "{kernel:?} {i} {j} {g} {k}");
+                assert!(
+                    (g - k).abs() < 6.0 / (nc as f64).sqrt(),
+                    "{kernel:?} {i} {j} {g} {k}"
+                );
             }
         }
     }
@@ -50,7 +54,12 @@ fn fourier_gram_approximates_each_kernel() {
 fn transform_equals_reference_from_weights() {
     let (n, d, nc) = (9, 11, 37);
     let x = data(n, d, 2, 1.0);
-    for map in [FeatureMap::Fourier, FeatureMap::Orthogonal, FeatureMap::Structured, FeatureMap::Relu] {
+    for map in [
+        FeatureMap::Fourier,
+        FeatureMap::Orthogonal,
+        FeatureMap::Structured,
+        FeatureMap::Relu,
+    ] {
         let f = RandomFeatures::new(map, Kernel::Rbf, d, nc, 0.3, 1.0, 0.0, 5).unwrap();
         let w = f.weights().unwrap();
         let b = f.offsets();
@@ -115,7 +124,11 @@ fn results_do_not_depend_on_threads() {
     let y = data(300, d, 5, 1.2);
     let run = || {
         let mut out = Vec::new();
-        for map in [FeatureMap::Fourier, FeatureMap::Structured, FeatureMap::Relu] {
+        for map in [
+            FeatureMap::Fourier,
+            FeatureMap::Structured,
+            FeatureMap::Relu,
+        ] {
             let f = RandomFeatures::new(map, Kernel::Rbf, d, 100, 0.2, 1.0, 0.0, 1).unwrap();
             out.extend(features(&f, &x, n));
         }
@@ -148,7 +161,11 @@ fn results_do_not_depend_on_threads() {
 fn w_sorted(mut u: Vec<f64>, mut v: Vec<f64>, p: f64) -> f64 {
     u.sort_by(f64::total_cmp);
     v.sort_by(f64::total_cmp);
-    u.iter().zip(&v).map(|(a, b)| (a - b).abs().powf(p)).sum::<f64>() / u.len() as f64
+    u.iter()
+        .zip(&v)
+        .map(|(a, b)| (a - b).abs().powf(p))
+        .sum::<f64>()
+        / u.len() as f64
 }
 
 #[test]
@@ -172,10 +189,15 @@ fn per_projection_costs_equal_sorting() {
         for k in 0..l {
             let t = &theta[k * d..(k + 1) * d];
             let proj = |m: &[f64]| -> Vec<f64> {
-                (0..n).map(|i| (0..d).map(|c| m[i * d + c] * t[c]).sum()).collect()
+                (0..n)
+                    .map(|i| (0..d).map(|c| m[i * d + c] * t[c]).sum())
+                    .collect()
             };
             let want = w_sorted(proj(&x), proj(&y), p);
-            assert!((s.per_projection[k] - want).abs() < 1e-10 * want.max(1.0), "{p} {k}");
+            assert!(
+                (s.per_projection[k] - want).abs() < 1e-10 * want.max(1.0),
+                "{p} {k}"
+            );
         }
         assert_eq!(s.value, s.mc_value);
     }
@@ -203,7 +225,11 @@ fn weighted_one_dimension_by_cdf_integral() {
     let mut pts: Vec<f64> = u.iter().chain(&v).copied().collect();
     pts.sort_by(f64::total_cmp);
     let cdf = |xs: &[f64], ws: &[f64], s: f64, t: f64| -> f64 {
-        xs.iter().zip(ws).filter(|(x, _)| **x <= t).map(|(_, w)| w / s).sum()
+        xs.iter()
+            .zip(ws)
+            .filter(|(x, _)| **x <= t)
+            .map(|(_, w)| w / s)
+            .sum()
     };
     let want: f64 = pts
         .windows(2)
@@ -220,14 +246,35 @@ fn bad_input_names_the_argument() {
     let new = |map, kernel, d, nc, g, s, m| RandomFeatures::new(map, kernel, d, nc, g, s, m, 0);
     let (f, r) = (FeatureMap::Fourier, Kernel::Rbf);
     assert_eq!(arg(new(f, r, 0, 4, 1.0, 1.0, 0.0).unwrap_err()), Some("d"));
-    assert_eq!(arg(new(f, r, 3, 0, 1.0, 1.0, 0.0).unwrap_err()), Some("n_components"));
-    assert_eq!(arg(new(f, r, 3, 4, 0.0, 1.0, 0.0).unwrap_err()), Some("gamma"));
-    assert_eq!(arg(new(f, r, 3, 4, f64::NAN, 1.0, 0.0).unwrap_err()), Some("gamma"));
-    assert_eq!(arg(new(f, r, 3, 4, 1.0, -1.0, 0.0).unwrap_err()), Some("weights"));
-    assert_eq!(arg(new(f, r, 3, 4, 1.0, 1.0, f64::INFINITY).unwrap_err()), Some("weights"));
+    assert_eq!(
+        arg(new(f, r, 3, 0, 1.0, 1.0, 0.0).unwrap_err()),
+        Some("n_components")
+    );
+    assert_eq!(
+        arg(new(f, r, 3, 4, 0.0, 1.0, 0.0).unwrap_err()),
+        Some("gamma")
+    );
+    assert_eq!(
+        arg(new(f, r, 3, 4, f64::NAN, 1.0, 0.0).unwrap_err()),
+        Some("gamma")
+    );
+    assert_eq!(
+        arg(new(f, r, 3, 4, 1.0, -1.0, 0.0).unwrap_err()),
+        Some("weights")
+    );
+    assert_eq!(
+        arg(new(f, r, 3, 4, 1.0, 1.0, f64::INFINITY).unwrap_err()),
+        Some("weights")
+    );
     let s = FeatureMap::Structured;
-    assert_eq!(arg(new(s, Kernel::Cauchy, 3, 4, 1.0, 1.0, 0.0).unwrap_err()), Some("kernel"));
-    assert_eq!(arg(new(f, r, usize::MAX / 2, 4, 1.0, 1.0, 0.0).unwrap_err()), Some("n_components"));
+    assert_eq!(
+        arg(new(s, Kernel::Cauchy, 3, 4, 1.0, 1.0, 0.0).unwrap_err()),
+        Some("kernel")
+    );
+    assert_eq!(
+        arg(new(f, r, usize::MAX / 2, 4, 1.0, 1.0, 0.0).unwrap_err()),
+        Some("n_components")
+    );
     assert_eq!(arg(FeatureMap::from_name("x").unwrap_err()), Some("map"));
     assert_eq!(arg(Kernel::from_name("x").unwrap_err()), Some("kernel"));
 
@@ -238,12 +285,30 @@ fn bad_input_names_the_argument() {
     };
     let cv = ControlVariates::Both;
     assert_eq!(arg(run(0.5, 10, cv, None).unwrap_err()), Some("p"));
-    assert_eq!(arg(run(2.0, 0, ControlVariates::None, None).unwrap_err()), Some("n_projections"));
-    assert_eq!(arg(run(2.0, 3, cv, None).unwrap_err()), Some("n_projections"));
-    assert_eq!(arg(run(2.0, 10, cv, Some(&[1.0])).unwrap_err()), Some("weights"));
-    assert_eq!(arg(run(2.0, 10, cv, Some(&[-1.0, 1.0])).unwrap_err()), Some("weights"));
-    assert_eq!(arg(run(2.0, 10, cv, Some(&[0.0, 0.0])).unwrap_err()), Some("weights"));
-    assert_eq!(arg(ControlVariates::from_name("x").unwrap_err()), Some("control_variates"));
+    assert_eq!(
+        arg(run(2.0, 0, ControlVariates::None, None).unwrap_err()),
+        Some("n_projections")
+    );
+    assert_eq!(
+        arg(run(2.0, 3, cv, None).unwrap_err()),
+        Some("n_projections")
+    );
+    assert_eq!(
+        arg(run(2.0, 10, cv, Some(&[1.0])).unwrap_err()),
+        Some("weights")
+    );
+    assert_eq!(
+        arg(run(2.0, 10, cv, Some(&[-1.0, 1.0])).unwrap_err()),
+        Some("weights")
+    );
+    assert_eq!(
+        arg(run(2.0, 10, cv, Some(&[0.0, 0.0])).unwrap_err()),
+        Some("weights")
+    );
+    assert_eq!(
+        arg(ControlVariates::from_name("x").unwrap_err()),
+        Some("control_variates")
+    );
     let bad = [0.0f64, f64::NAN];
     let bv = MatRef::from_row_major(&bad, 1, 2).unwrap();
     let e = sliced::sliced(xv, bv, None, None, 10, SlicedCost::Energy, cv, 0).unwrap_err();
