@@ -305,15 +305,15 @@ impl RandomFeatures {
         let (d, nc) = (self.d, self.n_components);
         let len = checked_mul(nc, d, "n_components", "n_components * d")?;
         let mut w = try_vec(len, 0.0, "random weights")?;
+        let signs = self.sign_values::<f64>()?;
         let mut e = try_vec(self.dim, 0.0f64, "a basis vector")?;
+        let mut buf = try_vec(self.dim, 0.0f64, "a row buffer")?;
         let mut col = try_vec(nc, 0.0f64, "a weight column")?;
         for c in 0..d {
             // Column c of W: the structured rows applied to the basis vector e_c.
-            self.structured_row(&mut e, &mut col, |buf| {
-                buf.fill(0.0);
-                buf[c] = 1.0;
-                true
-            });
+            e.fill(0.0);
+            e[c] = 1.0;
+            self.structured_row(&signs, &e, &mut buf, &mut col);
             for (j, &v) in col.iter().enumerate() {
                 w[j * d + c] = v + self.weight_mean;
             }
@@ -321,27 +321,30 @@ impl RandomFeatures {
         Ok(w)
     }
 
-    /// The pre-activation `ω_jᵀ x` of every structured row for the row loaded by
-    /// `load` into the padded buffer (which returns whether it is finite); without the
-    /// mean term. Returns `load`'s answer.
+    /// The signs `D₁, D₂, D₃` of every block as `±1` values (`3 · blocks · d'`), so
+    /// that the flips are element-wise products (exact, and vectorized).
+    fn sign_values<T: Real>(&self) -> Result<Vec<T>> {
+        let mut v = try_vec(self.signs.len() * self.dim, T::ONE, "SORF signs")?;
+        for (dst, bits) in v.chunks_mut(self.dim).zip(&self.signs) {
+            for (j, s) in dst.iter_mut().enumerate() {
+                *s = T::ONE.neg_if(sign_bit(bits, j));
+            }
+        }
+        Ok(v)
+    }
+
+    /// `out[j] = ω_jᵀ x` for every structured row (without the mean term), `src` the
+    /// zero-padded input row (`d'`), `buf` scratch of `d'`, `signs` from
+    /// [`Self::sign_values`].
     #[inline(always)]
-    fn structured_row<T: Real>(
-        &self,
-        buf: &mut [T],
-        out: &mut [T],
-        load: impl Fn(&mut [T]) -> bool,
-    ) -> bool {
+    fn structured_row<T: Real>(&self, signs: &[T], src: &[T], buf: &mut [T], out: &mut [T]) {
         let dim = self.dim;
-        let mult = T::from_f64(
-            self.weight_scale * (2.0 * self.gamma).sqrt() * (dim as f64).sqrt()
-                / (dim as f64).powf(1.5),
-        );
-        let mut finite = true;
+        let mult = T::from_f64(self.weight_scale * (2.0 * self.gamma).sqrt() / dim as f64);
         for (t, chunk) in out.chunks_mut(dim).enumerate() {
-            finite = load(buf);
-            for signs in &self.signs[3 * t..3 * t + 3] {
-                for (j, v) in buf.iter_mut().enumerate() {
-                    *v = v.neg_if(sign_bit(signs, j));
+            buf.copy_from_slice(src);
+            for round in signs[3 * t * dim..(3 * t + 3) * dim].chunks_exact(dim) {
+                for (v, &s) in buf.iter_mut().zip(round) {
+                    *v = *v * s;
                 }
                 fwht::transform_slice(buf);
             }
@@ -349,7 +352,6 @@ impl RandomFeatures {
                 *o = mult * v;
             }
         }
-        finite
     }
 
     /// `out = z(X)`: `x` is `n × d`, `out` is `n × D`. A NaN or infinity in `x` is
@@ -428,6 +430,8 @@ impl RandomFeatures {
         offsets: &[T],
     ) -> Result<bool> {
         let (n, d, nc, dim) = (x.rows(), self.d, self.n_components, self.dim);
+        let signs = self.sign_values::<T>()?;
+        let signs = &signs;
         let out = out.into_shared();
         let mean = T::from_f64(self.weight_mean);
         let finite = std::sync::atomic::AtomicBool::new(true);
@@ -435,44 +439,48 @@ impl RandomFeatures {
             (0..n.div_ceil(SORF_ROWS))
                 .into_par_iter()
                 .try_for_each_init(
-                    || -> Result<(Vec<T>, Vec<T>)> {
+                    || -> Result<(Vec<T>, Vec<T>, Vec<T>)> {
                         Ok((
+                            try_vec(dim, T::ZERO, "a row buffer")?,
                             try_vec(dim, T::ZERO, "a row buffer")?,
                             try_vec(nc, T::ZERO, "a feature row")?,
                         ))
                     },
                     |bufs, t| -> Result<()> {
-                        let (buf, row) = bufs.as_mut().map_err(|e| e.clone())?;
+                        let (src, buf, row) = bufs.as_mut().map_err(|e| e.clone())?;
                         let r0 = t * SORF_ROWS;
                         let r1 = (r0 + SORF_ROWS).min(n);
                         // SAFETY: task t owns output rows r0..r1; tasks are disjoint.
                         let mut o = unsafe { out.part(r0, r1, 0, nc) };
                         for r in r0..r1 {
-                            let mut sum = T::ZERO;
-                            let ok = crate::dispatch!(self.structured_row(buf, row, |b| {
-                                b.fill(T::ZERO);
-                                for (j, v) in b[..d].iter_mut().enumerate() {
-                                    *v = x.get(r, j);
+                            match x.row_slice(r) {
+                                Some(xr) => src[..d].copy_from_slice(xr),
+                                None => {
+                                    for (j, v) in src[..d].iter_mut().enumerate() {
+                                        *v = x.get(r, j);
+                                    }
                                 }
-                                crate::finite::slice_finite(&b[..d])
-                            }));
-                            if !ok {
+                            }
+                            if !crate::finite::slice_finite(&src[..d]) {
                                 finite.store(false, std::sync::atomic::Ordering::Relaxed);
                             }
+                            let dst = match o.row_slice_mut(r - r0) {
+                                Some(dst) => dst,
+                                None => &mut row[..],
+                            };
+                            crate::dispatch!(self.structured_row(signs, src, buf, dst));
                             if mean != T::ZERO {
-                                for j in 0..d {
-                                    sum += x.get(r, j);
+                                let mut sum = T::ZERO;
+                                for &v in &src[..d] {
+                                    sum += v;
                                 }
                                 let shift = mean * sum;
-                                row.iter_mut().for_each(|v| *v += shift);
+                                dst.iter_mut().for_each(|v| *v += shift);
                             }
-                            crate::dispatch!(cos_map(row, offsets, T::ONE, T::ZERO, amp));
-                            match o.row_slice_mut(r - r0) {
-                                Some(dst) => dst.copy_from_slice(row),
-                                None => {
-                                    for (c, &v) in row.iter().enumerate() {
-                                        o.set(r - r0, c, v);
-                                    }
+                            crate::dispatch!(cos_map(dst, offsets, T::ONE, T::ZERO, amp));
+                            if o.row_slice_mut(r - r0).is_none() {
+                                for (c, &v) in row.iter().enumerate() {
+                                    o.set(r - r0, c, v);
                                 }
                             }
                         }
@@ -618,12 +626,21 @@ pub fn cos_fast<T: Real>(x: T) -> T {
     let flip = a > half_pi;
     let a = if flip { pi - a } else { a };
     let z = a * a;
-    // cos a = Σ (−1)^i a^{2i} / (2i)!, Horner from the highest term kept.
-    let terms: usize = if single { 8 } else { 11 };
-    let mut p = T::ZERO;
-    for i in (0..terms).rev() {
-        p = p * z + T::from_f64(COS_TAYLOR[i]);
-    }
+    // cos a = Σ (−1)^i a^{2i} / (2i)!, Horner from the highest term kept, written out
+    // (no inner loop: the loop vectorizer only vectorizes innermost loops).
+    let c = |i: usize| T::from_f64(COS_TAYLOR[i]);
+    let mut p = if single {
+        c(7)
+    } else {
+        ((c(10) * z + c(9)) * z + c(8)) * z + c(7)
+    };
+    p = p * z + c(6);
+    p = p * z + c(5);
+    p = p * z + c(4);
+    p = p * z + c(3);
+    p = p * z + c(2);
+    p = p * z + c(1);
+    p = p * z + c(0);
     if flip {
         -p
     } else {
