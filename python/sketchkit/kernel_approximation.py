@@ -18,13 +18,12 @@ kernel is the Fourier transform of a probability density :math:`p(\omega)`, so
         \left[ 2 \cos(\omega^\top x + b) \cos(\omega^\top y + b) \right],
     \qquad z(x) = \sqrt{2 / D}\, \cos(W x + b).
 
-============  ==============================================  ===============================
-kernel        :math:`k(x, y)`                                   :math:`\omega_i`
-============  ==============================================  ===============================
-``rbf``       :math:`\exp(-\gamma \lVert x - y \rVert_2^2)`       :math:`N(0, 2\gamma)`
-``laplacian`` :math:`\exp(-\gamma \lVert x - y \rVert_1)`         Cauchy(0, :math:`\gamma`)
-``cauchy``    :math:`\prod_i 1 / (1 + \gamma (x_i - y_i)^2)`      Laplace(0, :math:`\sqrt{\gamma}`)
-============  ==============================================  ===============================
+* ``kernel="rbf"``: :math:`k = \exp(-\gamma \lVert x - y \rVert_2^2)`,
+  :math:`\omega \sim N(0, 2\gamma I)`;
+* ``kernel="laplacian"``: :math:`k = \exp(-\gamma \lVert x - y \rVert_1)`,
+  coordinates :math:`\omega_i \sim \mathrm{Cauchy}(0, \gamma)`;
+* ``kernel="cauchy"``: :math:`k = \prod_i 1 / (1 + \gamma (x_i - y_i)^2)`,
+  coordinates :math:`\omega_i \sim \mathrm{Laplace}(0, \sqrt{\gamma})`.
 
 Orthogonal random features (Yu et al., 2016) replace each block of ``d`` i.i.d.
 Gaussian rows by :math:`\sqrt{2\gamma}\, S Q` with :math:`Q` Haar-orthogonal and
@@ -248,7 +247,7 @@ class RandomFourierFeatures(_FourierOffsets, _BaseRandomFeatures):
         The 64-bit seed drawn from ``random_state``.
     n_features_in_ : int
         Number of features seen during :meth:`fit`.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape ``(n_features_in_,)``
         Names of features seen during :meth:`fit` (string column names only).
 
     Examples
@@ -315,7 +314,7 @@ class OrthogonalRandomFeatures(_FourierOffsets, _BaseRandomFeatures):
         The 64-bit seed drawn from ``random_state``.
     n_features_in_ : int
         Number of features seen during :meth:`fit`.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape ``(n_features_in_,)``
         Names of features seen during :meth:`fit` (string column names only).
     """
 
@@ -367,7 +366,7 @@ class StructuredOrthogonalFeatures(_FourierOffsets, _BaseRandomFeatures):
         The 64-bit seed drawn from ``random_state``.
     n_features_in_ : int
         Number of features seen during :meth:`fit`.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape ``(n_features_in_,)``
         Names of features seen during :meth:`fit` (string column names only).
     """
 
@@ -419,7 +418,7 @@ class RandomReLUFeatures(_BaseRandomFeatures):
         The 64-bit seed drawn from ``random_state``.
     n_features_in_ : int
         Number of features seen during :meth:`fit`.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape ``(n_features_in_,)``
         Names of features seen during :meth:`fit` (string column names only).
     """
 
