@@ -552,20 +552,23 @@ fn chi_norm(seed: u64, index: u64, d: usize) -> f64 {
 fn orthogonal_block(seed: u64, t: usize, d: usize) -> Result<Vec<f64>> {
     let len = checked_mul(d, d, "d", "d * d")?;
     let mut g = try_vec(len, 0.0, "a Gaussian block")?;
-    g.par_chunks_mut(d).enumerate().for_each(|(i, row)| {
-        let index = ORF_BASE + (t * 2 * d + i) as u64;
-        for (b, chunk) in row.chunks_mut(4).enumerate() {
-            let v = gaussians4(Stream::block_words(
-                seed,
-                tag::RANDOM_FEATURES,
-                index,
-                b as u32,
-            ));
-            for (dst, x) in chunk.iter_mut().zip(v) {
-                *dst = x;
+    // On the crate's pool (a row depends on its index alone).
+    crate::parallel::install(|| {
+        g.par_chunks_mut(d).enumerate().for_each(|(i, row)| {
+            let index = ORF_BASE + (t * 2 * d + i) as u64;
+            for (b, chunk) in row.chunks_mut(4).enumerate() {
+                let v = gaussians4(Stream::block_words(
+                    seed,
+                    tag::RANDOM_FEATURES,
+                    index,
+                    b as u32,
+                ));
+                for (dst, x) in chunk.iter_mut().zip(v) {
+                    *dst = x;
+                }
             }
-        }
-    });
+        });
+    })?;
     let m = faer::Mat::<f64>::from_fn(d, d, |i, j| g[i * d + j]);
     let qr = m.qr();
     let q = qr.compute_thin_Q();

@@ -110,26 +110,29 @@ pub fn projections(d: usize, n_projections: usize, seed: u64) -> Result<Vec<f64>
     }
     let len = checked_mul(n_projections, d, "n_projections", "n_projections * d")?;
     let mut out = try_vec(len, 0.0f64, "projection directions")?;
-    out.par_chunks_mut(d).enumerate().for_each(|(l, row)| {
-        // A zero vector has probability zero; redraw from the next blocks if it occurs.
-        let mut block = 0u32;
-        loop {
-            let mut s2 = 0.0;
-            for chunk in row.chunks_mut(4) {
-                let g = gaussians4(Stream::block_words(seed, tag::SLICED, l as u64, block));
-                block = block.wrapping_add(1);
-                for (dst, v) in chunk.iter_mut().zip(g) {
-                    *dst = v;
-                    s2 += v * v;
+    // On the crate's pool (a row depends on its index alone).
+    crate::parallel::install(|| {
+        out.par_chunks_mut(d).enumerate().for_each(|(l, row)| {
+            // A zero vector has probability zero; redraw from the next blocks if it occurs.
+            let mut block = 0u32;
+            loop {
+                let mut s2 = 0.0;
+                for chunk in row.chunks_mut(4) {
+                    let g = gaussians4(Stream::block_words(seed, tag::SLICED, l as u64, block));
+                    block = block.wrapping_add(1);
+                    for (dst, v) in chunk.iter_mut().zip(g) {
+                        *dst = v;
+                        s2 += v * v;
+                    }
+                }
+                if s2 > 0.0 {
+                    let inv = 1.0 / s2.sqrt();
+                    row.iter_mut().for_each(|v| *v *= inv);
+                    break;
                 }
             }
-            if s2 > 0.0 {
-                let inv = 1.0 / s2.sqrt();
-                row.iter_mut().for_each(|v| *v *= inv);
-                break;
-            }
-        }
-    });
+        });
+    })?;
     Ok(out)
 }
 
