@@ -20,6 +20,8 @@ BLOCKS = {
     "SAMPLING": "benches/results_sampling.md",
     "GRAPH": "benches/results_graph.md",
     "COMPRESS": "benches/results_compress.md",
+    "KERNEL": "benches/results_kernel.md",
+    "DISTANCES": "benches/results_distances.md",
 }
 
 

@@ -36,7 +36,13 @@ def test_csv_keeps_original_lines(tmp_path: Path, data, capsys) -> None:
     lines = src.read_text().splitlines()
     assert out.read_text().splitlines() == [lines[0]] + [lines[i + 1] for i in kept]
     assert abs(len(kept) - 40) <= 3
-    assert "kept" in capsys.readouterr().out
+    report = capsys.readouterr().out
+    assert "kept" in report
+    # The report's distribution-shift line is the score of the kept rows.
+    from sketchkit.distances import distribution_shift
+
+    want = distribution_shift(X, kept, n_projections=50, seed=0)
+    assert f"in standard deviations): {want.distance:.4f} ± {want.std_error:.4f}" in report
 
 
 def test_npy_label_column(tmp_path: Path, data) -> None:

@@ -302,10 +302,19 @@ def run(args: argparse.Namespace) -> int:
         raise SelectError(f"cannot write the output: {exc}") from exc
     classes, counts = np.unique(np.asarray(y)[idx].astype(str), return_counts=True)
     per = ", ".join(f"{c}: {n}" for c, n in zip(classes, counts, strict=True))
+    shift = ""
+    if idx.shape[0] > 0 and isinstance(X, np.ndarray):
+        from .distances import distribution_shift
+
+        r = distribution_shift(X, idx, n_projections=50, seed=0)
+        shift = (
+            f"\ndistribution shift (sliced Wasserstein-2, kept rows vs all, in standard "
+            f"deviations): {r.distance:.4f} ± {r.std_error:.4f}"
+        )
     print(
         f"kept {idx.shape[0]} of {X.shape[0]} rows (reduction {1 - idx.shape[0] / X.shape[0]:.1%}) "
         f"with {args.method} in {time.perf_counter() - t0:.2f} s -> {args.output}\n"
-        f"per class: {per}",
+        f"per class: {per}{shift}",
         file=sys.stdout,
     )
     return 0

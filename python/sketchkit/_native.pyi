@@ -78,6 +78,9 @@ __all__ = [
     "default_min_bucket",
     "class_quotas",
     "family_parameters",
+    "RandomFeatureMap",
+    "sliced_distance",
+    "sliced_projections",
 ]
 
 # Stub-only names (private, so stubtest does not look for them at runtime).
@@ -702,3 +705,50 @@ def search_hamming(
     codes: NDArray[np.uint8], queries: NDArray[np.uint8], k: int
 ) -> tuple[NDArray[np.int64], NDArray[np.uint32]]:
     """Top-``k`` nearest packed binary codes in Hamming distance."""
+# ------------------------------------------------------------------ random features
+@final
+class RandomFeatureMap:
+    """A random feature map ``z: R^d -> R^D`` (``map``: 'fourier', 'orthogonal',
+    'structured', 'relu'; ``kernel``: 'rbf', 'laplacian', 'cauchy')."""
+
+    def __new__(
+        cls,
+        map: str,
+        kernel: str,
+        d: int,
+        n_components: int,
+        gamma: float,
+        weight_scale: float = 1.0,
+        weight_mean: float = 0.0,
+        seed: int = 0,
+    ) -> Self: ...
+    @property
+    def d(self) -> int: ...
+    @property
+    def n_components(self) -> int: ...
+    @property
+    def seed(self) -> int: ...
+    def transform(self, x: NDArray[_F]) -> NDArray[_F]:
+        """``z(x)`` for 2-D ``x`` of width ``d`` -> ``(n, n_components)``, same dtype."""
+    def weights(self) -> NDArray[np.float64]:
+        """The weights ``W`` of shape ``(n_components, d)``."""
+    def offsets(self) -> NDArray[np.float64] | None:
+        """The phases ``b`` (``None`` for ReLU features)."""
+
+# ------------------------------------------------------------------ sliced distances
+def sliced_distance(
+    x: _FloatArray,
+    y: _FloatArray,
+    a: NDArray[np.float64] | None,
+    b: NDArray[np.float64] | None,
+    n_projections: int,
+    cost: str,
+    p: float,
+    control_variates: str,
+    seed: int,
+) -> tuple[float, float, float, float, NDArray[np.float64]]:
+    """``(value, std_error, mc_value, mc_std_error, per_projection)`` of the sliced
+    Wasserstein (``cost='wasserstein'``, ``SW_p^p``) or energy (``'energy'``) estimate."""
+
+def sliced_projections(d: int, n_projections: int, seed: int) -> NDArray[np.float64]:
+    """The unit directions ``(n_projections, d)`` of ``sliced_distance`` for ``seed``."""

@@ -92,7 +92,7 @@ pub(crate) enum Gil {
 
 /// Runs core work `f` for Python: with the GIL released or kept as `gil` says, a panic
 /// turned into `RuntimeError`, a core error mapped by the policy above (a NaN/inf
-/// report names `input`).
+/// report names `input`, or the core's name for the input when `input` is empty).
 pub(crate) fn run<R: Send>(
     py: Python<'_>,
     gil: Gil,
@@ -116,7 +116,14 @@ fn finish<R>(caught: std::thread::Result<sketchkit::Result<R>>, input: &str) -> 
             .unwrap_or_else(|| "unknown".into());
         PyRuntimeError::new_err(format!("internal error in sketchkit: {msg}"))
     })?;
-    result.map_err(|e| Error::from(e).input(input).into())
+    // An empty `input` keeps the core's own name (calls with several data inputs).
+    result.map_err(|e| {
+        if input.is_empty() {
+            Error::from(e).into()
+        } else {
+            Error::from(e).input(input).into()
+        }
+    })
 }
 
 /// How often a long call looks for pending signals (Ctrl-C).

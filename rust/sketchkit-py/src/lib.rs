@@ -18,6 +18,7 @@ use pyo3::prelude::*;
 mod baselines;
 mod convert;
 mod error;
+mod features;
 mod finite;
 mod fwht;
 mod gpu;
@@ -85,6 +86,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(graph::search_u8, m)?)?;
     m.add_function(wrap_pyfunction!(graph::search_hamming, m)?)?;
     m.add_function(wrap_pyfunction!(graph::search_u8_limit, m)?)?;
+    m.add_class::<features::RandomFeatureMap>()?;
+    m.add_function(wrap_pyfunction!(features::sliced_distance, m)?)?;
+    m.add_function(wrap_pyfunction!(features::sliced_projections, m)?)?;
     rules::register(m)?;
     Ok(())
 }

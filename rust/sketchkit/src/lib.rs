@@ -31,6 +31,7 @@
 
 pub mod backend;
 pub mod error;
+pub mod features;
 pub mod finite;
 pub mod fwht;
 #[cfg(target_arch = "x86_64")]
@@ -46,6 +47,7 @@ pub mod sampling;
 pub mod select;
 pub mod simd;
 pub mod sketch;
+pub mod sliced;
 pub mod view;
 
 pub use backend::{Backend, Plan};

@@ -84,6 +84,11 @@ pub mod tag {
     pub const SAMPLING: u32 = 16;
     /// RS2's Feistel round keys (index = round of epochs).
     pub const RS2: u32 = 17;
+    /// Random feature maps: weight rows (index = row), offsets, ORF blocks, SORF signs
+    /// (index ranges in `features`).
+    pub const RANDOM_FEATURES: u32 = 18;
+    /// Sliced distances: projection directions (index = projection).
+    pub const SLICED: u32 = 19;
 }
 
 /// The Philox key for a 64-bit seed.

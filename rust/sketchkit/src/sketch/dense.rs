@@ -70,22 +70,35 @@ pub(crate) fn gemm_acc<T: Real>(
     b: MatRef<'_, T>,
     c: MatMut<'_, T>,
 ) -> Result<bool> {
+    gemm_acc_then(a, b, c, |_, _| {})
+}
+
+/// [`gemm_acc`], then `epilogue(r0, rows)` on each finished block of rows `r0..` of `c`
+/// while it is still in cache (a fused element-wise map after the product). The
+/// blocks are fixed by the shape alone, so the result does not depend on the threads.
+pub(crate) fn gemm_acc_then<T: Real, F: Fn(usize, &mut MatMut<'_, T>) + Sync>(
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    c: MatMut<'_, T>,
+    epilogue: F,
+) -> Result<bool> {
     let n = a.rows();
     if n == 0 || b.cols() == 0 {
         return Ok(true);
     }
     match (crate::simd::level(), std::mem::size_of::<T>()) {
-        (crate::simd::Level::Avx512, 4) => gemm_impl::<T, 8, 16>(a, b, c),
-        (crate::simd::Level::Avx512, _) => gemm_impl::<T, 8, 8>(a, b, c),
-        (_, 4) => gemm_impl::<T, 4, 16>(a, b, c),
-        (_, _) => gemm_impl::<T, 4, 8>(a, b, c),
+        (crate::simd::Level::Avx512, 4) => gemm_impl::<T, F, 8, 16>(a, b, c, epilogue),
+        (crate::simd::Level::Avx512, _) => gemm_impl::<T, F, 8, 8>(a, b, c, epilogue),
+        (_, 4) => gemm_impl::<T, F, 4, 16>(a, b, c, epilogue),
+        (_, _) => gemm_impl::<T, F, 4, 8>(a, b, c, epilogue),
     }
 }
 
-fn gemm_impl<T: Real, const MR: usize, const NR: usize>(
+fn gemm_impl<T: Real, F: Fn(usize, &mut MatMut<'_, T>) + Sync, const MR: usize, const NR: usize>(
     a: MatRef<'_, T>,
     b: MatRef<'_, T>,
     c: MatMut<'_, T>,
+    epilogue: F,
 ) -> Result<bool> {
     let (n, kk, nn) = (a.rows(), a.cols(), b.cols());
     let panels = nn.div_ceil(NR);
@@ -118,7 +131,12 @@ fn gemm_impl<T: Real, const MR: usize, const NR: usize>(
             let r1 = (r0 + MC).min(n);
             // SAFETY: task t owns rows r0..r1 of c; tasks are disjoint.
             let mut ct = unsafe { c.part(r0, r1, 0, nn) };
-            if !crate::dispatch!(gemm_rows::<T, MR, NR>(a, r0, r1, &bp, ap, &mut ct)) {
+            let ok = crate::dispatch!({
+                let ok = gemm_rows::<T, MR, NR>(a, r0, r1, &bp, ap, &mut ct);
+                epilogue(r0, &mut ct);
+                ok
+            });
+            if !ok {
                 finite.store(false, std::sync::atomic::Ordering::Relaxed);
             }
             Ok(())
