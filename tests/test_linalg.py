@@ -48,7 +48,13 @@ def test_precondition_reaches_direct_solver_residual(ill, layout):
     res = L.lstsq(np.asarray(A, order=layout), b, method="precondition")
     assert res.converged and res.method == "precondition"
     assert res.residual_norm <= r_ref * (1 + 1e-10)
-    assert np.linalg.norm(A @ res.x - b) == pytest.approx(res.residual_norm, rel=1e-12)
+    # The reported residual is that of the returned x, up to the rounding of forming
+    # A x - b (bounded by d * eps * || |A| |x| + |b| ||: NumPy's BLAS sums in another
+    # order, and the order differs between NumPy versions).
+    rounding = (
+        A.shape[1] * np.finfo(float).eps * np.linalg.norm(np.abs(A) @ np.abs(res.x) + np.abs(b))
+    )
+    assert abs(np.linalg.norm(A @ res.x - b) - res.residual_norm) <= rounding
     # forward error comparable to LAPACK's own (cond 1e8: about 1e-8 relative)
     assert np.linalg.norm(res.x - x_ref) <= 1e-5 * np.linalg.norm(x_ref)
 
