@@ -705,6 +705,7 @@ def search_hamming(
     codes: NDArray[np.uint8], queries: NDArray[np.uint8], k: int
 ) -> tuple[NDArray[np.int64], NDArray[np.uint32]]:
     """Top-``k`` nearest packed binary codes in Hamming distance."""
+
 # ------------------------------------------------------------------ random features
 @final
 class RandomFeatureMap:
