@@ -673,7 +673,7 @@ def fastrp(
     iteration_weights: Sequence[float],
     normalization_strength: float,
     node_self_influence: float,
-    property_dim: int,
+    property_ratio: float,
     density: float,
     weighted: bool,
     undirected: bool,

@@ -165,9 +165,6 @@ class FastRP(_Base):  # type: ignore[misc]
             weights = [float(w) for w in self.iteration_weights]
         except (TypeError, ValueError) as exc:
             raise TypeError("iteration_weights must be a sequence of real numbers") from exc
-        ratio = _number(self.property_ratio, "property_ratio")
-        if not 0.0 <= ratio <= 1.0:
-            raise ValueError(f"property_ratio: must be in [0, 1], got {ratio}")
         return {
             "embedding_dim": int(dim),
             "iteration_weights": weights,
@@ -175,7 +172,7 @@ class FastRP(_Base):  # type: ignore[misc]
                 self.normalization_strength, "normalization_strength"
             ),
             "node_self_influence": _number(self.node_self_influence, "node_self_influence"),
-            "property_dim": int(np.floor(int(dim) * ratio)),
+            "property_ratio": _number(self.property_ratio, "property_ratio"),
             "density": _number(self.density, "density"),
             "weighted": bool(self.weighted),
             "undirected": not bool(self.directed),
@@ -202,9 +199,7 @@ class FastRP(_Base):  # type: ignore[misc]
         """
         p = self._params()
         A = _csr(adjacency)
-        if not p["undirected"]:
-            pass
-        elif not A.has_canonical_format:
+        if p["undirected"]:
             A = _canonical(A)
         F = None
         if features is not None:

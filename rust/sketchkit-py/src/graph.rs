@@ -49,7 +49,7 @@ fn fastrp_typed<T: Float, I: SparseIndex + Element>(
 /// columns (see `_native.pyi`).
 #[pyfunction]
 #[pyo3(signature = (data, indices, indptr, n_cols, features, embedding_dim, iteration_weights,
-    normalization_strength, node_self_influence, property_dim, density, weighted, undirected, seed))]
+    normalization_strength, node_self_influence, property_ratio, density, weighted, undirected, seed))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn fastrp(
     py: Python<'_>,
@@ -62,7 +62,7 @@ pub(crate) fn fastrp(
     iteration_weights: Vec<f64>,
     normalization_strength: f64,
     node_self_influence: f64,
-    property_dim: usize,
+    property_ratio: f64,
     density: f64,
     weighted: bool,
     undirected: bool,
@@ -73,7 +73,7 @@ pub(crate) fn fastrp(
         iteration_weights,
         normalization_strength,
         node_self_influence,
-        property_dim,
+        property_ratio,
         density,
         weighted,
         undirected,

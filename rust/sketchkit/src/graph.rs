@@ -46,8 +46,9 @@ pub struct FastRp {
     pub normalization_strength: f64,
     /// Weight `s` of each node's own (normalized) initial vector.
     pub node_self_influence: f64,
-    /// Columns `p` of the output given to projected node features (0 without features).
-    pub property_dim: usize,
+    /// Share of the output columns given to projected node features, in `[0, 1]`:
+    /// the last `⌊embedding_dim · property_ratio⌋` columns ([`FastRp::property_dim`]).
+    pub property_ratio: f64,
     /// Density of the very sparse projections, in (0, 1].
     pub density: f64,
     /// Use the stored values as edge weights (otherwise every stored entry counts 1).
@@ -67,12 +68,17 @@ impl FastRp {
             iteration_weights: vec![0.0, 1.0, 1.0],
             normalization_strength: 0.0,
             node_self_influence: 0.0,
-            property_dim: 0,
+            property_ratio: 0.0,
             density: GDS_DENSITY,
             weighted: true,
             undirected: true,
             seed,
         }
+    }
+
+    /// Columns given to projected node features: `⌊embedding_dim · property_ratio⌋`.
+    pub fn property_dim(&self) -> usize {
+        (self.embedding_dim as f64 * self.property_ratio).floor() as usize
     }
 
     /// Checks every parameter; errors name the argument at fault. `n_features` is the
@@ -105,6 +111,12 @@ impl FastRp {
                 format!("must be finite, got {}", self.node_self_influence),
             ));
         }
+        if !(0.0..=1.0).contains(&self.property_ratio) {
+            return Err(SketchError::arg(
+                "property_ratio",
+                format!("must be in [0, 1], got {}", self.property_ratio),
+            ));
+        }
         if !(self.density > 0.0 && self.density <= 1.0) {
             return Err(SketchError::arg(
                 "density",
@@ -112,14 +124,14 @@ impl FastRp {
             ));
         }
         match n_features {
-            None if self.property_dim > 0 => {
+            None if self.property_dim() > 0 => {
                 return Err(SketchError::arg(
                     "property_ratio",
                     "is positive but no node features were given",
                 ))
             }
             Some(0) => return Err(SketchError::arg("features", "has no columns")),
-            Some(_) if self.property_dim == 0 => {
+            Some(_) if self.property_dim() == 0 => {
                 return Err(SketchError::arg(
                     "property_ratio",
                     "gives the node features no output column: raise it above 0",
@@ -127,12 +139,13 @@ impl FastRp {
             }
             _ => {}
         }
-        if self.property_dim >= self.embedding_dim && n_features.is_some() {
+        if self.property_dim() >= self.embedding_dim && n_features.is_some() {
             return Err(SketchError::arg(
                 "property_ratio",
                 format!(
                     "leaves no column for the random part ({} of {} columns to features)",
-                    self.property_dim, self.embedding_dim
+                    self.property_dim(),
+                    self.embedding_dim
                 ),
             ));
         }
@@ -206,7 +219,7 @@ impl FastRp {
     pub fn initial_vectors(&self, n: usize, features: Option<MatRef<'_, f32>>) -> Result<Vec<f32>> {
         let k = self.embedding_dim;
         let p = if features.is_some() {
-            self.property_dim
+            self.property_dim()
         } else {
             0
         };

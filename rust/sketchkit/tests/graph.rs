@@ -160,7 +160,7 @@ fn adjacency_checks_name_the_argument() {
     p.density = 0.0;
     assert_eq!(p.validate(None).unwrap_err().arg_name(), Some("density"));
     p.density = 0.5;
-    p.property_dim = 8;
+    p.property_ratio = 1.0;
     assert_eq!(
         p.validate(Some(3)).unwrap_err().arg_name(),
         Some("property_ratio")
