@@ -119,7 +119,7 @@ impl Sketch {
                 scale: self.scale(),
             },
             Family::Srht => {
-                let h = self.srht_parts();
+                let h = self.srht_parts()?;
                 Plan::Srht {
                     k,
                     d,

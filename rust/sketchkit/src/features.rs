@@ -259,7 +259,7 @@ impl RandomFeatures {
                 let blocks = n_components.div_ceil(rf.dim);
                 rf.signs = (0..3 * blocks)
                     .map(|i| sign_bits(seed, tag::RANDOM_FEATURES, SORF_BASE + i as u64, rf.dim))
-                    .collect();
+                    .collect::<Result<_>>()?;
             }
         }
         Ok(rf)

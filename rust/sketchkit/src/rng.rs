@@ -185,8 +185,9 @@ impl Stream {
 
 /// `n` sign bits (bit `j` set means −1) from the stream `(seed, tag, index)`: bit
 /// `j % 32` of word `(j / 32) % 4` of block `j / 128`. Entry `j` depends on `j` only.
-pub fn sign_bits(seed: u64, tag: u32, index: u64, n: usize) -> Vec<u64> {
-    let mut bits = vec![0u64; n.div_ceil(64)];
+/// The vector is reserved fallibly: an allocation failure is an error, not an abort.
+pub fn sign_bits(seed: u64, tag: u32, index: u64, n: usize) -> crate::Result<Vec<u64>> {
+    let mut bits = crate::error::try_vec(n.div_ceil(64), 0u64, "sign bits")?;
     for b in 0..n.div_ceil(128) {
         let w = Stream::block_words(seed, tag, index, b as u32);
         let base = b * 2;
@@ -200,7 +201,7 @@ pub fn sign_bits(seed: u64, tag: u32, index: u64, n: usize) -> Vec<u64> {
             *last &= (1u64 << (n % 64)) - 1;
         }
     }
-    bits
+    Ok(bits)
 }
 
 /// Bit `j` of a [`sign_bits`] vector (1 = negative).

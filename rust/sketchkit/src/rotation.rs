@@ -57,7 +57,7 @@ impl HadamardRotation {
         let dim = d.next_power_of_two();
         let signs = (0..rounds)
             .map(|r| sign_bits(seed, tag::HADAMARD_ROTATION, r as u64, dim))
-            .collect();
+            .collect::<Result<_>>()?;
         Ok(HadamardRotation {
             d,
             dim,

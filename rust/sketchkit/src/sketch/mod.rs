@@ -624,7 +624,7 @@ impl Sketch {
 
     /// `Sᵀ` (`d × k`, row-major) of a dense family or the SRHT.
     fn materialize_st<T: Real>(&self) -> Result<Vec<T>> {
-        match (self.family.dense_entries(), self.srht()) {
+        match (self.family.dense_entries(), self.srht()?) {
             (Some(kind), _) => csr::dense_st::<T>(kind, self.seed, self.k, self.d),
             (None, Some(h)) => {
                 let len = checked_mul(self.k, self.d, "k", "k * d")?;
@@ -640,17 +640,23 @@ impl Sketch {
         }
     }
 
-    /// The SRHT's random parts (built once); panics for other families.
-    pub(crate) fn srht_parts(&self) -> &srht::Srht {
-        self.srht().expect("an SRHT operator")
+    /// The SRHT's random parts (built once); an error for other families.
+    pub(crate) fn srht_parts(&self) -> Result<&srht::Srht> {
+        self.srht()?
+            .ok_or_else(|| SketchError::arg("family", "not an SRHT operator"))
     }
 
-    /// The SRHT's random parts (built once).
-    fn srht(&self) -> Option<&srht::Srht> {
-        (self.family == Family::Srht).then(|| {
-            self.srht
-                .get_or_init(|| srht::Srht::new(self.k, self.d, self.seed))
-        })
+    /// The SRHT's random parts (built once and kept, like [`Sketch::sparse_mat`]);
+    /// `None` for other families.
+    fn srht(&self) -> Result<Option<&srht::Srht>> {
+        if self.family != Family::Srht {
+            return Ok(None);
+        }
+        if let Some(h) = self.srht.get() {
+            return Ok(Some(h));
+        }
+        let h = srht::Srht::new(self.k, self.d, self.seed)?;
+        Ok(Some(self.srht.get_or_init(|| h)))
     }
 
     /// `Err(NonFinite)` naming `arg` unless every stored value is finite.
@@ -784,7 +790,7 @@ impl LinearSketch for Sketch {
         crate::parallel::install(|| match self.family.dense_entries() {
             None => match self.sparse_mat()? {
                 Some(m) => sparse_kernels::apply_rows(m, x, out),
-                None => self.srht_parts().project(x, out),
+                None => self.srht_parts()?.project(x, out),
             },
             Some(kind) => {
                 out.fill(T::ZERO);
@@ -811,7 +817,7 @@ impl LinearSketch for Sketch {
         crate::parallel::install(|| match self.family.dense_entries() {
             None => match self.sparse_mat_t()? {
                 Some(m) => sparse_kernels::apply_rows(m, z, out),
-                None => self.srht_parts().project_adjoint(z, out),
+                None => self.srht_parts()?.project_adjoint(z, out),
             },
             Some(kind) => {
                 let kb = self.dense_block();

@@ -64,18 +64,18 @@ pub fn padded_dim(d: usize, k: usize) -> usize {
 }
 
 impl Srht {
-    pub(crate) fn new(k: usize, d: usize, seed: u64) -> Self {
+    pub(crate) fn new(k: usize, d: usize, seed: u64) -> Result<Self> {
         let dpad = padded_dim(d, k);
         let mut s = Stream::new(seed, tag::SRHT_ROWS, 0);
         let rows = sample_without_replacement(&mut s, dpad as u32, k as u32);
-        let signs = sign_bits(seed, tag::SRHT_SIGNS, 0, d);
-        Srht {
+        let signs = sign_bits(seed, tag::SRHT_SIGNS, 0, d)?;
+        Ok(Srht {
             k,
             d,
             dpad,
             rows,
             signs,
-        }
+        })
     }
 
     pub(crate) fn scale(&self) -> f64 {
