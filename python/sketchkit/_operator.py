@@ -36,6 +36,7 @@ from ._validation import (
     is_sparse,
     resolve_density,
 )
+from .dask import is_dask_array
 
 if TYPE_CHECKING:
     import scipy.sparse
@@ -274,7 +275,18 @@ class SketchOperator(LinearOperator):
         ------
         RuntimeError
             With ``device="gpu"`` when no GPU adapter exists.
+
+        Notes
+        -----
+        A :class:`dask.array.Array` ``X`` gives a lazy Dask array, one task per row
+        chunk, bit-identical once computed: see :func:`sketchkit.dask.project`.
         """
+        if is_dask_array(X):
+            if check_device(device) == "gpu":
+                raise TypeError("device='gpu' takes in-memory arrays, not a Dask array")
+            from .dask import project
+
+            return project(self, X, dense_output=dense_output)
         if check_device(device) == "gpu":
             return self._gpu_apply(X, "X", adjoint=False)
         if is_sparse(X):

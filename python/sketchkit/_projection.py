@@ -52,6 +52,7 @@ from ._operator import (
     very_sparse,
 )
 from ._validation import as_array, has_dlpack, resolve_seed
+from .dask import is_dask_array
 
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data as _sklearn_validate_data
@@ -164,7 +165,17 @@ class _BaseSketchProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         -------
         self : object
             The fitted estimator.
+
+        Notes
+        -----
+        A :class:`dask.array.Array` ``X`` is not read: its shape and dtype are
+        enough (see :func:`sketchkit.dask.fit`).
         """
+        if is_dask_array(X):
+            from .dask import _fit_shape
+
+            _fit_shape(self, X)
+            return self
         self._fit(_validate(self, X, reset=True))
         return self
 
@@ -184,8 +195,13 @@ class _BaseSketchProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         Returns
         -------
         X_new : {ndarray, sparse matrix} of shape ``(n_samples, n_components_)``
-            Same as ``fit(X).transform(X)``.
+            Same as ``fit(X).transform(X)``; lazy for a Dask ``X``.
         """
+        if is_dask_array(X):
+            from .dask import _fit_shape, transform
+
+            _fit_shape(self, X)
+            return transform(self, X)
         X = _validate(self, X, reset=True, scan_finite=False)
         self._fit(X)
         return self._transform_validated(X)
@@ -259,7 +275,13 @@ class _BaseSketchProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         X_new : {ndarray, sparse matrix} of shape ``(n_samples, n_components_)``
             Projected data, of the input's float dtype. Sparse (CSR) only when ``X`` is
             sparse and ``dense_output=False`` (not available for the Gaussian family).
+            For a :class:`dask.array.Array` ``X``, a lazy Dask array, one task per row
+            chunk, bit-identical once computed (see :func:`sketchkit.dask.transform`).
         """
+        if is_dask_array(X):
+            from .dask import transform
+
+            return transform(self, X)
         check_is_fitted(self)
         return self._transform_validated(_validate(self, X, reset=False, scan_finite=False))
 

@@ -43,6 +43,7 @@ import numpy as np
 
 from . import _native
 from ._cli_files import CliError, check_distinct, check_output, output_file
+from ._cli_shards import is_shard_input, project_shards
 from ._gpu import gpu_available, gpu_info
 from ._operator import (
     SketchOperator,
@@ -54,6 +55,7 @@ from ._operator import (
 )
 from ._progress import progress
 from ._validation import check_seed
+from .dask import parse_scheduler
 
 __all__ = ["main"]
 
@@ -110,6 +112,13 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(f"invalid seed {text!r}") from None
     try:  # the operators' seed rule
         return check_seed(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _scheduler(text: str) -> str:
+    try:
+        return parse_scheduler(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -214,6 +223,20 @@ def _project_sparse_file(args: argparse.Namespace, out_path: str, progress_enabl
 
 
 def _cmd_project(args: argparse.Namespace) -> int:
+    if is_shard_input(args.input):
+        try:
+            project_shards(
+                args,
+                lambda d: _make_operator(args.method, args.k, d, args.seed, args.nnz, args.density),
+                _resolve_dtype,
+            )
+        except _USER_ERRORS as exc:
+            raise CliError(str(exc)) from exc
+        return 0
+    if args.scheduler is not None:
+        raise CliError(
+            "--scheduler takes shard input: a directory or a glob of .npy/.parquet files"
+        )
     in_ext, out_ext = _extension(args.input), _extension(args.output)
     if in_ext not in (".npy", ".npz"):
         raise CliError(f"input file must end in .npy or .npz, got {args.input!r}")
@@ -412,13 +435,24 @@ def _build_parser() -> argparse.ArgumentParser:
 
     proj = sub.add_parser(
         "project",
-        help="project the rows of a .npy or sparse .npz file",
+        help="project the rows of a .npy or sparse .npz file, or of shards",
         description="Compute OUT = IN @ S.T for a random sketch operator S of shape (k, d). "
         "A .npy input is memory-mapped and processed in row chunks; a .npz input "
-        "(scipy.sparse.save_npz) gives a dense .npy or sparse .npz output.",
+        "(scipy.sparse.save_npz) gives a dense .npy or sparse .npz output. An input "
+        "directory or glob of .npy/.parquet shards gives one OUT/<shard>.npy per shard, "
+        "locally or on Dask (--scheduler).",
     )
-    proj.add_argument("input", metavar="IN", help="input .npy (dense) or .npz (sparse) file")
-    proj.add_argument("output", metavar="OUT", help="output .npy (dense) or .npz (sparse) file")
+    proj.add_argument(
+        "input",
+        metavar="IN",
+        help="input .npy (dense) or .npz (sparse) file, or a directory or quoted glob of "
+        ".npy/.parquet shards",
+    )
+    proj.add_argument(
+        "output",
+        metavar="OUT",
+        help="output .npy (dense) or .npz (sparse) file; a directory for shard input",
+    )
     proj.add_argument(
         "--method", choices=METHODS, default=sparse_sign.__name__, help="operator family"
     )
@@ -450,6 +484,15 @@ def _build_parser() -> argparse.ArgumentParser:
         choices=("cpu", "gpu"),
         default="cpu",
         help="where to compute (gpu: float32 dense input; same bits for sparse families)",
+    )
+    proj.add_argument(
+        "--scheduler",
+        type=_scheduler,
+        default=None,
+        metavar="SPEC",
+        help="shard input only: run one Dask task per shard on 'threads', 'processes', "
+        "'synchronous' or a distributed scheduler address tcp://HOST:PORT (needs the "
+        "dask extra; default: shards in turn in this process)",
     )
     proj.add_argument(
         "--no-progress",

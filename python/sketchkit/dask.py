@@ -1,0 +1,474 @@
+"""Scale out on Dask: lazy, blockwise projections that ship the seed, not the matrix.
+
+A sketch operator ``S`` of shape ``(k, d)`` is a pure function of its seed, its family
+and its parameters: entry ``S[i, j]`` is drawn from a counter-based random stream keyed
+by ``(seed, column j)``. A Dask worker therefore needs only those few numbers to apply
+``S`` to its rows, never the ``k x d`` matrix: every task of the graphs built here
+carries the operator (or fitted transformer) as its parameters, a pickle of a few
+hundred bytes whatever ``k`` and ``d``.
+
+Contracts
+---------
+*Rows are the unit.* For ``X`` of shape ``(n, d)`` split into row chunks
+``X_1, ..., X_m``,
+
+.. math::
+
+    X S^{\\top} = \\begin{bmatrix} X_1 S^{\\top} \\\\ \\vdots \\\\ X_m S^{\\top}
+    \\end{bmatrix},
+
+and the core computes each output row from its input row alone, in a fixed order, so
+the computed Dask result is **bit-identical** to the local one (``S.project(X)`` or
+``transformer.transform(X)`` on the NumPy array) for every row chunking, scheduler and
+number of workers or threads.
+
+*Column chunks are merged first.* Each output row needs its whole input row; summing
+per-column-chunk partial products would change the order of the floating-point sums
+and break bit-identity, so an input with several column chunks is rechunked to a
+single column chunk (``X.rechunk({1: -1})``) before the blockwise step; its row chunks
+are kept. Choose row chunks of ``rows * d`` elements that fit a worker comfortably.
+
+*Dtypes are the local ones.* ``float32`` stays ``float32`` and ``float64`` stays
+``float64``; other dtypes follow the local conversion rules. The result's ``dtype``
+and ``_meta`` are known without computing anything (they are taken from the local
+function applied to one row of zeros when the graph is built, which also reports a bad
+dtype or a dimension mismatch at once, with the local error).
+
+*Sparse chunks.* Chunks that are SciPy sparse matrices (CSR or CSC) are projected with
+the sparse kernels; with ``dense_output=False`` (operators) or a transformer's
+``dense_output=False`` the output chunks are CSR matrices.
+
+Functions
+---------
+:func:`project` and :func:`transform` build the lazy result; :func:`fit` and
+:func:`fit_transform` fit a transformer on a Dask array (only its shape and dtype are
+used: no data are read). ``SketchOperator.project`` and the transformers' ``fit``,
+``transform`` and ``fit_transform`` call them when given a Dask array, so
+``S.project(X)`` and ``est.fit_transform(X)`` on a Dask ``X`` are lazy too.
+:func:`get_client_or_scheduler` turns a ``--scheduler`` value of the command line into
+a Dask scheduler.
+
+Importing this module does not import Dask (neither does ``import sketchkit``); the
+functions that need it raise :class:`ImportError` with the install command
+(``pip install 'sketchkit[dask]'``) when it is missing.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import sys
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ._validation import is_sparse
+
+if TYPE_CHECKING:
+    import dask.array
+
+    from ._operator import SketchOperator
+
+__all__ = [
+    "SCHEDULERS",
+    "fit",
+    "fit_transform",
+    "get_client_or_scheduler",
+    "is_dask_array",
+    "parse_scheduler",
+    "project",
+    "transform",
+]
+
+#: The local Dask schedulers :func:`get_client_or_scheduler` accepts by name.
+SCHEDULERS = ("threads", "processes", "synchronous")
+
+#: A ``distributed`` scheduler address: ``tcp://host:port``, ``tls://...``, ...
+_ADDRESS = re.compile(r"^[a-z][a-z0-9+.-]*://\S+$")
+
+
+def _require_dask() -> Any:
+    """``dask.array``, or an ImportError saying how to install it."""
+    try:
+        import dask.array as da
+    except ImportError as exc:
+        raise ImportError(
+            "sketchkit.dask requires Dask: pip install 'sketchkit[dask]' "
+            "(dask[array] and distributed)"
+        ) from exc
+    return da
+
+
+def is_dask_array(x: Any) -> bool:
+    """Whether ``x`` is a :class:`dask.array.Array` (without importing Dask).
+
+    Parameters
+    ----------
+    x : object
+        Anything.
+
+    Returns
+    -------
+    bool
+        False whenever ``dask.array`` has not been imported: ``x`` cannot be one then.
+    """
+    module = sys.modules.get("dask.array")
+    return module is not None and isinstance(x, module.Array)
+
+
+# ---------------------------------------------------------------------- helpers
+def _check_dask(X: Any, name: str) -> dask.array.Array:
+    _require_dask()
+    if not is_dask_array(X):
+        raise TypeError(f"{name} must be a dask.array.Array, got {type(X).__name__}")
+    if X.ndim not in (1, 2):
+        raise ValueError(f"{name} must be 1-D or 2-D, got ndim={X.ndim}")
+    if np.isnan(X.shape[-1]):
+        raise ValueError(
+            f"{name} has an unknown number of columns (nan chunk sizes); "
+            f"call {name}.compute_chunk_sizes() first"
+        )
+    return X
+
+
+def _one_column_chunk(X: dask.array.Array) -> dask.array.Array:
+    """``X`` with its columns in one chunk (rows are the unit of the blockwise step)."""
+    if len(X.chunks[-1]) > 1:
+        X = X.rechunk({X.ndim - 1: -1})
+    return X
+
+
+def _sample(X: dask.array.Array) -> Any:
+    """One row of zeros of ``X``'s dtype and chunk type (dense or sparse)."""
+    d = int(X.shape[-1])
+    meta = getattr(X, "_meta", None)
+    if X.ndim == 2 and is_sparse(meta):
+        return type(meta)((1, d), dtype=X.dtype)
+    return np.zeros((1, d) if X.ndim == 2 else (d,), dtype=X.dtype)
+
+
+def _empty_like_output(out: Any) -> Any:
+    """The zero-row ``_meta`` of a result computed on one sample row."""
+    return out[:0]
+
+
+def _blockwise(
+    X: dask.array.Array, func: Any, payload: Any, flag: Any, k: int, meta: Any, name: str
+) -> dask.array.Array:
+    from dask.base import tokenize
+
+    token = tokenize(X.name, name, payload, flag)
+    chunks = (X.chunks[0], (k,)) if X.ndim == 2 else ((k,),)
+    return X.map_blocks(
+        func,
+        payload,
+        flag,
+        chunks=chunks,
+        dtype=meta.dtype,
+        meta=meta,
+        name=f"sketchkit-{name}-{token}",
+    )
+
+
+def _project_block(block: Any, op: SketchOperator, dense_output: bool) -> Any:
+    """One task: ``block @ op.T`` with the local kernels."""
+    return op.project(block, dense_output=dense_output)
+
+
+def _transform_block(block: Any, estimator: Any, _unused: Any) -> Any:
+    """One task: the fitted transformer's local ``transform`` of ``block``."""
+    return estimator.transform(block)
+
+
+def _is_transformer(obj: Any) -> bool:
+    from ._projection import _BaseSketchProjection
+
+    return isinstance(obj, _BaseSketchProjection)
+
+
+def _shipped(estimator: Any) -> Any:
+    """A shallow copy of a fitted transformer holding only what ``transform`` needs:
+    its parameters and ``operator_`` (the seed), not ``inverse_components_`` nor a
+    cached ``components_``, so that each task's pickle stays a few hundred bytes."""
+    clone = copy.copy(estimator)
+    clone.__dict__.pop("inverse_components_", None)
+    clone.__dict__["_components_cache"] = None
+    return clone
+
+
+# ---------------------------------------------------------------------- public API
+def project(op: Any, X: Any, *, dense_output: bool = True) -> dask.array.Array:
+    """Project the rows of a Dask array lazily: ``X @ S.T``, one task per row chunk.
+
+    Parameters
+    ----------
+    op : SketchOperator or fitted sketchkit transformer
+        The operator ``S`` of shape ``(k, d)``, or a fitted transformer
+        (:class:`~sketchkit.SparseRandomProjection`, ...), which is then applied with
+        :func:`transform`.
+    X : dask.array.Array of shape (n, d) or (d,)
+        Row chunks of any sizes (known or not); several column chunks are merged into
+        one first (see the module's contracts). Chunks may be NumPy arrays or SciPy
+        CSR/CSC matrices.
+    dense_output : bool, default=True
+        Only for sparse chunks: if False, the output chunks are CSR matrices.
+
+    Returns
+    -------
+    dask.array.Array of shape (n, k) or (k,)
+        Lazy; its row chunks are ``X``'s. Once computed, bit-identical to
+        ``op.project(X.compute())``. ``float32`` for ``float32`` input.
+
+    Raises
+    ------
+    TypeError
+        If ``op`` is neither an operator nor a sketchkit transformer, if ``X`` is not
+        a Dask array, or for a dtype the local function refuses.
+    ValueError
+        If ``X``'s number of columns is not ``d`` or is unknown.
+    ImportError
+        If Dask is not installed.
+
+    Notes
+    -----
+    Each task holds the operator's parameters (family, ``k``, ``d``, seed, ``nnz``,
+    ``density``): its pickle is a few hundred bytes for every ``k`` and ``d``, and a
+    worker rebuilds ``S`` from the seed. The graph's key is a deterministic token of
+    ``X`` and the operator, so the same projection built twice has the same keys.
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> import sketchkit as sk
+    >>> from sketchkit.dask import project
+    >>> X = da.random.default_rng(0).standard_normal((10_000, 512), chunks=(2_500, 512))
+    >>> Y = project(sk.sparse_sign(64, 512, seed=1), X.astype("float32"))
+    >>> Y.shape, Y.dtype, Y.numblocks
+    ((10000, 64), dtype('float32'), (4, 1))
+    """
+    from ._operator import SketchOperator
+
+    if _is_transformer(op):
+        return transform(op, X)
+    if not isinstance(op, SketchOperator):
+        raise TypeError(
+            "op must be a SketchOperator or a fitted sketchkit transformer, got "
+            f"{type(op).__name__}"
+        )
+    X = _check_dask(X, "X")
+    op._check_dim(int(X.shape[-1]), "X", X.shape, right=True)  # the local message
+    X = _one_column_chunk(X)
+    dense_output = bool(dense_output)
+    meta = _empty_like_output(_project_block(_sample(X), op, dense_output))
+    return _blockwise(X, _project_block, op, dense_output, op.shape[0], meta, "project")
+
+
+def transform(estimator: Any, X: Any) -> dask.array.Array:
+    """Apply a fitted sketchkit transformer to a Dask array lazily, per row chunk.
+
+    Parameters
+    ----------
+    estimator : fitted sketchkit transformer
+        One of :class:`~sketchkit.SparseRandomProjection`,
+        :class:`~sketchkit.GaussianRandomProjection`,
+        :class:`~sketchkit.SparseSignProjection`,
+        :class:`~sketchkit.CountSketchProjection`,
+        :class:`~sketchkit.SRHTProjection`.
+    X : dask.array.Array of shape (n, n_features_in_)
+        As in :func:`project`.
+
+    Returns
+    -------
+    dask.array.Array of shape (n, n_components_)
+        Lazy; once computed, bit-identical to ``estimator.transform(X.compute())``
+        (same dtype, sparse chunks for sparse input with ``dense_output=False``).
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If ``estimator`` is not fitted.
+    ValueError
+        If ``X`` does not have ``n_features_in_`` columns.
+
+    Notes
+    -----
+    Each task holds a shallow copy of the transformer without ``inverse_components_``
+    or a cached ``components_``: its parameters and the fitted operator's seed only.
+    """
+    if not _is_transformer(estimator):
+        raise TypeError(
+            f"estimator must be a fitted sketchkit transformer, got {type(estimator).__name__}"
+        )
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(estimator)
+    X = _check_dask(X, "X")
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got ndim={X.ndim}")
+    expected = estimator.n_features_in_
+    if int(X.shape[1]) != expected:
+        raise ValueError(
+            f"X has {int(X.shape[1])} features, but {type(estimator).__name__} is "
+            f"expecting {expected} features as input."
+        )
+    X = _one_column_chunk(X)
+    payload = _shipped(estimator)
+    meta = _empty_like_output(_transform_block(_sample(X), payload, None))
+    k = estimator.n_components_
+    return _blockwise(X, _transform_block, payload, None, k, meta, "transform")
+
+
+def fit(estimator: Any, X: Any, y: Any = None) -> Any:
+    """Fit a sketchkit transformer on a Dask array without reading it.
+
+    A transformer's fit uses only the shape of ``X`` (``n_samples`` for
+    ``n_components="auto"``, ``n_features``) and its dtype, all known from the Dask
+    array's metadata: nothing is computed.
+
+    Parameters
+    ----------
+    estimator : sketchkit transformer
+        Fitted in place.
+    X : dask.array.Array of shape (n_samples, n_features)
+        ``n_samples`` may be unknown (nan chunk sizes) unless
+        ``n_components="auto"``.
+    y : Ignored
+        Not used, present for API consistency.
+
+    Returns
+    -------
+    estimator
+        The fitted transformer, the same as ``estimator.fit(X.compute())`` would give
+        (same ``operator_``, ``n_components_``, ``n_features_in_``).
+
+    Raises
+    ------
+    ValueError
+        With ``n_components="auto"`` and an unknown number of rows.
+    """
+    if not _is_transformer(estimator):
+        raise TypeError(
+            f"estimator must be a sketchkit transformer, got {type(estimator).__name__}"
+        )
+    _check_dask(X, "X")
+    return estimator.fit(X)  # the method validates its parameters, then calls _fit_shape
+
+
+def fit_transform(estimator: Any, X: Any, y: Any = None) -> dask.array.Array:
+    """:func:`fit` then :func:`transform`: the lazy projection of ``X``.
+
+    Parameters
+    ----------
+    estimator : sketchkit transformer
+        Fitted in place.
+    X : dask.array.Array of shape (n_samples, n_features)
+        As in :func:`fit`.
+    y : Ignored
+        Not used, present for API consistency.
+
+    Returns
+    -------
+    dask.array.Array of shape (n_samples, n_components_)
+        As in :func:`transform`.
+    """
+    fit(estimator, X)
+    return transform(estimator, X)
+
+
+class _Shape:
+    """What a transformer's ``_fit`` reads of ``X``: its shape and dtype."""
+
+    def __init__(self, shape: tuple[Any, int], dtype: np.dtype) -> None:
+        self.shape = shape
+        self.dtype = dtype
+
+
+def _fit_shape(estimator: Any, X: Any) -> None:
+    """The body of ``estimator.fit`` for a Dask ``X`` (parameters already validated):
+    scikit-learn's checks on one row of zeros (``n_features_in_`` and the dtype rule),
+    then the operator is drawn for ``X``'s shape."""
+    from ._projection import _validate
+
+    X = _check_dask(X, "X")
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got ndim={X.ndim}")
+    checked = _validate(estimator, _sample(X), reset=True, scan_finite=False)
+    n_samples = X.shape[0]
+    if np.isnan(n_samples):
+        if estimator.n_components == "auto":
+            raise ValueError(
+                "n_components='auto' needs the number of rows of X, which this Dask "
+                "array does not know (nan chunk sizes): call X.compute_chunk_sizes() "
+                "or pass an integer n_components"
+            )
+        n_samples = 0  # not used with an integer n_components
+    estimator._fit(_Shape((int(n_samples), int(X.shape[1])), checked.dtype))
+
+
+# ---------------------------------------------------------------------- schedulers
+def parse_scheduler(spec: str) -> str:
+    """Check a scheduler specification (the command line's ``--scheduler``).
+
+    Parameters
+    ----------
+    spec : str
+        ``"threads"``, ``"processes"``, ``"synchronous"`` (Dask's local schedulers) or
+        the address of a ``distributed`` scheduler, ``scheme://host:port`` (e.g.
+        ``tcp://10.0.0.1:8786``).
+
+    Returns
+    -------
+    str
+        ``spec``, checked. Dask is not imported.
+
+    Raises
+    ------
+    ValueError
+        For anything else, naming ``scheduler`` and the accepted values.
+    """
+    if not isinstance(spec, str):
+        raise TypeError(f"scheduler must be a string, got {type(spec).__name__}")
+    if spec in SCHEDULERS or _ADDRESS.match(spec):
+        return spec
+    raise ValueError(
+        f"scheduler: invalid value {spec!r}; expected one of {', '.join(SCHEDULERS)} "
+        "or a distributed scheduler address such as tcp://HOST:PORT"
+    )
+
+
+def get_client_or_scheduler(spec: str) -> Any:
+    """The Dask scheduler for a specification checked by :func:`parse_scheduler`.
+
+    Parameters
+    ----------
+    spec : str
+        A local scheduler's name or a ``distributed`` scheduler's address.
+
+    Returns
+    -------
+    str or distributed.Client
+        The name itself for a local scheduler (``dask.compute(..., scheduler=name)``),
+        or a :class:`distributed.Client` connected to the address (pass it as
+        ``scheduler=`` or use its futures; the caller closes it, e.g. with ``with``).
+
+    Raises
+    ------
+    ValueError
+        For an invalid specification.
+    ImportError
+        If Dask (or ``distributed``, for an address) is not installed.
+    OSError
+        If no scheduler answers at the address (``distributed``'s connection
+        timeout).
+    """
+    spec = parse_scheduler(spec)
+    _require_dask()
+    if spec in SCHEDULERS:
+        return spec
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        raise ImportError(
+            "a scheduler address needs distributed: pip install 'sketchkit[dask]'"
+        ) from exc
+    return Client(spec, timeout="10s")
