@@ -229,7 +229,7 @@ def _run_dask(tasks: list[tuple[Any, ...]], spec: str, bar: Any) -> None:
         return
     from distributed import as_completed
 
-    with scheduler as client:
+    with scheduler as client, client.as_current():
         futures = client.compute(delayed)
         try:
             for future in as_completed(futures):

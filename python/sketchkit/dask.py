@@ -30,9 +30,10 @@ are kept. Choose row chunks of ``rows * d`` elements that fit a worker comfortab
 
 *Dtypes are the local ones.* ``float32`` stays ``float32`` and ``float64`` stays
 ``float64``; other dtypes follow the local conversion rules. The result's ``dtype``
-and ``_meta`` are known without computing anything (they are taken from the local
-function applied to one row of zeros when the graph is built, which also reports a bad
-dtype or a dimension mismatch at once, with the local error).
+and ``_meta`` are known without computing anything: when the graph is built, the same
+family (or transformer) of shape ``(1, 1)`` is applied to one zero of the input's dtype
+and chunk type, which gives the output's type and dtype by the local rules at no cost
+and reports a bad dtype or a dimension mismatch at once, with the local error.
 
 *Sparse chunks.* Chunks that are SciPy sparse matrices (CSR or CSC) are projected with
 the sparse kernels; with ``dense_output=False`` (operators) or a transformer's
@@ -138,18 +139,52 @@ def _one_column_chunk(X: dask.array.Array) -> dask.array.Array:
     return X
 
 
-def _sample(X: dask.array.Array) -> Any:
-    """One row of zeros of ``X``'s dtype and chunk type (dense or sparse)."""
-    d = int(X.shape[-1])
+def _sample(X: dask.array.Array, d: int | None = None) -> Any:
+    """One row of zeros of ``X``'s dtype and chunk type (dense or sparse), with ``d``
+    columns (default: ``X``'s)."""
+    d = int(X.shape[-1]) if d is None else d
     meta = getattr(X, "_meta", None)
     if X.ndim == 2 and is_sparse(meta):
         return type(meta)((1, d), dtype=X.dtype)
     return np.zeros((1, d) if X.ndim == 2 else (d,), dtype=X.dtype)
 
 
-def _empty_like_output(out: Any) -> Any:
-    """The zero-row ``_meta`` of a result computed on one sample row."""
-    return out[:0]
+def _meta_like(out: Any, k: int) -> Any:
+    """An empty output chunk (0 rows, ``k`` columns) of the type and dtype of ``out``."""
+    if is_sparse(out):
+        return type(out)((0, k), dtype=out.dtype)
+    return np.empty((0, k) if out.ndim == 2 else (0,), dtype=out.dtype)
+
+
+def _operator_meta(op: SketchOperator, X: dask.array.Array, dense_output: bool) -> Any:
+    """The ``_meta`` of ``op.project`` on ``X``'s chunks, without the cost of applying
+    ``op`` (a dense operator costs ``k * d`` draws per row): the same family of shape
+    ``(1, 1)`` applied to one zero of ``X``'s dtype and chunk type gives the output's
+    type and dtype by the local rules, and a bad dtype the local error."""
+    from ._operator import SketchOperator
+
+    params = op._params()
+    tiny = SketchOperator(
+        params["family"],
+        1,
+        1,
+        nnz=None if params["nnz"] is None else 1,
+        density=None if params["density"] is None else 1.0,
+    )
+    return _meta_like(_project_block(_sample(X, 1), tiny, dense_output), op.shape[0])
+
+
+def _transformer_meta(estimator: Any, X: dask.array.Array) -> Any:
+    """The ``_meta`` of ``estimator.transform`` on ``X``'s chunks: a clone with one
+    component fitted and applied to one zero of ``X``'s dtype and chunk type (the
+    local dtype and output-type rules, at no cost)."""
+    from sklearn.base import clone
+
+    tiny = clone(estimator).set_params(
+        n_components=1, compute_inverse_components=False, device="cpu"
+    )
+    sample = _sample(X, 1)
+    return _meta_like(tiny.fit(sample).transform(sample), estimator.n_components_)
 
 
 def _blockwise(
@@ -259,7 +294,7 @@ def project(op: Any, X: Any, *, dense_output: bool = True) -> dask.array.Array:
     op._check_dim(int(X.shape[-1]), "X", X.shape, right=True)  # the local message
     X = _one_column_chunk(X)
     dense_output = bool(dense_output)
-    meta = _empty_like_output(_project_block(_sample(X), op, dense_output))
+    meta = _operator_meta(op, X, dense_output)
     return _blockwise(X, _project_block, op, dense_output, op.shape[0], meta, "project")
 
 
@@ -313,7 +348,7 @@ def transform(estimator: Any, X: Any) -> dask.array.Array:
         )
     X = _one_column_chunk(X)
     payload = _shipped(estimator)
-    meta = _empty_like_output(_transform_block(_sample(X), payload, None))
+    meta = _transformer_meta(estimator, X)
     k = estimator.n_components_
     return _blockwise(X, _transform_block, payload, None, k, meta, "transform")
 
@@ -471,4 +506,4 @@ def get_client_or_scheduler(spec: str) -> Any:
         raise ImportError(
             "a scheduler address needs distributed: pip install 'sketchkit[dask]'"
         ) from exc
-    return Client(spec, timeout="10s")
+    return Client(spec, timeout="10s", set_as_default=False)
