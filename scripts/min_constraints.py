@@ -19,7 +19,17 @@ from pathlib import Path
 import tomllib
 
 # Libraries whose minimum versions the package promises to work with.
-LIBRARIES = ("numpy", "scipy", "scikit-learn", "imbalanced-learn", "pandas", "pyarrow", "tqdm")
+LIBRARIES = (
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "imbalanced-learn",
+    "pandas",
+    "pyarrow",
+    "tqdm",
+    "dask",
+    "distributed",
+)
 
 
 def minimums(pyproject: Path) -> dict[str, str]:
@@ -31,7 +41,10 @@ def minimums(pyproject: Path) -> dict[str, str]:
         specs.extend(extra)
     found: dict[str, tuple[int, ...]] = {}
     for spec in specs:
-        m = re.fullmatch(r"\s*([A-Za-z0-9_.-]+)\s*>=\s*([0-9][0-9.]*)\s*(,.*)?", spec)
+        # ``name[extra1,extra2]>=X.Y``: the extras do not change the pin.
+        m = re.fullmatch(
+            r"\s*([A-Za-z0-9_.-]+)\s*(?:\[[^\]]*\])?\s*>=\s*([0-9][0-9.]*)\s*(,.*)?", spec
+        )
         if m is None:
             continue
         name = m.group(1).lower().replace("_", "-")

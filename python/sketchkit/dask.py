@@ -187,11 +187,31 @@ def _transformer_meta(estimator: Any, X: dask.array.Array) -> Any:
     return _meta_like(tiny.fit(sample).transform(sample), estimator.n_components_)
 
 
+def _token_of(obj: Any) -> Any:
+    """What Dask's tokenizer sees of an operator or a shipped transformer: the
+    parameters that define it (deterministic in every Dask version)."""
+    if _is_transformer(obj):
+        state = obj.__getstate__()
+        fitted = {key: state[key] for key in ("n_features_in_", "n_components_") if key in state}
+        return (
+            type(obj).__name__,
+            sorted(obj.get_params().items()),
+            sorted(fitted.items()),
+            _token_of(state["operator_"]),
+            str(state.get("_components_dtype")),
+        )
+    return (type(obj).__name__, sorted(obj._params().items()))
+
+
 def _blockwise(
     X: dask.array.Array, func: Any, payload: Any, flag: Any, k: int, meta: Any, name: str
 ) -> dask.array.Array:
-    from dask.base import tokenize
+    from dask.base import normalize_token, tokenize
 
+    from ._operator import SketchOperator
+    from ._projection import _BaseSketchProjection
+
+    normalize_token.register((SketchOperator, _BaseSketchProjection))(_token_of)
     token = tokenize(X.name, name, payload, flag)
     chunks = (X.chunks[0], (k,)) if X.ndim == 2 else ((k,),)
     return X.map_blocks(
