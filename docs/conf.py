@@ -64,7 +64,11 @@ suppress_warnings = ["myst.header"]
 # other projects' objects are left unresolved instead of fetched (no intersphinx: the
 # build must not need the network).
 nitpick_ignore_regex = [
-    (r"py:.*", r"(numpy|scipy|sklearn|imblearn|pandas|pyarrow|tqdm|os|csv|argparse|dask|distributed)(\..*)?"),
+    (
+        r"py:.*",
+        r"(numpy|scipy|sklearn|imblearn|pandas|pyarrow|tqdm|os|csv|argparse|dask|distributed)"
+        r"(\..*)?",
+    ),
     (r"py:.*", r"(array_like|array-like|ndarray|int|float|bool|str|None|object)"),
 ]
 

@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from . import _native
+from ._dask_blocks import is_dask_array
 from ._docs import fill_doc
 from ._gpu import check_device, gpu_input
 from ._linop import LinearOperator, Transposed
@@ -36,7 +37,6 @@ from ._validation import (
     is_sparse,
     resolve_density,
 )
-from .dask import is_dask_array
 
 if TYPE_CHECKING:
     import scipy.sparse
@@ -284,7 +284,7 @@ class SketchOperator(LinearOperator):
         if is_dask_array(X):
             if check_device(device) == "gpu":
                 raise TypeError("device='gpu' takes in-memory arrays, not a Dask array")
-            from .dask import project
+            from ._dask_blocks import project
 
             return project(self, X, dense_output=dense_output)
         if check_device(device) == "gpu":

@@ -41,6 +41,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from . import _native
+from ._dask_blocks import is_dask_array
 from ._docs import fill_doc
 from ._jl import johnson_lindenstrauss_min_dim
 from ._operator import (
@@ -52,7 +53,6 @@ from ._operator import (
     very_sparse,
 )
 from ._validation import as_array, has_dlpack, resolve_seed
-from .dask import is_dask_array
 
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data as _sklearn_validate_data
@@ -172,9 +172,9 @@ class _BaseSketchProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         enough (see :func:`sketchkit.dask.fit`).
         """
         if is_dask_array(X):
-            from .dask import _fit_shape
+            from ._dask_blocks import _fit_shape
 
-            _fit_shape(self, X)
+            _fit_shape(self, X, _validate)
             return self
         self._fit(_validate(self, X, reset=True))
         return self
@@ -198,9 +198,9 @@ class _BaseSketchProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             Same as ``fit(X).transform(X)``; lazy for a Dask ``X``.
         """
         if is_dask_array(X):
-            from .dask import _fit_shape, transform
+            from ._dask_blocks import _fit_shape, transform
 
-            _fit_shape(self, X)
+            _fit_shape(self, X, _validate)
             return transform(self, X)
         X = _validate(self, X, reset=True, scan_finite=False)
         self._fit(X)
@@ -279,7 +279,7 @@ class _BaseSketchProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             chunk, bit-identical once computed (see :func:`sketchkit.dask.transform`).
         """
         if is_dask_array(X):
-            from .dask import transform
+            from ._dask_blocks import transform
 
             return transform(self, X)
         check_is_fitted(self)
