@@ -10,6 +10,8 @@
   :class:`SensitivitySampler` (ℓp), :class:`DPPSampler`, :class:`VolumeSampler`,
   :class:`RS2Sampler`, and :func:`coreset_loss_ratio` (unsupervised: ``y`` optional,
   stratified by class when given; they add ``sample_weight_``);
+* :func:`plot_selection`: the data in 2-D with the kept rows highlighted per class
+  (requires matplotlib);
 * graph builders: :func:`hash_kneighbors_graph`, :func:`minibatch_kneighbors_graph`,
   :func:`exact_kneighbors_graph`, and :func:`graph_recall`.
 
@@ -36,6 +38,7 @@ from ._graph import (
     hash_kneighbors_graph,
     minibatch_kneighbors_graph,
 )
+from ._plot import plot_selection
 from ._sampling import (
     DPPSampler,
     LeverageSampler,
@@ -72,4 +75,5 @@ __all__ = [
     "graph_recall",
     "hash_kneighbors_graph",
     "minibatch_kneighbors_graph",
+    "plot_selection",
 ]
