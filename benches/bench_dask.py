@@ -192,6 +192,27 @@ def main() -> None:
                 times["sketchkit, one process"].append(time.perf_counter() - t)
             print(f"run {rep}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items() if v))
         threads = sk.get_num_threads()
+        # The per-chunk work alone, in this process on one thread: one chunk read from
+        # the file, then each library's transform of it, alternating.
+        sk.set_num_threads(1)
+        block = read_rows(path, offset, {None: {"array-location": [(0, chunk), (0, D)]}})
+        kernel: dict[str, list[float]] = {"read": [], "sketchkit": [], "scikit-learn": []}
+        for rep in range(args.reps + 1):
+            for label, fn in (
+                (
+                    "read",
+                    lambda: read_rows(
+                        path, offset, {None: {"array-location": [(0, chunk), (0, D)]}}
+                    ),
+                ),
+                ("sketchkit", lambda: ours.transform(block)),
+                ("scikit-learn", lambda: theirs.transform(block)),
+            ):
+                t = time.perf_counter()
+                fn()
+                if rep:
+                    kernel[label].append(time.perf_counter() - t)
+        load = os.getloadavg()[0]
     finally:
         client.close()
         cluster.close()
@@ -233,6 +254,17 @@ def main() -> None:
         lines.append(
             f"| {label} | {seconds:.3f} | {rate} | {ratio:.2f}× | {mem} | {above} | {rel} |"
         )
+    per_chunk = {name: statistics.median(v) for name, v in kernel.items()}
+    lines += [
+        "",
+        f"Per chunk on one thread in one process (median of {args.reps}): reading it "
+        f"{per_chunk['read'] * 1e3:.0f} ms, sketchkit's transform "
+        f"{per_chunk['sketchkit'] * 1e3:.0f} ms, scikit-learn's "
+        f"{per_chunk['scikit-learn'] * 1e3:.0f} ms "
+        f"({per_chunk['scikit-learn'] / per_chunk['sketchkit']:.1f}× on the transform "
+        f"alone). One-minute load average at the end of the run: {load:.1f} on "
+        f"{os.cpu_count()} cores.",
+    ]
     sk_ratio = med["scikit-learn in map_blocks"] / ref
     over = ref / med["sketchkit, one process"]
     lines += [
