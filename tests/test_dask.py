@@ -378,3 +378,28 @@ def test_cli_failed_shard_leaves_previous_outputs(shards, tmp_path, capsys):
     assert main([*argv, "--scheduler", "synchronous"]) == 2
     assert "error:" in capsys.readouterr().err
     assert {name: (out / name).read_bytes() for name in os.listdir(out)} == before
+
+
+class _Bar:
+    def __init__(self, total, **kwargs):
+        self.total, self.done, self.closed = total, 0, False
+
+    def update(self, n=1):
+        self.done += n
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.mark.parametrize("scheduler", [None, "synchronous"])
+def test_cli_progress_counts_every_row(shards, tmp_path, monkeypatch, scheduler):
+    import sketchkit._cli_shards as shard_cli
+
+    bars = []
+    monkeypatch.setattr(
+        shard_cli, "progress", lambda total, **kw: bars.append(_Bar(total)) or bars[-1]
+    )
+    argv = ["project", str(shards[0]), str(tmp_path / "out"), "-k", "4", "--chunk-rows", "10"]
+    assert main(argv + ([] if scheduler is None else ["--scheduler", scheduler])) == 0
+    (bar,) = bars
+    assert bar.total == bar.done == 37 + 1 + 120 and bar.closed
