@@ -9,7 +9,8 @@
 * row samplers with importance weights and guarantees: :class:`LeverageSampler`,
   :class:`SensitivitySampler` (ℓp), :class:`DPPSampler`, :class:`VolumeSampler`,
   :class:`RS2Sampler`, and :func:`coreset_loss_ratio` (unsupervised: ``y`` optional,
-  stratified by class when given; they add ``sample_weight_``);
+  stratified by class when given; they add ``sample_weight_``), and
+  :class:`LogisticSampler` (a coreset for logistic regression, ``y`` the response);
 * :func:`plot_selection`: the data in 2-D with the kept rows highlighted per class
   (requires matplotlib);
 * graph builders: :func:`hash_kneighbors_graph`, :func:`minibatch_kneighbors_graph`,
@@ -42,6 +43,7 @@ from ._plot import plot_selection
 from ._sampling import (
     DPPSampler,
     LeverageSampler,
+    LogisticSampler,
     RS2Sampler,
     SensitivitySampler,
     VolumeSampler,
@@ -57,6 +59,7 @@ __all__ = [
     "BaseSelector",
     "DPPSampler",
     "LeverageSampler",
+    "LogisticSampler",
     "RS2Sampler",
     "SensitivitySampler",
     "VolumeSampler",
