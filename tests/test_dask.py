@@ -403,3 +403,64 @@ def test_cli_progress_counts_every_row(shards, tmp_path, monkeypatch, scheduler)
     assert main(argv + ([] if scheduler is None else ["--scheduler", scheduler])) == 0
     (bar,) = bars
     assert bar.total == bar.done == 37 + 1 + 120 and bar.closed
+
+
+# ---------------------------------------------------------------------- S @ A
+SKETCH_FAMILIES = [f for f in FAMILIES if f != "srht"]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("family", SKETCH_FAMILIES)
+def test_sketch_tree_reduction_same_bits(client, family, dtype):
+    from sketchkit.stream import RowSketch
+
+    d, m = 9000, 5
+    A = data((d, m), dtype, seed=3)
+    op = sk.SketchOperator(family, K, d, seed=21)
+    expected = RowSketch(op, m).update(A, 0).result()
+    lazy = [
+        skd.sketch(op, da.from_array(A, chunks=(rows, m)), split_every=every)
+        for rows, every in [
+            ((d,), 8),
+            ((1, 4095, 4097, 807), 2),
+            ((500,) * 18, 3),
+            ((4096, 4904), 8),
+        ]
+    ]
+    for S_A in lazy:
+        assert S_A.shape == (K, m) and S_A.dtype == dtype
+    for out in computed(client, lazy):
+        assert out.dtype == dtype
+        assert_array_equal(out, expected)
+    np.testing.assert_allclose(
+        expected,
+        op.sketch(A),
+        rtol=1e-4 if dtype == np.float32 else 1e-10,
+        atol=1e-3 if dtype == np.float32 else 1e-9,
+    )
+
+
+def test_sketch_column_chunks_sparse_and_errors():
+    from sketchkit.stream import RowSketch
+
+    d, m = 5000, 6
+    A = data((d, m), np.float64, seed=4)
+    op = sk.sparse_sign(K, d, seed=2)
+    expected = RowSketch(op, m).update(A, 0).result()
+    got = skd.sketch(op, da.from_array(A, chunks=(700, 2))).compute(scheduler="synchronous")
+    assert_array_equal(got, expected)
+    As = sp.random(d, m, density=0.1, format="csr", random_state=0)
+    lazy = skd.sketch(op, da.from_array(As, chunks=(1000, m), asarray=False))
+    assert_array_equal(
+        lazy.compute(scheduler="synchronous"), RowSketch(op, m).update(As, 0).result()
+    )
+    with pytest.raises(ValueError, match="shape mismatch"):
+        skd.sketch(op, da.zeros((d + 1, m), chunks=100))
+    with pytest.raises(ValueError, match="split_every"):
+        skd.sketch(op, da.from_array(A, chunks=1000), split_every=1)
+    with pytest.raises(ValueError, match="srht|SRHT|operator"):
+        skd.sketch(sk.srht(K, d), da.from_array(A, chunks=1000))
+    unknown = da.from_array(A, chunks=1000)
+    unknown = unknown[unknown[:, 0] > -100]
+    with pytest.raises(ValueError, match="compute_chunk_sizes"):
+        skd.sketch(sk.sparse_sign(K, d), unknown)

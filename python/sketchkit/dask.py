@@ -39,9 +39,18 @@ and reports a bad dtype or a dimension mismatch at once, with the local error.
 the sparse kernels; with ``dense_output=False`` (operators) or a transformer's
 ``dense_output=False`` the output chunks are CSR matrices.
 
+*Sketches of rows are tree reductions.* :func:`sketch` computes ``S @ A`` for a
+row-chunked ``A`` of shape ``(d, m)``: one task per row chunk builds the mergeable
+:class:`sketchkit.stream.RowSketch` state holding those rows (it draws the columns of
+``S`` it needs from the seed), and states are merged ``split_every`` at a time up a
+tree. The result is bit-identical for every row chunking, tree shape, scheduler and
+worker count (the state sums canonical strips on a fixed tree, whatever the order),
+and within the rounding bound of :mod:`sketchkit.stream` of ``S.sketch(A)``.
+
 Functions
 ---------
-:func:`project` and :func:`transform` build the lazy result; :func:`fit` and
+:func:`project` and :func:`transform` build the lazy projection, :func:`sketch`
+the lazy sketch; :func:`fit` and
 :func:`fit_transform` fit a transformer on a Dask array (only its shape and dtype are
 used: no data are read). ``SketchOperator.project`` and the transformers' ``fit``,
 ``transform`` and ``fit_transform`` call them when given a Dask array, so
@@ -57,16 +66,25 @@ functions that need it raise :class:`ImportError` with the install command
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from ._dask_blocks import (
+    _check_dask,
+    _one_column_chunk,
     _require_dask,
+    _sample,
+    _token_of,
     fit,
     fit_transform,
     is_dask_array,
     project,
     transform,
 )
+
+if TYPE_CHECKING:
+    import dask.array
 
 __all__ = [
     "SCHEDULERS",
@@ -76,6 +94,7 @@ __all__ = [
     "is_dask_array",
     "parse_scheduler",
     "project",
+    "sketch",
     "transform",
 ]
 
@@ -84,6 +103,124 @@ SCHEDULERS = ("threads", "processes", "synchronous")
 
 #: A ``distributed`` scheduler address: ``tcp://host:port``, ``tls://...``, ...
 _ADDRESS = re.compile(r"^[a-z][a-z0-9+.-]*://\S+$")
+
+
+# ---------------------------------------------------------------------- S @ A
+def _partial_state(block: Any, op: Any, n_columns: int, dtype: str, row: int) -> Any:
+    """One task: the mergeable state of ``S @ A`` holding rows ``row : row + len(block)``."""
+    from .stream import RowSketch
+
+    state = RowSketch(op, n_columns, dtype=dtype)
+    if block.shape[0]:
+        state.update(block, row)
+    return state
+
+
+def _merge_states(states: list[Any]) -> Any:
+    """One task: the merge of sibling states (copied first: a retried task must see
+    its inputs unchanged)."""
+    merged = states[0].copy()
+    for state in states[1:]:
+        merged.merge(state)
+    return merged
+
+
+def _state_result(state: Any) -> Any:
+    """The last task: ``S @ A`` from the state holding every row."""
+    return state.result()
+
+
+def sketch(op: Any, A: Any, *, split_every: int = 8) -> dask.array.Array:
+    """Sketch the columns of a row-chunked Dask array lazily: ``S @ A``.
+
+    A tree reduction of :class:`sketchkit.stream.RowSketch` states: one task per row
+    chunk ``A[r0:r1]`` builds the state holding those rows (columns ``r0:r1`` of ``S``
+    are drawn from the seed on the worker), groups of ``split_every`` sibling states
+    are merged level by level, and the last task returns the result.
+
+    Parameters
+    ----------
+    op : SketchOperator
+        ``S`` of shape ``(k, d)``; any family but ``"srht"`` (one Hadamard transform
+        mixes all ``d`` rows).
+    A : dask.array.Array of shape (d, m)
+        Row chunks of any known sizes (call ``A.compute_chunk_sizes()`` for unknown
+        ones); several column chunks are merged into one first. Chunks may be NumPy
+        arrays or SciPy sparse matrices.
+    split_every : int, default=8
+        How many states one merge task combines (the arity of the tree), ``>= 2``.
+
+    Returns
+    -------
+    dask.array.Array of shape (k, m)
+        One chunk. Once computed, bit-identical to
+        ``RowSketch(op, m).update(A.compute(), 0).result()`` for every row chunking,
+        ``split_every``, scheduler and worker count, and equal to ``op.sketch(A)``
+        within the rounding bound of :mod:`sketchkit.stream` (not bitwise: the one-shot
+        kernel sums in another order).
+
+    Raises
+    ------
+    ValueError
+        If ``A`` does not have ``d`` rows or its row chunk sizes are unknown, for
+        ``split_every < 2`` or an SRHT operator.
+    """
+    from dask.base import normalize_token, tokenize
+    from dask.highlevelgraph import HighLevelGraph
+
+    from ._operator import SketchOperator
+    from .stream import RowSketch
+
+    da = _require_dask()
+    if not isinstance(op, SketchOperator):
+        raise TypeError(f"op must be a SketchOperator, got {type(op).__name__}")
+    A = _check_dask(A, "A")
+    if A.ndim != 2:
+        raise ValueError(f"A must be 2-D (d, m), got ndim={A.ndim}")
+    split_every = int(split_every)
+    if split_every < 2:
+        raise ValueError(f"split_every must be at least 2, got {split_every}")
+    if any(np.isnan(c) for c in A.chunks[0]):
+        raise ValueError(
+            "A has unknown row chunk sizes (nan): call A.compute_chunk_sizes() first; "
+            "each chunk's first row must be known to place it"
+        )
+    op._check_dim(int(A.shape[0]), "A", A.shape, right=False)
+    m = int(A.shape[1])
+    RowSketch(op, m)  # the core's checks (an SRHT operator, m >= 1), at build time
+    A = _one_column_chunk(A)
+    # The state's dtype by the local rule: a (1, 1) twin updated with one zero.
+    params = op._params()
+    tiny = SketchOperator(
+        params["family"],
+        1,
+        1,
+        nnz=None if params["nnz"] is None else 1,
+        density=None if params["density"] is None else 1.0,
+    )
+    dtype = RowSketch(tiny, 1).update(_sample(A, 1), 0).result().dtype
+    normalize_token.register(SketchOperator)(_token_of)
+    name = f"sketchkit-sketch-{tokenize(A.name, op, split_every)}"
+    dsk: dict[Any, Any] = {}
+    level = []
+    row = 0
+    for i, rows in enumerate(A.chunks[0]):
+        key = (f"{name}-partial", i)
+        dsk[key] = (_partial_state, (A.name, i, 0), op, m, dtype.name, row)
+        level.append(key)
+        row += int(rows)
+    depth = 0
+    while len(level) > 1:
+        merged = []
+        for j in range(0, len(level), split_every):
+            key = (f"{name}-merge-{depth}", j // split_every)
+            dsk[key] = (_merge_states, list(level[j : j + split_every]))
+            merged.append(key)
+        level, depth = merged, depth + 1
+    dsk[(name, 0, 0)] = (_state_result, level[0])
+    graph = HighLevelGraph.from_collections(name, dsk, dependencies=[A])
+    k = op.shape[0]
+    return da.Array(graph, name, chunks=((k,), (m,)), dtype=dtype, meta=np.empty((0, 0), dtype))
 
 
 # ---------------------------------------------------------------------- schedulers
