@@ -9,9 +9,10 @@ not exist. Shards are the unit of work: one task reads its shard in blocks of
 task holds one block and its output rows at a time, and every output shard is
 bit-identical to projecting the shard (or the concatenation of all shards) at once.
 
-* ``.npy`` shards are memory-mapped; ``.parquet`` shards (with ``pyarrow``) are read
-  in record batches, their columns being the features: every column must be numeric
-  (integer, float or boolean) and have no nulls.
+* Shards are read by :func:`sketchkit.stream.iter_blocks`: ``.npy`` shards are
+  memory-mapped; ``.parquet`` shards (with ``pyarrow``) are read in record batches,
+  their columns being the features: every column must be numeric (integer, float or
+  boolean) and have no nulls.
 * All shards must have the same number of features. Each output shard has the float
   dtype of its input (``--dtype`` forces one).
 
@@ -125,20 +126,13 @@ def shard_info(path: str) -> tuple[int, int, np.dtype]:
     return int(pf.metadata.num_rows), len(pf.schema_arrow), dtype
 
 
-def iter_shard_blocks(path: str, rows: int) -> Iterator[np.ndarray]:
-    """The shard's rows in consecutive blocks of at most ``rows`` rows (2-D arrays)."""
-    if _extension(path) == ".npy":
-        X = np.load(path, mmap_mode="r", allow_pickle=False)
-        for start in range(0, X.shape[0], rows):
-            yield np.asarray(X[start : start + rows])
-        return
-    pf = _parquet_file(path)
-    dtype = _parquet_dtype(pf, path)
-    for batch in pf.iter_batches(batch_size=rows):
-        if any(column.null_count for column in batch.columns):
-            raise ValueError(f"shard {path!r} has null values")
-        columns = [column.to_numpy(zero_copy_only=False) for column in batch.columns]
-        yield np.column_stack(columns).astype(dtype, copy=False)
+def iter_shard_blocks(path: str, rows: int) -> Iterator[Any]:
+    """The shard's rows in consecutive blocks of at most ``rows`` rows, read by
+    :func:`sketchkit.stream.iter_blocks` (memory-mapped ``.npy``, Parquet record
+    batches)."""
+    from .stream import iter_blocks
+
+    yield from iter_blocks(path, block_rows=rows)
 
 
 # ---------------------------------------------------------------------- one task
