@@ -10,6 +10,9 @@
   :class:`SensitivitySampler` (ℓp), :class:`DPPSampler`, :class:`VolumeSampler`,
   :class:`RS2Sampler`, and :func:`coreset_loss_ratio` (unsupervised: ``y`` optional,
   stratified by class when given; they add ``sample_weight_``);
+* :class:`PartitionedSelector` -- graph-attention selection partition by partition,
+  for data larger than memory (memory maps, ``.npy``/``.parquet`` shards, block
+  iterators, Dask collections), with the in-memory per-class quotas exactly;
 * graph builders: :func:`hash_kneighbors_graph`, :func:`minibatch_kneighbors_graph`,
   :func:`exact_kneighbors_graph`, and :func:`graph_recall`.
 
@@ -36,6 +39,7 @@ from ._graph import (
     hash_kneighbors_graph,
     minibatch_kneighbors_graph,
 )
+from ._partitioned import PartitionedSelector, route_keys, split_quotas
 from ._sampling import (
     DPPSampler,
     LeverageSampler,
@@ -67,6 +71,9 @@ __all__ = [
     "LSHInstanceSelector",
     "StratifiedRandomSelector",
     "GraphAttentionSelector",
+    "PartitionedSelector",
+    "route_keys",
+    "split_quotas",
     "HierarchicalHasher",
     "exact_kneighbors_graph",
     "graph_recall",
