@@ -92,7 +92,7 @@ def quality(names: list[str], folds: int) -> list[tuple[str, int, int, float, fl
 # ------------------------------------------------------------------------ scale
 def mixture(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """``n`` rows of the benchmark mixture (centres fixed by SEED, rows by ``seed``)."""
-    centres = np.random.default_rng(SEED).standard_normal((N_CLASSES * 5, D)) * 2.5
+    centres = np.random.default_rng(SEED).standard_normal((N_CLASSES * 5, D)) * 0.8
     rng = np.random.default_rng(seed)
     comp = rng.integers(0, N_CLASSES * 5, size=n)
     X = centres[comp] + rng.standard_normal((n, D))
@@ -267,7 +267,7 @@ def main() -> int:
     args = ap.parse_args()
     if args.quick:
         args.folds, args.rows, args.shard_rows = 2, 100_000, 25_000
-        args.partition_rows, args.subset = 25_000, 50_000
+        args.partition_rows, args.subset = 25_000, 20_000
     q = quality(QUICK_SETS if args.quick else QUALITY_SETS, args.folds)
     s = sq = None
     if not args.no_scale:

@@ -22,6 +22,7 @@ BLOCKS = {
     "COMPRESS": "benches/results_compress.md",
     "KERNEL": "benches/results_kernel.md",
     "DISTANCES": "benches/results_distances.md",
+    "PARTITIONED": "benches/results_selection_partitioned.md",
 }
 
 

@@ -300,9 +300,9 @@ def test_dask_array_and_dataframe_equal_the_local_path(client):
     import dask.dataframe as dd
     import pandas as pd
 
-    X, y = blobs(3000, d=5, seed=7, dtype=np.float32)
+    X, y = blobs(1600, d=5, seed=7, dtype=np.float32)
     ref = selector(rows=400).fit(X, y)
-    Xd = da.from_array(X, chunks=((1, 999, 1200, 800), (3, 2)))
+    Xd = da.from_array(X, chunks=((1, 799, 800), (3, 2)))
     with dask.config.set(scheduler=client):
         s = selector(rows=400)
         X_res, y_res = s.fit_resample(Xd, da.from_array(y, chunks=500))
@@ -312,7 +312,7 @@ def test_dask_array_and_dataframe_equal_the_local_path(client):
         np.testing.assert_array_equal(np.asarray(y_res), y[ref.sample_indices_])
         frame = pd.DataFrame(X, columns=[f"f{j}" for j in range(5)])
         frame["target"] = y
-        ddf = dd.from_pandas(frame, npartitions=4)
+        ddf = dd.from_pandas(frame, npartitions=3)
         s2 = selector(rows=400)
         F_res, _ = s2.fit_resample(ddf, label="target")
         np.testing.assert_array_equal(s2.sample_indices_, ref.sample_indices_)
@@ -329,3 +329,35 @@ def test_partition_defaults_are_the_cores():
     d = _native.partition_defaults()
     assert d["route_bits"] <= d["max_route_bits"] == 64
     assert d["min_partition_rows"] == 2
+
+
+# -------------------------------------------------------------------------- CLI
+def test_cli_shards_match_the_api(tmp_path, capsys):
+    from sketchkit.cli import main
+
+    X, y = blobs(2400, d=5, seed=9)
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    for i in range(3):
+        s = slice(800 * i, 800 * (i + 1))
+        np.save(shards / f"p{i}.npy", np.column_stack([X[s], y[s]]))
+    ref = selector(rows=500).fit(X, y.astype(np.float64))
+    out, idx = tmp_path / "kept.npy", tmp_path / "idx.npy"
+    argv = ["select", str(shards), "--label", "5", "--reduction", "0.9", "--seed", "3"]
+    argv += ["--partition-rows", "500", "-o", str(out), "--indices-out", str(idx)]
+    assert main([*argv, "--no-progress"]) == 0
+    np.testing.assert_array_equal(np.load(idx), ref.sample_indices_)
+    kept = np.load(out)
+    np.testing.assert_array_equal(kept[:, :5], X[ref.sample_indices_])
+    np.testing.assert_array_equal(kept[:, 5], y[ref.sample_indices_])
+    assert f"in {ref.n_partitions_} partitions" in capsys.readouterr().out
+    # Errors: a bad scheduler, a non-attention method, a missing label.
+    for extra, msg in [
+        (["--scheduler", "bogus"], "scheduler"),
+        (["--method", "cnn"], "attention"),
+    ]:
+        assert main([*argv[:-4], "-o", str(tmp_path / "x.npy"), *extra, "--no-progress"]) == 2
+        assert msg in capsys.readouterr().err
+    bad = ["select", str(shards), "--partition-rows", "500", "-o", str(tmp_path / "y.npy")]
+    assert main(bad) == 2
+    assert "--label" in capsys.readouterr().err

@@ -367,6 +367,11 @@ class PartitionedSelector(BaseSelector):
     route_bits : int or None, default=None
         Routing key length in ``[1, 64]`` (``None``: 32).
     center : {"sample"}, array-like of shape (n_features,) or None, default="sample"
+        The routing centre :math:`\mu`: ``"sample"`` is the mean of the rows
+        ``center_sample(n, seed)`` (a seeded uniform sample of at most 4096 rows,
+        summed in row order by the core, so every reader of the same rows gets the
+        same bits; out-of-core sources pay one more read for it); an array fixes it;
+        ``None`` routes by the signs of the raw projections (for centred data).
     n_jobs : int or None, default=None
         Partitions selected concurrently (threads; ``None``: one at a time; the core
         parallelizes inside each).
@@ -547,10 +552,7 @@ class PartitionedSelector(BaseSelector):
             class_quotas(codes, n_classes, reduction)  # the core checks it, before work
         tmp = None
         try:
-            if source.random_access:
-                center = self._center(n, seed, source.take)
-            else:
-                center = self._center(n, seed, source.take)
+            center = self._center(n, seed, source.take)
             c = None if center is None else [float(v) for v in center]
             keys = np.empty(n, dtype=np.uint64)
             for a, Xb in source.blocks(_BLOCK_ROWS):
