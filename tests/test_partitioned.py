@@ -151,7 +151,7 @@ def test_automatic_size_keeps_every_class():
 
 # ------------------------------------------------------------------ determinism
 def test_same_result_for_any_partition_order_and_thread_count(restore_threads):
-    X, y = blobs(3000, seed=4, dtype=np.float32)
+    X, y = blobs(2000, seed=4, dtype=np.float32)
     ref = selector(rows=300).fit(X, y)
     order = np.random.default_rng(0).permutation(ref.n_partitions_)
     shuffled = selector(rows=300)
