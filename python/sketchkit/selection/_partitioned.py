@@ -170,8 +170,13 @@ class _ShardSource:
         self.sizes = [y.shape[0] for y in ys]
         self.y = np.concatenate(ys) if ys else np.empty(0)
         self.n = int(self.y.shape[0])
-        X0, _ = _read_shard(files[0], label)
-        self.d = int(X0.shape[1])
+        first = files[0]
+        if first.lower().endswith(".npy"):
+            self.d = int(np.load(first, mmap_mode="r", allow_pickle=False).shape[1]) - 1
+        else:
+            import pyarrow.parquet as pq
+
+            self.d = len(pq.read_schema(first).names) - 1
 
     def blocks(self, block_rows: int) -> Iterator[tuple[int, Any]]:
         start = 0
