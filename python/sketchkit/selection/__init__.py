@@ -13,6 +13,8 @@
 * :class:`PartitionedSelector` -- graph-attention selection partition by partition,
   for data larger than memory (memory maps, ``.npy``/``.parquet`` shards, block
   iterators, Dask collections), with the in-memory per-class quotas exactly;
+* :func:`plot_selection`: the data in 2-D with the kept rows highlighted per class
+  (requires matplotlib);
 * graph builders: :func:`hash_kneighbors_graph`, :func:`minibatch_kneighbors_graph`,
   :func:`exact_kneighbors_graph`, and :func:`graph_recall`.
 
@@ -40,6 +42,7 @@ from ._graph import (
     minibatch_kneighbors_graph,
 )
 from ._partitioned import PartitionedSelector, route_keys, split_quotas
+from ._plot import plot_selection
 from ._sampling import (
     DPPSampler,
     LeverageSampler,
@@ -79,4 +82,5 @@ __all__ = [
     "graph_recall",
     "hash_kneighbors_graph",
     "minibatch_kneighbors_graph",
+    "plot_selection",
 ]
