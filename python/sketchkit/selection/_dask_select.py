@@ -17,13 +17,12 @@ import numpy as np
 from .. import _native
 from .._validation import as_array
 from ._base import class_quotas, encode_labels
+from ._partition_select import _block_rows, select_partition
 
 __all__ = ["dask_fit"]
 
 
 def _route_block(block: Any, bits: int, seed: int, center: Any) -> np.ndarray:
-    from ._partitioned import _block_rows
-
     return _native.route_keys(_block_rows(block), bits, seed, center)
 
 
@@ -49,8 +48,6 @@ def _select_task(
     quota: Any,
     *pieces: Any,
 ) -> tuple[np.ndarray, np.ndarray]:
-    from ._partitioned import _block_rows, select_partition
-
     rows = _block_rows(np.concatenate(pieces))
     # Arguments unpickled on a worker may be unaligned: aligned copies.
     codes = np.require(codes, np.uint32, ["C", "A"])
