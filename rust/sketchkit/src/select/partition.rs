@@ -246,7 +246,7 @@ pub fn split_quota(quota: &[usize], counts: &[usize], n_classes: usize) -> Resul
             quota.len()
         )));
     }
-    if n_classes == 0 || counts.len() % n_classes != 0 {
+    if n_classes == 0 || !counts.len().is_multiple_of(n_classes) {
         return Err(SketchError::ShapeMismatch(format!(
             "counts has {} values, not a multiple of n_classes = {n_classes}",
             counts.len()
