@@ -279,7 +279,8 @@ def main() -> int:
             print(f"scale run skipped: {exc}")
         else:
             s = scale(args.rows, args.shard_rows, args.partition_rows, args.data_dir)
-        sq = subset_quality(min(args.subset, args.rows), args.partition_rows)
+        m = min(args.subset, args.rows)
+        sq = subset_quality(m, min(args.partition_rows, math.ceil(m / 4)))
     text = report(q, s, sq, args)
     print(text)
     if args.out:
