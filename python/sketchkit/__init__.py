@@ -27,6 +27,10 @@ SVD, Nyström, randomly pivoted Cholesky, Hutch++, leverage scores) is
 :mod:`sketchkit.linalg`; :class:`RandomizedPCA` is PCA on it that centres sparse input
 implicitly.
 
+Data that arrives in row blocks (out of core, in shards, on several processes) is
+:mod:`sketchkit.stream`: :class:`RowSketch` accumulates ``S @ A`` block by block, with
+results bit-identical for every blocking, arrival order and merge tree.
+
 The scikit-learn compatible transformers :class:`SparseRandomProjection`,
 :class:`GaussianRandomProjection`, :class:`SparseSignProjection`,
 :class:`CountSketchProjection` and :class:`SRHTProjection` are imported on first
@@ -38,7 +42,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import linalg
+from . import linalg, stream
 from ._gpu import gpu_available, gpu_info
 from ._hadamard import HadamardRotation, InverseHadamardRotation, fwht, hadamard_rotation
 from ._jl import johnson_lindenstrauss_min_dim
@@ -55,6 +59,7 @@ from ._operator import (
     srht,
     very_sparse,
 )
+from .stream import RowSketch
 
 if TYPE_CHECKING:  # the estimators are loaded lazily by __getattr__ below
     from ._pca import RandomizedPCA  # noqa: F401
@@ -72,6 +77,7 @@ __all__ = [
     "AdjointOperator",
     "HadamardRotation",
     "InverseHadamardRotation",
+    "RowSketch",
     "SketchOperator",
     "__version__",
     "countsketch",
@@ -88,6 +94,7 @@ __all__ = [
     "simd_level",
     "sparse_sign",
     "srht",
+    "stream",
     "very_sparse",
 ]
 

@@ -56,6 +56,7 @@ __all__ = [
     "linalg_defaults",
     "leverage_sample",
     "sensitivity_sample",
+    "logistic_sample",
     "dpp_sample",
     "volume_sample",
     "dpp_marginals",
@@ -301,6 +302,60 @@ class SketchOperator:
 
 # ------------------------------------------------------------------ Hadamard
 @final
+class RowSketch:
+    """Streaming, mergeable ``S @ A`` over row blocks of ``A`` (``d × n_columns``);
+    the core owns the strips, the summation tree and every check."""
+
+    def __new__(
+        cls, operator: SketchOperator, n_columns: int, dtype: str | None = None
+    ) -> Self: ...
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(k, n_columns)``."""
+    @property
+    def n_columns(self) -> int: ...
+    @property
+    def dtype(self) -> str | None:
+        """``"float32"``, ``"float64"``, or None before the first block."""
+    @property
+    def strip_rows(self) -> int:
+        """Rows of a canonical strip."""
+    @property
+    def rows_supplied(self) -> int: ...
+    @property
+    def missing_rows(self) -> list[tuple[int, int]]: ...
+    @property
+    def operator(self) -> SketchOperator: ...
+    def update(self, block: NDArray[np.float32] | NDArray[np.float64], row_offset: int) -> None:
+        """Adds rows ``row_offset : row_offset + len(block)``."""
+    def update_csr(
+        self,
+        data: NDArray[np.float32] | NDArray[np.float64],
+        indices: NDArray[np.int32] | NDArray[np.int64],
+        indptr: NDArray[np.int32] | NDArray[np.int64],
+        n_cols: int,
+        row_offset: int,
+    ) -> None:
+        """Adds the CSR rows ``row_offset : row_offset + len(indptr) - 1``."""
+    def merge(self, other: RowSketch) -> None:
+        """Adds every row ``other`` holds (``other`` unchanged)."""
+    def result(self) -> NDArray[np.float32] | NDArray[np.float64]:
+        """``S @ A`` of shape ``(k, n_columns)``."""
+    def copy(self) -> RowSketch: ...
+    def state(
+        self,
+    ) -> tuple[str | None, list[tuple[int, int, bytes]], list[tuple[int, bytes]]]:
+        """``(dtype, nodes, pieces)``, values little-endian."""
+    @staticmethod
+    def from_state(
+        operator: SketchOperator,
+        n_columns: int,
+        dtype: str | None,
+        nodes: list[tuple[int, int, bytes]],
+        pieces: list[tuple[int, bytes]],
+    ) -> RowSketch:
+        """A state rebuilt from :meth:`state` (every part checked)."""
+
 class HadamardRotation:
     """Randomized Hadamard rotation ``Q`` of order ``d'`` (next power of two >= d)."""
 
@@ -606,6 +661,8 @@ class _SamplingDefaults(TypedDict):
     delta: float
     floor: float
     rs2_ratio: float
+    pilot: float
+    ridge: float
     sensitivities: list[str]
     dpp_methods: list[str]
     volume_schemes: list[str]
@@ -639,6 +696,20 @@ def sensitivity_sample(
     seed: int,
 ) -> _Sample:
     """ℓp sensitivity sampling, stratified by ``codes``."""
+
+def logistic_sample(
+    x: NDArray[np.float64],
+    codes: NDArray[np.uint32],
+    n_samples: _NSamples,
+    pilot: float,
+    ridge: float,
+    floor: float,
+    eps: float,
+    delta: float,
+    seed: int,
+) -> _Sample:
+    """Logistic-regression coreset (pilot fit, then gradient-norm scores); `codes` are
+    the two-class labels 0/1 (not a stratification)."""
 
 def dpp_sample(
     x: NDArray[np.float64],

@@ -9,7 +9,8 @@
 * row samplers with importance weights and guarantees: :class:`LeverageSampler`,
   :class:`SensitivitySampler` (ℓp), :class:`DPPSampler`, :class:`VolumeSampler`,
   :class:`RS2Sampler`, and :func:`coreset_loss_ratio` (unsupervised: ``y`` optional,
-  stratified by class when given; they add ``sample_weight_``);
+  stratified by class when given; they add ``sample_weight_``), and
+  :class:`LogisticSampler` (a coreset for logistic regression, ``y`` the response);
 * :class:`PartitionedSelector` -- graph-attention selection partition by partition,
   for data larger than memory (memory maps, ``.npy``/``.parquet`` shards, block
   iterators, Dask collections), with the in-memory per-class quotas exactly;
@@ -46,6 +47,7 @@ from ._plot import plot_selection
 from ._sampling import (
     DPPSampler,
     LeverageSampler,
+    LogisticSampler,
     RS2Sampler,
     SensitivitySampler,
     VolumeSampler,
@@ -61,6 +63,7 @@ __all__ = [
     "BaseSelector",
     "DPPSampler",
     "LeverageSampler",
+    "LogisticSampler",
     "RS2Sampler",
     "SensitivitySampler",
     "VolumeSampler",

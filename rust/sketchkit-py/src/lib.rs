@@ -10,7 +10,8 @@
 //!   choice through `sketchkit::Backend`), `runtime` (threads, SIMD level), `linalg` (randomized linear
 //!   algebra), `sampling` (row sampling with guarantees), `partition` (routing and
 //!   quota splits of partitioned selection), `rules`
-//!   (the core's names, defaults and quota rule, for Python to ask).
+//!   (the core's names, defaults and quota rule, for Python to ask), `stream`
+//!   (the streaming, mergeable row sketch).
 //!
 //! This file only declares the modules and registers what Python sees.
 
@@ -32,12 +33,14 @@ mod rules;
 mod runtime;
 mod sampling;
 mod select;
+mod stream;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     runtime::init(m.py())?;
     m.add_class::<operator::SketchOperator>()?;
     m.add_class::<rotation::HadamardRotation>()?;
+    m.add_class::<stream::RowSketch>()?;
     m.add_function(wrap_pyfunction!(fwht::fwht_inplace, m)?)?;
     m.add_function(wrap_pyfunction!(fwht::fwht_vec, m)?)?;
     m.add_function(wrap_pyfunction!(finite::all_finite, m)?)?;
@@ -73,6 +76,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(linalg::linalg_defaults, m)?)?;
     m.add_function(wrap_pyfunction!(sampling::leverage_sample, m)?)?;
     m.add_function(wrap_pyfunction!(sampling::sensitivity_sample, m)?)?;
+    m.add_function(wrap_pyfunction!(sampling::logistic_sample, m)?)?;
     m.add_function(wrap_pyfunction!(sampling::dpp_sample, m)?)?;
     m.add_function(wrap_pyfunction!(sampling::volume_sample, m)?)?;
     m.add_function(wrap_pyfunction!(sampling::dpp_marginals, m)?)?;

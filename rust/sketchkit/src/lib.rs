@@ -48,6 +48,7 @@ pub mod select;
 pub mod simd;
 pub mod sketch;
 pub mod sliced;
+pub mod stream;
 pub mod view;
 
 pub use backend::{Backend, Plan};
@@ -59,4 +60,5 @@ pub use sketch::{
     auto_density, CsrParts, CsrParts32, Family, FamilyKind, LinearSketch, Sketch, SparseMat,
     DEFAULT_NNZ, MIN_DENSITY_K,
 };
+pub use stream::{strip_rows, RowSketch};
 pub use view::{CsrRef, MatMut, MatRef, SparseIndex};

@@ -289,15 +289,17 @@ fn out_row<T: Real, I: SparseIndex>(
     }
 }
 
-/// Materializes `Sᵀ` (`d × k`, row-major) for a dense family.
+/// Materializes columns `j0..j0 + d` of a dense family's `S` as `Sᵀ` (`d × k`,
+/// row-major).
 pub(crate) fn dense_st<T: Real>(
     kind: DenseEntries,
     seed: u64,
     k: usize,
+    j0: usize,
     d: usize,
 ) -> Result<Vec<T>> {
     let len = crate::error::checked_mul(k, d, "k", "k * d")?;
     let mut st = try_vec(len, T::ZERO, "the materialized operator")?;
-    super::dense::st_block(kind, seed, k, 0, d, &mut st);
+    super::dense::st_block(kind, seed, k, j0, j0 + d, &mut st);
     Ok(st)
 }

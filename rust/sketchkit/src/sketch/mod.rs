@@ -284,6 +284,9 @@ pub struct Sketch {
     k: usize,
     d: usize,
     seed: u64,
+    /// Index of column 0 in the operator this one is a column block of
+    /// ([`Sketch::columns`]); 0 for every operator built by [`Sketch::new`].
+    col0: usize,
     sparse: OnceLock<SparseMat>,
     sparse_t: OnceLock<SparseMat>,
     srht: OnceLock<srht::Srht>,
@@ -296,6 +299,7 @@ impl Clone for Sketch {
             k: self.k,
             d: self.d,
             seed: self.seed,
+            col0: self.col0,
             sparse: OnceLock::new(),
             sparse_t: OnceLock::new(),
             srht: OnceLock::new(),
@@ -392,6 +396,7 @@ impl Sketch {
             k,
             d,
             seed,
+            col0: 0,
             sparse: OnceLock::new(),
             sparse_t: OnceLock::new(),
             srht: OnceLock::new(),
@@ -501,7 +506,7 @@ impl Sketch {
     }
 
     pub(crate) fn sparse_column(&self, j: usize, out: &mut Vec<u32>) {
-        let (k, seed, jj) = (self.k, self.seed, j as u64);
+        let (k, seed, jj) = (self.k, self.seed, (self.col0 + j) as u64);
         match self.family {
             Family::VerySparse { density } => {
                 // Geometric skips: the gap before the next nonzero is
@@ -597,7 +602,7 @@ impl Sketch {
 
     /// Rows `j0..j1` of `Sᵀ` for a dense family, written to `buf`.
     fn dense_st(&self, kind: DenseEntries, j0: usize, j1: usize, buf: &mut [impl Real]) {
-        dense::st_block(kind, self.seed, self.k, j0, j1, buf);
+        dense::st_block(kind, self.seed, self.k, self.col0 + j0, self.col0 + j1, buf);
     }
 
     /// Rows of `Sᵀ` generated per block by the dense GEMM path.
@@ -625,7 +630,7 @@ impl Sketch {
     /// `Sᵀ` (`d × k`, row-major) of a dense family or the SRHT.
     fn materialize_st<T: Real>(&self) -> Result<Vec<T>> {
         match (self.family.dense_entries(), self.srht()?) {
-            (Some(kind), _) => csr::dense_st::<T>(kind, self.seed, self.k, self.d),
+            (Some(kind), _) => csr::dense_st::<T>(kind, self.seed, self.k, self.col0, self.d),
             (None, Some(h)) => {
                 let len = checked_mul(self.k, self.d, "k", "k * d")?;
                 let mut st = try_vec(len, T::ZERO, "the materialized operator")?;
@@ -776,6 +781,73 @@ impl Sketch {
                 Ok((indptr, indices, st))
             }
         }
+    }
+}
+
+impl Sketch {
+    /// Whether `other` is the same operator: family with its parameters, shape, seed.
+    pub fn same_operator(&self, other: &Sketch) -> bool {
+        self.family == other.family
+            && (self.k, self.d, self.seed, self.col0) == (other.k, other.d, other.seed, other.col0)
+    }
+
+    /// Columns `j0..j1` of this operator as an operator of shape `(k, j1 - j0)`: the
+    /// same entries, generated from the same streams (column `j` of the block is
+    /// column `j0 + j` here). Not available for the SRHT, whose columns are not
+    /// generated one by one.
+    pub(crate) fn columns(&self, j0: usize, j1: usize) -> Result<Sketch> {
+        if self.family == Family::Srht {
+            return Err(SketchError::arg(
+                "operator",
+                "the 'srht' family mixes all d coordinates in one transform, so a block of \
+                 its columns is not an operator of its own",
+            ));
+        }
+        if j0 >= j1 || j1 > self.d {
+            return Err(SketchError::arg(
+                "row_offset",
+                format!(
+                    "columns {j0}..{j1} are not a non-empty range inside 0..{}",
+                    self.d
+                ),
+            ));
+        }
+        Ok(Sketch {
+            family: self.family,
+            k: self.k,
+            d: j1 - j0,
+            seed: self.seed,
+            col0: self.col0 + j0,
+            sparse: OnceLock::new(),
+            sparse_t: OnceLock::new(),
+            srht: OnceLock::new(),
+        })
+    }
+
+    /// `out = S[:, r0..r0 + n] · A` for the `n × m` row block `A` (rows `r0..r0 + n`
+    /// of a `d × m` matrix): the kernels of [`LinearSketch::sketch`] on the operator's
+    /// column block, so the result depends on `(r0, A)` alone, never on the threads.
+    /// SRHT operators are refused (error naming `operator`).
+    pub fn sketch_rows<T: Real>(
+        &self,
+        r0: usize,
+        a: MatRef<'_, T>,
+        out: MatMut<'_, T>,
+    ) -> Result<()> {
+        let r1 = r0.checked_add(a.rows()).unwrap_or(usize::MAX);
+        self.columns(r0, r1)?.sketch(a, out)
+    }
+
+    /// [`Sketch::sketch_rows`] for a CSR row block (`n × m`); the same bits as the dense
+    /// block holding the same values.
+    pub fn sketch_rows_csr<T: Real, I: SparseIndex>(
+        &self,
+        r0: usize,
+        a: &CsrRef<'_, T, I>,
+        out: MatMut<'_, T>,
+    ) -> Result<()> {
+        let r1 = r0.checked_add(a.rows).unwrap_or(usize::MAX);
+        self.columns(r0, r1)?.sketch_csr(a, out)
     }
 }
 
