@@ -23,6 +23,7 @@ BLOCKS = {
     "KERNEL": "benches/results_kernel.md",
     "DISTANCES": "benches/results_distances.md",
     "DASK": "benches/results_dask.md",
+    "PARTITIONED": "benches/results_selection_partitioned.md",
 }
 
 

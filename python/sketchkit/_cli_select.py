@@ -11,6 +11,17 @@ Formats, chosen by extension:
   output keeps it), or ``--labels FILE.npy`` gives the labels separately.
 * ``.parquet`` -- with pyarrow installed; ``--label`` names the column.
 
+**Partitioned mode** (``--partition-rows N``, or an input that is a directory or a
+glob of shards): :class:`~sketchkit.selection.PartitionedSelector` routes the rows to
+partitions of at most ``N`` rows (default 100000 for shards) and selects each on its
+own, so the data need not fit in memory. ``IN`` is a ``.npy``/``.parquet`` file, a
+directory of shards or a quoted glob (``'data/*.parquet'``), all of one format;
+``--label`` names the label column of every shard. ``--scheduler`` (``threads``,
+``processes``, ``synchronous`` or a ``distributed`` address ``tcp://HOST:PORT``) runs
+it on Dask instead of in this process. The output holds the kept rows in the input's
+layout (label column included), in row order over the sorted shard names. The
+progress display is a bar over the partitions.
+
 The output (and ``--indices-out``) is written all at once beside the target and must
 not be an input file (see ``sketchkit._cli_files``). The progress display of
 ``--method attention`` (the selector's ``verbose`` stages) is a ``tqdm`` bar on
@@ -21,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import glob
 import os
 import sys
 import time
@@ -55,7 +67,12 @@ def add_parser(sub: Any, positive_int: Any) -> None:
         description="Instance selection: keep a few percent of the rows of a labelled "
         ".csv, .npy or .parquet file (graph-attention selection by default).",
     )
-    p.add_argument("input", metavar="IN", help="input .csv, .npy or .parquet file")
+    p.add_argument(
+        "input",
+        metavar="IN",
+        help="input .csv, .npy or .parquet file, or a directory or quoted glob of "
+        ".npy/.parquet shards (partitioned mode)",
+    )
     p.add_argument("-o", "--output", required=True, help="output file (same format as IN)")
     p.add_argument(
         "--label",
@@ -80,6 +97,18 @@ def add_parser(sub: Any, positive_int: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--indices-out", default=None, help="also write the kept row indices (.npy)")
     p.add_argument("--no-progress", action="store_true", help="no progress display")
+    p.add_argument(
+        "--partition-rows",
+        type=positive_int,
+        default=None,
+        help="partitioned mode: at most N rows per partition (default 100000 for shards)",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        help="partitioned mode on Dask: threads, processes, synchronous or a distributed "
+        "scheduler address tcp://HOST:PORT",
+    )
 
 
 def _reduction(text: str) -> float | None:
@@ -261,6 +290,13 @@ def run(args: argparse.Namespace) -> int:
         input file or cannot be written.
     """
     reduction = _reduction(args.reduction)
+    if (
+        args.partition_rows is not None
+        or args.scheduler is not None
+        or not os.path.isfile(args.input)
+    ):
+        if os.path.isdir(args.input) or glob.has_magic(args.input) or os.path.isfile(args.input):
+            return _run_partitioned(args, reduction)
     if not os.path.isfile(args.input):
         raise SelectError(f"input file {args.input!r} does not exist")
     inputs = [args.input] + ([args.labels] if args.labels else [])
@@ -315,6 +351,182 @@ def run(args: argparse.Namespace) -> int:
         f"kept {idx.shape[0]} of {X.shape[0]} rows (reduction {1 - idx.shape[0] / X.shape[0]:.1%}) "
         f"with {args.method} in {time.perf_counter() - t0:.2f} s -> {args.output}\n"
         f"per class: {per}{shift}",
+        file=sys.stdout,
+    )
+    return 0
+
+
+# ----------------------------------------------------------------- partitioned mode
+#: Rows per partition when shards are given without ``--partition-rows``.
+DEFAULT_PARTITION_ROWS = 100_000
+
+
+def _scheduler(spec: str) -> Any:
+    """The Dask scheduler named by ``--scheduler`` (``sketchkit.dask``'s parser when
+    it is available, else the same rule: a local scheduler's name or an address)."""
+    try:
+        from .dask import get_client_or_scheduler
+    except ImportError:
+        get_client_or_scheduler = None
+    if get_client_or_scheduler is not None:
+        try:
+            return get_client_or_scheduler(spec)
+        except ValueError as exc:
+            raise SelectError(f"--{exc}") from exc
+    import re
+
+    if spec in ("threads", "processes", "synchronous"):
+        return spec
+    if not re.fullmatch(r"[a-z][a-z0-9+.-]*://\S+", spec):
+        raise SelectError(
+            f"--scheduler: invalid value {spec!r}; expected threads, processes, "
+            "synchronous or a distributed scheduler address such as tcp://HOST:PORT"
+        )
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        raise SelectError(
+            "a scheduler address needs distributed (pip install distributed)"
+        ) from exc
+    return Client(spec, timeout="10s", set_as_default=False)
+
+
+def _label_arg(label: str | None, ext: str) -> Any:
+    if label is None:
+        raise SelectError("--label COLUMN is required for shards (a name, or an index for .npy)")
+    if ext == ".npy":
+        try:
+            return int(label)
+        except ValueError as exc:
+            raise SelectError(f"--label must be a column index for .npy, got {label!r}") from exc
+    return label
+
+
+def _dask_input(files: list[str], ext: str, label: Any) -> tuple[Any, Any, Any]:
+    """``(X, y, label)`` for the Dask path: a Dask array of the .npy shards (label
+    column removed) and its labels, or a Dask DataFrame of the parquet shards."""
+    try:
+        import dask.array as da
+    except ImportError as exc:
+        raise SelectError("--scheduler needs Dask: pip install 'dask[array,dataframe]'") from exc
+    if ext == ".parquet":
+        import dask.dataframe as dd
+
+        return dd.read_parquet(files), None, label
+    arrays = [np.load(f, mmap_mode="r", allow_pickle=False) for f in files]
+    for f, a in zip(files, arrays, strict=True):
+        if a.ndim != 2 or a.shape[1] != arrays[0].shape[1]:
+            raise SelectError(f"{f!r}: shards must be 2-D with one column count")
+    d = arrays[0].shape[1]
+    if not -d <= label < d:
+        raise SelectError(f"--label {label} is out of range for {d} columns")
+    col = label % d
+    keep = [c for c in range(d) if c != col]
+    X = da.concatenate([da.from_array(a, chunks=(65536, d))[:, keep] for a in arrays])
+    y = np.concatenate([np.asarray(a[:, col]) for a in arrays])
+    return X, y, None
+
+
+def _write_rows(files: list[str], ext: str, idx: np.ndarray, out: str) -> None:
+    """The rows ``idx`` (ascending, over the shards in order) in the input's layout."""
+    pieces = []
+    start = 0
+    for f in files:
+        if ext == ".npy":
+            src = np.load(f, mmap_mode="r", allow_pickle=False)
+            n = src.shape[0]
+        else:
+            import pyarrow.parquet as pq
+
+            n = pq.ParquetFile(f).metadata.num_rows
+        lo, hi = np.searchsorted(idx, [start, start + n])
+        if hi > lo:
+            local = idx[lo:hi] - start
+            if ext == ".npy":
+                pieces.append(np.asarray(src[local]))
+            else:
+                pieces.append(pq.read_table(f).take(local))
+        start += n
+    if ext == ".npy":
+        np.save(out, np.concatenate(pieces))
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.concat_tables(pieces), out)
+
+
+def _run_partitioned(args: argparse.Namespace, reduction: float | None) -> int:
+    """``sketchkit select`` in partitioned mode (shards, ``--partition-rows``)."""
+    from .selection import GraphAttentionSelector, PartitionedSelector
+    from .selection._partitioned import _shard_files
+
+    if args.method != "attention":
+        raise SelectError("partitioned mode (shards, --partition-rows) runs --method attention")
+    try:
+        files = _shard_files(args.input)
+    except ValueError as exc:
+        raise SelectError(str(exc).removeprefix("X: ")) from exc
+    exts = {os.path.splitext(f)[1].lower() for f in files}
+    if len(exts) != 1:
+        raise SelectError(f"shards must all be .npy or all .parquet, got {sorted(exts)}")
+    ext = exts.pop()
+    if os.path.splitext(args.output)[1].lower() != ext:
+        raise SelectError(f"output must have the input's extension {ext!r}")
+    check_output(args.output)
+    check_distinct(args.output, files)
+    if args.indices_out:
+        check_output(args.indices_out)
+        check_distinct(args.indices_out, [*files, args.output], "--indices-out file")
+    if args.labels is not None:
+        raise SelectError("--labels applies to a single .npy file; shards need --label")
+    label = _label_arg(args.label, ext)
+    verbose = not args.no_progress
+    sel = PartitionedSelector(
+        GraphAttentionSelector(
+            reduction=reduction,
+            graph=args.graph,
+            n_neighbors=args.n_neighbors or 10,
+            random_state=args.seed,
+        ),
+        partition_rows=args.partition_rows or DEFAULT_PARTITION_ROWS,
+        verbose=verbose,
+    )
+    t0 = time.perf_counter()
+    try:
+        if args.scheduler is not None:
+            import contextlib
+
+            sched = _scheduler(args.scheduler)
+            X, y, lab = _dask_input(files, ext, label)
+            import dask
+
+            closer = sched if hasattr(sched, "close") else contextlib.nullcontext()
+            with closer, dask.config.set(scheduler=sched):
+                sel.fit(X, y, label=lab)
+        else:
+            sel.fit(files, label=label)
+    except (ValueError, TypeError, OverflowError, MemoryError, OSError) as exc:
+        raise SelectError(str(exc)) from exc
+    idx = sel.sample_indices_
+    n = sel.partitions_.shape[0]
+    try:
+        with output_file(args.output, ext) as tmp:
+            _write_rows(files, ext, idx, tmp)
+        if args.indices_out:
+            with output_file(args.indices_out, ".npy") as tmp_idx:
+                np.save(tmp_idx, idx)
+    except (OSError, ValueError) as exc:
+        raise SelectError(f"cannot write the output: {exc}") from exc
+    if sel.quotas_ is not None:
+        counts = sel.quotas_.sum(axis=0)
+        per = ", ".join(f"{c}: {k}" for c, k in zip(sel.classes_, counts, strict=True))
+    else:
+        per = f"{len(sel.classes_)} classes, sizes chosen per partition"
+    print(
+        f"kept {idx.shape[0]} of {n} rows (reduction {1 - idx.shape[0] / n:.1%}) with "
+        f"attention in {sel.n_partitions_} partitions in {time.perf_counter() - t0:.2f} s "
+        f"-> {args.output}\nper class: {per}",
         file=sys.stdout,
     )
     return 0

@@ -78,6 +78,12 @@ __all__ = [
     "attention_defaults",
     "default_min_bucket",
     "class_quotas",
+    "partition_defaults",
+    "route_keys",
+    "column_means",
+    "center_sample",
+    "plan_partitions",
+    "split_quotas",
     "family_parameters",
     "RandomFeatureMap",
     "sliced_distance",
@@ -154,6 +160,35 @@ def family_parameters(family: str) -> list[str]:
 
 def class_quotas(counts: Sequence[int], reduction: float) -> list[int]:
     """Rows to keep per class for ``reduction`` (the core's quota rule)."""
+
+# ------------------------------------------------------------ partitioned selection
+class _PartitionDefaults(TypedDict):
+    route_bits: int
+    max_route_bits: int
+    center_sample: int
+    min_partition_rows: int
+
+def partition_defaults() -> _PartitionDefaults:
+    """The core's partitioning constants."""
+
+def route_keys(
+    x: _Rows, route_bits: int, seed: int, center: Sequence[float] | None = None
+) -> NDArray[np.uint64]:
+    """Routing keys of the rows (``route_bits`` SimHash bits relative to ``center``)."""
+
+def column_means(x: _Rows) -> NDArray[np.float64]:
+    """Column means in float64, summed in row order."""
+
+def center_sample(n: int, seed: int) -> NDArray[np.int64]:
+    """Rows of the centring sample of ``n`` rows, ascending."""
+
+def plan_partitions(
+    keys: NDArray[np.uint64], route_bits: int, partition_rows: int
+) -> tuple[NDArray[np.uint32], int]:
+    """The partition of every row (numbered in key order) and the partition count."""
+
+def split_quotas(quota: Sequence[int], counts: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Per-partition, per-class shares of the quotas (largest remainder)."""
 
 # ------------------------------------------------------------------ sketch operator
 @final

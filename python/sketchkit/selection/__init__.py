@@ -11,6 +11,9 @@
   :class:`RS2Sampler`, and :func:`coreset_loss_ratio` (unsupervised: ``y`` optional,
   stratified by class when given; they add ``sample_weight_``), and
   :class:`LogisticSampler` (a coreset for logistic regression, ``y`` the response);
+* :class:`PartitionedSelector` -- graph-attention selection partition by partition,
+  for data larger than memory (memory maps, ``.npy``/``.parquet`` shards, block
+  iterators, Dask collections), with the in-memory per-class quotas exactly;
 * :func:`plot_selection`: the data in 2-D with the kept rows highlighted per class
   (requires matplotlib);
 * graph builders: :func:`hash_kneighbors_graph`, :func:`minibatch_kneighbors_graph`,
@@ -39,6 +42,7 @@ from ._graph import (
     hash_kneighbors_graph,
     minibatch_kneighbors_graph,
 )
+from ._partitioned import PartitionedSelector, route_keys, split_quotas
 from ._plot import plot_selection
 from ._sampling import (
     DPPSampler,
@@ -73,6 +77,9 @@ __all__ = [
     "LSHInstanceSelector",
     "StratifiedRandomSelector",
     "GraphAttentionSelector",
+    "PartitionedSelector",
+    "route_keys",
+    "split_quotas",
     "HierarchicalHasher",
     "exact_kneighbors_graph",
     "graph_recall",

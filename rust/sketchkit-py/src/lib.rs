@@ -8,7 +8,8 @@
 //! * one module per concept: `operator`, `rotation`, `fwht`, `finite`,
 //!   `select` (graphs, hash tables, attention), `baselines`, `gpu` (device
 //!   choice through `sketchkit::Backend`), `runtime` (threads, SIMD level), `linalg` (randomized linear
-//!   algebra), `sampling` (row sampling with guarantees), `rules`
+//!   algebra), `sampling` (row sampling with guarantees), `partition` (routing and
+//!   quota splits of partitioned selection), `rules`
 //!   (the core's names, defaults and quota rule, for Python to ask), `stream`
 //!   (the streaming, mergeable row sketch).
 //!
@@ -26,6 +27,7 @@ mod gpu;
 mod graph;
 mod linalg;
 mod operator;
+mod partition;
 mod rotation;
 mod rules;
 mod runtime;
@@ -94,5 +96,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(features::sliced_distance, m)?)?;
     m.add_function(wrap_pyfunction!(features::sliced_projections, m)?)?;
     rules::register(m)?;
+    partition::register(m)?;
     Ok(())
 }

@@ -89,6 +89,9 @@ pub mod tag {
     pub const RANDOM_FEATURES: u32 = 18;
     /// Sliced distances: projection directions (index = projection).
     pub const SLICED: u32 = 19;
+    /// Partitioned selection: the routing operator's seed (index 0) and the centring
+    /// sample (index 1).
+    pub const PARTITION: u32 = 20;
 }
 
 /// The Philox key for a 64-bit seed.

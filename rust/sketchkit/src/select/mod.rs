@@ -21,9 +21,12 @@ pub mod baselines;
 pub mod hashing;
 pub mod knn;
 pub mod minibatch;
+pub mod partition;
 pub mod rows;
 
 pub use knn::{GraphRef, KnnGraph};
+/// The split of [`quota`]'s per-class quotas over partitions (largest remainder).
+pub use partition::split_quota;
 pub use rows::{unscale_distances, CsrRows, DenseRows, Metric, Rows};
 
 use crate::error::{try_vec, Result, SketchError};

@@ -1,0 +1,95 @@
+"""One partition's graph-attention selection and the merge of partitions' results
+(shared by the local and the Dask paths of :class:`PartitionedSelector`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from .. import _native
+from ._attention import GraphAttentionSelector
+from ._base import native_rows
+
+__all__ = ["merge_selections", "select_partition"]
+
+
+def _block_rows(Xb: Any) -> Any:
+    """A block as the compiled functions take it."""
+    if sp.issparse(Xb):
+        return native_rows(Xb)[1]
+    # Arrays unpickled from another process may be unaligned: aligned copies then.
+    return native_rows(np.require(np.asarray(Xb), requirements=["C", "A"]))[1]
+
+
+# ------------------------------------------------------------------- per partition
+def select_partition(
+    params: dict[str, Any],
+    rows: Any,
+    codes: np.ndarray,
+    n_classes: int,
+    quota: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Graph-attention selection of one partition with explicit per-class quotas.
+
+    ``params`` are the :class:`GraphAttentionSelector`'s parameters (its seed fixed);
+    ``rows`` the partition's rows in ascending global order; ``quota`` its share of
+    each class (None: each class's automatic size). Returns the kept local indices
+    (ascending) and their weights (a class's weights sum to its rows here). A class
+    whose share is 0 keeps nothing.
+    """
+    n = codes.shape[0]
+    if n == 0:
+        return np.empty(0, np.int64), np.empty(0)
+    if n == 1:
+        keep = quota is None or quota[codes[0]] > 0
+        return (
+            (np.zeros(1, np.int64), np.ones(1))
+            if keep
+            else (
+                np.empty(0, np.int64),
+                np.empty(0),
+            )
+        )
+    sel = GraphAttentionSelector(**params)
+    q = None if quota is None else [int(v) for v in quota]
+    parts = sel._build_graph(rows, codes, n_classes, n)
+    score, _agreement, _rep, noisy = _native.attention_scores(
+        *parts, codes, n_classes, float(sel.noise_threshold), float(sel.boundary_weight)
+    )
+    idx, weights, _hops = _native.attention_select(*parts, codes, n_classes, score, noisy, q)
+    idx = np.asarray(idx, dtype=np.int64)
+    weights = np.asarray(weights, dtype=np.float64)
+    if quota is not None:
+        # The core keeps at least one row of every class present; a zero share
+        # keeps none, so that the totals are exactly the global quotas.
+        ok = np.asarray(quota)[codes[idx]] > 0
+        idx, weights = idx[ok], weights[ok]
+    return idx, weights
+
+
+def merge_selections(
+    results: list[tuple[np.ndarray, np.ndarray]],
+    members: list[np.ndarray],
+    codes: np.ndarray,
+    counts: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Global indices (ascending) and weights of per-partition selections.
+
+    Each class's weights are rescaled so that they sum to its size: a partition's
+    weights of class ``c`` sum to its rows of ``c``, and partitions that keep no row
+    of ``c`` pass theirs on to the others.
+    """
+    n_classes = counts.shape[1]
+    idx = np.concatenate([m[r[0]] for r, m in zip(results, members, strict=True)])
+    w = np.concatenate([r[1] for r in results])
+    covered = np.zeros(n_classes, dtype=np.int64)
+    for p, (r, m) in enumerate(zip(results, members, strict=True)):
+        kept = np.unique(codes[m[r[0]]])
+        covered[kept] += counts[p, kept]
+    total = counts.sum(axis=0)
+    factor = np.where(covered > 0, total / np.maximum(covered, 1), 1.0)
+    w = w * factor[codes[idx]]
+    order = np.argsort(idx, kind="stable")
+    return idx[order], w[order]
