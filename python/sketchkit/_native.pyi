@@ -57,6 +57,7 @@ __all__ = [
     "linalg_defaults",
     "leverage_sample",
     "sensitivity_sample",
+    "logistic_sample",
     "dpp_sample",
     "volume_sample",
     "dpp_marginals",
@@ -628,6 +629,8 @@ class _SamplingDefaults(TypedDict):
     delta: float
     floor: float
     rs2_ratio: float
+    pilot: float
+    ridge: float
     sensitivities: list[str]
     dpp_methods: list[str]
     volume_schemes: list[str]
@@ -661,6 +664,20 @@ def sensitivity_sample(
     seed: int,
 ) -> _Sample:
     """ℓp sensitivity sampling, stratified by ``codes``."""
+
+def logistic_sample(
+    x: NDArray[np.float64],
+    codes: NDArray[np.uint32],
+    n_samples: _NSamples,
+    pilot: float,
+    ridge: float,
+    floor: float,
+    eps: float,
+    delta: float,
+    seed: int,
+) -> _Sample:
+    """Logistic-regression coreset (pilot fit, then gradient-norm scores); `codes` are
+    the two-class labels 0/1 (not a stratification)."""
 
 def dpp_sample(
     x: NDArray[np.float64],

@@ -9,7 +9,10 @@
 * row samplers with importance weights and guarantees: :class:`LeverageSampler`,
   :class:`SensitivitySampler` (ℓp), :class:`DPPSampler`, :class:`VolumeSampler`,
   :class:`RS2Sampler`, and :func:`coreset_loss_ratio` (unsupervised: ``y`` optional,
-  stratified by class when given; they add ``sample_weight_``);
+  stratified by class when given; they add ``sample_weight_``), and
+  :class:`LogisticSampler` (a coreset for logistic regression, ``y`` the response);
+* :func:`plot_selection`: the data in 2-D with the kept rows highlighted per class
+  (requires matplotlib);
 * graph builders: :func:`hash_kneighbors_graph`, :func:`minibatch_kneighbors_graph`,
   :func:`exact_kneighbors_graph`, and :func:`graph_recall`.
 
@@ -36,9 +39,11 @@ from ._graph import (
     hash_kneighbors_graph,
     minibatch_kneighbors_graph,
 )
+from ._plot import plot_selection
 from ._sampling import (
     DPPSampler,
     LeverageSampler,
+    LogisticSampler,
     RS2Sampler,
     SensitivitySampler,
     VolumeSampler,
@@ -54,6 +59,7 @@ __all__ = [
     "BaseSelector",
     "DPPSampler",
     "LeverageSampler",
+    "LogisticSampler",
     "RS2Sampler",
     "SensitivitySampler",
     "VolumeSampler",
@@ -72,4 +78,5 @@ __all__ = [
     "graph_recall",
     "hash_kneighbors_graph",
     "minibatch_kneighbors_graph",
+    "plot_selection",
 ]

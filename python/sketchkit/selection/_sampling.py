@@ -330,6 +330,109 @@ class SensitivitySampler(_RowSampler):
         )
 
 
+@fill_doc(common_attrs=_COMMON_ATTRS)
+class LogisticSampler(_RowSampler):
+    r"""Coreset for logistic regression: a pilot fit, then i.i.d. sampling by the norm
+    of each row's log-likelihood gradient (the "mVc" optimal-subsampling
+    probabilities of Wang, Zhu and Ma, 2018), mixed with a uniform floor.
+
+    With ``y`` the two-class labels (coded 0/1 in sorted order) and
+    :math:`z_i = (x_i, 1)`:
+
+    1. **Pilot**: :math:`m_0 = \lceil \pi m \rceil` uniform draws
+       (:math:`\pi` = ``pilot``); a ridge logistic regression
+       :math:`\tilde\beta = \arg\min \tfrac{\lambda}{2}\|\beta\|^2 +
+       \tfrac{n}{m_0}\sum_{i \in S_0} \ell_i(\beta)` (Newton's method in the core,
+       intercept not penalized; :math:`\lambda` = ``ridge``);
+    2. **Scores** :math:`s_i = |y_i - \sigma(z_i^\top\tilde\beta)|\,\|z_i\|_2`;
+    3. **Main draw**: :math:`m - m_0` draws with
+       :math:`q_i = (1-\alpha)\,s_i/\sum_j s_j + \alpha/n`, weighted
+       :math:`1/((m - m_0) q_i)`.
+
+    Pilot rows weigh :math:`(m_0/m)\cdot n/m_0` and main rows :math:`(1-m_0/m)` times
+    their weight, so :math:`E[\sum_S w_i f_i] = \sum_i f_i` for any per-row
+    :math:`f` (in particular the weighted logistic loss is unbiased for every
+    :math:`\beta`). Fit a weighted model on the sample
+    (``LogisticRegression().fit(X_res, y_res, sample_weight=sampler.sample_weight_)``).
+    ``y`` is the response here, not a stratification.
+
+    Parameters
+    ----------
+    n_samples : int, float or None, default=None
+        Total draws (pilot included, at least 2), a fraction of the rows, or ``None``
+        for the ℓ2 leverage rule on :math:`d + 1` dimensions (as
+        :class:`LeverageSampler`; a heuristic for logistic regression).
+    pilot : float or None, default=None
+        Share :math:`\pi \in (0, 1)` of the draws spent on the pilot (``None``: the
+        core's default).
+    ridge : float or None, default=None
+        :math:`\lambda > 0` of the pilot fit (``None``: the core's default, 1, as
+        scikit-learn's ``C = 1``).
+    floor, eps, delta : float or None, default=None
+        As in :class:`LeverageSampler`.
+    random_state : int, RandomState instance, Generator or None, default=None
+
+    Attributes
+    ----------
+    %(common_attrs)s
+    """
+
+    def __init__(
+        self,
+        n_samples: Any = None,
+        *,
+        pilot: float | None = None,
+        ridge: float | None = None,
+        floor: float | None = None,
+        eps: float | None = None,
+        delta: float | None = None,
+        random_state: Any = None,
+    ) -> None:
+        self.n_samples = n_samples
+        self.pilot = pilot
+        self.ridge = ridge
+        self.floor = floor
+        self.eps = eps
+        self.delta = delta
+        self.random_state = random_state
+
+    def fit_resample(self, X: Any, y: Any = None, **params: Any) -> tuple[Any, Any]:
+        """Draw the coreset (``y`` is required: the two-class labels).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Features (without an intercept column: the fit adds one).
+        y : array-like of shape (n_samples,)
+            Two-class labels.
+
+        Returns
+        -------
+        X_resampled, y_resampled
+            The sampled rows and their labels (weights in ``sample_weight_``).
+        """
+        if y is None:
+            raise ValueError("y: LogisticSampler needs the two-class labels")
+        return super().fit_resample(X, y, **params)
+
+    def _sample(
+        self, X: np.ndarray, codes: np.ndarray | None, n_classes: int, seed: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if n_classes != 2:
+            raise ValueError(f"y: logistic regression needs two classes, got {n_classes}")
+        return _native.logistic_sample(
+            X,
+            codes,
+            _n_samples(self.n_samples),
+            _default(self.pilot, "pilot"),
+            _default(self.ridge, "ridge"),
+            _default(self.floor, "floor"),
+            _default(self.eps, "eps"),
+            _default(self.delta, "delta"),
+            seed,
+        )
+
+
 @fill_doc(dpp_methods=choices(_DPP_METHODS), common_attrs=_COMMON_ATTRS)
 class DPPSampler(_RowSampler):
     r"""Determinantal point process sampling of rows (Nouy and Michel, "Weighted

@@ -74,6 +74,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(linalg::linalg_defaults, m)?)?;
     m.add_function(wrap_pyfunction!(sampling::leverage_sample, m)?)?;
     m.add_function(wrap_pyfunction!(sampling::sensitivity_sample, m)?)?;
+    m.add_function(wrap_pyfunction!(sampling::logistic_sample, m)?)?;
     m.add_function(wrap_pyfunction!(sampling::dpp_sample, m)?)?;
     m.add_function(wrap_pyfunction!(sampling::volume_sample, m)?)?;
     m.add_function(wrap_pyfunction!(sampling::dpp_marginals, m)?)?;

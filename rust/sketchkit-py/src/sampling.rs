@@ -127,6 +127,31 @@ pub(crate) fn sensitivity_sample<'py>(
     to_py(py, s)
 }
 
+/// Logistic-regression coreset (pilot fit, then gradient-norm scores); `codes` are
+/// the two-class labels 0/1 (not a stratification).
+#[pyfunction]
+#[pyo3(signature = (x, codes, n_samples, pilot, ridge, floor, eps, delta, seed))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn logistic_sample<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    codes: &Bound<'py, PyAny>,
+    n_samples: &Bound<'py, PyAny>,
+    pilot: f64,
+    ridge: f64,
+    floor: f64,
+    eps: f64,
+    delta: f64,
+    seed: u64,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let size = sample_size(n_samples)?;
+    let s = with_rows!(py, x, Some(codes), 2, |v, classes| {
+        let y = classes.map(|c| c.codes).unwrap_or(&[]);
+        sampling::logistic::logistic_sample(v, y, size, pilot, ridge, floor, eps, delta, seed)
+    })?;
+    to_py(py, s)
+}
+
 /// DPP sampling (projection DPP, k-DPP or the approximate sampler), stratified.
 #[pyfunction]
 #[pyo3(signature = (x, codes, n_classes, n_samples, method, seed))]
@@ -316,6 +341,8 @@ pub(crate) fn sampling_defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("delta", sampling::DEFAULT_DELTA)?;
     d.set_item("floor", sampling::DEFAULT_FLOOR)?;
     d.set_item("rs2_ratio", rs2::DEFAULT_RATIO)?;
+    d.set_item("pilot", sampling::logistic::DEFAULT_PILOT)?;
+    d.set_item("ridge", sampling::logistic::DEFAULT_RIDGE)?;
     d.set_item(
         "sensitivities",
         SensitivityMethod::ALL.map(SensitivityMethod::name).to_vec(),

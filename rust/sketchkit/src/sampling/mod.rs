@@ -27,6 +27,7 @@
 //! count.
 
 pub mod dpp;
+pub mod logistic;
 pub mod rs2;
 
 use crate::error::{try_vec, Result, SketchError};

@@ -1,0 +1,128 @@
+"""LogisticSampler: unbiased weights, the pilot fit, the scores, determinism, errors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sklearn")
+
+import sketchkit as sk  # noqa: E402
+from sketchkit import _native  # noqa: E402
+from sketchkit.selection import LogisticSampler, coreset_loss_ratio  # noqa: E402
+
+DEFAULTS = _native.sampling_defaults()
+
+
+def _data(n=400, d=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)) * rng.exponential(size=(n, 1))
+    y = (X @ np.arange(1.0, d + 1) + rng.logistic(size=n) > 0).astype(int)
+    return X, y
+
+
+def test_weighted_sums_are_unbiased():
+    X, y = _data(n=60)
+    f = np.random.default_rng(1).random(60) + 0.5
+    est = np.empty(1500)
+    for seed in range(est.size):
+        s = LogisticSampler(12, random_state=seed).fit(X, y)
+        est[seed] = s.sample_weight_ @ f[s.sample_indices_]
+    sd = est.std() / math.sqrt(est.size)
+    assert abs(est.mean() - f.sum()) < 5 * sd, (est.mean(), f.sum(), sd)
+
+
+def test_pilot_share_and_floor_one_give_the_documented_weights():
+    # floor = 1: both draws are uniform, so every draw weighs n / m whatever the
+    # pilot's fit: the total weight is n and each row's weight is (copies) * n / m.
+    X, y = _data()
+    n, m = X.shape[0], 50
+    s = LogisticSampler(m, floor=1.0, random_state=3).fit(X, y)
+    copies = s.sample_weight_ * m / n
+    np.testing.assert_allclose(copies, np.rint(copies), atol=1e-9)
+    assert int(np.rint(copies).sum()) == m
+
+
+def test_scores_follow_the_pilot_gradient_norms():
+    # Rows far out on the wrong side of a clean separator are drawn far more often than
+    # uniform; rows the pilot classifies confidently and correctly almost never.
+    rng = np.random.default_rng(2)
+    n = 4000
+    X = rng.standard_normal((n, 2))
+    y = (X[:, 0] > 0).astype(int)
+    bad = np.arange(20)
+    X[bad, 0] = 6.0 * np.where(y[bad] == 1, -1, 1)  # mislabelled, far out
+    hits = np.zeros(n)
+    for seed in range(20):
+        s = LogisticSampler(200, floor=0.0, random_state=seed).fit(X, y)
+        hits[s.sample_indices_] += 1
+    assert hits[bad].mean() > 10 * hits[20:].mean()
+
+
+def test_coreset_beats_uniform_at_the_same_size():
+    rng = np.random.default_rng(5)
+    n = 6000
+    X = rng.standard_normal((n, 4))
+    y = (X @ np.array([2.0, -1.0, 0.5, 0.0]) + 0.3 * rng.logistic(size=n) > 0).astype(int)
+    ours, unif = [], []
+    for seed in range(7):
+        s = LogisticSampler(150, random_state=seed).fit(X, y)
+        ours.append(coreset_loss_ratio(X, y, s.sample_indices_, s.sample_weight_, loss="logistic"))
+        u = np.random.default_rng(seed).choice(n, 150, replace=False)
+        unif.append(coreset_loss_ratio(X, y, u, np.full(150, n / 150), loss="logistic"))
+    assert np.median(ours) < np.median(unif)
+
+
+def test_determinism_any_thread_count(restore_threads):
+    X, y = _data(n=5000, d=5, seed=8)
+    out = []
+    for threads in (1, 4):
+        sk.set_num_threads(threads)
+        s = LogisticSampler(300, random_state=7).fit(X, y)
+        out.append((s.sample_indices_, s.sample_weight_))
+    np.testing.assert_array_equal(out[0][0], out[1][0])
+    np.testing.assert_array_equal(out[0][1], out[1][1])
+    other = LogisticSampler(300, random_state=8).fit(X, y).sample_indices_
+    assert not np.array_equal(other, out[0][0])
+
+
+def test_default_size_is_the_leverage_rule_on_d_plus_one():
+    X, y = _data(n=3000, d=3)
+    eps, delta = DEFAULTS["eps"], DEFAULTS["delta"]
+    rule = math.ceil(4 * math.log(2 * 4 / delta) / eps**2)
+    s = LogisticSampler(floor=1.0, random_state=0).fit(X, y)
+    assert int(round(3000 / s.sample_weight_.min())) == rule
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "y_kind", "match"),
+    [
+        ({"pilot": 0.0}, "two", "pilot"),
+        ({"pilot": 1.0}, "two", "pilot"),
+        ({"ridge": 0.0}, "two", "ridge"),
+        ({"floor": 1.5}, "two", "floor"),
+        ({"n_samples": 1}, "two", "n_samples"),
+        ({}, "three", "y"),
+        ({}, "one", "y"),
+        ({}, "none", "y"),
+    ],
+)
+def test_bad_inputs_name_the_argument(kwargs, y_kind, match):
+    X, y = _data(n=50)
+    y = {
+        "two": y,
+        "three": np.arange(50) % 3,
+        "one": np.zeros(50, dtype=int),
+        "none": None,
+    }[y_kind]
+    with pytest.raises(ValueError, match=match):
+        LogisticSampler(**{"n_samples": 10, **kwargs}).fit_resample(X, y)
+
+
+def test_nan_is_refused():
+    X, y = _data(n=50)
+    X[3, 1] = np.nan
+    with pytest.raises(ValueError, match="X"):
+        LogisticSampler(10).fit(X, y)
