@@ -28,8 +28,9 @@ SVD, Nyström, randomly pivoted Cholesky, Hutch++, leverage scores) is
 implicitly.
 
 Data that arrives in row blocks (out of core, in shards, on several processes) is
-:mod:`sketchkit.stream`: :class:`RowSketch` accumulates ``S @ A`` block by block, with
-results bit-identical for every blocking, arrival order and merge tree.
+:mod:`sketchkit.stream`: :class:`~sketchkit.stream.RowSketch` accumulates ``S @ A``
+block by block, with results bit-identical for every blocking, arrival order and merge
+tree.
 
 The scikit-learn compatible transformers :class:`SparseRandomProjection`,
 :class:`GaussianRandomProjection`, :class:`SparseSignProjection`,

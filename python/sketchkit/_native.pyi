@@ -21,6 +21,7 @@ __all__ = [
     "search_hamming",
     "SketchOperator",
     "HadamardRotation",
+    "RowSketch",
     "fwht_inplace",
     "fwht_vec",
     "all_finite",
@@ -300,7 +301,7 @@ class SketchOperator:
     @overload
     def to_csc(self, dtype: _DType) -> tuple[_FloatArray, NDArray[np.int64], NDArray[np.int64]]: ...
 
-# ------------------------------------------------------------------ Hadamard
+# ------------------------------------------------------------------ streaming
 @final
 class RowSketch:
     """Streaming, mergeable ``S @ A`` over row blocks of ``A`` (``d × n_columns``);
@@ -356,6 +357,8 @@ class RowSketch:
     ) -> RowSketch:
         """A state rebuilt from :meth:`state` (every part checked)."""
 
+# ------------------------------------------------------------------ Hadamard
+@final
 class HadamardRotation:
     """Randomized Hadamard rotation ``Q`` of order ``d'`` (next power of two >= d)."""
 

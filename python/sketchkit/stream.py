@@ -14,7 +14,7 @@ Two directions of a sketch operator ``S`` (``k × d``) work on row blocks:
 Contract of :class:`RowSketch`
     The result is a pure function of ``(S, A)``: **bit-identical for every blocking of
     the rows, every arrival order, every merge tree, every process and thread count**.
-    It equals the one-shot :meth:`SketchOperator.sketch` within rounding (not bitwise:
+    It equals the one-shot :meth:`sketchkit.SketchOperator.sketch` within rounding (not bitwise:
     the one-shot kernel sums in another order).
 
     This is reached with *canonical strips* of ``B = max(4096, 4 · 2^⌈log2 k⌉)`` rows (a

@@ -287,7 +287,7 @@ impl<T: Real> RowSketch<T> {
     ) {
         while h < self.height {
             let sib = a ^ 1;
-            if a % 2 == 0 && (sib << h) >= self.strips {
+            if a.is_multiple_of(2) && (sib << h) >= self.strips {
                 // No right child: the parent is the left child alone.
             } else if let Some(w) = nodes.remove(&(h, sib)) {
                 // left + right, elementwise (IEEE addition is commutative).

@@ -834,7 +834,7 @@ impl Sketch {
         a: MatRef<'_, T>,
         out: MatMut<'_, T>,
     ) -> Result<()> {
-        let r1 = r0.checked_add(a.rows()).unwrap_or(usize::MAX);
+        let r1 = r0.saturating_add(a.rows());
         self.columns(r0, r1)?.sketch(a, out)
     }
 
@@ -846,7 +846,7 @@ impl Sketch {
         a: &CsrRef<'_, T, I>,
         out: MatMut<'_, T>,
     ) -> Result<()> {
-        let r1 = r0.checked_add(a.rows).unwrap_or(usize::MAX);
+        let r1 = r0.saturating_add(a.rows);
         self.columns(r0, r1)?.sketch_csr(a, out)
     }
 }
