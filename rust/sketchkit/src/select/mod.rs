@@ -21,6 +21,7 @@ pub mod baselines;
 pub mod hashing;
 pub mod knn;
 pub mod minibatch;
+pub mod prototypes;
 pub mod rows;
 
 pub use knn::{GraphRef, KnnGraph};
