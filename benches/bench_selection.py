@@ -535,6 +535,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{os.getloadavg()[0]:.1f}"
         + ("; quick mode" if args.quick else "")
         + (f"; GAS overrides {gas_kw}" if gas_kw else "")
+        + (f"; merged from {len(args.from_json.split(','))} saved runs" if args.from_json else "")
     )
     summaries, details = [], []
     for h, names in halves.items():
