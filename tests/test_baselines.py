@@ -1,6 +1,7 @@
-"""Classic instance-selection baselines: exact agreement of ENN and DROP3 with NumPy
-reference implementations, CNN consistency, exact stratified quotas, LSH-IS
-properties, CSR = dense, float32/float64, determinism and argument errors."""
+"""Classic instance-selection baselines: exact agreement of ENN, DROP3, k-center
+greedy and kernel herding with NumPy reference implementations, CNN consistency,
+exact quotas, LSH-IS properties, medoids on separated blobs, CSR = dense,
+float32/float64, determinism across thread counts and argument errors."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ from sketchkit.selection._baselines import (
     DROP3,
     CondensedNearestNeighbour,
     EditedNearestNeighbours,
+    KCenterGreedySelector,
+    KernelHerdingSelector,
+    KMeansMedoidsSelector,
     LSHInstanceSelector,
     StratifiedRandomSelector,
 )
@@ -260,6 +264,9 @@ def selectors():
         DROP3(n_neighbors=3),
         LSHInstanceSelector("S", n_funcs=4, width=8.0, random_state=5),
         LSHInstanceSelector("F", n_funcs=4, width=8.0, random_state=5),
+        KMeansMedoidsSelector(reduction=0.8, random_state=5),
+        KCenterGreedySelector(reduction=0.8),
+        KernelHerdingSelector(reduction=0.8, random_state=5),
     ]
 
 
@@ -271,7 +278,14 @@ def test_csr_equals_dense(sel):
     for fmt in (sp.csr_matrix, sp.csc_matrix):
         Xs = fmt(X)
         X_res, y_res = sel.fit_resample(Xs, y)
-        np.testing.assert_array_equal(sel.sample_indices_, dense)
+        if isinstance(sel, tuple(PROTOTYPES)):
+            # sparse distances round differently (‖x‖² − 2x·c + ‖c‖²): the same
+            # counts per class and nearly the same rows
+            np.testing.assert_array_equal(np.bincount(y_res), np.bincount(y[dense]))
+            assert np.isin(sel.sample_indices_, dense).mean() >= 0.9
+            dense = sel.sample_indices_.copy()
+        else:
+            np.testing.assert_array_equal(sel.sample_indices_, dense)
         assert sp.issparse(X_res)
         np.testing.assert_array_equal(X_res.toarray(), X[dense])
         np.testing.assert_array_equal(y_res, y[dense])
@@ -285,8 +299,10 @@ def test_float32_and_float64(sel):
     X_res, _ = sel.fit_resample(X32, y)
     assert X_res.dtype == np.float32
     b = sel.fit(X32.astype(np.float64), y).sample_indices_
-    # the same data in two precisions selects the same rows
-    np.testing.assert_array_equal(a, b)
+    if not isinstance(sel, tuple(PROTOTYPES)):
+        # the same data in two precisions selects the same rows (the prototype
+        # selectors compute means and kernels in the input's precision: they may not)
+        np.testing.assert_array_equal(a, b)
     assert a.dtype == np.int64 and np.all(np.diff(a) > 0)
 
 
@@ -297,7 +313,9 @@ def test_deterministic(sel, restore_threads):
     _native.set_num_threads(1)
     b = sel.fit(X, y).sample_indices_.copy()
     np.testing.assert_array_equal(a, b)
-    if "random_state" in sel.get_params() and not isinstance(sel, EditedNearestNeighbours):
+    # (kernel herding draws only for classes above 2000 rows)
+    seeded = not isinstance(sel, (EditedNearestNeighbours, KernelHerdingSelector))
+    if "random_state" in sel.get_params() and seeded:
         c = sel.set_params(random_state=6).fit(X, y).sample_indices_
         assert not np.array_equal(a, c)
 
@@ -332,6 +350,11 @@ def test_nan_and_length_mismatch():
         (LSHInstanceSelector(width=float("inf")), "width"),
         (StratifiedRandomSelector(reduction=1.5), "reduction"),
         (StratifiedRandomSelector(reduction=0.0), "reduction"),
+        (KMeansMedoidsSelector(reduction=1.0), "reduction"),
+        (KMeansMedoidsSelector(max_iter=0), "max_iter"),
+        (KMeansMedoidsSelector(max_iter=-3), "max_iter"),
+        (KCenterGreedySelector(reduction=-0.1), "reduction"),
+        (KernelHerdingSelector(reduction=2.0), "reduction"),
     ],
 )
 def test_bad_parameters(sel, name):
@@ -377,3 +400,119 @@ def test_native_errors_name_arguments():
     Xn[0, 0] = np.inf
     with pytest.raises(ValueError, match="X"):
         _native.enn_select(Xn, codes, 2, 3, "euclidean")
+
+
+# ---------------------------------------------------------------------------
+# Prototype baselines: k-means medoids, k-center greedy, kernel herding.
+
+PROTOTYPES = [KMeansMedoidsSelector, KCenterGreedySelector, KernelHerdingSelector]
+
+
+def _prototype(cls, reduction, seed=0):
+    if cls is KCenterGreedySelector:
+        return cls(reduction=reduction)
+    return cls(reduction=reduction, random_state=seed)
+
+
+@pytest.mark.parametrize("cls", PROTOTYPES, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("reduction", [0.5, 0.9, 0.96])
+def test_prototype_quotas_exact(cls, reduction):
+    X, y = blobs(503, 4, 11, d=5)
+    sel = _prototype(cls, reduction)
+    _, y_res = sel.fit_resample(X, y)
+    codes = np.unique(y, return_inverse=True)[1].astype(np.uint32)
+    want = class_quotas(codes, 4, reduction)
+    np.testing.assert_array_equal(np.bincount(y_res, minlength=4), want)
+    assert np.all(np.diff(sel.sample_indices_) > 0)
+
+
+def test_k_center_on_a_line_takes_the_mean_row_then_the_extremes():
+    # 21 points on a line per class; the quota of 3 (reduction 6/7 of 21 -> 3 rows)
+    X = np.concatenate([np.arange(21.0), 100 + np.arange(21.0)])[:, None]
+    y = np.repeat([0, 1], 21)
+    sel = KCenterGreedySelector(reduction=1 - 3 / 21).fit(X, y)
+    np.testing.assert_array_equal(sel.sample_indices_, [0, 10, 20, 21, 31, 41])
+
+
+def test_k_center_matches_a_numpy_farthest_first_reference():
+    X, y = blobs(300, 3, 12, d=4)
+    sel = KCenterGreedySelector(reduction=0.9).fit(X, y)
+    codes = np.unique(y, return_inverse=True)[1].astype(np.uint32)
+    want = []
+    for c, q in enumerate(class_quotas(codes, 3, 0.9)):
+        m = np.flatnonzero(y == c)
+        dm = ((X[m] - X[m].mean(0)) ** 2).sum(1)
+        picks = [m[np.lexsort((m, dm))[0]]]
+        dmin = np.full(m.size, np.inf)
+        while len(picks) < q:
+            dmin = np.minimum(dmin, ((X[m] - X[picks[-1]]) ** 2).sum(1))
+            dmin[np.isin(m, picks)] = -1
+            picks.append(m[np.lexsort((m, -dmin))[0]])
+        want += picks
+    np.testing.assert_array_equal(sel.sample_indices_, np.sort(want))
+
+
+def test_medoids_keep_one_row_near_the_centre_of_each_blob():
+    rng = np.random.default_rng(13)
+    centres = np.array([[0.0, 0.0], [50.0, 0.0], [0.0, 50.0], [50.0, 50.0]])
+    X = np.vstack([c + rng.normal(0, 1, (25, 2)) for c in centres] * 2)
+    y = np.repeat([0, 1], 100)  # each class: the four blobs
+    for seed in range(4):
+        sel = KMeansMedoidsSelector(reduction=0.96, random_state=seed).fit(X, y)
+        idx = sel.sample_indices_
+        assert len(idx) == 8
+        for c in (0, 1):
+            kept = idx[y[idx] == c]
+            blob = (kept % 100) // 25
+            assert sorted(blob) == [0, 1, 2, 3], (seed, kept)
+            # the medoid is near its blob's centre (within 1.5 sigma)
+            assert np.all(np.linalg.norm(X[kept] - centres[blob], axis=1) < 1.5)
+
+
+def test_herding_matches_a_numpy_reference_on_a_small_class():
+    X, y = blobs(120, 2, 14, d=3)
+    sel = KernelHerdingSelector(reduction=0.9, random_state=0).fit(X, y)
+    codes = np.unique(y, return_inverse=True)[1].astype(np.uint32)
+    want = []
+    for c, q in enumerate(class_quotas(codes, 2, 0.9)):
+        m = np.flatnonzero(y == c)
+        gaps = ((X[m[1:]] - X[m[:-1]]) ** 2).sum(1)
+        gaps = np.sort(gaps[gaps > 0])
+        h = gaps[len(gaps) // 2]
+        K = np.exp(-((X[m][:, None] - X[m][None]) ** 2).sum(-1) / h)
+        mu, acc, kept = K.mean(1), np.zeros(m.size), np.zeros(m.size, bool)
+        for t in range(q):
+            v = np.where(kept, -np.inf, mu - acc / (t + 1))
+            p = int(np.argmax(v))
+            kept[p] = True
+            acc += K[:, p]
+            want.append(m[p])
+    np.testing.assert_array_equal(sel.sample_indices_, np.sort(want))
+
+
+def test_medoids_large_class_goes_coarse_to_fine_and_keeps_the_quota():
+    # 40000 rows x 500 centres = 2e7 pairs > 2^24: the coarse-to-fine path.
+    rng = np.random.default_rng(15)
+    X = rng.random((40000, 3))
+    y = (X[:, 0] > 0.97).astype(int)
+    sel = KMeansMedoidsSelector(reduction=1 - 500 / 38800, max_iter=3, random_state=0)
+    _, y_res = sel.fit_resample(X, y)
+    codes = np.unique(y, return_inverse=True)[1].astype(np.uint32)
+    np.testing.assert_array_equal(np.bincount(y_res), class_quotas(codes, 2, sel.reduction))
+    # the medoids spread over the class: every cell of a 4 x 4 grid holds some
+    kept = X[sel.sample_indices_][y_res == 0]
+    cells = np.unique((kept[:, 1] * 4).astype(int) * 4 + (kept[:, 2] * 4).astype(int))
+    assert cells.size == 16
+
+
+def test_prototype_native_errors_name_arguments():
+    X, y = blobs(40, 2, 10)
+    codes = y.astype(np.uint32)
+    with pytest.raises(ValueError, match="quota"):
+        _native.kmeans_medoids_select(X, codes, 2, [1000, 1], 10, 0)
+    with pytest.raises(ValueError, match="quota"):
+        _native.k_center_select(X, codes, 2, [1])
+    with pytest.raises(ValueError, match="y"):
+        _native.kernel_herding_select(X, codes[:-1], 2, [2, 2], 0)
+    with pytest.raises(ValueError, match="max_iter"):
+        _native.kmeans_medoids_select(X, codes, 2, [2, 2], 0, 0)

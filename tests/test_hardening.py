@@ -564,7 +564,11 @@ SELECTION_STREAMS = {
     "lsh_is_s": lambda s: sel.LSHInstanceSelector(variant="S", random_state=s),
     "lsh_is_f": lambda s: sel.LSHInstanceSelector(variant="F", random_state=s),
     "stratified": lambda s: sel.StratifiedRandomSelector(reduction=0.7, random_state=s),
-    "attention": lambda s: sel.GraphAttentionSelector(reduction=0.7, random_state=s),
+    # The score-ordered cover (the default strategy before "prototypes"): its
+    # golden digests pin the graph and score streams.
+    "attention": lambda s: sel.GraphAttentionSelector(
+        reduction=0.7, strategy="cover", random_state=s
+    ),
 }
 
 

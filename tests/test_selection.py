@@ -425,3 +425,83 @@ def test_verbose_on_a_terminal_off_draws_nothing(blobs, monkeypatch) -> None:
     monkeypatch.setattr(sys, "stderr", terminal)
     GraphAttentionSelector(reduction=0.5, random_state=0).fit_resample(X, y)
     assert terminal.getvalue() == ""
+
+
+# ------------------------------------------------------------------ strategies
+@pytest.mark.parametrize("reduction", [0.9, 0.96])
+def test_prototype_strategy_quotas_weights_and_noise(blobs, reduction: float) -> None:
+    X, y = blobs
+    sel = GraphAttentionSelector(reduction=reduction, random_state=0).fit(X, y)
+    idx = sel.sample_indices_
+    codes = np.unique(y, return_inverse=True)[1].astype(np.uint32)
+    want = class_quotas(codes, 4, reduction)
+    np.testing.assert_array_equal(np.bincount(y[idx], minlength=4), want)
+    for c in range(4):  # weights stand for the whole class
+        assert sel.sample_weight_[y[idx] == c].sum() == pytest.approx((y == c).sum())
+    assert np.all(sel.sample_weight_ > 0)
+    # noise is edited out while clean rows are left
+    assert not sel.noisy_[idx].any()
+
+
+def test_prototype_strategy_without_boundary_share_keeps_medoids_of_clean_rows() -> None:
+    # Two far-apart classes, each of four tight blobs: no boundary, no noise, so
+    # the prototypes are one medoid per blob.
+    rng = np.random.default_rng(3)
+    centres = np.array([[0.0, 0.0], [30.0, 0.0], [0.0, 30.0], [30.0, 30.0]])
+    X = np.vstack([c + rng.normal(0, 1, (50, 2)) for c in centres])
+    X = np.vstack([X, X + 200.0])
+    y = np.repeat([0, 1], 200)
+    for share in (0.0, 0.25):
+        sel = GraphAttentionSelector(reduction=0.98, boundary_share=share, random_state=0)
+        idx = sel.fit(X, y).sample_indices_
+        assert len(idx) == 8
+        for c in (0, 1):
+            kept = idx[y[idx] == c]
+            assert sorted((kept % 200) // 50) == [0, 1, 2, 3]
+
+
+def test_cover_strategy_is_the_score_ordered_cover(blobs) -> None:
+    X, y = blobs
+    sel = GraphAttentionSelector(reduction=0.9, strategy="cover", random_state=1).fit(X, y)
+    g = sel.graph_
+    codes = np.unique(y, return_inverse=True)[1].astype(np.uint32)
+    idx, w, hops = _native.attention_select(
+        g.indptr.astype(np.int64),
+        g.indices.astype(np.int64),
+        g.data.astype(np.float64),
+        codes,
+        4,
+        sel.scores_,
+        sel.noisy_,
+        class_quotas(codes, 4, 0.9),
+    )
+    np.testing.assert_array_equal(sel.sample_indices_, idx)
+    np.testing.assert_array_equal(sel.sample_weight_, w)
+    np.testing.assert_array_equal(sel.hops_, hops)
+
+
+def test_prototype_strategy_determinism_across_threads(blobs, restore_threads) -> None:
+    X, y = blobs
+    res = []
+    for t in (1, 2):
+        sk.set_num_threads(t)
+        s = GraphAttentionSelector(reduction=0.96, random_state=3).fit(X, y)
+        res.append((s.sample_indices_, s.sample_weight_))
+    np.testing.assert_array_equal(res[0][0], res[1][0])
+    np.testing.assert_array_equal(res[0][1], res[1][1])
+
+
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        ({"strategy": "medoid"}, ValueError, "strategy"),
+        ({"boundary_share": 1.5}, ValueError, "boundary_share"),
+        ({"boundary_share": -0.1}, ValueError, "boundary_share"),
+        ({"max_iter": 0}, ValueError, "max_iter"),
+        ({"max_iter": 2.5}, TypeError, "max_iter"),
+    ],
+)
+def test_strategy_parameters_are_checked(blobs, kwargs: dict, exc: type, match: str) -> None:
+    X, y = blobs
+    with pytest.raises(exc, match=match):
+        GraphAttentionSelector(reduction=0.9, **kwargs).fit_resample(X, y)

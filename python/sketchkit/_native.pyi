@@ -38,11 +38,15 @@ __all__ = [
     "graph_recall",
     "attention_scores",
     "attention_select",
+    "attention_select_prototypes",
     "stratified_random_select",
     "cnn_select",
     "enn_select",
     "drop3_select",
     "lsh_is_select",
+    "kmeans_medoids_select",
+    "k_center_select",
+    "kernel_herding_select",
     "gpu_available",
     "gpu_info",
     "gpu_project",
@@ -130,6 +134,9 @@ class _HashDefaults(TypedDict):
 class _AttentionDefaults(TypedDict):
     noise_threshold: float
     boundary_weight: float
+    boundary_share: float
+    difficulty_weight: float
+    max_iter: int
 
 # ------------------------------------------------------------------ the core's names
 FAMILIES: tuple[str, ...]
@@ -517,6 +524,24 @@ def attention_select(
 ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]]:
     """Coverage-aware selection: ``(indices, weights, hops)``."""
 
+def attention_select_prototypes(
+    x: _Rows,
+    indptr: NDArray[np.int64],
+    indices: NDArray[np.int64],
+    distances: NDArray[np.float64],
+    y: _Labels,
+    n_classes: int,
+    score: NDArray[np.float64],
+    agreement: NDArray[np.float64],
+    noisy: NDArray[np.bool_],
+    quota: Sequence[int] | None,
+    boundary_share: float,
+    difficulty_weight: float,
+    max_iter: int,
+    seed: int,
+) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]]:
+    """Prototype selection guided by the scores: ``(indices, weights, hops)``."""
+
 # Baselines: each returns the kept row indices (int64, ascending).
 def stratified_random_select(
     y: _Labels, n_classes: int, quota: Sequence[int], seed: int
@@ -539,6 +564,15 @@ def lsh_is_select(
     n_funcs: int,
     width: float,
     seed: int,
+) -> NDArray[np.int64]: ...
+def kmeans_medoids_select(
+    x: _Rows, y: _Labels, n_classes: int, quota: Sequence[int], max_iter: int, seed: int
+) -> NDArray[np.int64]: ...
+def k_center_select(
+    x: _Rows, y: _Labels, n_classes: int, quota: Sequence[int]
+) -> NDArray[np.int64]: ...
+def kernel_herding_select(
+    x: _Rows, y: _Labels, n_classes: int, quota: Sequence[int], seed: int
 ) -> NDArray[np.int64]: ...
 
 # ------------------------------------------------------------------ GPU backend

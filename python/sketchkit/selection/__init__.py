@@ -5,7 +5,9 @@
 * baselines with the same API: :class:`StratifiedRandomSelector`,
   :class:`CondensedNearestNeighbour` (Hart's multi-class CNN),
   :class:`EditedNearestNeighbours` (Wilson), :class:`DROP3`,
-  :class:`LSHInstanceSelector` (LSH-IS-S and LSH-IS-F);
+  :class:`LSHInstanceSelector` (LSH-IS-S and LSH-IS-F), and prototype baselines at a
+  fixed size: :class:`KMeansMedoidsSelector`, :class:`KCenterGreedySelector`,
+  :class:`KernelHerdingSelector`;
 * row samplers with importance weights and guarantees: :class:`LeverageSampler`,
   :class:`SensitivitySampler` (ℓp), :class:`DPPSampler`, :class:`VolumeSampler`,
   :class:`RS2Sampler`, and :func:`coreset_loss_ratio` (unsupervised: ``y`` optional,
@@ -32,6 +34,9 @@ from ._baselines import (
     DROP3,
     CondensedNearestNeighbour,
     EditedNearestNeighbours,
+    KCenterGreedySelector,
+    KernelHerdingSelector,
+    KMeansMedoidsSelector,
     LSHInstanceSelector,
     StratifiedRandomSelector,
 )
@@ -74,6 +79,9 @@ __all__ = [
     "sensitivity_scores",
     "CondensedNearestNeighbour",
     "EditedNearestNeighbours",
+    "KCenterGreedySelector",
+    "KMeansMedoidsSelector",
+    "KernelHerdingSelector",
     "LSHInstanceSelector",
     "StratifiedRandomSelector",
     "GraphAttentionSelector",

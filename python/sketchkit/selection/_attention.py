@@ -14,7 +14,11 @@ from ._base import BaseSelector, class_quotas
 from ._graph import HASH_DEFAULTS, _metric, _to_csr, build_hasher
 
 #: The core's attention defaults (``AttentionConfig::default()``).
-_ATTENTION_DEFAULTS: dict[str, float] = _native.attention_defaults()
+_ATTENTION_DEFAULTS = _native.attention_defaults()
+
+#: Selection strategies: k-means prototypes of the clean rows plus boundary rows, or
+#: the score-ordered graph cover alone.
+_STRATEGIES = ("prototypes", "cover")
 
 __all__ = ["GraphAttentionSelector"]
 
@@ -50,13 +54,21 @@ class GraphAttentionSelector(BaseSelector):
        received). Rows with :math:`g_i <` ``noise_threshold`` are noise. Score
        :math:`s_i = (r_i + 1/k)(1 + \lambda b_i)` for clean rows (λ =
        ``boundary_weight``), :math:`-b_i` for noisy ones.
-    3. **Selection, per class.** Rows in descending score order are kept greedily,
-       skipping rows already covered by a kept row's same-class neighbourhood
-       (``h`` hops, the largest ``h`` whose full cover still needs the class's
-       quota), so kept rows spread over the class while boundary and hub rows come
-       first. With ``reduction=None`` each class keeps its full one-hop cover of
-       clean rows (a size the data choose); otherwise ``n_c (1 - reduction)`` rounded half up
-       rows (at least one).
+    3. **Selection, per class** (``strategy="prototypes"``, the default). With the
+       class's budget :math:`q_c`: noisy rows are edited out; a share
+       ``boundary_share`` of :math:`q_c` goes to boundary rows (clean rows with
+       :math:`b_i > 0`, in score order, skipping rows inside an already kept row's
+       same-class neighbourhood, so they spread along the boundary); the rest goes to
+       the **k-means medoids** of the other clean rows (k-means++ seeding, at most
+       ``max_iter`` Lloyd iterations, the real row nearest each centre), which cover
+       the class's modes and interior. ``strategy="cover"`` is the score-ordered
+       graph cover alone: rows in descending score order, skipping rows already
+       covered by a kept row's same-class neighbourhood within ``h`` hops (the
+       largest ``h`` whose full cover still needs the quota).
+    4. **Size.** ``round(n_c (1 - reduction))`` rows per class (rounded half up, at
+       least one), or with ``reduction=None`` the size of the class's one-hop graph
+       cover of clean rows (a size the data choose: smaller for classes whose
+       neighbourhoods are large and redundant).
 
     Parameters
     ----------
@@ -78,6 +90,18 @@ class GraphAttentionSelector(BaseSelector):
     metric : {"euclidean", "cosine"}, default="euclidean"
     noise_threshold : float in [0, 1], default=0.5
     boundary_weight : float, default=1.0
+    strategy : {"prototypes", "cover"}, default="prototypes"
+        How each class's budget is spent (step 3).
+    boundary_share : float in [0, 1], default=0.25
+        Share of a class's budget for boundary rows (``strategy="prototypes"``).
+    difficulty_weight : float in [0, 1], default=0.0
+        With a ``reduction`` and ``strategy="prototypes"``, share the total budget
+        across classes by :math:`n_c ((1 - \alpha) + \alpha B_c / \bar B)`, where
+        :math:`B_c` is class :math:`c`'s mean boundary score :math:`b_i` and
+        :math:`\bar B` the overall mean (α = ``difficulty_weight``; 0 keeps budgets
+        proportional to class size). Each class keeps between 1 and :math:`n_c` rows.
+    max_iter : int, default=10
+        Lloyd iterations of the per-class k-means at most.
     %(random_state)s
     verbose : bool, default=False
         Show the stages (graph, scores, selection) as a ``tqdm`` progress bar on
@@ -89,9 +113,10 @@ class GraphAttentionSelector(BaseSelector):
     ----------
     %(selector_attributes)s
     sample_weight_ : ndarray of float64
-        Weight of each kept row: the rows it stands for (its own class's rows it
-        covered), rescaled so each class's weights sum to its size. A model fitted on
-        the subset with these weights mimics one fitted on all rows.
+        Weight of each kept row: the rows it stands for (a medoid: its k-means
+        cluster; with ``strategy="cover"``: its own class's rows it covered), rescaled
+        so each class's weights sum to its size. A model fitted on the subset with
+        these weights mimics one fitted on all rows.
     scores_ : ndarray of float64, shape (n_samples,)
         Importance of every input row.
     agreement_ : ndarray of float64
@@ -101,13 +126,25 @@ class GraphAttentionSelector(BaseSelector):
     graph_ : scipy.sparse.csr_matrix of shape (n_samples, n_samples)
         The kNN graph (values are distances).
     hops_ : ndarray of int64
-        Cover radius used per class.
+        Cover radius used per class (1 with ``strategy="prototypes"``).
 
     Notes
     -----
     Time is :math:`O(n \cdot d \cdot (n\_bits + n\_views \cdot max\_bucket))` for the
     hashed graph and :math:`O(n \cdot d \cdot batch\_size)` for mini-batches; the
-    attention and selection steps are :math:`O(n k)`. Memory is linear in ``n``.
+    attention and cover steps are :math:`O(n k)`. The k-means costs
+    :math:`O(n_c q_c d)` per iteration and class; a class with more than
+    :math:`2^{24}` row–centre pairs is first split by a coarse k-means into
+    :math:`\lceil\sqrt{q_c}\rceil` groups that share the quota by size, so the cost
+    stays near :math:`O(n_c \sqrt{q_c} d)` per iteration at large scale. No step
+    compares all pairs of rows. Memory is linear in ``n``. The k-means dominates
+    on large inputs (at :math:`10^5` rows of 64 features and ``reduction=0.96`` it
+    took about five times as long as the graph and scores): ``strategy="cover"``
+    is the linear-time choice for millions of rows.
+
+    The defaults (``strategy``, ``boundary_share``) were chosen on the tuning half
+    of ``benches/selection_datasets.py`` and reported on its validation half
+    (``benches/results_selection.md``).
     Results are deterministic for a seed and independent of the thread count.
     Every class keeps at least one row: a class with a single member keeps it, and a
     class whose rows are all flagged as noise keeps its best-scored row. NaN or
@@ -133,6 +170,10 @@ class GraphAttentionSelector(BaseSelector):
         metric: str = _native.METRICS[0],
         noise_threshold: float = _ATTENTION_DEFAULTS["noise_threshold"],
         boundary_weight: float = _ATTENTION_DEFAULTS["boundary_weight"],
+        strategy: str = "prototypes",
+        boundary_share: float = _ATTENTION_DEFAULTS["boundary_share"],
+        difficulty_weight: float = _ATTENTION_DEFAULTS["difficulty_weight"],
+        max_iter: int = int(_ATTENTION_DEFAULTS["max_iter"]),
         random_state: Any = None,
         verbose: bool = False,
     ) -> None:
@@ -150,6 +191,10 @@ class GraphAttentionSelector(BaseSelector):
         self.metric = metric
         self.noise_threshold = noise_threshold
         self.boundary_weight = boundary_weight
+        self.strategy = strategy
+        self.boundary_share = boundary_share
+        self.difficulty_weight = difficulty_weight
+        self.max_iter = max_iter
         self.random_state = random_state
         self.verbose = verbose
 
@@ -178,6 +223,10 @@ class GraphAttentionSelector(BaseSelector):
         # The core checks their ranges (before the scores, after the graph).
         nt = as_float(self.noise_threshold, "noise_threshold")
         bw = as_float(self.boundary_weight, "boundary_weight")
+        strategy = check_choice(self.strategy, "strategy", _STRATEGIES)
+        share = as_float(self.boundary_share, "boundary_share")
+        difficulty = as_float(self.difficulty_weight, "difficulty_weight")
+        max_iter = as_int(self.max_iter, "max_iter")
         stages = _Stages(bool(self.verbose), 3)
         try:
             parts = self._build_graph(rows, codes, n_classes, n)
@@ -186,7 +235,25 @@ class GraphAttentionSelector(BaseSelector):
                 *parts, codes, n_classes, nt, bw
             )
             stages.step("attention scores")
-            idx, weights, hops = _native.attention_select(*parts, codes, n_classes, score, noisy, q)
+            if strategy == "cover":
+                idx, weights, hops = _native.attention_select(
+                    *parts, codes, n_classes, score, noisy, q
+                )
+            else:
+                idx, weights, hops = _native.attention_select_prototypes(
+                    rows,
+                    *parts,
+                    codes,
+                    n_classes,
+                    score,
+                    agreement,
+                    noisy,
+                    q,
+                    share,
+                    difficulty,
+                    max_iter,
+                    self._seed(),
+                )
             stages.step("selection")
         finally:
             stages.close()

@@ -5,7 +5,11 @@
 * :class:`CondensedNearestNeighbour` — Hart's multi-class CNN;
 * :class:`EditedNearestNeighbours` — Wilson's ENN;
 * :class:`DROP3` — Wilson & Martinez (2000);
-* :class:`LSHInstanceSelector` — LSH-IS-S / LSH-IS-F (Arnaiz-González et al. 2016).
+* :class:`LSHInstanceSelector` — LSH-IS-S / LSH-IS-F (Arnaiz-González et al. 2016);
+* prototype baselines at a fixed size: :class:`KMeansMedoidsSelector` (class-wise
+  k-means medoids), :class:`KCenterGreedySelector` (farthest-first traversal) and
+  :class:`KernelHerdingSelector` (RBF kernel herding). For a random baseline that
+  changes every epoch without repeating rows, use :class:`RS2Sampler` with ``y``.
 
 All return the kept rows in their original order (``sample_indices_`` ascending), are
 deterministic for a ``random_state`` and do not depend on the number of threads.
@@ -27,9 +31,15 @@ __all__ = [
     "DROP3",
     "CondensedNearestNeighbour",
     "EditedNearestNeighbours",
+    "KCenterGreedySelector",
+    "KMeansMedoidsSelector",
+    "KernelHerdingSelector",
     "LSHInstanceSelector",
     "StratifiedRandomSelector",
 ]
+
+#: The core's k-means iteration default.
+_KMEANS_ITERS = int(_native.attention_defaults()["max_iter"])
 
 
 @fill_doc
@@ -289,3 +299,125 @@ class LSHInstanceSelector(BaseSelector):
             as_float(self.width, "width"),  # the core checks that it is positive and finite
             self._seed(),
         )
+
+
+@fill_doc
+class KMeansMedoidsSelector(BaseSelector):
+    r"""Class-wise k-means medoids: k-means per class, keep the real row nearest each centre.
+
+    Parameters
+    ----------
+    reduction : float, default=0.9
+        Fraction of rows to drop, in ``(0, 1)``; class ``c`` keeps
+        ``round(n_c * (1 - reduction))`` rows, at least one (the centres of its
+        k-means).
+    max_iter : int, default=10
+        Lloyd iterations at most (fewer when the assignment stops changing).
+    %(random_state)s
+        It seeds the k-means++ initialisation.
+
+    Attributes
+    ----------
+    %(selector_attributes)s
+
+    Notes
+    -----
+    For class :math:`c` with quota :math:`q_c`, k-means++ seeding (each new centre
+    drawn with probability proportional to :math:`D(x)^2`, the squared distance to
+    the nearest centre so far) and Lloyd iterations minimise
+    :math:`\sum_i \min_j \lVert x_i - \mu_j \rVert^2` over the class's rows; the
+    row nearest each centre :math:`\mu_j` among its cluster is kept (ties by the
+    smaller row index). An empty cluster is replaced by the class's row farthest
+    from its centre among those not kept, so exactly :math:`q_c` rows are kept.
+
+    Cost :math:`O(n_c q_c d)` per iteration. A class with more than :math:`2^{24}`
+    row–centre pairs is first split by a coarse k-means into
+    :math:`\lceil\sqrt{q_c}\rceil` groups whose quotas are shared by group size
+    (largest remainder), recursively, so the cost is about
+    :math:`O(n_c \sqrt{q_c} d)` per iteration at large scale. Euclidean distance;
+    deterministic for a seed and the same for any number of threads (sums run in
+    row order).
+    """
+
+    def __init__(
+        self, reduction: float = 0.9, max_iter: int = _KMEANS_ITERS, random_state: Any = None
+    ) -> None:
+        self.reduction = reduction
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def _select(self, rows: Any, codes: np.ndarray, n_classes: int) -> np.ndarray:
+        q = class_quotas(codes, n_classes, self.reduction)
+        it = as_int(self.max_iter, "max_iter")
+        return _native.kmeans_medoids_select(rows, codes, n_classes, q, it, self._seed())
+
+
+@fill_doc
+class KCenterGreedySelector(BaseSelector):
+    r"""k-center greedy (coreset): farthest-first traversal per class.
+
+    Parameters
+    ----------
+    reduction : float, default=0.9
+        Fraction of rows to drop, in ``(0, 1)``; class ``c`` keeps
+        ``round(n_c * (1 - reduction))`` rows, at least one.
+
+    Attributes
+    ----------
+    %(selector_attributes)s
+
+    Notes
+    -----
+    Per class, the first kept row is the one nearest the class mean; each next one
+    is the row farthest from the kept set,
+    :math:`\arg\max_i \min_{s \in S} \lVert x_i - x_s \rVert` (ties by the smaller
+    row index). This is Gonzalez's 2-approximation of the minimax cover radius
+    (the k-center coreset of Sener & Savarese 2018). It favours outlying rows: a
+    cover of the class's extent, not of its density. Deterministic (no random
+    choice); :math:`O(n_c q_c d)` time, :math:`O(n_c)` memory per class; Euclidean.
+    """
+
+    def __init__(self, reduction: float = 0.9) -> None:
+        self.reduction = reduction
+
+    def _select(self, rows: Any, codes: np.ndarray, n_classes: int) -> np.ndarray:
+        q = class_quotas(codes, n_classes, self.reduction)
+        return _native.k_center_select(rows, codes, n_classes, q)
+
+
+@fill_doc
+class KernelHerdingSelector(BaseSelector):
+    r"""Kernel herding per class with an RBF kernel.
+
+    Parameters
+    ----------
+    reduction : float, default=0.9
+        Fraction of rows to drop, in ``(0, 1)``; class ``c`` keeps
+        ``round(n_c * (1 - reduction))`` rows, at least one.
+    %(random_state)s
+        It seeds the reference sample of classes above 2000 rows.
+
+    Attributes
+    ----------
+    %(selector_attributes)s
+
+    Notes
+    -----
+    Kernel :math:`k(x, z) = \exp(-\lVert x - z\rVert^2 / h)` with :math:`h` the
+    median squared distance between consecutive rows of the reference sample (the
+    class's rows, or 2000 of them drawn without replacement). With
+    :math:`\mu_i = \frac{1}{|R|}\sum_{z \in R} k(x_i, z)`, the kernel mean of the
+    class at row :math:`i`, pick :math:`t+1` maximises
+    :math:`\mu_i - \frac{1}{t+1}\sum_{s \in S} k(x_i, x_s)` over the rows not kept
+    (ties by the smaller index), so the kept rows' kernel mean tracks the class's
+    (Chen, Welling & Smola 2010). Exact kernel values, no feature map:
+    :math:`O(n_c (|R| + q_c) d)` time, :math:`O(n_c)` memory per class; Euclidean.
+    """
+
+    def __init__(self, reduction: float = 0.9, random_state: Any = None) -> None:
+        self.reduction = reduction
+        self.random_state = random_state
+
+    def _select(self, rows: Any, codes: np.ndarray, n_classes: int) -> np.ndarray:
+        q = class_quotas(codes, n_classes, self.reduction)
+        return _native.kernel_herding_select(rows, codes, n_classes, q, self._seed())

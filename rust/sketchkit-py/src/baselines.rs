@@ -7,6 +7,7 @@ use crate::select::{labels, metric, with_rows, RowsJob};
 use numpy::{PyArray1, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use sketchkit::select::baselines::{self, LshVariant};
+use sketchkit::select::prototypes;
 use sketchkit::select::{Labels, Metric, Rows};
 use sketchkit::Real;
 
@@ -15,6 +16,9 @@ enum Which {
     Enn(usize),
     Drop3(usize),
     Lsh(LshVariant, usize, usize, f64, u64),
+    KMeans(Vec<usize>, usize, u64),
+    KCenter(Vec<usize>),
+    Herding(Vec<usize>, u64),
 }
 
 struct BaselineJob<'a> {
@@ -35,6 +39,9 @@ impl RowsJob for BaselineJob<'_> {
             Which::Enn(k) => baselines::edited_nearest_neighbours(rows, &lab, k, self.metric),
             Which::Drop3(k) => baselines::drop3(rows, &lab, k, self.metric),
             Which::Lsh(v, t, f, w, seed) => baselines::lsh_is(rows, &lab, v, t, f, w, seed),
+            Which::KMeans(q, it, seed) => prototypes::kmeans_medoids(rows, &lab, &q, it, seed),
+            Which::KCenter(q) => prototypes::k_center_greedy(rows, &lab, &q),
+            Which::Herding(q, seed) => prototypes::kernel_herding(rows, &lab, &q, seed),
         }
     }
 }
@@ -134,4 +141,60 @@ pub(crate) fn lsh_is_select<'py>(
     let (t, f) = (count(n_tables, "n_tables")?, count(n_funcs, "n_funcs")?);
     let which = Which::Lsh(v, t, f, width, seed);
     run_job(py, x, y, n_classes, Metric::Euclidean, which)
+}
+
+/// Class-wise k-means medoids with `quota[c]` rows of class `c`.
+#[pyfunction]
+pub(crate) fn kmeans_medoids_select<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    y: &Bound<'py, PyArray1<u32>>,
+    n_classes: i64,
+    quota: Vec<i64>,
+    max_iter: i64,
+    seed: u64,
+) -> PyResult<Bound<'py, PyArray1<i64>>> {
+    let (q, it) = (counts(&quota, "quota")?, count(max_iter, "max_iter")?);
+    run_job(
+        py,
+        x,
+        y,
+        n_classes,
+        Metric::Euclidean,
+        Which::KMeans(q, it, seed),
+    )
+}
+
+/// k-center greedy (farthest-first traversal) with `quota[c]` rows of class `c`.
+#[pyfunction]
+pub(crate) fn k_center_select<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    y: &Bound<'py, PyArray1<u32>>,
+    n_classes: i64,
+    quota: Vec<i64>,
+) -> PyResult<Bound<'py, PyArray1<i64>>> {
+    let q = counts(&quota, "quota")?;
+    run_job(py, x, y, n_classes, Metric::Euclidean, Which::KCenter(q))
+}
+
+/// Kernel herding (RBF kernel) with `quota[c]` rows of class `c`.
+#[pyfunction]
+pub(crate) fn kernel_herding_select<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    y: &Bound<'py, PyArray1<u32>>,
+    n_classes: i64,
+    quota: Vec<i64>,
+    seed: u64,
+) -> PyResult<Bound<'py, PyArray1<i64>>> {
+    let q = counts(&quota, "quota")?;
+    run_job(
+        py,
+        x,
+        y,
+        n_classes,
+        Metric::Euclidean,
+        Which::Herding(q, seed),
+    )
 }

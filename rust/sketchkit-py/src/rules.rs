@@ -39,6 +39,15 @@ fn attention_defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("noise_threshold", c.noise_threshold)?;
     d.set_item("boundary_weight", c.boundary_weight)?;
+    d.set_item(
+        "boundary_share",
+        sketchkit::select::attention::BOUNDARY_SHARE,
+    )?;
+    d.set_item(
+        "difficulty_weight",
+        sketchkit::select::attention::DIFFICULTY_WEIGHT,
+    )?;
+    d.set_item("max_iter", sketchkit::select::prototypes::KMEANS_ITERS)?;
     Ok(d)
 }
 

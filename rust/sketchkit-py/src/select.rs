@@ -591,3 +591,86 @@ pub(crate) fn attention_select<'py>(
         index_array(py, sel.hops),
     ))
 }
+
+struct PrototypeJob<'a> {
+    graph: GraphRef<'a>,
+    labels: Labels<'a>,
+    scores: Scores,
+    quota: Option<Vec<usize>>,
+    share: f64,
+    difficulty: f64,
+    iters: usize,
+    seed: u64,
+}
+impl RowsJob for PrototypeJob<'_> {
+    type Out = attention::Selection;
+    fn run<T: Real, R: Rows<T>>(self, rows: &R) -> sketchkit::Result<Self::Out> {
+        attention::select_prototypes(
+            rows,
+            self.graph,
+            &self.labels,
+            &self.scores,
+            self.quota.as_deref(),
+            self.share,
+            self.difficulty,
+            self.iters,
+            self.seed,
+        )
+    }
+}
+
+/// Prototype selection guided by attention scores: `(indices, weights, hops)`.
+#[pyfunction]
+#[pyo3(signature = (x, indptr, indices, distances, y, n_classes, score, agreement, noisy, quota, boundary_share, difficulty_weight, max_iter, seed))]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+pub(crate) fn attention_select_prototypes<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    indptr: &Bound<'py, PyArray1<i64>>,
+    indices: &Bound<'py, PyArray1<i64>>,
+    distances: &Bound<'py, PyArray1<f64>>,
+    y: &Bound<'py, PyArray1<u32>>,
+    n_classes: i64,
+    score: &Bound<'py, PyArray1<f64>>,
+    agreement: &Bound<'py, PyArray1<f64>>,
+    noisy: &Bound<'py, PyArray1<bool>>,
+    quota: Option<Vec<i64>>,
+    boundary_share: f64,
+    difficulty_weight: f64,
+    max_iter: i64,
+    seed: u64,
+) -> PyResult<(
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<i64>>,
+)> {
+    let n_classes = count(n_classes, "n_classes")?;
+    let quota = quota.map(|q| counts(&q, "quota")).transpose()?;
+    let iters = count(max_iter, "max_iter")?;
+    let args = GraphArgs::borrow(indptr, indices, distances)?;
+    let g = args.view()?;
+    let gy = readonly(y, "y")?;
+    let lab = labels(&gy, g.n(), n_classes)?;
+    let scores = Scores {
+        score: score.to_vec()?,
+        agreement: agreement.to_vec()?,
+        representativeness: Vec::new(),
+        noisy: noisy.to_vec()?,
+    };
+    let job = PrototypeJob {
+        graph: g,
+        labels: lab,
+        scores,
+        quota,
+        share: boundary_share,
+        difficulty: difficulty_weight,
+        iters,
+        seed,
+    };
+    let sel = with_rows(py, x, job)?;
+    Ok((
+        index_array(py, sel.indices),
+        PyArray1::from_vec(py, sel.weights),
+        index_array(py, sel.hops),
+    ))
+}

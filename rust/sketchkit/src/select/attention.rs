@@ -413,3 +413,274 @@ pub fn select(
         hops: hops_used,
     })
 }
+
+/// Philox stream index of class `c`'s k-means seeding in [`select_prototypes`]:
+/// `IDX_PROTOTYPES + (c << 20)`.
+pub const IDX_PROTOTYPES: u64 = 8 << 40;
+/// Default share of a class's budget kept for boundary rows by [`select_prototypes`].
+pub const BOUNDARY_SHARE: f64 = 0.25;
+/// Default weight of class difficulty in the per-class budgets of
+/// [`select_prototypes`] (0: budgets proportional to class size).
+pub const DIFFICULTY_WEIGHT: f64 = 0.0;
+/// A row is a boundary row when its agreement is below `1 − BOUNDARY_TOLERANCE`
+/// (softmax weights of an all-same-class neighbourhood may sum to `1 − ε`).
+pub const BOUNDARY_TOLERANCE: f64 = 1e-9;
+
+/// Per-class budgets that follow class difficulty within the same total: class `c`
+/// weighs `n_c · ((1 − α) + α · B_c / B̄)`, where `B_c` is the class's mean boundary
+/// score `b_i` and `B̄` the mean over all rows (`α = difficulty_weight`). The total
+/// `Σ quota` is shared by weight (floors, then the largest remainders, ties by the
+/// smaller class), each class between 1 and `n_c` rows. `α = 0`, or no boundary
+/// at all, returns `quota` unchanged.
+pub fn difficulty_quota(
+    labels: &Labels<'_>,
+    agreement: &[f64],
+    quota: &[usize],
+    difficulty_weight: f64,
+) -> Result<Vec<usize>> {
+    if !(0.0..=1.0).contains(&difficulty_weight) {
+        return Err(SketchError::arg(
+            "difficulty_weight",
+            format!("must be in [0, 1], got {difficulty_weight}"),
+        ));
+    }
+    let counts = labels.counts();
+    let k = counts.len();
+    let mut bsum = vec![0.0f64; k];
+    for (i, &g) in agreement.iter().enumerate() {
+        bsum[labels.of(i) as usize] += (1.0 - g).max(0.0);
+    }
+    let n: usize = counts.iter().sum();
+    let bbar = bsum.iter().sum::<f64>() / n.max(1) as f64;
+    if difficulty_weight == 0.0 || bbar <= 0.0 {
+        return Ok(quota.to_vec());
+    }
+    let total: usize = quota.iter().sum();
+    let w: Vec<f64> = (0..k)
+        .map(|c| {
+            if counts[c] == 0 {
+                return 0.0;
+            }
+            let bc = bsum[c] / counts[c] as f64;
+            counts[c] as f64 * ((1.0 - difficulty_weight) + difficulty_weight * bc / bbar)
+        })
+        .collect();
+    let wsum: f64 = w.iter().sum();
+    let target: Vec<f64> = w.iter().map(|&x| x / wsum * total as f64).collect();
+    let mut out: Vec<usize> = (0..k)
+        .map(|c| {
+            if counts[c] == 0 {
+                0
+            } else {
+                (target[c].floor() as usize).clamp(1, counts[c])
+            }
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..k).collect();
+    order.sort_by(|&a, &b| {
+        (target[b] - target[b].floor())
+            .total_cmp(&(target[a] - target[a].floor()))
+            .then(a.cmp(&b))
+    });
+    let mut have: usize = out.iter().sum();
+    while have < total {
+        let before = have;
+        for &c in &order {
+            if have < total && out[c] < counts[c] {
+                out[c] += 1;
+                have += 1;
+            }
+        }
+        if have == before {
+            break;
+        }
+    }
+    while have > total {
+        let before = have;
+        for &c in order.iter().rev() {
+            if have > total && out[c] > 1 && out[c] as f64 > target[c] {
+                out[c] -= 1;
+                have -= 1;
+            }
+        }
+        if have == before {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Prototype selection guided by the attention scores ("noise edit, then cover the
+/// class's modes, then its boundary"). Per class `c` with budget `q_c` (the quota,
+/// or for `quota = None` the size of the class's 1-hop cover of clean rows, as in
+/// [`select`]):
+///
+/// 0. **Budgets.** With a quota, the total is re-shared across classes by
+///    [`difficulty_quota`] (`difficulty_weight = 0` keeps the quota).
+/// 1. **Edit.** Noisy rows (`g_i <` the noise threshold) are set aside.
+/// 2. **Boundary.** `round(boundary_share · q_c)` clean rows with `b_i > 0` are
+///    taken greedily in score order, skipping rows inside a taken row's same-class
+///    1-hop neighbourhood (so they spread along the boundary).
+/// 3. **Modes.** The rest of the budget goes to k-means medoids of the other clean
+///    rows (k-means++ seeding on `(seed, SELECTION, IDX_PROTOTYPES + (c << 20))`,
+///    at most `iters` Lloyd iterations, coarse-to-fine above
+///    [`super::prototypes::KMEANS_DIRECT_PAIRS`] row–centre pairs): the real row
+///    nearest each centre.
+/// 4. A budget larger than the clean rows is filled in score order (clean rows,
+///    then noisy ones); a class keeps at least one row.
+///
+/// Weights: a medoid stands for its cluster (its size), every other kept row for
+/// itself; the rows no kept row stands for (noisy ones, boundary rows left out)
+/// are spread evenly, and a class's weights are rescaled to sum to its size.
+/// `hops` is 1 for every class.
+///
+/// Time: `O(n k)` for the covers plus `O(n_c · q'_c · d · iters)` per class for
+/// k-means, where `q'_c` is `q_c` below the direct limit and about `2√q_c` above
+/// it (coarse-to-fine). No step compares all pairs of rows.
+#[allow(clippy::too_many_arguments)]
+pub fn select_prototypes<T: crate::Real, R: super::Rows<T>>(
+    rows: &R,
+    graph: GraphRef<'_>,
+    labels: &Labels<'_>,
+    scores: &Scores,
+    quota: Option<&[usize]>,
+    boundary_share: f64,
+    difficulty_weight: f64,
+    iters: usize,
+    seed: u64,
+) -> Result<Selection> {
+    check_graph(graph, labels)?;
+    let n = graph.n();
+    if rows.n() != n {
+        return Err(SketchError::ShapeMismatch(format!(
+            "graph has {n} rows, X has {}",
+            rows.n()
+        )));
+    }
+    if scores.score.len() != n || scores.noisy.len() != n || scores.agreement.len() != n {
+        return Err(SketchError::ShapeMismatch(
+            "scores do not match the graph".into(),
+        ));
+    }
+    if !(0.0..=1.0).contains(&boundary_share) {
+        return Err(SketchError::arg(
+            "boundary_share",
+            format!("must be in [0, 1], got {boundary_share}"),
+        ));
+    }
+    if iters == 0 {
+        return Err(SketchError::arg("max_iter", "must be at least 1"));
+    }
+    if let Some(q) = quota {
+        if q.len() != labels.n_classes() {
+            return Err(SketchError::ShapeMismatch(
+                "one quota per class expected".into(),
+            ));
+        }
+    }
+    let quota = match quota {
+        Some(q) => Some(difficulty_quota(
+            labels,
+            &scores.agreement,
+            q,
+            difficulty_weight,
+        )?),
+        None if !(0.0..=1.0).contains(&difficulty_weight) => {
+            return Err(SketchError::arg(
+                "difficulty_weight",
+                format!("must be in [0, 1], got {difficulty_weight}"),
+            ))
+        }
+        None => None,
+    };
+    let quota = quota.as_deref();
+    let (deg, adj) = same_class_adjacency(graph, labels)?;
+    let mut owner = try_vec(n, u32::MAX, "cover owners")?;
+    let (mut frontier, mut next) = (Vec::new(), Vec::new());
+    let mut kept: Vec<(usize, f64)> = Vec::new();
+    let mut hops_used = Vec::with_capacity(labels.n_classes());
+    for (c, members) in labels.members().into_iter().enumerate() {
+        hops_used.push(if members.is_empty() { 0 } else { 1 });
+        if members.is_empty() {
+            continue;
+        }
+        let mut order = members.clone();
+        order.sort_by(|&a, &b| scores.score[b].total_cmp(&scores.score[a]).then(a.cmp(&b)));
+        let clean: Vec<usize> = order
+            .iter()
+            .copied()
+            .filter(|&i| !scores.noisy[i])
+            .collect();
+        let want = match quota {
+            Some(q) => q[c].clamp(1, members.len()),
+            None => cover(
+                &members,
+                &clean,
+                1,
+                usize::MAX,
+                &deg,
+                &adj,
+                &mut owner,
+                &mut frontier,
+                &mut next,
+            )
+            .len()
+            .max(1),
+        };
+        let boundary: Vec<usize> = clean
+            .iter()
+            .copied()
+            .filter(|&i| scores.agreement[i] < 1.0 - BOUNDARY_TOLERANCE)
+            .collect();
+        let nb = ((boundary_share * want as f64).round() as usize).min(want);
+        let mut picks: Vec<(usize, f64)> = cover(
+            &members,
+            &boundary,
+            1,
+            nb,
+            &deg,
+            &adj,
+            &mut owner,
+            &mut frontier,
+            &mut next,
+        )
+        .into_iter()
+        .map(|i| (i, 1.0))
+        .collect();
+        let mut chosen: std::collections::HashSet<usize> = picks.iter().map(|p| p.0).collect();
+        let rest: Vec<usize> = members
+            .iter()
+            .copied()
+            .filter(|i| !scores.noisy[*i] && !chosen.contains(i))
+            .collect();
+        let nm = want - picks.len();
+        let idx = IDX_PROTOTYPES + ((c as u64) << 20);
+        for (i, size) in super::prototypes::medoids_of(rows, &rest, nm, iters, seed, idx)? {
+            chosen.insert(i);
+            picks.push((i, size as f64));
+        }
+        for &i in clean
+            .iter()
+            .chain(order.iter().filter(|&&i| scores.noisy[i]))
+        {
+            if picks.len() >= want {
+                break;
+            }
+            if chosen.insert(i) {
+                picks.push((i, 1.0));
+            }
+        }
+        let total: f64 = picks.iter().map(|p| p.1).sum();
+        let extra = (members.len() as f64 - total).max(0.0) / picks.len() as f64;
+        let scale = members.len() as f64 / (total + extra * picks.len() as f64);
+        for (i, w) in picks {
+            kept.push((i, (w + extra) * scale));
+        }
+    }
+    kept.sort_unstable_by_key(|&(i, _)| i);
+    Ok(Selection {
+        indices: kept.iter().map(|&(i, _)| i).collect(),
+        weights: kept.iter().map(|&(_, w)| w).collect(),
+        hops: hops_used,
+    })
+}

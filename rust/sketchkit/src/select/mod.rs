@@ -22,6 +22,7 @@ pub mod hashing;
 pub mod knn;
 pub mod minibatch;
 pub mod partition;
+pub mod prototypes;
 pub mod rows;
 
 pub use knn::{GraphRef, KnnGraph};
