@@ -362,33 +362,16 @@ DEFAULT_PARTITION_ROWS = 100_000
 
 
 def _scheduler(spec: str) -> Any:
-    """The Dask scheduler named by ``--scheduler`` (``sketchkit.dask``'s parser when
-    it is available, else the same rule: a local scheduler's name or an address)."""
-    try:
-        from .dask import get_client_or_scheduler
-    except ImportError:
-        get_client_or_scheduler = None
-    if get_client_or_scheduler is not None:
-        try:
-            return get_client_or_scheduler(spec)
-        except ValueError as exc:
-            raise SelectError(f"--{exc}") from exc
-    import re
+    """The Dask scheduler named by ``--scheduler``
+    (:func:`sketchkit.dask.get_client_or_scheduler`)."""
+    from .dask import get_client_or_scheduler
 
-    if spec in ("threads", "processes", "synchronous"):
-        return spec
-    if not re.fullmatch(r"[a-z][a-z0-9+.-]*://\S+", spec):
-        raise SelectError(
-            f"--scheduler: invalid value {spec!r}; expected threads, processes, "
-            "synchronous or a distributed scheduler address such as tcp://HOST:PORT"
-        )
     try:
-        from distributed import Client
+        return get_client_or_scheduler(spec)
+    except ValueError as exc:
+        raise SelectError(f"--{exc}") from exc
     except ImportError as exc:
-        raise SelectError(
-            "a scheduler address needs distributed (pip install distributed)"
-        ) from exc
-    return Client(spec, timeout="10s", set_as_default=False)
+        raise SelectError(f"--scheduler {spec}: {exc}") from exc
 
 
 def _label_arg(label: str | None, ext: str) -> Any:

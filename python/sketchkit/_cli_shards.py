@@ -62,22 +62,14 @@ def _extension(path: str) -> str:
 
 
 def list_shards(pattern: str) -> list[str]:
-    """The shard files of a directory (its ``.npy`` and ``.parquet`` files, not
-    recursive) or of a glob pattern, in sorted order."""
-    if os.path.isdir(pattern):
-        names = sorted(os.listdir(pattern))
-        paths = [os.path.join(pattern, name) for name in names]
-        paths = [p for p in paths if _extension(p) in SHARD_EXTENSIONS and os.path.isfile(p)]
-        if not paths:
-            raise CliError(f"directory {pattern!r} holds no .npy or .parquet file")
-        return paths
-    paths = sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
-    if not paths:
-        raise CliError(f"no file matches {pattern!r}")
-    for path in paths:
-        if _extension(path) not in SHARD_EXTENSIONS:
-            raise CliError(f"shard {path!r} is neither a .npy nor a .parquet file")
-    return paths
+    """The shard files of a directory or a glob (:func:`sketchkit.stream.list_shards`),
+    its errors as command-line errors."""
+    from .stream import list_shards as shards
+
+    try:
+        return shards(pattern)
+    except ValueError as exc:
+        raise CliError(str(exc).removeprefix("source: ")) from exc
 
 
 # ---------------------------------------------------------------------- reading

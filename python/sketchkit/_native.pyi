@@ -137,6 +137,7 @@ class _AttentionDefaults(TypedDict):
     boundary_share: float
     difficulty_weight: float
     max_iter: int
+    prototypes_max_rows: int
 
 # ------------------------------------------------------------------ the core's names
 FAMILIES: tuple[str, ...]

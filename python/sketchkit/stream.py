@@ -57,7 +57,7 @@ from . import _native
 from ._operator import SketchOperator, _as_int64
 from ._validation import _float_dtype_for, as_dense, as_int, as_sparse, float_dtype_name, is_sparse
 
-__all__ = ["RowSketch", "iter_blocks", "project_blocks", "sketch_blocks"]
+__all__ = ["RowSketch", "iter_blocks", "list_shards", "project_blocks", "sketch_blocks"]
 
 FloatArray = NDArray[np.floating[Any]]
 
@@ -331,22 +331,52 @@ def _check_block_rows(block_rows: int | None) -> int:
     return n
 
 
-def _shards(path: str) -> list[str] | None:
-    """The ``.npy``/``.parquet`` files a directory or a glob names, sorted by name;
-    ``None`` for a single file."""
-    if os.path.isdir(path):
-        names = sorted(
-            os.path.join(path, f) for f in os.listdir(path) if f.endswith(_SHARD_SUFFIXES)
-        )
+def list_shards(source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[str]:
+    """The shard files a source names, in the order they are read.
+
+    Parameters
+    ----------
+    source : path, glob pattern or sequence of paths
+        A directory (its ``.npy`` and ``.parquet`` files, not recursive), a glob
+        pattern (every match must be a ``.npy`` or ``.parquet`` file), a single file,
+        or a list of files (kept in the given order).
+
+    Returns
+    -------
+    list of str
+        Directory and glob matches sorted by name.
+
+    Raises
+    ------
+    ValueError
+        Naming ``source``, when nothing matches or a file is neither ``.npy`` nor
+        ``.parquet``.
+    """
+    if isinstance(source, (list, tuple)):
+        names = [os.fspath(f) for f in source]
         if not names:
-            raise ValueError(f"source: directory {path!r} holds no .npy or .parquet files")
-        return names
-    if glob.has_magic(path):
-        names = sorted(p for p in glob.glob(path) if os.path.isfile(p))
-        if not names:
-            raise ValueError(f"source: no file matches {path!r}")
-        return names
-    return None
+            raise ValueError("source: the list of shards is empty")
+    else:
+        path = os.fspath(source)
+        if os.path.isdir(path):
+            names = sorted(
+                os.path.join(path, f)
+                for f in os.listdir(path)
+                if f.lower().endswith(_SHARD_SUFFIXES) and os.path.isfile(os.path.join(path, f))
+            )
+            if not names:
+                raise ValueError(f"source: directory {path!r} holds no .npy or .parquet files")
+            return names
+        if glob.has_magic(path):
+            names = sorted(p for p in glob.glob(path) if os.path.isfile(p))
+            if not names:
+                raise ValueError(f"source: no file matches {path!r} (no .npy or .parquet shards)")
+        else:
+            names = [path]
+    for name in names:
+        if not name.lower().endswith(_SHARD_SUFFIXES):
+            raise ValueError(f"source: unsupported file {name!r} (use .npy or .parquet)")
+    return names
 
 
 def _arrow_matrix(batch: Any) -> np.ndarray:
@@ -471,9 +501,7 @@ def iter_blocks(
         x = as_sparse(source, "source", check_finite=False).tocsr()
         yield from _iter_array(x, rows, "the sparse matrix")
     elif isinstance(source, (str, os.PathLike)):
-        path = os.fspath(source)
-        shards = _shards(path)
-        for name in shards if shards is not None else [path]:
+        for name in list_shards(source):
             yield from _iter_file(name, rows, columns)
     elif _is_arrow(source):
         yield from _iter_arrow(source, rows, columns)

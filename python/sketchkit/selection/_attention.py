@@ -18,7 +18,7 @@ _ATTENTION_DEFAULTS = _native.attention_defaults()
 
 #: Selection strategies: k-means prototypes of the clean rows plus boundary rows, or
 #: the score-ordered graph cover alone.
-_STRATEGIES = ("prototypes", "cover")
+_STRATEGIES = ("auto", "prototypes", "cover")
 
 __all__ = ["GraphAttentionSelector"]
 
@@ -37,7 +37,10 @@ class _Stages:
         self.bar.close()
 
 
-@fill_doc(hash_families=choices(_native.HASH_FAMILIES))
+@fill_doc(
+    hash_families=choices(_native.HASH_FAMILIES),
+    prototypes_max_rows=f"{int(_ATTENTION_DEFAULTS['prototypes_max_rows']):,}",
+)
 class GraphAttentionSelector(BaseSelector):
     r"""Instance selection by graph-attention importance on a scalable kNN graph.
 
@@ -54,7 +57,9 @@ class GraphAttentionSelector(BaseSelector):
        received). Rows with :math:`g_i <` ``noise_threshold`` are noise. Score
        :math:`s_i = (r_i + 1/k)(1 + \lambda b_i)` for clean rows (λ =
        ``boundary_weight``), :math:`-b_i` for noisy ones.
-    3. **Selection, per class** (``strategy="prototypes"``, the default). With the
+    3. **Selection, per class** (``strategy="prototypes"``; the default
+       ``strategy="auto"`` uses it for data sets of at most %(prototypes_max_rows)s
+       rows and ``"cover"`` above, where the k-means would dominate). With the
        class's budget :math:`q_c`: noisy rows are edited out; a share
        ``boundary_share`` of :math:`q_c` goes to boundary rows (clean rows with
        :math:`b_i > 0`, in score order, skipping rows inside an already kept row's
@@ -90,7 +95,7 @@ class GraphAttentionSelector(BaseSelector):
     metric : {"euclidean", "cosine"}, default="euclidean"
     noise_threshold : float in [0, 1], default=0.5
     boundary_weight : float, default=1.0
-    strategy : {"prototypes", "cover"}, default="prototypes"
+    strategy : {"auto", "prototypes", "cover"}, default="auto"
         How each class's budget is spent (step 3).
     boundary_share : float in [0, 1], default=0.25
         Share of a class's budget for boundary rows (``strategy="prototypes"``).
@@ -139,8 +144,8 @@ class GraphAttentionSelector(BaseSelector):
     stays near :math:`O(n_c \sqrt{q_c} d)` per iteration at large scale. No step
     compares all pairs of rows. Memory is linear in ``n``. The k-means dominates
     on large inputs (at :math:`10^5` rows of 64 features and ``reduction=0.96`` it
-    took about five times as long as the graph and scores): ``strategy="cover"``
-    is the linear-time choice for millions of rows.
+    took about five times as long as the graph and scores), hence the automatic
+    switch to ``strategy="cover"``, the linear-time choice for millions of rows.
 
     The defaults (``strategy``, ``boundary_share``) were chosen on the tuning half
     of ``benches/selection_datasets.py`` and reported on its validation half
@@ -170,7 +175,7 @@ class GraphAttentionSelector(BaseSelector):
         metric: str = _native.METRICS[0],
         noise_threshold: float = _ATTENTION_DEFAULTS["noise_threshold"],
         boundary_weight: float = _ATTENTION_DEFAULTS["boundary_weight"],
-        strategy: str = "prototypes",
+        strategy: str = "auto",
         boundary_share: float = _ATTENTION_DEFAULTS["boundary_share"],
         difficulty_weight: float = _ATTENTION_DEFAULTS["difficulty_weight"],
         max_iter: int = int(_ATTENTION_DEFAULTS["max_iter"]),
@@ -219,11 +224,21 @@ class GraphAttentionSelector(BaseSelector):
     def _select(self, rows: Any, codes: np.ndarray, n_classes: int) -> np.ndarray:
         # The quotas first: the core checks reduction before any work.
         q = None if self.reduction is None else class_quotas(codes, n_classes, self.reduction)
+        return self._select_quotas(rows, codes, n_classes, q)
+
+    def _select_quotas(
+        self, rows: Any, codes: np.ndarray, n_classes: int, q: list[int] | None
+    ) -> np.ndarray:
+        """The selection with explicit per-class quotas ``q`` (``None``: each class's
+        automatic size); partitioned selection calls it with each partition's share."""
         n = codes.shape[0]
         # The core checks their ranges (before the scores, after the graph).
         nt = as_float(self.noise_threshold, "noise_threshold")
         bw = as_float(self.boundary_weight, "boundary_weight")
         strategy = check_choice(self.strategy, "strategy", _STRATEGIES)
+        if strategy == "auto":
+            limit = int(_ATTENTION_DEFAULTS["prototypes_max_rows"])
+            strategy = "prototypes" if n <= limit else "cover"
         share = as_float(self.boundary_share, "boundary_share")
         difficulty = as_float(self.difficulty_weight, "difficulty_weight")
         max_iter = as_int(self.max_iter, "max_iter")

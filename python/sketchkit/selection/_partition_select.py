@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .. import _native
 from ._attention import GraphAttentionSelector
 from ._base import native_rows
 
@@ -54,13 +53,8 @@ def select_partition(
         )
     sel = GraphAttentionSelector(**params)
     q = None if quota is None else [int(v) for v in quota]
-    parts = sel._build_graph(rows, codes, n_classes, n)
-    score, _agreement, _rep, noisy = _native.attention_scores(
-        *parts, codes, n_classes, float(sel.noise_threshold), float(sel.boundary_weight)
-    )
-    idx, weights, _hops = _native.attention_select(*parts, codes, n_classes, score, noisy, q)
-    idx = np.asarray(idx, dtype=np.int64)
-    weights = np.asarray(weights, dtype=np.float64)
+    idx = np.asarray(sel._select_quotas(rows, codes, n_classes, q), dtype=np.int64)
+    weights = np.asarray(sel.sample_weight_, dtype=np.float64)
     if quota is not None:
         # The core keeps at least one row of every class present; a zero share
         # keeps none, so that the totals are exactly the global quotas.

@@ -7,7 +7,6 @@ on its own, and the selections are merged. See :class:`PartitionedSelector`.
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
 import tempfile
@@ -105,25 +104,14 @@ class _ArraySource:
 
 
 def _shard_files(source: Any) -> list[str]:
-    """The shard files of a directory, a glob or a list of paths, sorted by name."""
-    if isinstance(source, (list, tuple)):
-        files = [os.fspath(f) for f in source]
-    else:
-        s = os.fspath(source)
-        if os.path.isdir(s):
-            files = [os.path.join(s, f) for f in os.listdir(s)]
-            files = [f for f in files if f.lower().endswith((".npy", ".parquet"))]
-        elif os.path.isfile(s):
-            files = [s]
-        else:
-            files = glob.glob(s)
-        files.sort()
-    if not files:
-        raise ValueError(f"X: no .npy or .parquet files found at {source!r}")
-    for f in files:
-        if not f.lower().endswith((".npy", ".parquet")):
-            raise ValueError(f"X: {f!r} is neither .npy nor .parquet")
-    return files
+    """The shard files of a directory, a glob or a list of paths
+    (:func:`sketchkit.stream.list_shards`), errors naming ``X``."""
+    from ..stream import list_shards
+
+    try:
+        return list_shards(source)
+    except ValueError as exc:
+        raise ValueError("X: " + str(exc).removeprefix("source: ")) from exc
 
 
 def _read_shard(path: str, label: Any, labels_only: bool = False) -> tuple[Any, np.ndarray]:

@@ -48,6 +48,10 @@ fn attention_defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
         sketchkit::select::attention::DIFFICULTY_WEIGHT,
     )?;
     d.set_item("max_iter", sketchkit::select::prototypes::KMEANS_ITERS)?;
+    d.set_item(
+        "prototypes_max_rows",
+        sketchkit::select::attention::PROTOTYPES_MAX_ROWS,
+    )?;
     Ok(d)
 }
 

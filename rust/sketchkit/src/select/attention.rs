@@ -419,6 +419,13 @@ pub fn select(
 pub const IDX_PROTOTYPES: u64 = 8 << 40;
 /// Default share of a class's budget kept for boundary rows by [`select_prototypes`].
 pub const BOUNDARY_SHARE: f64 = 0.25;
+/// The automatic strategy's limit: data sets of at most this many rows are selected
+/// by [`select_prototypes`], larger ones by the linear-time graph cover ([`select`]).
+/// The k-means inside the prototypes costs `O(n_c · q_c · d)` per iteration (about
+/// `n_c^{3/2}` with the coarse-to-fine split), which at `10^5` rows already takes
+/// several times the graph's time; every data set of the selection benchmark
+/// (at most 20,000 rows) is below the limit.
+pub const PROTOTYPES_MAX_ROWS: usize = 50_000;
 /// Default weight of class difficulty in the per-class budgets of
 /// [`select_prototypes`] (0: budgets proportional to class size).
 pub const DIFFICULTY_WEIGHT: f64 = 0.0;
