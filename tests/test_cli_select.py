@@ -142,3 +142,18 @@ def test_csv_byte_order_mark_does_not_hide_the_label(tmp_path: Path, data) -> No
     argv = ["select", str(src), "-o", str(out), "--label", "label", "--reduction", "0.5"]
     assert main([*argv, "--no-progress"]) == 0
     assert out.read_text().splitlines()[0] == "label,a,b,c,d,e"
+
+
+def test_plot_writes_a_png_of_the_selection(tmp_path: Path, data) -> None:
+    pytest.importorskip("matplotlib")
+    X, y = data
+    src, out, png = tmp_path / "in.npy", tmp_path / "out.npy", tmp_path / "sel.png"
+    np.save(src, np.column_stack([X, y]))
+    argv = ["select", str(src), "-o", str(out), "--label", "5", "--reduction", "0.9"]
+    assert main([*argv, "--plot", str(png), "--no-progress"]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # A plot that cannot be written leaves no output either (all or nothing).
+    out.unlink()
+    bad = tmp_path / "sel.unknown-format"
+    assert main([*argv, "--plot", str(bad), "--no-progress"]) == 2
+    assert not out.exists() and not bad.exists()

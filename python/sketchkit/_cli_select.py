@@ -26,6 +26,9 @@ The output (and ``--indices-out``) is written all at once beside the target and 
 not be an input file (see ``sketchkit._cli_files``). The progress display of
 ``--method attention`` (the selector's ``verbose`` stages) is a ``tqdm`` bar on
 standard error, drawn only when it is a terminal and ``tqdm`` is installed.
+``--plot FILE.png`` also draws the data on its first two principal components with the
+kept rows highlighted per class (:func:`sketchkit.selection.plot_selection`; needs
+matplotlib), written all at once with the output.
 """
 
 from __future__ import annotations
@@ -97,6 +100,12 @@ def add_parser(sub: Any, positive_int: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--indices-out", default=None, help="also write the kept row indices (.npy)")
     p.add_argument("--no-progress", action="store_true", help="no progress display")
+    p.add_argument(
+        "--plot",
+        default=None,
+        metavar="PNG",
+        help="also draw the data in 2-D with the kept rows highlighted (needs matplotlib)",
+    )
     p.add_argument(
         "--partition-rows",
         type=positive_int,
@@ -305,6 +314,14 @@ def run(args: argparse.Namespace) -> int:
     if args.indices_out:
         check_output(args.indices_out)
         check_distinct(args.indices_out, [*inputs, args.output], "--indices-out file")
+    if args.plot:
+        check_output(args.plot)
+        check_distinct(args.plot, [*inputs, args.output], "--plot file")
+        try:
+            import matplotlib
+        except ImportError as exc:
+            raise SelectError("--plot needs matplotlib: pip install 'sketchkit[plot]'") from exc
+        matplotlib.use("Agg")
     verbose = not args.no_progress  # tqdm draws the bar only on a terminal
     t0 = time.perf_counter()
     try:
@@ -334,6 +351,8 @@ def run(args: argparse.Namespace) -> int:
             if args.indices_out:
                 with output_file(args.indices_out, ".npy") as tmp_idx:
                     np.save(tmp_idx, idx)
+            if args.plot:
+                _plot(X, y, sel, args.plot)
     except (OSError, ValueError) as exc:
         raise SelectError(f"cannot write the output: {exc}") from exc
     classes, counts = np.unique(np.asarray(y)[idx].astype(str), return_counts=True)
@@ -354,6 +373,19 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stdout,
     )
     return 0
+
+
+def _plot(X: Any, y: Any, sel: Any, path: str) -> None:
+    """``--plot``: :func:`sketchkit.selection.plot_selection` saved to ``path``."""
+    import matplotlib.pyplot as plt
+
+    from .selection import plot_selection
+
+    ax = plot_selection(X, y, sel)
+    ext = os.path.splitext(path)[1].lower() or ".png"
+    with output_file(path, ext) as tmp:
+        ax.figure.savefig(tmp, format=ext.lstrip("."), dpi=120, bbox_inches="tight")
+    plt.close(ax.figure)
 
 
 # ----------------------------------------------------------------- partitioned mode
