@@ -138,11 +138,11 @@ def _read_shard(path: str, label: Any, labels_only: bool = False) -> tuple[Any, 
         raise ValueError(f"label column {label!r} is not in {path!r} (columns {names})")
     if labels_only:
         t = pq.read_table(path, columns=[label])
-        return None, np.asarray(t.column(label).to_numpy(zero_copy_only=False))
+        return None, np.asarray(t.column(label).to_numpy())
     t = pq.read_table(path)
     feats = [c for c in names if c != label]
-    X = np.column_stack([t.column(c).to_numpy(zero_copy_only=False) for c in feats])
-    return X, np.asarray(t.column(label).to_numpy(zero_copy_only=False))
+    X = np.column_stack([t.column(c).to_numpy() for c in feats])
+    return X, np.asarray(t.column(label).to_numpy())
 
 
 class _ShardSource:
