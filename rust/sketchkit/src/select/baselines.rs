@@ -94,27 +94,9 @@ fn vote_correct(
 ///
 /// Errors: `quota` of the wrong length or asking for more rows than a class has.
 pub fn stratified_random(labels: &Labels<'_>, quota: &[usize], seed: u64) -> Result<Vec<usize>> {
-    let counts = labels.counts();
-    if quota.len() != counts.len() {
-        return Err(SketchError::arg(
-            "quota",
-            format!(
-                "has {} entries but there are {} classes",
-                quota.len(),
-                counts.len()
-            ),
-        ));
-    }
-    for (c, (&q, &m)) in quota.iter().zip(counts).enumerate() {
-        if q > m {
-            return Err(SketchError::arg(
-                "quota",
-                format!("class {c} has {m} rows but its quota is {q}"),
-            ));
-        }
-        if m > u32::MAX as usize {
-            return Err(SketchError::arg("y", "a class has more than 2^32 − 1 rows"));
-        }
+    check_class_quota(labels, quota)?;
+    if labels.counts().iter().any(|&m| m > u32::MAX as usize) {
+        return Err(SketchError::arg("y", "a class has more than 2^32 − 1 rows"));
     }
     let members = labels.members();
     let mut out = Vec::with_capacity(quota.iter().sum());
@@ -787,4 +769,29 @@ pub fn lsh_is<T: Real, R: Rows<T>>(
         }
     }
     Ok((0..n).filter(|&i| keep[i]).collect())
+}
+
+/// `Err` naming `quota` unless it has one entry per class and no entry above its
+/// class's size (the fixed-size selectors' common rule).
+pub(crate) fn check_class_quota(labels: &Labels<'_>, quota: &[usize]) -> Result<()> {
+    let counts = labels.counts();
+    if quota.len() != counts.len() {
+        return Err(SketchError::arg(
+            "quota",
+            format!(
+                "has {} entries but there are {} classes",
+                quota.len(),
+                counts.len()
+            ),
+        ));
+    }
+    for (c, (&q, &m)) in quota.iter().zip(counts).enumerate() {
+        if q > m {
+            return Err(SketchError::arg(
+                "quota",
+                format!("class {c} has {m} rows but its quota is {q}"),
+            ));
+        }
+    }
+    Ok(())
 }

@@ -42,26 +42,7 @@ fn check_quota(labels: &Labels<'_>, quota: &[usize], n: usize) -> Result<()> {
     if n == 0 {
         return Err(SketchError::arg("X", "has no rows"));
     }
-    let counts = labels.counts();
-    if quota.len() != counts.len() {
-        return Err(SketchError::arg(
-            "quota",
-            format!(
-                "has {} entries but there are {} classes",
-                quota.len(),
-                counts.len()
-            ),
-        ));
-    }
-    for (c, (&q, &m)) in quota.iter().zip(counts).enumerate() {
-        if q > m {
-            return Err(SketchError::arg(
-                "quota",
-                format!("class {c} has {m} rows but its quota is {q}"),
-            ));
-        }
-    }
-    Ok(())
+    super::baselines::check_class_quota(labels, quota)
 }
 
 /// Uniform `f64` in `[0, 1)`.
