@@ -31,16 +31,27 @@ pub(crate) fn apply_rows<T: Real>(
     if x.rows() == 0 || m.rows == 0 {
         return Ok(());
     }
+    // With 512-bit vectors a row's accumulators are 4 registers, so one row's
+    // dependent adds (4-cycle latency, one per entry) bound the loop: interleave two
+    // rows. With 256-bit vectors they are 8 registers, already enough chains, and two
+    // rows would spill.
+    let pair = crate::simd::level() == crate::simd::Level::Avx512;
     if x.row_stride() == 1 && out.row_stride() == 1 && x.rows() > 1 {
         scatter(m, x, out)
     } else if std::mem::size_of::<T>() == 4 {
-        gather::<T, 64>(m, x, out)
+        if pair {
+            gather::<T, 64, true>(m, x, out)
+        } else {
+            gather::<T, 64, false>(m, x, out)
+        }
+    } else if pair {
+        gather::<T, 32, true>(m, x, out)
     } else {
-        gather::<T, 32>(m, x, out)
+        gather::<T, 32, false>(m, x, out)
     }
 }
 
-fn gather<T: Real, const R: usize>(
+fn gather<T: Real, const R: usize, const PAIR: bool>(
     m: &SparseMat,
     x: MatRef<'_, T>,
     out: MatMut<'_, T>,
@@ -66,7 +77,7 @@ fn gather<T: Real, const R: usize>(
             let nr = R.min(n - r0);
             // SAFETY: tile `t` owns output rows r0..r0+nr; tiles are disjoint.
             let mut o = unsafe { out.part(r0, r0 + nr, 0, out.cols()) };
-            let ok = crate::dispatch!(gather_tile::<T, R>(
+            let ok = crate::dispatch!(gather_tile::<T, R, PAIR>(
                 m, blocked, x, r0, nr, xt, yt, &mut o, scale
             ));
             if !ok {
@@ -89,7 +100,7 @@ fn check(finite: &AtomicBool) -> Result<()> {
 
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn gather_tile<T: Real, const R: usize>(
+fn gather_tile<T: Real, const R: usize, const PAIR: bool>(
     m: &SparseMat,
     blocked: &Blocked,
     x: MatRef<'_, T>,
@@ -115,18 +126,93 @@ fn gather_tile<T: Real, const R: usize>(
         let j1 = (j0 + width).min(m.cols);
         transpose_in(x, r0, nr, j0, j1, xt);
         finite &= crate::finite::lanes_finite(&xt[..j1 - j0]);
-        for (t, &i) in blk.rows.iter().enumerate() {
-            let ents = &blk.ent[blk.ptr[t] as usize..blk.ptr[t + 1] as usize];
-            let mut acc = yt[i as usize];
-            for &e in ents {
-                let v = &xt[(e & ENTRY_INDEX) as usize];
-                let neg = e >> 31;
-                for l in 0..R {
-                    acc[l] += v[l].neg_if(neg);
+        let ents = |t: usize| &blk.ent[blk.ptr[t] as usize..blk.ptr[t + 1] as usize];
+        let mut t = 0;
+        if PAIR {
+            // Two rows at a time, each summed in its own entries' order: the same
+            // bits as one row at a time, with twice the independent adds in flight.
+            while t + 1 < blk.rows.len() {
+                let (i0, i1) = (blk.rows[t] as usize, blk.rows[t + 1] as usize);
+                let (e0, e1) = (ents(t), ents(t + 1));
+                let (mut a0, mut a1) = (yt[i0], yt[i1]);
+                let c = e0.len().min(e1.len());
+                for (&f, &g) in e0[..c].iter().zip(&e1[..c]) {
+                    add_entry(&mut a0, xt, f);
+                    add_entry(&mut a1, xt, g);
                 }
+                for &f in &e0[c..] {
+                    add_entry(&mut a0, xt, f);
+                }
+                for &g in &e1[c..] {
+                    add_entry(&mut a1, xt, g);
+                }
+                yt[i0] = a0;
+                yt[i1] = a1;
+                t += 2;
+            }
+        }
+        for (t, &i) in blk.rows.iter().enumerate().skip(t) {
+            let mut acc = yt[i as usize];
+            for &e in ents(t) {
+                add_entry(&mut acc, xt, e);
             }
             yt[i as usize] = acc;
         }
+    }
+    write_tile(yt, nr, out, scale);
+    finite
+}
+
+/// `acc += ±xt[entry's column]`, lane by lane.
+#[inline(always)]
+fn add_entry<T: Real, const R: usize>(acc: &mut [T; R], xt: &[[T; R]], e: u32) {
+    let v = &xt[(e & ENTRY_INDEX) as usize];
+    let neg = e >> 31;
+    for l in 0..R {
+        acc[l] += v[l].neg_if(neg);
+    }
+}
+
+/// `out[r, i] = scale · yt[i][r]` for the tile's `nr` rows.
+#[inline(always)]
+fn write_tile<T: Real, const R: usize>(
+    yt: &mut [[T; R]],
+    nr: usize,
+    out: &mut MatMut<'_, T>,
+    scale: T,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if out.col_stride() == 1 && out.row_stride() > 0 {
+        for y in yt.iter_mut() {
+            for v in y.iter_mut() {
+                *v = scale * *v;
+            }
+        }
+        // SAFETY: yt is `yt.len() = out.cols()` lane arrays of R >= nr elements,
+        // contiguous ([T; R] has no padding), read as a `yt.len() × nr` block with row
+        // stride R; out's rows 0..nr are `out.cols()` contiguous elements (unit column
+        // stride) `row_stride` apart, written as the transposed `nr × yt.len()` block.
+        // yt is this task's scratch, a separate allocation from out.
+        let done = unsafe {
+            super::transpose_x86::transpose(
+                yt.as_ptr().cast::<T>(),
+                R,
+                out.ptr_at(0, 0),
+                out.row_stride() as usize,
+                yt.len(),
+                nr,
+            )
+        };
+        if done {
+            return;
+        }
+        for r in 0..nr {
+            for (i, y) in yt.iter().enumerate() {
+                // SAFETY: r < nr = out.rows(), i < yt.len() = out.cols().
+                unsafe { *out.ptr_at(r, i) = y[r] };
+            }
+        }
+        return;
     }
     for r in 0..nr {
         for (i, y) in yt.iter().enumerate() {
@@ -134,7 +220,6 @@ fn gather_tile<T: Real, const R: usize>(
             unsafe { *out.ptr_at(r, i) = scale * y[r] };
         }
     }
-    finite
 }
 
 /// Copies `x[r0..r0+nr, j0..j1]` into `xt[j - j0][r - r0]`.

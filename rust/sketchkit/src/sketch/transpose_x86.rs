@@ -48,6 +48,14 @@ pub(crate) unsafe fn transpose<T: 'static>(
     for r in (0..h).step_by(tile) {
         for c in (0..w).step_by(tile) {
             let s = src.add(r * ss + c);
+            // The caller walks `src` in blocks of `w` columns, so these rows' next
+            // block starts `w` elements on: ask for its lines now, into L2, so that the
+            // many row streams of a tile do not wait on DRAM one line at a time. A
+            // prefetch never faults, and the address is only formed (wrapping), never
+            // dereferenced.
+            for i in 0..tile {
+                _mm_prefetch::<_MM_HINT_T1>(s.wrapping_add(i * ss + w).cast::<i8>());
+            }
             let d = dst.add(c * ds + r);
             match (lvl, f32_) {
                 (crate::simd::Level::Avx512, true) => t16_f32(s.cast(), ss, d.cast(), ds),
