@@ -571,6 +571,53 @@ impl Sketch {
         }
     }
 
+    /// CountSketch's column lists (one entry per column), the same entries as
+    /// [`Self::sparse_column`] but with the Philox blocks of 16 columns computed at
+    /// once: a column whose first word would need Lemire's rejection step (probability
+    /// below `k / 2³²`) takes the scalar path.
+    fn countsketch_lists(&self) -> Result<Compressed> {
+        const L: usize = 16;
+        const CHUNK: usize = 1 << 14;
+        let (k, seed) = (self.k as u32, self.seed);
+        let mut ent = try_vec(self.d, 0u32, "index lists")?;
+        let mut ptr = try_vec(0, 0usize, "index list pointers")?;
+        if ptr.try_reserve_exact(self.d + 1).is_err() {
+            return Err(SketchError::Alloc("index list pointers".into()));
+        }
+        ptr.extend(0..=self.d);
+        ent.par_chunks_mut(CHUNK)
+            .enumerate()
+            .for_each(|(c, chunk)| {
+                crate::dispatch!({
+                    let mut scratch = Vec::new();
+                    for (g, lanes) in chunk.chunks_mut(L).enumerate() {
+                        let j0 = c * CHUNK + g * L;
+                        let mut ctr = [[0u32; L]; 4];
+                        for l in 0..L {
+                            let jj = (self.col0 + j0 + l) as u64;
+                            ctr[1][l] = jj as u32;
+                            ctr[2][l] = (jj >> 32) as u32;
+                            ctr[3][l] = tag::COUNTSKETCH;
+                        }
+                        let w = crate::rng::philox4x32_10_lanes(ctr, crate::rng::key_of(seed));
+                        for (l, e) in lanes.iter_mut().enumerate() {
+                            let m = u64::from(w[0][l]) * u64::from(k);
+                            *e = if (m as u32) >= k {
+                                // Accepted at once (the threshold is below k): below(k)
+                                // used word 0 and the sign is word 1's low bit.
+                                ((m >> 32) as u32) | if w[1][l] & 1 == 1 { ENTRY_SIGN } else { 0 }
+                            } else {
+                                scratch.clear();
+                                self.sparse_column(j0 + l, &mut scratch);
+                                scratch[0]
+                            };
+                        }
+                    }
+                })
+            });
+        Ok(Compressed { ptr, ent })
+    }
+
     /// Index lists of a sparse family (built once and kept); `None` for the dense
     /// families.
     pub fn sparse_mat(&self) -> Result<Option<&SparseMat>> {
@@ -581,9 +628,13 @@ impl Sketch {
             return Ok(Some(m));
         }
         let csc = crate::parallel::install(|| {
-            Compressed::generate(self.d, self.entries_per_column(), |j, out| {
-                self.sparse_column(j, out)
-            })
+            if self.family == Family::CountSketch {
+                self.countsketch_lists()
+            } else {
+                Compressed::generate(self.d, self.entries_per_column(), |j, out| {
+                    self.sparse_column(j, out)
+                })
+            }
         })??;
         let m = SparseMat::from_csc(self.k, self.d, self.scale(), csc);
         Ok(Some(self.sparse.get_or_init(|| m)))
@@ -913,5 +964,33 @@ impl LinearSketch for Sketch {
             }
         })?
         .map_err(|e| e.for_input("Z"))
+    }
+}
+
+#[cfg(test)]
+mod countsketch_tests {
+    use super::*;
+
+    /// The 16-lane CountSketch lists equal the per-column stream's entries, including
+    /// columns whose first word is rejected (likely for k near 2³¹) and column blocks.
+    #[test]
+    fn lane_lists_match_per_column_entries() {
+        for &(k, d, seed) in &[
+            (7usize, 1000usize, 3u64),
+            (2000, 40_003, 11),
+            ((1 << 31) - 3, 5000, 5),
+            (3_000_000_000usize.min((1 << 31) - 1), 777, 9),
+        ] {
+            let s = Sketch::new(Family::CountSketch, k, d, seed).unwrap();
+            for op in [s.columns(0, d).unwrap(), s.columns(d / 3, d).unwrap()] {
+                let fast = op.countsketch_lists().unwrap();
+                let mut one = Vec::new();
+                for j in 0..op.d {
+                    one.clear();
+                    op.sparse_column(j, &mut one);
+                    assert_eq!(fast.list(j), &one[..], "k={k} seed={seed} col {j}");
+                }
+            }
+        }
     }
 }
