@@ -47,6 +47,7 @@ pub fn philox4x32_10(ctr: [u32; 4], key: [u32; 2]) -> [u32; 4] {
 /// [`philox4x32_10`] on `L` counters at once (`c[w][l]` is word `w` of counter `l`):
 /// the same function lane by lane, written so that the compiler vectorizes it.
 #[inline(always)]
+#[allow(clippy::needless_range_loop)] // lane loops index four word arrays
 pub fn philox4x32_10_lanes<const L: usize>(ctr: [[u32; L]; 4], key: [u32; 2]) -> [[u32; L]; 4] {
     let mut c = ctr;
     let mut k = key;
@@ -311,6 +312,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::needless_range_loop)]
     fn lanes_match_scalar() {
         let key = key_of(0x0123_4567_89ab_cdef);
         let mut ctr = [[0u32; 16]; 4];

@@ -575,6 +575,7 @@ impl Sketch {
     /// [`Self::sparse_column`] but with the Philox blocks of 16 columns computed at
     /// once: a column whose first word would need Lemire's rejection step (probability
     /// below `k / 2³²`) takes the scalar path.
+    #[allow(clippy::needless_range_loop)] // lane loops index four word arrays
     fn countsketch_lists(&self) -> Result<Compressed> {
         const L: usize = 16;
         const CHUNK: usize = 1 << 14;
@@ -979,7 +980,7 @@ mod countsketch_tests {
             (7usize, 1000usize, 3u64),
             (2000, 40_003, 11),
             ((1 << 31) - 3, 5000, 5),
-            (3_000_000_000usize.min((1 << 31) - 1), 777, 9),
+            ((1 << 31) - 1, 777, 9),
         ] {
             let s = Sketch::new(Family::CountSketch, k, d, seed).unwrap();
             for op in [s.columns(0, d).unwrap(), s.columns(d / 3, d).unwrap()] {
