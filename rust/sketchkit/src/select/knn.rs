@@ -384,6 +384,9 @@ impl Lists {
     }
 }
 
+/// How many candidates ahead [`ordered_topk`] prefetches rows.
+const PREFETCH_AHEAD: usize = 16;
+
 /// Exact top-`k` lists of the queries `order[p]` among the candidates that
 /// `cands(p, out)` appends (distinct rows; the query itself is skipped), stored in
 /// slot `p`. Queries are
@@ -421,7 +424,14 @@ pub(crate) fn ordered_topk<T: Real, R: Rows<T>>(
                     let q = order[p] as usize;
                     cand.clear();
                     cands(p, cand);
-                    let pool = cand.iter().copied();
+                    // Candidates are scattered rows: ask for the one PREFETCH_AHEAD
+                    // places on while each is compared, so that the loads overlap.
+                    let pool = cand.iter().enumerate().map(|(t, &j)| {
+                        if let Some(&f) = cand.get(t + PREFETCH_AHEAD) {
+                            rows.prefetch(f);
+                        }
+                        j
+                    });
                     crate::dispatch!(knn_in_pool(rows, metric, q, pool, top, buf));
                     for (t, &(dist, j)) in top.items().iter().enumerate() {
                         dd[t] = dist;

@@ -132,6 +132,10 @@ pub trait Rows<T: Real>: Sync {
     fn dot_dense(&self, i: usize, q: &[T]) -> T;
     /// `‖x_i − q‖²` for a dense `q` with `‖q‖² = q_sq`.
     fn sq_dist_dense(&self, i: usize, q: &[T], q_sq: T) -> T;
+    /// A hint that row `i` will be read soon (loads its lines toward the core); it
+    /// changes no result.
+    #[inline(always)]
+    fn prefetch(&self, _i: usize) {}
     /// `out = X[r0..r1] Sᵀ` (`(r1 − r0) × k`).
     fn project_range(&self, r0: usize, r1: usize, s: &Sketch, out: MatMut<'_, T>) -> Result<()>;
     /// Column sums `Σ_i x_i` in `f64`.
@@ -359,6 +363,21 @@ impl<T: Real> Rows<T> for DenseRows<'_, T> {
     #[inline(always)]
     fn sq_dist_dense(&self, i: usize, q: &[T], _q_sq: T) -> T {
         sq_dist(self.row(i), q)
+    }
+    #[inline(always)]
+    fn prefetch(&self, i: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(row) = self.data.get(i * self.d..(i + 1) * self.d) {
+            let p = row.as_ptr().cast::<i8>();
+            for b in (0..std::mem::size_of_val(row)).step_by(64) {
+                // SAFETY: a prefetch never faults; the address is inside the row.
+                unsafe {
+                    std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                        p.wrapping_add(b),
+                    )
+                };
+            }
+        }
     }
     fn project_range(&self, r0: usize, r1: usize, s: &Sketch, out: MatMut<'_, T>) -> Result<()> {
         let x = MatRef::from_row_major(&self.data[r0 * self.d..r1 * self.d], r1 - r0, self.d)?;
