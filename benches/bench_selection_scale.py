@@ -14,7 +14,11 @@ For each ``n`` (10^4, 10^5, 10^6 by default) and each method:
 * ``GAS hash``: ``GraphAttentionSelector(reduction=0.95, graph="hash", random_state=0)``;
 * ``GAS minibatch``: the same with ``graph="minibatch"``;
 * ``LSH-IS``: ``LSHInstanceSelector`` with its defaults (``random_state=0`` when it
-  takes one), skipped with a note while ``sketchkit.selection`` has no such class.
+  takes one), skipped with a note while ``sketchkit.selection`` has no such class;
+* ``GAS defaults, make_classification``: ``GraphAttentionSelector(reduction=0.95,
+  random_state=0)`` (default graph) on the performance issue's workload instead of the
+  mixture: scikit-learn's ``make_classification(n, 64, n_informative=32,
+  n_classes=10, n_clusters_per_class=3, random_state=0)`` cast to ``float32``.
 
 Each (n, method) runs in a fresh subprocess (``--worker``), which generates the data,
 records its resident set, resets the peak (``/proc/self/clear_refs``; when that is
@@ -77,6 +81,7 @@ METHODS = {
     "gas-hash": "GAS hash 0.95",
     "gas-minibatch": "GAS minibatch 0.95",
     "lsh-is": "LSH-IS (defaults)",
+    "gas-default-mc": "GAS defaults 0.95, make_classification",
 }
 
 
@@ -132,6 +137,8 @@ def _make_selector(method: str) -> Any:
 
     if method == "gas-hash":
         return sel.GraphAttentionSelector(reduction=0.95, graph="hash", random_state=0)
+    if method == "gas-default-mc":
+        return sel.GraphAttentionSelector(reduction=0.95, random_state=0)
     if method == "gas-minibatch":
         return sel.GraphAttentionSelector(reduction=0.95, graph="minibatch", random_state=0)
     cls = getattr(sel, "LSHInstanceSelector", None)
@@ -141,13 +148,29 @@ def _make_selector(method: str) -> Any:
     return cls(**kw)
 
 
+def make_data_mc(n: int, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's ``make_classification`` with the performance issue's parameters
+    (64 features, 32 informative, 10 classes, 3 clusters per class), as ``float32``."""
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(
+        n_samples=n,
+        n_features=N_FEATURES,
+        n_informative=32,
+        n_classes=N_CLASSES,
+        n_clusters_per_class=3,
+        random_state=seed,
+    )
+    return X.astype(np.float32), y
+
+
 def worker(n: int, method: str, reps: int) -> dict[str, Any]:
     import sketchkit as sk
     import sketchkit.selection as sel
 
     out: dict[str, Any] = {"n": n, "method": method, "threads": sk.get_num_threads()}
     t0 = time.perf_counter()
-    X, y = make_data(n)
+    X, y = make_data_mc(n) if method.endswith("-mc") else make_data(n)
     out["gen_s"] = time.perf_counter() - t0
     out["input_bytes"] = int(X.nbytes + y.nbytes)
     try:
@@ -301,7 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     meta = (
         f"sketchkit {getattr(sketchkit, '__version__', '?')}, Python "
         f"{platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs, "
-        f"{threads} sketchkit threads; data: {N_CLASSES}-class Gaussian mixture, "
+        f"{threads} sketchkit threads; data: {N_CLASSES}-class Gaussian mixture "
+        "(the last method: make_classification), "
         f"{N_FEATURES} float32 features; total {total:.0f} s; "
         f"load average at start {load0:.1f}, at end {os.getloadavg()[0]:.1f}"
         + ("" if reset else "; peak RSS could not be reset (includes data generation)")
