@@ -16,6 +16,9 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BLOCKS = {
+    "PROJECTION": "benches/results.md",
+    "FWHT": "benches/results_fwht.md",
+    "SCALE": "benches/results_selection_scale.md",
     "LINALG": "benches/results_linalg.md",
     "SAMPLING": "benches/results_sampling.md",
     "GRAPH": "benches/results_graph.md",
