@@ -25,23 +25,8 @@ const W1: u32 = 0xBB67_AE85;
 /// ```
 #[inline(always)]
 pub fn philox4x32_10(ctr: [u32; 4], key: [u32; 2]) -> [u32; 4] {
-    let mut c = ctr;
-    let mut k = key;
-    for round in 0..10 {
-        if round > 0 {
-            k[0] = k[0].wrapping_add(W0);
-            k[1] = k[1].wrapping_add(W1);
-        }
-        let p0 = u64::from(M0) * u64::from(c[0]);
-        let p1 = u64::from(M1) * u64::from(c[2]);
-        c = [
-            ((p1 >> 32) as u32) ^ c[1] ^ k[0],
-            p1 as u32,
-            ((p0 >> 32) as u32) ^ c[3] ^ k[1],
-            p0 as u32,
-        ];
-    }
-    c
+    let out = philox4x32_10_lanes::<1>(ctr.map(|w| [w]), key);
+    out.map(|[w]| w)
 }
 
 /// [`philox4x32_10`] on `L` counters at once (`c[w][l]` is word `w` of counter `l`):
@@ -165,6 +150,26 @@ impl Stream {
             [block, index as u32, (index >> 32) as u32, tag],
             key_of(seed),
         )
+    }
+
+    /// Block `block` of the `L` streams `(seed, tag, index0 + l)` at once: word `w` of
+    /// stream `l` is `out[w][l]`, equal to
+    /// `block_words(seed, tag, index0 + l, block)[w]`.
+    #[inline(always)]
+    #[allow(clippy::needless_range_loop)] // one loop fills four word arrays
+    pub fn block_words_lanes<const L: usize>(
+        seed: u64,
+        tag: u32,
+        index0: u64,
+        block: u32,
+    ) -> [[u32; L]; 4] {
+        let mut ctr = [[block; L], [0; L], [0; L], [tag; L]];
+        for l in 0..L {
+            let index = index0.wrapping_add(l as u64);
+            ctr[1][l] = index as u32;
+            ctr[2][l] = (index >> 32) as u32;
+        }
+        philox4x32_10_lanes(ctr, key_of(seed))
     }
 
     /// Next 32-bit word.

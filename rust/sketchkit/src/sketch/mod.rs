@@ -575,7 +575,6 @@ impl Sketch {
     /// [`Self::sparse_column`] but with the Philox blocks of 16 columns computed at
     /// once: a column whose first word would need Lemire's rejection step (probability
     /// below `k / 2³²`) takes the scalar path.
-    #[allow(clippy::needless_range_loop)] // lane loops index four word arrays
     fn countsketch_lists(&self) -> Result<Compressed> {
         const L: usize = 16;
         const CHUNK: usize = 1 << 14;
@@ -593,14 +592,8 @@ impl Sketch {
                     let mut scratch = Vec::new();
                     for (g, lanes) in chunk.chunks_mut(L).enumerate() {
                         let j0 = c * CHUNK + g * L;
-                        let mut ctr = [[0u32; L]; 4];
-                        for l in 0..L {
-                            let jj = (self.col0 + j0 + l) as u64;
-                            ctr[1][l] = jj as u32;
-                            ctr[2][l] = (jj >> 32) as u32;
-                            ctr[3][l] = tag::COUNTSKETCH;
-                        }
-                        let w = crate::rng::philox4x32_10_lanes(ctr, crate::rng::key_of(seed));
+                        let first = (self.col0 + j0) as u64;
+                        let w = Stream::block_words_lanes::<L>(seed, tag::COUNTSKETCH, first, 0);
                         for (l, e) in lanes.iter_mut().enumerate() {
                             let m = u64::from(w[0][l]) * u64::from(k);
                             *e = if (m as u32) >= k {
