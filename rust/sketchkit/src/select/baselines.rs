@@ -45,7 +45,11 @@ type Neighbours = Vec<(f64, usize)>;
 const CNN_BLOCK: usize = 512;
 
 fn check_labels<T: Real, R: Rows<T>>(rows: &R, labels: &Labels<'_>) -> Result<()> {
-    let n = rows.n();
+    check_label_count(labels, rows.n())
+}
+
+/// One label per row of `X`, and at least one row.
+pub(crate) fn check_label_count(labels: &Labels<'_>, n: usize) -> Result<()> {
     if labels.codes().len() != n {
         return Err(SketchError::ShapeMismatch(format!(
             "y has {} labels but X has {n} rows",

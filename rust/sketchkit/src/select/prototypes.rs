@@ -33,15 +33,7 @@ pub const KMEANS_DIRECT_PAIRS: usize = 1 << 24;
 pub const HERDING_REFERENCE: usize = 2000;
 
 fn check_quota(labels: &Labels<'_>, quota: &[usize], n: usize) -> Result<()> {
-    if labels.codes().len() != n {
-        return Err(SketchError::ShapeMismatch(format!(
-            "y has {} labels but X has {n} rows",
-            labels.codes().len()
-        )));
-    }
-    if n == 0 {
-        return Err(SketchError::arg("X", "has no rows"));
-    }
+    super::baselines::check_label_count(labels, n)?;
     super::baselines::check_class_quota(labels, quota)
 }
 
