@@ -87,6 +87,19 @@ fn distance_scale(graph: GraphRef<'_>) -> f64 {
     }
 }
 
+/// A class's members by descending score (ties by row), and those of them not
+/// flagged noisy, in the same order.
+fn ranked(members: &[usize], scores: &Scores) -> (Vec<usize>, Vec<usize>) {
+    let mut order = members.to_vec();
+    order.sort_by(|&a, &b| scores.score[b].total_cmp(&scores.score[a]).then(a.cmp(&b)));
+    let clean = order
+        .iter()
+        .copied()
+        .filter(|&i| !scores.noisy[i])
+        .collect();
+    (order, clean)
+}
+
 /// Attention scores of every row.
 pub fn scores(graph: GraphRef<'_>, labels: &Labels<'_>, cfg: AttentionConfig) -> Result<Scores> {
     check_graph(graph, labels)?;
@@ -308,13 +321,7 @@ pub fn select(
             hops_used.push(0);
             continue;
         }
-        let mut order = members.clone();
-        order.sort_by(|&a, &b| scores.score[b].total_cmp(&scores.score[a]).then(a.cmp(&b)));
-        let clean: Vec<usize> = order
-            .iter()
-            .copied()
-            .filter(|&i| !scores.noisy[i])
-            .collect();
+        let (order, clean) = ranked(&members, scores);
         let want = match quota {
             Some(q) => q[c].clamp(1, members.len()),
             None => usize::MAX,
@@ -611,13 +618,7 @@ pub fn select_prototypes<T: crate::Real, R: super::Rows<T>>(
         if members.is_empty() {
             continue;
         }
-        let mut order = members.clone();
-        order.sort_by(|&a, &b| scores.score[b].total_cmp(&scores.score[a]).then(a.cmp(&b)));
-        let clean: Vec<usize> = order
-            .iter()
-            .copied()
-            .filter(|&i| !scores.noisy[i])
-            .collect();
+        let (order, clean) = ranked(&members, scores);
         let want = match quota {
             Some(q) => q[c].clamp(1, members.len()),
             None => cover(
