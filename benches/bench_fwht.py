@@ -17,11 +17,13 @@ Install the transform peers with::
 
 Rows:
 
-1. one in-place transform of a float32 vector of length 2^10, 2^12, 2^16, 2^20, single
-   thread (``sketchkit.set_num_threads(1)``), per-transform time. Each sample runs many
-   transforms (about 1000 at 2^10) in bursts of 8 on the same buffer; the buffer is
-   refreshed from the input between bursts, outside the timed region, so the values
-   stay finite and the copy counts for nobody;
+1. in-place transforms of float32 vectors of length n = 2^10, 2^12, 2^16, 2^20, single
+   thread (``sketchkit.set_num_threads(1)``), per-transform time: a ``(rows, n)``
+   buffer with ``rows · n = 2^22`` (at least 4 rows: 16 MiB, more than L2 holds) is
+   re-copied from the input outside the timed region before every timed run, and each
+   contender transforms every row of its fresh copy in place, one call per row, from
+   a plain Python loop (``for row in buf: f(row)``). sketchkit runs twice: with its
+   default finite check and with ``check_finite=False`` (the peers check nothing);
 2. a batch of 20000 × 2^12 float32 rows in place: the peers looped over rows from
    Python (and fht-cpu's own batch call), against ``sketchkit.fwht(X, axis=1,
    inplace=True)`` with 1 thread and all threads. The batch is re-copied from the
@@ -58,7 +60,6 @@ import sketchkit as sk
 # Pause before each timed run so that the previous contender's worker threads
 # (OpenBLAS spins for a while after a call; rayon briefly too) are idle again.
 SETTLE = 0.1
-BURST = 8  # transforms between refreshes: values grow by at most n^4, finite in float32
 
 
 def cpu_name() -> str:
@@ -158,27 +159,6 @@ class Table:
         return header + "\n\n" + head + "\n" + "\n".join(self.rows) + "\n"
 
 
-def burst_transform(
-    transform: Callable[[np.ndarray], object], src: np.ndarray, count: int
-) -> Contender:
-    """``count`` in-place transforms of one aligned buffer, in timed bursts of
-    ``BURST``; the buffer is refreshed from ``src`` between bursts (untimed)."""
-    buf = aligned_copy(src)
-    bursts = max(1, count // BURST)
-
-    def run(_r: int) -> float:
-        total = 0.0
-        for _ in range(bursts):
-            np.copyto(buf, src)
-            t0 = time.perf_counter()
-            for _ in range(BURST):
-                transform(buf)
-            total += time.perf_counter() - t0
-        return total / (bursts * BURST)  # seconds per transform
-
-    return run
-
-
 def refreshed(transform: Callable[[np.ndarray], object], src: np.ndarray) -> Contender:
     """One in-place transform of a buffer re-copied from ``src`` before each run."""
     buf = aligned_copy(src)
@@ -206,7 +186,7 @@ def check_same(name: str, transform: Callable[[np.ndarray], object], src: np.nda
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
-    ap.add_argument("--reps", type=int, default=5, help="timed repetitions (median)")
+    ap.add_argument("--reps", type=int, default=7, help="timed repetitions (median)")
     ap.add_argument("--out", default=None, help="write the Markdown table here")
     args = ap.parse_args(argv)
 
@@ -249,42 +229,56 @@ def main(argv: list[str] | None = None) -> int:
     if fht_cpu is not None:
         peers_1d["fht-cpu `fht`"] = lambda x, f=fht_cpu.fht: f(x, inplace=True)
 
-    def ours_1d(x: np.ndarray) -> object:
-        return sk.fwht(x, inplace=True)
+    # Each contender's loop over the rows of a buffer, written as a user would write it
+    # (no wrapper around the call).
+    def ours_rows(buf: np.ndarray) -> None:
+        fwht = sk.fwht
+        for row in buf:
+            fwht(row, inplace=True)
 
-    # 1. Single vectors, single thread, per-transform time.
+    def ours_rows_unchecked(buf: np.ndarray) -> None:
+        fwht = sk.fwht
+        for row in buf:
+            fwht(row, inplace=True, check_finite=False)
+
+    peer_rows: dict[str, Callable[[np.ndarray], None]] = {}
+    if ffht is not None:
+
+        def ffht_rows(buf: np.ndarray, f: Callable[[np.ndarray], object] = ffht.fht_) -> None:
+            for row in buf:
+                f(row)
+
+        peer_rows["ffht-unofficial `fht_`"] = ffht_rows
+    if fht_cpu is not None:
+
+        def fht_cpu_rows(buf: np.ndarray, f: Callable[..., object] = fht_cpu.fht) -> None:
+            for row in buf:
+                f(row, inplace=True)
+
+        peer_rows["fht-cpu `fht`"] = fht_cpu_rows
+
+    # 1. Vectors, single thread, one call per row of a buffer larger than L2.
     sk.set_num_threads(1)
     sizes = (10, 12, 16) if q else (10, 12, 16, 20)
     for p in sizes:
         n = 2**p
-        x = aligned_copy(rng.standard_normal(n, dtype=np.float32))
-        # About 1 M elements per sample (1024 transforms at 2^10), at least 8 bursts.
-        count = max(BURST * (1 if q else 8), (2**18 if q else 2**20) // n)
+        rows = max(4, 2 ** (20 if q else 22) // n)
+        X = aligned_copy(rng.standard_normal((rows, n), dtype=np.float32))
         workload = (
-            f"in-place FWHT of one f32 vector, n = 2^{p} (per transform, "
-            f"{max(1, count // BURST) * BURST} per sample)"
+            f"in-place FWHT of f32 vectors, n = 2^{p}, one call per row of a {rows} × n buffer"
         )
-        if not peers_1d:
-            t = contest({"ours": burst_transform(ours_1d, x, count)}, reps)
-            table.add_alone(workload, 1, t["ours"], x.nbytes)
-        for peer_name, peer in peers_1d.items():
-            if not check_same(peer_name, peer, x):
+        ours = {"ours": refreshed(ours_rows, X), "unchecked": refreshed(ours_rows_unchecked, X)}
+        for peer_name, peer in peer_rows.items():
+            if not check_same(peer_name, peer, X):
                 continue
-            t = contest(
-                {
-                    "peer": burst_transform(peer, x, count),
-                    "ours": burst_transform(ours_1d, x, count),
-                },
-                reps,
-            )
-            table.add(
-                workload,
-                peer_name,
-                t["peer"],
-                1,
-                t["ours"],
-                x.nbytes,
-            )
+            t = contest({"peer": refreshed(peer, X), **ours}, reps)
+            for key, label in (("ours", ""), ("unchecked", ", `check_finite=False`")):
+                table.add(
+                    workload + label, peer_name, t["peer"] / rows, 1, t[key] / rows, X[0].nbytes
+                )
+        if not peer_rows:
+            t = contest(ours, reps)
+            table.add_alone(workload, 1, t["ours"] / rows, X[0].nbytes)
 
     # 2. A batch of rows in place.
     rows, p = (2000, 12) if q else (20000, 12)

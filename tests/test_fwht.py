@@ -286,6 +286,44 @@ def test_nan_and_inf_rejected(bad, inplace):
             sk.fwht(x[1].copy(), inplace=inplace)
 
 
+@pytest.mark.parametrize("inplace", [False, True])
+def test_check_finite_false_skips_only_the_check(inplace):
+    """check_finite=False: same bits as the checked transform on finite input (every
+    path: 1-D fast path, rows, columns, both dtypes); NaN/inf propagate, no error."""
+    rng = np.random.default_rng(3)
+    for dtype in DTYPES:
+        for shape, axis in [((1024,), -1), ((1024,), 0), ((5, 64), 1), ((64, 5), 0)]:
+            x = rng.standard_normal(shape).astype(dtype)
+            if axis == 0 and x.ndim == 2:
+                x = np.asfortranarray(x)  # contiguous along the axis, for inplace=True
+            want = sk.fwht(x, axis=axis)
+            got = sk.fwht(
+                x.copy(order="K") if inplace else x,
+                axis=axis,
+                inplace=inplace,
+                check_finite=False,
+            )
+            assert_array_equal(got, want)
+        x = np.ones(16, dtype)
+        x[3] = np.nan
+        out = sk.fwht(x, inplace=inplace, check_finite=False)
+        assert np.isnan(out).all()  # every output sums every input
+        x = np.ones((2, 16), dtype)
+        x[1, 0] = np.inf
+        out = sk.fwht(x, axis=1, inplace=inplace, check_finite=False)
+        assert np.isfinite(out[0]).all() and np.isinf(out[1]).all()
+    # The fast path and the general path agree (np.int64 axis and np.bool_ flags take
+    # the general path).
+    x = rng.standard_normal(256).astype(np.float32)
+    a = sk.fwht(x.copy(), inplace=True, check_finite=False)
+    b = sk.fwht(x.copy(), axis=np.int64(0), inplace=True, check_finite=np.bool_(False))
+    assert_array_equal(a, b)
+    with pytest.raises(TypeError, match="check_finite must be a bool"):
+        sk.fwht(x, check_finite=1)
+    with pytest.raises(TypeError, match="check_finite must be a bool"):
+        sk.fwht(x.copy(), inplace=True, check_finite=None)
+
+
 def test_bad_input():
     for n in (3, 6, 12, 100, 1023):
         # The core's length rule, naming x.

@@ -392,11 +392,18 @@ class HadamardRotation:
     @overload
     def to_dense(self, dtype: _DType) -> _FloatArray: ...
 
-def fwht_inplace(x: _FloatArray, axis: int, normalized: bool, device: _Device = "cpu") -> None:
+def fwht_inplace(
+    x: _FloatArray,
+    axis: int,
+    normalized: bool,
+    device: _Device = "cpu",
+    check_finite: bool = True,
+) -> None:
     """In-place FWHT along ``axis`` (0 or 1) of a writable 2-D array (power-of-two length)."""
 
-def fwht_vec(x: object, normalized: bool) -> bool:
-    """In-place FWHT of a contiguous writable 1-D float array; False (untouched) if not one."""
+def fwht_vec(x: object, axis: object, normalized: object, check_finite: object) -> bool:
+    """In-place FWHT of a contiguous writable 1-D float array along ``axis`` 0 or -1 with
+    ``bool`` flags; False (untouched) if the call is not exactly that."""
 
 def all_finite(x: _FloatArray) -> bool:
     """True when every element of ``x`` (any shape, any strides) is finite."""

@@ -1,6 +1,6 @@
 //! The in-place fast Walsh–Hadamard transform.
 
-use crate::convert::{array, readwrite, with_float, writable_view, Float, FloatKind, Kind};
+use crate::convert::{array, readwrite, with_float, writable_view, Float, FloatKind};
 use crate::error::{invalid, nogil, run, Gil};
 use crate::gpu::Device;
 use numpy::{Ix2, PyArray1, PyArrayMethods, PyUntypedArrayMethods};
@@ -30,27 +30,28 @@ pub(crate) fn fwht_in_place<T: Float, R: Send>(
 
 /// In-place FWHT along `axis` of a writable 2-D float array, on `device`.
 #[pyfunction]
-#[pyo3(signature = (x, axis, normalized, device = "cpu"))]
+#[pyo3(signature = (x, axis, normalized, device = "cpu", check_finite = true))]
 pub(crate) fn fwht_inplace(
     py: Python<'_>,
     x: &Bound<'_, PyAny>,
     axis: i64,
     normalized: bool,
     device: &str,
+    check_finite: bool,
 ) -> PyResult<()> {
-    use sketchkit::fwht::{fwht_cols, fwht_rows};
+    use sketchkit::fwht::{transform_cols, transform_rows};
     match Device::open_for(py, device, x, "x")? {
         Device::Cpu => with_float!(FloatKind::of(x, "x")?, T => {
             fwht_in_place::<T, ()>(py, x, axis, move |m, rows| {
                 if rows {
-                    fwht_rows(m, normalized)
+                    transform_rows(m, normalized, check_finite)
                 } else {
-                    fwht_cols(m, normalized)
+                    transform_cols(m, normalized, check_finite)
                 }
             })
         }),
         Device::Backend(b) => fwht_in_place::<f32, ()>(py, x, axis, move |m, rows| {
-            b.fwht_rows(if rows { m } else { m.t() }, normalized)
+            b.transform_rows(if rows { m } else { m.t() }, normalized, check_finite)
         }),
     }
 }
@@ -63,6 +64,7 @@ fn fwht_vec_typed<T: Float>(
     py: Python<'_>,
     a: &Bound<'_, PyArray1<T>>,
     normalized: bool,
+    check_finite: bool,
 ) -> PyResult<bool> {
     let n = a.len();
     if !a.is_contiguous() || sketchkit::fwht::check_len(n, "x").is_err() {
@@ -79,28 +81,44 @@ fn fwht_vec_typed<T: Float>(
     } else {
         Gil::Release
     };
-    // The core refuses NaN/inf before anything is overwritten.
+    // With `check_finite`, the core refuses NaN/inf before anything is overwritten.
     run(py, gil, "x", move || {
-        if normalized {
-            sketchkit::fwht::fwht_normalized(x)
-        } else {
-            sketchkit::fwht::fwht(x)
-        }
+        sketchkit::fwht::transform_vec(x, normalized, check_finite)
     })?;
     Ok(true)
 }
 
-/// The fast path of `fwht(x, inplace=True)` for a contiguous, writable 1-D float32 or
-/// float64 array of power-of-two length: transforms it and returns True; returns
-/// False (touching nothing) when `x` is not such an array, so the caller can take
-/// the general path with its detailed errors. NaN/inf raise `ValueError`.
+/// The fast path of `fwht(x, axis, normalized=..., inplace=True, check_finite=...)`
+/// for a contiguous, writable 1-D float32 or float64 NumPy array of power-of-two
+/// length, `axis` an `int` equal to 0 or -1 and both flags `bool`s: transforms it and
+/// returns True. Returns False (touching nothing) for anything else, so the caller can
+/// take the general path with its detailed errors. NaN/inf raise `ValueError` when
+/// `check_finite`.
 #[pyfunction]
-pub(crate) fn fwht_vec(py: Python<'_>, x: &Bound<'_, PyAny>, normalized: bool) -> PyResult<bool> {
-    let Some(kind) = FloatKind::of_array(x) else {
+pub(crate) fn fwht_vec(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    axis: &Bound<'_, PyAny>,
+    normalized: &Bound<'_, PyAny>,
+    check_finite: &Bound<'_, PyAny>,
+) -> PyResult<bool> {
+    use pyo3::types::{PyBool, PyInt};
+    let flag = |b: &Bound<'_, PyAny>| -> Option<bool> {
+        b.cast_exact::<PyBool>().ok().map(|b| b.is_true())
+    };
+    let (Some(normalized), Some(check_finite)) = (flag(normalized), flag(check_finite)) else {
         return Ok(false);
     };
-    with_float!(kind, T => match x.cast::<PyArray1<T>>() {
-        Ok(a) => fwht_vec_typed(py, a, normalized),
-        Err(_) => Ok(false),
-    })
+    // Exactly an int (not a bool or a float) equal to 0 or -1.
+    if !axis.is_exact_instance_of::<PyInt>() || !matches!(axis.extract::<i64>(), Ok(0 | -1)) {
+        return Ok(false);
+    }
+    // Each cast checks the type, the dimension count and the dtype in one go.
+    if let Ok(a) = x.cast::<PyArray1<f32>>() {
+        fwht_vec_typed(py, a, normalized, check_finite)
+    } else if let Ok(a) = x.cast::<PyArray1<f64>>() {
+        fwht_vec_typed(py, a, normalized, check_finite)
+    } else {
+        Ok(false)
+    }
 }

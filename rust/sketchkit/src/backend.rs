@@ -167,8 +167,21 @@ pub trait Backend: Send + Sync {
     /// non-finite input is refused before anything is written
     /// ([`crate::fwht::check_finite_input`]); then [`Backend::fwht_rows_finite`] runs.
     fn fwht_rows(&self, x: MatMut<'_, f32>, normalized: bool) -> Result<()> {
+        self.transform_rows(x, normalized, true)
+    }
+    /// [`Backend::fwht_rows`] with the finite check optional, as
+    /// [`crate::fwht::transform_rows`]: without it non-finite input gives non-finite
+    /// output and no error.
+    fn transform_rows(
+        &self,
+        x: MatMut<'_, f32>,
+        normalized: bool,
+        check_finite: bool,
+    ) -> Result<()> {
         crate::fwht::check_len(x.cols(), "x")?;
-        crate::fwht::check_finite_input(x.as_ref())?;
+        if check_finite {
+            crate::fwht::check_finite_input(x.as_ref())?;
+        }
         self.fwht_rows_finite(x, normalized)
     }
     /// [`Backend::fwht_rows`] on input already checked to be finite.

@@ -59,11 +59,31 @@ pub fn check_len(n: usize, arg: &'static str) -> Result<()> {
 /// assert_eq!(x, [1.0, 1.0, 1.0, 1.0]);
 /// ```
 pub fn fwht<T: Real>(x: &mut [T]) -> Result<()> {
+    transform_vec(x, false, true)
+}
+
+/// In-place transform of one contiguous vector: `H x`, or `H x / √n` when
+/// `normalized`.
+///
+/// With `check_finite` (SciPy's name; [`fwht`] and [`fwht_normalized`] always check)
+/// NaN or infinity in `x` is an error raised before anything is written
+/// ([`check_finite_input`]). The check is one extra read of `x`: for a vector that
+/// fits in L2 it brings `x` into cache for the transform, so it costs little; for
+/// longer vectors it is a pass over memory of its own. Without it, non-finite input
+/// gives non-finite output (NaN and infinity propagate through the additions) and
+/// no error.
+pub fn transform_vec<T: Real>(x: &mut [T], normalized: bool, check_finite: bool) -> Result<()> {
     check_len(x.len(), "x")?;
-    if !crate::finite::slice_all_finite(x) {
+    if check_finite && !crate::finite::slice_all_finite(x) {
         return Err(SketchError::NonFinite { arg: "x" });
     }
     crate::dispatch!(transform(x));
+    if normalized {
+        let s = T::from_f64(1.0 / (x.len() as f64).sqrt());
+        for v in x.iter_mut() {
+            *v = *v * s;
+        }
+    }
     Ok(())
 }
 
@@ -80,12 +100,7 @@ pub fn check_finite_input<T: Real>(x: crate::view::MatRef<'_, T>) -> Result<()> 
 
 /// In-place orthonormal FWHT (`H x / √n`).
 pub fn fwht_normalized<T: Real>(x: &mut [T]) -> Result<()> {
-    fwht(x)?;
-    let s = T::from_f64(1.0 / (x.len() as f64).sqrt());
-    for v in x.iter_mut() {
-        *v = *v * s;
-    }
-    Ok(())
+    transform_vec(x, true, true)
 }
 
 /// Transforms every row of `x` (rows of length `x.cols()`, a power of two), in
@@ -96,8 +111,20 @@ pub fn fwht_normalized<T: Real>(x: &mut [T]) -> Result<()> {
 /// NaN or infinity is an error raised before anything is written
 /// ([`check_finite_input`]).
 pub fn fwht_rows<T: Real>(x: MatMut<'_, T>, normalized: bool) -> Result<()> {
+    transform_rows(x, normalized, true)
+}
+
+/// [`fwht_rows`] with the finite check optional (see [`transform_vec`] for what
+/// `check_finite` means and costs).
+pub fn transform_rows<T: Real>(
+    x: MatMut<'_, T>,
+    normalized: bool,
+    check_finite: bool,
+) -> Result<()> {
     check_len(x.cols(), "x")?;
-    check_finite_input(x.as_ref())?;
+    if check_finite {
+        check_finite_input(x.as_ref())?;
+    }
     fwht_rows_finite(x, normalized)
 }
 
@@ -177,7 +204,16 @@ pub(crate) fn fwht_rows_finite<T: Real>(mut x: MatMut<'_, T>, normalized: bool) 
 /// Transforms every column of `x` (columns of length `x.rows()`, a power of two):
 /// the batch along axis 0, with SIMD lanes across columns and no transposition.
 pub fn fwht_cols<T: Real>(x: MatMut<'_, T>, normalized: bool) -> Result<()> {
-    fwht_rows(x.t(), normalized)
+    transform_rows(x.t(), normalized, true)
+}
+
+/// [`fwht_cols`] with the finite check optional (see [`transform_vec`]).
+pub fn transform_cols<T: Real>(
+    x: MatMut<'_, T>,
+    normalized: bool,
+    check_finite: bool,
+) -> Result<()> {
+    transform_rows(x.t(), normalized, check_finite)
 }
 
 /// Unnormalized in-place transform of a contiguous power-of-two vector, dispatched to
