@@ -96,6 +96,25 @@ def test_to_scipy_equals_to_dense(family):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_csr_packed_lists_match_dense(dtype, restore_threads):
+    """The CSR kernel's packed path (columns with at most two entries: empty slots go
+    to rotating dummy accumulators, slots prefetched across rows) gives the dense
+    kernel's bits, dense and sparse output, for any thread count."""
+    k, d, n = 256, 20000, 600
+    S = sk.very_sparse(k, d, seed=11)
+    assert S.to_scipy().nnz <= 2 * d  # the packed regime
+    X = sp.random(n, d, density=0.01, format="csr", dtype=dtype, random_state=12)
+    X.data -= dtype(0.5)
+    ref = S.project(X.toarray())
+    for threads in (1, 2, 3):
+        sk.set_num_threads(threads)
+        assert_array_equal(S.project(X), ref)
+        Y = S.project(X, dense_output=False)
+        assert_array_equal(Y.toarray(), ref)
+        assert Y.nnz == np.count_nonzero(ref)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("family", FAMILIES)
 def test_dense_csr_csc_paths_agree(family, dtype):
     k, d, n = 20, 150, 40

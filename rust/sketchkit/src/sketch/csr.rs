@@ -33,6 +33,13 @@ fn prefetch<T>(p: *const T) {
 /// Rows of X per parallel task.
 const ROWS: usize = 256;
 
+/// How many stored values ahead the packed-list kernel prefetches a column's slot.
+const PACKED_AHEAD: usize = 24;
+
+/// Dummy accumulators after the `k` real ones (a power of two): where the
+/// packed-list kernel adds its empty slots.
+const DUMMIES: usize = 8;
+
 /// The operator as the CSR kernels see it.
 pub(crate) enum OpRef<'a, T> {
     /// Sparse family: index lists.
@@ -41,8 +48,8 @@ pub(crate) enum OpRef<'a, T> {
     Dense { st: &'a [T], k: usize },
 }
 
-/// Accumulates row `r` of `X · Sᵀ` into `acc` (length k, zeroed by the caller), and
-/// applies the final scale.
+/// Accumulates row `r` of `X · Sᵀ` into `acc[..k]` (`acc` of length `k + DUMMIES`,
+/// zeroed by the caller), and applies the final scale.
 #[inline(always)]
 fn row_into<T: Real, I: SparseIndex>(
     op: &OpRef<'_, T>,
@@ -54,6 +61,13 @@ fn row_into<T: Real, I: SparseIndex>(
         OpRef::Sparse(m) => {
             if let Ok(Some(pk)) = m.packed() {
                 for t in x.row_range(r) {
+                    // The packed lists (8 bytes per column) outgrow L1 and often L2:
+                    // load the slot of the column PACKED_AHEAD stored values on (the
+                    // CSR indices are one flat array, so this runs across rows too).
+                    if let Some(jn) = x.indices.get(t + PACKED_AHEAD) {
+                        let jn = jn.to_usize().unwrap_or(0);
+                        prefetch(pk.cols.as_ptr().wrapping_add(jn));
+                    }
                     let (j, v) = (x.col(t), x.data[t]);
                     let pm = [v, -v];
                     if pk.long[j / 64] >> (j % 64) & 1 == 1 {
@@ -61,12 +75,17 @@ fn row_into<T: Real, I: SparseIndex>(
                             acc[(e & ENTRY_INDEX) as usize] += pm[(e >> 31) as usize];
                         }
                     } else {
-                        // Branch-free: an EMPTY slot (index 2^31 - 1) lands in the
-                        // dummy accumulator acc[k], which is never read.
-                        let k = acc.len() - 1;
-                        for &e in &pk.cols[j] {
-                            acc[((e & ENTRY_INDEX) as usize).min(k)] += pm[(e >> 31) as usize];
-                        }
+                        // Branch-free: an EMPTY slot (index 2^31 - 1) lands in one of
+                        // the DUMMIES accumulators after acc[..k], which are never
+                        // read. Most columns have an EMPTY slot, so a single dummy
+                        // would chain every stored value's update through one memory
+                        // location (store-to-load latency); rotating over several
+                        // leaves the real updates independent.
+                        let k = acc.len() - DUMMIES;
+                        let [e0, e1] = pk.cols[j];
+                        let d0 = k + ((2 * t) & (DUMMIES - 1));
+                        acc[((e0 & ENTRY_INDEX) as usize).min(d0)] += v.neg_if(e0 >> 31);
+                        acc[((e1 & ENTRY_INDEX) as usize).min(d0 + 1)] += v.neg_if(e1 >> 31);
                     }
                 }
             } else {
@@ -127,7 +146,7 @@ pub(crate) fn rows_times_st<T: Real, I: SparseIndex>(
     let n = x.rows;
     let out = out.into_shared();
     (0..n.div_ceil(ROWS)).into_par_iter().try_for_each_init(
-        || try_vec(k + 1, T::ZERO, "a row accumulator"),
+        || try_vec(k + DUMMIES, T::ZERO, "a row accumulator"),
         |acc, c| -> Result<()> {
             let acc = acc.as_mut().map_err(|e| e.clone())?;
             let (r0, r1) = (c * ROWS, ((c + 1) * ROWS).min(n));
@@ -171,7 +190,7 @@ pub(crate) fn rows_times_st_sparse<T: Real, I: SparseIndex>(
         .into_par_iter()
         .map(|c| -> Result<_> {
             let (r0, r1) = (c * ROWS, ((c + 1) * ROWS).min(n));
-            let mut acc = try_vec(k + 1, T::ZERO, "a row accumulator")?;
+            let mut acc = try_vec(k + DUMMIES, T::ZERO, "a row accumulator")?;
             let mut si = try_vec(k, 0i32, "a row's column indices")?;
             let mut sv = try_vec(k, T::ZERO, "a row's values")?;
             let mut lens = try_vec(0, 0i64, "row lengths")?;
