@@ -23,7 +23,9 @@ Rows:
    re-copied from the input outside the timed region before every timed run, and each
    contender transforms every row of its fresh copy in place, one call per row, from
    a plain Python loop (``for row in buf: f(row)``). sketchkit runs twice: with its
-   default finite check and with ``check_finite=False`` (the peers check nothing);
+   default finite check and with ``check_finite=False`` (the peers check nothing); on
+   a CPU with AVX-512, twice more on its AVX2 path (the kernels of an AVX2-only
+   machine);
 2. a batch of 20000 × 2^12 float32 rows in place: the peers looped over rows from
    Python (and fht-cpu's own batch call), against ``sketchkit.fwht(X, axis=1,
    inplace=True)`` with 1 thread and all threads. The batch is re-copied from the
@@ -56,6 +58,7 @@ from types import ModuleType
 import numpy as np
 
 import sketchkit as sk
+from sketchkit import _native
 
 # Pause before each timed run so that the previous contender's worker threads
 # (OpenBLAS spins for a while after a call; rayon briefly too) are idle again.
@@ -172,6 +175,19 @@ def refreshed(transform: Callable[[np.ndarray], object], src: np.ndarray) -> Con
     return run
 
 
+def on_avx2(fn: Callable[[np.ndarray], None]) -> Callable[[np.ndarray], None]:
+    """``fn`` run with sketchkit's kernels capped at the AVX2 level."""
+
+    def run(buf: np.ndarray) -> None:
+        _native.force_simd_level("avx2")
+        try:
+            fn(buf)
+        finally:
+            _native.force_simd_level(None)
+
+    return run
+
+
 def check_same(name: str, transform: Callable[[np.ndarray], object], src: np.ndarray) -> bool:
     """Whether ``transform`` (in place) agrees with sketchkit's unnormalized FWHT."""
     want = sk.fwht(src, axis=-1)
@@ -268,11 +284,16 @@ def main(argv: list[str] | None = None) -> int:
             f"in-place FWHT of f32 vectors, n = 2^{p}, one call per row of a {rows} × n buffer"
         )
         ours = {"ours": refreshed(ours_rows, X), "unchecked": refreshed(ours_rows_unchecked, X)}
+        labels = [("ours", ""), ("unchecked", ", `check_finite=False`")]
+        if sk.simd_level() == "avx512":  # also the kernels an AVX2-only machine runs
+            ours["avx2"] = refreshed(on_avx2(ours_rows), X)
+            ours["avx2_unchecked"] = refreshed(on_avx2(ours_rows_unchecked), X)
+            labels += [("avx2", ", AVX2 path"), ("avx2_unchecked", ", AVX2 path, unchecked")]
         for peer_name, peer in peer_rows.items():
             if not check_same(peer_name, peer, X):
                 continue
             t = contest({"peer": refreshed(peer, X), **ours}, reps)
-            for key, label in (("ours", ""), ("unchecked", ", `check_finite=False`")):
+            for key, label in labels:
                 table.add(
                     workload + label, peer_name, t["peer"] / rows, 1, t[key] / rows, X[0].nbytes
                 )
