@@ -157,6 +157,31 @@ def test_csr_blocks_equal_dense_blocks(family, dtype):
     np.testing.assert_array_equal(sketch_blocks(op, a, block_rows=1000), want)
 
 
+@pytest.mark.parametrize("family", FAMILIES)
+@SETTINGS
+@given(data=st.data())
+def test_mixed_csr_and_dense_pieces_with_pickling(family, data):
+    """Cut strips buffered as CSR pieces (from CSR blocks) and as dense pieces, in
+    one state or in states merged after a pickle round trip (which writes every
+    piece densely): the bits of the dense in-order sketch, whatever the mix."""
+    sp = pytest.importorskip("scipy.sparse")
+    dtype = np.float64
+    op = make_op(family)
+    a = sp.random(D, 5, density=0.2, format="csr", random_state=7, dtype=dtype)
+    dense = a.toarray()
+    want = in_order(op, dense)
+    blocks = blocks_of(data.draw(cut_lists, label="cuts"))
+    order = data.draw(st.permutations(blocks), label="order")
+    as_csr = data.draw(st.lists(st.booleans(), min_size=len(order), max_size=len(order)))
+    split = data.draw(st.integers(0, len(order)), label="split")
+    states = [RowSketch(op, 5), RowSketch(op, 5)]
+    for i, ((lo, hi), csr) in enumerate(zip(order, as_csr, strict=True)):
+        states[i >= split].update(a[lo:hi] if csr else dense[lo:hi], lo)
+    first = pickle.loads(pickle.dumps(states[0]))
+    first.merge(states[1])
+    np.testing.assert_array_equal(first.result(), want)
+
+
 def test_memmap_npy_and_shard_directory(tmp_path):
     op, a = make_op("sparse_sign"), make_a(np.float32, seed=5)
     want = in_order(op, a)

@@ -150,19 +150,22 @@ impl RowSketch {
             .unbind())
     }
 
+    #[allow(clippy::type_complexity)]
     fn state_of<'py, T: StateFloat>(
         py: Python<'py>,
         st: &Core<T>,
-    ) -> (Vec<NodeState<'py>>, Vec<PieceState<'py>>) {
+    ) -> PyResult<(Vec<NodeState<'py>>, Vec<PieceState<'py>>)> {
         let nodes = st
             .nodes()
             .map(|(h, a, v)| (h, a, PyBytes::new(py, &T::to_le(v))))
             .collect();
         let pieces = st
             .pieces()
-            .map(|(r, v)| (r, PyBytes::new(py, &T::to_le(v))))
+            .map_err(Error::from)?
+            .into_iter()
+            .map(|(r, v)| (r, PyBytes::new(py, &T::to_le(&v))))
             .collect();
-        (nodes, pieces)
+        Ok((nodes, pieces))
     }
 
     fn restore<T: StateFloat>(
@@ -350,17 +353,17 @@ impl RowSketch {
     fn state<'py>(
         &self,
         py: Python<'py>,
-    ) -> (
+    ) -> PyResult<(
         Option<&'static str>,
         Vec<NodeState<'py>>,
         Vec<PieceState<'py>>,
-    ) {
+    )> {
         let (nodes, pieces) = match &self.state {
             Typed::Open => (vec![], vec![]),
-            Typed::F32(c) => Self::state_of(py, c),
-            Typed::F64(c) => Self::state_of(py, c),
+            Typed::F32(c) => Self::state_of(py, c)?,
+            Typed::F64(c) => Self::state_of(py, c)?,
         };
-        (self.dtype(), nodes, pieces)
+        Ok((self.dtype(), nodes, pieces))
     }
 
     #[staticmethod]

@@ -104,12 +104,76 @@ impl Intervals {
     }
 }
 
-/// Buffered raw rows of a strip that has not arrived whole: rows
-/// `row0..row0 + data.len() / m`, row-major.
-#[derive(Clone, Debug)]
+/// Buffered raw rows of a strip that has not arrived whole: rows `row0..row0 + rows`.
+#[derive(Debug)]
 struct Piece<T> {
     row0: usize,
-    data: Vec<T>,
+    rows: usize,
+    data: Rows<T>,
+}
+
+/// The values of a [`Piece`], in the form they arrived in: rows of a CSR block stay
+/// CSR, so a strip assembled from CSR pieces alone runs the CSR kernel (densifying
+/// it would cost `rows × m` however few values it holds).
+#[derive(Debug)]
+enum Rows<T> {
+    /// Row-major, `m` columns.
+    Dense(Vec<T>),
+    /// CSR rows: `indptr` (`rows + 1` offsets from 0), sorted column indices, values.
+    Csr {
+        indptr: Vec<usize>,
+        indices: Vec<usize>,
+        data: Vec<T>,
+    },
+}
+
+/// A fallible copy of a slice.
+fn copy_vec<V: Copy>(v: &[V], zero: V) -> Result<Vec<V>> {
+    let mut out = try_vec(0, zero, "a copy of the row sketch")?;
+    out.try_reserve_exact(v.len())
+        .map_err(|_| SketchError::Alloc("a copy of the row sketch".into()))?;
+    out.extend_from_slice(v);
+    Ok(out)
+}
+
+impl<T: Real> Piece<T> {
+    fn try_clone(&self) -> Result<Self> {
+        let data = match &self.data {
+            Rows::Dense(v) => Rows::Dense(copy_vec(v, T::ZERO)?),
+            Rows::Csr {
+                indptr,
+                indices,
+                data,
+            } => Rows::Csr {
+                indptr: copy_vec(indptr, 0)?,
+                indices: copy_vec(indices, 0)?,
+                data: copy_vec(data, T::ZERO)?,
+            },
+        };
+        Ok(Piece {
+            row0: self.row0,
+            rows: self.rows,
+            data,
+        })
+    }
+
+    /// Adds the rows into the row-major `buf` (`m` columns) from its row `at`.
+    fn add_into(&self, buf: &mut [T], at: usize, m: usize) {
+        match &self.data {
+            Rows::Dense(v) => buf[at * m..at * m + v.len()].copy_from_slice(v),
+            Rows::Csr {
+                indptr,
+                indices,
+                data,
+            } => {
+                for i in 0..self.rows {
+                    for t in indptr[i]..indptr[i + 1] {
+                        buf[(at + i) * m + indices[t]] += data[t];
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// A streaming, mergeable `S · A` (see the [module documentation](self) for the
@@ -249,6 +313,22 @@ impl<T: Real> RowSketch<T> {
         Ok(out)
     }
 
+    /// [`Self::strip_partial`] for the strip's rows as CSR.
+    fn strip_partial_csr<I: SparseIndex>(
+        &self,
+        s: usize,
+        rows: &CsrRef<'_, T, I>,
+    ) -> Result<Vec<T>> {
+        let (k, _) = self.op.shape();
+        let mut out = partial_buf(k, self.m)?;
+        let (r0, _) = self.strip_range(s);
+        let ov = MatMut::from_row_major(&mut out, k, self.m)?;
+        self.op
+            .sketch_rows_csr(r0, rows, ov)
+            .map_err(|e| e.for_input("block"))?;
+        Ok(out)
+    }
+
     /// Partials of whole strips, computed in parallel in batches (each strip by its
     /// own kernel, so the threads change no bit), collapsed into `nodes` as they come.
     fn full_strips(
@@ -323,29 +403,65 @@ impl<T: Real> RowSketch<T> {
         Ok(out)
     }
 
-    /// Strip `s` assembled from its buffered pieces and `extra` (together the whole
-    /// strip), or `None` when they do not cover it yet.
-    fn assemble(&self, s: usize, extra: &[&Piece<T>]) -> Result<Option<Vec<T>>> {
+    /// The partial of strip `s` from its buffered pieces and `extra` (together the
+    /// whole strip), or `None` when they do not cover it yet. Pieces that are all CSR
+    /// are joined into one CSR strip for the CSR kernel; otherwise the strip is
+    /// assembled densely. Both give the same bits (the kernels' contract).
+    fn complete(&self, s: usize, extra: &[&Piece<T>]) -> Result<Option<Vec<T>>> {
         let (lo, hi) = self.strip_range(s);
         let mine = self.pending.get(&s).map(|p| p.as_slice()).unwrap_or(&[]);
-        let rows: usize = mine
-            .iter()
-            .chain(extra.iter().copied())
-            .map(|p| p.data.len() / self.m)
-            .sum();
+        let mut all: Vec<&Piece<T>> = mine.iter().chain(extra.iter().copied()).collect();
+        let rows: usize = all.iter().map(|p| p.rows).sum();
         if rows < hi - lo {
             return Ok(None);
         }
+        all.sort_by_key(|p| p.row0);
+        let m = self.m;
+        if all.iter().all(|p| matches!(p.data, Rows::Csr { .. })) {
+            let nnz: usize = all
+                .iter()
+                .map(|p| match &p.data {
+                    Rows::Csr { data, .. } => data.len(),
+                    Rows::Dense(_) => 0,
+                })
+                .sum();
+            // i64 offsets and indices (`SparseIndex`): in range, as they index memory.
+            let mut indptr = try_vec(hi - lo + 1, 0i64, "a strip's row pointers")?;
+            let mut indices = try_vec(nnz, 0i64, "a strip's column indices")?;
+            let mut values = try_vec(nnz, T::ZERO, "a strip's values")?;
+            let (mut row, mut at) = (0, 0);
+            for p in &all {
+                if let Rows::Csr {
+                    indptr: ip,
+                    indices: ix,
+                    data,
+                } = &p.data
+                {
+                    for i in 0..p.rows {
+                        indptr[row + i] = (at + ip[i]) as i64;
+                    }
+                    for (dst, &c) in indices[at..at + ix.len()].iter_mut().zip(ix) {
+                        *dst = c as i64;
+                    }
+                    values[at..at + data.len()].copy_from_slice(data);
+                    row += p.rows;
+                    at += data.len();
+                }
+            }
+            indptr[hi - lo] = at as i64;
+            let sub = CsrRef::new(hi - lo, m, &indptr, &indices, &values)?;
+            return self.strip_partial_csr(s, &sub).map(Some);
+        }
         let mut buf = try_vec(
-            checked_mul(hi - lo, self.m, "block", "a strip")?,
+            checked_mul(hi - lo, m, "block", "a strip")?,
             T::ZERO,
             "a strip of the row sketch",
         )?;
-        for p in mine.iter().chain(extra.iter().copied()) {
-            let at = (p.row0 - lo) * self.m;
-            buf[at..at + p.data.len()].copy_from_slice(&p.data);
+        for p in &all {
+            p.add_into(&mut buf, p.row0 - lo, m);
         }
-        Ok(Some(buf))
+        let view = MatRef::from_row_major(&buf, hi - lo, m)?;
+        self.strip_partial(s, view).map(Some)
     }
 
     /// Applies `delta` (computed against the present state; cannot fail).
@@ -411,16 +527,17 @@ impl<T: Real> RowSketch<T> {
             self.strip_partial(s, block.sub(lo - row0, up - row0, 0, m))
         };
         let delta = self.delta_with(row0, hi, partial, |lo, up| {
-            Self::copy_rows(block, row0, lo, up)
+            Self::copy_rows(block, row0, lo, up).map(Rows::Dense)
         })?;
         self.absorb(delta);
         self.covered.add(row0, hi);
         Ok(())
     }
 
-    /// [`RowSketch::update`] for a CSR block (`n × m`); the same bits as the dense
-    /// block with the same values (buffered rows of incomplete strips are stored
-    /// densely).
+    /// [`RowSketch::update`] for a CSR block (`n × m`, sorted column indices without
+    /// duplicates); the same bits as the dense block with the same values. Rows of a
+    /// strip the block cuts are buffered as CSR; a strip completed by CSR pieces alone
+    /// runs the CSR kernel, one completed with dense pieces too is assembled densely.
     pub fn update_csr<I: SparseIndex>(
         &mut self,
         row0: usize,
@@ -434,20 +551,26 @@ impl<T: Real> RowSketch<T> {
         if !crate::finite::slice_all_finite(block.data) {
             return Err(SketchError::NonFinite { arg: "block" });
         }
-        let (k, _) = self.op.shape();
         let m = self.m;
-        let dense_rows = |lo: usize, hi: usize| -> Result<Vec<T>> {
-            let mut out = try_vec(
-                checked_mul(hi - lo, m, "block", "buffered rows")?,
-                T::ZERO,
-                "buffered rows of an incomplete strip",
-            )?;
-            for (i, r) in (lo - row0..hi - row0).enumerate() {
-                for t in block.row_range(r) {
-                    out[i * m + block.col(t)] += block.data[t];
-                }
+        // Rows lo..hi of the block as a CSR piece (indices as usize).
+        let csr_rows = |lo: usize, hi: usize| -> Result<Rows<T>> {
+            let (a, b) = (lo - row0, hi - row0);
+            let p0 = block.row_range(a).start;
+            let p1 = block.row_range(b - 1).end;
+            let mut indptr = try_vec(b - a + 1, p1 - p0, "buffered row pointers")?;
+            for (i, v) in indptr[..b - a].iter_mut().enumerate() {
+                *v = block.row_range(a + i).start - p0;
             }
-            Ok(out)
+            let mut indices = try_vec(p1 - p0, 0usize, "buffered column indices")?;
+            for (dst, t) in indices.iter_mut().zip(p0..p1) {
+                *dst = block.col(t);
+            }
+            let data = copy_vec(&block.data[p0..p1], T::ZERO)?;
+            Ok(Rows::Csr {
+                indptr,
+                indices,
+                data,
+            })
         };
         let strip_partial = |s: usize| -> Result<Vec<T>> {
             let (lo, hi) = self.strip_range(s);
@@ -465,14 +588,9 @@ impl<T: Real> RowSketch<T> {
                 &block.indices[p0..p1],
                 &block.data[p0..p1],
             )?;
-            let mut out = partial_buf(k, m)?;
-            let ov = MatMut::from_row_major(&mut out, k, m)?;
-            self.op
-                .sketch_rows_csr(lo, &sub, ov)
-                .map_err(|e| e.for_input("block"))?;
-            Ok(out)
+            self.strip_partial_csr(s, &sub)
         };
-        let delta = self.delta_with(row0, hi, strip_partial, dense_rows)?;
+        let delta = self.delta_with(row0, hi, strip_partial, csr_rows)?;
         self.absorb(delta);
         self.covered.add(row0, hi);
         Ok(())
@@ -498,7 +616,7 @@ impl<T: Real> RowSketch<T> {
         row0: usize,
         hi: usize,
         partial: impl Fn(usize) -> Result<Vec<T>> + Sync,
-        copy: impl Fn(usize, usize) -> Result<Vec<T>>,
+        copy: impl Fn(usize, usize) -> Result<Rows<T>>,
     ) -> Result<Delta<T>> {
         let mut delta = Delta {
             nodes: Vec::new(),
@@ -515,12 +633,12 @@ impl<T: Real> RowSketch<T> {
             }
             let piece = Piece {
                 row0: lo,
+                rows: up - lo,
                 data: copy(lo, up)?,
             };
-            match self.assemble(s, &[&piece])? {
-                Some(buf) => {
-                    let view = MatRef::from_row_major(&buf, b - a, self.m)?;
-                    delta.nodes.push((0, s, self.strip_partial(s, view)?));
+            match self.complete(s, &[&piece])? {
+                Some(partial) => {
+                    delta.nodes.push((0, s, partial));
                     delta.consumed.push(s);
                 }
                 None => delta.pieces.push((s, piece)),
@@ -572,11 +690,9 @@ impl<T: Real> RowSketch<T> {
         let mut other = other;
         for (s, pieces) in std::mem::take(&mut other.pending) {
             let refs: Vec<&Piece<T>> = pieces.iter().collect();
-            match self.assemble(s, &refs)? {
-                Some(buf) => {
-                    let (a, b) = self.strip_range(s);
-                    let view = MatRef::from_row_major(&buf, b - a, self.m)?;
-                    delta.nodes.push((0, s, self.strip_partial(s, view)?));
+            match self.complete(s, &refs)? {
+                Some(partial) => {
+                    delta.nodes.push((0, s, partial));
                     delta.consumed.push(s);
                 }
                 None => delta.pieces.extend(pieces.into_iter().map(|p| (s, p))),
@@ -611,10 +727,7 @@ impl<T: Real> RowSketch<T> {
         for (&s, list) in &self.pending {
             let mut l = Vec::new();
             for p in list {
-                l.push(Piece {
-                    row0: p.row0,
-                    data: copy(&p.data)?,
-                });
+                l.push(p.try_clone()?);
             }
             pending.insert(s, l);
         }
@@ -672,12 +785,20 @@ impl<T: Real> RowSketch<T> {
         self.nodes.iter().map(|(&(h, a), v)| (h, a, v.as_slice()))
     }
 
-    /// The buffered raw rows: `(row0, values)`, `values` row-major with `m` columns.
-    pub fn pieces(&self) -> impl Iterator<Item = (usize, &[T])> {
-        self.pending
-            .values()
-            .flatten()
-            .map(|p| (p.row0, p.data.as_slice()))
+    /// The buffered raw rows: `(row0, values)`, `values` row-major with `m` columns
+    /// (CSR pieces are written out densely: the serialized form has one layout).
+    pub fn pieces(&self) -> Result<Vec<(usize, Vec<T>)>> {
+        let mut out = Vec::new();
+        for p in self.pending.values().flatten() {
+            let mut v = try_vec(
+                checked_mul(p.rows, self.m, "pieces", "a buffered piece")?,
+                T::ZERO,
+                "a buffered piece",
+            )?;
+            p.add_into(&mut v, 0, self.m);
+            out.push((p.row0, v));
+        }
+        Ok(out)
     }
 
     /// A state rebuilt from [`RowSketch::nodes`] and [`RowSketch::pieces`] (as a
@@ -740,12 +861,19 @@ impl<T: Real> RowSketch<T> {
             }
             st.check_rows(row0, Some(row0 + rows), "pieces")?;
             st.covered.add(row0, row0 + rows);
-            delta.pieces.push((s, Piece { row0, data: v }));
+            delta.pieces.push((
+                s,
+                Piece {
+                    row0,
+                    rows,
+                    data: Rows::Dense(v),
+                },
+            ));
         }
         // Pieces that together fill a strip were not produced by a state; refuse them.
         let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
         for (s, p) in &delta.pieces {
-            *counts.entry(*s).or_default() += p.data.len() / m;
+            *counts.entry(*s).or_default() += p.rows;
         }
         for (s, n) in counts {
             let (a, b) = st.strip_range(s);
@@ -815,7 +943,7 @@ mod tests {
                 &op,
                 m,
                 s2.nodes().map(|(h, a, v)| (h, a, v.to_vec())).collect(),
-                s2.pieces().map(|(r, v)| (r, v.to_vec())).collect(),
+                s2.pieces().unwrap(),
             )
             .unwrap();
             s1.merge(s2).unwrap();
