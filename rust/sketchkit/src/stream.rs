@@ -119,12 +119,29 @@ struct Piece<T> {
 enum Rows<T> {
     /// Row-major, `m` columns.
     Dense(Vec<T>),
-    /// CSR rows: `indptr` (`rows + 1` offsets from 0), sorted column indices, values.
+    /// CSR rows: `indptr` (`rows + 1` offsets from 0), sorted column indices, values
+    /// (`i64` offsets and indices: a [`SparseIndex`] that holds any in-memory size).
     Csr {
-        indptr: Vec<usize>,
-        indices: Vec<usize>,
+        indptr: Vec<i64>,
+        indices: Vec<i64>,
         data: Vec<T>,
     },
+}
+
+/// Rows `a..b` of `block` as row pointers from 0 (in the index type `J`), with the
+/// range `p0..p1` of their stored values.
+fn rebased_indptr<T, I: SparseIndex, J: SparseIndex>(
+    block: &CsrRef<'_, T, I>,
+    a: usize,
+    b: usize,
+) -> Result<(Vec<J>, usize, usize)> {
+    let p0 = block.row_range(a).start;
+    let p1 = block.row_range(b - 1).end;
+    let mut indptr = try_vec(b - a + 1, J::from_usize(p1 - p0), "buffered row pointers")?;
+    for (i, v) in indptr[..b - a].iter_mut().enumerate() {
+        *v = J::from_usize(block.row_range(a + i).start - p0);
+    }
+    Ok((indptr, p0, p1))
 }
 
 /// A fallible copy of a slice.
@@ -167,8 +184,8 @@ impl<T: Real> Piece<T> {
                 data,
             } => {
                 for i in 0..self.rows {
-                    for t in indptr[i]..indptr[i + 1] {
-                        buf[(at + i) * m + indices[t]] += data[t];
+                    for t in indptr[i] as usize..indptr[i + 1] as usize {
+                        buf[(at + i) * m + indices[t] as usize] += data[t];
                     }
                 }
             }
@@ -303,14 +320,7 @@ impl<T: Real> RowSketch<T> {
 
     /// The strip partial of strip `s` from its `rows` (the whole strip).
     fn strip_partial(&self, s: usize, rows: MatRef<'_, T>) -> Result<Vec<T>> {
-        let (k, _) = self.op.shape();
-        let mut out = partial_buf(k, self.m)?;
-        let (r0, _) = self.strip_range(s);
-        let ov = MatMut::from_row_major(&mut out, k, self.m)?;
-        self.op
-            .sketch_rows(r0, rows, ov)
-            .map_err(|e| e.for_input("block"))?;
-        Ok(out)
+        self.partial_with(s, |r0, ov| self.op.sketch_rows(r0, rows, ov))
     }
 
     /// [`Self::strip_partial`] for the strip's rows as CSR.
@@ -319,12 +329,19 @@ impl<T: Real> RowSketch<T> {
         s: usize,
         rows: &CsrRef<'_, T, I>,
     ) -> Result<Vec<T>> {
+        self.partial_with(s, |r0, ov| self.op.sketch_rows_csr(r0, rows, ov))
+    }
+
+    /// A fresh `k × m` partial of strip `s`, filled by `kernel(first row, view)`.
+    fn partial_with(
+        &self,
+        s: usize,
+        kernel: impl FnOnce(usize, MatMut<'_, T>) -> Result<()>,
+    ) -> Result<Vec<T>> {
         let (k, _) = self.op.shape();
         let mut out = partial_buf(k, self.m)?;
         let (r0, _) = self.strip_range(s);
-        let ov = MatMut::from_row_major(&mut out, k, self.m)?;
-        self.op
-            .sketch_rows_csr(r0, rows, ov)
+        kernel(r0, MatMut::from_row_major(&mut out, k, self.m)?)
             .map_err(|e| e.for_input("block"))?;
         Ok(out)
     }
@@ -425,7 +442,6 @@ impl<T: Real> RowSketch<T> {
                     Rows::Dense(_) => 0,
                 })
                 .sum();
-            // i64 offsets and indices (`SparseIndex`): in range, as they index memory.
             let mut indptr = try_vec(hi - lo + 1, 0i64, "a strip's row pointers")?;
             let mut indices = try_vec(nnz, 0i64, "a strip's column indices")?;
             let mut values = try_vec(nnz, T::ZERO, "a strip's values")?;
@@ -438,11 +454,9 @@ impl<T: Real> RowSketch<T> {
                 } = &p.data
                 {
                     for i in 0..p.rows {
-                        indptr[row + i] = (at + ip[i]) as i64;
+                        indptr[row + i] = at as i64 + ip[i];
                     }
-                    for (dst, &c) in indices[at..at + ix.len()].iter_mut().zip(ix) {
-                        *dst = c as i64;
-                    }
+                    indices[at..at + ix.len()].copy_from_slice(ix);
                     values[at..at + data.len()].copy_from_slice(data);
                     row += p.rows;
                     at += data.len();
@@ -551,19 +565,12 @@ impl<T: Real> RowSketch<T> {
         if !crate::finite::slice_all_finite(block.data) {
             return Err(SketchError::NonFinite { arg: "block" });
         }
-        let m = self.m;
-        // Rows lo..hi of the block as a CSR piece (indices as usize).
+        // Rows lo..hi of the block as a CSR piece.
         let csr_rows = |lo: usize, hi: usize| -> Result<Rows<T>> {
-            let (a, b) = (lo - row0, hi - row0);
-            let p0 = block.row_range(a).start;
-            let p1 = block.row_range(b - 1).end;
-            let mut indptr = try_vec(b - a + 1, p1 - p0, "buffered row pointers")?;
-            for (i, v) in indptr[..b - a].iter_mut().enumerate() {
-                *v = block.row_range(a + i).start - p0;
-            }
-            let mut indices = try_vec(p1 - p0, 0usize, "buffered column indices")?;
+            let (indptr, p0, p1) = rebased_indptr::<T, I, i64>(block, lo - row0, hi - row0)?;
+            let mut indices = try_vec(p1 - p0, 0i64, "buffered column indices")?;
             for (dst, t) in indices.iter_mut().zip(p0..p1) {
-                *dst = block.col(t);
+                *dst = block.col(t) as i64;
             }
             let data = copy_vec(&block.data[p0..p1], T::ZERO)?;
             Ok(Rows::Csr {
@@ -572,18 +579,13 @@ impl<T: Real> RowSketch<T> {
                 data,
             })
         };
+        // A whole strip runs the CSR kernel on the block's own indices and values.
         let strip_partial = |s: usize| -> Result<Vec<T>> {
             let (lo, hi) = self.strip_range(s);
-            let (a, b) = (lo - row0, hi - row0);
-            let p0 = block.row_range(a).start;
-            let p1 = block.row_range(b - 1).end;
-            let mut indptr = try_vec(b - a + 1, I::from_usize(p1 - p0), "a strip's row pointers")?;
-            for (i, v) in indptr[..b - a].iter_mut().enumerate() {
-                *v = I::from_usize(block.row_range(a + i).start - p0);
-            }
+            let (indptr, p0, p1) = rebased_indptr::<T, I, I>(block, lo - row0, hi - row0)?;
             let sub = CsrRef::new(
-                b - a,
-                m,
+                hi - lo,
+                self.m,
                 &indptr,
                 &block.indices[p0..p1],
                 &block.data[p0..p1],
@@ -712,16 +714,9 @@ impl<T: Real> RowSketch<T> {
 
     /// A copy (fallible allocation).
     pub fn try_clone(&self) -> Result<Self> {
-        let copy = |v: &Vec<T>| -> Result<Vec<T>> {
-            let mut out = try_vec(0, T::ZERO, "a copy of the row sketch")?;
-            out.try_reserve_exact(v.len())
-                .map_err(|_| SketchError::Alloc("a copy of the row sketch".into()))?;
-            out.extend_from_slice(v);
-            Ok(out)
-        };
         let mut nodes = BTreeMap::new();
         for (&key, v) in &self.nodes {
-            nodes.insert(key, copy(v)?);
+            nodes.insert(key, copy_vec(v, T::ZERO)?);
         }
         let mut pending = BTreeMap::new();
         for (&s, list) in &self.pending {
