@@ -197,7 +197,7 @@ def fwht(
         a refused input is left unchanged. For slices that fit in the L2 cache
         (``2**16`` float32 values on most CPUs) that read brings the data into cache
         for the transform and costs a few percent; for longer slices it is one more
-        pass over memory (about a fifth of the transform's time at ``2**20``). With
+        pass over memory (a sixth to a quarter of the call's time at ``2**20``). With
         ``False`` the check is skipped: NaN and infinity then propagate through the
         additions into the output, and no error is raised.
     device : {"cpu", "gpu"}, default="cpu"
