@@ -142,6 +142,91 @@ fn csr_and_csc_operators_equal_the_dense_one() {
     }
 }
 
+/// The fused normal-equations step (`u ← A x − u diag(c)`, `Aᵀ u`, `‖u_j‖²`, one pass
+/// over `A` for dense and CSR input) equals its two separate products, and gives the
+/// same bits for every thread count.
+#[test]
+fn fused_normal_step_equals_its_two_products() {
+    let (n, d, p) = (9000, 40, 2);
+    let mut a = dense(n, d, 8);
+    for (t, v) in a.iter_mut().enumerate() {
+        if t % 5 != 0 {
+            *v = 0.0;
+        }
+    }
+    let (mut indptr, mut indices, mut data) = (vec![0i64], Vec::new(), Vec::new());
+    for i in 0..n {
+        for j in 0..d {
+            if a[i * d + j] != 0.0 {
+                indices.push(j as i64);
+                data.push(a[i * d + j]);
+            }
+        }
+        indptr.push(indices.len() as i64);
+    }
+    let at: Vec<f64> = (0..d * n).map(|t| a[(t % n) * d + t / n]).collect();
+    let (mut tp, mut ti, mut tv) = (vec![0i64], Vec::new(), Vec::new());
+    for j in 0..d {
+        for i in 0..n {
+            if at[j * n + i] != 0.0 {
+                ti.push(i as i64);
+                tv.push(at[j * n + i]);
+            }
+        }
+        tp.push(ti.len() as i64);
+    }
+    let row_major = DenseOp::new(view(&a, n, d), "A").unwrap();
+    let col_major =
+        DenseOp::new(sketchkit::MatRef::from_col_major(&at, n, d).unwrap(), "A").unwrap();
+    let csr = CsrOp::new(
+        CsrRef::new(n, d, &indptr, &indices, &data).unwrap(),
+        false,
+        "A",
+    )
+    .unwrap();
+    let csc = CsrOp::new(CsrRef::new(d, n, &tp, &ti, &tv).unwrap(), true, "A").unwrap();
+    let x = Mat::from_fn(d, p, |i, j| ((i * 3 + j) as f64).sin());
+    let u0 = Mat::from_fn(n, p, |i, j| ((i * 5 + j) as f64).cos());
+    let c = [0.75, -1.5];
+    // The two products, from the dense operator's separate apply and apply_t.
+    let mut want_u = Mat::zeros(n, p);
+    row_major.apply(x.as_ref(), want_u.as_mut()).unwrap();
+    for j in 0..p {
+        for i in 0..n {
+            want_u[(i, j)] -= c[j] * u0[(i, j)];
+        }
+    }
+    let mut want_g = Mat::zeros(d, p);
+    row_major.apply_t(want_u.as_ref(), want_g.as_mut()).unwrap();
+    let want_n: Vec<f64> = (0..p)
+        .map(|j| (0..n).map(|i| want_u[(i, j)].powi(2)).sum())
+        .collect();
+    let close = |p: f64, q: f64| (p - q).abs() <= 1e-12 * (1.0 + q.abs());
+    for op in [&row_major as &dyn LinOp<f64>, &col_major, &csr, &csc] {
+        let mut runs = Vec::new();
+        for threads in [1, 2, 3] {
+            sketchkit::set_num_threads(threads).unwrap();
+            let mut u = u0.clone();
+            let mut g = Mat::zeros(d, p);
+            let norms = op
+                .apply_normal(x.as_ref(), &c, u.as_mut(), g.as_mut())
+                .unwrap();
+            runs.push((u, g, norms));
+        }
+        let (u, g, norms) = &runs[0];
+        for j in 0..p {
+            assert!(close(norms[j], want_n[j]));
+            assert!((0..n).all(|i| close(u[(i, j)], want_u[(i, j)])));
+            assert!((0..d).all(|i| close(g[(i, j)], want_g[(i, j)])));
+        }
+        for r in &runs[1..] {
+            assert!(r.0 == runs[0].0 && r.1 == runs[0].1 && r.2 == runs[0].2);
+        }
+    }
+    sketchkit::set_num_threads(std::thread::available_parallelism().map_or(2, |v| v.get()))
+        .unwrap();
+}
+
 #[test]
 fn randomized_svd_is_exact_on_low_rank_input_and_thread_independent() {
     let (n, d, r) = (400, 120, 6);

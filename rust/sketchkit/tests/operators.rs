@@ -240,6 +240,54 @@ fn csr_paths_equal_dense_paths_bitwise() {
     }
 }
 
+/// An operator with more than 1024 rows and few entries per column (a short sketch of
+/// a tall matrix, as `S A` in sketched least squares): the gather kernel's column
+/// blocks widen, and the result keeps the same bits as the scatter and CSR kernels
+/// and every thread count.
+#[test]
+fn wide_gather_blocks_keep_every_kernels_bits() {
+    let _g = GLOBAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (k, d, n) = (3000, 2500, 40);
+    for fam in [Family::SparseSign { nnz: 8 }, Family::CountSketch] {
+        let s = Sketch::new(fam, k, d, 21).unwrap();
+        let x: Vec<f64> = data(n * d, 6);
+        sketchkit::set_num_threads(1).unwrap();
+        let gather = project_c(&s, &x, n);
+        let sd: Vec<f64> = s.to_dense().unwrap();
+        close(&gather, &reference(&sd, k, d, &x, n), 1e-12);
+        for threads in [2, 3] {
+            sketchkit::set_num_threads(threads).unwrap();
+            assert!(project_c(&s, &x, n) == gather, "{fam:?} threads {threads}");
+        }
+        // F-order input and output: the scatter kernel.
+        let mut xf = vec![0.0; n * d];
+        for r in 0..n {
+            for j in 0..d {
+                xf[j * n + r] = x[r * d + j];
+            }
+        }
+        let mut yf = vec![0.0; n * k];
+        s.project(
+            MatRef::from_col_major(&xf, n, d).unwrap(),
+            MatMut::from_col_major(&mut yf, n, k).unwrap(),
+        )
+        .unwrap();
+        for r in 0..n {
+            for i in 0..k {
+                assert_eq!(yf[i * n + r], gather[r * k + i], "{fam:?} scatter");
+            }
+        }
+        let (p, idx, v) = to_csr(&x, n, d);
+        let csr = CsrRef::new(n, d, &p, &idx, &v).unwrap();
+        let mut y = vec![0.0; n * k];
+        s.project_csr(&csr, MatMut::from_row_major(&mut y, n, k).unwrap())
+            .unwrap();
+        assert!(y == gather, "{fam:?} csr");
+    }
+    sketchkit::set_num_threads(std::thread::available_parallelism().map_or(2, |v| v.get()))
+        .unwrap();
+}
+
 #[test]
 fn bit_identical_across_threads_chunks_and_simd_levels() {
     let _g = GLOBAL.lock().unwrap_or_else(|e| e.into_inner());

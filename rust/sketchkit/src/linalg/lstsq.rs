@@ -469,7 +469,10 @@ fn sketch_solve<T: Field>(qr: &Qr<T>, sb: MatRef<'_, T>) -> Mat<T> {
 }
 
 /// Preconditioned LSQR (Paige–Saunders) on `Ā = [A; √λ I] R⁻¹`, all right-hand sides
-/// at once (one pass over `A` per product for every column).
+/// at once. Each iteration is one fused pass over `A` ([`LinOp::apply_normal`]): the
+/// Golub–Kahan vector `u` is kept unnormalized (`u = U / β`), so `U ← A R⁻¹ v − (α/β) U`
+/// and `Aᵀ U` come from the same pass, and the division by the new `β` is applied to
+/// the `d`-vector `Aᵀ U` instead of the `n`-vector `U`.
 #[allow(clippy::type_complexity)]
 fn lsqr<T: Field>(
     op: &dyn LinOp<T>,
@@ -479,45 +482,20 @@ fn lsqr<T: Field>(
     rtol: f64,
     maxiter: usize,
 ) -> Result<(Mat<T>, usize, bool, Vec<f64>)> {
-    let (n, d, p) = (op.nrows(), op.ncols(), b.ncols());
+    let (d, p) = (op.ncols(), b.ncols());
     let sq = T::from_f64(reg.sqrt());
     let ridge = reg > 0.0;
-    // Ā z = [A R⁻¹ z; √λ R⁻¹ z]; the ridge block is the last d rows of u.
-    let nu = if ridge { n + d } else { n };
-    let abar = |v: MatRef<'_, T>, out: &mut Mat<T>| -> Result<()> {
-        let mut z = v.to_owned();
-        r_solve(r, z.as_mut());
-        op.apply(z.as_ref(), out.as_mut().subrows_mut(0, n))?;
-        if ridge {
-            for j in 0..p {
-                for i in 0..d {
-                    out[(n + i, j)] = sq * z[(i, j)];
-                }
-            }
-        }
-        Ok(())
-    };
-    let abar_t = |u: MatRef<'_, T>| -> Result<Mat<T>> {
-        let mut g = mul_t(op, u.subrows(0, n))?;
-        if ridge {
-            for j in 0..p {
-                for i in 0..d {
-                    g[(i, j)] += sq * u[(n + i, j)];
-                }
-            }
-        }
-        rt_solve(r, g.as_mut());
-        Ok(g)
-    };
-    let mut u = zeros::<T>(nu, p, "LSQR vector")?;
-    u.as_mut().subrows_mut(0, n).copy_from(b);
-    let bnorm = col_norms(u.as_ref());
+    // U: the A rows of the unnormalized u; ur: its ridge rows (√λ R⁻¹ v − …).
+    let mut u = b.to_owned();
+    let mut ur = zeros::<T>(if ridge { d } else { 0 }, p, "LSQR vector")?;
+    let bnorm = col_norms(b);
     let mut beta = bnorm.clone();
+    let mut v = mul_t(op, u.as_ref())?;
+    rt_solve(r, v.as_mut());
     scale_cols(
-        u.as_mut(),
+        v.as_mut(),
         &beta.iter().map(|&x| inv(x)).collect::<Vec<_>>(),
     );
-    let mut v = abar_t(u.as_ref())?;
     let mut alpha = col_norms(v.as_ref());
     scale_cols(
         v.as_mut(),
@@ -531,26 +509,32 @@ fn lsqr<T: Field>(
     let mut done: Vec<bool> = (0..p).map(|j| bnorm[j] == 0.0 || alpha[j] == 0.0).collect();
     let mut history = Vec::new();
     let mut it = 0;
-    let mut tmp = zeros::<T>(nu, p, "LSQR vector")?;
+    let mut vt = zeros::<T>(d, p, "LSQR vector")?;
     while it < maxiter && !done.iter().all(|&x| x) {
         it += 1;
-        abar(v.as_ref(), &mut tmp)?;
-        for j in 0..p {
-            let a = T::from_f64(alpha[j]);
-            for i in 0..nu {
-                u[(i, j)] = tmp[(i, j)] - a * u[(i, j)];
+        // U ← Ā v − α u = A z − (α/β) U, z = R⁻¹ v; vt = Aᵀ U.
+        let mut z = v.clone();
+        r_solve(r, z.as_mut());
+        let c: Vec<T> = (0..p)
+            .map(|j| T::from_f64(alpha[j] * inv(beta[j])))
+            .collect();
+        let mut norms = op.apply_normal(z.as_ref(), &c, u.as_mut(), vt.as_mut())?;
+        if ridge {
+            for j in 0..p {
+                for i in 0..d {
+                    let x = sq * z[(i, j)] - c[j] * ur[(i, j)];
+                    ur[(i, j)] = x;
+                    norms[j] += x.to_f64() * x.to_f64();
+                    vt[(i, j)] += sq * x;
+                }
             }
         }
-        beta = col_norms(u.as_ref());
-        scale_cols(
-            u.as_mut(),
-            &beta.iter().map(|&x| inv(x)).collect::<Vec<_>>(),
-        );
-        let vt = abar_t(u.as_ref())?;
+        beta = norms.iter().map(|&x| x.sqrt()).collect();
+        rt_solve(r, vt.as_mut());
         for j in 0..p {
-            let bj = T::from_f64(beta[j]);
+            let (ib, bj) = (T::from_f64(inv(beta[j])), T::from_f64(beta[j]));
             for i in 0..d {
-                v[(i, j)] = vt[(i, j)] - bj * v[(i, j)];
+                v[(i, j)] = ib * vt[(i, j)] - bj * v[(i, j)];
             }
         }
         let alpha_new = col_norms(v.as_ref());
@@ -629,21 +613,21 @@ fn ihs<T: Field>(
     let mut history = Vec::new();
     let mut it = 0;
     let mut converged = false;
+    // One fused pass per iteration: e ← A x − b (= −residual), g ← −Aᵀ e − λx.
+    let ones = vec![T::ONE; p];
+    let mut e = b.to_owned();
+    let mut g = zeros::<T>(d, p, "gradient")?;
     while it < maxiter {
-        let mut res = mul(op, x.as_ref())?;
-        for j in 0..p {
-            for i in 0..res.nrows() {
-                res[(i, j)] = b[(i, j)] - res[(i, j)];
-            }
-        }
-        let rn = col_norms(res.as_ref());
+        e.copy_from(b);
+        let rn: Vec<f64> = op
+            .apply_normal(x.as_ref(), &ones, e.as_mut(), g.as_mut())?
+            .into_iter()
+            .map(f64::sqrt)
+            .collect();
         history.push(rn.iter().map(|v| v * v).sum::<f64>().sqrt());
-        let mut g = mul_t(op, res.as_ref())?;
-        if reg > 0.0 {
-            for j in 0..p {
-                for i in 0..d {
-                    g[(i, j)] -= lam * x[(i, j)];
-                }
+        for j in 0..p {
+            for i in 0..d {
+                g[(i, j)] = -g[(i, j)] - lam * x[(i, j)];
             }
         }
         rt_solve(r, g.as_mut());

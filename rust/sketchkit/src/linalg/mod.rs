@@ -133,23 +133,17 @@ const ROW_BLOCK: usize = 1024;
 const MAX_PARTIALS: usize = 32;
 /// Memory budget of those partial sums (bytes).
 pub(crate) const PARTIAL_BYTES: usize = 256 << 20;
+/// Bytes of `A` per row block of a fused pass (the block is read from memory by its
+/// product with `x`, and again from cache by its product with `u`).
+const FUSED_BLOCK_BYTES: usize = 256 << 10;
 
 /// `out[rows] = f(rows, out[rows])` over fixed row blocks of `out`, in the pool.
 pub(crate) fn par_row_blocks<T: Field>(
     out: MatMut<'_, T>,
     f: impl Fn(std::ops::Range<usize>, MatMut<'_, T>) -> Result<()> + Sync,
 ) -> Result<()> {
-    let n = out.nrows();
-    let ranges = row_parts(n, ROW_BLOCK, usize::MAX);
-    let mut blocks = Vec::with_capacity(ranges.len());
-    let mut rest = out;
-    let mut at = 0;
-    for r in &ranges {
-        let (head, tail) = rest.split_at_row_mut(r.end - at);
-        blocks.push((r.clone(), head));
-        rest = tail;
-        at = r.end;
-    }
+    let ranges = row_parts(out.nrows(), ROW_BLOCK, usize::MAX);
+    let blocks = split_rows(out, &ranges);
     crate::parallel::install(|| {
         blocks
             .into_par_iter()
@@ -157,6 +151,69 @@ pub(crate) fn par_row_blocks<T: Field>(
             .collect::<Result<Vec<()>>>()
     })?
     .map(|_| ())
+}
+
+/// `m` cut into the row slabs `ranges` (consecutive, starting at row 0).
+fn split_rows<'a, T>(
+    m: MatMut<'a, T>,
+    ranges: &[std::ops::Range<usize>],
+) -> Vec<(std::ops::Range<usize>, MatMut<'a, T>)> {
+    let mut blocks = Vec::with_capacity(ranges.len());
+    let mut rest = m;
+    let mut at = 0;
+    for r in ranges {
+        let (head, tail) = rest.split_at_row_mut(r.end - at);
+        blocks.push((r.clone(), head));
+        rest = tail;
+        at = r.end;
+    }
+    blocks
+}
+
+/// Most parts of the partial sums of a `d × cols` product over `n` rows: within
+/// [`PARTIAL_BYTES`] and [`MAX_PARTIALS`].
+fn max_partials<T>(d: usize, cols: usize) -> usize {
+    let per = d
+        .saturating_mul(cols)
+        .saturating_mul(std::mem::size_of::<T>())
+        .max(1);
+    (PARTIAL_BYTES / per).clamp(1, MAX_PARTIALS)
+}
+
+/// A one-pass product that also rewrites the rows of `u` (`n × p`): over fixed row
+/// parts of `n` (at most `max_parts`, and within [`max_partials`]), `f(rows, u[rows],
+/// partial)` rewrites its slab of `u`, fills the part's `d × cols` partial sum and
+/// returns `p` per-column sums (f64); partials and sums are added in part order, so
+/// the result is the same for any thread count.
+pub(crate) fn fused_row_parts<T: Field>(
+    u: MatMut<'_, T>,
+    d: usize,
+    cols: usize,
+    max_parts: usize,
+    f: impl Fn(std::ops::Range<usize>, MatMut<'_, T>, MatMut<'_, T>) -> Result<Vec<f64>> + Sync,
+) -> Result<(Mat<T>, Vec<f64>)> {
+    let parts = max_partials::<T>(d, cols).min(max_parts.max(1));
+    let ranges = row_parts(u.nrows(), 2 * ROW_BLOCK, parts);
+    let slabs = split_rows(u, &ranges);
+    let partials = crate::parallel::install(|| {
+        slabs
+            .into_par_iter()
+            .map(|(r, slab)| {
+                let mut p = zeros(d, cols, "partial product")?;
+                let sums = f(r, slab, p.as_mut())?;
+                Ok((p, sums))
+            })
+            .collect::<Result<Vec<(Mat<T>, Vec<f64>)>>>()
+    })??;
+    let mut it = partials.into_iter();
+    let (mut out, mut sums) = it.next().expect("at least one part");
+    for (p, s) in it {
+        out += p;
+        for (a, b) in sums.iter_mut().zip(s) {
+            *a += b;
+        }
+    }
+    Ok((out, sums))
 }
 
 /// `Σ_p f(rows_p)` of `(d × cols)` partial results over fixed row parts of `n` rows,
@@ -167,12 +224,7 @@ pub(crate) fn sum_over_row_parts<T: Field>(
     cols: usize,
     f: impl Fn(std::ops::Range<usize>, MatMut<'_, T>) -> Result<()> + Sync,
 ) -> Result<Mat<T>> {
-    let per = d
-        .saturating_mul(cols)
-        .saturating_mul(std::mem::size_of::<T>())
-        .max(1);
-    let max_parts = (PARTIAL_BYTES / per).clamp(1, MAX_PARTIALS);
-    let ranges = row_parts(n, 2 * ROW_BLOCK, max_parts);
+    let ranges = row_parts(n, 2 * ROW_BLOCK, max_partials::<T>(d, cols));
     if ranges.len() == 1 {
         let mut out = zeros(d, cols, "product")?;
         f(0..n, out.as_mut())?;
@@ -228,6 +280,12 @@ pub(crate) fn gemm_t_rows<T: Field>(a: MatRef<'_, T>, y: MatRef<'_, T>) -> Resul
         );
         Ok(())
     })
+}
+
+/// Rows per block of a fused pass over `a` (`n × d`): [`FUSED_BLOCK_BYTES`] of it,
+/// between 8 and [`ROW_BLOCK`] rows.
+pub(crate) fn fused_block_rows<T>(d: usize) -> usize {
+    (FUSED_BLOCK_BYTES / (d.max(1) * std::mem::size_of::<T>())).clamp(8, ROW_BLOCK)
 }
 
 /// A thin orthonormal basis of the columns of `y`, `n × min(n, l)`: CholeskyQR2 for

@@ -1,14 +1,15 @@
 //! [`LinOp`]: how the algorithms see a matrix `A` (`n × d`).
 
 use super::{
-    from_faer_mut, gemm_rows, gemm_t_rows, par_row_blocks, row_parts, sum_over_row_parts, to_faer,
-    zeros, Field,
+    from_faer_mut, fused_row_parts, gemm_rows, gemm_t_rows, par_row_blocks, row_parts,
+    sum_over_row_parts, to_faer, zeros, Field,
 };
 use crate::error::{try_vec, Result, SketchError};
 use crate::sketch::{LinearSketch, Sketch};
 use crate::view::{CsrRef, SparseIndex};
-use faer::reborrow::ReborrowMut;
-use faer::{Mat, MatMut, MatRef};
+use faer::linalg::matmul::matmul;
+use faer::reborrow::{Reborrow, ReborrowMut};
+use faer::{Accum, Mat, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
 /// A linear operator `A` of shape `(n, d)`: products with `A` and `Aᵀ`, and (with
@@ -46,11 +47,52 @@ pub trait LinOp<T: Field>: Sync {
     fn frob2(&self) -> Option<f64> {
         None
     }
+    /// The normal-equations step of LSQR and the iterative Hessian sketch:
+    /// `u ← A x − u · diag(c)` (column `j` of the old `u`, `n × p`, scaled by `c[j]`),
+    /// then `out = Aᵀ u` (`d × p`); returns `‖u[:, j]‖²` per column. The default makes
+    /// the two products (two passes over `A`); dense and CSR operators fuse them into
+    /// one pass, each row block's `Aᵀ u` taken while the block is still in cache.
+    fn apply_normal(
+        &self,
+        x: MatRef<'_, T>,
+        c: &[T],
+        u: MatMut<'_, T>,
+        out: MatMut<'_, T>,
+    ) -> Result<Vec<f64>> {
+        two_pass_normal(self, x, c, u, out)
+    }
     /// The squared row norms of `A · x` (`n` values). The default forms `A x`.
     fn row_sq_norms_of(&self, x: MatRef<'_, T>) -> Result<Vec<T>> {
         let mut ax = zeros(self.nrows(), x.ncols(), "A x")?;
         self.apply(x, ax.as_mut())?;
         Ok(row_sq_norms(ax.as_ref(), 0..ax.nrows()))
+    }
+}
+
+/// [`LinOp::apply_normal`] as its two products.
+fn two_pass_normal<T: Field, O: LinOp<T> + ?Sized>(
+    op: &O,
+    x: MatRef<'_, T>,
+    c: &[T],
+    mut u: MatMut<'_, T>,
+    out: MatMut<'_, T>,
+) -> Result<Vec<f64>> {
+    let mut ax = zeros(op.nrows(), x.ncols(), "A x")?;
+    op.apply(x, ax.as_mut())?;
+    let mut norms = vec![0.0f64; x.ncols()];
+    update_rows(ax.as_ref(), c, u.rb_mut(), &mut norms);
+    op.apply_t(u.rb(), out)?;
+    Ok(norms)
+}
+
+/// `u ← t − u · diag(c)`, adding each column's `‖u[:, j]‖²` to `norms[j]`.
+fn update_rows<T: Field>(t: MatRef<'_, T>, c: &[T], mut u: MatMut<'_, T>, norms: &mut [f64]) {
+    for (j, (&cj, nj)) in c.iter().zip(norms.iter_mut()).enumerate() {
+        for i in 0..t.nrows() {
+            let v = t[(i, j)] - cj * u[(i, j)];
+            u[(i, j)] = v;
+            *nj += v.to_f64() * v.to_f64();
+        }
     }
 }
 
@@ -118,6 +160,42 @@ impl<T: Field> LinOp<T> for DenseOp<'_, T> {
         let mut out = zeros(self.nrows(), s.shape().0, "A S^T")?;
         s.project(self.a, from_faer_mut(out.as_mut()))?;
         Ok(out)
+    }
+    fn apply_normal(
+        &self,
+        x: MatRef<'_, T>,
+        c: &[T],
+        u: MatMut<'_, T>,
+        mut out: MatMut<'_, T>,
+    ) -> Result<Vec<f64>> {
+        let a = self.view();
+        let (d, p) = (a.ncols(), x.ncols());
+        let rows = super::fused_block_rows::<T>(d);
+        let (sum, norms) = fused_row_parts(u, d, p, usize::MAX, |r, mut slab, mut part| {
+            let mut t = zeros(rows, p, "row block product")?;
+            let mut norms = vec![0.0f64; p];
+            let mut at = 0;
+            while at < r.len() {
+                let len = rows.min(r.len() - at);
+                let blk = a.subrows(r.start + at, len);
+                let mut tb = t.as_mut().subrows_mut(0, len);
+                matmul(tb.rb_mut(), Accum::Replace, blk, x, T::ONE, Par::Seq);
+                let mut ub = slab.rb_mut().subrows_mut(at, len);
+                update_rows(tb.rb(), c, ub.rb_mut(), &mut norms);
+                matmul(
+                    part.rb_mut(),
+                    Accum::Add,
+                    blk.transpose(),
+                    ub.rb(),
+                    T::ONE,
+                    Par::Seq,
+                );
+                at += len;
+            }
+            Ok(norms)
+        })?;
+        out.copy_from(sum);
+        Ok(norms)
     }
     fn row_sq_norms_of(&self, x: MatRef<'_, T>) -> Result<Vec<T>> {
         // Fused: each row block's product stays in a small buffer (no n × p result).
@@ -195,13 +273,8 @@ fn csr_gather<T: Field, J: SparseIndex>(
     x: MatRef<'_, T>,
     out: MatMut<'_, T>,
 ) -> Result<()> {
-    let (d, p) = (x.nrows(), x.ncols());
-    let mut xr = try_vec(d * p, T::ZERO, "right-hand side copy")?;
-    for i in 0..d {
-        for j in 0..p {
-            xr[i * p + j] = x[(i, j)];
-        }
-    }
+    let p = x.ncols();
+    let xr = row_major(x)?;
     let ix = |v: J| v.to_usize().unwrap_or(0);
     par_row_blocks(out, |r, mut blk| {
         let mut acc = try_vec(p, T::ZERO, "row accumulator")?;
@@ -222,6 +295,78 @@ fn csr_gather<T: Field, J: SparseIndex>(
     })
 }
 
+/// Row parts of a CSR product with partial sums (`nnz` stored values, `d` columns):
+/// at most 8, and few enough that zeroing and adding the `d × p` partials stays small
+/// next to the `nnz · p` work.
+fn csr_parts(nnz: usize, d: usize) -> usize {
+    (nnz / (8 * d.max(1))).clamp(1, 8)
+}
+
+/// `x` (`d × p`) copied row-major, so each stored entry of a CSR product reads one
+/// contiguous row of it.
+fn row_major<T: Field>(x: MatRef<'_, T>) -> Result<Vec<T>> {
+    let (d, p) = (x.nrows(), x.ncols());
+    let mut xr = try_vec(d * p, T::ZERO, "right-hand side copy")?;
+    for i in 0..d {
+        for j in 0..p {
+            xr[i * p + j] = x[(i, j)];
+        }
+    }
+    Ok(xr)
+}
+
+/// The fused [`LinOp::apply_normal`] of CSR arrays `M` (`n × d`): per stored row `i`,
+/// `t = M[i, :] x`, `u[i, :] ← t − u[i, :] · diag(c)`, then `M[i, :]ᵀ u[i, :]` is
+/// scattered into the part's partial sum while the row's entries are in cache.
+fn csr_normal<T: Field, J: SparseIndex>(
+    csr: &CsrRef<'_, T, J>,
+    x: MatRef<'_, T>,
+    c: &[T],
+    u: MatMut<'_, T>,
+    mut out: MatMut<'_, T>,
+) -> Result<Vec<f64>> {
+    let (d, p) = (x.nrows(), x.ncols());
+    let (indptr, indices, data) = (csr.indptr, csr.indices, csr.data);
+    let xr = row_major(x)?;
+    let ix = |v: J| v.to_usize().unwrap_or(0);
+    let parts = csr_parts(data.len(), d);
+    let (sum, norms) = fused_row_parts(u, d, p, parts, |r, mut slab, mut part| {
+        let mut acc = try_vec(d * p, T::ZERO, "partial product")?;
+        let mut t = try_vec(p, T::ZERO, "row accumulator")?;
+        let mut norms = vec![0.0f64; p];
+        for (bi, i) in r.enumerate() {
+            t.fill(T::ZERO);
+            let entries = ix(indptr[i])..ix(indptr[i + 1]);
+            for k in entries.clone() {
+                let v = data[k];
+                for (a, &xv) in t.iter_mut().zip(&xr[ix(indices[k]) * p..][..p]) {
+                    *a += v * xv;
+                }
+            }
+            for (j, (tj, nj)) in t.iter_mut().zip(norms.iter_mut()).enumerate() {
+                let w = *tj - c[j] * slab[(bi, j)];
+                slab[(bi, j)] = w;
+                *tj = w;
+                *nj += w.to_f64() * w.to_f64();
+            }
+            for k in entries {
+                let v = data[k];
+                for (a, &w) in acc[ix(indices[k]) * p..][..p].iter_mut().zip(&t) {
+                    *a += v * w;
+                }
+            }
+        }
+        for col in 0..d {
+            for j in 0..p {
+                part[(col, j)] = acc[col * p + j];
+            }
+        }
+        Ok(norms)
+    })?;
+    out.copy_from(sum);
+    Ok(norms)
+}
+
 /// `out = Mᵀ · y` for CSR arrays `M` (`n × d`; `out` is `d × p`). Fixed row parts
 /// (their number a function of the shape and `nnz` alone: at most 8, within the
 /// partial-sum memory budget, and few enough that zeroing and adding the `d × p`
@@ -240,8 +385,7 @@ fn csr_scatter_t<T: Field, J: SparseIndex>(
     let (n, p) = (y.nrows(), y.ncols());
     let ix = |v: J| v.to_usize().unwrap_or(0);
     let per = (d * p * std::mem::size_of::<T>()).max(1);
-    let parts = (data.len() / (8 * d.max(1)))
-        .clamp(1, 8)
+    let parts = csr_parts(data.len(), d)
         .min((super::PARTIAL_BYTES / per).max(1))
         .min(n.max(1));
     let ranges: Vec<_> = (0..parts)
@@ -337,6 +481,20 @@ impl<T: Field, I: SparseIndex> LinOp<T> for CsrOp<'_, T, I> {
     }
     fn frob2(&self) -> Option<f64> {
         Some(self.csr.data.iter().map(|v| v.to_f64() * v.to_f64()).sum())
+    }
+    fn apply_normal(
+        &self,
+        x: MatRef<'_, T>,
+        c: &[T],
+        u: MatMut<'_, T>,
+        out: MatMut<'_, T>,
+    ) -> Result<Vec<f64>> {
+        if self.transposed {
+            // A x scatters into all of u before Aᵀ u can start: two passes.
+            two_pass_normal(self, x, c, u, out)
+        } else {
+            csr_normal(&self.csr, x, c, u, out)
+        }
     }
 }
 
@@ -579,5 +737,15 @@ impl<T: Field> LinOp<T> for Cancellable<'_, T> {
     fn row_sq_norms_of(&self, x: MatRef<'_, T>) -> Result<Vec<T>> {
         self.check()?;
         self.inner.row_sq_norms_of(x)
+    }
+    fn apply_normal(
+        &self,
+        x: MatRef<'_, T>,
+        c: &[T],
+        u: MatMut<'_, T>,
+        out: MatMut<'_, T>,
+    ) -> Result<Vec<f64>> {
+        self.check()?;
+        self.inner.apply_normal(x, c, u, out)
     }
 }

@@ -201,6 +201,28 @@ pub(crate) const EMPTY: u32 = u32::MAX;
 /// Column-block width of the gather kernel: a block of the transposed input tile
 /// (`width × 256 bytes`) stays in L1.
 pub(crate) const BLOCK_WIDTH: usize = 128;
+/// Widest block (a 256 KB tile block, in L2).
+const MAX_BLOCK_WIDTH: usize = 1024;
+/// Rows of `M` above which blocks may widen.
+const WIDE_ROWS: usize = 1024;
+
+/// Column-block width of the gather kernel for `M` (`rows × cols`, `nnz` entries).
+/// Every row a block touches costs a round trip of its 256-byte accumulator through
+/// L2. With more than [`WIDE_ROWS`] rows (accumulators over 256 KB) and few entries per
+/// column, as in a short sketch of a tall matrix (`S A`, `S` of `4d` rows), a
+/// [`BLOCK_WIDTH`]-column block gives a touched row about one entry, so that round
+/// trip would cost as much as the entry: the block widens (up to
+/// [`MAX_BLOCK_WIDTH`], into L2) until rows average four entries. The width never
+/// changes a result bit (each element is summed in ascending column order).
+fn block_width(rows: usize, cols: usize, nnz: usize) -> usize {
+    if rows <= WIDE_ROWS {
+        return BLOCK_WIDTH;
+    }
+    let per_col = (nnz / cols.max(1)).max(1);
+    (4 * rows / per_col)
+        .next_power_of_two()
+        .clamp(BLOCK_WIDTH, MAX_BLOCK_WIDTH)
+}
 
 impl SparseMat {
     /// From column lists.
@@ -230,7 +252,8 @@ impl SparseMat {
         if let Some(b) = self.blocked.get() {
             return Ok(b);
         }
-        let b = Blocked::from_rows(self.csr()?, self.rows, self.cols, BLOCK_WIDTH)?;
+        let width = block_width(self.rows, self.cols, self.nnz());
+        let b = Blocked::from_rows(self.csr()?, self.rows, self.cols, width)?;
         Ok(self.blocked.get_or_init(|| b))
     }
 
