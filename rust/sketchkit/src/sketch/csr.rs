@@ -239,6 +239,8 @@ pub(crate) fn rows_times_st_sparse<T: Real, I: SparseIndex>(
 
 /// Output rows of `S · A` per parallel task.
 const OUT_ROWS: usize = 16;
+/// How far ahead in an output row's list the `S · A` kernel prefetches rows of `A`.
+const ROWS_AHEAD: usize = 8;
 
 /// `out = S · A` for CSR `A` (`d × m`), `out` dense `k × m`.
 pub(crate) fn s_times_rows<T: Real, I: SparseIndex>(
@@ -284,10 +286,23 @@ fn out_row<T: Real, I: SparseIndex>(
         OpRef::Sparse(mat) => {
             // Built by `s_times_rows` before the parallel loop.
             let Ok(rows) = mat.csr() else { return };
-            for &e in rows.list(i) {
+            let list = rows.list(i);
+            // The rows of A this list names are scattered: each would wait on three
+            // dependent misses (its indptr entry, then its indices and values). Ask
+            // for the indptr entries 2·ROWS_AHEAD entries ahead and for the rows
+            // themselves ROWS_AHEAD ahead (their indptr entries are in cache by then).
+            let row_of = |t: usize| (list[t] & ENTRY_INDEX) as usize;
+            for (t, &e) in list.iter().enumerate() {
+                if let Some(&f) = list.get(t + 2 * ROWS_AHEAD) {
+                    prefetch(a.indptr.as_ptr().wrapping_add((f & ENTRY_INDEX) as usize));
+                }
+                if t + ROWS_AHEAD < list.len() {
+                    let start = a.row_range(row_of(t + ROWS_AHEAD)).start;
+                    prefetch(a.indices.as_ptr().wrapping_add(start));
+                    prefetch(a.data.as_ptr().wrapping_add(start));
+                }
                 let s: T = sign_of(e);
-                let j = (e & ENTRY_INDEX) as usize;
-                for t in a.row_range(j) {
+                for t in a.row_range(row_of(t)) {
                     acc[a.col(t)] += s * a.data[t];
                 }
             }
