@@ -213,7 +213,8 @@ def lstsq(
       of :math:`S[A;\sqrt\lambda I]`, then LSQR on :math:`[A;\sqrt\lambda I]R^{-1}`,
       whose condition number is about :math:`(1+\sqrt{d/m})/(1-\sqrt{d/m})` whatever
       that of ``A``: the iterations needed do not depend on ``cond(A)``. Default
-      ``m = 4d``.
+      ``m = 4d``. Each iteration reads dense or CSR ``A`` once: :math:`A v` and
+      :math:`A^T u` are taken from the same cache-sized block of rows.
     * ``"sketch_solve"``: :math:`\tilde x = \arg\min\|S(Ax-b)\|^2 + \lambda\|x\|^2`,
       one shot, with the guarantee of :func:`sketch_size` (its default size).
     * ``"iterative"``: iterative Hessian sketch with one sketch and heavy-ball

@@ -486,7 +486,8 @@ fn lsqr<T: Field>(
     let sq = T::from_f64(reg.sqrt());
     let ridge = reg > 0.0;
     // U: the A rows of the unnormalized u; ur: its ridge rows (√λ R⁻¹ v − …).
-    let mut u = b.to_owned();
+    let mut u = zeros::<T>(b.nrows(), p, "LSQR vector")?;
+    u.copy_from(b);
     let mut ur = zeros::<T>(if ridge { d } else { 0 }, p, "LSQR vector")?;
     let bnorm = col_norms(b);
     let mut beta = bnorm.clone();
@@ -615,7 +616,7 @@ fn ihs<T: Field>(
     let mut converged = false;
     // One fused pass per iteration: e ← A x − b (= −residual), g ← −Aᵀ e − λx.
     let ones = vec![T::ONE; p];
-    let mut e = b.to_owned();
+    let mut e = zeros::<T>(b.nrows(), p, "residual")?;
     let mut g = zeros::<T>(d, p, "gradient")?;
     while it < maxiter {
         e.copy_from(b);
