@@ -23,6 +23,30 @@ fn dense(n: usize, d: usize, seed: u64) -> Vec<f64> {
     values(n * d, seed)
 }
 
+/// The CSR arrays of the row-major `rows × cols` matrix `a` (zeros dropped).
+fn compressed<I: TryFrom<usize>>(a: &[f64], rows: usize, cols: usize) -> (Vec<I>, Vec<I>, Vec<f64>)
+where
+    I::Error: std::fmt::Debug,
+{
+    let ix = |v: usize| I::try_from(v).unwrap();
+    let (mut indptr, mut indices, mut data) = (vec![ix(0)], Vec::new(), Vec::new());
+    for i in 0..rows {
+        for j in 0..cols {
+            if a[i * cols + j] != 0.0 {
+                indices.push(ix(j));
+                data.push(a[i * cols + j]);
+            }
+        }
+        indptr.push(ix(data.len()));
+    }
+    (indptr, indices, data)
+}
+
+/// `aᵀ` row-major (`a` row-major `n × d`).
+fn transposed(a: &[f64], n: usize, d: usize) -> Vec<f64> {
+    (0..d * n).map(|t| a[(t % n) * d + t / n]).collect()
+}
+
 fn view(a: &[f64], n: usize, d: usize) -> sketchkit::MatRef<'_, f64> {
     sketchkit::MatRef::from_row_major(a, n, d).unwrap()
 }
@@ -80,28 +104,10 @@ fn csr_and_csc_operators_equal_the_dense_one() {
             *v = 0.0;
         }
     }
-    let (mut indptr, mut indices, mut data) = (vec![0i32], Vec::new(), Vec::new());
-    for i in 0..n {
-        for j in 0..d {
-            if a[i * d + j] != 0.0 {
-                indices.push(j as i32);
-                data.push(a[i * d + j]);
-            }
-        }
-        indptr.push(indices.len() as i32);
-    }
+    let (indptr, indices, data) = compressed::<i32>(&a, n, d);
     // CSC of A = CSR of Aᵀ
-    let at: Vec<f64> = (0..d * n).map(|t| a[(t % n) * d + t / n]).collect();
-    let (mut tp, mut ti, mut tv) = (vec![0i64], Vec::new(), Vec::new());
-    for j in 0..d {
-        for i in 0..n {
-            if at[j * n + i] != 0.0 {
-                ti.push(i as i64);
-                tv.push(at[j * n + i]);
-            }
-        }
-        tp.push(ti.len() as i64);
-    }
+    let at = transposed(&a, n, d);
+    let (tp, ti, tv) = compressed::<i64>(&at, d, n);
     let dense_op = DenseOp::new(view(&a, n, d), "A").unwrap();
     let csr = CsrOp::new(
         CsrRef::new(n, d, &indptr, &indices, &data).unwrap(),
@@ -154,27 +160,9 @@ fn fused_normal_step_equals_its_two_products() {
             *v = 0.0;
         }
     }
-    let (mut indptr, mut indices, mut data) = (vec![0i64], Vec::new(), Vec::new());
-    for i in 0..n {
-        for j in 0..d {
-            if a[i * d + j] != 0.0 {
-                indices.push(j as i64);
-                data.push(a[i * d + j]);
-            }
-        }
-        indptr.push(indices.len() as i64);
-    }
-    let at: Vec<f64> = (0..d * n).map(|t| a[(t % n) * d + t / n]).collect();
-    let (mut tp, mut ti, mut tv) = (vec![0i64], Vec::new(), Vec::new());
-    for j in 0..d {
-        for i in 0..n {
-            if at[j * n + i] != 0.0 {
-                ti.push(i as i64);
-                tv.push(at[j * n + i]);
-            }
-        }
-        tp.push(ti.len() as i64);
-    }
+    let (indptr, indices, data) = compressed::<i64>(&a, n, d);
+    let at = transposed(&a, n, d);
+    let (tp, ti, tv) = compressed::<i64>(&at, d, n);
     let row_major = DenseOp::new(view(&a, n, d), "A").unwrap();
     let col_major =
         DenseOp::new(sketchkit::MatRef::from_col_major(&at, n, d).unwrap(), "A").unwrap();

@@ -57,6 +57,31 @@ fn project_c<T: Real>(s: &Sketch, x: &[T], n: usize) -> Vec<T> {
     y
 }
 
+/// `X Sᵀ` for row-major `x` (`n × d`), computed from an F-order copy of `x` into an
+/// F-order output (the scatter kernel for sparse families), returned row-major.
+fn project_f(s: &Sketch, x: &[f64], n: usize) -> Vec<f64> {
+    let (k, d) = s.shape();
+    let mut xf = vec![0.0; n * d];
+    for r in 0..n {
+        for j in 0..d {
+            xf[j * n + r] = x[r * d + j];
+        }
+    }
+    let mut yf = vec![0.0; n * k];
+    s.project(
+        MatRef::from_col_major(&xf, n, d).unwrap(),
+        MatMut::from_col_major(&mut yf, n, k).unwrap(),
+    )
+    .unwrap();
+    let mut yc = vec![0.0; n * k];
+    for r in 0..n {
+        for i in 0..k {
+            yc[r * k + i] = yf[i * n + r];
+        }
+    }
+    yc
+}
+
 #[test]
 fn project_matches_materialized_in_every_layout() {
     let _g = GLOBAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -74,25 +99,7 @@ fn layouts(k: usize, d: usize, n: usize) {
         // C order
         close(&project_c(&s, &x, n), &want, 1e-12);
         // F order input (scatter kernel for sparse families), F order output
-        let mut xf = vec![0.0; n * d];
-        for r in 0..n {
-            for j in 0..d {
-                xf[j * n + r] = x[r * d + j];
-            }
-        }
-        let mut yf = vec![0.0; n * k];
-        s.project(
-            MatRef::from_col_major(&xf, n, d).unwrap(),
-            MatMut::from_col_major(&mut yf, n, k).unwrap(),
-        )
-        .unwrap();
-        let mut yc = vec![0.0; n * k];
-        for r in 0..n {
-            for i in 0..k {
-                yc[r * k + i] = yf[i * n + r];
-            }
-        }
-        close(&yc, &want, 1e-12);
+        close(&project_f(&s, &x, n), &want, 1e-12);
         // strided: every other column of a wider buffer
         let mut xw = vec![f64::NAN; n * 2 * d];
         for r in 0..n {
@@ -260,23 +267,7 @@ fn wide_gather_blocks_keep_every_kernels_bits() {
             assert!(project_c(&s, &x, n) == gather, "{fam:?} threads {threads}");
         }
         // F-order input and output: the scatter kernel.
-        let mut xf = vec![0.0; n * d];
-        for r in 0..n {
-            for j in 0..d {
-                xf[j * n + r] = x[r * d + j];
-            }
-        }
-        let mut yf = vec![0.0; n * k];
-        s.project(
-            MatRef::from_col_major(&xf, n, d).unwrap(),
-            MatMut::from_col_major(&mut yf, n, k).unwrap(),
-        )
-        .unwrap();
-        for r in 0..n {
-            for i in 0..k {
-                assert_eq!(yf[i * n + r], gather[r * k + i], "{fam:?} scatter");
-            }
-        }
+        assert!(project_f(&s, &x, n) == gather, "{fam:?} scatter");
         let (p, idx, v) = to_csr(&x, n, d);
         let csr = CsrRef::new(n, d, &p, &idx, &v).unwrap();
         let mut y = vec![0.0; n * k];
