@@ -511,10 +511,11 @@ fn lsqr<T: Field>(
     let mut history = Vec::new();
     let mut it = 0;
     let mut vt = zeros::<T>(d, p, "LSQR vector")?;
+    let mut z = zeros::<T>(d, p, "LSQR vector")?;
     while it < maxiter && !done.iter().all(|&x| x) {
         it += 1;
         // U ← Ā v − α u = A z − (α/β) U, z = R⁻¹ v; vt = Aᵀ U.
-        let mut z = v.clone();
+        z.copy_from(&v);
         r_solve(r, z.as_mut());
         let c: Vec<T> = (0..p)
             .map(|j| T::from_f64(alpha[j] * inv(beta[j])))
