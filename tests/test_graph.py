@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import available_levels
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 import sketchkit as sk
+from sketchkit import _native
 from sketchkit.graph import GDS_DENSITY, FastRP, ProjectedPropagation, propagate
 
 sp = pytest.importorskip("scipy.sparse")
@@ -111,6 +113,28 @@ def test_same_bits_for_any_thread_count(threads):
     finally:
         sk.set_num_threads(before)
     assert one.tobytes() == many.tobytes()
+
+
+@pytest.mark.parametrize("features", [False, True])
+def test_same_bits_for_every_simd_level(features, restore_simd):
+    """The first step reads sign bits (no features) or float rows (features): both
+    kernels give the same bits at every SIMD level, for any width (70: a partial
+    column group)."""
+    A = random_graph(300, p=0.05, seed=8)
+    F = np.random.default_rng(2).standard_normal((300, 5)).astype(np.float32)
+    est = FastRP(
+        70,
+        iteration_weights=(0.3, 1.0, 2.0),
+        normalization_strength=-0.5,
+        node_self_influence=0.4,
+        property_ratio=0.2 if features else 0.0,
+        random_state=3,
+    )
+    runs = []
+    for level in available_levels():
+        _native.force_simd_level(level)
+        runs.append(est.fit_transform(A, features=F if features else None))
+    assert all(r.tobytes() == runs[0].tobytes() for r in runs[1:])
 
 
 def test_seed_changes_and_fixes_the_embedding():
