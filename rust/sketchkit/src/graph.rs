@@ -19,6 +19,10 @@
 //!
 //! Every output row is computed by one worker in a fixed order of operations, so the
 //! result has the same bits for any thread count and any SIMD level.
+//!
+//! Without node features, `R = c · B` with `B`'s entries in `{-1, 0, 1}`, and the
+//! first step computes `normalize(A · diag(deg)^β · B)` from `B` stored as sign bits
+//! (one cache line per node): `c` cancels in the normalization, up to rounding.
 
 use crate::backend::ENTRY_SIGN;
 use crate::error::{checked_mul, try_vec, Result, SketchError};
