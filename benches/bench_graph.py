@@ -99,7 +99,8 @@ def alternating(contenders, A, reps, warm):
     contenders run in turn ``reps`` times after one untimed warm-up of those named in
     ``warm``."""
     for name in warm:
-        one_run(*contenders[name][:1], A, contenders[name][1])
+        fn, threads = contenders[name]
+        one_run(fn, A, threads)
     times = {name: [] for name in contenders}
     for _ in range(reps):
         for name, (fn, threads) in contenders.items():
@@ -250,7 +251,7 @@ def main() -> None:
             contenders,
             A,
             reps=5 if small else 3,
-            warm=contenders if small else ["peer", "one", "all"],
+            warm=[name for name in contenders if small or name != "ref"],
         )
         t_ref, t_one, t_all = t["ref"], t["one"], t["all"]
         t_peer = t.get("peer", float("nan"))
