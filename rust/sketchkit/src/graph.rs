@@ -93,10 +93,7 @@ impl FastRp {
             return Err(SketchError::arg("embedding_dim", "must be at least 1"));
         }
         if self.iteration_weights.is_empty() {
-            return Err(SketchError::arg(
-                "iteration_weights",
-                "must hold at least one weight",
-            ));
+            return Err(no_weights());
         }
         if self.iteration_weights.iter().any(|w| !w.is_finite()) {
             return Err(SketchError::arg(
@@ -178,9 +175,11 @@ impl FastRp {
         let len = checked_mul(n, k, "embedding_dim", "n * embedding_dim")?;
         let beta = self.normalization_strength;
         let s = self.node_self_influence as f32;
-        let (first, rest) = self.iteration_weights.split_first().ok_or_else(|| {
-            SketchError::arg("iteration_weights", "must hold at least one weight")
-        })?;
+        // non-empty after `validate`
+        let (first, rest) = self
+            .iteration_weights
+            .split_first()
+            .ok_or_else(no_weights)?;
         let w1 = *first as f32;
         let degree_scale = |i: usize| {
             let deg = adj.row_range(i).len();
@@ -330,6 +329,11 @@ impl FastRp {
         }
         Ok(r)
     }
+}
+
+/// The error for empty `iteration_weights` (FastRP needs at least one step).
+fn no_weights() -> SketchError {
+    SketchError::arg("iteration_weights", "must hold at least one weight")
 }
 
 fn copy_columns(src: &[f32], w: usize, dst: &mut [f32], k: usize, c0: usize) {
