@@ -332,27 +332,35 @@ class SensitivitySampler(_RowSampler):
 
 @fill_doc(common_attrs=_COMMON_ATTRS)
 class LogisticSampler(_RowSampler):
-    r"""Coreset for logistic regression: a pilot fit, then i.i.d. sampling by the norm
-    of each row's log-likelihood gradient (the "mVc" optimal-subsampling
-    probabilities of Wang, Zhu and Ma, 2018), mixed with a uniform floor.
+    r"""Coreset for logistic regression: a pilot fit, then adaptive sampling by the
+    norm of each row's log-likelihood gradient (the "mVc" optimal-subsampling
+    probabilities of Wang, Zhu and Ma, 2018), mixed with a uniform floor and refined
+    in stages.
 
     With ``y`` the two-class labels (coded 0/1 in sorted order) and
     :math:`z_i = (x_i, 1)`:
 
-    1. **Pilot**: :math:`m_0 = \lceil \pi m \rceil` uniform draws
+    1. **Pilot**: :math:`m_0 = \lceil \pi m \rceil` uniform i.i.d. draws
        (:math:`\pi` = ``pilot``); a ridge logistic regression
        :math:`\tilde\beta = \arg\min \tfrac{\lambda}{2}\|\beta\|^2 +
        \tfrac{n}{m_0}\sum_{i \in S_0} \ell_i(\beta)` (Newton's method in the core,
        intercept not penalized; :math:`\lambda` = ``ridge``);
-    2. **Scores** :math:`s_i = |y_i - \sigma(z_i^\top\tilde\beta)|\,\|z_i\|_2`;
-    3. **Main draw**: :math:`m - m_0` draws with
-       :math:`q_i = (1-\alpha)\,s_i/\sum_j s_j + \alpha/n`, weighted
-       :math:`1/((m - m_0) q_i)`.
+    2. **Stages**: the other :math:`m - m_0` rows are drawn in a few stages (the
+       core's ``STAGES``, 5) of sizes :math:`m_t`. Each stage scores every row at the
+       current fit, :math:`s_i = |y_i - \sigma(z_i^\top\tilde\beta)|\,\|z_i\|_2`,
+       mixes the scores with the floor, :math:`q_i = (1-\alpha)\,s_i/\sum_j s_j +
+       \alpha/n`, and takes row :math:`i` with probability
+       :math:`\pi_i = \min(1, c\,q_i)`, :math:`\sum_i \pi_i = m_t` (systematic
+       sampling in row order: exactly :math:`m_t` distinct rows); the fit is then
+       redone on every row drawn so far.
+    3. **Weights**: with :math:`M = m_0 + \sum_t m_t`, a pilot draw weighs
+       :math:`(m_0/M)\cdot n/m_0` and a stage-:math:`t` row :math:`(m_t/M)/\pi_i`.
 
-    Pilot rows weigh :math:`(m_0/m)\cdot n/m_0` and main rows :math:`(1-m_0/m)` times
-    their weight, so :math:`E[\sum_S w_i f_i] = \sum_i f_i` for any per-row
-    :math:`f` (in particular the weighted logistic loss is unbiased for every
-    :math:`\beta`). Fit a weighted model on the sample
+    Each part is unbiased given the parts before it and the shares sum to one, so
+    :math:`E[\sum_S w_i f_i] = \sum_i f_i` for any per-row :math:`f` (in particular
+    the weighted logistic loss is unbiased for every :math:`\beta`). The stages matter
+    on heavy-tailed data, where a small uniform pilot is far off and its gradient
+    norms point at the wrong rows. Fit a weighted model on the sample
     (``LogisticRegression().fit(X_res, y_res, sample_weight=sampler.sample_weight_)``).
     ``y`` is the response here, not a stratification.
 

@@ -29,6 +29,7 @@ use crate::error::{checked_mul, try_vec, Result, SketchError};
 use crate::sketch::{Family, LinearSketch, Sketch};
 use crate::view::{CsrRef, MatMut, MatRef, SparseIndex};
 
+use crate::simd::{prefetch_lines, PREFETCH_L1, PREFETCH_L2};
 use crate::Real;
 use rayon::prelude::*;
 
@@ -392,12 +393,12 @@ fn gather<T: Real, I: SparseIndex>(
             // gathers the following rows next), the block's lines near ahead into L1
             if c0 == 0 && t + ROW_PREFETCH_AHEAD < nnz {
                 let j = adj.col(t + ROW_PREFETCH_AHEAD);
-                prefetch::<{ PREFETCH_L2 }, _>(&x[j * k..(j + 1) * k]);
+                prefetch_lines::<PREFETCH_L2, _>(&x[j * k..(j + 1) * k]);
             }
             if t + PREFETCH_AHEAD < range.end {
                 let at = adj.col(t + PREFETCH_AHEAD) * k + c0;
                 if let Some(block) = x.get(at..at + LANES) {
-                    prefetch::<{ PREFETCH_L1 }, _>(block);
+                    prefetch_lines::<PREFETCH_L1, _>(block);
                 }
             }
             let (j, w) = (adj.col(t), weight(t));
@@ -432,33 +433,6 @@ const PREFETCH_AHEAD: usize = 4;
 /// neighbour's whole row (measured on random graphs of 3·10^5 nodes with 256
 /// columns: 12 to 20 are alike; none is ≈ 25 % slower on one thread).
 const ROW_PREFETCH_AHEAD: usize = 16;
-
-#[cfg(target_arch = "x86_64")]
-const PREFETCH_L1: i32 = std::arch::x86_64::_MM_HINT_T0;
-#[cfg(target_arch = "x86_64")]
-const PREFETCH_L2: i32 = std::arch::x86_64::_MM_HINT_T2;
-#[cfg(not(target_arch = "x86_64"))]
-const PREFETCH_L1: i32 = 0;
-#[cfg(not(target_arch = "x86_64"))]
-const PREFETCH_L2: i32 = 0;
-
-/// Hints the CPU to load `block` (a neighbour's row: the loads miss every cache) with
-/// locality hint `HINT` (`PREFETCH_L1` or `PREFETCH_L2`).
-#[inline(always)]
-fn prefetch<const HINT: i32, T>(block: &[T]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::_mm_prefetch;
-        for line in block.chunks((64 / std::mem::size_of::<T>()).max(1)) {
-            // SAFETY: SSE is part of the x86-64 baseline, so the instruction exists;
-            // a prefetch never faults and reads nothing into the program (a hint),
-            // and the address is inside `block` anyway.
-            unsafe { _mm_prefetch::<HINT>(line.as_ptr().cast::<i8>()) };
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = block;
-}
 
 /// One FastRP step: `cur = normalize(A · prev)` and `out += w · cur`, where
 /// `row(i, r)` writes row `i` of `A · prev` into `r`.
@@ -602,7 +576,7 @@ impl SignRows {
             let mut a = [[0.0f32; 8]; SIGN_BLOCK];
             for t in range.clone() {
                 if g0 == 0 && t + ROW_PREFETCH_AHEAD < nnz {
-                    prefetch::<{ PREFETCH_L1 }, _>(self.row(adj.col(t + ROW_PREFETCH_AHEAD)));
+                    prefetch_lines::<PREFETCH_L1, _>(self.row(adj.col(t + ROW_PREFETCH_AHEAD)));
                 }
                 let j = adj.col(t);
                 let mut f = if weighted {

@@ -105,6 +105,40 @@ pub fn set_cap(cap: Option<Level>) {
 
 /// Identity; lets the dispatch macro put `#[inline(always)]` on its closure (closure
 /// attributes are accepted in argument position).
+/// Cache level a prefetch asks for: L1 (and every level below).
+#[cfg(target_arch = "x86_64")]
+pub(crate) const PREFETCH_L1: i32 = std::arch::x86_64::_MM_HINT_T0;
+/// Cache level a prefetch asks for: L2 (not L1).
+#[cfg(target_arch = "x86_64")]
+pub(crate) const PREFETCH_L2: i32 = std::arch::x86_64::_MM_HINT_T2;
+#[cfg(not(target_arch = "x86_64"))]
+pub(crate) const PREFETCH_L1: i32 = 0;
+#[cfg(not(target_arch = "x86_64"))]
+pub(crate) const PREFETCH_L2: i32 = 0;
+
+/// Hints the CPU to load the line holding `p` into the cache level `HINT`
+/// ([`PREFETCH_L1`] or [`PREFETCH_L2`]). No effect on results; `p` need not be
+/// dereferenceable (the address is only formed, never read by the program).
+#[inline(always)]
+pub(crate) fn prefetch<const HINT: i32, T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SSE is part of the x86-64 baseline, so the instruction exists; a
+    // prefetch never faults and never changes program state, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<HINT>(p.cast::<i8>())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// [`prefetch`] of every cache line of `block`.
+#[inline(always)]
+pub(crate) fn prefetch_lines<const HINT: i32, T>(block: &[T]) {
+    for line in block.chunks((64 / std::mem::size_of::<T>().max(1)).max(1)) {
+        prefetch::<HINT, T>(line.as_ptr());
+    }
+}
+
 #[doc(hidden)]
 #[inline(always)]
 pub fn closure<R, F: FnOnce() -> R>(f: F) -> F {

@@ -463,6 +463,17 @@ pub(crate) fn derive(seed: u64, purpose: u64) -> u64 {
     Stream::new(seed, tag::SAMPLING, purpose).next_u64()
 }
 
+/// The uniform floor's rule: `floor ∈ [0, 1]`.
+pub(crate) fn check_floor(floor: f64) -> Result<()> {
+    if !(0.0..=1.0).contains(&floor) {
+        return Err(SketchError::arg(
+            "floor",
+            format!("must lie in [0, 1], got {floor}"),
+        ));
+    }
+    Ok(())
+}
+
 /// `m` i.i.d. draws with probabilities `q_i = (1 − α) p_i + α/n` (`p` summing to 1,
 /// `α = floor ∈ [0, 1]`), from stream `stream` of `seed`; repeats merged, weight
 /// `c_i / (m q_i)` (unbiased for sums over the rows).
@@ -471,12 +482,7 @@ pub fn iid_sample(probs: &[f64], floor: f64, m: usize, seed: u64, stream: u64) -
     if n == 0 {
         return Err(SketchError::arg("X", "must have at least one row"));
     }
-    if !(0.0..=1.0).contains(&floor) {
-        return Err(SketchError::arg(
-            "floor",
-            format!("must lie in [0, 1], got {floor}"),
-        ));
-    }
+    check_floor(floor)?;
     if m == 0 {
         return Err(SketchError::arg("n_samples", "must be at least 1"));
     }

@@ -366,17 +366,8 @@ impl<T: Real> Rows<T> for DenseRows<'_, T> {
     }
     #[inline(always)]
     fn prefetch(&self, i: usize) {
-        #[cfg(target_arch = "x86_64")]
         if let Some(row) = self.data.get(i * self.d..(i + 1) * self.d) {
-            let p = row.as_ptr().cast::<i8>();
-            for b in (0..std::mem::size_of_val(row)).step_by(64) {
-                // SAFETY: a prefetch never faults; the address is inside the row.
-                unsafe {
-                    std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                        p.wrapping_add(b),
-                    )
-                };
-            }
+            crate::simd::prefetch_lines::<{ crate::simd::PREFETCH_L1 }, _>(row);
         }
     }
     fn project_range(&self, r0: usize, r1: usize, s: &Sketch, out: MatMut<'_, T>) -> Result<()> {

@@ -12,23 +12,10 @@
 use super::structure::{sign_of, SparseMat, ENTRY_INDEX};
 use crate::backend::DenseEntries;
 use crate::error::{try_vec, Result, SketchError};
+use crate::simd::{prefetch, PREFETCH_L1};
 use crate::view::{CsrRef, MatMut, SparseIndex};
 use crate::Real;
 use rayon::prelude::*;
-
-/// Hints the cache to load the line holding `p` (no effect on results; `p` need not
-/// be dereferenceable).
-#[inline(always)]
-fn prefetch<T>(p: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch never faults and never changes program state; any address
-    // is allowed.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch(p.cast::<i8>(), std::arch::x86_64::_MM_HINT_T0);
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
-}
 
 /// Rows of X per parallel task.
 const ROWS: usize = 256;
@@ -66,7 +53,7 @@ fn row_into<T: Real, I: SparseIndex>(
                     // CSR indices are one flat array, so this runs across rows too).
                     if let Some(jn) = x.indices.get(t + PACKED_AHEAD) {
                         let jn = jn.to_usize().unwrap_or(0);
-                        prefetch(pk.cols.as_ptr().wrapping_add(jn));
+                        prefetch::<PREFETCH_L1, _>(pk.cols.as_ptr().wrapping_add(jn));
                     }
                     let (j, v) = (x.col(t), x.data[t]);
                     let pm = [v, -v];
@@ -96,11 +83,11 @@ fn row_into<T: Real, I: SparseIndex>(
                     // (the pointer pair of a column 16 entries on, the entries of a
                     // column 8 on, whose pointers are in cache by then).
                     if t + 16 < end {
-                        prefetch(m.csc.ptr.as_ptr().wrapping_add(x.col(t + 16)));
+                        prefetch::<PREFETCH_L1, _>(m.csc.ptr.as_ptr().wrapping_add(x.col(t + 16)));
                     }
                     if t + 8 < end {
                         let p = m.csc.ptr[x.col(t + 8)];
-                        prefetch(m.csc.ent.as_ptr().wrapping_add(p));
+                        prefetch::<PREFETCH_L1, _>(m.csc.ent.as_ptr().wrapping_add(p));
                     }
                     let (j, v) = (x.col(t), x.data[t]);
                     // ±v by table lookup: a data-dependent sign branch mispredicts half
@@ -294,12 +281,14 @@ fn out_row<T: Real, I: SparseIndex>(
             let row_of = |t: usize| (list[t] & ENTRY_INDEX) as usize;
             for (t, &e) in list.iter().enumerate() {
                 if let Some(&f) = list.get(t + 2 * ROWS_AHEAD) {
-                    prefetch(a.indptr.as_ptr().wrapping_add((f & ENTRY_INDEX) as usize));
+                    prefetch::<PREFETCH_L1, _>(
+                        a.indptr.as_ptr().wrapping_add((f & ENTRY_INDEX) as usize),
+                    );
                 }
                 if t + ROWS_AHEAD < list.len() {
                     let start = a.row_range(row_of(t + ROWS_AHEAD)).start;
-                    prefetch(a.indices.as_ptr().wrapping_add(start));
-                    prefetch(a.data.as_ptr().wrapping_add(start));
+                    prefetch::<PREFETCH_L1, _>(a.indices.as_ptr().wrapping_add(start));
+                    prefetch::<PREFETCH_L1, _>(a.data.as_ptr().wrapping_add(start));
                 }
                 let s: T = sign_of(e);
                 for t in a.row_range(row_of(t)) {

@@ -1,0 +1,93 @@
+//! Timing of the sparse projection `X · Sᵀ` on dense f32 rows (profiling aid):
+//! `cargo run --release -p sketchkit --example rp_timing [avx2|avx512] [threads] [family]`
+//! with family `very_sparse` (density 1/√d, the default) or `sparse_sign` (nnz 8).
+//! X is 20000 × 4096 (328 MB, far beyond the caches), the sketch 256 rows.
+use sketchkit::simd::{set_cap, Level};
+use sketchkit::sketch::{Family, LinearSketch, Sketch};
+use sketchkit::view::{MatMut, MatRef};
+use std::time::Instant;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    match args.next().as_deref() {
+        Some("avx2") => set_cap(Some(Level::Avx2)),
+        Some("scalar") => set_cap(Some(Level::Scalar)),
+        _ => {}
+    }
+    let threads: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(1);
+    sketchkit::parallel::set_num_threads(threads).unwrap();
+    let (n, d, k) = (20_000usize, 4096usize, 256usize);
+    let fam = args.next();
+    if fam.as_deref() == Some("countsketch") {
+        countsketch();
+        return;
+    }
+    let family = match fam.as_deref() {
+        Some("sparse_sign") => Family::SparseSign { nnz: 8 },
+        _ => Family::VerySparse {
+            density: 1.0 / (d as f64).sqrt(),
+        },
+    };
+    let pad: usize = std::env::var("PAD")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let ld = d + pad;
+    let x: Vec<f32> = (0..n * ld)
+        .map(|i| ((i.wrapping_mul(2_654_435_761) >> 7) % 2001) as f32 / 1000.0 - 1.0)
+        .collect();
+    let mut out = vec![0f32; n * k];
+    let xv = MatRef::from_row_major(&x, n, ld).unwrap().sub(0, n, 0, d);
+    let mut times = Vec::new();
+    for seed in 0..9u64 {
+        let s = Sketch::new(family, k, d, seed).unwrap();
+        let ov = MatMut::from_row_major(&mut out, n, k).unwrap();
+        let t0 = Instant::now();
+        s.project(xv, ov).unwrap();
+        times.push(t0.elapsed().as_secs_f64() * 1e3);
+    }
+    let t0 = Instant::now();
+    let mut lanes = [0f32; 16];
+    for c in x.chunks_exact(16) {
+        for (a, &v) in lanes.iter_mut().zip(c) {
+            *a += v;
+        }
+    }
+    let total: f32 = lanes.iter().sum();
+    let sum_ms = t0.elapsed().as_secs_f64() * 1e3;
+    times.sort_by(f64::total_cmp);
+    println!(
+        "level {} threads {threads}: median {:.1} ms, min {:.1} ms (one read of X: {sum_ms:.1} ms, {total:.0}); checksum {:.6}",
+        sketchkit::simd::level().name(),
+        times[times.len() / 2],
+        times[0],
+        out.iter().map(|&v| v as f64).sum::<f64>()
+    );
+}
+
+/// `S · A` for a CountSketch `S` (2000 × 200000) and a C-order f64 `A` (200000 × 100).
+fn countsketch() {
+    let (n, m, k) = (200_000usize, 100usize, 2000usize);
+    let a: Vec<f64> = (0..n * m)
+        .map(|i| ((i.wrapping_mul(2_654_435_761) >> 7) % 2001) as f64 / 1000.0 - 1.0)
+        .collect();
+    let mut out = vec![0f64; k * m];
+    let av = MatRef::from_row_major(&a, n, m).unwrap();
+    let mut times = Vec::new();
+    for seed in 0..15u64 {
+        let s = Sketch::new(Family::CountSketch, k, n, seed).unwrap();
+        s.sparse_mat().unwrap();
+        let ov = MatMut::from_row_major(&mut out, k, m).unwrap();
+        let t0 = Instant::now();
+        s.sketch(av, ov).unwrap();
+        times.push(t0.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "countsketch f64 level {}: median {:.2} ms, min {:.2} ms; checksum {:.6}",
+        sketchkit::simd::level().name(),
+        times[times.len() / 2],
+        times[0],
+        out.iter().sum::<f64>()
+    );
+}
