@@ -20,12 +20,13 @@
      digits (0–4 vs 5–9), wine (class 0 vs rest), ``make_classification(5000, 20)``,
      Pareto-scaled Gaussian rows and a rare flipped sub-population — none of which
      is reported here; the geometric mean of the median loss ratios decided. The
-     staged draw (5 stages, sampling without replacement at capped probabilities)
+     staged draw (8 stages, sampling without replacement at capped probabilities)
      and the pilot share 0.25 were chosen later, on a second synthetic tuning set of
      heavy-tailed classification data (20000 rows: Student-t coordinates with 1.2 and
      1.5 degrees of freedom, log-normal row scales, Gaussian features with four
-     Cauchy ones), among pilot shares {0.15, 0.25, 0.4}, 1, 2, 3 or 5 stages,
-     i.i.d. or capped draws and floors {0, 0.1}; none of it is reported here.
+     Cauchy ones), among pilot shares {0.15, 0.2, 0.25, 0.4}, 1, 2, 3, 5, 8 or 12
+     stages, i.i.d. or capped draws and floors {0, 0.05, 0.1}; none of it is reported
+     here.
 
    Data: scikit-learn's bundled sets (``load_diabetes`` for regression,
    ``load_breast_cancer`` for classification; standardized, with an intercept column)
@@ -74,6 +75,7 @@ from typing import Any
 import numpy as np
 
 import sketchkit as sk
+from sketchkit._native import sampling_defaults
 from sketchkit.selection import (
     DPPSampler,
     LeverageSampler,
@@ -85,6 +87,8 @@ from sketchkit.selection import (
 )
 
 SEED = 20260
+#: Stages of LogisticSampler's adaptive draw (the core's constant).
+_STAGES = sampling_defaults()["logistic_stages"]
 
 
 def timed(f: Callable[[], Any]) -> float:
@@ -178,7 +182,7 @@ NAMES = {
     "logistic-lewis": ("logistic regression", "SensitivitySampler(p=1, lewis), stratified"),
     "logistic": (
         "logistic regression",
-        "LogisticSampler (pilot, then 5 staged draws by gradient norms)",
+        f"LogisticSampler (pilot, then {_STAGES} staged draws by gradient norms)",
     ),
 }
 #: The samplers run for each task.

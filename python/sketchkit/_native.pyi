@@ -708,6 +708,7 @@ class _SamplingDefaults(TypedDict):
     rs2_ratio: float
     pilot: float
     ridge: float
+    logistic_stages: int
     sensitivities: list[str]
     dpp_methods: list[str]
     volume_schemes: list[str]

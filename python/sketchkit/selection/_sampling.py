@@ -346,9 +346,10 @@ class LogisticSampler(_RowSampler):
        \tfrac{n}{m_0}\sum_{i \in S_0} \ell_i(\beta)` (Newton's method in the core,
        intercept not penalized; :math:`\lambda` = ``ridge``);
     2. **Stages**: the other :math:`m - m_0` rows are drawn in a few stages (the
-       core's ``STAGES``, 5) of sizes :math:`m_t`. Each stage scores every row at the
-       current fit, :math:`s_i = |y_i - \sigma(z_i^\top\tilde\beta)|\,\|z_i\|_2`,
-       mixes the scores with the floor, :math:`q_i = (1-\alpha)\,s_i/\sum_j s_j +
+       core's ``sampling_defaults()["logistic_stages"]``, 8) of sizes :math:`m_t`.
+       Each stage scores every row at the current fit,
+       :math:`s_i = |y_i - \sigma(z_i^\top\tilde\beta)|\,\|z_i\|_2`, mixes the
+       scores with the floor, :math:`q_i = (1-\alpha)\,s_i/\sum_j s_j +
        \alpha/n`, and takes row :math:`i` with probability
        :math:`\pi_i = \min(1, c\,q_i)`, :math:`\sum_i \pi_i = m_t` (systematic
        sampling in row order: exactly :math:`m_t` distinct rows); the fit is then

@@ -343,6 +343,7 @@ pub(crate) fn sampling_defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("rs2_ratio", rs2::DEFAULT_RATIO)?;
     d.set_item("pilot", sampling::logistic::DEFAULT_PILOT)?;
     d.set_item("ridge", sampling::logistic::DEFAULT_RIDGE)?;
+    d.set_item("logistic_stages", sampling::logistic::STAGES)?;
     d.set_item(
         "sensitivities",
         SensitivityMethod::ALL.map(SensitivityMethod::name).to_vec(),

@@ -293,7 +293,7 @@ pub(crate) fn fused_block_rows<T>(d: usize) -> usize {
 /// products), falling back to Householder QR when `y` is too ill-conditioned for the
 /// Cholesky factor (or small).
 pub(crate) fn orth<T: Field>(y: MatRef<'_, T>) -> Mat<T> {
-    if y.nrows() >= 4 * y.ncols() && y.nrows() >= 4 * ROW_BLOCK {
+    if cholesky_qr_fits(y) {
         if let Some(q) = chol_qr(y).and_then(|q1| chol_qr(q1.as_ref())) {
             return q;
         }
@@ -301,13 +301,30 @@ pub(crate) fn orth<T: Field>(y: MatRef<'_, T>) -> Mat<T> {
     y.qr().compute_thin_Q()
 }
 
-/// One CholeskyQR pass, `None` when the Gram matrix is not numerically positive
-/// definite or the result is not finite.
-pub(crate) fn chol_qr<T: Field>(y: MatRef<'_, T>) -> Option<Mat<T>> {
+/// [`orth`] of an owned `y` in its own storage: the CholeskyQR passes multiply `y` by
+/// `R⁻¹` in place, one row block at a time, so no second `n × l` matrix is made (the
+/// randomized range finder's power iterations keep one). When the second pass fails,
+/// the Householder fallback runs on the once-transformed `y` (the same column space).
+pub(crate) fn orth_owned<T: Field>(mut y: Mat<T>) -> Mat<T> {
+    if cholesky_qr_fits(y.as_ref()) && chol_qr_in_place(y.as_mut()) && chol_qr_in_place(y.as_mut())
+    {
+        return y;
+    }
+    y.qr().compute_thin_Q()
+}
+
+/// Whether `y` is tall enough for CholeskyQR.
+fn cholesky_qr_fits<T>(y: MatRef<'_, T>) -> bool {
+    y.nrows() >= 4 * y.ncols() && y.nrows() >= 4 * ROW_BLOCK
+}
+
+/// `R⁻¹ = L⁻ᵀ` of `YᵀY = LLᵀ`; `None` when the Gram matrix is not numerically positive
+/// definite or `R⁻¹` is not finite.
+fn chol_rinv<T: Field>(y: MatRef<'_, T>) -> Option<Mat<T>> {
     let l = y.ncols();
     let g = gemm_t_rows(y, y).ok()?;
     let llt = g.llt(faer::Side::Lower).ok()?;
-    // R⁻¹ = L⁻ᵀ: solve L X = I, then transpose.
+    // Solve L X = I, then transpose.
     let mut linv = Mat::<T>::identity(l, l);
     faer::linalg::triangular_solve::solve_lower_triangular_in_place(
         llt.L(),
@@ -315,10 +332,42 @@ pub(crate) fn chol_qr<T: Field>(y: MatRef<'_, T>) -> Option<Mat<T>> {
         Par::Seq,
     );
     let rinv = linv.transpose().to_owned();
-    let mut q = zeros(y.nrows(), l, "basis").ok()?;
+    check_finite(rinv.as_ref(), "Y").ok()?;
+    Some(rinv)
+}
+
+/// One CholeskyQR pass, `None` when the Gram matrix is not numerically positive
+/// definite or the result is not finite.
+pub(crate) fn chol_qr<T: Field>(y: MatRef<'_, T>) -> Option<Mat<T>> {
+    let rinv = chol_rinv(y)?;
+    let mut q = zeros(y.nrows(), y.ncols(), "basis").ok()?;
     gemm_rows(y, rinv.as_ref(), q.as_mut()).ok()?;
     check_finite(q.as_ref(), "Y").ok()?;
     Some(q)
+}
+
+/// One CholeskyQR pass in place; false (with `y` unchanged) when the Gram matrix is
+/// not numerically positive definite. `R⁻¹` is finite, so a finite `y` stays finite
+/// unless a product overflows.
+fn chol_qr_in_place<T: Field>(y: MatMut<'_, T>) -> bool {
+    let Some(rinv) = chol_rinv(y.as_ref()) else {
+        return false;
+    };
+    let l = y.ncols();
+    par_row_blocks(y, |_, mut blk| {
+        let mut tmp = zeros(blk.nrows(), l, "a basis block")?;
+        faer::linalg::matmul::matmul(
+            tmp.as_mut(),
+            Accum::Replace,
+            blk.as_ref(),
+            rinv.as_ref(),
+            T::ONE,
+            Par::Seq,
+        );
+        blk.copy_from(&tmp);
+        Ok(())
+    })
+    .is_ok()
 }
 
 /// `‖m‖_F²` of a small faer matrix.

@@ -2,7 +2,7 @@
 //! adaptive blocked range finder.
 
 use super::op::{mul, mul_t, LinOp, Transposed};
-use super::{derive_seed, frob2, from_faer, from_faer_mut, orth, zeros, Field};
+use super::{derive_seed, frob2, from_faer, from_faer_mut, orth, orth_owned, zeros, Field};
 use crate::error::{Result, SketchError};
 use crate::sketch::{FamilyKind, LinearSketch};
 use faer::{Mat, MatRef};
@@ -172,11 +172,14 @@ fn fixed_range<T: Field>(
     let (n, d) = (a.nrows(), a.ncols());
     let l = (k + opts.n_oversamples).min(n).min(d);
     let omega = super::sketch_of(opts.sketch, l, d, opts.seed)?;
-    let y = a.sketch_cols(&omega)?;
-    let mut q = orth(y.as_ref());
+    // One n × l matrix throughout: each power iteration overwrites Q with A Z and
+    // orthonormalizes it in place (PCA of a large CSR matrix keeps its footprint
+    // near the input's).
+    let mut q = orth_owned(a.sketch_cols(&omega)?);
     for _ in 0..n_iter {
         let z = orth(mul_t(a, q.as_ref())?.as_ref());
-        q = orth(mul(a, z.as_ref())?.as_ref());
+        a.apply(z.as_ref(), q.as_mut())?;
+        q = orth_owned(q);
     }
     let b = mul_t(a, q.as_ref())?.transpose().to_owned();
     Ok((q, b))

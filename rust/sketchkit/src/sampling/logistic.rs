@@ -40,7 +40,7 @@ use crate::rng::{open01, tag, Stream};
 /// sets distinct from the reported ones; see the module notes).
 pub const DEFAULT_PILOT: f64 = 0.25;
 /// Stages of the adaptive draw after the pilot (fewer when fewer rows remain).
-pub const STAGES: usize = 5;
+pub const STAGES: usize = 8;
 /// Default ridge `λ` of the pilot fit: `½ λ ‖β‖² + Σ w_i ℓ_i` (scikit-learn's
 /// `LogisticRegression` default `C = 1/λ = 1`; the intercept is not penalized).
 pub const DEFAULT_RIDGE: f64 = 1.0;
