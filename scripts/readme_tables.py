@@ -20,6 +20,7 @@ BLOCKS = {
     "FWHT": "benches/results_fwht.md",
     "SCALE": "benches/results_selection_scale.md",
     "LINALG": "benches/results_linalg.md",
+    "LINALG_PCA": "benches/results_linalg_pca.md",
     "SAMPLING": "benches/results_sampling.md",
     "GRAPH": "benches/results_graph.md",
     "COMPRESS": "benches/results_compress.md",

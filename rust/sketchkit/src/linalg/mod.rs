@@ -408,3 +408,45 @@ pub(crate) fn check_finite<T: Field>(m: MatRef<'_, T>, arg: &'static str) -> Res
         Err(SketchError::NonFinite { arg })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tall `n × l` matrix with columns of very different scales (condition ≈ 1e6).
+    fn tall(n: usize, l: usize) -> Mat<f64> {
+        let mut s = Stream::new(3, tag::LINALG, 0);
+        Mat::from_fn(n, l, |_, j| {
+            (crate::rng::open01(s.next_u64()) - 0.5) * 10f64.powi(-(j as i32) % 7)
+        })
+    }
+
+    #[test]
+    fn orth_in_place_gives_the_same_basis_as_orth() {
+        for (n, l) in [(4 * ROW_BLOCK + 17, 12), (50, 12)] {
+            let y = tall(n, l);
+            let q1 = orth(y.as_ref());
+            let q2 = orth_owned(y.clone());
+            assert_eq!((q2.nrows(), q2.ncols()), (n, l));
+            // Orthonormal columns spanning the same space: QᵀQ = I and Q₁ᵀQ₂ orthogonal.
+            let g = q2.transpose() * q2.as_ref();
+            let c = q1.transpose() * q2.as_ref();
+            let cc = c.transpose() * c.as_ref();
+            for i in 0..l {
+                for j in 0..l {
+                    let e = if i == j { 1.0 } else { 0.0 };
+                    assert!(
+                        (g[(i, j)] - e).abs() < 1e-10,
+                        "QᵀQ ({i}, {j}) = {}",
+                        g[(i, j)]
+                    );
+                    assert!(
+                        (cc[(i, j)] - e).abs() < 1e-8,
+                        "range ({i}, {j}) = {}",
+                        cc[(i, j)]
+                    );
+                }
+            }
+        }
+    }
+}
