@@ -65,7 +65,21 @@ SUITE = (
     Bench("distances", "bench_distances.py", "results_distances.md", minutes=3),
     Bench("graph", "bench_graph.py", "results_graph.md", minutes=15),
     Bench("compress", "bench_compress.py", "results_compress.md", minutes=5),
-    Bench("linalg", "bench_linalg.py", "results_linalg.md", minutes=30),
+    Bench(
+        "linalg",
+        "bench_linalg.py",
+        "results_linalg.md",
+        args=("--workloads", "1,2,3,4,5,7"),
+        minutes=25,
+    ),
+    # RandomizedPCA on CSR (fresh processes per run; its own README block).
+    Bench(
+        "linalg_pca",
+        "bench_linalg.py",
+        "results_linalg_pca.md",
+        args=("--workloads", "6"),
+        minutes=6,
+    ),
     Bench("sampling", "bench_sampling.py", "results_sampling.md", minutes=15),
     Bench(
         "dask",
