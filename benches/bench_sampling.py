@@ -88,7 +88,7 @@ from sketchkit.selection import (
 
 SEED = 20260
 #: Stages of LogisticSampler's adaptive draw (the core's constant).
-_STAGES = sampling_defaults()["logistic_stages"]
+_STAGES = sampling_defaults()["stages"]
 
 
 def timed(f: Callable[[], Any]) -> float:

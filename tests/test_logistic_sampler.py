@@ -34,6 +34,42 @@ def test_weighted_sums_are_unbiased():
     assert abs(est.mean() - f.sum()) < 5 * sd, (est.mean(), f.sum(), sd)
 
 
+@pytest.mark.parametrize("stages", [1, 3])
+def test_weighted_sums_are_unbiased_for_any_number_of_stages(stages):
+    X, y = _data(n=60, seed=4)
+    f = np.random.default_rng(2).random(60) + 0.5
+    est = np.empty(1200)
+    for seed in range(est.size):
+        s = LogisticSampler(12, stages=stages, random_state=seed).fit(X, y)
+        est[seed] = s.sample_weight_ @ f[s.sample_indices_]
+    sd = est.std() / math.sqrt(est.size)
+    assert abs(est.mean() - f.sum()) < 5 * sd, (est.mean(), f.sum(), sd)
+
+
+def test_stages_draw_distinct_rows_with_capped_probabilities():
+    # floor = 0 and one row far out on the wrong side: its share of the scores passes
+    # one, so every stage takes it for certain (weight (m_t / m) / 1 per stage).
+    rng = np.random.default_rng(6)
+    n = 3000
+    X = rng.standard_normal((n, 2))
+    y = (X[:, 0] > 0).astype(int)
+    X[0] = [-1e4, 0.0]
+    y[0] = 1
+    stages = DEFAULTS["stages"]
+    m = 40  # the pilot's share, then at least 3 rows per stage (so m_t q_0 > 1)
+    assert m - math.ceil(DEFAULTS["pilot"] * m) >= 3 * stages
+    s = LogisticSampler(m, floor=0.0, random_state=1).fit(X, y)
+    assert 0 in s.sample_indices_
+    w0 = s.sample_weight_[s.sample_indices_ == 0][0]
+    m0 = math.ceil(DEFAULTS["pilot"] * m)
+    # Row 0 is certain in every stage, so its weight is exactly the stages' total share
+    # (m - m0) / m plus n / m per pilot draw that hit it (i.i.d. draws would not give
+    # this exact lattice).
+    pilot_copies = (w0 - (m - m0) / m) / (n / m)
+    assert pilot_copies > -1e-9
+    assert abs(pilot_copies - round(pilot_copies)) < 1e-9, pilot_copies
+
+
 def test_pilot_share_and_floor_one_give_the_documented_weights():
     # floor = 1: both draws are uniform, so every draw weighs n / m whatever the
     # pilot's fit: the total weight is n and each row's weight is (copies) * n / m.
@@ -101,6 +137,8 @@ def test_default_size_is_the_leverage_rule_on_d_plus_one():
     [
         ({"pilot": 0.0}, "two", "pilot"),
         ({"pilot": 1.0}, "two", "pilot"),
+        ({"stages": 0}, "two", "stages"),
+        ({"stages": -2}, "two", "stages"),
         ({"ridge": 0.0}, "two", "ridge"),
         ({"floor": 1.5}, "two", "floor"),
         ({"n_samples": 1}, "two", "n_samples"),
@@ -119,6 +157,12 @@ def test_bad_inputs_name_the_argument(kwargs, y_kind, match):
     }[y_kind]
     with pytest.raises(ValueError, match=match):
         LogisticSampler(**{"n_samples": 10, **kwargs}).fit_resample(X, y)
+
+
+def test_stages_must_be_an_integer():
+    X, y = _data(n=50)
+    with pytest.raises(TypeError, match="stages"):
+        LogisticSampler(10, stages=1.5).fit(X, y)
 
 
 def test_nan_is_refused():

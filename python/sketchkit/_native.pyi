@@ -708,7 +708,7 @@ class _SamplingDefaults(TypedDict):
     rs2_ratio: float
     pilot: float
     ridge: float
-    logistic_stages: int
+    stages: int
     sensitivities: list[str]
     dpp_methods: list[str]
     volume_schemes: list[str]
@@ -748,13 +748,14 @@ def logistic_sample(
     codes: NDArray[np.uint32],
     n_samples: _NSamples,
     pilot: float,
+    stages: int,
     ridge: float,
     floor: float,
     eps: float,
     delta: float,
     seed: int,
 ) -> _Sample:
-    """Logistic-regression coreset (pilot fit, then gradient-norm scores); `codes` are
+    """Logistic-regression coreset (pilot fit, then staged gradient-norm draws); `codes` are
     the two-class labels 0/1 (not a stratification)."""
 
 def dpp_sample(

@@ -346,7 +346,7 @@ class LogisticSampler(_RowSampler):
        \tfrac{n}{m_0}\sum_{i \in S_0} \ell_i(\beta)` (Newton's method in the core,
        intercept not penalized; :math:`\lambda` = ``ridge``);
     2. **Stages**: the other :math:`m - m_0` rows are drawn in a few stages (the
-       core's ``sampling_defaults()["logistic_stages"]``, 8) of sizes :math:`m_t`.
+       ``stages``, 8 by default; fewer when fewer rows remain) of sizes :math:`m_t`.
        Each stage scores every row at the current fit,
        :math:`s_i = |y_i - \sigma(z_i^\top\tilde\beta)|\,\|z_i\|_2`, mixes the
        scores with the floor, :math:`q_i = (1-\alpha)\,s_i/\sum_j s_j +
@@ -374,6 +374,9 @@ class LogisticSampler(_RowSampler):
     pilot : float or None, default=None
         Share :math:`\pi \in (0, 1)` of the draws spent on the pilot (``None``: the
         core's default).
+    stages : int or None, default=None
+        Stages of the adaptive draw after the pilot, at least 1 (``None``: the core's
+        default). One stage is the classic two-step scheme (pilot, then one draw).
     ridge : float or None, default=None
         :math:`\lambda > 0` of the pilot fit (``None``: the core's default, 1, as
         scikit-learn's ``C = 1``).
@@ -391,6 +394,7 @@ class LogisticSampler(_RowSampler):
         n_samples: Any = None,
         *,
         pilot: float | None = None,
+        stages: int | None = None,
         ridge: float | None = None,
         floor: float | None = None,
         eps: float | None = None,
@@ -399,6 +403,7 @@ class LogisticSampler(_RowSampler):
     ) -> None:
         self.n_samples = n_samples
         self.pilot = pilot
+        self.stages = stages
         self.ridge = ridge
         self.floor = floor
         self.eps = eps
@@ -434,6 +439,9 @@ class LogisticSampler(_RowSampler):
             codes,
             _n_samples(self.n_samples),
             _default(self.pilot, "pilot"),
+            int(SAMPLING_DEFAULTS["stages"])
+            if self.stages is None
+            else as_int(self.stages, "stages"),
             _default(self.ridge, "ridge"),
             _default(self.floor, "floor"),
             _default(self.eps, "eps"),

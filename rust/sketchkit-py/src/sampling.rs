@@ -130,7 +130,7 @@ pub(crate) fn sensitivity_sample<'py>(
 /// Logistic-regression coreset (pilot fit, then gradient-norm scores); `codes` are
 /// the two-class labels 0/1 (not a stratification).
 #[pyfunction]
-#[pyo3(signature = (x, codes, n_samples, pilot, ridge, floor, eps, delta, seed))]
+#[pyo3(signature = (x, codes, n_samples, pilot, stages, ridge, floor, eps, delta, seed))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn logistic_sample<'py>(
     py: Python<'py>,
@@ -138,6 +138,7 @@ pub(crate) fn logistic_sample<'py>(
     codes: &Bound<'py, PyAny>,
     n_samples: &Bound<'py, PyAny>,
     pilot: f64,
+    stages: i64,
     ridge: f64,
     floor: f64,
     eps: f64,
@@ -145,9 +146,12 @@ pub(crate) fn logistic_sample<'py>(
     seed: u64,
 ) -> PyResult<Bound<'py, PyTuple>> {
     let size = sample_size(n_samples)?;
+    let stages = count(stages, "stages")?;
     let s = with_rows!(py, x, Some(codes), 2, |v, classes| {
         let y = classes.map(|c| c.codes).unwrap_or(&[]);
-        sampling::logistic::logistic_sample(v, y, size, pilot, ridge, floor, eps, delta, seed)
+        sampling::logistic::logistic_sample(
+            v, y, size, pilot, stages, ridge, floor, eps, delta, seed,
+        )
     })?;
     to_py(py, s)
 }
@@ -343,7 +347,7 @@ pub(crate) fn sampling_defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("rs2_ratio", rs2::DEFAULT_RATIO)?;
     d.set_item("pilot", sampling::logistic::DEFAULT_PILOT)?;
     d.set_item("ridge", sampling::logistic::DEFAULT_RIDGE)?;
-    d.set_item("logistic_stages", sampling::logistic::STAGES)?;
+    d.set_item("stages", sampling::logistic::DEFAULT_STAGES)?;
     d.set_item(
         "sensitivities",
         SensitivityMethod::ALL.map(SensitivityMethod::name).to_vec(),

@@ -6,7 +6,7 @@
 //!    logistic regression with intercept is fitted on them by Newton's method, with
 //!    weights `n / m₀` (so its ridge is relative to the full data, like a fit on all
 //!    rows with the same `λ`).
-//! 2. **Stages.** The other `m − m₀` rows are drawn in [`STAGES`] stages of sizes
+//! 2. **Stages.** The other `m − m₀` rows are drawn in `stages` stages of sizes
 //!    `m_t` (as even as possible). Each stage scores every row at the current fit `β`,
 //!    `s_i = |y_i − σ(z_iᵀβ)| · ‖z_i‖₂` with `z_i = (x_i, 1)` (the norm of row `i`'s
 //!    log-likelihood gradient: rows the fit already classifies confidently and
@@ -26,7 +26,7 @@
 //! far off there, and its gradient norms then point at the wrong rows; each stage's
 //! fit is better than the last. Sampling without replacement at capped
 //! probabilities keeps the rows that dominate the loss from being drawn again and
-//! again. [`DEFAULT_PILOT`] and [`STAGES`] were chosen on synthetic tuning sets
+//! again. [`DEFAULT_PILOT`] and [`DEFAULT_STAGES`] were chosen on synthetic tuning sets
 //! (Student-t coordinates with 1.2 and 1.5 degrees of freedom, log-normal row scales,
 //! Gaussian features with a few Cauchy ones) distinct from the benchmark's reported
 //! data.
@@ -39,8 +39,9 @@ use crate::rng::{open01, tag, Stream};
 /// Default share `π` of the sample spent on the pilot (chosen on a tuning set of data
 /// sets distinct from the reported ones; see the module notes).
 pub const DEFAULT_PILOT: f64 = 0.25;
-/// Stages of the adaptive draw after the pilot (fewer when fewer rows remain).
-pub const STAGES: usize = 8;
+/// Default number of stages of the adaptive draw after the pilot (fewer when fewer
+/// rows remain).
+pub const DEFAULT_STAGES: usize = 8;
 /// Default ridge `λ` of the pilot fit: `½ λ ‖β‖² + Σ w_i ℓ_i` (scikit-learn's
 /// `LogisticRegression` default `C = 1/λ = 1`; the intercept is not penalized).
 pub const DEFAULT_RIDGE: f64 = 1.0;
@@ -160,13 +161,15 @@ pub fn fit_logistic(
 /// Logistic-regression coreset of rows of `a` with two-class labels `y` (codes 0 and
 /// 1): see the module notes. `size = Rule` is the ℓ2 leverage rule on `d + 1`
 /// dimensions ([`super::leverage_sample_size`]); the sample needs at least two draws
-/// (one pilot, one main). `pilot ∈ (0, 1)`, `ridge > 0`, `floor ∈ [0, 1]`.
+/// (one pilot, one main). `pilot ∈ (0, 1)`, `stages ≥ 1` (at most `m − m₀` are run),
+/// `ridge > 0`, `floor ∈ [0, 1]`.
 #[allow(clippy::too_many_arguments)]
 pub fn logistic_sample(
     a: crate::view::MatRef<'_, f64>,
     y: &[u32],
     size: SampleSize,
     pilot: f64,
+    stages: usize,
     ridge: f64,
     floor: f64,
     eps: f64,
@@ -199,6 +202,9 @@ pub fn logistic_sample(
             "pilot",
             format!("must lie in (0, 1), got {pilot}"),
         ));
+    }
+    if stages == 0 {
+        return Err(SketchError::arg("stages", "must be at least 1, got 0"));
     }
     if !(ridge > 0.0 && ridge.is_finite()) {
         return Err(SketchError::arg(
@@ -246,7 +252,7 @@ pub fn logistic_sample(
         .map(|i| (1.0 + (0..d).map(|j| a[(i, j)] * a[(i, j)]).sum::<f64>()).sqrt())
         .collect();
     let rest = m - m0;
-    let stages = STAGES.min(rest);
+    let stages = stages.min(rest);
     let mut total = m0;
     let mut stream = Stream::new(derive(seed, 41), tag::SAMPLING, 0);
     let mut q = try_vec(n, 0.0, "the scores")?;
