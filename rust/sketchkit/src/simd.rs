@@ -103,8 +103,6 @@ pub fn set_cap(cap: Option<Level>) {
     CAP.store(cap.map_or(0, |l| l as u8), Ordering::Relaxed);
 }
 
-/// Identity; lets the dispatch macro put `#[inline(always)]` on its closure (closure
-/// attributes are accepted in argument position).
 /// Cache level a prefetch asks for: L1 (and every level below).
 #[cfg(target_arch = "x86_64")]
 pub(crate) const PREFETCH_L1: i32 = std::arch::x86_64::_MM_HINT_T0;
@@ -139,6 +137,8 @@ pub(crate) fn prefetch_lines<const HINT: i32, T>(block: &[T]) {
     }
 }
 
+/// Identity; lets the dispatch macro put `#[inline(always)]` on its closure (closure
+/// attributes are accepted in argument position).
 #[doc(hidden)]
 #[inline(always)]
 pub fn closure<R, F: FnOnce() -> R>(f: F) -> F {
