@@ -262,15 +262,15 @@ pub fn logistic_sample(
             let pi = sigmoid(margin(a, i, &beta));
             *qi = (f64::from(y[i]) - pi).abs() * norms[i];
         }
+        // Mixed with the floor; uniform when no row has a usable score.
         let sum: f64 = q.iter().sum();
-        let mix = if sum > 0.0 && sum.is_finite() {
-            floor
-        } else {
-            1.0
-        };
+        let scored = sum > 0.0 && sum.is_finite();
         for qi in q.iter_mut() {
-            let share = if mix < 1.0 { *qi / sum } else { 0.0 };
-            *qi = (1.0 - mix) * share + mix / n as f64;
+            *qi = if scored {
+                (1.0 - floor) * (*qi / sum) + floor / n as f64
+            } else {
+                1.0 / n as f64
+            };
         }
         let incl = capped_inclusion(&q, mt);
         let u = open01(stream.next_u64());
