@@ -55,12 +55,10 @@ fn main() {
     }
     let total: f32 = lanes.iter().sum();
     let sum_ms = t0.elapsed().as_secs_f64() * 1e3;
-    times.sort_by(f64::total_cmp);
+    let (median, min) = median_min(&mut times);
     println!(
-        "level {} threads {threads}: median {:.1} ms, min {:.1} ms (one read of X: {sum_ms:.1} ms, {total:.0}); checksum {:.6}",
+        "level {} threads {threads}: median {median:.1} ms, min {min:.1} ms (one read of X: {sum_ms:.1} ms, {total:.0}); checksum {:.6}",
         sketchkit::simd::level().name(),
-        times[times.len() / 2],
-        times[0],
         out.iter().map(|&v| v as f64).sum::<f64>()
     );
 }
@@ -82,12 +80,16 @@ fn countsketch() {
         s.sketch(av, ov).unwrap();
         times.push(t0.elapsed().as_secs_f64() * 1e3);
     }
-    times.sort_by(f64::total_cmp);
+    let (median, min) = median_min(&mut times);
     println!(
-        "countsketch f64 level {}: median {:.2} ms, min {:.2} ms; checksum {:.6}",
+        "countsketch f64 level {}: median {median:.2} ms, min {min:.2} ms; checksum {:.6}",
         sketchkit::simd::level().name(),
-        times[times.len() / 2],
-        times[0],
         out.iter().sum::<f64>()
     );
+}
+
+/// Median and minimum of the timings (sorted in place).
+fn median_min(times: &mut [f64]) -> (f64, f64) {
+    times.sort_by(f64::total_cmp);
+    (times[times.len() / 2], times[0])
 }
