@@ -5,7 +5,9 @@ SciPy's ``clarkson_woodruff_transform``. Every row times the peer and sketchkit 
 same input in one run: one warm-up each, then ``--reps`` alternating repetitions
 (peer, sketchkit, peer, ...), and the median of each. sketchkit is timed with 1
 thread and with all cores; peers run as they ship (scikit-learn's sparse products are
-single-threaded; NumPy's matmul uses OpenBLAS threads).
+single-threaded; NumPy's matmul uses OpenBLAS threads), and the Gaussian rows with fewer
+sketchkit threads than cores are repeated with the peer's OpenBLAS limited to the same
+thread count (``threadpoolctl``), like for like.
 
 Every sketchkit timing builds its operator from scratch (a new estimator or a new
 seed), exactly as the peer does, so no cached state is reused between repetitions.
@@ -35,6 +37,7 @@ import sklearn
 from scipy.linalg import clarkson_woodruff_transform
 from sklearn.random_projection import GaussianRandomProjection as SkGaussian
 from sklearn.random_projection import SparseRandomProjection as SkSparse
+from threadpoolctl import threadpool_limits
 
 import sketchkit as sk
 from sketchkit import _native
@@ -178,6 +181,26 @@ def main(argv: list[str] | None = None) -> int:
                 X.nbytes,
                 to2,
             )
+            if peer_cls is SkGaussian and threads < all_threads:
+                # Like for like: the peer's OpenBLAS limited to sketchkit's threads.
+                def limited(r: int, X: np.ndarray = X, t: int = threads) -> object:
+                    with threadpool_limits(limits=t):
+                        return SkGaussian(k, random_state=r).fit_transform(X)
+
+                tp, to, to2 = compare(
+                    limited,
+                    lambda r, X=X: sk.GaussianRandomProjection(k, random_state=r).fit_transform(X),
+                    reps,
+                )
+                table.add(
+                    f"{dense_name}, {label}",
+                    f"sklearn {peer_cls.__name__}, OpenBLAS limited to {threads} thread(s)",
+                    tp,
+                    threads,
+                    to,
+                    X.nbytes,
+                    to2,
+                )
 
     # 3. CSR n×d with 100 nnz per row, f32 -> k (sparse output, as scikit-learn's default).
     n, d, per = (10000, 10000, 20) if q else (100000, 100000, 100)

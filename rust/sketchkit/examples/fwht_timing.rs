@@ -54,8 +54,8 @@ fn time<T: Real>() {
             let t = Instant::now();
             for _ in 0..reps {
                 // Magnitudes grow to ±inf/NaN over the repetitions, which costs
-                // nothing extra on x86 (no subnormals arise).
-                sketchkit::fwht::fwht(&mut x).unwrap();
+                // nothing extra on x86 (no subnormals arise); hence no finite check.
+                sketchkit::fwht::transform_vec(&mut x, false, false).unwrap();
             }
             samples.push(t.elapsed().as_secs_f64() / reps as f64);
         }
@@ -68,8 +68,58 @@ fn time<T: Real>() {
     }
 }
 
+/// The benchmark's protocol: a `(2^22 / n) × n` f32 buffer re-copied from the input
+/// before every sample, each row transformed in place (unchecked) one call per row.
+/// `floor` instead adds 0 to every element of each row (one read and one write: the
+/// memory floor of an in-place transform).
+fn cold(floor: bool) {
+    println!(
+        "level {} f32 cold{}",
+        sketchkit::simd::level().name(),
+        if floor { " floor" } else { "" }
+    );
+    let sizes: Vec<u32> = std::env::var("FWHT_SIZES")
+        .map(|s| {
+            s.split_whitespace()
+                .filter_map(|m| m.parse().ok())
+                .collect()
+        })
+        .unwrap_or_else(|_| vec![10, 12, 16, 20]);
+    let src: Vec<f32> = data(1 << 22);
+    let mut buf = src.clone();
+    for m in sizes {
+        let n = 1usize << m;
+        let mut samples = Vec::new();
+        for _ in 0..15 {
+            buf.copy_from_slice(&src);
+            let t = Instant::now();
+            for row in buf.chunks_exact_mut(n) {
+                if floor {
+                    for v in row.iter_mut() {
+                        *v += 0.0;
+                    }
+                } else {
+                    sketchkit::fwht::transform_vec(row, false, false).unwrap();
+                }
+            }
+            samples.push(t.elapsed().as_secs_f64() / (buf.len() / n) as f64);
+        }
+        samples.sort_by(|a, b| a.total_cmp(b));
+        println!(
+            "2^{m}: {:.3} us (min {:.3})",
+            samples[7] * 1e6,
+            samples[0] * 1e6
+        );
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "cold" || a == "floor") {
+        set_cap(args.iter().find_map(|s| s.parse::<Level>().ok()));
+        cold(args.iter().any(|a| a == "floor"));
+        return;
+    }
     if args.iter().any(|a| a == "check") {
         check::<f32>();
         check::<f64>();

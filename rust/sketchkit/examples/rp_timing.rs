@@ -1,6 +1,7 @@
 //! Timing of the sparse projection `X · Sᵀ` on dense f32 rows (profiling aid):
 //! `cargo run --release -p sketchkit --example rp_timing [avx2|avx512] [threads] [family]`
-//! with family `very_sparse` (density 1/√d, the default) or `sparse_sign` (nnz 8).
+//! with family `very_sparse` (density 1/√d, the default), `sparse_sign` (nnz 8) or
+//! `gaussian`.
 //! X is 20000 × 4096 (328 MB, far beyond the caches), the sketch 256 rows.
 use sketchkit::simd::{set_cap, Level};
 use sketchkit::sketch::{Family, LinearSketch, Sketch};
@@ -24,6 +25,7 @@ fn main() {
     }
     let family = match fam.as_deref() {
         Some("sparse_sign") => Family::SparseSign { nnz: 8 },
+        Some("gaussian") => Family::Gaussian,
         _ => Family::VerySparse {
             density: 1.0 / (d as f64).sqrt(),
         },
@@ -65,7 +67,11 @@ fn main() {
 
 /// `S · A` for a CountSketch `S` (2000 × 200000) and a C-order f64 `A` (200000 × 100).
 fn countsketch() {
-    let (n, m, k) = (200_000usize, 100usize, 2000usize);
+    let k: usize = std::env::var("CS_K")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2000);
+    let (n, m) = (200_000usize, 100usize);
     let a: Vec<f64> = (0..n * m)
         .map(|i| ((i.wrapping_mul(2_654_435_761) >> 7) % 2001) as f64 / 1000.0 - 1.0)
         .collect();
@@ -80,9 +86,23 @@ fn countsketch() {
         s.sketch(av, ov).unwrap();
         times.push(t0.elapsed().as_secs_f64() * 1e3);
     }
+    let mut reads = Vec::new();
+    let mut total = 0.0;
+    for _ in 0..5 {
+        let t0 = Instant::now();
+        let mut lanes = [0f64; 16];
+        for c in a.chunks_exact(16) {
+            for (l, &v) in lanes.iter_mut().zip(c) {
+                *l += v;
+            }
+        }
+        total = lanes.iter().sum::<f64>();
+        reads.push(t0.elapsed().as_secs_f64() * 1e3);
+    }
     let (median, min) = median_min(&mut times);
+    let (_, read_min) = median_min(&mut reads);
     println!(
-        "countsketch f64 level {}: median {median:.2} ms, min {min:.2} ms; checksum {:.6}",
+        "countsketch f64 level {}: median {median:.2} ms, min {min:.2} ms (one read of A: {read_min:.2} ms, {total:.0}); checksum {:.6}",
         sketchkit::simd::level().name(),
         out.iter().sum::<f64>()
     );

@@ -356,7 +356,7 @@ impl RandomFeatures {
 
     /// `out = z(X)`: `x` is `n × d`, `out` is `n × D`. A NaN or infinity in `x` is
     /// [`SketchError::NonFinite`] for `X`.
-    pub fn transform<T: Real>(&self, x: MatRef<'_, T>, mut out: MatMut<'_, T>) -> Result<()> {
+    pub fn transform<T: Real>(&self, x: MatRef<'_, T>, out: MatMut<'_, T>) -> Result<()> {
         let (n, d, nc) = (x.rows(), self.d, self.n_components);
         if x.cols() != d {
             return Err(SketchError::ShapeMismatch(format!(
@@ -387,11 +387,10 @@ impl RandomFeatures {
                     *o = T::from_f64(v);
                 }
                 let wt = MatRef::from_row_major(&w, nc, d)?.t();
-                out.fill(T::ZERO);
                 let relu = self.map == FeatureMap::Relu;
                 let offsets = &offsets;
                 crate::parallel::install(|| {
-                    crate::sketch::dense::gemm_acc_then(x, wt, out, |_, block| {
+                    crate::sketch::dense::gemm_then(x, wt, out, false, |_, block| {
                         for r in 0..block.rows() {
                             match block.row_slice_mut(r) {
                                 Some(row) if relu => relu_map(row, amp),

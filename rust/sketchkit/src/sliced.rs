@@ -268,17 +268,17 @@ pub fn sliced<T: Real>(
                 *dst = T::from_f64(v);
             }
             let tv = MatRef::from_row_major(&th[..k * d], k, d)?;
-            px[..k * n].fill(T::ZERO);
-            py[..k * m].fill(T::ZERO);
-            crate::sketch::dense::gemm_acc(
+            crate::sketch::dense::gemm(
                 tv,
                 x.t(),
                 MatMut::from_row_major(&mut px[..k * n], k, n)?,
+                false,
             )?;
-            crate::sketch::dense::gemm_acc(
+            crate::sketch::dense::gemm(
                 tv,
                 y.t(),
                 MatMut::from_row_major(&mut py[..k * m], k, m)?,
+                false,
             )?;
             let zs = &mut z[l0..l1];
             let cl = &mut c_low[l0..l1];

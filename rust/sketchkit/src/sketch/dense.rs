@@ -61,25 +61,29 @@ pub(crate) fn column<T: Real>(kind: DenseEntries, seed: u64, j: u64, scale: f64,
 /// Rows of A per parallel task in the GEMM.
 const MC: usize = 64;
 
-/// `c += a · b` (`a`: n×K, `b`: K×N, `c`: n×N), each element a single FMA chain
-/// over `p = 0..K` continuing from `c`'s value.
-/// Returns `Ok(false)` when `a` holds NaN or infinity (checked on the packed panels),
+/// `c = a · b` (`accumulate` false) or `c += a · b` (true), with `a`: n×K, `b`: K×N,
+/// `c`: n×N; each element a single FMA chain over `p = 0..K` starting from `+0`
+/// (overwrite: `c`'s old values are never read, so a freshly allocated `c` is first
+/// touched by the worker threads) or from `c`'s value.
+/// Returns `Ok(false)` when `a` holds NaN or infinity (checked as it is read),
 /// an error when the packing buffers cannot be allocated.
-pub(crate) fn gemm_acc<T: Real>(
+pub(crate) fn gemm<T: Real>(
     a: MatRef<'_, T>,
     b: MatRef<'_, T>,
     c: MatMut<'_, T>,
+    accumulate: bool,
 ) -> Result<bool> {
-    gemm_acc_then(a, b, c, |_, _| {})
+    gemm_then(a, b, c, accumulate, |_, _| {})
 }
 
-/// [`gemm_acc`], then `epilogue(r0, rows)` on each finished block of rows `r0..` of `c`
+/// [`gemm`], then `epilogue(r0, rows)` on each finished block of rows `r0..` of `c`
 /// while it is still in cache (a fused element-wise map after the product). The
 /// blocks are fixed by the shape alone, so the result does not depend on the threads.
-pub(crate) fn gemm_acc_then<T: Real, F: Fn(usize, &mut MatMut<'_, T>) + Sync>(
+pub(crate) fn gemm_then<T: Real, F: Fn(usize, &mut MatMut<'_, T>) + Sync>(
     a: MatRef<'_, T>,
     b: MatRef<'_, T>,
     c: MatMut<'_, T>,
+    accumulate: bool,
     epilogue: F,
 ) -> Result<bool> {
     let n = a.rows();
@@ -87,10 +91,10 @@ pub(crate) fn gemm_acc_then<T: Real, F: Fn(usize, &mut MatMut<'_, T>) + Sync>(
         return Ok(true);
     }
     match (crate::simd::level(), std::mem::size_of::<T>()) {
-        (crate::simd::Level::Avx512, 4) => gemm_impl::<T, F, 8, 16>(a, b, c, epilogue),
-        (crate::simd::Level::Avx512, _) => gemm_impl::<T, F, 8, 8>(a, b, c, epilogue),
-        (_, 4) => gemm_impl::<T, F, 4, 16>(a, b, c, epilogue),
-        (_, _) => gemm_impl::<T, F, 4, 8>(a, b, c, epilogue),
+        (crate::simd::Level::Avx512, 4) => gemm_impl::<T, F, 8, 16>(a, b, c, accumulate, epilogue),
+        (crate::simd::Level::Avx512, _) => gemm_impl::<T, F, 8, 8>(a, b, c, accumulate, epilogue),
+        (_, 4) => gemm_impl::<T, F, 4, 16>(a, b, c, accumulate, epilogue),
+        (_, _) => gemm_impl::<T, F, 4, 8>(a, b, c, accumulate, epilogue),
     }
 }
 
@@ -98,6 +102,7 @@ fn gemm_impl<T: Real, F: Fn(usize, &mut MatMut<'_, T>) + Sync, const MR: usize, 
     a: MatRef<'_, T>,
     b: MatRef<'_, T>,
     c: MatMut<'_, T>,
+    accumulate: bool,
     epilogue: F,
 ) -> Result<bool> {
     let (n, kk, nn) = (a.rows(), a.cols(), b.cols());
@@ -131,8 +136,11 @@ fn gemm_impl<T: Real, F: Fn(usize, &mut MatMut<'_, T>) + Sync, const MR: usize, 
             let r1 = (r0 + MC).min(n);
             // SAFETY: task t owns rows r0..r1 of c; tasks are disjoint.
             let mut ct = unsafe { c.part(r0, r1, 0, nn) };
+            if kk == 0 && !accumulate {
+                ct.fill(T::ZERO); // an empty sum
+            }
             let ok = crate::dispatch!({
-                let ok = gemm_rows::<T, MR, NR>(a, r0, r1, &bp, ap, &mut ct);
+                let ok = gemm_rows::<T, MR, NR>(a, r0, r1, &bp, ap, &mut ct, accumulate);
                 epilogue(r0, &mut ct);
                 ok
             });
@@ -157,20 +165,33 @@ fn gemm_rows<T: Real, const MR: usize, const NR: usize>(
     bp: &[T],
     ap: &mut [T],
     c: &mut MatMut<'_, T>,
+    accumulate: bool,
 ) -> bool {
     let kk = a.cols();
     let nn = c.cols();
     let strips = (r1 - r0).div_ceil(MR);
+    // Full strips of a C-order `a` are read in place by the explicit kernels (no
+    // packing); the portable kernel and partial strips read packed copies.
+    let in_place = a.col_stride() == 1 && micro_has_kernel::<T, MR, NR>();
+    let c_rows = c.col_stride() == 1;
     let mut finite = true;
     for k0 in (0..kk).step_by(KC) {
         let k1 = (k0 + KC).min(kk);
         let kc = k1 - k0;
-        // Pack A rows r0..r1, columns k0..k1 into strips: ap[s][p][0..MR], zero padded.
         for s in 0..strips {
+            let h = MR.min(r1 - r0 - s * MR);
             let dst = &mut ap[s * kc * MR..(s + 1) * kc * MR];
+            if in_place && h == MR {
+                for m in 0..MR {
+                    let row = a.row_slice(r0 + s * MR + m).expect("unit column stride");
+                    finite &= crate::finite::slice_finite(&row[k0..k1]);
+                }
+                continue;
+            }
+            // Pack rows of strip s, columns k0..k1: dst[p][0..MR], zero padded.
             for m in 0..MR {
                 let r = r0 + s * MR + m;
-                if r >= r1 {
+                if m >= h {
                     for p in 0..kc {
                         dst[p * MR + m] = T::ZERO;
                     }
@@ -184,24 +205,48 @@ fn gemm_rows<T: Real, const MR: usize, const NR: usize>(
                     }
                 }
             }
+            finite &= crate::finite::slice_finite(dst);
         }
-        finite &= crate::finite::slice_finite(&ap[..strips * kc * MR]);
         for (pi, panel) in bp.chunks_exact((kk * NR).max(1)).enumerate() {
             let c0 = pi * NR;
             let w = NR.min(nn - c0);
             let panel = &panel[k0 * NR..k1 * NR];
             for s in 0..strips {
                 let h = MR.min(r1 - r0 - s * MR);
-                let strip = &ap[s * kc * MR..(s + 1) * kc * MR];
+                let rows: [*const T; MR] = if in_place && h == MR {
+                    // SAFETY: rows r0+s*MR+m < r1 and column k0 are inside `a`.
+                    std::array::from_fn(|m| unsafe { a.ptr_at(r0 + s * MR + m, k0) })
+                } else {
+                    let strip = &ap[s * kc * MR..(s + 1) * kc * MR];
+                    std::array::from_fn(|m| strip[m..].as_ptr())
+                };
+                let sp = if in_place && h == MR { 1 } else { MR };
                 let mut acc = [[T::ZERO; NR]; MR];
-                for (m, accm) in acc.iter_mut().enumerate().take(h) {
+                let from_c = accumulate || k0 > 0;
+                for (m, accm) in acc.iter_mut().enumerate().take(if from_c { h } else { 0 }) {
+                    if c_rows && w == NR {
+                        // SAFETY: row s*MR+m of c holds columns c0..c0+NR contiguously.
+                        let src =
+                            unsafe { std::slice::from_raw_parts(c.ptr_at(s * MR + m, c0), NR) };
+                        accm.copy_from_slice(src);
+                        continue;
+                    }
                     for (q, v) in accm.iter_mut().enumerate().take(w) {
                         // SAFETY: row s*MR+m < r1-r0 and column c0+q < nn are inside c.
                         *v = unsafe { *c.ptr_at(s * MR + m, c0 + q) };
                     }
                 }
-                micro::<T, MR, NR>(strip, panel, &mut acc);
+                // SAFETY: `rows[m].add(p * sp)` for p < kc is column k0+p of a row of
+                // `a` (in place) or element p*MR+m of the packed strip.
+                unsafe { micro::<T, MR, NR>(&rows, sp, panel, &mut acc) };
                 for (m, accm) in acc.iter().enumerate().take(h) {
+                    if c_rows && w == NR {
+                        // SAFETY: as above; `c` is exclusively this task's.
+                        let dst =
+                            unsafe { std::slice::from_raw_parts_mut(c.ptr_at(s * MR + m, c0), NR) };
+                        dst.copy_from_slice(accm);
+                        continue;
+                    }
                     for (q, &v) in accm.iter().enumerate().take(w) {
                         // SAFETY: as above.
                         unsafe { *c.ptr_at(s * MR + m, c0 + q) = v };
@@ -213,23 +258,39 @@ fn gemm_rows<T: Real, const MR: usize, const NR: usize>(
     finite
 }
 
-/// `acc[m][q] = fma(strip[p][m], panel[p][q], acc[m][q])` for `p` ascending.
+/// Whether the explicit x86 micro-kernel exists for this tile at the current level.
 #[inline(always)]
-fn micro<T: Real, const MR: usize, const NR: usize>(
-    strip: &[T],
+fn micro_has_kernel<T: Real, const MR: usize, const NR: usize>() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return super::micro_x86::has_kernel::<T, MR, NR>();
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// `acc[m][q] = fma(a[m][p], panel[p][q], acc[m][q])` for `p` ascending, with
+/// `a[m][p] = *rows[m].add(p * sp)`.
+///
+/// # Safety
+/// `rows[m].add(p * sp)` must be valid for reads for every `m < MR` and
+/// `p < panel.len() / NR`.
+#[inline(always)]
+unsafe fn micro<T: Real, const MR: usize, const NR: usize>(
+    rows: &[*const T; MR],
+    sp: usize,
     panel: &[T],
     acc: &mut [[T; NR]; MR],
 ) {
     #[cfg(target_arch = "x86_64")]
-    if super::micro_x86::micro::<T, MR, NR>(strip, panel, acc) {
+    // SAFETY: the caller's guarantee, passed on.
+    if unsafe { super::micro_x86::micro::<T, MR, NR>(rows, sp, panel, acc) } {
         return;
     }
     let mut r = *acc;
-    for (bv, av) in panel.chunks_exact(NR).zip(strip.chunks_exact(MR)) {
+    for (p, bv) in panel.chunks_exact(NR).enumerate() {
         let bv: &[T; NR] = bv.try_into().expect("chunk of NR");
-        let av: &[T; MR] = av.try_into().expect("chunk of MR");
         for m in 0..MR {
-            let am = av[m];
+            // SAFETY: the caller's guarantee (m < MR, p < kc).
+            let am = unsafe { *rows[m].add(p * sp) };
             for q in 0..NR {
                 r[m][q] = am.mul_add(bv[q], r[m][q]);
             }

@@ -915,7 +915,9 @@ impl LinearSketch for Sketch {
                 None => self.srht_parts()?.project(x, out),
             },
             Some(kind) => {
-                out.fill(T::ZERO);
+                if self.d == 0 {
+                    out.fill(T::ZERO); // an empty sum
+                }
                 let kb = self.dense_block();
                 let mut buf = try_vec(kb.min(self.d) * self.k, T::ZERO, "operator block")?;
                 for j0 in (0..self.d).step_by(kb) {
@@ -923,7 +925,8 @@ impl LinearSketch for Sketch {
                     self.dense_st(kind, j0, j1, &mut buf);
                     let b = MatRef::from_row_major(&buf[..(j1 - j0) * self.k], j1 - j0, self.k)
                         .expect("buffer sized above");
-                    if !dense::gemm_acc(x.sub(0, x.rows(), j0, j1), b, out.rb())? {
+                    // The first block overwrites `out`, the others add to it.
+                    if !dense::gemm(x.sub(0, x.rows(), j0, j1), b, out.rb(), j0 > 0)? {
                         return Err(SketchError::NonFinite { arg: "X" });
                     }
                 }
@@ -953,9 +956,8 @@ impl LinearSketch for Sketch {
                         .expect("buffer sized above")
                         .t();
                     // SAFETY: column blocks j0..j1 are disjoint and used one at a time.
-                    let mut part = unsafe { shared.part(0, z.rows(), j0, j1) };
-                    part.fill(T::ZERO);
-                    if !dense::gemm_acc(z, b, part)? {
+                    let part = unsafe { shared.part(0, z.rows(), j0, j1) };
+                    if !dense::gemm(z, b, part, false)? {
                         return Err(SketchError::NonFinite { arg: "Z" });
                     }
                 }
