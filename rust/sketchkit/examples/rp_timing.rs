@@ -23,6 +23,10 @@ fn main() {
         countsketch();
         return;
     }
+    if fam.as_deref() == Some("rff") {
+        rff();
+        return;
+    }
     let family = match fam.as_deref() {
         Some("sparse_sign") => Family::SparseSign { nnz: 8 },
         Some("gaussian") => Family::Gaussian,
@@ -105,6 +109,34 @@ fn countsketch() {
         "countsketch f64 level {}: median {median:.2} ms, min {min:.2} ms (one read of A: {read_min:.2} ms, {total:.0}); checksum {:.6}",
         sketchkit::simd::level().name(),
         out.iter().sum::<f64>()
+    );
+}
+
+/// Random Fourier features of 6000 × 784 f32 rows into 4096 features, into a freshly
+/// allocated (lazily zeroed) output every run, as from Python.
+fn rff() {
+    use sketchkit::features::{FeatureMap, Kernel, RandomFeatures};
+    let (n, d, nc) = (6000usize, 784usize, 4096usize);
+    let x: Vec<f32> = (0..n * d)
+        .map(|i| ((i.wrapping_mul(2_654_435_761) >> 7) % 2001) as f32 / 2000.0)
+        .collect();
+    let xv = MatRef::from_row_major(&x, n, d).unwrap();
+    let f =
+        RandomFeatures::new(FeatureMap::Fourier, Kernel::Rbf, d, nc, 0.01, 1.0, 0.0, 0).unwrap();
+    let mut times = Vec::new();
+    let mut check = 0.0;
+    for _ in 0..9 {
+        let mut out = vec![0f32; n * nc];
+        let t0 = Instant::now();
+        f.transform(xv, MatMut::from_row_major(&mut out, n, nc).unwrap())
+            .unwrap();
+        times.push(t0.elapsed().as_secs_f64() * 1e3);
+        check = out.iter().map(|&v| v as f64).sum::<f64>();
+    }
+    let (median, min) = median_min(&mut times);
+    println!(
+        "rff level {}: median {median:.1} ms, min {min:.1} ms; checksum {check:.6}",
+        sketchkit::simd::level().name()
     );
 }
 

@@ -156,6 +156,9 @@ fn gemm_impl<T: Real, F: Fn(usize, &mut MatMut<'_, T>) + Sync, const MR: usize, 
 /// Depth of one pass of the micro-kernel: an A strip (`KC × MR`) stays in L1 and a
 /// B panel (`KC × NR`) in L2.
 const KC: usize = 256;
+/// Panels of B swept by every strip of A before the next group (`KC × 16·NR`
+/// elements of B: 256 KiB, an L2-resident block).
+const NC_PANELS: usize = 16;
 
 #[inline(always)]
 fn gemm_rows<T: Real, const MR: usize, const NR: usize>(
@@ -207,10 +210,11 @@ fn gemm_rows<T: Real, const MR: usize, const NR: usize>(
             }
             finite &= crate::finite::slice_finite(dst);
         }
-        for (pi, panel) in bp.chunks_exact((kk * NR).max(1)).enumerate() {
-            let c0 = pi * NR;
-            let w = NR.min(nn - c0);
-            let panel = &panel[k0 * NR..k1 * NR];
+        // Goto's loop order: a group of panels (KC × NC_PANELS·NR of B, in L2) is
+        // swept by every strip of A (KC × MR, in L1), each strip walking its C tiles
+        // along the rows.
+        let panels = nn.div_ceil(NR);
+        for group in (0..panels).step_by(NC_PANELS) {
             for s in 0..strips {
                 let h = MR.min(r1 - r0 - s * MR);
                 let rows: [*const T; MR] = if in_place && h == MR {
@@ -221,35 +225,41 @@ fn gemm_rows<T: Real, const MR: usize, const NR: usize>(
                     std::array::from_fn(|m| strip[m..].as_ptr())
                 };
                 let sp = if in_place && h == MR { 1 } else { MR };
-                let mut acc = [[T::ZERO; NR]; MR];
-                let from_c = accumulate || k0 > 0;
-                for (m, accm) in acc.iter_mut().enumerate().take(if from_c { h } else { 0 }) {
-                    if c_rows && w == NR {
-                        // SAFETY: row s*MR+m of c holds columns c0..c0+NR contiguously.
-                        let src =
-                            unsafe { std::slice::from_raw_parts(c.ptr_at(s * MR + m, c0), NR) };
-                        accm.copy_from_slice(src);
-                        continue;
+                for pi in group..(group + NC_PANELS).min(panels) {
+                    let c0 = pi * NR;
+                    let w = NR.min(nn - c0);
+                    let panel = &bp[(pi * kk + k0) * NR..(pi * kk + k1) * NR];
+                    let mut acc = [[T::ZERO; NR]; MR];
+                    let from_c = accumulate || k0 > 0;
+                    for (m, accm) in acc.iter_mut().enumerate().take(if from_c { h } else { 0 }) {
+                        if c_rows && w == NR {
+                            // SAFETY: row s*MR+m of c holds columns c0..c0+NR contiguously.
+                            let src =
+                                unsafe { std::slice::from_raw_parts(c.ptr_at(s * MR + m, c0), NR) };
+                            accm.copy_from_slice(src);
+                            continue;
+                        }
+                        for (q, v) in accm.iter_mut().enumerate().take(w) {
+                            // SAFETY: row s*MR+m < r1-r0 and column c0+q < nn are inside c.
+                            *v = unsafe { *c.ptr_at(s * MR + m, c0 + q) };
+                        }
                     }
-                    for (q, v) in accm.iter_mut().enumerate().take(w) {
-                        // SAFETY: row s*MR+m < r1-r0 and column c0+q < nn are inside c.
-                        *v = unsafe { *c.ptr_at(s * MR + m, c0 + q) };
-                    }
-                }
-                // SAFETY: `rows[m].add(p * sp)` for p < kc is column k0+p of a row of
-                // `a` (in place) or element p*MR+m of the packed strip.
-                unsafe { micro::<T, MR, NR>(&rows, sp, panel, &mut acc) };
-                for (m, accm) in acc.iter().enumerate().take(h) {
-                    if c_rows && w == NR {
-                        // SAFETY: as above; `c` is exclusively this task's.
-                        let dst =
-                            unsafe { std::slice::from_raw_parts_mut(c.ptr_at(s * MR + m, c0), NR) };
-                        dst.copy_from_slice(accm);
-                        continue;
-                    }
-                    for (q, &v) in accm.iter().enumerate().take(w) {
-                        // SAFETY: as above.
-                        unsafe { *c.ptr_at(s * MR + m, c0 + q) = v };
+                    // SAFETY: `rows[m].add(p * sp)` for p < kc is column k0+p of a row of
+                    // `a` (in place) or element p*MR+m of the packed strip.
+                    unsafe { micro::<T, MR, NR>(&rows, sp, panel, &mut acc) };
+                    for (m, accm) in acc.iter().enumerate().take(h) {
+                        if c_rows && w == NR {
+                            // SAFETY: as above; `c` is exclusively this task's.
+                            let dst = unsafe {
+                                std::slice::from_raw_parts_mut(c.ptr_at(s * MR + m, c0), NR)
+                            };
+                            dst.copy_from_slice(accm);
+                            continue;
+                        }
+                        for (q, &v) in accm.iter().enumerate().take(w) {
+                            // SAFETY: as above.
+                            unsafe { *c.ptr_at(s * MR + m, c0 + q) = v };
+                        }
                     }
                 }
             }
