@@ -390,27 +390,36 @@ impl RandomFeatures {
                 let relu = self.map == FeatureMap::Relu;
                 let offsets = &offsets;
                 crate::parallel::install(|| {
-                    crate::sketch::dense::gemm_then(x, wt, out, false, |_, block| {
-                        for r in 0..block.rows() {
-                            match block.row_slice_mut(r) {
-                                Some(row) if relu => relu_map(row, amp),
-                                Some(row) => cos_map(row, offsets, T::ONE, T::ZERO, amp),
-                                None if relu => {
-                                    for c in 0..nc {
-                                        let v = block.get(r, c);
-                                        let z = if v > T::ZERO { v } else { T::ZERO };
-                                        block.set(r, c, amp * z);
+                    // `inline(always)`: the epilogue is compiled into the GEMM's dispatched
+                    // kernel, so the cosine vectorizes at the CPU's SIMD level.
+                    crate::sketch::dense::gemm_then(
+                        x,
+                        wt,
+                        out,
+                        false,
+                        #[inline(always)]
+                        |_, block| {
+                            for r in 0..block.rows() {
+                                match block.row_slice_mut(r) {
+                                    Some(row) if relu => relu_map(row, amp),
+                                    Some(row) => cos_map(row, offsets, T::ONE, T::ZERO, amp),
+                                    None if relu => {
+                                        for c in 0..nc {
+                                            let v = block.get(r, c);
+                                            let z = if v > T::ZERO { v } else { T::ZERO };
+                                            block.set(r, c, amp * z);
+                                        }
                                     }
-                                }
-                                None => {
-                                    for (c, &b) in offsets.iter().enumerate() {
-                                        let v = block.get(r, c);
-                                        block.set(r, c, amp * cos_fast(v + b));
+                                    None => {
+                                        for (c, &b) in offsets.iter().enumerate() {
+                                            let v = block.get(r, c);
+                                            block.set(r, c, amp * cos_fast(v + b));
+                                        }
                                     }
                                 }
                             }
-                        }
-                    })
+                        },
+                    )
                 })??
             }
         };
