@@ -116,7 +116,11 @@ fn countsketch() {
 /// allocated (lazily zeroed) output every run, as from Python.
 fn rff() {
     use sketchkit::features::{FeatureMap, Kernel, RandomFeatures};
-    let (n, d, nc) = (6000usize, 784usize, 4096usize);
+    let n: usize = std::env::var("RFF_N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(6000);
+    let (d, nc) = (784usize, 4096usize);
     let x: Vec<f32> = (0..n * d)
         .map(|i| ((i.wrapping_mul(2_654_435_761) >> 7) % 2001) as f32 / 2000.0)
         .collect();
