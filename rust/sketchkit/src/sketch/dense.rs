@@ -186,6 +186,7 @@ fn gemm_rows<T: Real, const MR: usize, const NR: usize>(
             let h = MR.min(r1 - r0 - s * MR);
             let dst = &mut ap[s * kc * MR..(s + 1) * kc * MR];
             if in_place && h == MR {
+                // Read in place below: only the finite check here.
                 for m in 0..MR {
                     let row = a.row_slice(r0 + s * MR + m).expect("unit column stride");
                     finite &= crate::finite::slice_finite(&row[k0..k1]);
@@ -212,20 +213,22 @@ fn gemm_rows<T: Real, const MR: usize, const NR: usize>(
             finite &= crate::finite::slice_finite(dst);
         }
         // Goto's loop order: a group of panels (KC × NC_PANELS·NR of B, in L2) is
-        // swept by every strip of A (KC × MR, in L1), each strip walking its C tiles
-        // along the rows.
+        // swept by every strip of A (KC × MR, at most 32 KiB), each strip walking its
+        // C tiles along the rows.
         let panels = nn.div_ceil(NR);
         for group in (0..panels).step_by(NC_PANELS) {
             for s in 0..strips {
                 let h = MR.min(r1 - r0 - s * MR);
-                let rows: [*const T; MR] = if in_place && h == MR {
+                // Element (m, p) of the strip is `rows[m] + p·sp`: the rows of `a`
+                // themselves (step 1) or the packed copy (step MR).
+                let (rows, sp): ([*const T; MR], usize) = if in_place && h == MR {
                     // SAFETY: rows r0+s*MR+m < r1 and column k0 are inside `a`.
-                    std::array::from_fn(|m| unsafe { a.ptr_at(r0 + s * MR + m, k0) })
+                    let rows = std::array::from_fn(|m| unsafe { a.ptr_at(r0 + s * MR + m, k0) });
+                    (rows, 1)
                 } else {
                     let strip = &ap[s * kc * MR..(s + 1) * kc * MR];
-                    std::array::from_fn(|m| strip[m..].as_ptr())
+                    (std::array::from_fn(|m| strip[m..].as_ptr()), MR)
                 };
-                let sp = if in_place && h == MR { 1 } else { MR };
                 for pi in group..(group + NC_PANELS).min(panels) {
                     let c0 = pi * NR;
                     let w = NR.min(nn - c0);

@@ -915,9 +915,9 @@ impl LinearSketch for Sketch {
                 None => self.srht_parts()?.project(x, out),
             },
             Some(kind) => {
-                if self.d == 0 {
-                    out.fill(T::ZERO); // an empty sum
-                }
+                // `d >= 1` (the constructors' rule), so the first block below always
+                // runs and overwrites `out`.
+                debug_assert!(self.d > 0);
                 let kb = self.dense_block();
                 let mut buf = try_vec(kb.min(self.d) * self.k, T::ZERO, "operator block")?;
                 for j0 in (0..self.d).step_by(kb) {
