@@ -1,11 +1,14 @@
 //! Timing of the sparse projection `X · Sᵀ` on dense f32 rows (profiling aid):
 //! `cargo run --release -p sketchkit --example rp_timing [avx2|avx512] [threads] [family]`
 //! with family `very_sparse` (density 1/√d, the default), `sparse_sign` (nnz 8) or
-//! `gaussian`.
+//! `gaussian`; `countsketch` times `S · A` on a float64 200000 × 100 `A` (`CS_K` rows,
+//! default 2000) and `rff` random Fourier features of `RFF_N` × 784 rows (default 6000)
+//! into 4096 features.
 //! X is 20000 × 4096 (328 MB, far beyond the caches), the sketch 256 rows.
 use sketchkit::simd::{set_cap, Level};
 use sketchkit::sketch::{Family, LinearSketch, Sketch};
 use sketchkit::view::{MatMut, MatRef};
+use sketchkit::Real;
 use std::time::Instant;
 
 fn main() {
@@ -34,10 +37,7 @@ fn main() {
             density: 1.0 / (d as f64).sqrt(),
         },
     };
-    let pad: usize = std::env::var("PAD")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let pad = env_usize("PAD", 0);
     let ld = d + pad;
     let x: Vec<f32> = (0..n * ld)
         .map(|i| ((i.wrapping_mul(2_654_435_761) >> 7) % 2001) as f32 / 1000.0 - 1.0)
@@ -52,15 +52,7 @@ fn main() {
         s.project(xv, ov).unwrap();
         times.push(t0.elapsed().as_secs_f64() * 1e3);
     }
-    let t0 = Instant::now();
-    let mut lanes = [0f32; 16];
-    for c in x.chunks_exact(16) {
-        for (a, &v) in lanes.iter_mut().zip(c) {
-            *a += v;
-        }
-    }
-    let total: f32 = lanes.iter().sum();
-    let sum_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let (sum_ms, total) = read_ms(&x);
     let (median, min) = median_min(&mut times);
     println!(
         "level {} threads {threads}: median {median:.1} ms, min {min:.1} ms (one read of X: {sum_ms:.1} ms, {total:.0}); checksum {:.6}",
@@ -71,10 +63,7 @@ fn main() {
 
 /// `S · A` for a CountSketch `S` (2000 × 200000) and a C-order f64 `A` (200000 × 100).
 fn countsketch() {
-    let k: usize = std::env::var("CS_K")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(2000);
+    let k = env_usize("CS_K", 2000);
     let (n, m) = (200_000usize, 100usize);
     let a: Vec<f64> = (0..n * m)
         .map(|i| ((i.wrapping_mul(2_654_435_761) >> 7) % 2001) as f64 / 1000.0 - 1.0)
@@ -93,15 +82,9 @@ fn countsketch() {
     let mut reads = Vec::new();
     let mut total = 0.0;
     for _ in 0..5 {
-        let t0 = Instant::now();
-        let mut lanes = [0f64; 16];
-        for c in a.chunks_exact(16) {
-            for (l, &v) in lanes.iter_mut().zip(c) {
-                *l += v;
-            }
-        }
-        total = lanes.iter().sum::<f64>();
-        reads.push(t0.elapsed().as_secs_f64() * 1e3);
+        let (ms, t) = read_ms(&a);
+        reads.push(ms);
+        total = t;
     }
     let (median, min) = median_min(&mut times);
     let (_, read_min) = median_min(&mut reads);
@@ -116,10 +99,7 @@ fn countsketch() {
 /// allocated (lazily zeroed) output every run, as from Python.
 fn rff() {
     use sketchkit::features::{FeatureMap, Kernel, RandomFeatures};
-    let n: usize = std::env::var("RFF_N")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(6000);
+    let n = env_usize("RFF_N", 6000);
     let (d, nc) = (784usize, 4096usize);
     let x: Vec<f32> = (0..n * d)
         .map(|i| ((i.wrapping_mul(2_654_435_761) >> 7) % 2001) as f32 / 2000.0)
@@ -142,6 +122,27 @@ fn rff() {
         "rff level {}: median {median:.1} ms, min {min:.1} ms; checksum {check:.6}",
         sketchkit::simd::level().name()
     );
+}
+
+/// Milliseconds of one streaming read (a 16-lane sum) of `x`, and the sum.
+fn read_ms<T: Real>(x: &[T]) -> (f64, f64) {
+    let t0 = Instant::now();
+    let mut lanes = [T::ZERO; 16];
+    for c in x.chunks_exact(16) {
+        for (l, &v) in lanes.iter_mut().zip(c) {
+            *l += v;
+        }
+    }
+    let total = lanes.iter().map(|v| v.to_f64()).sum::<f64>();
+    (t0.elapsed().as_secs_f64() * 1e3, total)
+}
+
+/// The environment variable `name` as a count, `default` when unset or unparsable.
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Median and minimum of the timings (sorted in place).
