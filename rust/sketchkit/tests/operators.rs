@@ -292,6 +292,25 @@ fn bit_identical_across_threads_chunks_and_simd_levels() {
     set_cap(None);
 }
 
+/// Rows 4 KB or more apart take the gather kernel's 8-row transposes on every SIMD
+/// level (16-row ones below that on AVX-512): the same bits either way, for rows
+/// exactly one page long and for rows longer than that.
+#[test]
+fn long_rows_bit_identical_across_simd_levels() {
+    let _g = GLOBAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (k, n) = (32, 140);
+    for d in [1024, 1100] {
+        for fam in [
+            Family::VerySparse { density: 0.1 },
+            Family::SparseSign { nnz: 3 },
+        ] {
+            let s = Sketch::new(fam, k, d, 7).unwrap();
+            for_both(&s, n, d, k);
+        }
+    }
+    set_cap(None);
+}
+
 fn for_both(s: &Sketch, n: usize, d: usize, k: usize) {
     let x32: Vec<f32> = data(n * d, 8);
     let x64: Vec<f64> = data(n * d, 8);
