@@ -4,7 +4,8 @@
 //! `gaussian`; `countsketch` times `S · A` on a float64 200000 × 100 `A` (`CS_K` rows,
 //! default 2000) and `rff` random Fourier features of `RFF_N` × 784 rows (default 6000)
 //! into 4096 features.
-//! X is 20000 × 4096 (328 MB, far beyond the caches), the sketch 256 rows.
+//! X is `N` × `D` (default 20000 × 4096: 328 MB, far beyond the caches), the sketch
+//! `K` rows (default 256).
 use sketchkit::simd::{set_cap, Level};
 use sketchkit::sketch::{Family, LinearSketch, Sketch};
 use sketchkit::view::{MatMut, MatRef};
@@ -20,7 +21,7 @@ fn main() {
     }
     let threads: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(1);
     sketchkit::parallel::set_num_threads(threads).unwrap();
-    let (n, d, k) = (20_000usize, 4096usize, 256usize);
+    let (n, d, k) = (env_usize("N", 20_000), env_usize("D", 4096), env_usize("K", 256));
     let fam = args.next();
     if fam.as_deref() == Some("countsketch") {
         countsketch();
