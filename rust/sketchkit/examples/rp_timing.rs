@@ -21,7 +21,11 @@ fn main() {
     }
     let threads: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(1);
     sketchkit::parallel::set_num_threads(threads).unwrap();
-    let (n, d, k) = (env_usize("N", 20_000), env_usize("D", 4096), env_usize("K", 256));
+    let (n, d, k) = (
+        env_usize("N", 20_000),
+        env_usize("D", 4096),
+        env_usize("K", 256),
+    );
     let fam = args.next();
     if fam.as_deref() == Some("countsketch") {
         countsketch();

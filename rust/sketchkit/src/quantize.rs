@@ -106,17 +106,25 @@ pub fn search_u8(
                 let nq = ib.len() / k;
                 let qs = &queries[q0 * d..(q0 + nq) * d];
                 let mut tops: Vec<TopK<i32>> = (0..nq).map(|_| TopK::new(k)).collect();
-                crate::dispatch!({
-                    let mut s = [0i32; QUERY_BLOCK];
-                    for (i, c) in codes.chunks_exact(d.max(1)).enumerate().take(n) {
-                        for (sq, q) in s.iter_mut().zip(qs.chunks_exact(d.max(1))) {
-                            *sq = dot_u8_i16(c, q);
-                        }
-                        for (t, &v) in tops.iter_mut().zip(&s) {
-                            t.offer(v, i, true);
+                // Codes two at a time against queries four at a time: each code row
+                // is widened once per group and each query chunk loaded once per pair.
+                // A short group repeats its last query and a lone last code is paired
+                // with itself; the repeats' scores are dropped.
+                let query = |j: usize| &qs[j.min(nq - 1) * d..(j.min(nq - 1) + 1) * d];
+                let code = |i: usize| &codes[i.min(n - 1) * d..(i.min(n - 1) + 1) * d];
+                for i in (0..n).step_by(2) {
+                    for g in (0..nq).step_by(4) {
+                        let s = dots_2x4(
+                            [code(i), code(i + 1)],
+                            [query(g), query(g + 1), query(g + 2), query(g + 3)],
+                        );
+                        for (r, row) in s.iter().enumerate().take(n - i) {
+                            for (t, &v) in tops[g..].iter_mut().zip(row).take(nq - g) {
+                                t.offer(v, i + r, true);
+                            }
                         }
                     }
-                });
+                }
                 for (q, t) in tops.into_iter().enumerate() {
                     for (r, (v, i)) in t.items.into_iter().enumerate() {
                         ib[q * k + r] = i as i64;
@@ -128,6 +136,7 @@ pub fn search_u8(
     Ok((idx, score))
 }
 
+/// `⟨c, q⟩` summed exactly in `i32` (the bound on `|q_j|` rules out overflow).
 #[inline(always)]
 fn dot_u8_i16(c: &[u8], q: &[i16]) -> i32 {
     let mut acc = 0i32;
@@ -135,6 +144,124 @@ fn dot_u8_i16(c: &[u8], q: &[i16]) -> i32 {
         acc = acc.wrapping_add(a as i32 * b as i32);
     }
     acc
+}
+
+/// `out[r][j] = ⟨c[r], q[j]⟩` for two codes and four queries of one length. Integer
+/// sums are exact, so the SIMD kernels (pairwise `i16` products summed in `i32`
+/// lanes) give the portable loop's result.
+fn dots_2x4(c: [&[u8]; 2], q: [&[i16]; 4]) -> [[i32; 4]; 2] {
+    let d = c[0].len();
+    assert!(c.iter().all(|v| v.len() == d) && q.iter().all(|v| v.len() == d));
+    #[cfg(target_arch = "x86_64")]
+    {
+        let cp = [c[0].as_ptr(), c[1].as_ptr()];
+        let qp = [q[0].as_ptr(), q[1].as_ptr(), q[2].as_ptr(), q[3].as_ptr()];
+        // SAFETY: every pointer is the start of a slice of `d` elements (asserted
+        // above), and the level check proves the CPU has the kernel's features.
+        match crate::simd::level() {
+            crate::simd::Level::Avx512 => return unsafe { dots_x86::avx512(cp, qp, d) },
+            crate::simd::Level::Avx2 => return unsafe { dots_x86::avx2(cp, qp, d) },
+            crate::simd::Level::Scalar => {}
+        }
+    }
+    let mut out = [[0i32; 4]; 2];
+    for (o, cr) in out.iter_mut().zip(c) {
+        for (v, qr) in o.iter_mut().zip(q) {
+            *v = dot_u8_i16(cr, qr);
+        }
+    }
+    out
+}
+
+#[cfg(target_arch = "x86_64")]
+mod dots_x86 {
+    use std::arch::x86_64::*;
+
+    /// The scalar tail `[from, d)` added to the vector part's sums.
+    ///
+    /// # Safety
+    /// Every pointer must be valid for reads of `d` elements.
+    #[inline(always)]
+    unsafe fn tail(
+        c: [*const u8; 2],
+        q: [*const i16; 4],
+        from: usize,
+        d: usize,
+        out: &mut [[i32; 4]; 2],
+    ) {
+        for (o, &cr) in out.iter_mut().zip(&c) {
+            for (v, &qr) in o.iter_mut().zip(&q) {
+                for j in from..d {
+                    *v = v.wrapping_add(i32::from(*cr.add(j)) * i32::from(*qr.add(j)));
+                }
+            }
+        }
+    }
+
+    /// 32 elements per step: codes widened to `i16`, `vpmaddwd` into 16 `i32` lanes.
+    ///
+    /// # Safety
+    /// Every pointer must be valid for reads of `d` elements; the CPU must have
+    /// AVX-512F and AVX-512BW.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    pub(super) unsafe fn avx512(c: [*const u8; 2], q: [*const i16; 4], d: usize) -> [[i32; 4]; 2] {
+        let mut acc = [[_mm512_setzero_si512(); 4]; 2];
+        let full = d / 32 * 32;
+        for o in (0..full).step_by(32) {
+            let cv = [
+                _mm512_cvtepu8_epi16(_mm256_loadu_si256(c[0].add(o).cast())),
+                _mm512_cvtepu8_epi16(_mm256_loadu_si256(c[1].add(o).cast())),
+            ];
+            for (j, &qr) in q.iter().enumerate() {
+                let qv = _mm512_loadu_si512(qr.add(o).cast());
+                for r in 0..2 {
+                    acc[r][j] = _mm512_add_epi32(acc[r][j], _mm512_madd_epi16(cv[r], qv));
+                }
+            }
+        }
+        let mut out = [[0i32; 4]; 2];
+        for r in 0..2 {
+            for j in 0..4 {
+                out[r][j] = _mm512_reduce_add_epi32(acc[r][j]);
+            }
+        }
+        tail(c, q, full, d, &mut out);
+        out
+    }
+
+    /// 16 elements per step, as [`avx512`] with 256-bit vectors.
+    ///
+    /// # Safety
+    /// Every pointer must be valid for reads of `d` elements; the CPU must have AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn avx2(c: [*const u8; 2], q: [*const i16; 4], d: usize) -> [[i32; 4]; 2] {
+        let mut acc = [[_mm256_setzero_si256(); 4]; 2];
+        let full = d / 16 * 16;
+        for o in (0..full).step_by(16) {
+            let cv = [
+                _mm256_cvtepu8_epi16(_mm_loadu_si128(c[0].add(o).cast())),
+                _mm256_cvtepu8_epi16(_mm_loadu_si128(c[1].add(o).cast())),
+            ];
+            for (j, &qr) in q.iter().enumerate() {
+                let qv = _mm256_loadu_si256(qr.add(o).cast());
+                for r in 0..2 {
+                    acc[r][j] = _mm256_add_epi32(acc[r][j], _mm256_madd_epi16(cv[r], qv));
+                }
+            }
+        }
+        let mut out = [[0i32; 4]; 2];
+        for r in 0..2 {
+            for j in 0..4 {
+                let v = acc[r][j];
+                let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
+                let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b01_00_11_10>(s));
+                let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b10_11_00_01>(s));
+                out[r][j] = _mm_cvtsi128_si32(s);
+            }
+        }
+        tail(c, q, full, d, &mut out);
+        out
+    }
 }
 
 /// Top-`k` nearest codes in Hamming distance: `n` packed codes and `m` packed queries of

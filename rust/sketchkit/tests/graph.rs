@@ -237,3 +237,53 @@ fn code_search_is_exhaustive() {
         Some("queries")
     );
 }
+
+/// The SIMD scoring kernels (pairs of codes against groups of four queries, vector
+/// steps of 16 or 32 bytes plus a scalar tail) against brute force on every level,
+/// with the extreme values the bound allows and odd numbers of codes and queries.
+#[test]
+fn code_search_matches_brute_force_on_every_level() {
+    use sketchkit::simd::{set_cap, Level};
+    let (n, m, k) = (41, 11, 7);
+    for d in [16, 32, 45, 384] {
+        let lim = max_query_magnitude(d) as i64;
+        let codes: Vec<u8> = (0..n * d)
+            .map(|v| {
+                if v % 5 == 0 {
+                    255
+                } else {
+                    ((v * 7919) % 256) as u8
+                }
+            })
+            .collect();
+        let queries: Vec<i16> = (0..m * d)
+            .map(|v| match v % 7 {
+                0 => lim as i16,
+                1 => -lim as i16,
+                _ => (((v as i64 * 31) % (2 * lim + 1)) - lim) as i16,
+            })
+            .collect();
+        let mut want_idx = Vec::new();
+        let mut want_s = Vec::new();
+        for q in 0..m {
+            let mut all: Vec<(i32, usize)> = (0..n)
+                .map(|i| {
+                    let v: i64 = (0..d)
+                        .map(|c| i64::from(codes[i * d + c]) * i64::from(queries[q * d + c]))
+                        .sum();
+                    (i32::try_from(v).unwrap(), i)
+                })
+                .collect();
+            all.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            want_s.extend(all[..k].iter().map(|p| p.0));
+            want_idx.extend(all[..k].iter().map(|p| p.1 as i64));
+        }
+        for lvl in [Level::Scalar, Level::Avx2, Level::Avx512] {
+            set_cap(Some(lvl));
+            let (idx, s) = search_u8(&codes, n, &queries, m, d, k).unwrap();
+            assert_eq!(s, want_s, "d {d}, level {lvl:?}");
+            assert_eq!(idx, want_idx, "d {d}, level {lvl:?}");
+        }
+        set_cap(None);
+    }
+}
