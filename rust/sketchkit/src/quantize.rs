@@ -12,6 +12,11 @@ use rayon::prelude::*;
 
 /// Queries per work item: each code row is read once per block.
 const QUERY_BLOCK: usize = 8;
+/// Queries per work item of [`search_u8`] (the codes are read once per block).
+const U8_QUERY_BLOCK: usize = 64;
+/// Codes (an even number) that [`search_u8`] keeps in L1 while a block of queries
+/// passes over them.
+const CODE_CHUNK: usize = 32;
 
 /// Largest `|q_j|` for which an `i32` sum of `d` products `q_j · c_j` (`c_j ≤ 255`)
 /// cannot overflow: `min(32767, ⌊(2³¹ − 1) / (255 d)⌋)`.
@@ -98,29 +103,34 @@ pub fn search_u8(
     let mut idx = try_vec(m * k, 0i64, "the result indices")?;
     let mut score = try_vec(m * k, 0i32, "the result scores")?;
     crate::parallel::install(|| {
-        idx.par_chunks_mut(QUERY_BLOCK * k)
-            .zip(score.par_chunks_mut(QUERY_BLOCK * k))
+        idx.par_chunks_mut(U8_QUERY_BLOCK * k)
+            .zip(score.par_chunks_mut(U8_QUERY_BLOCK * k))
             .enumerate()
             .for_each(|(b, (ib, sb))| {
-                let q0 = b * QUERY_BLOCK;
+                let q0 = b * U8_QUERY_BLOCK;
                 let nq = ib.len() / k;
                 let qs = &queries[q0 * d..(q0 + nq) * d];
                 let mut tops: Vec<TopK<i32>> = (0..nq).map(|_| TopK::new(k)).collect();
                 // Codes two at a time against queries four at a time: each code row
                 // is widened once per group and each query chunk loaded once per pair.
                 // A short group repeats its last query and a lone last code is paired
-                // with itself; the repeats' scores are dropped.
+                // with itself; the repeats' scores are dropped. A chunk of codes stays
+                // in L1 while every group of queries passes over it, so the codes are
+                // read from memory once per block of queries.
                 let query = |j: usize| &qs[j.min(nq - 1) * d..(j.min(nq - 1) + 1) * d];
                 let code = |i: usize| &codes[i.min(n - 1) * d..(i.min(n - 1) + 1) * d];
-                for i in (0..n).step_by(2) {
+                for c0 in (0..n).step_by(CODE_CHUNK) {
+                    let c1 = (c0 + CODE_CHUNK).min(n);
                     for g in (0..nq).step_by(4) {
-                        let s = dots_2x4(
-                            [code(i), code(i + 1)],
-                            [query(g), query(g + 1), query(g + 2), query(g + 3)],
-                        );
-                        for (r, row) in s.iter().enumerate().take(n - i) {
-                            for (t, &v) in tops[g..].iter_mut().zip(row).take(nq - g) {
-                                t.offer(v, i + r, true);
+                        for i in (c0..c1).step_by(2) {
+                            let s = dots_2x4(
+                                [code(i), code(i + 1)],
+                                [query(g), query(g + 1), query(g + 2), query(g + 3)],
+                            );
+                            for (r, row) in s.iter().enumerate().take(n - i) {
+                                for (t, &v) in tops[g..].iter_mut().zip(row).take(nq - g) {
+                                    t.offer(v, i + r, true);
+                                }
                             }
                         }
                     }
