@@ -287,3 +287,45 @@ fn code_search_matches_brute_force_on_every_level() {
         set_cap(None);
     }
 }
+
+/// The vector Hamming kernel (codes of whole 64-bit words, up to 8 queries per pass,
+/// byte counts flushed every 31 words) against brute force on every level, with a
+/// short last block of queries and lengths that take the scalar path.
+#[test]
+fn hamming_search_matches_brute_force_on_every_level() {
+    use sketchkit::simd::{set_cap, Level};
+    let (n, m, k) = (53, 11, 6);
+    for b in [8, 13, 48, 256] {
+        let codes: Vec<u8> = (0..n * b)
+            .map(|v| ((v * 7919 + v / 7) % 256) as u8)
+            .collect();
+        // Query 0 is code 0's complement: every bit differs (the largest byte counts).
+        let queries: Vec<u8> = (0..m * b)
+            .map(|v| match v {
+                _ if v < b => !codes[v],
+                _ if v % 11 == 0 => 255,
+                _ => ((v * 31 + 5) % 256) as u8,
+            })
+            .collect();
+        let mut want = (Vec::new(), Vec::new());
+        for q in 0..m {
+            let mut all: Vec<(u32, usize)> = (0..n)
+                .map(|i| {
+                    let dist = (0..b)
+                        .map(|j| (codes[i * b + j] ^ queries[q * b + j]).count_ones())
+                        .sum();
+                    (dist, i)
+                })
+                .collect();
+            all.sort();
+            want.0.extend(all[..k].iter().map(|p| p.1 as i64));
+            want.1.extend(all[..k].iter().map(|p| p.0));
+        }
+        for lvl in [Level::Scalar, Level::Avx2, Level::Avx512] {
+            set_cap(Some(lvl));
+            let got = search_hamming(&codes, n, &queries, m, b, k).unwrap();
+            assert_eq!(got, want, "bytes {b}, level {lvl:?}");
+        }
+        set_cap(None);
+    }
+}
