@@ -417,10 +417,10 @@ mod hamming_x86 {
             while w0 < words {
                 let w1 = words.min(w0 + 31);
                 let (mut a0, mut a1) = (zero, zero);
-                for w in w0..w1 {
+                for (qw, w) in qt[w0..w1].iter().zip(w0..) {
                     let x = _mm256_set1_epi64x(word(c, w));
-                    a0 = _mm256_add_epi8(a0, count(_mm256_xor_si256(x, qt[w][0])));
-                    a1 = _mm256_add_epi8(a1, count(_mm256_xor_si256(x, qt[w][1])));
+                    a0 = _mm256_add_epi8(a0, count(_mm256_xor_si256(x, qw[0])));
+                    a1 = _mm256_add_epi8(a1, count(_mm256_xor_si256(x, qw[1])));
                 }
                 t0 = _mm256_add_epi64(t0, _mm256_sad_epu8(a0, zero));
                 t1 = _mm256_add_epi64(t1, _mm256_sad_epu8(a1, zero));
