@@ -41,6 +41,9 @@ import numpy as np
 from . import _native
 from ._validation import resolve_seed
 
+# Codes per block of the float-code search (see EmbeddingCompressor.search).
+_FLOAT_SEARCH_BLOCK = 8192
+
 __all__ = ["EmbeddingCompressor", "TradeoffRow", "format_tradeoff"]
 
 _REDUCE = ("pca", "rp", None)
@@ -422,15 +425,19 @@ class EmbeddingCompressor:
             base = offset + Zq.astype(np.float64) @ self.lo_
             scores = s / f + base[:, None]
             return idx, scores.astype(np.float32)
-        # float codes: decode blocks, exact inner products in the rotated space
+        # Float codes: decode blocks, exact inner products in the rotated space. Blocks
+        # of 8192 codes keep the float32 score block (and argpartition's index array)
+        # to tens of MB for 1000 queries; selecting in float32 picks what float64 would
+        # (the conversion is exact and monotone).
         best_s = np.full((len(Zq), k), -np.inf, dtype=np.float64)
         best_i = np.zeros((len(Zq), k), dtype=np.int64)
-        for s0 in range(0, len(c), 65536):
-            D = self._dequantize(c[s0 : s0 + 65536])
-            S = (Zq @ D.T).astype(np.float64)
+        for s0 in range(0, len(c), _FLOAT_SEARCH_BLOCK):
+            D = self._dequantize(c[s0 : s0 + _FLOAT_SEARCH_BLOCK])
+            S = Zq @ D.T
             kk = min(k, S.shape[1])
-            part = np.argpartition(-S, kk - 1, axis=1)[:, :kk]
-            cand_s = np.concatenate([best_s, np.take_along_axis(S, part, axis=1)], axis=1)
+            part = np.argpartition(S, S.shape[1] - kk, axis=1)[:, -kk:]
+            top = np.take_along_axis(S, part, axis=1).astype(np.float64)
+            cand_s = np.concatenate([best_s, top], axis=1)
             cand_i = np.concatenate([best_i, part + s0], axis=1)
             order = np.lexsort((cand_i, -cand_s), axis=1)[:, :k]
             best_s = np.take_along_axis(cand_s, order, axis=1)
