@@ -349,7 +349,7 @@ pub(crate) fn chol_qr<T: Field>(y: MatRef<'_, T>) -> Option<Mat<T>> {
 /// One CholeskyQR pass in place; false (with `y` unchanged) when the Gram matrix is
 /// not numerically positive definite. `R⁻¹` is finite, so a finite `y` stays finite
 /// unless a product overflows.
-fn chol_qr_in_place<T: Field>(y: MatMut<'_, T>) -> bool {
+pub(crate) fn chol_qr_in_place<T: Field>(y: MatMut<'_, T>) -> bool {
     let Some(rinv) = chol_rinv(y.as_ref()) else {
         return false;
     };

@@ -38,7 +38,7 @@
 use super::{derive, leverage_of, rank_of, Sample, SampleSize, DEFAULT_DELTA, DEFAULT_EPS};
 use crate::error::{try_vec, Result, SketchError};
 use crate::linalg::faer::{Mat, MatRef, Side};
-use crate::linalg::{chol_qr, gemm_rows, gemm_t_rows, zeros, LeverageMethod};
+use crate::linalg::{chol_qr_in_place, gemm_rows, gemm_t_rows, zeros, LeverageMethod};
 use crate::rng::{open01, tag, Stream};
 use crate::sketch::parse_name;
 
@@ -131,7 +131,13 @@ pub fn spectral(a: MatRef<'_, f64>) -> Result<Spectral> {
     let m = Mat::from_fn(d, r, |i, c| u[(i, keep[c])] / s[keep[c]].sqrt());
     let mut b = zeros::<f64>(n, r, "basis")?;
     gemm_rows(a, m.as_ref(), b.as_mut())?;
-    let q = chol_qr(b.as_ref()).unwrap_or(b);
+    // One CholeskyQR pass in b's own storage (b is left as it is when the Gram matrix
+    // is not numerically positive definite): no second n × r matrix.
+    let mut q = b;
+    chol_qr_in_place(q.as_mut());
+    if !q.col_iter().all(|c| c.iter().all(|v| v.is_finite())) {
+        return Err(SketchError::arg("X", "the DPP basis overflowed"));
+    }
     Ok(Spectral {
         q,
         eigenvalues: keep.iter().map(|&j| s[j]).collect(),
