@@ -298,7 +298,7 @@ def dpp_rows(q: bool, reps: int, trials: int) -> tuple[list[list[str]], list[str
         f"for the exact one in the same run "
         f"({f'{te / ta:.1f}× faster' if ta < te else f'{ta / te:.1f}× slower'}). Its approximate "
         "leverage scores cost O(n d · min(d, JL dimension ≈ 8 ln(n/δ)/ε²)), the same order "
-        "as the exact sampler's O(n d²) basis for d below a few hundred, so the gain is a "
+        "as the exact sampler's O(n d²) basis for d below a few hundred, so they differ by a "
         "constant factor at this shape; the exact sampler is the default."
     )
     rows.append(
