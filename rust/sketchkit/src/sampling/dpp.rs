@@ -38,7 +38,9 @@
 use super::{derive, leverage_of, rank_of, Sample, SampleSize, DEFAULT_DELTA, DEFAULT_EPS};
 use crate::error::{try_vec, Result, SketchError};
 use crate::linalg::faer::{Mat, MatRef, Side};
-use crate::linalg::{chol_qr_in_place, gemm_rows, gemm_t_rows, zeros, LeverageMethod};
+use crate::linalg::{
+    check_finite, chol_qr_in_place, gemm_rows, gemm_t_rows, zeros, LeverageMethod,
+};
 use crate::rng::{open01, tag, Stream};
 use crate::sketch::parse_name;
 
@@ -135,9 +137,7 @@ pub fn spectral(a: MatRef<'_, f64>) -> Result<Spectral> {
     // is not numerically positive definite): no second n × r matrix.
     let mut q = b;
     chol_qr_in_place(q.as_mut());
-    if !q.col_iter().all(|c| c.iter().all(|v| v.is_finite())) {
-        return Err(SketchError::arg("X", "the DPP basis overflowed"));
-    }
+    check_finite(q.as_ref(), "X").map_err(|_| SketchError::arg("X", "the DPP basis overflowed"))?;
     Ok(Spectral {
         q,
         eigenvalues: keep.iter().map(|&j| s[j]).collect(),
