@@ -309,11 +309,17 @@ impl RandomFeatures {
         let mut e = try_vec(self.dim, 0.0f64, "a basis vector")?;
         let mut buf = try_vec(self.dim, 0.0f64, "a row buffer")?;
         let mut col = try_vec(nc, 0.0f64, "a weight column")?;
+        let mult = self.structured_mult::<f64>();
         for c in 0..d {
             // Column c of W: the structured rows applied to the basis vector e_c.
             e.fill(0.0);
             e[c] = 1.0;
-            self.structured_row(&signs, &e, &mut buf, &mut col);
+            for (t, chunk) in col.chunks_mut(self.dim).enumerate() {
+                self.structured_block(&signs, &e, &mut buf, t);
+                for (o, &v) in chunk.iter_mut().zip(&buf) {
+                    *o = mult * v;
+                }
+            }
             for (j, &v) in col.iter().enumerate() {
                 w[j * d + c] = v + self.weight_mean;
             }
@@ -333,23 +339,51 @@ impl RandomFeatures {
         Ok(v)
     }
 
-    /// `out[j] = ω_jᵀ x` for every structured row (without the mean term), `src` the
-    /// zero-padded input row (`d'`), `buf` scratch of `d'`, `signs` from
-    /// [`Self::sign_values`].
+    /// `buf = H D₃ H D₂ H D₁ src` for block `t` (unnormalized `H`), `src` the
+    /// zero-padded input row (`d'`), `signs` from [`Self::sign_values`]. `D₁` is applied
+    /// while the row is copied in, `D₂` and `D₃` in place.
     #[inline(always)]
-    fn structured_row<T: Real>(&self, signs: &[T], src: &[T], buf: &mut [T], out: &mut [T]) {
+    fn structured_block<T: Real>(&self, signs: &[T], src: &[T], buf: &mut [T], t: usize) {
         let dim = self.dim;
-        let mult = T::from_f64(self.weight_scale * (2.0 * self.gamma).sqrt() / dim as f64);
-        for (t, chunk) in out.chunks_mut(dim).enumerate() {
-            buf.copy_from_slice(src);
-            for round in signs[3 * t * dim..(3 * t + 3) * dim].chunks_exact(dim) {
-                for (v, &s) in buf.iter_mut().zip(round) {
-                    *v = *v * s;
-                }
-                fwht::transform_slice(buf);
+        let rounds = &signs[3 * t * dim..(3 * t + 3) * dim];
+        for ((v, &x), &s) in buf.iter_mut().zip(src).zip(&rounds[..dim]) {
+            *v = x * s;
+        }
+        fwht::transform_slice(buf);
+        for round in rounds[dim..].chunks_exact(dim) {
+            for (v, &s) in buf.iter_mut().zip(round) {
+                *v = *v * s;
             }
-            for (o, &v) in chunk.iter_mut().zip(buf.iter()) {
-                *o = mult * v;
+            fwht::transform_slice(buf);
+        }
+    }
+
+    /// The factor `s √(2γ) / d'` that makes [`Self::structured_block`] the rows `ω_j`.
+    fn structured_mult<T: Real>(&self) -> T {
+        T::from_f64(self.weight_scale * (2.0 * self.gamma).sqrt() / self.dim as f64)
+    }
+
+    /// `out[j] = amp · cos(ω_jᵀ x + shift + b_j)` for every structured row, `src` the
+    /// zero-padded input row (`d'`), `buf` scratch of `d'`, `shift = μ Σ x` (zero when
+    /// `μ = 0`). Each block's features are written once, from `buf` (in L1).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn structured_row<T: Real>(
+        &self,
+        signs: &[T],
+        src: &[T],
+        buf: &mut [T],
+        out: &mut [T],
+        offsets: &[T],
+        shift: T,
+        amp: T,
+    ) {
+        let dim = self.dim;
+        let mult = self.structured_mult::<T>();
+        for (t, chunk) in out.chunks_mut(dim).enumerate() {
+            self.structured_block(signs, src, buf, t);
+            for ((o, &v), &b) in chunk.iter_mut().zip(&*buf).zip(&offsets[t * dim..]) {
+                *o = amp * cos_fast((mult * v + shift) + b);
             }
         }
     }
@@ -472,20 +506,22 @@ impl RandomFeatures {
                             if !crate::finite::slice_finite(&src[..d]) {
                                 finite.store(false, std::sync::atomic::Ordering::Relaxed);
                             }
-                            let dst = match o.row_slice_mut(r - r0) {
-                                Some(dst) => dst,
-                                None => &mut row[..],
-                            };
-                            crate::dispatch!(self.structured_row(signs, src, buf, dst));
-                            if mean != T::ZERO {
+                            let shift = if mean != T::ZERO {
                                 let mut sum = T::ZERO;
                                 for &v in &src[..d] {
                                     sum += v;
                                 }
-                                let shift = mean * sum;
-                                dst.iter_mut().for_each(|v| *v += shift);
-                            }
-                            crate::dispatch!(cos_map(dst, offsets, T::ONE, T::ZERO, amp));
+                                mean * sum
+                            } else {
+                                T::ZERO
+                            };
+                            let dst = match o.row_slice_mut(r - r0) {
+                                Some(dst) => dst,
+                                None => &mut row[..],
+                            };
+                            crate::dispatch!(
+                                self.structured_row(signs, src, buf, dst, offsets, shift, amp)
+                            );
                             if o.row_slice_mut(r - r0).is_none() {
                                 for (c, &v) in row.iter().enumerate() {
                                     o.set(r - r0, c, v);
