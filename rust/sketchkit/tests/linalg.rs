@@ -148,6 +148,54 @@ fn csr_and_csc_operators_equal_the_dense_one() {
     }
 }
 
+/// The CSR products (`A x`, `Aᵀ y`, the fused normal step) run dispatched kernels:
+/// every SIMD level gives the same bits as the scalar one.
+#[test]
+fn csr_products_are_bit_identical_across_simd_levels() {
+    use sketchkit::simd::{set_cap, Level};
+    let (n, d, p) = (2000, 70, 13);
+    let mut a = dense(n, d, 11);
+    for (t, v) in a.iter_mut().enumerate() {
+        if t % 6 != 0 {
+            *v = 0.0;
+        }
+    }
+    let (indptr, indices, data) = compressed::<i32>(&a, n, d);
+    let csr = CsrOp::new(
+        CsrRef::new(n, d, &indptr, &indices, &data).unwrap(),
+        false,
+        "A",
+    )
+    .unwrap();
+    let x = Mat::from_fn(d, p, |i, j| ((i * 3 + j) as f64).sin() * 1e3);
+    let y = Mat::from_fn(n, p, |i, j| ((i * 5 + j) as f64).cos() / 7.0);
+    let c: Vec<f64> = (0..p).map(|j| 0.5 - j as f64 / 9.0).collect();
+    let run = || {
+        let mut ax = Mat::zeros(n, p);
+        csr.apply(x.as_ref(), ax.as_mut()).unwrap();
+        let mut aty = Mat::zeros(d, p);
+        csr.apply_t(y.as_ref(), aty.as_mut()).unwrap();
+        let mut u = y.clone();
+        let mut g = Mat::zeros(d, p);
+        let norms = csr
+            .apply_normal(x.as_ref(), &c, u.as_mut(), g.as_mut())
+            .unwrap();
+        (ax, aty, u, g, norms)
+    };
+    set_cap(Some(Level::Scalar));
+    let want = run();
+    for lvl in [Level::Avx2, Level::Avx512] {
+        set_cap(Some(lvl));
+        let got = run();
+        assert!(
+            got.0 == want.0 && got.1 == want.1 && got.2 == want.2 && got.3 == want.3,
+            "{lvl:?}"
+        );
+        assert_eq!(got.4, want.4, "{lvl:?}");
+    }
+    set_cap(None);
+}
+
 /// The fused normal-equations step (`u ← A x − u diag(c)`, `Aᵀ u`, `‖u_j‖²`, one pass
 /// over `A` for dense and CSR input) equals its two separate products, and gives the
 /// same bits for every thread count.
