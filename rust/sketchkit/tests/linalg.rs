@@ -23,6 +23,17 @@ fn dense(n: usize, d: usize, seed: u64) -> Vec<f64> {
     values(n * d, seed)
 }
 
+/// [`dense`] with every entry zeroed except one in `every` (row-major order).
+fn sparse(n: usize, d: usize, seed: u64, every: usize) -> Vec<f64> {
+    let mut a = dense(n, d, seed);
+    for (t, v) in a.iter_mut().enumerate() {
+        if t % every != 0 {
+            *v = 0.0;
+        }
+    }
+    a
+}
+
 /// The CSR arrays of the row-major `rows × cols` matrix `a` (zeros dropped).
 fn compressed<I: TryFrom<usize>>(a: &[f64], rows: usize, cols: usize) -> (Vec<I>, Vec<I>, Vec<f64>)
 where
@@ -98,12 +109,7 @@ fn precondition_and_iterative_reach_the_direct_residual() {
 #[test]
 fn csr_and_csc_operators_equal_the_dense_one() {
     let (n, d) = (300, 40);
-    let mut a = dense(n, d, 3);
-    for (t, v) in a.iter_mut().enumerate() {
-        if t % 7 != 0 {
-            *v = 0.0;
-        }
-    }
+    let a = sparse(n, d, 3, 7);
     let (indptr, indices, data) = compressed::<i32>(&a, n, d);
     // CSC of A = CSR of Aᵀ
     let at = transposed(&a, n, d);
@@ -154,12 +160,7 @@ fn csr_and_csc_operators_equal_the_dense_one() {
 fn csr_products_are_bit_identical_across_simd_levels() {
     use sketchkit::simd::{set_cap, Level};
     let (n, d, p) = (2000, 70, 13);
-    let mut a = dense(n, d, 11);
-    for (t, v) in a.iter_mut().enumerate() {
-        if t % 6 != 0 {
-            *v = 0.0;
-        }
-    }
+    let a = sparse(n, d, 11, 6);
     let (indptr, indices, data) = compressed::<i32>(&a, n, d);
     let csr = CsrOp::new(
         CsrRef::new(n, d, &indptr, &indices, &data).unwrap(),
@@ -202,12 +203,7 @@ fn csr_products_are_bit_identical_across_simd_levels() {
 #[test]
 fn fused_normal_step_equals_its_two_products() {
     let (n, d, p) = (9000, 40, 2);
-    let mut a = dense(n, d, 8);
-    for (t, v) in a.iter_mut().enumerate() {
-        if t % 5 != 0 {
-            *v = 0.0;
-        }
-    }
+    let a = sparse(n, d, 8, 5);
     let (indptr, indices, data) = compressed::<i64>(&a, n, d);
     let at = transposed(&a, n, d);
     let (tp, ti, tv) = compressed::<i64>(&at, d, n);

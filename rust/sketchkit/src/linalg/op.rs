@@ -338,7 +338,7 @@ fn csr_normal<T: Field, J: SparseIndex>(
         let mut acc = try_vec(d * p, T::ZERO, "partial product")?;
         let mut t = try_vec(p, T::ZERO, "row accumulator")?;
         let mut norms = vec![0.0f64; p];
-        crate::dispatch!(for (bi, i) in r.clone().enumerate() {
+        crate::dispatch!(for (bi, i) in r.enumerate() {
             t.fill(T::ZERO);
             let entries = ix(indptr[i])..ix(indptr[i + 1]);
             for k in entries.clone() {
@@ -401,7 +401,7 @@ fn csr_scatter_t<T: Field, J: SparseIndex>(
             .map(|r| {
                 let mut acc = try_vec(d * p, T::ZERO, "partial product")?;
                 let mut yrow = try_vec(p, T::ZERO, "row buffer")?;
-                crate::dispatch!(for i in r.clone() {
+                crate::dispatch!(for i in r {
                     for (j, v) in yrow.iter_mut().enumerate() {
                         *v = y[(i, j)];
                     }
