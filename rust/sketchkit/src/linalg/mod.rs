@@ -180,8 +180,26 @@ fn max_partials<T>(d: usize, cols: usize) -> usize {
     (PARTIAL_BYTES / per).clamp(1, MAX_PARTIALS)
 }
 
+/// Row ranges of a product with `d × cols` partial sums over `n` rows: parts of at
+/// least `min_rows` rows, at most `cap` of them and within [`max_partials`], their
+/// number rounded down to a power of two so that equal parts fill whole waves of
+/// 2, 4, … threads. A function of the shape alone, never of the thread count.
+pub(crate) fn partial_row_parts<T>(
+    n: usize,
+    min_rows: usize,
+    d: usize,
+    cols: usize,
+    cap: usize,
+) -> Vec<std::ops::Range<usize>> {
+    let most = (n / min_rows.max(1))
+        .min(max_partials::<T>(d, cols))
+        .min(cap)
+        .max(1);
+    row_parts(n, 1, 1 << most.ilog2())
+}
+
 /// A one-pass product that also rewrites the rows of `u` (`n × p`): over fixed row
-/// parts of `n` (at most `max_parts`, and within [`max_partials`]), `f(rows, u[rows],
+/// parts of `n` ([`partial_row_parts`], at most `max_parts`), `f(rows, u[rows],
 /// partial)` rewrites its slab of `u`, fills the part's `d × cols` partial sum and
 /// returns `p` per-column sums (f64); partials and sums are added in part order, so
 /// the result is the same for any thread count.
@@ -192,8 +210,7 @@ pub(crate) fn fused_row_parts<T: Field>(
     max_parts: usize,
     f: impl Fn(std::ops::Range<usize>, MatMut<'_, T>, MatMut<'_, T>) -> Result<Vec<f64>> + Sync,
 ) -> Result<(Mat<T>, Vec<f64>)> {
-    let parts = max_partials::<T>(d, cols).min(max_parts.max(1));
-    let ranges = row_parts(u.nrows(), 2 * ROW_BLOCK, parts);
+    let ranges = partial_row_parts::<T>(u.nrows(), 2 * ROW_BLOCK, d, cols, max_parts);
     let slabs = split_rows(u, &ranges);
     let partials = crate::parallel::install(|| {
         slabs
@@ -224,7 +241,7 @@ pub(crate) fn sum_over_row_parts<T: Field>(
     cols: usize,
     f: impl Fn(std::ops::Range<usize>, MatMut<'_, T>) -> Result<()> + Sync,
 ) -> Result<Mat<T>> {
-    let ranges = row_parts(n, 2 * ROW_BLOCK, max_partials::<T>(d, cols));
+    let ranges = partial_row_parts::<T>(n, 2 * ROW_BLOCK, d, cols, usize::MAX);
     if ranges.len() == 1 {
         let mut out = zeros(d, cols, "product")?;
         f(0..n, out.as_mut())?;
@@ -308,6 +325,20 @@ pub(crate) fn orth<T: Field>(y: MatRef<'_, T>) -> Mat<T> {
 pub(crate) fn orth_owned<T: Field>(mut y: Mat<T>) -> Mat<T> {
     if cholesky_qr_fits(y.as_ref()) && chol_qr_in_place(y.as_mut()) && chol_qr_in_place(y.as_mut())
     {
+        return y;
+    }
+    y.qr().compute_thin_Q()
+}
+
+/// A well-conditioned basis of the columns of `y`, in its own storage, for use
+/// between the products of a power iteration (the part scikit-learn's LU normalizer
+/// plays): one CholeskyQR pass, `Y ← Y R⁻¹` with `YᵀY = RᵀR`, which keeps the column
+/// space to about `ε·κ(Y)` and makes the columns orthonormal to about `ε·κ(Y)²`;
+/// Householder QR when `y` is small or its Gram matrix is not numerically positive
+/// definite. A basis that must be orthonormal to working precision comes from
+/// [`orth_owned`].
+pub(crate) fn normalize_owned<T: Field>(mut y: Mat<T>) -> Mat<T> {
+    if cholesky_qr_fits(y.as_ref()) && chol_qr_in_place(y.as_mut()) {
         return y;
     }
     y.qr().compute_thin_Q()

@@ -1,8 +1,8 @@
 //! [`LinOp`]: how the algorithms see a matrix `A` (`n × d`).
 
 use super::{
-    from_faer_mut, fused_row_parts, gemm_rows, gemm_t_rows, par_row_blocks, row_parts,
-    sum_over_row_parts, to_faer, zeros, Field,
+    from_faer_mut, fused_row_parts, gemm_rows, gemm_t_rows, par_row_blocks, partial_row_parts,
+    row_parts, sum_over_row_parts, to_faer, zeros, Field,
 };
 use crate::error::{try_vec, Result, SketchError};
 use crate::sketch::{LinearSketch, Sketch};
@@ -372,12 +372,10 @@ fn csr_normal<T: Field, J: SparseIndex>(
 }
 
 /// `out = Mᵀ · y` for CSR arrays `M` (`n × d`; `out` is `d × p`). Fixed row parts
-/// (their number a function of the shape and `nnz` alone: at most 8, within the
-/// partial-sum memory budget, and few enough that zeroing and adding the `d × p`
-/// partial sums stays small next to the `nnz · p` work)
-/// each scatter their rows into a row-major partial sum (each stored entry adds one
-/// contiguous row of `y`); the partials are added in part order. No transposed copy of
-/// `M` is made.
+/// ([`partial_row_parts`] within [`csr_parts`]: a function of the shape and `nnz`
+/// alone) each scatter their rows into a row-major partial sum (each stored entry adds
+/// one contiguous row of `y`); the partials are added in part order. No transposed copy
+/// of `M` is made.
 fn csr_scatter_t<T: Field, J: SparseIndex>(
     indptr: &[J],
     indices: &[J],
@@ -388,13 +386,7 @@ fn csr_scatter_t<T: Field, J: SparseIndex>(
 ) -> Result<()> {
     let (n, p) = (y.nrows(), y.ncols());
     let ix = |v: J| v.to_usize().unwrap_or(0);
-    let per = (d * p * std::mem::size_of::<T>()).max(1);
-    let parts = csr_parts(data.len(), d)
-        .min((super::PARTIAL_BYTES / per).max(1))
-        .min(n.max(1));
-    let ranges: Vec<_> = (0..parts)
-        .map(|k| (k * n / parts)..((k + 1) * n / parts))
-        .collect();
+    let ranges = partial_row_parts::<T>(n, 1, d, p, csr_parts(data.len(), d));
     let partials = crate::parallel::install(|| {
         ranges
             .into_par_iter()

@@ -2,7 +2,9 @@
 //! adaptive blocked range finder.
 
 use super::op::{mul, mul_t, LinOp, Transposed};
-use super::{derive_seed, frob2, from_faer, from_faer_mut, orth, orth_owned, zeros, Field};
+use super::{
+    derive_seed, frob2, from_faer, from_faer_mut, normalize_owned, orth, orth_owned, zeros, Field,
+};
 use crate::error::{Result, SketchError};
 use crate::sketch::{FamilyKind, LinearSketch};
 use faer::{Mat, MatRef};
@@ -83,7 +85,7 @@ pub fn auto_n_iter(k: usize, n: usize, d: usize) -> usize {
 }
 
 /// Rank-`k` randomized SVD of `A` (Halko, Martinsson and Tropp 2011, Algorithm 4.4
-/// with QR re-orthonormalization between products): `Y = A Ωᵀ` for a sketch `Ω` of
+/// with a CholeskyQR normalization between products): `Y = A Ωᵀ` for a sketch `Ω` of
 /// `k + p` rows, `n_iter` power iterations, `B = Qᵀ A`, SVD of `B`. With `tol`, the
 /// blocked adaptive range finder (randQB_EI) grows `Q` until the estimated error
 /// `‖A − QB‖_F ≤ tol ‖A‖_F` or `k` columns.
@@ -173,13 +175,22 @@ fn fixed_range<T: Field>(
     let l = (k + opts.n_oversamples).min(n).min(d);
     let omega = super::sketch_of(opts.sketch, l, d, opts.seed)?;
     // One n × l matrix throughout: each power iteration overwrites Q with A Z and
-    // orthonormalizes it in place (PCA of a large CSR matrix keeps its footprint
-    // near the input's).
-    let mut q = orth_owned(a.sketch_cols(&omega)?);
-    for _ in 0..n_iter {
-        let z = orth(mul_t(a, q.as_ref())?.as_ref());
+    // normalizes it in place (PCA of a large CSR matrix keeps its footprint near the
+    // input's). Between products the bases only need to be well conditioned (one
+    // CholeskyQR pass); the last, which defines U and B, is orthonormal to working
+    // precision.
+    let basis = |q: Mat<T>, is_last: bool| {
+        if is_last {
+            orth_owned(q)
+        } else {
+            normalize_owned(q)
+        }
+    };
+    let mut q = basis(a.sketch_cols(&omega)?, n_iter == 0);
+    for it in 0..n_iter {
+        let z = normalize_owned(mul_t(a, q.as_ref())?);
         a.apply(z.as_ref(), q.as_mut())?;
-        q = orth_owned(q);
+        q = basis(q, it + 1 == n_iter);
     }
     let b = mul_t(a, q.as_ref())?.transpose().to_owned();
     Ok((q, b))
