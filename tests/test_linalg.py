@@ -279,6 +279,35 @@ def test_randomized_svd_matches_exact_and_sklearn():
     np.testing.assert_allclose(u, u2, atol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_randomized_svd_of_tall_ill_conditioned_input_keeps_its_accuracy(dtype):
+    # 6000 rows: tall enough that the power iterations normalize by CholeskyQR. The
+    # spectrum falls over 12 decades, so products left unnormalized would lose the
+    # smaller of the kept singular values.
+    M = spectrum_matrix(6000, 60, 1e12, seed=7, dtype=dtype)
+    s_exact = np.logspace(0, -12, 60)[:10]
+    tol = 1e-11 if dtype == np.float64 else 2e-5
+    for n_iter in (2, 7):
+        u, s, vt = L.randomized_svd(M, 10, n_iter=n_iter, random_state=0)
+        assert s.dtype == dtype
+        np.testing.assert_allclose(s, s_exact, rtol=tol)
+        # the returned factors are orthonormal to working precision
+        eye_tol = 50 * np.finfo(dtype).eps
+        np.testing.assert_allclose(u.T @ u, np.eye(10), atol=eye_tol)
+        np.testing.assert_allclose(vt @ vt.T, np.eye(10), atol=eye_tol)
+
+
+def test_randomized_svd_of_tall_rank_deficient_input_is_exact():
+    # rank 5 < the 18 test vectors: the Gram matrices of the power iterations are
+    # singular, and the normalization falls back to Householder QR.
+    M = low_rank_plus_noise(6000, 80, 5, noise=0.0, seed=8)
+    s_exact = np.linalg.svd(M, compute_uv=False)
+    u, s, vt = L.randomized_svd(M, 8, random_state=0)
+    np.testing.assert_allclose(s[:5], s_exact[:5], rtol=1e-12)
+    assert np.all(s[5:] <= 1e-12 * s_exact[0])
+    np.testing.assert_allclose((u[:, :5] * s[:5]) @ vt[:5], M, atol=1e-10 * s_exact[0])
+
+
 @pytest.mark.parametrize("family", ["gaussian", "rademacher", "sparse_sign", "countsketch", "srht"])
 def test_every_family_is_a_test_matrix(family):
     M = low_rank_plus_noise(800, 300, 8, noise=1e-6, seed=2)
