@@ -480,4 +480,33 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn partial_parts_are_a_power_of_two_within_their_limits() {
+        let per_part = 8 * 100_000 * 60; // bytes of one f64 100000 × 60 partial
+        for (n, min_rows, cap) in [
+            (1_000_000, 1, 8),
+            (1_000_000, 1, 5),
+            (1_000_000, 2 * ROW_BLOCK, usize::MAX),
+            (6 * 2 * ROW_BLOCK, 2 * ROW_BLOCK, usize::MAX),
+            (100, 2 * ROW_BLOCK, usize::MAX),
+            (3, 1, 8),
+        ] {
+            let r = partial_row_parts::<f64>(n, min_rows, 100_000, 60, cap);
+            let k = r.len();
+            assert!(k.is_power_of_two(), "{k} parts for n = {n}, cap = {cap}");
+            assert!(k <= cap && k <= (n / min_rows).max(1));
+            assert!(k * per_part <= PARTIAL_BYTES || k == 1);
+            // consecutive, covering 0..n, sizes within one row of each other
+            assert_eq!((r[0].start, r[k - 1].end), (0, n));
+            assert!(r.windows(2).all(|w| w[0].end == w[1].start));
+            let (lo, hi) = (n / k, n.div_ceil(k));
+            assert!(r.iter().all(|p| (lo..=hi).contains(&p.len())));
+        }
+        // 256 MB over 48 MB partials allows 5: rounded down to 4 (whole waves on 2 threads)
+        assert_eq!(
+            partial_row_parts::<f64>(1_000_000, 1, 100_000, 60, 8).len(),
+            4
+        );
+    }
 }
