@@ -314,7 +314,12 @@ def randomized_svd(
     conventions (Halko, Martinsson and Tropp 2011): a test matrix :math:`\Omega` of
     ``n_components + n_oversamples`` rows from any sketch family (sparse sign and SRHT
     make the first pass cheaper), :math:`Y = M\Omega^T`, ``n_iter`` power iterations
-    with QR re-orthonormalization, :math:`B = Q^TM`, and the SVD of ``B``.
+    :math:`Y \leftarrow M(M^TY)`, :math:`B = Q^TM`, and the SVD of ``B``. Between
+    products the basis is normalized by one CholeskyQR pass, :math:`Y \leftarrow
+    YR^{-1}` with :math:`Y^TY = R^TR` (the part of scikit-learn's LU normalizer: it
+    keeps the column space to about :math:`\varepsilon\,\kappa(Y)`); the final
+    :math:`Q` is orthonormal to working precision (CholeskyQR2; Householder QR for
+    short matrices or when a Gram matrix is not positive definite).
 
     With ``tol``, the adaptive blocked range finder (randQB_EI, Martinsson and
     Voronin 2016) adds ``block_size`` columns at a time until
