@@ -177,8 +177,9 @@ class _Drawn:
         self.sample_indices_, self.sample_weight_ = indices, weights
 
 
-#: Full-data logistic fits of the oracle rows, by data set (computed once).
-_FULL_FITS: dict[int, np.ndarray] = {}
+#: The oracle rows' scores at the full-data fit, by data set (computed once). Each
+#: entry keeps its array alive, so its ``id`` cannot be reused by another data set.
+_FULL_FITS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
 
 def _oracle_logistic(X: np.ndarray, y: np.ndarray, m: int, seed: int) -> _Drawn:
@@ -194,8 +195,8 @@ def _oracle_logistic(X: np.ndarray, y: np.ndarray, m: int, seed: int) -> _Drawn:
     if id(X) not in _FULL_FITS:
         fit = LogisticRegression(C=1.0, max_iter=5000).fit(X, y)
         z_norm = np.sqrt((X * X).sum(axis=1) + 1.0)
-        _FULL_FITS[id(X)] = np.abs(y - fit.predict_proba(X)[:, 1]) * z_norm
-    s = _FULL_FITS[id(X)]
+        _FULL_FITS[id(X)] = (X, np.abs(y - fit.predict_proba(X)[:, 1]) * z_norm)
+    s = _FULL_FITS[id(X)][1]
     floor = sampling_defaults()["floor"]
     q = (1.0 - floor) * s / s.sum() + floor / n
     order = np.argsort(-q, kind="stable")
