@@ -32,9 +32,17 @@ Data sets (``benches/selection_datasets.py``): 42 classification sets available 
 synthetic families), split once by a seeded shuffle into a **tuning** half and a
 **validation** half (``--half``). Methods are tuned on the tuning half only.
 
+Curves (``--curves``): every method family (GAS, k-means medoids, k-center, kernel
+herding, RS2 random) is also measured at each reduction of ``CURVE_REDUCTIONS``
+(0.80 to 0.98; no random twins for the added points); the report gains an
+accuracy-versus-reduction table per half, and ``--figures DIR`` draws those curves
+(``selection_curves.png``) and a picture of what GAS, the medoids and a random subset
+keep of one 2-D set (``selection_example.png``, drawn by ``plot_selection``).
+
 Run::
 
-    python benches/bench_selection.py --jobs 2 --out benches/results_selection.md
+    python benches/bench_selection.py --jobs 2 --curves --figures docs/images \
+        --out benches/results_selection.md          # the README's table and figures
     python benches/bench_selection.py --quick --strict   # 2 small sets, 2 folds (CI)
     python benches/bench_selection.py --half tuning --folds 3 --methods gas-0.90,medoids-0.90
     python benches/bench_selection.py --datasets digits,moons --gas-kw boundary_share=0.5
@@ -115,17 +123,7 @@ def _rs2(fraction: float) -> Factory:
 METHODS: dict[str, Method] = {
     "all": Method("all data", None),
     "gas-auto": Method("GAS auto", _gas(None)),
-    "gas-0.90": Method("GAS 0.90", _gas(0.90)),
-    "gas-0.96": Method("GAS 0.96", _gas(0.96)),
     "cnn": Method("CNN", lambda kw: sel.CondensedNearestNeighbour(random_state=SEED), True),
-    "medoids-0.90": Method("k-means medoids 0.90", _fixed("KMeansMedoidsSelector", 0.90)),
-    "medoids-0.96": Method("k-means medoids 0.96", _fixed("KMeansMedoidsSelector", 0.96)),
-    "kcenter-0.90": Method("k-center 0.90", _fixed("KCenterGreedySelector", 0.90, False)),
-    "kcenter-0.96": Method("k-center 0.96", _fixed("KCenterGreedySelector", 0.96, False)),
-    "herding-0.90": Method("kernel herding 0.90", _fixed("KernelHerdingSelector", 0.90)),
-    "herding-0.96": Method("kernel herding 0.96", _fixed("KernelHerdingSelector", 0.96)),
-    "rs2-0.90": Method("RS2 random 0.90", _rs2(0.10), random=True),
-    "rs2-0.96": Method("RS2 random 0.96", _rs2(0.04), random=True),
     # extra methods (run when named)
     "gas-cover-0.90": Method("GAS cover 0.90", _gas(0.90, strategy="cover")),
     "gas-cover-0.96": Method("GAS cover 0.96", _gas(0.96, strategy="cover")),
@@ -135,6 +133,22 @@ METHODS: dict[str, Method] = {
     "lsh-is-s": Method("LSH-IS-S", lambda kw: sel.LSHInstanceSelector("S", random_state=SEED)),
     "lsh-is-f": Method("LSH-IS-F", lambda kw: sel.LSHInstanceSelector("F", random_state=SEED)),
 }
+#: The prototype and random baselines and GAS at fixed reductions, one factory per
+#: family; ``<family>-<reduction>`` keys are generated for :data:`CURVE_REDUCTIONS`.
+FAMILIES: dict[str, tuple[str, Callable[[float], Factory], bool]] = {
+    "gas": ("GAS", lambda r: _gas(r), False),
+    "medoids": ("k-means medoids", lambda r: _fixed("KMeansMedoidsSelector", r), False),
+    "kcenter": ("k-center", lambda r: _fixed("KCenterGreedySelector", r, False), False),
+    "herding": ("kernel herding", lambda r: _fixed("KernelHerdingSelector", r), False),
+    "rs2": ("RS2 random", lambda r: _rs2(round(1.0 - r, 10)), True),
+}
+#: Reductions of the accuracy-versus-reduction curves (``--curves``).
+CURVE_REDUCTIONS = (0.80, 0.90, 0.95, 0.96, 0.98)
+for _fam, (_label, _make, _random) in FAMILIES.items():
+    for _r in CURVE_REDUCTIONS:
+        METHODS[f"{_fam}-{_r:.2f}"] = Method(f"{_label} {_r:.2f}", _make(_r), random=_random)
+CURVE_METHODS = [f"{f}-{r:.2f}" for f in FAMILIES for r in CURVE_REDUCTIONS]
+
 DEFAULT_METHODS = [
     "all",
     "gas-auto",
@@ -206,6 +220,8 @@ class Job:
     gas_kw: dict[str, Any]
     n_jobs: int
     twins: bool = True
+    #: methods measured for the curves only: no random twin
+    untwinned: frozenset[str] = frozenset()
 
 
 def evaluate(job: Job) -> tuple[str, str, dict[str, Result], float]:
@@ -255,7 +271,7 @@ def evaluate(job: Job) -> tuple[str, str, dict[str, Result], float]:
             a_knn, a_rf = scores(X_tr[idx], y_tr[idx], X_te, y_te, job.n_jobs)
             r.knn.append(a_knn)
             r.rf.append(a_rf)
-            if m.random or not job.twins:
+            if m.random or not job.twins or k in job.untwinned:
                 continue
             rng = np.random.default_rng([SEED, fold, mi])
             ridx = same_size_random(y_tr, y_tr[idx], rng)
@@ -353,17 +369,121 @@ def per_set_table(
     return "\n".join(lines)
 
 
+def curve_points(
+    res: dict[str, dict[str, Result]], keys: list[str], metric: str
+) -> dict[str, list[tuple[float, float]]]:
+    """Per family with at least two measured reductions: (reduction, mean accuracy)."""
+    out: dict[str, list[tuple[float, float]]] = {}
+    for fam, (label, _, _) in FAMILIES.items():
+        pts = []
+        for r in CURVE_REDUCTIONS:
+            k = f"{fam}-{r:.2f}"
+            rows = [x[k] for x in res.values() if k in keys and x[k].ok]
+            if rows:
+                pts.append((r, _mean([_mean(getattr(x, metric)) for x in rows])))
+        if len(pts) >= 2:
+            out[label] = pts
+    return out
+
+
+def curve_table(res: dict[str, dict[str, Result]], keys: list[str]) -> str:
+    """Accuracy against reduction, one row per family: "1-NN / RF" at each reduction."""
+    knn, rf = curve_points(res, keys, "knn"), curve_points(res, keys, "rf")
+    if not knn:
+        return ""
+    reds = sorted({r for pts in knn.values() for r, _ in pts})
+    lines = ["Accuracy against reduction (1-NN / RF, means over the half's sets)"]
+    if "all" in keys:
+        a = [x["all"] for x in res.values() if x["all"].ok]
+        lines[0] += (
+            f"; all data: {_mean([_mean(x.knn) for x in a]):.3f} / "
+            f"{_mean([_mean(x.rf) for x in a]):.3f}"
+        )
+    lines += [
+        ":",
+        "",
+        "| Method | " + " | ".join(f"{r:.2f}" for r in reds) + " |",
+        "|---|" + "---:|" * len(reds),
+    ]
+    for label, pts in knn.items():
+        by_r = {r: (v, w) for (r, v), (_, w) in zip(pts, rf[label], strict=True)}
+        cells = [f"{by_r[r][0]:.3f} / {by_r[r][1]:.3f}" if r in by_r else "—" for r in reds]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join([lines[0] + lines[1], *lines[2:]])
+
+
+def draw_curves(
+    path: str, halves: dict[str, dict[str, dict[str, Result]]], keys: list[str]
+) -> None:
+    """Accuracy-versus-reduction curves per method: a row of panels (1-NN, RF) per half."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(
+        len(halves), 2, figsize=(10, 3.6 * len(halves)), squeeze=False, sharex=True
+    )
+    for row, (half, res) in enumerate(halves.items()):
+        for col, (metric, label) in enumerate((("knn", "1-NN"), ("rf", "random forest"))):
+            ax = axes[row][col]
+            for name, pts in curve_points(res, keys, metric).items():
+                xs, ys = zip(*pts, strict=True)
+                ax.plot(xs, ys, marker="o", label=name, linestyle="--" if "random" in name else "-")
+            if "all" in keys:
+                a = [_mean(getattr(x["all"], metric)) for x in res.values() if x["all"].ok]
+                ax.axhline(_mean(a), color="black", linewidth=0.8, label="all data")
+            ax.set_title(f"{half} half ({len(res)} sets): {label}")
+            ax.set_xlabel("reduction (share of training rows removed)")
+            ax.set_ylabel("mean test accuracy")
+            ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+#: Data set and methods of the picture of one selection (``--figures``).
+EXAMPLE_SET = "checkerboard"
+EXAMPLE_METHODS = ("gas-0.90", "medoids-0.90", "rs2-0.90")
+
+
+def draw_example(path: str) -> None:
+    """What three methods keep of one 2-D data set, drawn by ``plot_selection``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    X, y = DATASETS[EXAMPLE_SET]()
+    X = MinMaxScaler().fit_transform(np.asarray(X, dtype=np.float64))
+    y = np.asarray(y)
+    fig, axes = plt.subplots(1, len(EXAMPLE_METHODS), figsize=(4.2 * len(EXAMPLE_METHODS), 4))
+    for ax, k in zip(axes, EXAMPLE_METHODS, strict=True):
+        sel.plot_selection(X, y, METHODS[k].factory({}), ax=ax, title=f"{METHODS[k].name}")
+    fig.suptitle(f"{EXAMPLE_SET}: {X.shape[0]} rows; kept rows outlined")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def half_report(
     half: str,
     res: dict[str, dict[str, Result]],
     headers: dict[str, str],
     keys: list[str],
     level: str = "###",
+    curve_only: frozenset[str] = frozenset(),
 ) -> tuple[str, str]:
-    """The half's summary (averages, head-to-head) and its per-set tables."""
+    """The half's summary (averages, head-to-head, curves) and its per-set tables.
+
+    Methods in ``curve_only`` appear in the curve table alone.
+    """
     notes = sorted(
         {f"* {d} / {r[k].method}: {r[k].note}" for d, r in res.items() for k in keys if r[k].note}
     )
+    curves = curve_table(res, keys)
+    keys = [k for k in keys if k not in curve_only]
     parts = [
         f"{level} {half.capitalize()} half ({len(res)} sets: {', '.join(res)})",
         "",
@@ -371,6 +491,7 @@ def half_report(
         "",
         head_to_head(res, keys),
         "",
+        *([curves, ""] if curves else []),
     ]
     detail = [
         f"{level}# {half.capitalize()} half: 1-NN accuracy per set (mean over folds)",
@@ -439,6 +560,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--no-twins", action="store_true", help="skip the random twins (quicker tuning runs)"
     )
+    ap.add_argument(
+        "--curves",
+        action="store_true",
+        help=f"also measure every method family at reductions {CURVE_REDUCTIONS} "
+        "(accuracy-versus-reduction table; no random twins for the added points)",
+    )
+    ap.add_argument(
+        "--figures",
+        metavar="DIR",
+        help="draw selection_curves.png (needs --curves) and selection_example.png here "
+        "(matplotlib)",
+    )
     ap.add_argument("--gas-kw", help="GAS parameter overrides, e.g. boundary_share=0.5")
     ap.add_argument("--out", help="also write the Markdown report to this file")
     ap.add_argument("--json", help="also save the raw per-fold results to this JSON file")
@@ -461,6 +594,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.methods
         else (QUICK_METHODS if args.quick else DEFAULT_METHODS)
     )
+    curve_only: frozenset[str] = frozenset()
+    if args.curves:
+        curve_only = frozenset(k for k in CURVE_METHODS if k not in keys)
+        keys = keys + [k for k in CURVE_METHODS if k in curve_only]
+    if args.figures and not args.curves:
+        ap.error("--figures needs --curves")
     for chosen, known in (([d for h in halves.values() for d in h], DATASETS), (keys, METHODS)):
         bad = [x for x in chosen if x not in known]
         if bad:
@@ -472,7 +611,17 @@ def main(argv: list[str] | None = None) -> int:
     load0 = os.getloadavg()[0]
     t_start = time.perf_counter()
     jobs = [
-        Job(d, keys, folds, args.max_quadratic, args.strict, gas_kw, n_jobs, not args.no_twins)
+        Job(
+            d,
+            keys,
+            folds,
+            args.max_quadratic,
+            args.strict,
+            gas_kw,
+            n_jobs,
+            not args.no_twins,
+            curve_only,
+        )
         for h in halves.values()
         for d in h
     ]
@@ -541,9 +690,18 @@ def main(argv: list[str] | None = None) -> int:
     for h, names in halves.items():
         res = {d: done[d][1] for d in names}
         headers = {d: done[d][0] for d in names}
-        s, dt = half_report(h, res, headers, keys)
+        s, dt = half_report(h, res, headers, keys, curve_only=curve_only)
         summaries.append(s)
         details.append(dt)
+    if args.figures:
+        os.makedirs(args.figures, exist_ok=True)
+        draw_curves(
+            os.path.join(args.figures, "selection_curves.png"),
+            {h: {d: done[d][1] for d in names} for h, names in halves.items()},
+            keys,
+        )
+        draw_example(os.path.join(args.figures, "selection_example.png"))
+        print(f"figures written to {args.figures}")
     print("\n\n".join(summaries))
     print(f"\n{meta}")
     if args.out:

@@ -101,8 +101,8 @@ SUITE = (
         "selection",
         "bench_selection.py",
         "results_selection.md",
-        full_args=("--jobs", "2", "--folds", "3"),
-        quick_args=("--strict",),
+        full_args=("--jobs", "2", "--curves", "--figures", "docs/images"),
+        quick_args=("--strict", "--curves", "--figures", "{tmp}"),
         minutes=40,
     ),
     Bench(
