@@ -121,10 +121,18 @@ fn gather_tile<T: Real, const R: usize, const PAIR: bool>(
         }
     }
     let width = blocked.width;
+    let nb = blocked.blocks.len();
     for (b, blk) in blocked.blocks.iter().enumerate() {
         let j0 = b * width;
         let j1 = (j0 + width).min(m.cols);
-        transpose_in(x, r0, nr, j0, j1, xt);
+        // Blocks read soon: the next columns of these rows (after the last block, the
+        // first columns of the next tile's rows), and these columns of the next tile
+        // (the tile this task most likely runs next: tasks take consecutive tiles).
+        // Prefetching both, one block and one tile ahead, beat either alone: 256
+        // columns (two blocks a tile) 22 → 17 ms a 131072-row chunk, 4096 columns
+        // (32 blocks) 48 → 46 ms for 20000 rows, one thread.
+        let next = if b + 1 < nb { (r0, j1) } else { (r0 + R, 0) };
+        transpose_in(x, r0, nr, j0, j1, [next, (r0 + R, j0)], xt);
         finite &= crate::finite::lanes_finite(&xt[..j1 - j0]);
         let ents = |t: usize| &blk.ent[blk.ptr[t] as usize..blk.ptr[t + 1] as usize];
         let mut t = 0;
@@ -201,6 +209,7 @@ fn write_tile<T: Real, const R: usize>(
                 out.row_stride() as usize,
                 yt.len(),
                 nr,
+                &[],
             )
         };
         if done {
@@ -222,7 +231,8 @@ fn write_tile<T: Real, const R: usize>(
     }
 }
 
-/// Copies `x[r0..r0+nr, j0..j1]` into `xt[j - j0][r - r0]`.
+/// Copies `x[r0..r0+nr, j0..j1]` into `xt[j - j0][r - r0]`, prefetching the blocks of
+/// the same shape at `ahead` (row, column), which may lie outside `x`.
 #[inline(always)]
 #[allow(clippy::needless_range_loop)]
 fn transpose_in<T: Real, const R: usize>(
@@ -231,23 +241,33 @@ fn transpose_in<T: Real, const R: usize>(
     nr: usize,
     j0: usize,
     j1: usize,
+    ahead: [(usize, usize); 2],
     xt: &mut [[T; R]],
 ) {
     if x.col_stride() == 1 {
         #[cfg(target_arch = "x86_64")]
         if x.row_stride() > 0 && nr > 0 {
+            let rs = x.row_stride();
+            // SAFETY: (r0, j0) is inside x (nr > 0 rows from r0, columns j0..j1).
+            let src = unsafe { x.ptr_at(r0, j0) };
+            // Only formed (wrapping) and prefetched, never dereferenced: they may lie
+            // past the end of x.
+            let ahead = ahead.map(|(r, c)| {
+                src.wrapping_offset((r as isize - r0 as isize) * rs + (c as isize - j0 as isize))
+            });
             // SAFETY: rows r0..r0+nr, columns j0..j1 are inside x (row stride > 0,
             // unit column stride); xt holds at least j1-j0 lane arrays of R >= nr
             // elements, laid out contiguously ([T; R] has no padding), and is a
             // separate allocation from x.
             let done = unsafe {
                 super::transpose_x86::transpose(
-                    x.ptr_at(r0, j0),
-                    x.row_stride() as usize,
+                    src,
+                    rs as usize,
                     xt.as_mut_ptr().cast::<T>(),
                     R,
                     nr,
                     j1 - j0,
+                    &ahead,
                 )
             };
             if done {

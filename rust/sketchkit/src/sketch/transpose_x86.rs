@@ -8,6 +8,11 @@ use std::arch::x86_64::*;
 /// (row stride `ds` elements): `dst[c·ds + r] = src[r·ss + c]`. Returns false when no
 /// explicit kernel applies (then nothing was written).
 ///
+/// `ahead` lists where blocks of the same shape and row stride that the caller reads
+/// soon start: their lines are requested (into L2) while this block is copied. The
+/// addresses are only formed (wrapping) and prefetched, never dereferenced, so they
+/// may lie past the end of the caller's data.
+///
 /// # Safety
 /// `src` must be valid for reads of the block and `dst` for writes of its transpose;
 /// the two must not overlap.
@@ -19,6 +24,7 @@ pub(crate) unsafe fn transpose<T: 'static>(
     ds: usize,
     h: usize,
     w: usize,
+    ahead: &[*const T],
 ) -> bool {
     let lvl = crate::simd::level();
     // 16-row f32 tiles (512-bit) only while the source rows are under 4 KB apart:
@@ -40,13 +46,14 @@ pub(crate) unsafe fn transpose<T: 'static>(
     for r in (0..h).step_by(tile) {
         for c in (0..w).step_by(tile) {
             let s = src.add(r * ss + c);
-            // The caller walks `src` in blocks of `w` columns, so these rows' next
-            // block starts `w` elements on: ask for its lines now, into L2, so that the
-            // many row streams of a tile do not wait on DRAM one line at a time. A
-            // prefetch never faults, and the address is only formed (wrapping), never
-            // dereferenced.
-            for i in 0..tile {
-                _mm_prefetch::<_MM_HINT_T1>(s.wrapping_add(i * ss + w).cast::<i8>());
+            // Ask for the same rows and columns of the blocks read soon, into L2, so
+            // that the many row streams of a tile do not wait on DRAM one line at a
+            // time. A prefetch never faults, and the address is only formed
+            // (wrapping), never dereferenced.
+            for &p in ahead {
+                for i in 0..tile {
+                    _mm_prefetch::<_MM_HINT_T1>(p.wrapping_add((r + i) * ss + c).cast::<i8>());
+                }
             }
             let d = dst.add(c * ds + r);
             match (lvl, f32_) {
