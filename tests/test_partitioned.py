@@ -7,6 +7,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("sklearn")
 
@@ -23,6 +25,7 @@ from sketchkit.selection import (  # noqa: E402
     split_quotas,
 )
 from sketchkit.selection._base import class_quotas, encode_labels  # noqa: E402
+from sketchkit.selection._dask_select import partition_of, partition_starts  # noqa: E402
 from sketchkit.selection._partitioned import _ArraySource  # noqa: E402
 
 
@@ -102,6 +105,27 @@ def test_route_keys_are_blockwise_and_centred():
         route_keys(X, 65, 7)
     with pytest.raises(ValueError, match="center"):
         route_keys(X, 8, 7, mu[:3])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(0, 7), min_size=1, max_size=300),
+    st.integers(_native.partition_defaults()["min_partition_rows"], 60),
+)
+def test_partition_starts_give_back_every_rows_partition(keys, max_rows):
+    # The Dask path ships only where partitions start and lets each block find its
+    # rows' partitions: that must be the core's plan, ties of equal keys included.
+    keys = np.asarray(keys, dtype=np.uint64)
+    part, n_parts = _native.plan_partitions(keys, 3, max_rows)
+    part = np.asarray(part)
+    members = [np.flatnonzero(part == p) for p in range(n_parts)]
+    start_keys, start_rows = partition_starts(keys, members)
+    rows = np.arange(keys.shape[0], dtype=np.int64)
+    np.testing.assert_array_equal(partition_of(keys, rows, start_keys, start_rows), part)
+    # Any block of rows on its own gives the same.
+    cut = keys.shape[0] // 3
+    got = partition_of(keys[cut:], rows[cut:], start_keys, start_rows)
+    np.testing.assert_array_equal(got, part[cut:])
 
 
 def test_partitions_are_bounded_and_neighbours_land_together():

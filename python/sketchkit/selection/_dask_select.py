@@ -1,11 +1,14 @@
 """Partitioned selection on Dask collections (see :class:`PartitionedSelector`).
 
 Routing is a ``map_blocks`` (a key per row, computed by the core on each block
-alone); the keys and labels come back to the client (``O(n)`` small integers), which
-plans the partitions and splits the quotas; then one task per block splits its rows
-by partition and one task per partition gathers its pieces (in block order, so in
-ascending row order) and selects. The result equals the local partitioned selection
-bit for bit.
+alone), kept where it was computed (``persist``); the keys and labels come back to
+the client (``O(n)`` small integers), which plans the partitions and splits the
+quotas. Partitions are contiguous ranges of the (key, row) order, so the graph carries
+only where each one starts (a key and a row per partition): one task per block
+finds its rows' partitions from its own keys and splits the rows, and one task per
+partition gathers its pieces (in block order, so in ascending row order) with its
+rows' class codes (the graph's only per-row payload, in the narrowest unsigned type)
+and selects. The result equals the local partitioned selection bit for bit.
 """
 
 from __future__ import annotations
@@ -26,8 +29,42 @@ def _route_block(block: Any, bits: int, seed: int, center: Any) -> np.ndarray:
     return _native.route_keys(_block_rows(block), bits, seed, center)
 
 
-def _split_block(block: Any, part: np.ndarray) -> dict[int, Any]:
+def partition_of(
+    keys: np.ndarray, rows: np.ndarray, start_keys: np.ndarray, start_rows: np.ndarray
+) -> np.ndarray:
+    """Partition of each row, given where partitions 1, 2, ... start in (key, row) order.
+
+    Partition ``p`` holds the rows from ``(start_keys[p-1], start_rows[p-1])`` (inclusive)
+    to the next start, so a row's partition is the number of starts at or before its
+    ``(key, row)``: those with a smaller key, plus those with its key and a row not
+    after its own.
+    """
+    part = np.searchsorted(start_keys, keys, side="left")
+    for kv in np.unique(start_keys):
+        lo = int(np.searchsorted(start_keys, kv, side="left"))
+        hi = int(np.searchsorted(start_keys, kv, side="right"))
+        at = np.flatnonzero(keys == kv)
+        part[at] = lo + np.searchsorted(start_rows[lo:hi], rows[at], side="right")
+    return part
+
+
+def partition_starts(keys: np.ndarray, members: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Where partitions 1, 2, ... start in (key, row) order: (keys, rows).
+
+    Partitions are contiguous ranges of that order, so each one starts at its smallest
+    key and, among its rows of that key, the smallest row (``members[p]`` lists
+    partition ``p``'s rows in ascending order, so ``argmin`` finds it).
+    """
+    firsts = np.array([m[np.argmin(keys[m])] for m in members[1:]], dtype=np.int64)
+    return keys[firsts], firsts
+
+
+def _split_block(
+    block: Any, keys: np.ndarray, row0: int, start_keys: np.ndarray, start_rows: np.ndarray
+) -> dict[int, Any]:
     """The rows of a block per partition (ascending rows within each)."""
+    rows = np.arange(row0, row0 + keys.shape[0], dtype=np.int64)
+    part = partition_of(keys, rows, start_keys, start_rows)
     order = np.argsort(part, kind="stable")
     ps = part[order]
     cuts = np.flatnonzero(np.diff(ps)) + 1
@@ -103,26 +140,31 @@ def dask_fit(sel: Any, X: Any, y: Any, label: Any, resample: bool = False) -> An
 
     center = sel._center(n, seed, take)
     c = None if center is None else [float(v) for v in center]
-    keys = Xa.map_blocks(
+    keys_da = Xa.map_blocks(
         _route_block, bits, seed, c, drop_axis=1, dtype=np.uint64, meta=np.empty(0, np.uint64)
-    ).compute()
+    ).persist()
     # Results gathered from workers may be unaligned: an aligned copy.
-    keys = np.require(keys, np.uint64, ["C", "A"])
+    keys = np.require(keys_da.compute(), np.uint64, ["C", "A"])
     part, n_parts, members, counts, shares = sel._plan(keys, codes, n_classes, reduction)
+    start_keys, start_rows = partition_starts(keys, members)
+    narrow = np.uint8 if n_classes <= 1 << 8 else np.uint16 if n_classes <= 1 << 16 else np.uint32
     blocks = Xa.to_delayed().ravel()
+    key_blocks = keys_da.to_delayed().ravel()
     starts = np.concatenate([[0], np.cumsum(Xa.chunks[0])]).astype(np.int64)
     touching: list[list[Any]] = [[] for _ in range(n_parts)]
     for b, blk in enumerate(blocks):
         pb = part[starts[b] : starts[b + 1]]
         if pb.shape[0] == 0:
             continue
-        split = dask.delayed(_split_block, pure=True)(blk, pb)
+        split = dask.delayed(_split_block, pure=True)(
+            blk, key_blocks[b], int(starts[b]), start_keys, start_rows
+        )
         for p in np.unique(pb):
             touching[int(p)].append(dask.delayed(_piece, pure=True)(split, int(p)))
     tasks = [
         dask.delayed(_select_task, pure=True)(
             params,
-            codes[members[p]],
+            codes[members[p]].astype(narrow),
             n_classes,
             None if shares is None else shares[p],
             *touching[p],
