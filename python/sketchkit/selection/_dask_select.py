@@ -1,11 +1,12 @@
 """Partitioned selection on Dask collections (see :class:`PartitionedSelector`).
 
 Routing is a ``map_blocks`` (a key per row, computed by the core on each block
-alone), kept where it was computed (``persist``); the keys and labels come back to
-the client (``O(n)`` small integers), which plans the partitions and splits the
-quotas. Partitions are contiguous ranges of the (key, row) order, so the graph carries
-only where each one starts (a key and a row per partition): one task per block
-finds its rows' partitions from its own keys and splits the rows, and one task per
+alone); the keys and labels come back to the client (``O(n)`` small integers), which
+plans the partitions and splits the quotas. Partitions are contiguous ranges of the
+(key, row) order, so the graph carries only where each one starts (a key and a row
+per partition): one task per block routes its rows again (the keys are a pure
+function of the row, cheaper to recompute than to hold or ship), finds their
+partitions and splits the rows, and one task per
 partition gathers its pieces (in block order, so in ascending row order) with its
 rows' class codes (the graph's only per-row payload, in the narrowest unsigned type)
 and selects. The result equals the local partitioned selection bit for bit.
@@ -60,9 +61,14 @@ def partition_starts(keys: np.ndarray, members: list[np.ndarray]) -> tuple[np.nd
 
 
 def _split_block(
-    block: Any, keys: np.ndarray, row0: int, start_keys: np.ndarray, start_rows: np.ndarray
+    block: Any,
+    route: tuple[int, int, Any],
+    row0: int,
+    start_keys: np.ndarray,
+    start_rows: np.ndarray,
 ) -> dict[int, Any]:
     """The rows of a block per partition (ascending rows within each)."""
+    keys = _route_block(block, *route)
     rows = np.arange(row0, row0 + keys.shape[0], dtype=np.int64)
     part = partition_of(keys, rows, start_keys, start_rows)
     order = np.argsort(part, kind="stable")
@@ -140,16 +146,15 @@ def dask_fit(sel: Any, X: Any, y: Any, label: Any, resample: bool = False) -> An
 
     center = sel._center(n, seed, take)
     c = None if center is None else [float(v) for v in center]
-    keys_da = Xa.map_blocks(
+    keys = Xa.map_blocks(
         _route_block, bits, seed, c, drop_axis=1, dtype=np.uint64, meta=np.empty(0, np.uint64)
-    ).persist()
+    ).compute()
     # Results gathered from workers may be unaligned: an aligned copy.
-    keys = np.require(keys_da.compute(), np.uint64, ["C", "A"])
+    keys = np.require(keys, np.uint64, ["C", "A"])
     part, n_parts, members, counts, shares = sel._plan(keys, codes, n_classes, reduction)
     start_keys, start_rows = partition_starts(keys, members)
     narrow = np.uint8 if n_classes <= 1 << 8 else np.uint16 if n_classes <= 1 << 16 else np.uint32
     blocks = Xa.to_delayed().ravel()
-    key_blocks = keys_da.to_delayed().ravel()
     starts = np.concatenate([[0], np.cumsum(Xa.chunks[0])]).astype(np.int64)
     touching: list[list[Any]] = [[] for _ in range(n_parts)]
     for b, blk in enumerate(blocks):
@@ -157,7 +162,7 @@ def dask_fit(sel: Any, X: Any, y: Any, label: Any, resample: bool = False) -> An
         if pb.shape[0] == 0:
             continue
         split = dask.delayed(_split_block, pure=True)(
-            blk, key_blocks[b], int(starts[b]), start_keys, start_rows
+            blk, (bits, seed, c), int(starts[b]), start_keys, start_rows
         )
         for p in np.unique(pb):
             touching[int(p)].append(dask.delayed(_piece, pure=True)(split, int(p)))
