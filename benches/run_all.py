@@ -136,8 +136,8 @@ def check_coverage() -> None:
 
 
 def command(bench: Bench, quick: bool, out_dir: pathlib.Path, tmp: str) -> list[str]:
-    args = [a.replace("{tmp}", tmp) for a in bench.args]
-    args += ["--quick", *bench.quick_args] if quick else list(bench.full_args)
+    args = [*bench.args, *(["--quick", *bench.quick_args] if quick else bench.full_args)]
+    args = [a.replace("{tmp}", tmp) for a in args]
     return [
         sys.executable,
         str(BENCHES / bench.script),

@@ -59,6 +59,14 @@ def test_commands(run_all, tmp_path):
     selection = next(b for b in run_all.SUITE if b.name == "selection")
     full = run_all.command(selection, quick=False, out_dir=tmp_path, tmp="/scratch")
     assert "--quick" not in full and list(selection.full_args) == full[2:-2]
+    # The scratch directory replaces its placeholder in every kind of argument (a quick
+    # run's figures once went to a directory named "{tmp}").
+    for b in run_all.SUITE:
+        for quick in (True, False):
+            cmd = run_all.command(b, quick=quick, out_dir=tmp_path, tmp="/scratch")
+            assert not any("{tmp}" in a for a in cmd), (b.name, quick, cmd)
+    quick_sel = run_all.command(selection, quick=True, out_dir=tmp_path, tmp="/scratch")
+    assert quick_sel[quick_sel.index("--figures") + 1] == "/scratch"
 
 
 def test_refusals(run_all, tmp_path, capsys):
