@@ -37,16 +37,21 @@ def partition_of(
 
     Partition ``p`` holds the rows from ``(start_keys[p-1], start_rows[p-1])`` (inclusive)
     to the next start, so a row's partition is the number of starts at or before its
-    ``(key, row)``: those with a smaller key, plus those with its key and a row not
-    after its own.
+    ``(key, row)``. Each pair is compared as one integer, the key's rank among the
+    distinct start keys times a stride above every row, plus one more than the row
+    when the key is a start key (zero otherwise, so a key between two start keys sorts
+    before every start of the larger one): one binary search per row, whatever the
+    number of partitions.
     """
-    part = np.searchsorted(start_keys, keys, side="left")
-    for kv in np.unique(start_keys):
-        lo = int(np.searchsorted(start_keys, kv, side="left"))
-        hi = int(np.searchsorted(start_keys, kv, side="right"))
-        at = np.flatnonzero(keys == kv)
-        part[at] = lo + np.searchsorted(start_rows[lo:hi], rows[at], side="right")
-    return part
+    distinct = np.unique(start_keys)
+    if distinct.shape[0] == 0:
+        return np.zeros(keys.shape[0], dtype=np.intp)
+    stride = int(max(rows.max(initial=0), start_rows.max(initial=0))) + 2
+    rank = np.searchsorted(distinct, keys, side="left")
+    is_start = distinct[np.minimum(rank, distinct.shape[0] - 1)] == keys
+    at = rank.astype(np.int64) * stride + np.where(is_start, rows.astype(np.int64) + 1, 0)
+    starts = np.searchsorted(distinct, start_keys).astype(np.int64) * stride + start_rows + 1
+    return np.searchsorted(starts, at, side="right")
 
 
 def partition_starts(keys: np.ndarray, members: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -153,7 +158,7 @@ def dask_fit(sel: Any, X: Any, y: Any, label: Any, resample: bool = False) -> An
     keys = np.require(keys, np.uint64, ["C", "A"])
     part, n_parts, members, counts, shares = sel._plan(keys, codes, n_classes, reduction)
     start_keys, start_rows = partition_starts(keys, members)
-    narrow = np.uint8 if n_classes <= 1 << 8 else np.uint16 if n_classes <= 1 << 16 else np.uint32
+    narrow = np.min_scalar_type(max(n_classes - 1, 0))  # the codes' narrowest uint
     blocks = Xa.to_delayed().ravel()
     starts = np.concatenate([[0], np.cumsum(Xa.chunks[0])]).astype(np.int64)
     touching: list[list[Any]] = [[] for _ in range(n_parts)]
