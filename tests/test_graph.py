@@ -56,7 +56,16 @@ def fastrp_reference(A, dim, weights, beta, s, seed, weighted=True, F=None, p=0)
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize(
-    "weights,beta,s", [((0.0, 1.0, 1.0), 0.0, 0.0), ((1.0, 0.5), -0.5, 0.7), ((2.0,), 0.8, 1.0)]
+    "weights,beta,s",
+    [
+        ((0.0, 1.0, 1.0), 0.0, 0.0),
+        ((1.0, 0.5), -0.5, 0.7),
+        ((2.0,), 0.8, 1.0),
+        # zero weights first, in the middle and last (the running sum is kept lazily)
+        ((0.5, 0.0, 1.0, 0.0), 0.0, 0.3),
+        ((0.0, 0.0, 2.0, 1.0), 0.5, 0.0),
+        ((0.0, 0.0), 0.0, 0.0),
+    ],
 )
 def test_matches_dense_reference(dtype, weights, beta, s):
     A = random_graph(60, seed=1, dtype=dtype)

@@ -129,6 +129,77 @@ pub(crate) fn try_vec<T: Clone>(len: usize, v: T, what: &str) -> Result<Vec<T>> 
     Ok(out)
 }
 
+/// Element types for which all-zero bytes are the value zero.
+///
+/// # Safety
+/// An implementor must be valid, and equal to its zero, when all its bytes are zero.
+pub(crate) unsafe trait Zeroed: Copy {}
+
+// SAFETY: all-zero bytes are +0.0 for IEEE floats and 0 for integers.
+unsafe impl Zeroed for f32 {}
+// SAFETY: as above.
+unsafe impl Zeroed for f64 {}
+// SAFETY: as above.
+unsafe impl Zeroed for u8 {}
+// SAFETY: as above.
+unsafe impl Zeroed for u32 {}
+// SAFETY: as above.
+unsafe impl Zeroed for u64 {}
+// SAFETY: as above.
+unsafe impl Zeroed for usize {}
+
+/// `len` zeros, or an allocation error naming `what`: like [`try_vec`], but the
+/// memory comes zeroed from the allocator, so a large buffer is not written here
+/// (fresh pages are zeroed by the kernel when the threads that fill the buffer first
+/// touch them), and on Linux a large buffer is backed by transparent huge pages
+/// where the system allows it (as NumPy does for its arrays).
+pub(crate) fn try_zeros<T: Zeroed>(len: usize, what: &str) -> Result<Vec<T>> {
+    let err = || {
+        SketchError::Alloc(format!(
+            "{what} ({len} elements of {} bytes)",
+            std::mem::size_of::<T>()
+        ))
+    };
+    let layout = std::alloc::Layout::array::<T>(len).map_err(|_| err())?;
+    if layout.size() == 0 {
+        return Ok(Vec::new());
+    }
+    // SAFETY: `layout` has a non-zero size (checked above).
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<T>();
+    if ptr.is_null() {
+        return Err(err());
+    }
+    advise_huge_pages(ptr.cast::<u8>(), layout.size());
+    // SAFETY: `ptr` comes from the global allocator with the layout of `[T; len]`,
+    // which is the layout a `Vec<T>` of capacity `len` frees with; its `len`
+    // elements are initialized, all bytes zero being a valid `T` (`Zeroed`).
+    Ok(unsafe { Vec::from_raw_parts(ptr, len, len) })
+}
+
+/// Buffers from this size up are advised to use transparent huge pages.
+const HUGE_PAGE_MIN: usize = 4 << 20;
+
+#[cfg(target_os = "linux")]
+fn advise_huge_pages(ptr: *mut u8, size: usize) {
+    if size < HUGE_PAGE_MIN {
+        return;
+    }
+    const PAGE: usize = 4096;
+    let start = (ptr as usize).next_multiple_of(PAGE);
+    let end = (ptr as usize + size) / PAGE * PAGE;
+    if end > start {
+        // SAFETY: `[start, end)` is page-aligned and lies inside one live allocation
+        // of ours; MADV_HUGEPAGE is advice only: it changes neither the contents nor
+        // the validity of the range (an error leaves ordinary pages in place).
+        unsafe {
+            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise_huge_pages(_ptr: *mut u8, _size: usize) {}
+
 /// `a * b` or an overflow error naming `arg` (`what` describes the product).
 pub(crate) fn checked_mul(a: usize, b: usize, arg: &'static str, what: &str) -> Result<usize> {
     a.checked_mul(b)

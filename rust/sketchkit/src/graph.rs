@@ -25,7 +25,7 @@
 //! (one cache line per node): `c` cancels in the normalization, up to rounding.
 
 use crate::backend::ENTRY_SIGN;
-use crate::error::{checked_mul, try_vec, Result, SketchError};
+use crate::error::{checked_mul, try_vec, try_zeros, Result, SketchError};
 use crate::sketch::{Family, LinearSketch, Sketch};
 use crate::view::{CsrRef, MatMut, MatRef, SparseIndex};
 
@@ -190,8 +190,12 @@ impl FastRp {
                 None
             }
         };
-        // E_1 into `prev`, and `out = s · normalize(R) + w_1 · E_1`.
-        let (mut out, mut prev) = match features {
+        let last = rest.is_empty();
+        // The running sum `Σ w_i E_i` (plus `s · normalize(R)`) is `out + pending · prev`
+        // (`out` absent: zeros): a step adds the previous step's term as it writes its
+        // own rows, and the last step writes the sum into a free buffer, so the
+        // default weights need two n × dim buffers instead of four.
+        let (mut out, mut prev, mut spare) = match features {
             // Without node features, R = c · B with B's entries in {-1, 0, 1}: the
             // first step reads B as sign bits (a cache line per node instead of a
             // row of floats) and drops the constant c, which the normalization removes.
@@ -210,10 +214,10 @@ impl FastRp {
                     false => None,
                 };
                 crate::parallel::install(|| -> Result<_> {
-                    let mut out = try_vec(len, 0.0f32, "the embedding")?;
-                    let mut prev = try_vec(len, 0.0f32, "a propagation buffer")?;
+                    let mut out = None;
                     if s != 0.0 {
-                        out.par_chunks_mut(ROW_BLOCK * k)
+                        let mut o: Vec<f32> = try_zeros(len, "the embedding")?;
+                        o.par_chunks_mut(ROW_BLOCK * k)
                             .enumerate()
                             .for_each(|(b, o)| {
                                 for (ri, orow) in o.chunks_mut(k).enumerate() {
@@ -224,58 +228,86 @@ impl FastRp {
                                     }
                                 }
                             });
+                        out = Some(o);
                     }
                     let scales = scales.as_deref();
-                    step(k, &mut prev, w1, &mut out, |i, row| {
+                    let mut e1 = try_zeros(len, "a propagation buffer")?;
+                    let out = step(k, &[], 0.0, w1, &mut e1, out, last, |i, row| {
                         crate::dispatch!(signs.gather(adj, self.weighted, scales, i, row))
-                    });
-                    Ok((out, prev))
+                    })?;
+                    Ok((out, e1, None))
                 })??
             }
             Some(_) => {
-                let mut prev = self.initial_vectors(n, features)?;
+                let mut r = self.initial_vectors(n, features)?;
                 crate::parallel::install(|| -> Result<_> {
-                    let mut out = try_vec(len, 0.0f32, "the embedding")?;
-                    let mut cur = try_vec(len, 0.0f32, "a propagation buffer")?;
-                    // out = s · normalize(R); prev = deg^β · R.
-                    out.par_chunks_mut(ROW_BLOCK * k)
-                        .zip(prev.par_chunks_mut(ROW_BLOCK * k))
-                        .enumerate()
-                        .for_each(|(b, (o, p))| {
-                            for (ri, (orow, prow)) in
-                                o.chunks_mut(k).zip(p.chunks_mut(k)).enumerate()
-                            {
-                                if s != 0.0 {
-                                    let inv = inv_norm(prow);
-                                    for (ov, &rv) in orow.iter_mut().zip(prow.iter()) {
-                                        *ov = s * (rv * inv);
-                                    }
-                                }
-                                if let Some(scale) = degree_scale(b * ROW_BLOCK + ri) {
-                                    for pv in prow.iter_mut() {
-                                        *pv *= scale;
-                                    }
+                    let mut out = None;
+                    if s != 0.0 {
+                        out = Some(try_zeros(len, "the embedding")?);
+                    }
+                    // out = s · normalize(R); r = deg^β · R.
+                    let o_chunks = out
+                        .as_deref_mut()
+                        .map(|o: &mut [f32]| o.par_chunks_mut(ROW_BLOCK * k));
+                    let scale_rows = |b: usize, p: &mut [f32], o: Option<&mut [f32]>| {
+                        let mut o = o;
+                        for (ri, prow) in p.chunks_mut(k).enumerate() {
+                            if let Some(o) = o.as_deref_mut() {
+                                let inv = inv_norm(prow);
+                                let orow = &mut o[ri * k..(ri + 1) * k];
+                                for (ov, &rv) in orow.iter_mut().zip(prow.iter()) {
+                                    *ov = s * (rv * inv);
                                 }
                             }
-                        });
-                    let r = &prev;
-                    step(k, &mut cur, w1, &mut out, |i, row| {
-                        crate::dispatch!(gather(adj, self.weighted, i, r, k, row))
-                    });
-                    Ok((out, cur))
+                            if let Some(scale) = degree_scale(b * ROW_BLOCK + ri) {
+                                for pv in prow.iter_mut() {
+                                    *pv *= scale;
+                                }
+                            }
+                        }
+                    };
+                    match o_chunks {
+                        Some(oc) => r
+                            .par_chunks_mut(ROW_BLOCK * k)
+                            .zip(oc)
+                            .enumerate()
+                            .for_each(|(b, (p, o))| scale_rows(b, p, Some(o))),
+                        None => r
+                            .par_chunks_mut(ROW_BLOCK * k)
+                            .enumerate()
+                            .for_each(|(b, p)| scale_rows(b, p, None)),
+                    }
+                    let mut e1 = try_zeros(len, "a propagation buffer")?;
+                    let rr = &r;
+                    let out = step(k, &[], 0.0, w1, &mut e1, out, last, |i, row| {
+                        crate::dispatch!(gather(adj, self.weighted, i, rr, k, row))
+                    })?;
+                    Ok((out, e1, Some(r)))
                 })??
             }
         };
+        let mut pending = w1;
         crate::parallel::install(|| -> Result<_> {
-            let mut cur = try_vec(len, 0.0f32, "a propagation buffer")?;
-            for &w in rest {
+            for (t, &w) in rest.iter().enumerate() {
+                let last = t + 1 == rest.len();
+                let mut cur = match spare.take() {
+                    Some(c) => c,
+                    None => try_zeros(len, "a propagation buffer")?,
+                };
                 let p = &prev;
-                step(k, &mut cur, w as f32, &mut out, |i, row| {
+                out = step(k, p, pending, w as f32, &mut cur, out, last, |i, row| {
                     crate::dispatch!(gather(adj, self.weighted, i, p, k, row))
-                });
-                std::mem::swap(&mut prev, &mut cur);
+                })?;
+                if last {
+                    break;
+                }
+                spare = Some(std::mem::replace(&mut prev, cur));
+                pending = w as f32;
             }
-            Ok(out)
+            match out {
+                Some(o) => Ok(o),
+                None => try_zeros(len, "the embedding"),
+            }
         })?
     }
 
@@ -290,7 +322,7 @@ impl FastRp {
         };
         let kr = k - p;
         let len = checked_mul(n, k, "embedding_dim", "n * embedding_dim")?;
-        let mut r = try_vec(len, 0.0f32, "the initial vectors")?;
+        let mut r = try_zeros(len, "the initial vectors")?;
         if n == 0 {
             return Ok(r);
         }
@@ -323,7 +355,7 @@ impl FastRp {
                 f.cols(),
                 self.seed ^ 0x9e37_79b9_7f4a_7c15,
             )?;
-            let mut tmp = try_vec(checked_mul(n, p, "n", "n * p")?, 0.0f32, "feature vectors")?;
+            let mut tmp = try_zeros(checked_mul(n, p, "n", "n * p")?, "feature vectors")?;
             s_p.project(f, MatMut::from_row_major(&mut tmp, n, p)?)
                 .map_err(|e| e.for_input("features"))?;
             copy_columns(&tmp, p, &mut r, k, kr);
@@ -434,22 +466,35 @@ const PREFETCH_AHEAD: usize = 4;
 /// columns: 12 to 20 are alike; none is ≈ 25 % slower on one thread).
 const ROW_PREFETCH_AHEAD: usize = 16;
 
-/// One FastRP step: `cur = normalize(A · prev)` and `out += w · cur`, where
-/// `row(i, r)` writes row `i` of `A · prev` into `r`.
+/// One FastRP step, `E_i = normalize(A · E_{i-1})` with `row(i, r)` writing row `i`
+/// of `A · E_{i-1}` into `r`, and the running sum `out + pending · prev + w · E_i`
+/// (`prev` is `E_{i-1}`, the source of the gathers, or empty when `pending` is 0;
+/// `out` absent is zeros). Not the last step: `E_i` goes to `buf`, and `out` gains
+/// the `pending` term (made when needed). The last step: `E_i` is not kept, and the
+/// sum goes into `out`, or into `buf` (overwritten) when there is none. The sum's
+/// terms are added in step order, so every element is the same as with a sum kept
+/// up to date at every step.
+#[allow(clippy::too_many_arguments)]
 fn step(
     k: usize,
-    cur: &mut [f32],
+    prev: &[f32],
+    pending: f32,
     w: f32,
-    out: &mut [f32],
+    buf: &mut Vec<f32>,
+    out: Option<Vec<f32>>,
+    last: bool,
     row: impl Fn(usize, &mut [f32]) + Sync,
-) {
+) -> Result<Option<Vec<f32>>> {
     if k == 0 {
-        return;
+        return Ok(out);
     }
-    cur.par_chunks_mut(ROW_BLOCK * k)
-        .zip(out.par_chunks_mut(ROW_BLOCK * k))
-        .enumerate()
-        .for_each(|(b, (c, o))| {
+    let pending_rows = |b: usize| (pending != 0.0).then(|| &prev[b * ROW_BLOCK * k..]);
+    if !last {
+        let mut out = match (out, pending != 0.0) {
+            (None, true) => Some(try_zeros(buf.len(), "the embedding")?),
+            (out, _) => out,
+        };
+        let normalize = |b: usize, c: &mut [f32], o: Option<&mut [f32]>| {
             crate::dispatch!({
                 for (ri, crow) in c.chunks_mut(k).enumerate() {
                     row(b * ROW_BLOCK + ri, crow);
@@ -458,13 +503,56 @@ fn step(
                         *v *= inv;
                     }
                 }
-                if w != 0.0 {
-                    for (ov, &cv) in o.iter_mut().zip(c.iter()) {
-                        *ov += w * cv;
+                if let (Some(o), Some(p)) = (o, pending_rows(b)) {
+                    for (ov, &pv) in o.iter_mut().zip(p) {
+                        *ov += pending * pv;
+                    }
+                }
+            })
+        };
+        match out.as_deref_mut() {
+            Some(o) => buf
+                .par_chunks_mut(ROW_BLOCK * k)
+                .zip(o.par_chunks_mut(ROW_BLOCK * k))
+                .enumerate()
+                .for_each(|(b, (c, o))| normalize(b, c, Some(o))),
+            None => buf
+                .par_chunks_mut(ROW_BLOCK * k)
+                .enumerate()
+                .for_each(|(b, c)| normalize(b, c, None)),
+        }
+        return Ok(out);
+    }
+    let fresh = out.is_none();
+    let mut sum = match out {
+        Some(o) => o,
+        None => std::mem::take(buf),
+    };
+    sum.par_chunks_mut(ROW_BLOCK * k)
+        .enumerate()
+        .for_each(|(b, o)| {
+            let mut e = vec![0.0f32; if w != 0.0 { k } else { 0 }];
+            crate::dispatch!({
+                for (ri, orow) in o.chunks_mut(k).enumerate() {
+                    if fresh {
+                        orow.fill(0.0);
+                    }
+                    if let Some(p) = pending_rows(b) {
+                        for (ov, &pv) in orow.iter_mut().zip(&p[ri * k..(ri + 1) * k]) {
+                            *ov += pending * pv;
+                        }
+                    }
+                    if w != 0.0 {
+                        row(b * ROW_BLOCK + ri, &mut e);
+                        let inv = inv_norm(&e);
+                        for (ov, &ev) in orow.iter_mut().zip(&e) {
+                            *ov += w * (ev * inv);
+                        }
                     }
                 }
             })
         });
+    Ok(Some(sum))
 }
 
 /// The sign matrix `B` of FastRP's random vectors (`R = c · B`, entries of `B` in
@@ -504,7 +592,7 @@ impl SignRows {
         let dim = p.embedding_dim;
         let stride = (2 * dim.div_ceil(8)).div_ceil(64) * 64;
         let total = checked_mul(n, stride, "embedding_dim", "n * embedding_dim")?;
-        let mut bytes = try_vec(total + 64, 0u8, "the random vectors")?;
+        let mut bytes = try_zeros::<u8>(total + 64, "the random vectors")?;
         let start = bytes.as_ptr().align_offset(64).min(64);
         if n == 0 {
             return Ok(SignRows {
@@ -651,7 +739,7 @@ pub fn propagate<T: Real, I: SparseIndex>(
     }
     let (n, k) = (adj.rows, x.cols());
     // A contiguous copy of X (row gathers want contiguous rows at a fixed stride).
-    let mut xs = try_vec(checked_mul(x.rows(), k, "X", "X size")?, 0.0f32, "X")?;
+    let mut xs = try_zeros(checked_mul(x.rows(), k, "X", "X size")?, "X")?;
     for (r, dst) in xs.chunks_exact_mut(k.max(1)).enumerate().take(x.rows()) {
         match x.row_slice(r) {
             Some(src) => dst.copy_from_slice(src),
@@ -667,7 +755,7 @@ pub fn propagate<T: Real, I: SparseIndex>(
     }
     let len = checked_mul(n, k, "X", "n * k")?;
     crate::parallel::install(|| {
-        let mut out = try_vec(len, 0.0f32, "the propagated features")?;
+        let mut out = try_zeros(len, "the propagated features")?;
         if k == 0 {
             return Ok(out);
         }
