@@ -125,12 +125,10 @@ pub fn search_u8(
                 let nq = ib.len() / k;
                 let qs = &queries[q0 * d..(q0 + nq) * d];
                 let mut tops: Vec<TopK<i32>> = (0..nq).map(|_| TopK::new(k)).collect();
-                // Codes two at a time against queries four at a time: each code row
-                // is widened once per group and each query chunk loaded once per pair.
-                // A short group repeats its last query and a lone last code is paired
-                // with itself; the repeats' scores are dropped. A chunk of codes stays
-                // in L1 while every group of queries passes over it, so the codes are
-                // read from memory once per block of queries.
+                // A chunk of codes, widened to i16 once, stays in L1 while every group
+                // of four queries passes over it, so the codes are read from memory
+                // once per block of queries. A short group repeats its last query and
+                // a short last chunk its last code; the repeats' scores are dropped.
                 let query = |j: usize| &qs[j.min(nq - 1) * d..(j.min(nq - 1) + 1) * d];
                 // A code scores for query `q` only above `floor[q]`: the worst of a
                 // full top-k (an equal score never displaces an earlier index).
