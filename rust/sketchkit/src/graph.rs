@@ -194,7 +194,7 @@ impl FastRp {
         // The running sum `Σ w_i E_i` (plus `s · normalize(R)`) is `out + pending · prev`
         // (`out` absent: zeros): a step adds the previous step's term as it writes its
         // own rows, and the last step writes the sum into a free buffer, so the
-        // default weights need two n × dim buffers instead of four.
+        // default weights need two n × dim buffers instead of three.
         let (mut out, mut prev, mut spare) = match features {
             // Without node features, R = c · B with B's entries in {-1, 0, 1}: the
             // first step reads B as sign bits (a cache line per node instead of a
