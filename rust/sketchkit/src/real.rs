@@ -36,6 +36,11 @@ pub trait Real:
     /// `self` with its sign flipped when `neg` is 1 (and unchanged when 0): exactly
     /// `-self`, computed by a bit XOR so that kernels never branch on a sign.
     fn neg_if(self, neg: u32) -> Self;
+    /// Bits of the type (32 or 64).
+    const BITS: u32;
+    /// A key whose unsigned order is IEEE 754's total order of the values (`-0`
+    /// before `+0`); only the low [`Real::BITS`] bits are used.
+    fn order_key(self) -> u64;
 }
 
 macro_rules! impl_real {
@@ -63,6 +68,15 @@ macro_rules! impl_real {
             #[inline(always)]
             fn neg_if(self, neg: u32) -> Self {
                 <$t>::from_bits(self.to_bits() ^ (<$b>::from(neg) << (<$b>::BITS - 1)))
+            }
+            const BITS: u32 = <$b>::BITS;
+            #[inline(always)]
+            fn order_key(self) -> u64 {
+                let b = self.to_bits();
+                let sign = <$b>::MAX ^ (<$b>::MAX >> 1);
+                // negative: all bits flipped (larger magnitude first); otherwise the
+                // sign bit set (after every negative)
+                (if b & sign != 0 { !b } else { b | sign }) as u64
             }
         }
     };
