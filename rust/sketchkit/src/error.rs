@@ -138,15 +138,7 @@ pub(crate) unsafe trait Zeroed: Copy {}
 // SAFETY: all-zero bytes are +0.0 for IEEE floats and 0 for integers.
 unsafe impl Zeroed for f32 {}
 // SAFETY: as above.
-unsafe impl Zeroed for f64 {}
-// SAFETY: as above.
 unsafe impl Zeroed for u8 {}
-// SAFETY: as above.
-unsafe impl Zeroed for u32 {}
-// SAFETY: as above.
-unsafe impl Zeroed for u64 {}
-// SAFETY: as above.
-unsafe impl Zeroed for usize {}
 
 /// `len` zeros, or an allocation error naming `what`: like [`try_vec`], but the
 /// memory comes zeroed from the allocator, so a large buffer is not written here

@@ -246,11 +246,7 @@ impl FastRp {
                         out = Some(try_zeros(len, "the embedding")?);
                     }
                     // out = s · normalize(R); r = deg^β · R.
-                    let o_chunks = out
-                        .as_deref_mut()
-                        .map(|o: &mut [f32]| o.par_chunks_mut(ROW_BLOCK * k));
-                    let scale_rows = |b: usize, p: &mut [f32], o: Option<&mut [f32]>| {
-                        let mut o = o;
+                    for_row_blocks(k, &mut r, out.as_deref_mut(), |b, p, mut o| {
                         for (ri, prow) in p.chunks_mut(k).enumerate() {
                             if let Some(o) = o.as_deref_mut() {
                                 let inv = inv_norm(prow);
@@ -265,18 +261,7 @@ impl FastRp {
                                 }
                             }
                         }
-                    };
-                    match o_chunks {
-                        Some(oc) => r
-                            .par_chunks_mut(ROW_BLOCK * k)
-                            .zip(oc)
-                            .enumerate()
-                            .for_each(|(b, (p, o))| scale_rows(b, p, Some(o))),
-                        None => r
-                            .par_chunks_mut(ROW_BLOCK * k)
-                            .enumerate()
-                            .for_each(|(b, p)| scale_rows(b, p, None)),
-                    }
+                    });
                     let mut e1 = try_zeros(len, "a propagation buffer")?;
                     let rr = &r;
                     let out = step(k, &[], 0.0, w1, &mut e1, out, last, |i, row| {
@@ -466,6 +451,28 @@ const PREFETCH_AHEAD: usize = 4;
 /// columns: 12 to 20 are alike; none is ≈ 25 % slower on one thread).
 const ROW_PREFETCH_AHEAD: usize = 16;
 
+/// `f(b, rows, out_rows)` in parallel for each block `b` of [`ROW_BLOCK`] rows of `buf`
+/// (`k` columns), with the same rows of `out` when there is one.
+fn for_row_blocks(
+    k: usize,
+    buf: &mut [f32],
+    out: Option<&mut [f32]>,
+    f: impl Fn(usize, &mut [f32], Option<&mut [f32]>) + Sync + Send,
+) {
+    let size = ROW_BLOCK * k;
+    match out {
+        Some(o) => buf
+            .par_chunks_mut(size)
+            .zip(o.par_chunks_mut(size))
+            .enumerate()
+            .for_each(|(b, (c, o))| f(b, c, Some(o))),
+        None => buf
+            .par_chunks_mut(size)
+            .enumerate()
+            .for_each(|(b, c)| f(b, c, None)),
+    }
+}
+
 /// One FastRP step, `E_i = normalize(A · E_{i-1})` with `row(i, r)` writing row `i`
 /// of `A · E_{i-1}` into `r`, and the running sum `out + pending · prev + w · E_i`
 /// (`prev` is `E_{i-1}`, the source of the gathers, or empty when `pending` is 0;
@@ -510,17 +517,7 @@ fn step(
                 }
             })
         };
-        match out.as_deref_mut() {
-            Some(o) => buf
-                .par_chunks_mut(ROW_BLOCK * k)
-                .zip(o.par_chunks_mut(ROW_BLOCK * k))
-                .enumerate()
-                .for_each(|(b, (c, o))| normalize(b, c, Some(o))),
-            None => buf
-                .par_chunks_mut(ROW_BLOCK * k)
-                .enumerate()
-                .for_each(|(b, c)| normalize(b, c, None)),
-        }
+        for_row_blocks(k, buf, out.as_deref_mut(), normalize);
         return Ok(out);
     }
     let fresh = out.is_none();

@@ -149,12 +149,12 @@ pub fn search_u8(
                     // the next chunk's codes into L2 while this one is scored, a few
                     // lines per query group
                     let next = &codes[(c1 * d).min(codes.len())..(c1 + CODE_CHUNK).min(n) * d];
-                    let groups = nq.div_ceil(4);
-                    let per_group = next.len().div_ceil(64 * groups) * 64;
+                    let per_group = next.len().div_ceil(64 * nq.div_ceil(4)).max(1) * 64;
                     for g in (0..nq).step_by(4) {
-                        if let Some(part) = next.chunks(per_group.max(64)).nth(g / 4) {
-                            prefetch_lines::<PREFETCH_L2, _>(part);
-                        }
+                        let at = (g / 4 * per_group).min(next.len());
+                        prefetch_lines::<PREFETCH_L2, _>(
+                            &next[at..(at + per_group).min(next.len())],
+                        );
                         let group = [query(g), query(g + 1), query(g + 2), query(g + 3)];
                         dots_chunk(&wide, group, &mut scores);
                         for (r, row) in scores.iter().enumerate().take(c1 - c0) {
