@@ -2,9 +2,7 @@
 
 * The scatter kernel (``S @ A`` for the sparse families, C-ordered ``A``) splits its
   output into strips whose number follows the thread count: with outputs wide enough
-  for several strips it gives the same bits for 1 to 4 threads and every SIMD level;
-  with outputs too narrow for one strip per thread it splits the rows of ``S`` into
-  parts instead, with the same bits, and every value of ``A`` is still checked.
+  for several strips it gives the same bits for 1 to 4 threads and every SIMD level.
 * A child forked from a process that has used the thread pool computes the parent's
   bits (plain ``os.fork``, multiprocessing's ``fork`` context, ``ProcessPoolExecutor``),
   within a timeout.
@@ -82,47 +80,6 @@ def test_scatter_kernel_strips_threads_and_simd_levels(
             assert_array_equal(got, reference, err_msg=f"{family} m={m} {key}")
         # The gather kernel (Fortran-ordered A) sums in the same order.
         assert_array_equal(S @ np.asfortranarray(A), reference)
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("family", SPARSE_FAMILIES)
-def test_scatter_kernel_parts_of_narrow_outputs(family, dtype, restore_threads, restore_simd):
-    # 300 rows of S: up to 4 parts; widths 1 and 7 (one strip), 130 (two strips,
-    # so 3 and 4 threads use 2 parts per strip).
-    k, d = 300, 400
-    S = make(family, k, d, seed=11)
-    dense = S.to_dense(np.float64)
-    for m in (1, 7, 130):
-        A = data((d, m), dtype, seed=m, zeros=0.2)
-        results = {}
-        for level in available_levels():
-            _native.force_simd_level(level)
-            for threads in (1, 2, 3, 4):
-                sk.set_num_threads(threads)
-                results[level, threads] = S @ A
-        _native.force_simd_level(None)
-        reference = results["scalar", 1]
-        assert_close(reference, dense @ A.astype(np.float64), dtype)
-        for key, got in results.items():
-            assert_array_equal(got, reference, err_msg=f"{family} m={m} {key}")
-        assert_array_equal(S @ np.asfortranarray(A), reference)
-    # A non-finite value in a row of A that meets no entry of S, or entries of the
-    # last part only, is reported whatever the parts (few entries per column, so that
-    # such rows exist).
-    few = {"very_sparse": {"density": 0.004}, "sparse_sign": {"nnz": 2}}.get(family, {})
-    S = make(family, k, d, seed=11, **few)
-    dense = S.to_dense(np.float64)
-    empty = np.flatnonzero(~dense.any(axis=0))
-    last = np.flatnonzero(dense.any(axis=0) & ~dense[: 3 * k // 4].any(axis=0))
-    rows = [r[0] for r in (empty, last) if r.size]
-    assert len(rows) == (2 if family == "very_sparse" else 1)
-    for row in rows:
-        A = data((d, 7), dtype, seed=3)
-        A[row, 5] = np.inf
-        for threads in (1, 2, 3, 4):
-            sk.set_num_threads(threads)
-            with pytest.raises(ValueError, match="A"):
-                S @ A
 
 
 # --------------------------------------------------------------------------- fork

@@ -10,9 +10,7 @@
 //!   lane-major tile (`R` = 256 bytes of lanes), and every row `i` of `M` sums its
 //!   entries' lanes in registers. Work: `nnz(M) · n / R` vector adds + one pass over X.
 //! * scatter (columns of X and of `out` contiguous, e.g. `S·A` for C-order `A`):
-//!   strips of rows, `out[:, i] += ±X[:, j]` for each entry `(i, j)` in column order;
-//!   an output too narrow for a strip per thread is split by rows of `M` into parts,
-//!   each reading only the columns of `X` that meet its rows.
+//!   strips of rows, `out[:, i] += ±X[:, j]` for each entry `(i, j)` in column order.
 
 use super::structure::{Blocked, SparseMat, ENTRY_INDEX};
 use crate::error::{try_vec, Result, SketchError};
@@ -301,10 +299,6 @@ fn transpose_in<T: Real, const R: usize>(
 const STRIP: usize = 256;
 /// Narrowest strip the scatter kernel splits rows into for more parallelism.
 const MIN_STRIP: usize = 64;
-/// Fewest output columns (rows of M) per part when the scatter kernel splits them.
-const MIN_PART: usize = 64;
-/// Columns of M ahead whose columns of X a part of the scatter kernel prefetches.
-const PART_AHEAD: usize = 16;
 
 fn scatter<T: Real>(m: &SparseMat, x: MatRef<'_, T>, out: MatMut<'_, T>) -> Result<()> {
     let n = x.rows();
@@ -318,23 +312,13 @@ fn scatter<T: Real>(m: &SparseMat, x: MatRef<'_, T>, out: MatMut<'_, T>) -> Resu
     let threads = rayon::current_num_threads().max(1);
     let strips = n.div_ceil(STRIP).max(threads.min(n / MIN_STRIP)).max(1);
     let width = n.div_ceil(strips).next_multiple_of(8).min(n);
-    let strips = n.div_ceil(width);
-    // Fewer strips than threads (narrow output): the remaining threads split the
-    // output columns (rows of M) instead. Each part reads only the columns of X that
-    // meet its rows of M, so together the parts read X once, and each part's output
-    // is a fraction of the whole (cache-resident where the whole is not). Parts never
-    // change a bit either.
-    let parts = (threads / strips).min(m.rows / MIN_PART).max(1);
     let finite = AtomicBool::new(true);
-    (0..strips * parts).into_par_iter().for_each(|t| {
-        let (s, p) = (t / parts, t % parts);
+    (0..n.div_ceil(width)).into_par_iter().for_each(|s| {
         let r0 = s * width;
         let r1 = (r0 + width).min(n);
-        let (i0, i1) = (p * m.rows / parts, (p + 1) * m.rows / parts);
-        // SAFETY: task `t` owns output rows r0..r1 of columns i0..i1; the tasks'
-        // blocks are disjoint.
-        let o = unsafe { out.part(r0, r1, i0, i1) };
-        if !crate::dispatch!(scatter_strip(m, x, r0, r1, i0, &o, scale)) {
+        // SAFETY: strip `s` owns output rows r0..r1; strips are disjoint.
+        let o = unsafe { out.part(r0, r1, 0, out.cols()) };
+        if !crate::dispatch!(scatter_strip(m, x, r0, r1, &o, scale)) {
             finite.store(false, Ordering::Relaxed);
         }
     });
@@ -347,62 +331,33 @@ fn scatter_strip<T: Real>(
     x: MatRef<'_, T>,
     r0: usize,
     r1: usize,
-    i0: usize,
     o: &MatMut<'_, T>,
     scale: T,
 ) -> bool {
     let len = r1 - r0;
-    let cols = o.cols();
     let mut finite = true;
     let col_mut = |i: usize| -> &mut [T] {
         // SAFETY: out has unit row stride (checked by apply_rows), so column i of this
-        // block is `len` contiguous elements owned by this task; each call's slice is
+        // strip is `len` contiguous elements owned by this task; each call's slice is
         // dropped before the next one is made.
         unsafe { std::slice::from_raw_parts_mut(o.ptr_at(0, i), len) }
     };
-    for i in 0..cols {
+    for i in 0..m.rows {
         col_mut(i).fill(T::ZERO);
     }
-    let whole = cols == m.rows;
-    let local = |e: u32| ((e & ENTRY_INDEX) as usize).wrapping_sub(i0);
-    // Whether this part reads column j of X: when one of its entries is here (the
-    // first part also checks the columns no entry meets, so every value of X is
-    // checked whatever the parts).
-    let mine = |j: usize| {
-        let list = m.csc.list(j);
-        whole || list.iter().any(|&e| local(e) < cols) || (list.is_empty() && i0 == 0)
-    };
     for j in 0..m.cols {
-        if !whole {
-            // Other parts read the columns this one skips, so the hardware's stream
-            // prefetch sees gaps: ask for this part's columns ahead (into L2; into L1
-            // they would evict the output).
-            let ahead = j + PART_AHEAD;
-            if ahead < m.cols && mine(ahead) {
-                // SAFETY: x has unit row stride and `ahead < m.cols`.
-                let xa = unsafe { std::slice::from_raw_parts(x.ptr_at(r0, ahead), len) };
-                crate::simd::prefetch_lines::<{ crate::simd::PREFETCH_L2 }, T>(xa);
-            }
-            if !mine(j) {
-                continue;
-            }
-        }
         // SAFETY: x has unit row stride; rows r0..r1 of column j are contiguous.
         let xc = unsafe { std::slice::from_raw_parts(x.ptr_at(r0, j), len) };
         finite &= crate::finite::slice_finite(xc);
         for &e in m.csc.list(j) {
-            let i = local(e);
-            if i >= cols {
-                continue;
-            }
             let neg = e >> 31;
-            let oc = col_mut(i);
+            let oc = col_mut((e & ENTRY_INDEX) as usize);
             for (a, &v) in oc.iter_mut().zip(xc) {
                 *a += v.neg_if(neg);
             }
         }
     }
-    for i in 0..cols {
+    for i in 0..m.rows {
         for a in col_mut(i) {
             *a = scale * *a;
         }
