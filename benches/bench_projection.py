@@ -13,7 +13,9 @@ Every sketchkit timing builds its operator from scratch (a new estimator or a ne
 seed), exactly as the peer does, so no cached state is reused between repetitions.
 On a CPU with AVX-512 sketchkit is also timed on its AVX2 path (the kernels an
 AVX2-only machine runs; ``force_simd_level("avx2")``), alternating with the others,
-and the table gives both.
+and the table gives both. Rows with dense input also time NumPy's streaming read of
+the same array (``X.sum()``, one thread) in the same alternation, and give sketchkit's
+time divided by it: how far a memory-bound kernel is from one read of its input.
 
     python benches/bench_projection.py              # full PERFORMANCE.md workloads
     python benches/bench_projection.py --quick      # small sizes (CI smoke run)
@@ -67,13 +69,18 @@ def timed(fn: Callable[[int], object], rep: int) -> float:
 
 
 def compare(
-    peer: Callable[[int], object], ours: Callable[[int], object], reps: int
-) -> tuple[float, float, float | None]:
-    """Median seconds of peer, ours, and ours on the AVX2 path (None unless this CPU
-    has AVX-512, where the AVX2 path is the one an AVX2-only machine would run): one
-    warm-up each, then alternating runs."""
+    peer: Callable[[int], object],
+    ours: Callable[[int], object],
+    reps: int,
+    stream: Callable[[int], object] | None = None,
+) -> tuple[float, float, float | None, float | None]:
+    """Median seconds of peer, ours, ours on the AVX2 path (None unless this CPU has
+    AVX-512, where the AVX2 path is the one an AVX2-only machine would run) and
+    ``stream`` (NumPy's streaming read of the same input, ``X.sum()``; None when not
+    given): one warm-up each, then alternating runs."""
     contenders = [peer, ours]
-    if sk.simd_level() == "avx512":
+    avx2 = sk.simd_level() == "avx512"
+    if avx2:
 
         def ours_avx2(r: int) -> object:
             _native.force_simd_level("avx2")
@@ -83,6 +90,8 @@ def compare(
                 _native.force_simd_level(None)
 
         contenders.append(ours_avx2)
+    if stream is not None:
+        contenders.append(stream)
     for fn in contenders:
         fn(0)
     times: list[list[float]] = [[] for _ in contenders]
@@ -90,7 +99,12 @@ def compare(
         for fn, ts in zip(contenders, times, strict=True):
             ts.append(timed(fn, r))
     med = [statistics.median(ts) for ts in times]
-    return med[0], med[1], (med[2] if len(med) > 2 else None)
+    return (
+        med[0],
+        med[1],
+        med[2] if avx2 else None,
+        med[-1] if stream is not None else None,
+    )
 
 
 def fmt_t(s: float) -> str:
@@ -110,20 +124,26 @@ class Table:
         to: float,
         nbytes: int | None,
         to_avx2: float | None = None,
+        t_stream: float | None = None,
     ) -> None:
         gbs = f"{nbytes / to / 1e9:.1f}" if nbytes else "–"
         avx2 = f"{fmt_t(to_avx2)} | **{tp / to_avx2:.1f}×**" if to_avx2 else "– | –"
+        if t_stream:
+            rel = f"{to / t_stream:.2f} | " + (f"{to_avx2 / t_stream:.2f}" if to_avx2 else "–")
+        else:
+            rel = "– | –"
         self.rows.append(
             f"| {workload} | {peer_name} | {fmt_t(tp)} | {threads} | {fmt_t(to)} | {gbs} "
-            f"| **{tp / to:.1f}×** | {avx2} |"
+            f"| **{tp / to:.1f}×** | {avx2} | {rel} |"
         )
         print(self.rows[-1], flush=True)
 
     def markdown(self, header: str) -> str:
         head = (
             "| workload | peer | peer time | sketchkit threads | sketchkit time "
-            "| sketchkit GB/s of input | speed-up | AVX2 path: time | AVX2 path: speed-up |\n"
-            "|---|---|---|---|---|---|---|---|---|"
+            "| sketchkit GB/s of input | speed-up | AVX2 path: time | AVX2 path: speed-up "
+            "| sketchkit time ÷ `X.sum()` time | AVX2 path ÷ `X.sum()` |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|"
         )
         return header + "\n\n" + head + "\n" + "\n".join(self.rows) + "\n"
 
@@ -167,10 +187,11 @@ def main(argv: list[str] | None = None) -> int:
     ]:
         for threads in thread_counts:
             sk.set_num_threads(threads)
-            tp, to, to2 = compare(
+            tp, to, to2, ts = compare(
                 lambda r, c=peer_cls, X=X: c(k, random_state=r).fit_transform(X),
                 lambda r, c=ours_cls, X=X: c(k, random_state=r).fit_transform(X),
                 reps,
+                stream=lambda r, X=X: X.sum(),
             )
             table.add(
                 f"{dense_name}, {label}",
@@ -180,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
                 to,
                 X.nbytes,
                 to2,
+                ts,
             )
             if peer_cls is SkGaussian and threads < all_threads:
                 # Like for like: the peer's OpenBLAS limited to sketchkit's threads.
@@ -187,10 +209,11 @@ def main(argv: list[str] | None = None) -> int:
                     with threadpool_limits(limits=t):
                         return SkGaussian(k, random_state=r).fit_transform(X)
 
-                tp, to, to2 = compare(
+                tp, to, to2, ts = compare(
                     limited,
                     lambda r, X=X: sk.GaussianRandomProjection(k, random_state=r).fit_transform(X),
                     reps,
+                    stream=lambda r, X=X: X.sum(),
                 )
                 table.add(
                     f"{dense_name}, {label}",
@@ -200,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
                     to,
                     X.nbytes,
                     to2,
+                    ts,
                 )
 
     # 3. CSR n×d with 100 nnz per row, f32 -> k (sparse output, as scikit-learn's default).
@@ -208,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     nbytes = Xs.data.nbytes + Xs.indices.nbytes + Xs.indptr.nbytes
     for threads in thread_counts:
         sk.set_num_threads(threads)
-        tp, to, to2 = compare(
+        tp, to, to2, _ = compare(
             lambda r, Xs=Xs: SkSparse(k, random_state=r).fit_transform(Xs),
             lambda r, Xs=Xs: sk.SparseRandomProjection(k, random_state=r).fit_transform(Xs),
             reps,
@@ -230,10 +254,11 @@ def main(argv: list[str] | None = None) -> int:
         peer_dtype = clarkson_woodruff_transform(A[:10], 5, seed=0).dtype
         for threads in thread_counts:
             sk.set_num_threads(threads)
-            tp, to, to2 = compare(
+            tp, to, to2, ts = compare(
                 lambda r, A=A: clarkson_woodruff_transform(A, k, seed=r),
                 lambda r, A=A: sk.countsketch(k, n, seed=r) @ A,
                 reps,
+                stream=lambda r, A=A: A.sum(),
             )
             table.add(
                 f"CountSketch rows, dense {np.dtype(dtype).name} {n}×{m} → {k} rows "
@@ -244,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
                 to,
                 A.nbytes,
                 to2,
+                ts,
             )
     sk.set_num_threads(all_threads)
 
