@@ -23,8 +23,9 @@
 //!
 //! Kernel: the directions are processed in fixed chunks; each chunk is one GEMM
 //! (`Θ Xᵀ`, `Θ Yᵀ`) followed, per direction and in parallel, by a sort of both
-//! projections (a radix sort without weights) and the merge. Per-direction values depend on the direction alone, and
-//! the sums run in direction order: results are bit-identical for any thread count.
+//! projections (a radix sort without weights) and the merge. Per-direction values
+//! depend on the direction alone, and the sums run in direction order: results are
+//! bit-identical for any thread count.
 
 use crate::error::{checked_mul, try_vec, Result, SketchError};
 use crate::rng::{gaussians4, tag, Stream};
@@ -290,14 +291,17 @@ pub fn sliced<T: Real>(
                     zs.par_iter_mut()
                         .zip(cl.par_iter_mut().zip(cu.par_iter_mut())),
                 )
-                .try_for_each(|((u, v), (zl, (lo, up)))| -> Result<()> {
-                    let (mu, vu) = mean_var(u, a);
-                    let (mv, vv) = mean_var(v, b);
-                    *lo = (mu - mv) * (mu - mv);
-                    *up = *lo + vu + vv;
-                    *zl = line_cost(u, v, a, b, cost)?;
-                    Ok(())
-                })?;
+                .try_for_each_init(
+                    RadixScratch::default,
+                    |scratch, ((u, v), (zl, (lo, up)))| {
+                        let (mu, vu) = mean_var(u, a);
+                        let (mv, vv) = mean_var(v, b);
+                        *lo = (mu - mv) * (mu - mv);
+                        *up = *lo + vu + vv;
+                        *zl = line_cost(u, v, a, b, cost, scratch)?;
+                        Ok::<(), SketchError>(())
+                    },
+                )?;
         }
         Ok(())
     })??;
@@ -430,12 +434,27 @@ const RADIX_BITS: u32 = 11;
 /// Shortest input [`radix_sort`] sorts by digits (shorter ones by comparisons).
 const RADIX_MIN: usize = 2048;
 
+/// Buffers of [`radix_sort`], kept across the directions a worker sorts.
+struct RadixScratch<T> {
+    tmp: Vec<T>,
+    counts: Vec<usize>,
+}
+
+impl<T> Default for RadixScratch<T> {
+    fn default() -> Self {
+        RadixScratch {
+            tmp: Vec::new(),
+            counts: Vec::new(),
+        }
+    }
+}
+
 /// Sorts finite values ascending: a least-significant-digit radix sort on the keys of
 /// [`Real::order_key`] (3 passes of 11 bits for `f32`, 6 for `f64`, a pass skipped
 /// when every value has the same digit), `O(n)` against a comparison sort's
 /// `O(n log n)`. The values come out in the same order as any sort by value, with
 /// `-0` before `+0`.
-fn radix_sort<T: Real>(u: &mut [T]) -> Result<()> {
+fn radix_sort<T: Real>(u: &mut [T], scratch: &mut RadixScratch<T>) -> Result<()> {
     let n = u.len();
     if n < RADIX_MIN {
         u.sort_unstable_by_key(|v| v.order_key());
@@ -445,13 +464,21 @@ fn radix_sort<T: Real>(u: &mut [T]) -> Result<()> {
     let buckets = 1usize << RADIX_BITS;
     let mask = (buckets - 1) as u64;
     let digit = |v: T, p: usize| ((v.order_key() >> (p as u32 * RADIX_BITS)) & mask) as usize;
-    let mut counts = try_vec(passes * buckets, 0usize, "radix sort counts")?;
+    let RadixScratch { tmp, counts } = scratch;
+    if counts.len() == passes * buckets {
+        counts.fill(0);
+    } else {
+        *counts = try_vec(passes * buckets, 0usize, "radix sort counts")?;
+    }
+    if tmp.len() < n {
+        *tmp = try_vec(n, T::ZERO, "a sort buffer")?;
+    }
+    let tmp = &mut tmp[..n];
     for &v in u.iter() {
         for p in 0..passes {
             counts[p * buckets + digit(v, p)] += 1;
         }
     }
-    let mut tmp = try_vec(n, T::ZERO, "a sort buffer")?;
     let mut in_tmp = false;
     for (p, c) in counts.chunks_exact_mut(buckets).enumerate() {
         if c.contains(&n) {
@@ -464,9 +491,9 @@ fn radix_sort<T: Real>(u: &mut [T]) -> Result<()> {
             sum += t;
         }
         let (src, dst): (&[T], &mut [T]) = if in_tmp {
-            (&tmp[..], &mut u[..])
+            (&*tmp, &mut *u)
         } else {
-            (&u[..], &mut tmp[..])
+            (&*u, &mut *tmp)
         };
         for &v in src {
             let d = digit(v, p);
@@ -476,16 +503,20 @@ fn radix_sort<T: Real>(u: &mut [T]) -> Result<()> {
         in_tmp = !in_tmp;
     }
     if in_tmp {
-        u.copy_from_slice(&tmp);
+        u.copy_from_slice(tmp);
     }
     Ok(())
 }
 
 /// Sorted values with their masses (uniform: `None`).
-fn sorted<T: Real>(u: &mut [T], w: Option<&[f64]>) -> Result<Option<Vec<(f64, f64)>>> {
+fn sorted<T: Real>(
+    u: &mut [T],
+    w: Option<&[f64]>,
+    scratch: &mut RadixScratch<T>,
+) -> Result<Option<Vec<(f64, f64)>>> {
     match w {
         None => {
-            radix_sort(u)?;
+            radix_sort(u, scratch)?;
             Ok(None)
         }
         Some(w) => {
@@ -506,9 +537,10 @@ fn line_cost<T: Real>(
     a: Option<&[f64]>,
     b: Option<&[f64]>,
     cost: SlicedCost,
+    scratch: &mut RadixScratch<T>,
 ) -> Result<f64> {
-    let su = sorted(u, a)?;
-    let sv = sorted(v, b)?;
+    let su = sorted(u, a, scratch)?;
+    let sv = sorted(v, b, scratch)?;
     let (n, m) = (u.len(), v.len());
     // With both samples uniform, masses are exact integers (units of 1/(n m)): `m` per
     // atom of u, `n` per atom of v; otherwise probabilities.
@@ -592,12 +624,17 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn check_sort<T: Real>(mut v: Vec<T>, total_cmp: impl Fn(&T, &T) -> std::cmp::Ordering) {
-        let mut want = v.clone();
-        want.sort_by(total_cmp);
-        radix_sort(&mut v).unwrap();
+    fn check_sort<T: Real>(v: Vec<T>, total_cmp: impl Fn(&T, &T) -> std::cmp::Ordering) {
         let key = |x: &[T]| x.iter().map(|v| v.order_key()).collect::<Vec<_>>();
-        assert_eq!(key(&v), key(&want));
+        // The whole input, then its first half through the same (longer) buffers.
+        let mut scratch = RadixScratch::default();
+        for len in [v.len(), v.len() / 2] {
+            let mut got = v[..len].to_vec();
+            let mut want = got.clone();
+            want.sort_by(&total_cmp);
+            radix_sort(&mut got, &mut scratch).unwrap();
+            assert_eq!(key(&got), key(&want));
+        }
     }
 
     /// Values with repeats, both zeros, subnormals, and wide exponents.
