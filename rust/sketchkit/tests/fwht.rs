@@ -58,18 +58,26 @@ fn matches_explicit_hadamard_at_every_level() {
 #[test]
 fn bits_agree_across_levels_lengths_and_paths() {
     let _g = GLOBAL.lock().unwrap_or_else(|e| e.into_inner());
-    // Lengths on both sides of the in-L1 block (2^11) use the blocked path.
-    for m in [4usize, 11, 12, 14, 16] {
+    // Lengths on both sides of the in-L1 block (2^11) use the blocked path; 2^6, 2^7,
+    // 2^9 and 2^10 take the AVX2 kernels' wide base pass (f64 at 2^6 and 2^9, f32 at
+    // 2^7 and 2^10).
+    for m in [4usize, 6, 7, 9, 10, 11, 12, 14, 16] {
         let n = 1 << m;
         let x: Vec<f32> = data(n, 7);
+        let x64: Vec<f64> = data(n, 9);
         set_cap(Some(Level::Scalar));
         let mut want = x.clone();
         fwht(&mut want).unwrap();
+        let mut want64 = x64.clone();
+        fwht(&mut want64).unwrap();
         for lvl in [Level::Avx2, Level::Avx512] {
             set_cap(Some(lvl));
             let mut y = x.clone();
             fwht(&mut y).unwrap();
             assert!(y == want, "n={n} level={lvl:?}");
+            let mut y64 = x64.clone();
+            fwht(&mut y64).unwrap();
+            assert!(y64 == want64, "f64 n={n} level={lvl:?}");
         }
         set_cap(None);
         // involution: H(Hx) = n x (exact in f64 for these magnitudes? use tolerance)
