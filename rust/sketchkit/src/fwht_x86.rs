@@ -355,10 +355,16 @@ unsafe fn in_cache<S: Simd>(p: *mut S::E, n: usize) {
     }
     let mut h = k * S::W;
     while h < n {
-        let r = (n / h).min(S::RMAX);
+        let r = radix::<S>(n, h);
         pass_any::<S>(p, n, h, r);
         h *= r;
     }
+}
+
+/// Radix of [`in_cache`]'s strided pass whose first level is `h` (of `n` elements).
+#[inline(always)]
+fn radix<S: Simd>(n: usize, h: usize) -> usize {
+    (n / h).min(S::RMAX)
 }
 
 /// Strided passes [`in_cache`] runs on `n` elements after a base pass of `k`
@@ -367,7 +373,7 @@ unsafe fn in_cache<S: Simd>(p: *mut S::E, n: usize) {
 fn passes<S: Simd>(n: usize, k: usize) -> usize {
     let (mut h, mut count) = (k * S::W, 0);
     while h < n {
-        h *= (n / h).min(S::RMAX);
+        h *= radix::<S>(n, h);
         count += 1;
     }
     count
