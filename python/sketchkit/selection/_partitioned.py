@@ -251,10 +251,11 @@ class PartitionedSelector(BaseSelector):
        uniform sample of at most 4096 rows (``center="sample"``), the origin
        (``center=None``), or a vector you fix. A key depends only on the row, the
        seed and :math:`\mu`, so any block of rows is routed on its own.
-    2. **Partitions.** The keys form a binary trie; a node of more than
-       ``partition_rows`` rows is split on its next bit (rows sharing a full key are
-       cut into runs in row order), and the leaves, in key order, are merged
-       greedily into partitions of at most ``partition_rows`` rows.
+    2. **Partitions.** The rows, sorted by (key, row index), are cut into
+       :math:`\lceil n / \text{partition\_rows} \rceil` consecutive ranges of
+       equal size (sizes differ by at most one): the fewest partitions the bound
+       allows, each a contiguous range of the key order (rows sharing long key
+       prefixes, hence nearby rows, sit together).
     3. **Quotas.** Class :math:`c`'s quota :math:`q_c` is the in-memory one (the
        selector's ``reduction``, rounded by the core's rule), split over partitions
        by the largest-remainder rule (:func:`split_quotas`): partition :math:`p`

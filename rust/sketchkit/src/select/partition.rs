@@ -12,12 +12,14 @@
 //!   sample of [`CENTER_SAMPLE`] rows (all rows when fewer), summed in row order,
 //!   so that every reader of the same rows (in memory, memory-mapped, shards, a
 //!   cluster) computes the same bits; or a centre the caller fixes.
-//! * **Plan** ([`plan_partitions`]): the keys form a binary trie (key order is
-//!   prefix order); a node holding more than `max_rows` rows is split on its next
-//!   bit, and rows sharing a full key beyond `max_rows` are cut into runs of
-//!   `max_rows` in row order. The leaves, in key order, are then merged greedily
-//!   into partitions of at most `max_rows` rows. Partitions are numbered in key
-//!   order; the plan depends only on the keys.
+//! * **Plan** ([`plan_partitions`]): rows sorted by (key, row index) — key order
+//!   is the SimHash trie's prefix order, so rows sharing long prefixes sit together
+//!   — are cut into `⌈n / max_rows⌉` consecutive ranges of equal size (sizes differ
+//!   by at most one): the fewest partitions the bound allows, each a contiguous
+//!   range of the key order. (Cutting at trie nodes first and merging the leaves
+//!   greedily made 50% to 75% more partitions than needed, each smaller, and
+//!   selections further from the in-memory one; see the README.) Partitions are
+//!   numbered in key order; the plan depends only on the keys.
 //! * **Quotas** ([`split_quota`]): class `c`'s global quota `q_c` (the
 //!   [`quota`](super::quota) rule) is split over partitions in proportion to their
 //!   class counts `n_pc` by the largest-remainder rule: partition `p` gets
@@ -185,54 +187,14 @@ pub fn plan_partitions(keys: &[u64], bits: usize, max_rows: usize) -> Result<(Ve
     }
     order.extend(0..n as u32);
     order.sort_by_key(|&i| (keys[i as usize], i));
-    let key_at = |p: usize| keys[order[p] as usize];
-    // Trie leaves as ranges of sorted positions.
-    let mut leaves: Vec<(usize, usize)> = Vec::new();
-    let mut stack = vec![(0usize, n, 0usize)];
-    while let Some((lo, hi, depth)) = stack.pop() {
-        if hi - lo <= max_rows {
-            if hi > lo {
-                leaves.push((lo, hi));
-            }
-        } else if depth == bits {
-            // One full key beyond max_rows rows: runs of max_rows in row order.
-            let mut a = lo;
-            while a < hi {
-                let b = (a + max_rows).min(hi);
-                leaves.push((a, b));
-                a = b;
-            }
-        } else {
-            let bit = 1u64 << (bits - 1 - depth);
-            // First position in [lo, hi) whose key has the bit set (keys in the
-            // range share the bits above it, so the set ones come last).
-            let (mut a, mut b) = (lo, hi);
-            while a < b {
-                let m = a + (b - a) / 2;
-                if key_at(m) & bit != 0 {
-                    b = m;
-                } else {
-                    a = m + 1;
-                }
-            }
-            // Right child first on the stack: leaves come out in key order.
-            stack.push((a, hi, depth + 1));
-            stack.push((lo, a, depth + 1));
-        }
-    }
+    // The fewest partitions that respect the bound, as equal as can be: position `p`
+    // of the key order goes to partition `⌊p · parts / n⌋` (sizes ⌊n/parts⌋ or one
+    // more, never above max_rows).
+    let n_parts = n.div_ceil(max_rows);
     let mut part = try_vec(n, 0u32, "partition ids")?;
-    let (mut id, mut size) = (0usize, 0usize);
-    for (i, &(lo, hi)) in leaves.iter().enumerate() {
-        if i > 0 && size + (hi - lo) > max_rows {
-            id += 1;
-            size = 0;
-        }
-        size += hi - lo;
-        for &r in &order[lo..hi] {
-            part[r as usize] = id as u32;
-        }
+    for (p, &r) in order.iter().enumerate() {
+        part[r as usize] = ((p as u128 * n_parts as u128) / n as u128) as u32;
     }
-    let n_parts = if n == 0 { 0 } else { id + 1 };
     Ok((part, n_parts))
 }
 
@@ -332,8 +294,9 @@ mod tests {
         for &p in &part {
             size[p as usize] += 1;
         }
-        assert!(size.iter().all(|&s| (1..=400).contains(&s)));
-        assert!(n_parts >= 8);
+        // The fewest partitions under the bound, equal sizes.
+        assert_eq!(n_parts, 8);
+        assert!(size.iter().all(|&s| s == 375));
         // Partitions are contiguous ranges of the key order.
         let mut by_key: Vec<usize> = (0..n).collect();
         by_key.sort_by_key(|&i| (keys[i], i));
@@ -345,7 +308,11 @@ mod tests {
         let keys = vec![5u64; 10];
         let (part, n) = plan_partitions(&keys, 3, 4).unwrap();
         assert_eq!(n, 3);
-        assert_eq!(part, vec![0, 0, 0, 0, 1, 1, 1, 1, 2, 2]);
+        assert_eq!(part, vec![0, 0, 0, 0, 1, 1, 1, 2, 2, 2]);
+        // Key order first, then row order.
+        let (part, n) = plan_partitions(&[3, 1, 3, 0, 2, 1], 2, 2).unwrap();
+        assert_eq!(n, 3);
+        assert_eq!(part, vec![2, 0, 2, 0, 1, 1]);
         assert!(plan_partitions(&keys, 2, 4).is_err());
         assert!(plan_partitions(&keys, 3, 1).is_err());
         assert!(plan_partitions(&keys, 0, 4).is_err());
