@@ -526,6 +526,13 @@ pub trait SparseIndex: Copy + Send + Sync + 'static {
     /// From a `usize` known to fit (an offset no larger than one already stored in
     /// this type).
     fn from_usize(v: usize) -> Self;
+    /// The unsigned type of the same width.
+    type Unsigned: Copy + Ord + Default + Into<u64>;
+    /// The bits as an unsigned number of the same width: a negative value becomes
+    /// [`SparseIndex::NEGATIVE_FROM`] or more.
+    fn to_unsigned(self) -> Self::Unsigned;
+    /// Smallest unsigned image of a negative value (`2^(bits - 1)`).
+    const NEGATIVE_FROM: u64;
 }
 impl SparseIndex for i32 {
     #[inline(always)]
@@ -536,6 +543,12 @@ impl SparseIndex for i32 {
     fn from_usize(v: usize) -> Self {
         v as i32
     }
+    type Unsigned = u32;
+    #[inline(always)]
+    fn to_unsigned(self) -> u32 {
+        self as u32
+    }
+    const NEGATIVE_FROM: u64 = 1 << 31;
 }
 impl SparseIndex for i64 {
     #[inline(always)]
@@ -546,6 +559,21 @@ impl SparseIndex for i64 {
     fn from_usize(v: usize) -> Self {
         v as i64
     }
+    type Unsigned = u64;
+    #[inline(always)]
+    fn to_unsigned(self) -> u64 {
+        self as u64
+    }
+    const NEGATIVE_FROM: u64 = 1 << 63;
+}
+
+/// Largest [`SparseIndex::to_unsigned`] image in `c` (0 when empty), reduced in the
+/// index's own width.
+#[inline(always)]
+fn max_unsigned<I: SparseIndex>(c: &[I]) -> u64 {
+    c.iter()
+        .fold(I::Unsigned::default(), |m, j| m.max(j.to_unsigned()))
+        .into()
 }
 
 /// A compressed sparse row matrix borrowed from caller arrays. Read as CSC it is
@@ -616,13 +644,17 @@ impl<'a, T, I: SparseIndex> CsrRef<'a, T, I> {
                 format!("last entry {prev} differs from nnz {}", data.len()),
             ));
         }
-        // O(nnz), in parallel chunks on the crate's pool.
+        // O(nnz), in parallel chunks on the crate's pool. Every index is in range
+        // exactly when the largest unsigned image is below both `cols` and the images
+        // of negative values: a max reduction without branches, which vectorizes
+        // (a per-index early exit did not: 7% of a sparse-output projection of
+        // 10^7 stored values on two threads).
+        let limit = (cols as u64).min(I::NEGATIVE_FROM);
         let ok = crate::parallel::install(|| {
             use rayon::prelude::*;
-            indices.par_chunks(1 << 16).all(|c| {
-                c.iter()
-                    .all(|j| matches!(j.to_usize(), Some(j) if j < cols))
-            })
+            indices
+                .par_chunks(1 << 16)
+                .all(|c| crate::dispatch!(max_unsigned(c)) < limit)
         })?;
         if !ok {
             return Err(csr_error(

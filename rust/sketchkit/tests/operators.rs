@@ -770,3 +770,108 @@ fn csr_structure_errors_name_the_part_and_take_the_input_name() {
         "{e}"
     );
 }
+
+/// Column indices are checked by a max reduction in parallel chunks: a negative or
+/// too large index anywhere (first, last, past the first chunk), of either width, is
+/// the `indices` error; the largest valid index and more than 2^31 columns with
+/// `i32` indices are fine.
+#[test]
+fn csr_index_check_finds_every_bad_index() {
+    fn check<I: sketchkit::SparseIndex + Copy>(idx: Vec<I>, cols: usize, ok: bool) {
+        let n = idx.len();
+        let indptr: Vec<I> = vec![I::from_usize(0), I::from_usize(n)];
+        let data = vec![1.0f32; n];
+        let got = CsrRef::new(1, cols, &indptr, &idx, &data);
+        match (ok, got) {
+            (true, Ok(_)) => {}
+            (false, Err(SketchError::CsrStructure { part, .. })) => assert_eq!(part, "indices"),
+            (want, got) => panic!("want ok={want}, got {:?}", got.map(|_| ())),
+        }
+    }
+    let len = (1 << 17) + 5;
+    for at in [0, 70_000, len - 1] {
+        for (bad32, bad64) in [(-1i32, -1i64), (i32::MIN, i64::MIN), (100, 100)] {
+            let mut a = vec![7i32; len];
+            a[at] = bad32;
+            check(a, 100, false);
+            let mut b = vec![7i64; len];
+            b[at] = bad64;
+            check(b, 100, false);
+        }
+        let mut a = vec![7i32; len];
+        a[at] = 99;
+        check(a, 100, true);
+        let mut b = vec![7i64; len];
+        b[at] = 99;
+        check(b, 100, true);
+    }
+    check(vec![i32::MAX, 0], 1 << 32, true);
+    check(vec![-1i32, 0], 1 << 32, false);
+    check(vec![(1i64 << 40), 0], (1 << 40) + 1, true);
+    check(Vec::<i32>::new(), 5, true);
+}
+
+/// The sparse result of `X · Sᵀ`: per row, the nonzeros of the dense result in
+/// ascending column order (no stored zeros), on every SIMD level and thread count,
+/// with rows split over several parallel parts and widths that are not whole vectors.
+#[test]
+fn sparse_output_is_the_dense_results_nonzeros() {
+    let _g = GLOBAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (n, d) = (700, 90);
+    for k in [5, 37, 300] {
+        let s = Sketch::new(Family::SparseSign { nnz: 2 }, k, d, 3).unwrap();
+        sparse_case::<f32>(&s, n, d, k);
+        sparse_case::<f64>(&s, n, d, k);
+    }
+    sketchkit::set_num_threads(std::thread::available_parallelism().map_or(2, |v| v.get()))
+        .unwrap();
+    set_cap(None);
+}
+
+fn sparse_case<T: Real>(s: &Sketch, n: usize, d: usize, k: usize) {
+    // Rows with 0 to 5 stored values (every 7th row empty).
+    let mut x: Vec<T> = vec![T::ZERO; n * d];
+    let vals: Vec<T> = data(n * 5, 4);
+    for r in 0..n {
+        for t in 0..(r % 7).min(5) {
+            x[r * d + (r * 31 + t * 17) % d] = vals[r * 5 + t];
+        }
+    }
+    let mut p = vec![0i64];
+    let (mut idx, mut v) = (Vec::new(), Vec::new());
+    for r in 0..n {
+        for j in 0..d {
+            if x[r * d + j] != T::ZERO {
+                idx.push(j as i64);
+                v.push(x[r * d + j]);
+            }
+        }
+        p.push(idx.len() as i64);
+    }
+    let csr = CsrRef::new(n, d, &p, &idx, &v).unwrap();
+    set_cap(None);
+    sketchkit::set_num_threads(1).unwrap();
+    let dense = project_c(s, &x, n);
+    let (mut wp, mut wi, mut wv) = (vec![0i64], Vec::new(), Vec::new());
+    for r in 0..n {
+        for i in 0..k {
+            if dense[r * k + i] != T::ZERO {
+                wi.push(i as i32);
+                wv.push(dense[r * k + i]);
+            }
+        }
+        wp.push(wi.len() as i64);
+    }
+    assert!(wi.len() > n, "too few nonzeros to test");
+    for lvl in [Level::Scalar, Level::Avx2, Level::Avx512] {
+        set_cap(Some(lvl));
+        for threads in [1, 2, 3] {
+            sketchkit::set_num_threads(threads).unwrap();
+            let (gp, gi, gv) = s.project_csr_sparse(&csr).unwrap();
+            let what = format!("{} k {k} {lvl:?} threads {threads}", T::NAME);
+            assert_eq!(gp, wp, "indptr {what}");
+            assert_eq!(gi, wi, "indices {what}");
+            assert!(gv == wv, "data {what}");
+        }
+    }
+}

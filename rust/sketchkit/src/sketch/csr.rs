@@ -152,6 +152,9 @@ pub(crate) fn rows_times_st<T: Real, I: SparseIndex>(
     )
 }
 
+/// Entries a part of the sparse-output kernel reserves up front (2 MiB of `i32`).
+const PART_ROOM: usize = 1 << 19;
+
 /// The CSR (or CSC) triple `(indptr, indices, data)` of a sparse result.
 pub type CsrParts<T> = (Vec<i64>, Vec<i64>, Vec<T>);
 
@@ -178,50 +181,97 @@ pub(crate) fn rows_times_st_sparse<T: Real, I: SparseIndex>(
         .map(|c| -> Result<_> {
             let (r0, r1) = (c * ROWS, ((c + 1) * ROWS).min(n));
             let mut acc = try_vec(k + DUMMIES, T::ZERO, "a row accumulator")?;
-            let mut si = try_vec(k, 0i32, "a row's column indices")?;
-            let mut sv = try_vec(k, T::ZERO, "a row's values")?;
             let mut lens = try_vec(0, 0i64, "row lengths")?;
             lens.try_reserve_exact(r1 - r0)
                 .map_err(|_| SketchError::Alloc("row lengths".into()))?;
+            // Room for every element of the part's rows, up to PART_ROOM entries:
+            // growing by doubling copied each part's entries again (memory beyond
+            // the filled part is reserved, not touched).
+            let room = ((r1 - r0) * (k + 16)).min(PART_ROOM);
             let (mut idx, mut val) = (Vec::new(), Vec::new());
+            let grown = idx.try_reserve(room).and_then(|()| val.try_reserve(room));
+            grown.map_err(|_| SketchError::Alloc("the sparse result's entries".into()))?;
             for r in r0..r1 {
                 acc.fill(T::ZERO);
                 crate::dispatch!(row_into(op, x, r, &mut acc));
-                // Branch-free compaction into an L1 scratch (write every candidate,
-                // advance past nonzeros), then append just the nonzeros.
-                let mut at = 0;
-                for (i, &v) in acc[..k].iter().enumerate() {
-                    si[at] = i as i32;
-                    sv[at] = v;
-                    at += usize::from(v != T::ZERO);
-                }
-                let grown = idx.try_reserve(at).and_then(|()| val.try_reserve(at));
-                grown.map_err(|_| SketchError::Alloc("the sparse result's entries".into()))?;
-                idx.extend_from_slice(&si[..at]);
-                val.extend_from_slice(&sv[..at]);
+                let at = compact_row(&acc[..k], &mut idx, &mut val)?;
                 lens.push(at as i64);
             }
             Ok((lens, idx, val))
         })
         .collect::<Result<_>>()?;
     let nnz: usize = parts.iter().map(|p| p.1.len()).sum();
-    let mut indptr = try_vec(0, 0i64, "the sparse result's indptr")?;
-    let mut indices = try_vec(0, 0i32, "the sparse result's indices")?;
-    let mut data = try_vec(0, T::ZERO, "the sparse result's data")?;
-    let reserved = indptr
-        .try_reserve_exact(n + 1)
-        .and_then(|()| indices.try_reserve_exact(nnz))
-        .and_then(|()| data.try_reserve_exact(nnz));
-    reserved.map_err(|_| SketchError::Alloc(format!("the sparse result ({nnz} entries)")))?;
-    indptr.push(0i64);
-    for (lens, idx, val) in parts {
-        for l in lens {
-            indptr.push(indptr.last().copied().unwrap_or(0) + l);
-        }
-        indices.extend_from_slice(&idx);
-        data.extend_from_slice(&val);
+    let mut indptr = try_vec(n + 1, 0i64, "the sparse result's indptr")?;
+    let mut indices = try_vec(nnz, 0i32, "the sparse result's indices")?;
+    let mut data = try_vec(nnz, T::ZERO, "the sparse result's data")?;
+    // Each part's rows and entries have a known place: copy the parts in parallel
+    // into disjoint pieces of the result (a serial copy of 2 · 28 MB was 5% of a
+    // projection of 10^7 stored values into 7 · 10^6 nonzeros, two threads).
+    let mut pieces = Vec::with_capacity(parts.len());
+    let (mut p_rest, mut i_rest, mut d_rest) = (&mut indptr[1..], &mut indices[..], &mut data[..]);
+    let mut base = 0i64;
+    for part in &parts {
+        let (rows, len) = (part.0.len(), part.1.len());
+        let (p, pr) = std::mem::take(&mut p_rest).split_at_mut(rows);
+        let (i, ir) = std::mem::take(&mut i_rest).split_at_mut(len);
+        let (d, dr) = std::mem::take(&mut d_rest).split_at_mut(len);
+        (p_rest, i_rest, d_rest) = (pr, ir, dr);
+        pieces.push((part, base, p, i, d));
+        base += len as i64;
     }
+    crate::parallel::install(|| {
+        pieces
+            .into_par_iter()
+            .for_each(|((lens, idx, val), base, p, i, d)| {
+                let mut end = base;
+                for (slot, &l) in p.iter_mut().zip(lens) {
+                    end += l;
+                    *slot = end;
+                }
+                i.copy_from_slice(idx);
+                d.copy_from_slice(val);
+            })
+    })?;
     Ok((indptr, indices, data))
+}
+
+/// Appends the positions and values of the nonzeros of `row` (below 2^31 elements)
+/// to `idx` and `val`, in ascending position; returns their count.
+#[inline(always)]
+fn compact_row<T: Real>(row: &[T], idx: &mut Vec<i32>, val: &mut Vec<T>) -> Result<usize> {
+    // Room for the whole row and for whole vectors stored past its last nonzero.
+    let room = row.len() + 16;
+    let grown = idx.try_reserve(room).and_then(|()| val.try_reserve(room));
+    grown.map_err(|_| SketchError::Alloc("the sparse result's entries".into()))?;
+    let (len, pi, pv) = (idx.len(), idx.as_mut_ptr(), val.as_mut_ptr());
+    // SAFETY: both vectors have room for `room` more elements from `len` (reserved
+    // above): the writes below stay inside their allocations.
+    let (pi, pv) = unsafe { (pi.add(len), pv.add(len)) };
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: pi and pv are valid for writes of row.len() + 16 elements (above).
+    let fast = unsafe { super::compact_x86::compact(row, pi, pv) };
+    #[cfg(not(target_arch = "x86_64"))]
+    let fast = None;
+    let at = fast.unwrap_or_else(|| {
+        // Branch-free: write every candidate, advance past nonzeros.
+        let mut at = 0;
+        for (i, &v) in row.iter().enumerate() {
+            // SAFETY: at <= i < row.len(): inside the reserved room.
+            unsafe {
+                pi.add(at).write(i as i32);
+                pv.add(at).write(v);
+            }
+            at += usize::from(v != T::ZERO);
+        }
+        at
+    });
+    // SAFETY: the first `at` elements past `len` were written above (the compaction
+    // writes every kept position and value), and at <= row.len() < room.
+    unsafe {
+        idx.set_len(len + at);
+        val.set_len(len + at);
+    }
+    Ok(at)
 }
 
 /// Output rows of `S · A` per parallel task.

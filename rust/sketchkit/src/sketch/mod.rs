@@ -22,6 +22,8 @@
 //! assert_eq!(y[..16], y[16..32]);
 //! ```
 
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod compact_x86;
 pub(crate) mod csr;
 pub(crate) mod dense;
 #[cfg(target_arch = "x86_64")]
