@@ -152,9 +152,6 @@ pub(crate) fn rows_times_st<T: Real, I: SparseIndex>(
     )
 }
 
-/// Entries a part of the sparse-output kernel reserves up front (2 MiB of `i32`).
-const PART_ROOM: usize = 1 << 19;
-
 /// The CSR (or CSC) triple `(indptr, indices, data)` of a sparse result.
 pub type CsrParts<T> = (Vec<i64>, Vec<i64>, Vec<T>);
 
@@ -184,13 +181,7 @@ pub(crate) fn rows_times_st_sparse<T: Real, I: SparseIndex>(
             let mut lens = try_vec(0, 0i64, "row lengths")?;
             lens.try_reserve_exact(r1 - r0)
                 .map_err(|_| SketchError::Alloc("row lengths".into()))?;
-            // Room for every element of the part's rows, up to PART_ROOM entries:
-            // growing by doubling copied each part's entries again (memory beyond
-            // the filled part is reserved, not touched).
-            let room = ((r1 - r0) * (k + 16)).min(PART_ROOM);
             let (mut idx, mut val) = (Vec::new(), Vec::new());
-            let grown = idx.try_reserve(room).and_then(|()| val.try_reserve(room));
-            grown.map_err(|_| SketchError::Alloc("the sparse result's entries".into()))?;
             for r in r0..r1 {
                 acc.fill(T::ZERO);
                 crate::dispatch!(row_into(op, x, r, &mut acc));
