@@ -6,25 +6,105 @@ use std::any::TypeId;
 use std::arch::x86_64::*;
 
 /// Writes the positions (to `idx`) and values (to `val`) of the nonzero elements of
-/// `row` and returns their count, with AVX-512 register compression; `None`
-/// (nothing written) below AVX-512 or for element types other than `f32` and `f64`.
+/// `row` and returns their count: with AVX-512 register compression, or on AVX2 with
+/// a permutation looked up by each vector's mask of nonzeros; `None` (nothing
+/// written) at the scalar level or for element types other than `f32` and `f64`.
 ///
 /// # Safety
 /// `idx` and `val` must be valid for writes of `row.len() + 16` elements (whole
 /// vectors are stored past the count); `row.len()` must be below 2^31.
 #[inline(always)]
 pub(crate) unsafe fn compact<T: 'static>(row: &[T], idx: *mut i32, val: *mut T) -> Option<usize> {
-    if crate::simd::level() != crate::simd::Level::Avx512 {
-        return None;
-    }
     let (src, n) = (row.as_ptr(), row.len());
-    if TypeId::of::<T>() == TypeId::of::<f32>() {
-        Some(compact_f32(src.cast(), n, idx, val.cast()))
-    } else if TypeId::of::<T>() == TypeId::of::<f64>() {
-        Some(compact_f64(src.cast(), n, idx, val.cast()))
-    } else {
-        None
+    let (f32_, f64_) = (
+        TypeId::of::<T>() == TypeId::of::<f32>(),
+        TypeId::of::<T>() == TypeId::of::<f64>(),
+    );
+    match crate::simd::level() {
+        crate::simd::Level::Avx512 if f32_ => Some(compact_f32(src.cast(), n, idx, val.cast())),
+        crate::simd::Level::Avx512 if f64_ => Some(compact_f64(src.cast(), n, idx, val.cast())),
+        crate::simd::Level::Avx2 if f32_ => Some(compact_f32_avx2(src.cast(), n, idx, val.cast())),
+        crate::simd::Level::Avx2 if f64_ => Some(compact_f64_avx2(src.cast(), n, idx, val.cast())),
+        _ => None,
     }
+}
+
+/// For each mask of 8 lanes, the positions of its set bits in ascending order, one
+/// byte each (unused bytes 0).
+const POSITIONS8: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut m = 0;
+    while m < 256 {
+        let (mut at, mut b) = (0, 0);
+        while b < 8 {
+            if m >> b & 1 == 1 {
+                t[m] |= (b as u64) << (8 * at);
+                at += 1;
+            }
+            b += 1;
+        }
+        m += 1;
+    }
+    t
+};
+
+#[target_feature(enable = "avx2")]
+unsafe fn compact_f32_avx2(row: *const f32, n: usize, idx: *mut i32, val: *mut f32) -> usize {
+    let mut at = 0usize;
+    let mut i = 0;
+    while i + 8 <= n {
+        let v = _mm256_loadu_ps(row.add(i));
+        let nz = _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_NEQ_UQ>(v, _mm256_setzero_ps())) as usize;
+        let pos = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(POSITIONS8[nz] as i64));
+        _mm256_storeu_ps(val.add(at), _mm256_permutevar8x32_ps(v, pos));
+        let base = _mm256_set1_epi32(i as i32);
+        _mm256_storeu_si256(idx.add(at).cast(), _mm256_add_epi32(base, pos));
+        at += nz.count_ones() as usize;
+        i += 8;
+    }
+    // The tail, one element at a time (at <= i: writes stay inside the room).
+    while i < n {
+        let v = *row.add(i);
+        *idx.add(at) = i as i32;
+        *val.add(at) = v;
+        at += usize::from(v != 0.0);
+        i += 1;
+    }
+    at
+}
+
+#[target_feature(enable = "avx2")]
+unsafe fn compact_f64_avx2(row: *const f64, n: usize, idx: *mut i32, val: *mut f64) -> usize {
+    let mut at = 0usize;
+    let mut i = 0;
+    while i + 4 <= n {
+        let v = _mm256_loadu_pd(row.add(i));
+        let nz = _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_NEQ_UQ>(v, _mm256_setzero_pd())) as usize;
+        // Positions p of the 4-lane mask; a float64 lane p is 32-bit lanes 2p, 2p+1.
+        let pos = _mm_cvtepu8_epi32(_mm_cvtsi64_si128(POSITIONS8[nz] as i64));
+        let wide = _mm256_cvtepu32_epi64(pos);
+        let pairs = _mm256_or_si256(
+            _mm256_slli_epi64::<1>(wide),
+            _mm256_slli_epi64::<32>(_mm256_add_epi64(
+                _mm256_slli_epi64::<1>(wide),
+                _mm256_set1_epi64x(1),
+            )),
+        );
+        let moved = _mm256_permutevar8x32_ps(_mm256_castpd_ps(v), pairs);
+        _mm256_storeu_pd(val.add(at), _mm256_castps_pd(moved));
+        let base = _mm_set1_epi32(i as i32);
+        _mm_storeu_si128(idx.add(at).cast(), _mm_add_epi32(base, pos));
+        at += nz.count_ones() as usize;
+        i += 4;
+    }
+    while i < n {
+        let v = *row.add(i);
+        *idx.add(at) = i as i32;
+        *val.add(at) = v;
+        at += usize::from(v != 0.0);
+        i += 1;
+    }
+    at
 }
 
 #[target_feature(enable = "avx512f")]
