@@ -6,15 +6,21 @@ use std::any::TypeId;
 use std::arch::x86_64::*;
 
 /// Writes the positions (to `idx`) and values (to `val`) of the nonzero elements of
-/// `row` and returns their count: with AVX-512 register compression, or on AVX2 with
-/// a permutation looked up by each vector's mask of nonzeros; `None` (nothing
-/// written) at the scalar level or for element types other than `f32` and `f64`.
+/// `row`, with AVX-512 register compression (the whole row) or on AVX2 with a
+/// permutation looked up by each vector's mask of nonzeros (its whole vectors), and
+/// returns `(count, done)`: the nonzeros among `row[..done]` are written, the rest
+/// of the row is the caller's. `None` (nothing written) at the scalar level or for
+/// element types other than `f32` and `f64`.
 ///
 /// # Safety
 /// `idx` and `val` must be valid for writes of `row.len() + 16` elements (whole
 /// vectors are stored past the count); `row.len()` must be below 2^31.
 #[inline(always)]
-pub(crate) unsafe fn compact<T: 'static>(row: &[T], idx: *mut i32, val: *mut T) -> Option<usize> {
+pub(crate) unsafe fn compact<T: 'static>(
+    row: &[T],
+    idx: *mut i32,
+    val: *mut T,
+) -> Option<(usize, usize)> {
     let (src, n) = (row.as_ptr(), row.len());
     let (f32_, f64_) = (
         TypeId::of::<T>() == TypeId::of::<f32>(),
@@ -49,7 +55,12 @@ const POSITIONS8: [u64; 256] = {
 };
 
 #[target_feature(enable = "avx2")]
-unsafe fn compact_f32_avx2(row: *const f32, n: usize, idx: *mut i32, val: *mut f32) -> usize {
+unsafe fn compact_f32_avx2(
+    row: *const f32,
+    n: usize,
+    idx: *mut i32,
+    val: *mut f32,
+) -> (usize, usize) {
     let mut at = 0usize;
     let mut i = 0;
     while i + 8 <= n {
@@ -62,19 +73,16 @@ unsafe fn compact_f32_avx2(row: *const f32, n: usize, idx: *mut i32, val: *mut f
         at += nz.count_ones() as usize;
         i += 8;
     }
-    // The tail, one element at a time (at <= i: writes stay inside the room).
-    while i < n {
-        let v = *row.add(i);
-        *idx.add(at) = i as i32;
-        *val.add(at) = v;
-        at += usize::from(v != 0.0);
-        i += 1;
-    }
-    at
+    (at, i)
 }
 
 #[target_feature(enable = "avx2")]
-unsafe fn compact_f64_avx2(row: *const f64, n: usize, idx: *mut i32, val: *mut f64) -> usize {
+unsafe fn compact_f64_avx2(
+    row: *const f64,
+    n: usize,
+    idx: *mut i32,
+    val: *mut f64,
+) -> (usize, usize) {
     let mut at = 0usize;
     let mut i = 0;
     while i + 4 <= n {
@@ -97,18 +105,11 @@ unsafe fn compact_f64_avx2(row: *const f64, n: usize, idx: *mut i32, val: *mut f
         at += nz.count_ones() as usize;
         i += 4;
     }
-    while i < n {
-        let v = *row.add(i);
-        *idx.add(at) = i as i32;
-        *val.add(at) = v;
-        at += usize::from(v != 0.0);
-        i += 1;
-    }
-    at
+    (at, i)
 }
 
 #[target_feature(enable = "avx512f")]
-unsafe fn compact_f32(row: *const f32, n: usize, idx: *mut i32, val: *mut f32) -> usize {
+unsafe fn compact_f32(row: *const f32, n: usize, idx: *mut i32, val: *mut f32) -> (usize, usize) {
     let mut at = 0usize;
     let mut pos = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     let step = _mm512_set1_epi32(16);
@@ -130,11 +131,11 @@ unsafe fn compact_f32(row: *const f32, n: usize, idx: *mut i32, val: *mut f32) -
         pos = _mm512_add_epi32(pos, step);
         i += 16;
     }
-    at
+    (at, n)
 }
 
 #[target_feature(enable = "avx512f,avx512vl")]
-unsafe fn compact_f64(row: *const f64, n: usize, idx: *mut i32, val: *mut f64) -> usize {
+unsafe fn compact_f64(row: *const f64, n: usize, idx: *mut i32, val: *mut f64) -> (usize, usize) {
     let mut at = 0usize;
     let mut pos = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     let step = _mm256_set1_epi32(8);
@@ -153,5 +154,5 @@ unsafe fn compact_f64(row: *const f64, n: usize, idx: *mut i32, val: *mut f64) -
         pos = _mm256_add_epi32(pos, step);
         i += 8;
     }
-    at
+    (at, n)
 }

@@ -243,19 +243,17 @@ fn compact_row<T: Real>(row: &[T], idx: &mut Vec<i32>, val: &mut Vec<T>) -> Resu
     let fast = unsafe { super::compact_x86::compact(row, pi, pv) };
     #[cfg(not(target_arch = "x86_64"))]
     let fast = None;
-    let at = fast.unwrap_or_else(|| {
-        // Branch-free: write every candidate, advance past nonzeros.
-        let mut at = 0;
-        for (i, &v) in row.iter().enumerate() {
-            // SAFETY: at <= i < row.len(): inside the reserved room.
-            unsafe {
-                pi.add(at).write(i as i32);
-                pv.add(at).write(v);
-            }
-            at += usize::from(v != T::ZERO);
+    let (mut at, done) = fast.unwrap_or((0, 0));
+    // What the SIMD path left (all of the row at the scalar level, an AVX2 path's
+    // last partial vector), branch-free: write every candidate, advance past nonzeros.
+    for (i, &v) in row.iter().enumerate().skip(done) {
+        // SAFETY: at <= i < row.len(): inside the reserved room.
+        unsafe {
+            pi.add(at).write(i as i32);
+            pv.add(at).write(v);
         }
-        at
-    });
+        at += usize::from(v != T::ZERO);
+    }
     // SAFETY: the first `at` elements past `len` were written above (the compaction
     // writes every kept position and value), and at <= row.len() < room.
     unsafe {
