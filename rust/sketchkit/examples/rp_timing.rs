@@ -1,9 +1,10 @@
 //! Timing of the sparse projection `X · Sᵀ` on dense f32 rows (profiling aid):
 //! `cargo run --release -p sketchkit --example rp_timing [avx2|avx512] [threads] [family]`
 //! with family `very_sparse` (density 1/√d, the default), `sparse_sign` (nnz 8) or
-//! `gaussian`; `countsketch` times `S · A` on a float64 200000 × 100 `A` (`CS_K` rows,
-//! default 2000) and `rff` random Fourier features of `RFF_N` × 784 rows (default 6000)
-//! into 4096 features.
+//! `gaussian`; `countsketch` times `S · A` on a float64 `CS_N` × `CS_M` `A` (default
+//! 200000 × 100; float32 with `CS_F32`; `CS_K` rows, default 2000) in huge pages, as
+//! NumPy allocates it, and `rff` random Fourier features of `RFF_N` × 784 rows
+//! (default 6000) into 4096 features.
 //! X is `N` × `D` (default 20000 × 4096: 328 MB, far beyond the caches), the sketch
 //! `K` rows (default 256).
 use sketchkit::simd::{set_cap, Level};
@@ -66,14 +67,23 @@ fn main() {
     );
 }
 
-/// `S · A` for a CountSketch `S` (2000 × 200000) and a C-order f64 `A` (200000 × 100).
+/// `S · A` for a CountSketch `S` (`CS_K` × `CS_N`, default 2000 × 200000) and a C-order
+/// `A` (`CS_N` × `CS_M`, default 200000 × 100) of float64, or float32 with `CS_F32`.
 fn countsketch() {
+    if std::env::var_os("CS_F32").is_some() {
+        countsketch_of::<f32>()
+    } else {
+        countsketch_of::<f64>()
+    }
+}
+
+fn countsketch_of<T: Real>() {
     let k = env_usize("CS_K", 2000);
-    let (n, m) = (200_000usize, 100usize);
-    let a: Vec<f64> = (0..n * m)
-        .map(|i| ((i.wrapping_mul(2_654_435_761) >> 7) % 2001) as f64 / 1000.0 - 1.0)
-        .collect();
-    let mut out = vec![0f64; k * m];
+    let (n, m) = (env_usize("CS_N", 200_000), env_usize("CS_M", 100));
+    let a = huge_page_vec(n * m, |i| {
+        T::from_f64(((i.wrapping_mul(2_654_435_761) >> 7) % 2001) as f64 / 1000.0 - 1.0)
+    });
+    let mut out = vec![T::ZERO; k * m];
     let av = MatRef::from_row_major(&a, n, m).unwrap();
     let mut times = Vec::new();
     for seed in 0..15u64 {
@@ -94,10 +104,31 @@ fn countsketch() {
     let (median, min) = median_min(&mut times);
     let (_, read_min) = median_min(&mut reads);
     println!(
-        "countsketch f64 level {}: median {median:.2} ms, min {min:.2} ms (one read of A: {read_min:.2} ms, {total:.0}); checksum {:.6}",
+        "countsketch {} {n}×{m} → {k} level {}: median {median:.2} ms, min {min:.2} ms (one read of A: {read_min:.2} ms, {total:.0}); checksum {:.6}",
+        std::any::type_name::<T>(),
         sketchkit::simd::level().name(),
-        out.iter().sum::<f64>()
+        out.iter().map(|v| v.to_f64()).sum::<f64>()
     );
+}
+
+/// `len` elements `f(i)` in memory advised to use transparent huge pages before its
+/// first touch, as NumPy allocates large arrays (on 4 KB pages, TLB misses would
+/// weigh on kernels that NumPy's arrays do not see).
+fn huge_page_vec<T>(len: usize, f: impl Fn(usize) -> T) -> Vec<T> {
+    const HUGE: usize = 2 << 20;
+    let mut v = Vec::with_capacity(len);
+    let p = v.as_mut_ptr() as usize;
+    let (start, end) = (
+        p.next_multiple_of(HUGE),
+        (p + len * std::mem::size_of::<T>()) & !(HUGE - 1),
+    );
+    if end > start {
+        // SAFETY: advice only, on whole pages inside this Vec's own allocation; it
+        // changes no contents.
+        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
+    }
+    v.extend((0..len).map(f));
+    v
 }
 
 /// Random Fourier features of 6000 × 784 f32 rows into 4096 features, into a freshly
