@@ -132,8 +132,17 @@ pub(crate) fn prefetch<const HINT: i32, T>(p: *const T) {
 /// [`prefetch`] of every cache line of `block`.
 #[inline(always)]
 pub(crate) fn prefetch_lines<const HINT: i32, T>(block: &[T]) {
-    for line in block.chunks((64 / std::mem::size_of::<T>().max(1)).max(1)) {
-        prefetch::<HINT, T>(line.as_ptr());
+    prefetch_span::<HINT, T>(block.as_ptr(), block.len());
+}
+
+/// [`prefetch`] of every cache line of the `len` elements from `p`, for memory that
+/// cannot be borrowed as a slice here (e.g. output another slice may write). Like
+/// [`prefetch`], the addresses are only formed (wrapping), never read.
+#[inline(always)]
+pub(crate) fn prefetch_span<const HINT: i32, T>(p: *const T, len: usize) {
+    let step = (64 / std::mem::size_of::<T>().max(1)).max(1);
+    for l in (0..len).step_by(step) {
+        prefetch::<HINT, T>(p.wrapping_add(l));
     }
 }
 

@@ -14,7 +14,7 @@
 
 use super::structure::{Blocked, SparseMat, ENTRY_INDEX};
 use crate::error::{try_vec, Result, SketchError};
-use crate::simd::{prefetch, PREFETCH_L1};
+use crate::simd::{prefetch_span, PREFETCH_L1};
 use crate::view::{MatMut, MatRef};
 use crate::Real;
 use rayon::prelude::*;
@@ -344,24 +344,21 @@ fn scatter_strip<T: Real>(
     let len = r1 - r0;
     let mut finite = true;
     let col_mut = |i: usize| -> &mut [T] {
-        // SAFETY: out has unit row stride, so column i of this strip is `len`
-        // contiguous elements owned by this task; each call's slice is dropped before
-        // the next one is made.
+        // SAFETY: out has unit row stride (checked by apply_rows), so column i of this
+        // strip is `len` contiguous elements owned by this task; each call's slice is
+        // dropped before the next one is made.
         unsafe { std::slice::from_raw_parts_mut(o.ptr_at(0, i), len) }
     };
     for i in 0..m.rows {
         col_mut(i).fill(T::ZERO);
     }
-    let line = (64 / std::mem::size_of::<T>()).max(1);
     for j in 0..m.cols {
         if j + SCATTER_AHEAD < m.cols {
             for &e in m.csc.list(j + SCATTER_AHEAD) {
                 // SAFETY: an entry's index is a row of M, below o.cols(), and row 0 is
                 // inside the strip (len >= 1); the lines are only prefetched.
                 let p = unsafe { o.ptr_at(0, (e & ENTRY_INDEX) as usize) };
-                for l in (0..len).step_by(line) {
-                    prefetch::<PREFETCH_L1, T>(p.wrapping_add(l));
-                }
+                prefetch_span::<PREFETCH_L1, T>(p, len);
             }
         }
         // SAFETY: x has unit row stride; rows r0..r1 of column j are contiguous.
