@@ -70,13 +70,16 @@ fn time<T: Real>() {
 
 /// The benchmark's protocol: a `(2^22 / n) × n` f32 buffer re-copied from the input
 /// before every sample, each row transformed in place (unchecked) one call per row.
+/// `FWHT_CHECK=fused` times the checked call (the check fused into the passes),
+/// `FWHT_CHECK=separate` a separate check pass before the unchecked call.
 /// `floor` instead adds 0 to every element of each row (one read and one write: the
 /// memory floor of an in-place transform).
 fn cold(floor: bool) {
     println!(
-        "level {} f32 cold{}",
+        "level {} f32 cold{} {}",
         sketchkit::simd::level().name(),
-        if floor { " floor" } else { "" }
+        if floor { " floor" } else { "" },
+        std::env::var("FWHT_CHECK").unwrap_or_default()
     );
     let sizes: Vec<u32> = std::env::var("FWHT_SIZES")
         .map(|s| {
@@ -85,6 +88,8 @@ fn cold(floor: bool) {
                 .collect()
         })
         .unwrap_or_else(|_| vec![10, 12, 16, 20]);
+    // FWHT_CHECK=fused|separate times the checked transform (default: unchecked).
+    let mode = std::env::var("FWHT_CHECK").unwrap_or_default();
     let src: Vec<f32> = data(1 << 22);
     let mut buf = src.clone();
     for m in sizes {
@@ -99,7 +104,16 @@ fn cold(floor: bool) {
                         *v += 0.0;
                     }
                 } else {
-                    sketchkit::fwht::transform_vec(row, false, false).unwrap();
+                    match mode.as_str() {
+                        // The finite check fused into the transform's passes.
+                        "fused" => sketchkit::fwht::transform_vec(row, false, true).unwrap(),
+                        // A separate check pass, then the unchecked transform.
+                        "separate" => {
+                            assert!(sketchkit::finite::slice_all_finite(row));
+                            sketchkit::fwht::transform_vec(row, false, false).unwrap()
+                        }
+                        _ => sketchkit::fwht::transform_vec(row, false, false).unwrap(),
+                    }
                 }
             }
             samples.push(t.elapsed().as_secs_f64() / (buf.len() / n) as f64);

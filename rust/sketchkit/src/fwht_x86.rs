@@ -52,6 +52,8 @@ trait Simd {
     const LOW: usize;
     /// In-register level `h = 2^k` (`k < LOW`).
     unsafe fn low(v: Self::V, k: usize) -> Self::V;
+    /// Whether one element is finite (neither NaN nor ±inf).
+    fn finite(e: Self::E) -> bool;
 }
 
 /// AVX-512, f32.
@@ -73,6 +75,10 @@ impl Simd for Z32 {
     const L1: usize = 1 << 12;
     const RTOP: usize = 8;
     const LOW: usize = 4;
+    #[inline(always)]
+    fn finite(e: f32) -> bool {
+        e.is_finite()
+    }
     #[inline(always)]
     unsafe fn ld(p: *const f32) -> __m512 {
         _mm512_loadu_ps(p)
@@ -130,6 +136,10 @@ impl Simd for Z64 {
     const RTOP: usize = 8;
     const LOW: usize = 3;
     #[inline(always)]
+    fn finite(e: f64) -> bool {
+        e.is_finite()
+    }
+    #[inline(always)]
     unsafe fn ld(p: *const f64) -> __m512d {
         _mm512_loadu_pd(p)
     }
@@ -178,6 +188,10 @@ impl Simd for Y32 {
     const L1: usize = 1 << 12;
     const RTOP: usize = 8;
     const LOW: usize = 3;
+    #[inline(always)]
+    fn finite(e: f32) -> bool {
+        e.is_finite()
+    }
     #[inline(always)]
     unsafe fn ld(p: *const f32) -> __m256 {
         _mm256_loadu_ps(p)
@@ -228,6 +242,10 @@ impl Simd for Y64 {
     const RTOP: usize = 8;
     const LOW: usize = 2;
     #[inline(always)]
+    fn finite(e: f64) -> bool {
+        e.is_finite()
+    }
+    #[inline(always)]
     unsafe fn ld(p: *const f64) -> __m256d {
         _mm256_loadu_pd(p)
     }
@@ -274,40 +292,98 @@ pub(crate) fn transform<T: 'static>(x: &mut [T]) -> bool {
     let f64_ = TypeId::of::<T>() == TypeId::of::<f64>();
     // SAFETY (all arms): the TypeId check proves the element type; `x` is an
     // exclusive slice of `n` elements, `n` a power of two of at least one register
-    // (`n >= W`), which is what `rec` needs; the level check proves the CPU
-    // features the called function enables.
+    // (`n >= W`), which is what `rec` needs (in place: source and destination are
+    // the same); the level check proves the CPU features the called function enables.
     unsafe {
         match lvl {
-            crate::simd::Level::Avx512 if f32_ && n >= Z32::W => rec512::<Z32>(p.cast(), n),
-            crate::simd::Level::Avx512 if f64_ && n >= Z64::W => rec512::<Z64>(p.cast(), n),
-            crate::simd::Level::Avx2 if f32_ && n >= Y32::W => rec256::<Y32>(p.cast(), n),
-            crate::simd::Level::Avx2 if f64_ && n >= Y64::W => rec256::<Y64>(p.cast(), n),
+            crate::simd::Level::Avx512 if f32_ && n >= Z32::W => {
+                rec512::<Z32>(p.cast(), p.cast(), n)
+            }
+            crate::simd::Level::Avx512 if f64_ && n >= Z64::W => {
+                rec512::<Z64>(p.cast(), p.cast(), n)
+            }
+            crate::simd::Level::Avx2 if f32_ && n >= Y32::W => rec256::<Y32>(p.cast(), p.cast(), n),
+            crate::simd::Level::Avx2 if f64_ && n >= Y64::W => rec256::<Y64>(p.cast(), p.cast(), n),
             _ => return false,
         }
     }
     true
 }
 
-/// The transform of `p[..n]` with AVX-512 code.
+/// What [`transform_checked`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Checked {
+    /// `x` was finite and now holds its transform.
+    Done,
+    /// `x` holds NaN or infinity and was left unchanged.
+    NonFinite,
+    /// This SIMD level, element type or length has no fused kernel: nothing was
+    /// read or written.
+    Unsupported,
+}
+
+/// The transform of `x` with the finite check fused into its own loads, so that
+/// the input is read once.
+///
+/// Every pass but the last reads `x` (the first touch of each element) or
+/// `scratch` and writes `scratch`; the last pass reads `scratch` and writes `x`.
+/// Before it, the partial result is complete on `r` blocks (the last pass's radix):
+/// each element of block `b` is a signed sum of every input of block `b`, and a sum
+/// with a NaN or infinite term is NaN or infinite. So if the first element of every
+/// block is finite, so was the input; if one is not, either the input held NaN or
+/// infinity or a finite input overflowed, and a separate check of `x` (still
+/// unchanged) decides. Same passes, same operations, same order as [`transform`]:
+/// the same bits.
+///
+/// `scratch.len()` must be at least `x.len()`.
+#[inline(always)]
+pub(crate) fn transform_checked<T: 'static>(x: &mut [T], scratch: &mut [T]) -> Checked {
+    let n = x.len();
+    debug_assert!(n.is_power_of_two());
+    assert!(scratch.len() >= n, "scratch shorter than x");
+    let (p, s) = (x.as_mut_ptr(), scratch.as_mut_ptr());
+    let lvl = crate::simd::level();
+    let f32_ = TypeId::of::<T>() == TypeId::of::<f32>();
+    let f64_ = TypeId::of::<T>() == TypeId::of::<f64>();
+    // SAFETY (all arms): the TypeId check proves the element type; `x` and
+    // `scratch` are distinct exclusive slices of at least `n` elements, `n` a power
+    // of two above one base chunk (`staged` needs a strided pass); the level check
+    // proves the CPU features the called function enables.
+    let ok = unsafe {
+        match lvl {
+            crate::simd::Level::Avx512 if f32_ && n > Z32::W * Z32::RB => {
+                staged512::<Z32>(p.cast(), s.cast(), n)
+            }
+            crate::simd::Level::Avx512 if f64_ && n > Z64::W * Z64::RB => {
+                staged512::<Z64>(p.cast(), s.cast(), n)
+            }
+            crate::simd::Level::Avx2 if f32_ && n > Y32::W * Y32::RB_WIDE => {
+                staged256::<Y32>(p.cast(), s.cast(), n)
+            }
+            crate::simd::Level::Avx2 if f64_ && n > Y64::W * Y64::RB_WIDE => {
+                staged256::<Y64>(p.cast(), s.cast(), n)
+            }
+            _ => return Checked::Unsupported,
+        }
+    };
+    if ok {
+        Checked::Done
+    } else {
+        Checked::NonFinite
+    }
+}
+
+/// The transform of `src[..n]` into `dst[..n]` (the same pointer: in place) with
+/// AVX-512 code.
 ///
 /// # Safety
-/// The CPU supports AVX-512 F/VL/BW/DQ, AVX2 and FMA; `p` is valid for reads and
-/// writes of `n` elements that nothing else accesses meanwhile; `n` is a power of two
-/// with `n >= S::W`.
+/// The CPU supports AVX-512 F/VL/BW/DQ, AVX2 and FMA; `src` and `dst` are valid for
+/// reads (and `dst` for writes) of `n` elements that nothing else accesses
+/// meanwhile, and are equal or do not overlap; `n` is a power of two with
+/// `n >= S::W`.
 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
-unsafe fn rec512<S: Simd>(p: *mut S::E, n: usize) {
-    if n <= S::L1 {
-        in_cache::<S>(p, n);
-        return;
-    }
-    let r = (n / (S::L1 / 2)).min(S::RTOP);
-    let sub = n / r;
-    for i in 0..r {
-        // SAFETY: sub-block i lies inside `p[..n]`; `sub >= S::L1 >= S::W`.
-        unsafe { rec512::<S>(p.add(i * sub), sub) };
-    }
-    // SAFETY: as for this function; `sub` is a multiple of `S::W`.
-    unsafe { pass_any::<S>(p, n, sub, r) };
+unsafe fn rec512<S: Simd>(src: *const S::E, dst: *mut S::E, n: usize) {
+    rec::<S>(src, dst, n, rec512::<S>)
 }
 
 /// [`rec512`] with AVX2 code.
@@ -315,49 +391,155 @@ unsafe fn rec512<S: Simd>(p: *mut S::E, n: usize) {
 /// # Safety
 /// As for [`rec512`], with AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn rec256<S: Simd>(p: *mut S::E, n: usize) {
-    if n <= S::L1 {
-        in_cache::<S>(p, n);
-        return;
-    }
-    let r = (n / (S::L1 / 2)).min(S::RTOP);
-    let sub = n / r;
-    for i in 0..r {
-        // SAFETY: sub-block i lies inside `p[..n]`; `sub >= S::L1 >= S::W`.
-        unsafe { rec256::<S>(p.add(i * sub), sub) };
-    }
-    // SAFETY: as for this function; `sub` is a multiple of `S::W`.
-    unsafe { pass_any::<S>(p, n, sub, r) };
+unsafe fn rec256<S: Simd>(src: *const S::E, dst: *mut S::E, n: usize) {
+    rec::<S>(src, dst, n, rec256::<S>)
 }
 
-/// All levels of `p[..n]`, `S::W <= n <= S::L1` (one base pass, then strided passes).
+/// [`stage`] then the last pass, with AVX-512 code; false (and `x` unchanged) when
+/// `x` holds NaN or infinity.
+///
+/// # Safety
+/// As for [`rec512`] with `src = x`, `dst = s` (distinct), and `n > S::W · S::RB`.
+#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+unsafe fn staged512<S: Simd>(x: *mut S::E, s: *mut S::E, n: usize) -> bool {
+    staged::<S>(x, s, n, rec512::<S>)
+}
+
+/// [`staged512`] with AVX2 code.
+///
+/// # Safety
+/// As for [`staged512`], with AVX2 and FMA, and `n > S::W · S::RB_WIDE`.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn staged256<S: Simd>(x: *mut S::E, s: *mut S::E, n: usize) -> bool {
+    staged::<S>(x, s, n, rec256::<S>)
+}
+
+/// The whole transform of one contiguous vector, `src[..n]` into `dst[..n]`, as
+/// [`rec512`] or [`rec256`] (`whole`) run it.
+type Whole<S> = unsafe fn(*const <S as Simd>::E, *mut <S as Simd>::E, usize);
+
+/// The whole transform, `src` → `dst` (equal pointers: in place). Lengths up to
+/// `S::L1` run in cache; longer ones transform their `r` sub-blocks with `whole`
+/// (the caller itself, compiled with its CPU features: a recursive function cannot
+/// be inlined into it), then one radix-`r` pass applies the top levels in `dst`.
+///
+/// # Safety
+/// As for [`rec512`], with the features `S` needs enabled in the caller, and
+/// `whole` one of [`rec512`] / [`rec256`] that the CPU supports.
+#[inline(always)]
+unsafe fn rec<S: Simd>(src: *const S::E, dst: *mut S::E, n: usize, whole: Whole<S>) {
+    if n <= S::L1 {
+        in_cache::<S>(src, dst, n);
+        return;
+    }
+    let r = top_radix::<S>(n);
+    let sub = n / r;
+    for i in 0..r {
+        // SAFETY: sub-block i lies inside `[..n]` of both; `sub >= S::L1 / 2 >= S::W`.
+        unsafe { whole(src.add(i * sub), dst.add(i * sub), sub) };
+    }
+    // SAFETY: as for this function; `sub` is a multiple of `S::W`.
+    unsafe { pass_any::<S>(dst, dst, n, sub, r) };
+}
+
+/// Radix of the top pass of a recursion step on `n > S::L1` elements.
+#[inline(always)]
+fn top_radix<S: Simd>(n: usize) -> usize {
+    (n / (S::L1 / 2)).min(S::RTOP)
+}
+
+/// The transform of `x[..n]` through the scratch `s`: every pass of [`rec`] but the
+/// last into `s`, a finite check of the partial result (see [`transform_checked`]),
+/// then the last pass from `s` into `x`. Returns false, with `x` unchanged, when
+/// `x` holds NaN or infinity.
+///
+/// # Safety
+/// As for [`rec512`] with `src = x`, `dst = s` (distinct), the features `S` needs
+/// enabled in the caller, `n` above one base chunk ([`base_width`]) and `whole` as
+/// for [`rec`].
+#[inline(always)]
+unsafe fn staged<S: Simd>(x: *mut S::E, s: *mut S::E, n: usize, whole: Whole<S>) -> bool {
+    // (h, r) of the last pass: its r blocks of h elements are complete before it.
+    let (h, r) = if n <= S::L1 {
+        let k = base_width::<S>(n);
+        debug_assert!(k * S::W < n);
+        base_any::<S>(x, s, n, k);
+        let mut h = k * S::W;
+        loop {
+            let r = radix::<S>(n, h);
+            if h * r >= n {
+                break (h, r);
+            }
+            pass_any::<S>(s, s, n, h, r);
+            h *= r;
+        }
+    } else {
+        let r = top_radix::<S>(n);
+        let sub = n / r;
+        for i in 0..r {
+            // SAFETY: sub-block i lies inside `[..n]` of both.
+            unsafe { whole(x.add(i * sub), s.add(i * sub), sub) };
+        }
+        (sub, r)
+    };
+    let probes_finite = (0..r).all(|b| S::finite(*s.add(b * h)));
+    if !probes_finite {
+        // SAFETY: `x` is valid for reads of `n` elements and nothing writes it.
+        let input = unsafe { std::slice::from_raw_parts(x.cast_const(), n) };
+        if !input.iter().all(|&e| S::finite(e)) {
+            return false;
+        }
+    }
+    pass_any::<S>(s, x, n, h, r);
+    true
+}
+
+/// Registers per chunk of [`in_cache`]'s base pass on `n <= S::L1` elements. A
+/// wider base chunk does one more level in registers (spilling some on AVX2, which
+/// has 16 of them); it pays only when that removes a whole strided pass, e.g. AVX2
+/// f32 at n = 2^10: 7 levels + one radix-8 pass instead of 6 + radix 8 + radix 2
+/// (0.29 → 0.23 µs a call, hot; f64 at 2^9 0.26 → 0.21 µs); at 2^12 (6 + 8 + 8
+/// against 7 + 8 + 4) it would only add the spills (1.13 → 1.24 µs). Same levels in
+/// the same order, so the same bits.
+#[inline(always)]
+fn base_width<S: Simd>(n: usize) -> usize {
+    let k = (n / S::W).min(S::RB);
+    if S::RB_WIDE > k && n / S::W >= S::RB_WIDE && passes::<S>(n, S::RB_WIDE) < passes::<S>(n, k) {
+        S::RB_WIDE
+    } else {
+        k
+    }
+}
+
+/// All levels of `src[..n]` into `dst[..n]`, `S::W <= n <= S::L1` (one base pass,
+/// then strided passes in `dst`).
 ///
 /// # Safety
 /// As for [`rec512`], with the features `S` needs enabled in the caller.
 #[inline(always)]
-unsafe fn in_cache<S: Simd>(p: *mut S::E, n: usize) {
-    // A wider base chunk does one more level in registers (spilling some on AVX2,
-    // which has 16 of them); it pays only when that removes a whole strided pass,
-    // e.g. AVX2 f32 at n = 2^10: 7 levels + one radix-8 pass instead of 6 + radix 8
-    // + radix 2 (0.29 → 0.23 µs a call, hot; f64 at 2^9 0.26 → 0.21 µs); at 2^12
-    // (6 + 8 + 8 against 7 + 8 + 4) it would only add the spills (1.13 → 1.24 µs).
-    // Same levels in the same order, so the same bits.
-    let mut k = (n / S::W).min(S::RB);
-    if S::RB_WIDE > k && n / S::W >= S::RB_WIDE && passes::<S>(n, S::RB_WIDE) < passes::<S>(n, k) {
-        k = S::RB_WIDE;
-    }
-    match k {
-        1 => base::<S, 1>(p, n),
-        2 => base::<S, 2>(p, n),
-        4 => base::<S, 4>(p, n),
-        8 => base::<S, 8>(p, n),
-        _ => base::<S, 16>(p, n),
-    }
+unsafe fn in_cache<S: Simd>(src: *const S::E, dst: *mut S::E, n: usize) {
+    let k = base_width::<S>(n);
+    base_any::<S>(src, dst, n, k);
     let mut h = k * S::W;
     while h < n {
         let r = radix::<S>(n, h);
-        pass_any::<S>(p, n, h, r);
+        pass_any::<S>(dst, dst, n, h, r);
         h *= r;
+    }
+}
+
+/// A base pass of `k` registers per chunk (`k` in 1, 2, 4, 8, 16).
+///
+/// # Safety
+/// As for [`base`].
+#[inline(always)]
+unsafe fn base_any<S: Simd>(src: *const S::E, dst: *mut S::E, n: usize, k: usize) {
+    match k {
+        1 => base::<S, 1>(src, dst, n),
+        2 => base::<S, 2>(src, dst, n),
+        4 => base::<S, 4>(src, dst, n),
+        8 => base::<S, 8>(src, dst, n),
+        _ => base::<S, 16>(src, dst, n),
     }
 }
 
@@ -384,27 +566,30 @@ fn passes<S: Simd>(n: usize, k: usize) -> usize {
 /// # Safety
 /// As for [`pass`].
 #[inline(always)]
-unsafe fn pass_any<S: Simd>(p: *mut S::E, n: usize, h: usize, r: usize) {
+unsafe fn pass_any<S: Simd>(src: *const S::E, dst: *mut S::E, n: usize, h: usize, r: usize) {
     match r {
-        2 => pass::<S, 2>(p, n, h),
-        4 => pass::<S, 4>(p, n, h),
-        8 => pass::<S, 8>(p, n, h),
-        _ => pass::<S, 16>(p, n, h),
+        2 => pass::<S, 2>(src, dst, n, h),
+        4 => pass::<S, 4>(src, dst, n, h),
+        8 => pass::<S, 8>(src, dst, n, h),
+        _ => pass::<S, 16>(src, dst, n, h),
     }
 }
 
-/// Levels `1, 2, …, K·W/2` on each chunk of `K` consecutive registers.
+/// Levels `1, 2, …, K·W/2` on each chunk of `K` consecutive registers, from `src`
+/// into `dst` (the same pointer: in place).
 ///
 /// # Safety
-/// `p` valid for reads and writes of `n` elements (exclusive), `n` a multiple of
-/// `K·W`; CPU features of `S` enabled in the caller.
+/// `src` valid for reads and `dst` for writes of `n` elements, equal or not
+/// overlapping, that nothing else accesses meanwhile; `n` a multiple of `K·W`; CPU
+/// features of `S` enabled in the caller.
 #[inline(always)]
-unsafe fn base<S: Simd, const K: usize>(p: *mut S::E, n: usize) {
+unsafe fn base<S: Simd, const K: usize>(src: *const S::E, dst: *mut S::E, n: usize) {
     let mut i = 0;
     while i < n {
-        // SAFETY: i + K·W <= n, so every register of the chunk is inside `p[..n]`.
+        // SAFETY: i + K·W <= n, so every register of the chunk is inside `[..n]`;
+        // each chunk is read whole before any of it is written.
         unsafe {
-            let q = p.add(i);
+            let (q, o) = (src.add(i), dst.add(i));
             let mut v = [S::ld(q); K];
             for (j, vj) in v.iter_mut().enumerate() {
                 *vj = S::ld(q.add(j * S::W));
@@ -414,34 +599,37 @@ unsafe fn base<S: Simd, const K: usize>(p: *mut S::E, n: usize) {
             }
             bfly::<S, K>(&mut v);
             for (j, &vj) in v.iter().enumerate() {
-                S::st(q.add(j * S::W), vj);
+                S::st(o.add(j * S::W), vj);
             }
         }
         i += K * S::W;
     }
 }
 
-/// Levels `h, 2h, …, (R/2)·h` in one pass: `R` registers `h` apart per group.
+/// Levels `h, 2h, …, (R/2)·h` in one pass: `R` registers `h` apart per group, read
+/// from `src` and written to `dst` (the same pointer: in place).
 ///
 /// # Safety
-/// `p` valid for reads and writes of `n` elements (exclusive), `h` a multiple of
-/// `S::W` and `n` a multiple of `R·h`; CPU features of `S` enabled in the caller.
+/// `src` valid for reads and `dst` for writes of `n` elements, equal or not
+/// overlapping, that nothing else accesses meanwhile; `h` a multiple of `S::W` and
+/// `n` a multiple of `R·h`; CPU features of `S` enabled in the caller.
 #[inline(always)]
-unsafe fn pass<S: Simd, const R: usize>(p: *mut S::E, n: usize, h: usize) {
+unsafe fn pass<S: Simd, const R: usize>(src: *const S::E, dst: *mut S::E, n: usize, h: usize) {
     let mut b = 0;
     while b < n {
         let mut j = 0;
         while j < h {
-            // SAFETY: b + j + (R−1)·h + W <= b + R·h <= n.
+            // SAFETY: b + j + (R−1)·h + W <= b + R·h <= n; each group is read whole
+            // before any of it is written.
             unsafe {
-                let q = p.add(b + j);
+                let (q, o) = (src.add(b + j), dst.add(b + j));
                 let mut v = [S::ld(q); R];
                 for (i, vi) in v.iter_mut().enumerate() {
                     *vi = S::ld(q.add(i * h));
                 }
                 bfly::<S, R>(&mut v);
                 for (i, &vi) in v.iter().enumerate() {
-                    S::st(q.add(i * h), vi);
+                    S::st(o.add(i * h), vi);
                 }
             }
             j += S::W;

@@ -308,3 +308,63 @@ fn writable_strides_rule() {
         assert_eq!(e.arg_name(), Some("x"), "{r} {c} {rs} {cs}");
     }
 }
+
+/// The checked 1-D transform, whose finite check is fused into the kernel's passes
+/// for some lengths (`fwht::FUSED_CHECK_BYTES`): the same bits as the unchecked
+/// transform for finite input (overflow to infinity included), and NaN or infinity
+/// anywhere refused with the input left as it was, at every SIMD level, on lengths
+/// inside and outside the fused ranges.
+#[test]
+fn checked_transform_reads_once_and_refuses_without_writing() {
+    use sketchkit::fwht::transform_vec;
+    use sketchkit::SketchError;
+    let _g = GLOBAL.lock().unwrap_or_else(|e| e.into_inner());
+    fn case<T: Real>(n: usize, seed: u64) {
+        let bits = |s: &[T]| s.iter().map(|x| x.to_f64().to_bits()).collect::<Vec<_>>();
+        let x: Vec<T> = data(n, seed);
+        let mut want = x.clone();
+        transform_vec(&mut want, false, false).unwrap();
+        let mut y = x.clone();
+        transform_vec(&mut y, false, true).unwrap();
+        assert!(bits(&y) == bits(&want), "{} n={n}", T::NAME);
+        // Finite input whose transform overflows: not an error.
+        let big = vec![T::from_f64(if T::NAME == "float32" { 3e38 } else { 1.7e308 }); n];
+        let (mut a, mut b) = (big.clone(), big.clone());
+        transform_vec(&mut a, false, false).unwrap();
+        transform_vec(&mut b, false, true).unwrap();
+        assert!(a[0].to_f64().is_infinite() || n == 1);
+        assert!(bits(&a) == bits(&b), "{} n={n} overflow", T::NAME);
+        // One bad value: first, in every eighth, last.
+        for pos in (0..8)
+            .map(|k| k * n / 8 + (k * 13) % (n / 8).max(1))
+            .chain([n - 1])
+        {
+            for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+                let mut v = x.clone();
+                v[pos] = T::from_f64(bad);
+                let before = bits(&v);
+                assert_eq!(
+                    transform_vec(&mut v, false, true),
+                    Err(SketchError::NonFinite { arg: "x" }),
+                    "{} n={n} pos={pos}",
+                    T::NAME
+                );
+                assert!(
+                    bits(&v) == before,
+                    "{} n={n} pos={pos}: input changed",
+                    T::NAME
+                );
+            }
+        }
+    }
+    for lvl in [Level::Scalar, Level::Avx2, Level::Avx512] {
+        set_cap(Some(lvl));
+        for m in [4usize, 8, 9, 10, 11, 12, 16, 18, 20] {
+            case::<f32>(1 << m, 3 + m as u64);
+        }
+        for m in [4usize, 7, 8, 9, 10, 11, 15, 17, 19] {
+            case::<f64>(1 << m, 5 + m as u64);
+        }
+    }
+    set_cap(None);
+}
