@@ -54,9 +54,6 @@ __all__ = ["HadamardRotation", "InverseHadamardRotation", "fwht", "hadamard_rota
 FloatArray = NDArray[np.floating[Any]]
 
 _BOOLS = (bool, np.bool_)
-# Bound once: the in-place fast path of fwht runs per call, often once per row.
-_NDARRAY = np.ndarray
-_FWHT_VEC = _native.fwht_vec
 
 
 def _check_axis(axis: Any, ndim: int) -> int:
@@ -127,7 +124,7 @@ def _check_inplace_target(x: Any, axis: Any) -> tuple[np.ndarray, int]:
     return x, ax
 
 
-def fwht(
+def _fwht_general(
     x: ArrayLike,
     axis: int = -1,
     *,
@@ -136,121 +133,14 @@ def fwht(
     check_finite: bool = True,
     device: str = "cpu",
 ) -> FloatArray:
-    """Fast Walsh–Hadamard transform along one axis, in natural (Hadamard) order.
+    """The general path of :func:`fwht`: every call its native fast path does not take.
 
-    With ``n`` the length of ``x`` along ``axis`` (a power of two), every 1-D slice
-    ``v`` of ``x`` along ``axis`` is replaced by
-
-    .. math::
-
-        H_n v \\quad \\text{(unnormalized)} \\qquad \\text{or} \\qquad
-        \\frac{1}{\\sqrt{n}} H_n v \\quad \\text{(normalized=True)},
-
-    where ``H_n`` is the Walsh–Hadamard matrix in natural (Sylvester) order,
-
-    .. math::
-
-        H_1 = [1], \\qquad
-        H_{2n} = \\begin{bmatrix} H_n & H_n \\\\ H_n & -H_n \\end{bmatrix},
-
-    the matrix of :func:`scipy.linalg.hadamard`. ``H_n`` is symmetric with
-    ``H_n H_n = n I``, so the unnormalized transform is its own inverse up to a factor
-    ``n`` (``fwht(fwht(v)) = n v``), and the normalized transform is orthogonal and
-    self-inverse: it preserves Euclidean norms (Parseval,
-    ``||H_n v / sqrt(n)|| = ||v||``) and ``fwht(fwht(v, normalized=True),
-    normalized=True) = v``.
-
-    The transform costs ``n log2 n`` additions per slice. The slices of a 2-D array
-    are transformed in parallel on sketchkit's thread pool (see
-    :func:`sketchkit.set_num_threads`), with the GIL released. The result is identical
-    bit for bit for every thread count, memory layout and SIMD level.
-
-    Parameters
-    ----------
-    x : array_like of shape (n,), (n, m) or (m, n)
-        A 1-D or 2-D array (NumPy, any CPU array with ``__dlpack__`` or the buffer
-        protocol, or a nested sequence) whose length along ``axis`` is a power of two in
-        ``[1, 2**30]``. No padding is done here; to sketch vectors of any length use
-        the SRHT operator :func:`sketchkit.srht`, which zero-pads its input to the next
-        power of two. ``float32`` and ``float64`` are transformed in their own precision;
-        integer and boolean input is converted to ``float64`` and ``float16`` to
-        ``float32`` (only with ``inplace=False``). Any memory layout (C, F, strided) is
-        accepted.
-    axis : int, default=-1
-        Axis along which to transform: ``0`` or ``-1`` for a 1-D array; ``0``, ``1``,
-        ``-1`` or ``-2`` for a 2-D array (``axis=1`` transforms each row, ``axis=0``
-        each column).
-    normalized : bool, default=False
-        If True, scale by ``1 / sqrt(n)`` (the orthonormal transform).
-    inplace : bool, default=False
-        If False, transform a copy of ``x`` (same dtype and memory order) and return
-        it; ``x`` is unchanged. If True, overwrite ``x`` and return ``x`` itself:
-        ``x`` must then be a writable, aligned ``float32`` or ``float64`` array
-        whose elements are contiguous along ``axis`` (a stride of one element). A
-        NumPy array is returned as is; a CPU array with ``__dlpack__`` (a PyTorch
-        tensor, ...; with NumPy >= 2.1, whose ``from_dlpack`` gives writable views)
-        or a writable buffer (``array.array``, ``memoryview``) is overwritten in its
-        own memory and a NumPy view of that memory is returned.
-    check_finite : bool, default=True
-        Whether to check that ``x`` holds no NaN or infinity (SciPy's name and
-        default). A refused input is left unchanged: nothing is written before the
-        whole of ``x`` has been checked. For a 1-D ``x`` of 2 to 8 KiB or of 1 to 4
-        MiB (``2**9`` to ``2**11`` and ``2**18`` to ``2**20`` float32 values) on CPUs
-        with AVX2 or AVX-512, the check is fused into the transform: its passes run
-        through a per-thread scratch (kept for reuse, at most 4 MiB) and the last
-        one writes ``x`` only once every partial result is finite. Otherwise the check
-        is one more read of ``x`` before the transform: for slices that fit in the L2
-        cache that read brings the data into cache for the transform and costs a few
-        percent. With ``False`` the check is skipped: NaN and infinity then propagate
-        through the additions into the output, and no error is raised.
-    device : {"cpu", "gpu"}, default="cpu"
-        Where to compute. ``"gpu"`` takes ``float32`` input only (``TypeError``
-        otherwise; nothing is converted) and gives the CPU's result bit for bit: the
-        levels run in the same order with the same two operations per butterfly.
-        Slices up to ``2**12`` are transformed in workgroup memory, longer ones with
-        extra passes over device memory. One slice must fit in one storage buffer, so
-        lengths go up to the device's binding limit over 4 bytes (``2**28`` where the
-        limit is just under 2 GiB, ``2**25`` where it is 128 MiB).
-
-    Returns
-    -------
-    ndarray
-        The transformed array, of the shape of ``x`` and a float dtype: ``x`` itself
-        (or a view of its memory) when ``inplace=True``, otherwise a new array.
-
-    Raises
-    ------
-    ValueError
-        If ``x`` contains NaN or infinity and ``check_finite`` is True (checked before
-        anything is overwritten), is empty or not 1-D or 2-D, if its length along
-        ``axis`` is not a power of two, if ``axis`` is out of bounds, or, with
-        ``inplace=True``, if ``x`` is read-only, unaligned or not contiguous along
-        ``axis``.
-    TypeError
-        For complex, object and other non-numeric dtypes, and with ``inplace=True`` for
-        any dtype other than ``float32`` and ``float64`` (including integers); with
-        ``device="gpu"`` for any dtype other than ``float32``.
-    RuntimeError
-        With ``device="gpu"`` when no GPU adapter exists.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import sketchkit as sk
-    >>> sk.fwht(np.array([1.0, 0.0, 1.0, 0.0]))
-    array([2., 2., 0., 0.])
-    >>> x = np.arange(8, dtype=np.float32)
-    >>> y = sk.fwht(x, normalized=True)
-    >>> bool(np.isclose(np.linalg.norm(y), np.linalg.norm(x)))
-    True
+    :func:`fwht` is the compiled function ``sketchkit._native.fwht`` (its docstring,
+    with the math, is there): it transforms a contiguous, writable 1-D float array in
+    place without entering Python, and hands any other call, with exactly the
+    arguments it was given, to this function, which owns the conversions, the checks
+    and their error messages.
     """
-    if (
-        inplace is True
-        and type(x) is _NDARRAY
-        and device == "cpu"
-        and _FWHT_VEC(x, axis, normalized, check_finite)
-    ):
-        return x  # fast path: contiguous writable 1-D float array, transformed natively
     on_gpu = check_device(device) == "gpu"
     if not isinstance(normalized, _BOOLS):
         raise TypeError(f"normalized must be a bool, got {type(normalized).__name__}")
@@ -287,6 +177,11 @@ def fwht(
         view, native_axis, bool(normalized), device=device, check_finite=bool(check_finite)
     )
     return y
+
+
+#: The public transform: the compiled 1-D in-place fast path, which calls
+#: :func:`_fwht_general` for everything else (see its docstring).
+fwht = _native.fwht
 
 
 # ---------------------------------------------------------------------- rotations

@@ -23,7 +23,7 @@ __all__ = [
     "HadamardRotation",
     "RowSketch",
     "fwht_inplace",
-    "fwht_vec",
+    "fwht",
     "all_finite",
     "set_num_threads",
     "get_num_threads",
@@ -401,9 +401,17 @@ def fwht_inplace(
 ) -> None:
     """In-place FWHT along ``axis`` (0 or 1) of a writable 2-D array (power-of-two length)."""
 
-def fwht_vec(x: object, axis: object, normalized: object, check_finite: object) -> bool:
-    """In-place FWHT of a contiguous writable 1-D float array along ``axis`` 0 or -1 with
-    ``bool`` flags; False (untouched) if the call is not exactly that."""
+def fwht(
+    x: object,
+    axis: int = -1,
+    *,
+    normalized: bool = False,
+    inplace: bool = False,
+    check_finite: bool = True,
+    device: _Device = "cpu",
+) -> _FloatArray:
+    """The public ``sketchkit.fwht`` (full docstring at run time): the 1-D in-place
+    fast path natively, every other call through ``_hadamard._fwht_general``."""
 
 def all_finite(x: _FloatArray) -> bool:
     """True when every element of ``x`` (any shape, any strides) is finite."""

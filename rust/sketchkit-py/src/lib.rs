@@ -42,7 +42,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<rotation::HadamardRotation>()?;
     m.add_class::<stream::RowSketch>()?;
     m.add_function(wrap_pyfunction!(fwht::fwht_inplace, m)?)?;
-    m.add_function(wrap_pyfunction!(fwht::fwht_vec, m)?)?;
+    m.add_function(wrap_pyfunction!(fwht::fwht, m)?)?;
     m.add_function(wrap_pyfunction!(finite::all_finite, m)?)?;
     m.add_function(wrap_pyfunction!(runtime::set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(runtime::get_num_threads, m)?)?;
