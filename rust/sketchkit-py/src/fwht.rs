@@ -222,15 +222,17 @@ fn fast_path(
 /// check_finite : bool, default=True
 ///     Whether to check that ``x`` holds no NaN or infinity (SciPy's name and
 ///     default). A refused input is left unchanged: nothing is written before the
-///     whole of ``x`` has been checked. For a 1-D ``x`` of 2 to 8 KiB or of 1 to 4
-///     MiB (``2**9`` to ``2**11`` and ``2**18`` to ``2**20`` float32 values) on CPUs
-///     with AVX2 or AVX-512, the check is fused into the transform: its passes run
-///     through a per-thread scratch (kept for reuse, at most 4 MiB) and the last
-///     one writes ``x`` only once every partial result is finite. Otherwise the check
-///     is one more read of ``x`` before the transform: for slices that fit in the L2
-///     cache that read brings the data into cache for the transform and costs a few
-///     percent. With ``False`` the check is skipped: NaN and infinity then propagate
-///     through the additions into the output, and no error is raised.
+///     whole of ``x`` has been checked. For a 1-D ``x`` of 2 to 8 KiB (``2**9`` to
+///     ``2**11`` float32 values) on CPUs with AVX2 or AVX-512, the check is fused
+///     into the transform: its passes run through a scratch on the stack and the
+///     last one writes ``x`` only once every partial result is finite. Otherwise
+///     the check is one more read of ``x`` before the transform: for slices that
+///     fit in the L2 cache (``2**16`` float32 values on most CPUs) that read brings
+///     the data into cache for the transform and costs a few percent; for longer
+///     slices it is one more pass over memory (a sixth to a quarter of the call's
+///     time at ``2**20``). With ``False`` the check is skipped: NaN and infinity
+///     then propagate through the additions into the output, and no error is
+///     raised.
 /// device : {"cpu", "gpu"}, default="cpu"
 ///     Where to compute. ``"gpu"`` takes ``float32`` input only (``TypeError``
 ///     otherwise; nothing is converted) and gives the CPU's result bit for bit: the

@@ -67,13 +67,12 @@ pub fn fwht<T: Real>(x: &mut [T]) -> Result<()> {
 ///
 /// With `check_finite` (SciPy's name; [`fwht`] and [`fwht_normalized`] always check)
 /// NaN or infinity in `x` is an error raised before anything is written
-/// ([`check_finite_input`]). For float32 and float64 vectors of 2–8 KiB and of
-/// 1–4 MiB ([`FUSED_CHECK_BYTES`]) on the AVX2 and AVX-512 levels the check is
-/// fused into the transform's own passes, which then run through a per-thread
-/// scratch (kept between calls, at most 4 MiB) so that `x` is read once and written
-/// only after the check has passed. Other lengths take one extra read of `x`: for a
-/// vector that fits in L2 it brings `x` into cache for the transform, so it costs
-/// little. Without the check, non-finite input gives non-finite output (NaN and
+/// ([`check_finite_input`]). For float32 and float64 vectors of 2–8 KiB
+/// ([`FUSED_CHECK_MAX`]) on the AVX2 and AVX-512 levels the check is fused into the
+/// transform's own passes, which then run through a scratch on the stack so that `x`
+/// is read once and written only after the check has passed. Other lengths take one
+/// extra read of `x`: for a vector that fits in L2 it brings `x` into cache for the
+/// transform, so it costs little; for longer ones it is a pass over memory. Without the check, non-finite input gives non-finite output (NaN and
 /// infinity propagate through the additions) and no error.
 pub fn transform_vec<T: Real>(x: &mut [T], normalized: bool, check_finite: bool) -> Result<()> {
     check_len(x.len(), "x")?;
@@ -100,25 +99,22 @@ pub fn transform_vec<T: Real>(x: &mut [T], normalized: bool, check_finite: bool)
     Ok(())
 }
 
-/// Largest scratch, in bytes, that [`checked_in_one_read`] keeps per thread (and
-/// so the longest vector whose finite check it fuses): 2^20 float32 or 2^19
-/// float64 values.
-pub const FUSED_CHECK_BYTES: usize = 4 << 20;
-
-/// Vectors of `[FUSED_SMALL.0, FUSED_SMALL.1]` bytes, and from [`FUSED_LARGE`] up to
-/// [`FUSED_CHECK_BYTES`], have their finite check fused into the transform.
+/// Longest vector, in bytes, whose finite check [`transform_vec`] fuses into the
+/// transform (2^11 float32 or 2^10 float64 values); from [`FUSED_CHECK_MIN`] bytes.
 ///
-/// Fusing replaces one sequential read of `x` (the separate check) by writes to a
-/// scratch and a last pass from it into `x`, whose lines the core must own again:
-/// two transfers instead of one. That pays while `x` and the scratch sit in L1
-/// together (up to a quarter of a 32 KiB L1), and once `x` outgrows L2, where the
-/// separate check is a read from memory; in between the check's read is cheaper.
-/// Measured with the `fwht_timing` example's `cold` protocol (fresh float32 data,
-/// one call per vector), AVX-512 / AVX2: 2^9–2^11 elements 15–20% faster, 2^12–2^13
-/// 2–10% slower, 2^17 level, 2^19–2^20 7–15% faster.
-const FUSED_SMALL: (usize, usize) = (2 << 10, 8 << 10);
-/// See [`FUSED_SMALL`].
-const FUSED_LARGE: usize = 1 << 20;
+/// Fusing runs the transform's passes through a scratch on the stack, so that `x`
+/// is read once and written by the last pass only (see `fwht_x86::transform_checked`),
+/// instead of a separate check that reads `x` first. That pays while `x` and the
+/// scratch share L1 (up to a quarter of a 32 KiB L1): measured with the
+/// `fwht_timing` example's `cold` protocol (fresh float32 data, one call per
+/// vector), AVX-512 and AVX2, 2^9–2^11 elements took 15–20% less time than check
+/// then transform. From 2^12 on the scratch's extra cache traffic (its lines, and
+/// `x`'s lines owned again by the last pass) cost as much as the check's sequential
+/// read or more (2^12–2^13: 2–10% slower; 2^17: level); at 2^19–2^20 fusing was
+/// 7–15% faster in that example but not reliably so on NumPy's huge-page arrays.
+pub const FUSED_CHECK_MAX: usize = 8 << 10;
+/// See [`FUSED_CHECK_MAX`].
+pub const FUSED_CHECK_MIN: usize = 2 << 10;
 
 /// Outcome of [`checked_in_one_read`].
 enum Fused {
@@ -126,27 +122,20 @@ enum Fused {
     Done,
     /// `x` holds NaN or infinity and is unchanged.
     NonFinite,
-    /// Nothing was done: no fused kernel for this SIMD level, type or length, or no
-    /// scratch; the caller checks, then transforms.
+    /// Nothing was done: no fused kernel for this SIMD level, type or length; the
+    /// caller checks, then transforms.
     Unavailable,
 }
 
-/// A cache-line-aligned unit of the per-thread scratch.
+/// A cache-line-aligned unit of the scratch.
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
 struct Line([u8; 64]);
 
-thread_local! {
-    /// Scratch of [`checked_in_one_read`], kept between calls (at most
-    /// [`FUSED_CHECK_BYTES`]): a fresh buffer of that size would cost its page
-    /// faults on every call.
-    static SCRATCH: std::cell::RefCell<Vec<Line>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// The checked transform of `x` reading it once: the kernel's passes run through a
-/// per-thread scratch and the last one writes `x` only after the partial result has
-/// shown the input finite (see `fwht_x86::transform_checked`). The separate check
-/// pass it replaces costs a read of `x` from memory for vectors that outgrow L2.
+/// The checked transform of `x` reading it once, for vectors of
+/// [`FUSED_CHECK_MIN`]..=[`FUSED_CHECK_MAX`] bytes: the kernel's passes run through
+/// a scratch and the last one writes `x` only after the partial result has shown the
+/// input finite (see `fwht_x86::transform_checked`).
 fn checked_in_one_read<T: Real>(x: &mut [T]) -> Fused {
     #[cfg(target_arch = "x86_64")]
     {
@@ -154,39 +143,27 @@ fn checked_in_one_read<T: Real>(x: &mut [T]) -> Fused {
         let bytes = std::mem::size_of_val(x);
         let float =
             TypeId::of::<T>() == TypeId::of::<f32>() || TypeId::of::<T>() == TypeId::of::<f64>();
-        let fused = (FUSED_SMALL.0..=FUSED_SMALL.1).contains(&bytes)
-            || (FUSED_LARGE..=FUSED_CHECK_BYTES).contains(&bytes);
-        if !float || !fused {
+        if !float || !(FUSED_CHECK_MIN..=FUSED_CHECK_MAX).contains(&bytes) {
             return Fused::Unavailable;
         }
-        let Ok(mut buf) = SCRATCH.with(|c| c.try_borrow_mut().map(|mut b| std::mem::take(&mut *b)))
-        else {
-            return Fused::Unavailable;
-        };
-        let lines = bytes.div_ceil(64);
-        if buf.len() < lines {
-            buf.clear();
-            if buf.try_reserve_exact(lines).is_err() {
-                return Fused::Unavailable;
-            }
-            buf.resize(lines, Line([0; 64]));
-        }
-        // SAFETY: T is f32 or f64 (checked above), for which every bit pattern is a
-        // value; `buf` holds at least `bytes` initialized bytes, 64-byte aligned (more
-        // than T needs), and this exclusive borrow is the only view of them.
-        let scratch =
-            unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<T>(), x.len()) };
-        let out = match crate::fwht_x86::transform_checked(x, scratch) {
+        // One page more than the longest `x`, so that the scratch can start half a
+        // page from `x` modulo 4 KiB: a load whose address matches an earlier, still
+        // pending store's in its low 12 bits waits for it (4K aliasing), and the
+        // passes from `x` into the scratch and back would hit that on every load if
+        // the two shared their page offset. Left uninitialized: the kernel writes
+        // every scratch element before it reads it.
+        let mut buf = std::mem::MaybeUninit::<[Line; (FUSED_CHECK_MAX + 4096) / 64]>::uninit();
+        let base = buf.as_mut_ptr().cast::<u8>();
+        let skip = ((x.as_ptr() as usize + 2048).wrapping_sub(base as usize) % 4096) & !63;
+        let scratch = base.wrapping_add(skip).cast::<T>();
+        // SAFETY: `skip < 4096` and `bytes <= FUSED_CHECK_MAX`, so the scratch's
+        // `x.len()` elements lie inside `buf` (its own stack memory, outside `x`,
+        // used by nothing else), 64-byte aligned: more than T needs.
+        match unsafe { crate::fwht_x86::transform_checked(x, scratch) } {
             crate::fwht_x86::Checked::Done => Fused::Done,
             crate::fwht_x86::Checked::NonFinite => Fused::NonFinite,
             crate::fwht_x86::Checked::Unsupported => Fused::Unavailable,
-        };
-        SCRATCH.with(|c| {
-            if let Ok(mut b) = c.try_borrow_mut() {
-                *b = buf;
-            }
-        });
-        out
+        }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {

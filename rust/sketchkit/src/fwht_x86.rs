@@ -335,18 +335,21 @@ pub(crate) enum Checked {
 /// unchanged) decides. Same passes, same operations, same order as [`transform`]:
 /// the same bits.
 ///
-/// `scratch.len()` must be at least `x.len()`.
+/// # Safety
+/// `scratch` must be valid for reads and writes of `x.len()` elements, aligned for
+/// `T`, outside `x`, and used by nothing else meanwhile. It need not be
+/// initialized: every element is written before it is read.
 #[inline(always)]
-pub(crate) fn transform_checked<T: 'static>(x: &mut [T], scratch: &mut [T]) -> Checked {
+pub(crate) unsafe fn transform_checked<T: 'static>(x: &mut [T], scratch: *mut T) -> Checked {
     let n = x.len();
     debug_assert!(n.is_power_of_two());
-    assert!(scratch.len() >= n, "scratch shorter than x");
-    let (p, s) = (x.as_mut_ptr(), scratch.as_mut_ptr());
+    let (p, s) = (x.as_mut_ptr(), scratch);
     let lvl = crate::simd::level();
     let f32_ = TypeId::of::<T>() == TypeId::of::<f32>();
     let f64_ = TypeId::of::<T>() == TypeId::of::<f64>();
-    // SAFETY (all arms): the TypeId check proves the element type; `x` and
-    // `scratch` are distinct exclusive slices of at least `n` elements, `n` a power
+    // SAFETY (all arms): the TypeId check proves the element type; `x` is an
+    // exclusive slice of `n` elements and `scratch` (by this function's contract)
+    // `n` writable elements outside it, used by nothing else; `n` is a power
     // of two above one base chunk (`staged` needs a strided pass); the level check
     // proves the CPU features the called function enables.
     let ok = unsafe {

@@ -310,7 +310,7 @@ fn writable_strides_rule() {
 }
 
 /// The checked 1-D transform, whose finite check is fused into the kernel's passes
-/// for some lengths (`fwht::FUSED_CHECK_BYTES`): the same bits as the unchecked
+/// for some lengths (`fwht::FUSED_CHECK_MAX`): the same bits as the unchecked
 /// transform for finite input (overflow to infinity included), and NaN or infinity
 /// anywhere refused with the input left as it was, at every SIMD level, on lengths
 /// inside and outside the fused ranges.
