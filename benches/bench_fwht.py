@@ -35,7 +35,8 @@ Rows:
    scikit-learn's ``GaussianRandomProjection(256).fit_transform(X)``.
 
 Every row times the contenders on the same input in one run: one warm-up each, then
-``--reps`` alternating repetitions, and the median of each. All buffers are 64-byte
+``--reps`` alternating repetitions, and the median of each. All contenders of a row
+transform the same buffer (re-copied before each run), and all buffers are 64-byte
 aligned. Every transform's result is checked against sketchkit's before timing.
 
     python benches/bench_fwht.py                 # full workloads
@@ -162,9 +163,15 @@ class Table:
         return header + "\n\n" + head + "\n" + "\n".join(self.rows) + "\n"
 
 
-def refreshed(transform: Callable[[np.ndarray], object], src: np.ndarray) -> Contender:
-    """One in-place transform of a buffer re-copied from ``src`` before each run."""
-    buf = aligned_copy(src)
+def refreshed(
+    transform: Callable[[np.ndarray], object], src: np.ndarray, buf: np.ndarray
+) -> Contender:
+    """One in-place transform of ``buf``, re-copied from ``src`` before each run.
+
+    Every contender of a row gets the same ``buf``: separate buffers of 16 MiB and
+    more land on different physical pages (huge pages or not, different cache sets),
+    which moved single contenders' times by up to 2x between buffers in one process.
+    """
 
     def run(_r: int) -> float:
         np.copyto(buf, src)
@@ -283,16 +290,20 @@ def main(argv: list[str] | None = None) -> int:
         workload = (
             f"in-place FWHT of f32 vectors, n = 2^{p}, one call per row of a {rows} × n buffer"
         )
-        ours = {"ours": refreshed(ours_rows, X), "unchecked": refreshed(ours_rows_unchecked, X)}
+        work = aligned_copy(X)  # the one buffer every contender transforms
+        ours = {
+            "ours": refreshed(ours_rows, X, work),
+            "unchecked": refreshed(ours_rows_unchecked, X, work),
+        }
         labels = [("ours", ""), ("unchecked", ", `check_finite=False`")]
         if sk.simd_level() == "avx512":  # also the kernels an AVX2-only machine runs
-            ours["avx2"] = refreshed(on_avx2(ours_rows), X)
-            ours["avx2_unchecked"] = refreshed(on_avx2(ours_rows_unchecked), X)
+            ours["avx2"] = refreshed(on_avx2(ours_rows), X, work)
+            ours["avx2_unchecked"] = refreshed(on_avx2(ours_rows_unchecked), X, work)
             labels += [("avx2", ", AVX2 path"), ("avx2_unchecked", ", AVX2 path, unchecked")]
         for peer_name, peer in peer_rows.items():
             if not check_same(peer_name, peer, X):
                 continue
-            t = contest({"peer": refreshed(peer, X), **ours}, reps)
+            t = contest({"peer": refreshed(peer, X, work), **ours}, reps)
             for key, label in labels:
                 table.add(
                     workload + label, peer_name, t["peer"] / rows, 1, t[key] / rows, X[0].nbytes
@@ -305,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     rows, p = (2000, 12) if q else (20000, 12)
     n = 2**p
     X0 = aligned_copy(rng.standard_normal((rows, n), dtype=np.float32))
+    work = aligned_copy(X0)
     batch = f"in-place FWHT of {rows} × 2^{p} f32 rows"
     batch_peers: dict[str, tuple[Callable[[np.ndarray], object], int | None]] = {}
     for peer_name, peer in peers_1d.items():
@@ -323,7 +335,9 @@ def main(argv: list[str] | None = None) -> int:
     if not batch_peers:
         for threads in sorted({1, all_threads}):
             sk.set_num_threads(threads)
-            t = contest({"ours": refreshed(lambda X: sk.fwht(X, axis=1, inplace=True), X0)}, reps)
+            t = contest(
+                {"ours": refreshed(lambda X: sk.fwht(X, axis=1, inplace=True), X0, work)}, reps
+            )
             table.add_alone(batch, threads, t["ours"], X0.nbytes)
     for peer_name, (peer, peer_threads) in batch_peers.items():
         if not check_same(peer_name, peer, X0[:64]):
@@ -336,10 +350,10 @@ def main(argv: list[str] | None = None) -> int:
             # read of the batch before any row is overwritten) and none, as the peers.
             t = contest(
                 {
-                    "peer": refreshed(peer, X0),
-                    "ours": refreshed(lambda X: sk.fwht(X, axis=1, inplace=True), X0),
+                    "peer": refreshed(peer, X0, work),
+                    "ours": refreshed(lambda X: sk.fwht(X, axis=1, inplace=True), X0, work),
                     "unchecked": refreshed(
-                        lambda X: sk.fwht(X, axis=1, inplace=True, check_finite=False), X0
+                        lambda X: sk.fwht(X, axis=1, inplace=True, check_finite=False), X0, work
                     ),
                 },
                 reps,
@@ -353,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
                 t["unchecked"],
                 X0.nbytes,
             )
-    del X0
+    del X0, work
 
     # 3. SRHT projection against dense Gaussian projections.
     n_rows, d, k = (2000, 1024, 64) if q else (20000, 4096, 256)
