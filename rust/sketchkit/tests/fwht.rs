@@ -359,10 +359,11 @@ fn checked_transform_reads_once_and_refuses_without_writing() {
     }
     for lvl in [Level::Scalar, Level::Avx2, Level::Avx512] {
         set_cap(Some(lvl));
-        for m in [4usize, 8, 9, 10, 11, 12, 16, 18, 20] {
+        // the fused range (2–8 KiB) and lengths on both sides of it
+        for m in [4usize, 8, 9, 10, 11, 12, 16] {
             case::<f32>(1 << m, 3 + m as u64);
         }
-        for m in [4usize, 7, 8, 9, 10, 11, 15, 17, 19] {
+        for m in [4usize, 7, 8, 9, 10, 11, 15] {
             case::<f64>(1 << m, 5 + m as u64);
         }
     }
