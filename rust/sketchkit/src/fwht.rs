@@ -72,8 +72,9 @@ pub fn fwht<T: Real>(x: &mut [T]) -> Result<()> {
 /// transform's own passes, which then run through a scratch on the stack so that `x`
 /// is read once and written only after the check has passed. Other lengths take one
 /// extra read of `x`: for a vector that fits in L2 it brings `x` into cache for the
-/// transform, so it costs little; for longer ones it is a pass over memory. Without the check, non-finite input gives non-finite output (NaN and
-/// infinity propagate through the additions) and no error.
+/// transform, so it costs little; for longer ones it is a pass over memory. Without
+/// the check, non-finite input gives non-finite output (NaN and infinity propagate
+/// through the additions) and no error.
 pub fn transform_vec<T: Real>(x: &mut [T], normalized: bool, check_finite: bool) -> Result<()> {
     check_len(x.len(), "x")?;
     if check_finite {
@@ -117,6 +118,7 @@ pub const FUSED_CHECK_MAX: usize = 8 << 10;
 pub const FUSED_CHECK_MIN: usize = 2 << 10;
 
 /// Outcome of [`checked_in_one_read`].
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 enum Fused {
     /// `x` was finite and now holds its transform.
     Done,
@@ -128,6 +130,7 @@ enum Fused {
 }
 
 /// A cache-line-aligned unit of the scratch.
+#[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
 struct Line([u8; 64]);
