@@ -398,8 +398,8 @@ unsafe fn rec256<S: Simd>(src: *const S::E, dst: *mut S::E, n: usize) {
     rec::<S>(src, dst, n, rec256::<S>)
 }
 
-/// [`stage`] then the last pass, with AVX-512 code; false (and `x` unchanged) when
-/// `x` holds NaN or infinity.
+/// [`staged`] (every pass, the last after the finite probes) with AVX-512 code;
+/// false (and `x` unchanged) when `x` holds NaN or infinity.
 ///
 /// # Safety
 /// As for [`rec512`] with `src = x`, `dst = s` (distinct), and `n > S::W · S::RB`.
