@@ -24,7 +24,7 @@ use std::arch::x86_64::*;
 /// One SIMD register type and element type.
 trait Simd {
     /// Element.
-    type E: Copy;
+    type E: crate::Real;
     /// Register.
     type V: Copy;
     /// Lanes per register.
@@ -52,8 +52,6 @@ trait Simd {
     const LOW: usize;
     /// In-register level `h = 2^k` (`k < LOW`).
     unsafe fn low(v: Self::V, k: usize) -> Self::V;
-    /// Whether one element is finite (neither NaN nor ±inf).
-    fn finite(e: Self::E) -> bool;
 }
 
 /// AVX-512, f32.
@@ -75,10 +73,6 @@ impl Simd for Z32 {
     const L1: usize = 1 << 12;
     const RTOP: usize = 8;
     const LOW: usize = 4;
-    #[inline(always)]
-    fn finite(e: f32) -> bool {
-        e.is_finite()
-    }
     #[inline(always)]
     unsafe fn ld(p: *const f32) -> __m512 {
         _mm512_loadu_ps(p)
@@ -136,10 +130,6 @@ impl Simd for Z64 {
     const RTOP: usize = 8;
     const LOW: usize = 3;
     #[inline(always)]
-    fn finite(e: f64) -> bool {
-        e.is_finite()
-    }
-    #[inline(always)]
     unsafe fn ld(p: *const f64) -> __m512d {
         _mm512_loadu_pd(p)
     }
@@ -189,10 +179,6 @@ impl Simd for Y32 {
     const RTOP: usize = 8;
     const LOW: usize = 3;
     #[inline(always)]
-    fn finite(e: f32) -> bool {
-        e.is_finite()
-    }
-    #[inline(always)]
     unsafe fn ld(p: *const f32) -> __m256 {
         _mm256_loadu_ps(p)
     }
@@ -241,10 +227,6 @@ impl Simd for Y64 {
     const L1: usize = 1 << 11;
     const RTOP: usize = 8;
     const LOW: usize = 2;
-    #[inline(always)]
-    fn finite(e: f64) -> bool {
-        e.is_finite()
-    }
     #[inline(always)]
     unsafe fn ld(p: *const f64) -> __m256d {
         _mm256_loadu_pd(p)
@@ -350,20 +332,21 @@ pub(crate) unsafe fn transform_checked<T: 'static>(x: &mut [T], scratch: *mut T)
     // SAFETY (all arms): the TypeId check proves the element type; `x` is an
     // exclusive slice of `n` elements and `scratch` (by this function's contract)
     // `n` writable elements outside it, used by nothing else; `n` is a power
-    // of two above one base chunk (`staged` needs a strided pass); the level check
-    // proves the CPU features the called function enables.
+    // of two above one base chunk (`staged` needs a strided pass) and within L1 (it
+    // runs one in-cache block); the level check proves the CPU features the called
+    // function enables.
     let ok = unsafe {
         match lvl {
-            crate::simd::Level::Avx512 if f32_ && n > Z32::W * Z32::RB => {
+            crate::simd::Level::Avx512 if f32_ && n > Z32::W * Z32::RB && n <= Z32::L1 => {
                 staged512::<Z32>(p.cast(), s.cast(), n)
             }
-            crate::simd::Level::Avx512 if f64_ && n > Z64::W * Z64::RB => {
+            crate::simd::Level::Avx512 if f64_ && n > Z64::W * Z64::RB && n <= Z64::L1 => {
                 staged512::<Z64>(p.cast(), s.cast(), n)
             }
-            crate::simd::Level::Avx2 if f32_ && n > Y32::W * Y32::RB_WIDE => {
+            crate::simd::Level::Avx2 if f32_ && n > Y32::W * Y32::RB_WIDE && n <= Y32::L1 => {
                 staged256::<Y32>(p.cast(), s.cast(), n)
             }
-            crate::simd::Level::Avx2 if f64_ && n > Y64::W * Y64::RB_WIDE => {
+            crate::simd::Level::Avx2 if f64_ && n > Y64::W * Y64::RB_WIDE && n <= Y64::L1 => {
                 staged256::<Y64>(p.cast(), s.cast(), n)
             }
             _ => return Checked::Unsupported,
@@ -402,19 +385,20 @@ unsafe fn rec256<S: Simd>(src: *const S::E, dst: *mut S::E, n: usize) {
 /// false (and `x` unchanged) when `x` holds NaN or infinity.
 ///
 /// # Safety
-/// As for [`rec512`] with `src = x`, `dst = s` (distinct), and `n > S::W · S::RB`.
+/// As for [`rec512`] with `src = x`, `dst = s` (distinct), and
+/// `S::W · S::RB < n <= S::L1`.
 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
 unsafe fn staged512<S: Simd>(x: *mut S::E, s: *mut S::E, n: usize) -> bool {
-    staged::<S>(x, s, n, rec512::<S>)
+    staged::<S>(x, s, n)
 }
 
 /// [`staged512`] with AVX2 code.
 ///
 /// # Safety
-/// As for [`staged512`], with AVX2 and FMA, and `n > S::W · S::RB_WIDE`.
+/// As for [`staged512`], with AVX2 and FMA, and `S::W · S::RB_WIDE < n <= S::L1`.
 #[target_feature(enable = "avx2,fma")]
 unsafe fn staged256<S: Simd>(x: *mut S::E, s: *mut S::E, n: usize) -> bool {
-    staged::<S>(x, s, n, rec256::<S>)
+    staged::<S>(x, s, n)
 }
 
 /// The whole transform of one contiguous vector, `src[..n]` into `dst[..n]`, as
@@ -451,47 +435,36 @@ fn top_radix<S: Simd>(n: usize) -> usize {
     (n / (S::L1 / 2)).min(S::RTOP)
 }
 
-/// The transform of `x[..n]` through the scratch `s`: every pass of [`rec`] but the
-/// last into `s`, a finite check of the partial result (see [`transform_checked`]),
-/// then the last pass from `s` into `x`. Returns false, with `x` unchanged, when
-/// `x` holds NaN or infinity.
+/// The transform of `x[..n]` (`n <= S::L1`) through the scratch `s`: every pass of
+/// [`in_cache`] but the last into `s`, a finite check of the partial result (see
+/// [`transform_checked`]), then the last pass from `s` into `x`. Returns false, with
+/// `x` unchanged, when `x` holds NaN or infinity.
 ///
 /// # Safety
 /// As for [`rec512`] with `src = x`, `dst = s` (distinct), the features `S` needs
-/// enabled in the caller, `n` above one base chunk ([`base_width`]) and `whole` as
-/// for [`rec`].
+/// enabled in the caller, and `n` above one base chunk ([`base_width`]) and at most
+/// `S::L1`.
 #[inline(always)]
-unsafe fn staged<S: Simd>(x: *mut S::E, s: *mut S::E, n: usize, whole: Whole<S>) -> bool {
-    // (h, r) of the last pass: its r blocks of h elements are complete before it.
-    let (h, r) = if n <= S::L1 {
-        let k = base_width::<S>(n);
-        debug_assert!(k * S::W < n);
-        base_any::<S>(x, s, n, k);
-        let mut h = k * S::W;
-        loop {
-            let r = radix::<S>(n, h);
-            if h * r >= n {
-                break (h, r);
-            }
-            pass_any::<S>(s, s, n, h, r);
-            h *= r;
+unsafe fn staged<S: Simd>(x: *mut S::E, s: *mut S::E, n: usize) -> bool {
+    debug_assert!(n <= S::L1);
+    let k = base_width::<S>(n);
+    debug_assert!(k * S::W < n);
+    base_any::<S>(x, s, n, k);
+    // The last pass is radix `r` from level `h`: its r blocks of h elements are
+    // complete before it.
+    let mut h = k * S::W;
+    let r = loop {
+        let r = radix::<S>(n, h);
+        if h * r >= n {
+            break r;
         }
-    } else {
-        let r = top_radix::<S>(n);
-        let sub = n / r;
-        for i in 0..r {
-            // SAFETY: sub-block i lies inside `[..n]` of both.
-            unsafe { whole(x.add(i * sub), s.add(i * sub), sub) };
-        }
-        (sub, r)
+        pass_any::<S>(s, s, n, h, r);
+        h *= r;
     };
-    let probes_finite = (0..r).all(|b| S::finite(*s.add(b * h)));
-    if !probes_finite {
-        // SAFETY: `x` is valid for reads of `n` elements and nothing writes it.
-        let input = unsafe { std::slice::from_raw_parts(x.cast_const(), n) };
-        if !input.iter().all(|&e| S::finite(e)) {
-            return false;
-        }
+    let probes_finite = (0..r).all(|b| crate::Real::is_finite(*s.add(b * h)));
+    // SAFETY: `x` is valid for reads of `n` elements and nothing writes it.
+    if !probes_finite && !crate::finite::slice_all_finite(std::slice::from_raw_parts(x, n)) {
+        return false;
     }
     pass_any::<S>(s, x, n, h, r);
     true
