@@ -1,5 +1,6 @@
 //! Timing of FastRP's stages on a random block graph (profiling aid):
-//! `cargo run --release -p sketchkit --example fastrp_timing [nodes] [threads]`.
+//! `cargo run --release -p sketchkit --example fastrp_timing [nodes] [threads]`
+//! (`FRP_SIMD=avx2`: the AVX2 path; `FRP_REPS`: runs, 3 by default).
 use sketchkit::graph::FastRp;
 use sketchkit::view::CsrRef;
 use std::time::Instant;
@@ -12,6 +13,10 @@ fn main() {
         .unwrap_or(1_000_000);
     let threads: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(1);
     sketchkit::parallel::set_num_threads(threads).unwrap();
+    // FRP_SIMD=avx2 caps the dispatch level (the AVX2 path on an AVX-512 machine)
+    if std::env::var("FRP_SIMD").as_deref() == Ok("avx2") {
+        sketchkit::simd::set_cap(Some(sketchkit::simd::Level::Avx2));
+    }
     // 10 n undirected edges, 80 % inside 50 blocks of consecutive labels scattered
     // over the node ids by a multiplicative permutation (neighbours are far apart).
     let mut state = 0x2545_f491_4f6c_dd1du64;
@@ -54,7 +59,11 @@ fn main() {
         indices.len()
     );
     let frp = FastRp::new(256, 0);
-    for _ in 0..3 {
+    let reps: usize = std::env::var("FRP_REPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    for _ in 0..reps {
         let t = Instant::now();
         let r = frp.initial_vectors(n, None).unwrap();
         let t_init = t.elapsed().as_secs_f64();

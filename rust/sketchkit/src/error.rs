@@ -139,6 +139,8 @@ pub(crate) unsafe trait Zeroed: Copy {}
 unsafe impl Zeroed for f32 {}
 // SAFETY: as above.
 unsafe impl Zeroed for u8 {}
+// SAFETY: as above.
+unsafe impl Zeroed for i16 {}
 
 /// `len` zeros, or an allocation error naming `what`: like [`try_vec`], but the
 /// memory comes zeroed from the allocator, so a large buffer is not written here

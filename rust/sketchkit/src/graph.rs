@@ -23,6 +23,11 @@
 //! Without node features, `R = c · B` with `B`'s entries in `{-1, 0, 1}`, and the
 //! first step computes `normalize(A · diag(deg)^β · B)` from `B` stored as sign bits
 //! (one cache line per node): `c` cancels in the normalization, up to rounding.
+//! When every stored entry also counts 1 (unweighted, or unit weights) and `β = 0`,
+//! `A · B` is a matrix of integers: the first step counts signs in bit planes, and
+//! when `E_1` only feeds the next step (`w_1 = 0`, GDS's default) it is kept as
+//! `i16` counts and one scale per row, which the next step expands to the same `f32`
+//! values it would have read.
 
 use crate::backend::ENTRY_SIGN;
 use crate::error::{checked_mul, try_vec, try_zeros, Result, SketchError};
@@ -195,7 +200,7 @@ impl FastRp {
         // (`out` absent: zeros): a step adds the previous step's term as it writes its
         // own rows, and the last step writes the sum into a free buffer, so the
         // default weights need two n × dim buffers instead of three.
-        let (mut out, mut prev, mut spare) = match features {
+        let (mut out, mut prev, mut spare, counts) = match features {
             // Without node features, R = c · B with B's entries in {-1, 0, 1}: the
             // first step reads B as sign bits (a cache line per node instead of a
             // row of floats) and drops the constant c, which the normalization removes.
@@ -231,11 +236,20 @@ impl FastRp {
                         out = Some(o);
                     }
                     let scales = scales.as_deref();
-                    let mut e1 = try_zeros(len, "a propagation buffer")?;
-                    let out = step(k, &[], 0.0, w1, &mut e1, out, last, |i, row| {
+                    let row = |i: usize, row: &mut [f32]| {
                         crate::dispatch!(signs.gather(adj, self.weighted, scales, i, row))
-                    })?;
-                    Ok((out, e1, None))
+                    };
+                    if CountRows::applies(adj, self.weighted, scales, w1, last) {
+                        // E_1 is only read by the next step (w_1 = 0): keep it as
+                        // integers and scales.
+                        let e1 = CountRows::new(n, k, |i, row| {
+                            crate::dispatch!(signs.count_gather(adj, i, row))
+                        })?;
+                        return Ok((out, Vec::new(), None, Some(e1)));
+                    }
+                    let mut e1 = try_zeros(len, "a propagation buffer")?;
+                    let out = step(k, &[], 0.0, w1, &mut e1, out, last, row)?;
+                    Ok((out, e1, None, None))
                 })??
             }
             Some(_) => {
@@ -267,12 +281,35 @@ impl FastRp {
                     let out = step(k, &[], 0.0, w1, &mut e1, out, last, |i, row| {
                         crate::dispatch!(gather(adj, self.weighted, i, rr, k, row))
                     })?;
-                    Ok((out, e1, Some(r)))
+                    Ok((out, e1, Some(r), None))
                 })??
             }
         };
         let mut pending = w1;
         crate::parallel::install(|| -> Result<_> {
+            let mut rest = rest;
+            if let Some(e1) = counts {
+                // E_2 from E_1's integer rows (pending is w_1 = 0 here).
+                let (&w, tail) = rest.split_first().ok_or_else(no_weights)?;
+                let mut cur = try_zeros(len, "a propagation buffer")?;
+                out = step(
+                    k,
+                    &[],
+                    0.0,
+                    w as f32,
+                    &mut cur,
+                    out,
+                    tail.is_empty(),
+                    |i, row| crate::dispatch!(e1.gather(adj, i, row)),
+                )?;
+                if tail.is_empty() {
+                    return out.ok_or_else(no_weights);
+                }
+                drop(e1);
+                prev = cur;
+                pending = w as f32;
+                rest = tail;
+            }
             for (t, &w) in rest.iter().enumerate() {
                 let last = t + 1 == rest.len();
                 let mut cur = match spare.take() {
@@ -325,9 +362,11 @@ impl FastRp {
                 .enumerate()
                 .for_each(|(b, rows)| {
                     let mut col = Vec::new();
-                    for (ri, row) in rows.chunks_mut(k).enumerate() {
-                        s_r.column_into(b * ROW_BLOCK + ri, &mut col, &mut row[..kr]);
-                    }
+                    crate::dispatch!({
+                        for (ri, row) in rows.chunks_mut(k).enumerate() {
+                            s_r.column_into(b * ROW_BLOCK + ri, &mut col, &mut row[..kr]);
+                        }
+                    });
                 })
         })?;
 
@@ -439,8 +478,12 @@ fn gather<T: Real, I: SparseIndex>(
     }
 }
 
-/// Width of the register-held column blocks of [`gather`].
-const LANES: usize = 64;
+/// Width of the register-held column blocks of [`gather`] and [`CountRows::gather`]
+/// (8 AVX-512 or 16 AVX2 registers). On a random graph of 10^5 nodes with 256 columns
+/// (2 threads, the `fastrp_timing` example), 128 took a gather step from 76–81 to
+/// 56–66 ms (`i16` rows) and 80–103 to 81–87 ms (`f32` rows) against 64, on both
+/// SIMD paths; 256 was no better.
+const LANES: usize = 128;
 
 /// How many stored entries ahead [`gather`] asks for the lines of a neighbour's
 /// row in the current column block (into L1).
@@ -550,6 +593,108 @@ fn step(
             })
         });
     Ok(Some(sum))
+}
+
+/// `E_1 = normalize(A · B)` of an unweighted graph with `β = 0`, held as integers:
+/// row `j` of `A · B` is a vector of integers `c_j` (sums of `±1` over `j`'s stored
+/// entries, so `|c_j| ≤ deg(j)`, exact in `f32`), and the `f32` row `E_1[j]` is
+/// `fl(c_j · inv_j)` with `inv_j` computed by [`inv_norm`] from the same `f32` values.
+/// Storing `c_j` as `i16` and `inv_j` once halves the bytes the next step gathers,
+/// and that step recomputes each `fl(c_j · inv_j)`: the same bits as gathering the
+/// `f32` rows.
+struct CountRows {
+    counts: Vec<i16>,
+    inv: Vec<f32>,
+    k: usize,
+}
+
+impl CountRows {
+    /// Whether `E_1` can be held this way: every entry counts 1 (unweighted, or every
+    /// stored weight is 1; no degree scales), `E_1` is not part of the output
+    /// (`w_1 = 0`) and is read by a next step, and every row's count fits `i16`
+    /// (degree ≤ 32767).
+    fn applies<T: Real, I: SparseIndex>(
+        adj: &CsrRef<'_, T, I>,
+        weighted: bool,
+        scales: Option<&[f32]>,
+        w1: f32,
+        last: bool,
+    ) -> bool {
+        let unit = |c: &[T]| c.iter().all(|v| v.to_f64() == 1.0);
+        let short = |i: usize| adj.row_range(i).len() <= i16::MAX as usize;
+        scales.is_none()
+            && w1 == 0.0
+            && !last
+            && (0..adj.rows).into_par_iter().with_min_len(4096).all(short)
+            && (!weighted || adj.data.par_chunks(1 << 14).all(unit))
+    }
+
+    /// The rows `row(i, ·)` (`f32` vectors of integers of magnitude ≤ 32767) as counts
+    /// and inverse norms.
+    fn new(n: usize, k: usize, row: impl Fn(usize, &mut [f32]) + Sync) -> Result<Self> {
+        let mut counts = try_zeros::<i16>(
+            checked_mul(n, k, "embedding_dim", "n * embedding_dim")?,
+            "a propagation buffer",
+        )?;
+        let mut inv = try_zeros::<f32>(n, "the row scales")?;
+        if k > 0 {
+            counts
+                .par_chunks_mut(ROW_BLOCK * k)
+                .zip(inv.par_chunks_mut(ROW_BLOCK))
+                .enumerate()
+                .for_each(|(b, (c, s))| {
+                    let mut v = vec![0.0f32; k];
+                    crate::dispatch!({
+                        for (ri, (crow, sv)) in c.chunks_mut(k).zip(s.iter_mut()).enumerate() {
+                            row(b * ROW_BLOCK + ri, &mut v);
+                            *sv = inv_norm(&v);
+                            for (cv, &x) in crow.iter_mut().zip(&v) {
+                                *cv = x as i16;
+                            }
+                        }
+                    })
+                });
+        }
+        Ok(CountRows { counts, inv, k })
+    }
+
+    /// Row `i` of `A · E_1` into `acc` (edges in stored order; each term is
+    /// `fl(c_j · inv_j)`, the `f32` element of `E_1`, added as [`gather`] adds it).
+    #[inline(always)]
+    fn gather<T: Real, I: SparseIndex>(&self, adj: &CsrRef<'_, T, I>, i: usize, acc: &mut [f32]) {
+        let (k, x) = (self.k, &self.counts[..]);
+        let range = adj.row_range(i);
+        let nnz = adj.indices.len();
+        let mut c0 = 0;
+        while c0 < k {
+            let w = LANES.min(k - c0);
+            let mut a = [0.0f32; LANES];
+            for t in range.clone() {
+                if c0 == 0 && t + ROW_PREFETCH_AHEAD < nnz {
+                    let j = adj.col(t + ROW_PREFETCH_AHEAD);
+                    prefetch_lines::<PREFETCH_L2, _>(&x[j * k..(j + 1) * k]);
+                }
+                if t + PREFETCH_AHEAD < range.end {
+                    let at = adj.col(t + PREFETCH_AHEAD) * k + c0;
+                    prefetch_lines::<PREFETCH_L1, _>(&x[at..at + w]);
+                }
+                let j = adj.col(t);
+                let s = self.inv[j];
+                let xr = &x[j * k + c0..j * k + c0 + w];
+                if w == LANES {
+                    for (av, &v) in a.iter_mut().zip(xr.iter().take(LANES)) {
+                        *av += f32::from(v) * s;
+                    }
+                } else {
+                    for (av, &v) in a.iter_mut().zip(xr) {
+                        *av += f32::from(v) * s;
+                    }
+                }
+            }
+            acc[c0..c0 + w].copy_from_slice(&a[..w]);
+            c0 += w;
+        }
+    }
 }
 
 /// The sign matrix `B` of FastRP's random vectors (`R = c · B`, entries of `B` in
@@ -692,6 +837,93 @@ impl SignRows {
                 *v = a[c / 8][c % 8];
             }
             g0 += SIGN_BLOCK;
+        }
+    }
+}
+
+/// Bytes of a sign row read per block by [`SignRows::count_gather`] (32 column
+/// groups: 256 columns).
+const COUNT_BLOCK: usize = 64;
+
+impl SignRows {
+    /// Row `i` of `A · B` when every stored entry counts 1: the same values as
+    /// [`SignRows::gather`] with unit factors (integers, exact in `f32`), by
+    /// bit-sliced counters. The row's bits are added into `L` bit planes (a ripple of
+    /// AND / XOR over whole words: 3 word operations per plane, for 512 bits of signs
+    /// at once), so plane `b` holds bit `b` of every column's count of positive and of
+    /// negative entries; the counts are read out once per row. `L` is the number of
+    /// bits of the row's entry count.
+    #[inline(always)]
+    fn count_gather<T: Real, I: SparseIndex>(
+        &self,
+        adj: &CsrRef<'_, T, I>,
+        i: usize,
+        acc: &mut [f32],
+    ) {
+        let deg = adj.row_range(i).len();
+        match usize::BITS - deg.leading_zeros() {
+            0..=3 => self.count_planes::<T, I, 3>(adj, i, acc),
+            4..=5 => self.count_planes::<T, I, 5>(adj, i, acc),
+            6..=7 => self.count_planes::<T, I, 7>(adj, i, acc),
+            8..=10 => self.count_planes::<T, I, 10>(adj, i, acc),
+            // rows of more than 2^15 - 1 entries do not come here (CountRows::applies)
+            _ => self.count_planes::<T, I, 15>(adj, i, acc),
+        }
+    }
+
+    /// [`SignRows::count_gather`] with `L` planes (the row has fewer than `2^L`
+    /// entries).
+    #[inline(always)]
+    fn count_planes<T: Real, I: SparseIndex, const L: usize>(
+        &self,
+        adj: &CsrRef<'_, T, I>,
+        i: usize,
+        acc: &mut [f32],
+    ) {
+        const W: usize = COUNT_BLOCK / 8;
+        let range = adj.row_range(i);
+        let nnz = adj.indices.len();
+        let blocks = (2 * self.dim.div_ceil(8)).div_ceil(COUNT_BLOCK);
+        for blk in 0..blocks {
+            let mut planes = [[0u64; W]; L];
+            for t in range.clone() {
+                if blk == 0 && t + ROW_PREFETCH_AHEAD < nnz {
+                    prefetch_lines::<PREFETCH_L1, _>(self.row(adj.col(t + ROW_PREFETCH_AHEAD)));
+                }
+                // whole blocks lie inside the row's stride (a multiple of the block)
+                let at = self.start + adj.col(t) * self.stride + blk * COUNT_BLOCK;
+                let bytes = &self.bytes[at..at + COUNT_BLOCK];
+                for (w, b) in bytes.chunks_exact(8).enumerate() {
+                    let mut carry =
+                        u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+                    for p in planes.iter_mut() {
+                        let c = p[w] & carry;
+                        p[w] ^= carry;
+                        carry = c;
+                    }
+                }
+            }
+            // group g's positive byte is byte 2g of the block, its negative byte 2g + 1
+            for g in 0..COUNT_BLOCK / 2 {
+                let c0 = (blk * COUNT_BLOCK / 2 + g) * 8;
+                if c0 >= self.dim {
+                    break;
+                }
+                let mut v = [0.0f32; 8];
+                for (b, p) in planes.iter().enumerate() {
+                    let word = p[g / 4] >> (16 * (g % 4));
+                    let (pos, neg) = (
+                        &BITS_F32[word as u8 as usize],
+                        &BITS_F32[(word >> 8) as u8 as usize],
+                    );
+                    let scale = (1u32 << b) as f32;
+                    for l in 0..8 {
+                        v[l] += scale * (pos[l] - neg[l]);
+                    }
+                }
+                let end = (c0 + 8).min(self.dim);
+                acc[c0..end].copy_from_slice(&v[..end - c0]);
+            }
         }
     }
 }
@@ -908,4 +1140,98 @@ fn symmetric_row<T: Real, I: SparseIndex>(
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A random symmetric graph with unit weights, an isolated node and a hub.
+    fn unit_graph(n: usize) -> (Vec<i32>, Vec<i32>, Vec<f32>) {
+        let mut rows = vec![Vec::new(); n];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..6 * n {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let (u, v) = ((state >> 33) as usize % n, (state >> 13) as usize % n);
+            if u != v && u != 0 && v != 0 {
+                rows[u].push(v as i32);
+                rows[v].push(u as i32);
+            }
+        }
+        for v in 2..n {
+            rows[1].push(v as i32); // node 1: a hub (node 0 stays isolated)
+            rows[v].push(1);
+        }
+        let (mut indptr, mut indices) = (vec![0i32], Vec::new());
+        for r in &mut rows {
+            r.sort_unstable();
+            r.dedup();
+            indices.extend_from_slice(r);
+            indptr.push(indices.len() as i32);
+        }
+        let data = vec![1.0f32; indices.len()];
+        (indptr, indices, data)
+    }
+
+    #[test]
+    fn count_rows_gather_the_bits_of_the_f32_rows() {
+        let n = 300;
+        let (indptr, indices, data) = unit_graph(n);
+        let adj = CsrRef::new(n, n, &indptr, &indices, &data).unwrap();
+        for k in [256, 200, 8, 520] {
+            let p = FastRp::new(k, 3);
+            let signs = SignRows::new(&p, n).unwrap();
+            let row =
+                |i: usize, r: &mut [f32]| crate::dispatch!(signs.gather(&adj, true, None, i, r));
+            let counted =
+                |i: usize, r: &mut [f32]| crate::dispatch!(signs.count_gather(&adj, i, r));
+            assert!(CountRows::applies(&adj, true, None, 0.0, false));
+            let mut e1 = try_zeros(n * k, "e1").unwrap();
+            step(k, &[], 0.0, 0.0, &mut e1, None, false, row).unwrap();
+            let counts = CountRows::new(n, k, counted).unwrap();
+            let (mut a, mut b) = (vec![0.0f32; k], vec![0.0f32; k]);
+            for i in 0..n {
+                // the bit-sliced counts are the float sums (degrees 0 to n - 2)
+                row(i, &mut a);
+                counted(i, &mut b);
+                assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
+                crate::dispatch!(gather(&adj, true, i, &e1, k, &mut a));
+                crate::dispatch!(counts.gather(&adj, i, &mut b));
+                assert!(
+                    a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
+                    "k = {k}, row {i}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn count_rows_apply_only_to_unit_counts_that_fit() {
+        let n = 50;
+        let (indptr, indices, mut data) = unit_graph(n);
+        let adj = CsrRef::new(n, n, &indptr, &indices, &data).unwrap();
+        assert!(CountRows::applies(&adj, true, None, 0.0, false));
+        assert!(!CountRows::applies(&adj, true, None, 0.5, false)); // E_1 in the output
+        assert!(!CountRows::applies(&adj, true, None, 0.0, true)); // no next step
+        assert!(!CountRows::applies(
+            &adj,
+            true,
+            Some(&[1.0; 50]),
+            0.0,
+            false
+        ));
+        data[7] = 2.0;
+        let adj = CsrRef::new(n, n, &indptr, &indices, &data).unwrap();
+        assert!(!CountRows::applies(&adj, true, None, 0.0, false));
+        assert!(CountRows::applies(&adj, false, None, 0.0, false));
+        // a row of 32768 entries does not fit i16
+        let m = 1 << 15;
+        let indptr = [0, m as i32, m as i32];
+        let indices = vec![0i32; m];
+        let ones = vec![1.0f32; m];
+        let adj = CsrRef::new(2, 2, &indptr, &indices, &ones).unwrap();
+        assert!(!CountRows::applies(&adj, false, None, 0.0, false));
+    }
 }
