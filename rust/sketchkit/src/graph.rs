@@ -421,10 +421,27 @@ fn inv_norm(row: &[f32]) -> f32 {
 }
 
 /// Row `i` of `A · X` into `acc` (edges in stored order). Columns go in blocks of
-/// [`LANES`] held in registers across the row's edges; every element is the same
-/// sum, in the same order, as a plain loop.
+/// [`LANES`] (twice that on AVX-512) held in registers across the row's edges; every
+/// element is the same sum, in the same order, as a plain loop.
 #[inline(always)]
 fn gather<T: Real, I: SparseIndex>(
+    adj: &CsrRef<'_, T, I>,
+    weighted: bool,
+    i: usize,
+    x: &[f32],
+    k: usize,
+    acc: &mut [f32],
+) {
+    if wide_lanes() {
+        gather_lanes::<T, I, { 2 * LANES }>(adj, weighted, i, x, k, acc)
+    } else {
+        gather_lanes::<T, I, LANES>(adj, weighted, i, x, k, acc)
+    }
+}
+
+/// [`gather`] with `W` columns per block.
+#[inline(always)]
+fn gather_lanes<T: Real, I: SparseIndex, const W: usize>(
     adj: &CsrRef<'_, T, I>,
     weighted: bool,
     i: usize,
@@ -442,8 +459,8 @@ fn gather<T: Real, I: SparseIndex>(
     };
     let nnz = adj.indices.len();
     let mut c0 = 0;
-    while c0 + LANES <= k {
-        let mut a = [0.0f32; LANES];
+    while c0 + W <= k {
+        let mut a = [0.0f32; W];
         for t in range.clone() {
             // whole rows far ahead into L2 (across the end of row `i`: the caller
             // gathers the following rows next), the block's lines near ahead into L1
@@ -453,18 +470,18 @@ fn gather<T: Real, I: SparseIndex>(
             }
             if t + PREFETCH_AHEAD < range.end {
                 let at = adj.col(t + PREFETCH_AHEAD) * k + c0;
-                if let Some(block) = x.get(at..at + LANES) {
+                if let Some(block) = x.get(at..at + W) {
                     prefetch_lines::<PREFETCH_L1, _>(block);
                 }
             }
             let (j, w) = (adj.col(t), weight(t));
-            let xr = &x[j * k + c0..j * k + c0 + LANES];
+            let xr = &x[j * k + c0..j * k + c0 + W];
             for (av, &v) in a.iter_mut().zip(xr) {
                 *av += w * v;
             }
         }
-        acc[c0..c0 + LANES].copy_from_slice(&a);
-        c0 += LANES;
+        acc[c0..c0 + W].copy_from_slice(&a);
+        c0 += W;
     }
     if c0 < k {
         let rest = &mut acc[c0..k];
@@ -479,11 +496,18 @@ fn gather<T: Real, I: SparseIndex>(
 }
 
 /// Width of the register-held column blocks of [`gather`] and [`CountRows::gather`]
-/// (8 AVX-512 or 16 AVX2 registers). On a random graph of 10^5 nodes with 256 columns
-/// (2 threads, the `fastrp_timing` example), 128 took a gather step from 76–81 to
-/// 56–66 ms (`i16` rows) and 80–103 to 81–87 ms (`f32` rows) against 64, on both
-/// SIMD paths; 256 was no better.
-const LANES: usize = 128;
+/// (8 AVX2 registers), doubled on AVX-512 (8 registers there too). On a random graph
+/// of 10^5 nodes with 256 columns (2 threads, the `fastrp_timing` example), 128 took
+/// the AVX-512 gather steps from 76–81 to 56–66 ms (`i16` rows) and 80–103 to
+/// 81–87 ms (`f32` rows) against 64, and 256 was no better; on AVX2, 128 columns (16
+/// registers) gained nothing on the `f32` rows.
+const LANES: usize = 64;
+
+/// Whether the gathers take `2 · LANES` columns at a time (AVX-512).
+#[inline(always)]
+fn wide_lanes() -> bool {
+    crate::simd::level() == crate::simd::Level::Avx512
+}
 
 /// How many stored entries ahead [`gather`] asks for the lines of a neighbour's
 /// row in the current column block (into L1).
@@ -662,13 +686,28 @@ impl CountRows {
     /// `fl(c_j · inv_j)`, the `f32` element of `E_1`, added as [`gather`] adds it).
     #[inline(always)]
     fn gather<T: Real, I: SparseIndex>(&self, adj: &CsrRef<'_, T, I>, i: usize, acc: &mut [f32]) {
+        if wide_lanes() {
+            self.gather_lanes::<T, I, { 2 * LANES }>(adj, i, acc)
+        } else {
+            self.gather_lanes::<T, I, LANES>(adj, i, acc)
+        }
+    }
+
+    /// [`CountRows::gather`] with `W` columns per block.
+    #[inline(always)]
+    fn gather_lanes<T: Real, I: SparseIndex, const W: usize>(
+        &self,
+        adj: &CsrRef<'_, T, I>,
+        i: usize,
+        acc: &mut [f32],
+    ) {
         let (k, x) = (self.k, &self.counts[..]);
         let range = adj.row_range(i);
         let nnz = adj.indices.len();
         let mut c0 = 0;
         while c0 < k {
-            let w = LANES.min(k - c0);
-            let mut a = [0.0f32; LANES];
+            let w = W.min(k - c0);
+            let mut a = [0.0f32; W];
             for t in range.clone() {
                 if c0 == 0 && t + ROW_PREFETCH_AHEAD < nnz {
                     let j = adj.col(t + ROW_PREFETCH_AHEAD);
@@ -681,8 +720,8 @@ impl CountRows {
                 let j = adj.col(t);
                 let s = self.inv[j];
                 let xr = &x[j * k + c0..j * k + c0 + w];
-                if w == LANES {
-                    for (av, &v) in a.iter_mut().zip(xr.iter().take(LANES)) {
+                if w == W {
+                    for (av, &v) in a.iter_mut().zip(xr.iter().take(W)) {
                         *av += f32::from(v) * s;
                     }
                 } else {
