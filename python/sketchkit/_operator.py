@@ -556,7 +556,10 @@ def very_sparse(
     so ``E S_ij^2 = 1/k`` and ``E ||S x||^2 = ||x||^2``. This is the matrix of
     :class:`sklearn.random_projection.SparseRandomProjection`. The nonzero positions of
     each column are drawn directly with geometric skips (cost proportional to the
-    number of nonzeros, not to ``k``).
+    number of nonzeros, not to ``k``): the gap before the next nonzero is
+    ``floor(ln U / ln(1 - density))`` for a uniform ``U`` from the Philox stream of
+    ``(seed, column)``, with the library's own logarithm (IEEE operations only), so a
+    seed gives the same matrix on every platform.
 
     Parameters
     ----------

@@ -377,6 +377,23 @@ pub fn ln_normal(x: f64) -> f64 {
     k * LN2_HI - ((hfsq - (s * (hfsq + r) + k * LN2_LO)) - f)
 }
 
+/// `ln(1 + x)` for `x ∈ [−1, 0]`, from [`ln_normal`] and IEEE operations only (the
+/// same bits on every platform): with `u = fl(1 + x)`, `x · ln(u) / (u − 1)`, which
+/// corrects the rounding of `1 + x` (Goldberg's formula: a few units in the last
+/// place, where `ln(u)` alone loses `x`'s low digits); `x` itself when `u = 1`, and
+/// `−∞` at `x = −1`.
+#[inline]
+pub fn ln_1p_neg(x: f64) -> f64 {
+    let u = 1.0 + x;
+    if u == 1.0 {
+        x
+    } else if u == 0.0 {
+        f64::NEG_INFINITY
+    } else {
+        ln_normal(u) * x / (u - 1.0)
+    }
+}
+
 /// Four standard normal deviates from one Philox block (two Box–Muller pairs, each
 /// from two 32-bit words: `u1 = (w + 1/2)/2^32 ∈ (0, 1)`, `u2 = w/2^32`).
 #[inline(always)]
@@ -534,6 +551,28 @@ mod tests {
         for _ in 0..1_000_000 {
             check(open01(s.next_u64()));
         }
+    }
+
+    #[test]
+    fn ln_1p_neg_is_close_to_the_platform_ln_1p() {
+        let mut s = Stream::new(9, 0, 0);
+        let check = |x: f64| {
+            let (a, b) = (ln_1p_neg(x), x.ln_1p());
+            assert!(
+                a.to_bits().abs_diff(b.to_bits()) <= 4,
+                "ln_1p({x:e}): {a:e} vs {b:e}"
+            );
+        };
+        for e in 0..60 {
+            for _ in 0..1000 {
+                check(-open01(s.next_u64()) * 2f64.powi(-e));
+            }
+        }
+        for x in [-1e-300, -1e-17, -0.5, -1.0 / 3.0, -0.999_999, -f64::EPSILON] {
+            check(x);
+        }
+        assert_eq!(ln_1p_neg(0.0), 0.0);
+        assert_eq!(ln_1p_neg(-1.0), f64::NEG_INFINITY);
     }
 
     #[test]

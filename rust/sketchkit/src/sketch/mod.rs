@@ -515,10 +515,11 @@ impl Sketch {
             Family::VerySparse { density } => {
                 // Geometric skips: the gap before the next nonzero is
                 // floor(ln U / ln(1 - density)), so positions are Bernoulli(density)
-                // without a trial per entry. The logarithm is the crate's own
-                // (`ln_normal`: the same bits on every platform) and is taken for 8
-                // draws at once, which vectorizes; the scan then uses them in order.
-                let lq = (-density).ln_1p();
+                // without a trial per entry. The logarithms are the crate's own
+                // (`ln_normal`, `ln_1p_neg`: the same bits on every platform); the
+                // draws' are taken 8 at once, which vectorizes, and the scan uses them
+                // in order.
+                let lq = crate::rng::ln_1p_neg(-density);
                 let kf = k as f64;
                 // ~ density · k draws in sequence: 8 Philox blocks per refill
                 let mut s = LaneStream::<8>::new(seed, tag::VERY_SPARSE, jj);
