@@ -790,15 +790,12 @@ impl SignRows {
                 .enumerate()
                 .for_each(|(b, rows)| {
                     crate::dispatch!({
-                        let mut col = Vec::new();
                         for (ri, row) in rows.chunks_mut(stride).enumerate() {
-                            col.clear();
-                            s_r.sparse_column(b * ROW_BLOCK + ri, &mut col);
-                            for &e in &col {
+                            s_r.very_sparse_column(b * ROW_BLOCK + ri, p.density, |e| {
                                 let r = (e & !ENTRY_SIGN) as usize;
                                 let neg = usize::from(e & ENTRY_SIGN != 0);
                                 row[2 * (r / 8) + neg] |= 1 << (r % 8);
-                            }
+                            });
                         }
                     })
                 })

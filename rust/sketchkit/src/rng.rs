@@ -326,7 +326,13 @@ pub fn sample_without_replacement(stream: &mut Stream, n: u32, k: u32) -> Vec<u3
 /// `(⌊w / 2^12⌋ + 1/2) / 2^52`, exact in `f64`, never 0 or 1.
 #[inline(always)]
 pub fn open01(w: u64) -> f64 {
-    ((w >> 12) as f64 + 0.5) * (1.0 / 4_503_599_627_370_496.0)
+    // `m = ⌊w / 2^12⌋ < 2^52`: the double with bits `0x4330… | m` is `2^52 + m`, and
+    // subtracting `2^52 − 1/2` leaves `m + 1/2` exactly. The same value as the
+    // conversion `m as f64 + 0.5`, but integer OR and a float subtraction vectorize
+    // on AVX2, which has no 64-bit integer to double conversion.
+    const TWO52: u64 = 0x4330_0000_0000_0000;
+    (f64::from_bits(TWO52 | (w >> 12)) - (4_503_599_627_370_496.0 - 0.5))
+        * (1.0 / 4_503_599_627_370_496.0)
 }
 
 /// Natural logarithm of a positive, finite, normal `x`, computed by the same IEEE-754
@@ -579,5 +585,14 @@ mod tests {
     fn open01_bounds() {
         assert!(open01(0) > 0.0);
         assert!(open01(u64::MAX) < 1.0);
+        // the bit construction is the plain conversion
+        let mut s = Stream::new(3, 0, 0);
+        for w in (0..100_000)
+            .map(|_| s.next_u64())
+            .chain([0, 1 << 12, u64::MAX])
+        {
+            let want = ((w >> 12) as f64 + 0.5) * (1.0 / 4_503_599_627_370_496.0);
+            assert_eq!(open01(w).to_bits(), want.to_bits());
+        }
     }
 }

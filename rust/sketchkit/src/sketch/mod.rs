@@ -508,44 +508,53 @@ impl Sketch {
         }
     }
 
+    /// Column `j`'s entries (row | sign bit), rows ascending, of a very sparse
+    /// operator of this shape and seed with the given density, each passed to `emit`
+    /// ([`Self::sparse_column`] collects them; FastRP sets sign bits directly).
+    #[inline(always)]
+    pub(crate) fn very_sparse_column(&self, j: usize, density: f64, mut emit: impl FnMut(u32)) {
+        let (k, seed, jj) = (self.k, self.seed, (self.col0 + j) as u64);
+        // Geometric skips: the gap before the next nonzero is
+        // floor(ln U / ln(1 - density)), so positions are Bernoulli(density)
+        // without a trial per entry. The logarithms are the crate's own
+        // (`ln_normal`, `ln_1p_neg`: the same bits on every platform); the
+        // draws' are taken 8 at once, which vectorizes, and the scan uses them
+        // in order.
+        let lq = crate::rng::ln_1p_neg(-density);
+        let kf = k as f64;
+        // ~ density · k draws in sequence: 8 Philox blocks per refill
+        let mut s = LaneStream::<8>::new(seed, tag::VERY_SPARSE, jj);
+        let mut pos = 0u64;
+        'draws: loop {
+            let mut w = [0u64; 8];
+            for v in w.iter_mut() {
+                *v = s.next_u64();
+            }
+            let q = w.map(|w| crate::rng::ln_normal(open01(w)) / lq);
+            for (&w, &q) in w.iter().zip(&q) {
+                // floor(q) >= k exactly when q >= k; also stops on NaN (never
+                // produced: ln U < 0 and ln(1-p) < 0, so q >= 0)
+                if q.is_nan() || q >= kf {
+                    break 'draws;
+                }
+                // truncation is floor for q >= 0 (one instruction; `floor` is
+                // a library call on baseline x86-64)
+                pos += q as u64;
+                if pos >= k as u64 {
+                    break 'draws;
+                }
+                emit(pos as u32 | if w & 1 == 1 { ENTRY_SIGN } else { 0 });
+                pos += 1;
+            }
+        }
+    }
+
     #[inline(always)]
     pub(crate) fn sparse_column(&self, j: usize, out: &mut Vec<u32>) {
         let (k, seed, jj) = (self.k, self.seed, (self.col0 + j) as u64);
         match self.family {
             Family::VerySparse { density } => {
-                // Geometric skips: the gap before the next nonzero is
-                // floor(ln U / ln(1 - density)), so positions are Bernoulli(density)
-                // without a trial per entry. The logarithms are the crate's own
-                // (`ln_normal`, `ln_1p_neg`: the same bits on every platform); the
-                // draws' are taken 8 at once, which vectorizes, and the scan uses them
-                // in order.
-                let lq = crate::rng::ln_1p_neg(-density);
-                let kf = k as f64;
-                // ~ density · k draws in sequence: 8 Philox blocks per refill
-                let mut s = LaneStream::<8>::new(seed, tag::VERY_SPARSE, jj);
-                let mut pos = 0u64;
-                'draws: loop {
-                    let mut w = [0u64; 8];
-                    for v in w.iter_mut() {
-                        *v = s.next_u64();
-                    }
-                    let q = w.map(|w| crate::rng::ln_normal(open01(w)) / lq);
-                    for (&w, &q) in w.iter().zip(&q) {
-                        // floor(q) >= k exactly when q >= k; also stops on NaN (never
-                        // produced: ln U < 0 and ln(1-p) < 0, so q >= 0)
-                        if q.is_nan() || q >= kf {
-                            break 'draws;
-                        }
-                        // truncation is floor for q >= 0 (one instruction; `floor` is
-                        // a library call on baseline x86-64)
-                        pos += q as u64;
-                        if pos >= k as u64 {
-                            break 'draws;
-                        }
-                        out.push(pos as u32 | if w & 1 == 1 { ENTRY_SIGN } else { 0 });
-                        pos += 1;
-                    }
-                }
+                self.very_sparse_column(j, density, |e| out.push(e));
             }
             Family::SparseSign { nnz } => {
                 let mut s = Stream::new(seed, tag::SPARSE_SIGN, jj);
