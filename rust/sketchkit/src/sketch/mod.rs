@@ -517,9 +517,9 @@ impl Sketch {
         // Geometric skips: the gap before the next nonzero is
         // floor(ln U / ln(1 - density)), so positions are Bernoulli(density)
         // without a trial per entry. The logarithms are the crate's own
-        // (`ln_normal`, `ln_1p_neg`: the same bits on every platform); the
-        // draws' are taken 8 at once, which vectorizes, and the scan uses them
-        // in order.
+        // (`ln_normal`, `ln_1p_neg`: the same bits on every platform); those of
+        // the draws are taken 8 at a time, which vectorizes, and the scan uses
+        // them in order.
         let lq = crate::rng::ln_1p_neg(-density);
         let kf = k as f64;
         // ~ density · k draws in sequence: 8 Philox blocks per refill
