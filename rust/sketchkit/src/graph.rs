@@ -420,9 +420,7 @@ fn inv_norm(row: &[f32]) -> f32 {
     }
 }
 
-/// Row `i` of `A · X` into `acc` (edges in stored order). Columns go in blocks of
-/// [`LANES`] (twice that on AVX-512) held in registers across the row's edges; every
-/// element is the same sum, in the same order, as a plain loop.
+/// Row `i` of `A · X` into `acc` (edges in stored order), through [`gather_rows`].
 #[inline(always)]
 fn gather<T: Real, I: SparseIndex>(
     adj: &CsrRef<'_, T, I>,
@@ -432,31 +430,48 @@ fn gather<T: Real, I: SparseIndex>(
     k: usize,
     acc: &mut [f32],
 ) {
-    if wide_lanes() {
-        gather_lanes::<T, I, { 2 * LANES }>(adj, weighted, i, x, k, acc)
-    } else {
-        gather_lanes::<T, I, LANES>(adj, weighted, i, x, k, acc)
-    }
-}
-
-/// [`gather`] with `W` columns per block.
-#[inline(always)]
-fn gather_lanes<T: Real, I: SparseIndex, const W: usize>(
-    adj: &CsrRef<'_, T, I>,
-    weighted: bool,
-    i: usize,
-    x: &[f32],
-    k: usize,
-    acc: &mut [f32],
-) {
-    let range = adj.row_range(i);
-    let weight = |t: usize| {
+    let weight = |t: usize, _j: usize| {
         if weighted {
             adj.data[t].to_f64() as f32
         } else {
             1.0
         }
     };
+    gather_rows(adj, i, x, k, weight, acc)
+}
+
+/// `acc[c] = Σ_t fl(x[j_t · k + c] · factor(t, j_t))` over row `i`'s stored entries
+/// `t` (column `j_t`), summed in stored order from zero: the `f32` rows of [`gather`]
+/// with the edge weights, or [`CountRows`]'s `i16` counts with their row scales.
+/// Columns go in blocks of [`LANES`] (twice that on AVX-512) held in registers across
+/// the row's edges; every element is the same sum, in the same order, as a plain loop.
+#[inline(always)]
+fn gather_rows<T: Real, I: SparseIndex, E: Copy + Into<f32>>(
+    adj: &CsrRef<'_, T, I>,
+    i: usize,
+    x: &[E],
+    k: usize,
+    factor: impl Fn(usize, usize) -> f32,
+    acc: &mut [f32],
+) {
+    if wide_lanes() {
+        gather_blocks::<T, I, E, { 2 * LANES }>(adj, i, x, k, factor, acc)
+    } else {
+        gather_blocks::<T, I, E, LANES>(adj, i, x, k, factor, acc)
+    }
+}
+
+/// [`gather_rows`] with `W` columns per block.
+#[inline(always)]
+fn gather_blocks<T: Real, I: SparseIndex, E: Copy + Into<f32>, const W: usize>(
+    adj: &CsrRef<'_, T, I>,
+    i: usize,
+    x: &[E],
+    k: usize,
+    factor: impl Fn(usize, usize) -> f32,
+    acc: &mut [f32],
+) {
+    let range = adj.row_range(i);
     let nnz = adj.indices.len();
     let mut c0 = 0;
     while c0 + W <= k {
@@ -474,10 +489,11 @@ fn gather_lanes<T: Real, I: SparseIndex, const W: usize>(
                     prefetch_lines::<PREFETCH_L1, _>(block);
                 }
             }
-            let (j, w) = (adj.col(t), weight(t));
+            let j = adj.col(t);
+            let f = factor(t, j);
             let xr = &x[j * k + c0..j * k + c0 + W];
             for (av, &v) in a.iter_mut().zip(xr) {
-                *av += w * v;
+                *av += v.into() * f;
             }
         }
         acc[c0..c0 + W].copy_from_slice(&a);
@@ -487,15 +503,16 @@ fn gather_lanes<T: Real, I: SparseIndex, const W: usize>(
         let rest = &mut acc[c0..k];
         rest.fill(0.0);
         for t in range {
-            let (j, w) = (adj.col(t), weight(t));
+            let j = adj.col(t);
+            let f = factor(t, j);
             for (av, &v) in rest.iter_mut().zip(&x[j * k + c0..(j + 1) * k]) {
-                *av += w * v;
+                *av += v.into() * f;
             }
         }
     }
 }
 
-/// Width of the register-held column blocks of [`gather`] and [`CountRows::gather`]
+/// Width of the register-held column blocks of [`gather_rows`]
 /// (8 AVX2 registers), doubled on AVX-512 (8 registers there too). On a random graph
 /// of 10^5 nodes with 256 columns (2 threads, the `fastrp_timing` example), 128 took
 /// the AVX-512 gather steps from 76–81 to 56–66 ms (`i16` rows) and 80–103 to
@@ -686,53 +703,7 @@ impl CountRows {
     /// `fl(c_j · inv_j)`, the `f32` element of `E_1`, added as [`gather`] adds it).
     #[inline(always)]
     fn gather<T: Real, I: SparseIndex>(&self, adj: &CsrRef<'_, T, I>, i: usize, acc: &mut [f32]) {
-        if wide_lanes() {
-            self.gather_lanes::<T, I, { 2 * LANES }>(adj, i, acc)
-        } else {
-            self.gather_lanes::<T, I, LANES>(adj, i, acc)
-        }
-    }
-
-    /// [`CountRows::gather`] with `W` columns per block.
-    #[inline(always)]
-    fn gather_lanes<T: Real, I: SparseIndex, const W: usize>(
-        &self,
-        adj: &CsrRef<'_, T, I>,
-        i: usize,
-        acc: &mut [f32],
-    ) {
-        let (k, x) = (self.k, &self.counts[..]);
-        let range = adj.row_range(i);
-        let nnz = adj.indices.len();
-        let mut c0 = 0;
-        while c0 < k {
-            let w = W.min(k - c0);
-            let mut a = [0.0f32; W];
-            for t in range.clone() {
-                if c0 == 0 && t + ROW_PREFETCH_AHEAD < nnz {
-                    let j = adj.col(t + ROW_PREFETCH_AHEAD);
-                    prefetch_lines::<PREFETCH_L2, _>(&x[j * k..(j + 1) * k]);
-                }
-                if t + PREFETCH_AHEAD < range.end {
-                    let at = adj.col(t + PREFETCH_AHEAD) * k + c0;
-                    prefetch_lines::<PREFETCH_L1, _>(&x[at..at + w]);
-                }
-                let j = adj.col(t);
-                let s = self.inv[j];
-                let xr = &x[j * k + c0..j * k + c0 + w];
-                if w == W {
-                    for (av, &v) in a.iter_mut().zip(xr.iter().take(W)) {
-                        *av += f32::from(v) * s;
-                    }
-                } else {
-                    for (av, &v) in a.iter_mut().zip(xr) {
-                        *av += f32::from(v) * s;
-                    }
-                }
-            }
-            acc[c0..c0 + w].copy_from_slice(&a[..w]);
-            c0 += w;
-        }
+        gather_rows(adj, i, &self.counts, self.k, |_, j| self.inv[j], acc)
     }
 }
 
