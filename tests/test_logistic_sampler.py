@@ -28,7 +28,7 @@ def test_weighted_sums_are_unbiased():
     f = np.random.default_rng(1).random(60) + 0.5
     est = np.empty(1500)
     for seed in range(est.size):
-        s = LogisticSampler(12, random_state=seed).fit(X, y)
+        s = LogisticSampler(12, calibrate=False, random_state=seed).fit(X, y)
         est[seed] = s.sample_weight_ @ f[s.sample_indices_]
     sd = est.std() / math.sqrt(est.size)
     assert abs(est.mean() - f.sum()) < 5 * sd, (est.mean(), f.sum(), sd)
@@ -40,7 +40,7 @@ def test_weighted_sums_are_unbiased_for_any_number_of_stages(stages):
     f = np.random.default_rng(2).random(60) + 0.5
     est = np.empty(1200)
     for seed in range(est.size):
-        s = LogisticSampler(12, stages=stages, random_state=seed).fit(X, y)
+        s = LogisticSampler(12, stages=stages, calibrate=False, random_state=seed).fit(X, y)
         est[seed] = s.sample_weight_ @ f[s.sample_indices_]
     sd = est.std() / math.sqrt(est.size)
     assert abs(est.mean() - f.sum()) < 5 * sd, (est.mean(), f.sum(), sd)
@@ -58,7 +58,7 @@ def test_stages_draw_distinct_rows_with_capped_probabilities():
     stages = DEFAULTS["stages"]
     m = 40  # the pilot's share, then at least 3 rows per stage (so m_t q_0 > 1)
     assert m - math.ceil(DEFAULTS["pilot"] * m) >= 3 * stages
-    s = LogisticSampler(m, floor=0.0, random_state=1).fit(X, y)
+    s = LogisticSampler(m, floor=0.0, calibrate=False, random_state=1).fit(X, y)
     assert 0 in s.sample_indices_
     w0 = s.sample_weight_[s.sample_indices_ == 0][0]
     m0 = math.ceil(DEFAULTS["pilot"] * m)
@@ -75,7 +75,7 @@ def test_pilot_share_and_floor_one_give_the_documented_weights():
     # pilot's fit: the total weight is n and each row's weight is (copies) * n / m.
     X, y = _data()
     n, m = X.shape[0], 50
-    s = LogisticSampler(m, floor=1.0, random_state=3).fit(X, y)
+    s = LogisticSampler(m, floor=1.0, calibrate=False, random_state=3).fit(X, y)
     copies = s.sample_weight_ * m / n
     np.testing.assert_allclose(copies, np.rint(copies), atol=1e-9)
     assert int(np.rint(copies).sum()) == m
@@ -128,7 +128,7 @@ def test_default_size_is_the_leverage_rule_on_d_plus_one():
     X, y = _data(n=3000, d=3)
     eps, delta = DEFAULTS["eps"], DEFAULTS["delta"]
     rule = math.ceil(4 * math.log(2 * 4 / delta) / eps**2)
-    s = LogisticSampler(floor=1.0, random_state=0).fit(X, y)
+    s = LogisticSampler(floor=1.0, calibrate=False, random_state=0).fit(X, y)
     assert int(round(3000 / s.sample_weight_.min())) == rule
 
 
@@ -141,6 +141,8 @@ def test_default_size_is_the_leverage_rule_on_d_plus_one():
         ({"stages": -2}, "two", "stages"),
         ({"ridge": 0.0}, "two", "ridge"),
         ({"floor": 1.5}, "two", "floor"),
+        ({"calibration_ridge": -0.1}, "two", "calibration_ridge"),
+        ({"calibration_ridge": float("inf")}, "two", "calibration_ridge"),
         ({"n_samples": 1}, "two", "n_samples"),
         ({}, "three", "y"),
         ({}, "one", "y"),
@@ -157,6 +159,80 @@ def test_bad_inputs_name_the_argument(kwargs, y_kind, match):
     }[y_kind]
     with pytest.raises(ValueError, match=match):
         LogisticSampler(**{"n_samples": 10, **kwargs}).fit_resample(X, y)
+
+
+def _heavy(n=20000, d=12, seed=11):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_t(1.3, (n, d))
+    y = (X @ rng.standard_normal(d) + rng.logistic(size=n) > 0).astype(int)
+    return X, y
+
+
+def _calibration_rows(X, y, beta, b0):
+    """Per row: the count and the log-likelihood gradient at (beta, b0),
+    ``(1, (σ(z·β) − y) z)`` with ``z = (x, 1)``."""
+    from scipy.special import expit
+
+    r = expit(X @ beta + b0) - y
+    return np.column_stack([np.ones(X.shape[0]), r[:, None] * X, r])
+
+
+def _sample_fit(X, y, idx, h):
+    from sklearn.linear_model import LogisticRegression
+
+    fit = LogisticRegression(C=1.0, tol=1e-12, max_iter=10_000).fit(X[idx], y[idx], h)
+    return fit.coef_[0], fit.intercept_[0]
+
+
+def test_calibration_moves_the_weighted_gradient_to_the_full_one():
+    # Same rows either way; the calibrated weights are positive, and their count and
+    # gradient at the sample's own fit are closer to the full data's: the misses, each
+    # in units of its Horvitz–Thompson standard error, shrink to under half.
+    X, y = _heavy()
+    raw = LogisticSampler(400, calibrate=False, random_state=3).fit(X, y)
+    cal = LogisticSampler(400, random_state=3).fit(X, y)
+    np.testing.assert_array_equal(raw.sample_indices_, cal.sample_indices_)
+    assert np.all(cal.sample_weight_ > 0)
+    idx, h = raw.sample_indices_, raw.sample_weight_
+    A = _calibration_rows(X, y, *_sample_fit(X, y, idx, h))
+    full = A.sum(axis=0)
+    var = (h * (h - 1)) @ A[idx] ** 2
+    miss_raw = h @ A[idx] - full
+    miss_cal = cal.sample_weight_ @ A[idx] - full
+    assert np.sum(miss_cal**2 / var) < 0.5 * np.sum(miss_raw**2 / var)
+
+
+def test_exact_raking_meets_the_totals():
+    # calibration_ridge = 0: the weighted count is n and the gradient at the sample's
+    # fit is the full one (to the solvers' tolerance).
+    X, y = _heavy(n=8000, d=4, seed=5)
+    raw = LogisticSampler(600, calibrate=False, random_state=1).fit(X, y)
+    cal = LogisticSampler(600, calibration_ridge=0.0, random_state=1).fit(X, y)
+    idx, h = raw.sample_indices_, raw.sample_weight_
+    A = _calibration_rows(X, y, *_sample_fit(X, y, idx, h))
+    size = np.abs(A).sum(axis=0)
+    np.testing.assert_allclose(
+        cal.sample_weight_ @ A[idx], A.sum(axis=0), rtol=0, atol=1e-6 * size.max()
+    )
+    assert not np.allclose(h @ A[idx], A.sum(axis=0), rtol=0, atol=1e-3 * size.max())
+
+
+def test_calibration_improves_the_coreset_on_heavy_tails():
+    X, y = _heavy(n=12000, d=10, seed=2)
+    raw, cal = [], []
+    for seed in range(7):
+        for out, kw in ((raw, {"calibrate": False}), (cal, {})):
+            s = LogisticSampler(300, random_state=seed, **kw).fit(X, y)
+            out.append(
+                coreset_loss_ratio(X, y, s.sample_indices_, s.sample_weight_, loss="logistic")
+            )
+    assert np.median(cal) < np.median(raw)
+
+
+def test_calibrate_must_be_a_bool():
+    X, y = _data(n=50)
+    with pytest.raises(TypeError, match="calibrate"):
+        LogisticSampler(10, calibrate="yes").fit(X, y)
 
 
 def test_stages_must_be_an_integer():

@@ -759,12 +759,14 @@ def logistic_sample(
     stages: int,
     ridge: float,
     floor: float,
+    calibration: float | None,
     eps: float,
     delta: float,
     seed: int,
 ) -> _Sample:
-    """Logistic-regression coreset (pilot fit, then staged gradient-norm draws); `codes` are
-    the two-class labels 0/1 (not a stratification)."""
+    """Logistic-regression coreset (pilot fit, then staged gradient-norm draws, weights
+    raked with ridge `calibration` unless `None`); `codes` are the two-class labels 0/1
+    (not a stratification)."""
 
 def dpp_sample(
     x: NDArray[np.float64],

@@ -127,10 +127,11 @@ pub(crate) fn sensitivity_sample<'py>(
     to_py(py, s)
 }
 
-/// Logistic-regression coreset (pilot fit, then gradient-norm scores); `codes` are
-/// the two-class labels 0/1 (not a stratification).
+/// Logistic-regression coreset (pilot fit, then gradient-norm scores; weights raked
+/// with ridge `calibration` unless `None`); `codes` are the two-class labels 0/1 (not a
+/// stratification).
 #[pyfunction]
-#[pyo3(signature = (x, codes, n_samples, pilot, stages, ridge, floor, eps, delta, seed))]
+#[pyo3(signature = (x, codes, n_samples, pilot, stages, ridge, floor, calibration, eps, delta, seed))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn logistic_sample<'py>(
     py: Python<'py>,
@@ -141,6 +142,7 @@ pub(crate) fn logistic_sample<'py>(
     stages: i64,
     ridge: f64,
     floor: f64,
+    calibration: Option<f64>,
     eps: f64,
     delta: f64,
     seed: u64,
@@ -150,7 +152,17 @@ pub(crate) fn logistic_sample<'py>(
     let s = with_rows!(py, x, Some(codes), 2, |v, classes| {
         let y = classes.map(|c| c.codes).unwrap_or(&[]);
         sampling::logistic::logistic_sample(
-            v, y, size, pilot, stages, ridge, floor, eps, delta, seed,
+            v,
+            y,
+            size,
+            pilot,
+            stages,
+            ridge,
+            floor,
+            calibration,
+            eps,
+            delta,
+            seed,
         )
     })?;
     to_py(py, s)
@@ -348,6 +360,7 @@ pub(crate) fn sampling_defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("pilot", sampling::logistic::DEFAULT_PILOT)?;
     d.set_item("ridge", sampling::logistic::DEFAULT_RIDGE)?;
     d.set_item("stages", sampling::logistic::DEFAULT_STAGES)?;
+    d.set_item("calibration_ridge", sampling::logistic::CALIBRATION_RIDGE)?;
     d.set_item(
         "sensitivities",
         SensitivityMethod::ALL.map(SensitivityMethod::name).to_vec(),
