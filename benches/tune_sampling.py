@@ -5,13 +5,25 @@ Each set is a two-class problem; for each sample size ``m`` the script prints th
 median, over ``--seeds`` seeds, of the coreset loss ratio
 (:func:`sketchkit.selection.coreset_loss_ratio`: full-data loss of the weighted
 sample's fit ÷ the optimal full-data loss) for uniform sampling and for each variant,
-and the geometric mean of the medians per variant. The calibration default
-(``calibrate=True``) and its ridge ``calibration_ridge`` (κ = 0.05, the smallest
-geometric mean among the values below) were chosen here, with 15 seeds: the geometric
-mean went from 1.111 (Horvitz–Thompson weights) to 1.040, and no row got worse.
-Exact raking (κ = 0) reached 1.065 but made the hardest row worse (Student-t 1.2 at
-200 rows: 1.247 → 1.291), where a sample with about 30 effective rows was pushed to
-meet 22 totals.
+and the geometric mean of the medians per variant.
+
+LogisticSampler's calibration and draw defaults were chosen here, in four sweeps
+(``--sweep``), 15 seeds unless named:
+
+1. ``calibration``: raking the weights at the sample's fit, by its ridge κ, on the
+   earlier draw (pilot share 0.25, 8 stages, floor 0.1). Geometric mean of the
+   medians: Horvitz–Thompson weights 1.111; κ = 0 (exact raking) 1.065 but worse on
+   the hardest row (Student-t 1.2 at 200 rows: 1.247 → 1.291, a sample of about 30
+   effective rows pushed to meet 22 totals); κ = 0.01, 0.03, 0.05, 0.1, 0.2, 1:
+   1.050, 1.040, 1.040, 1.043, 1.054, 1.078. κ = 0.05 (1.0396 against 1.0404) and
+   no row worse than without calibration.
+2. ``design``: one draw parameter at a time under the calibration: pilot 0.15 /
+   0.35: 1.038 / 1.042; 4 / 12 stages: 1.046 / 1.035; floor 0.05 / 0.2: 1.032 /
+   1.038 (earlier draw 1.040).
+3. ``design2``: floor 0.02: 1.033; floor 0.05 with 12 stages: 1.034, with 16:
+   1.034; with 12 stages and pilot 0.15: 1.030.
+4. ``confirm`` (seeds 100–129): earlier draw 1.0386, pilot 0.15 + 12 stages +
+   floor 0.05 1.0304. Adopted as the defaults.
 
 Sets: 20000 rows with Student-t coordinates (1.2 and 1.5 degrees of freedom),
 Gaussian rows times log-normal scales, Gaussian features with four Cauchy ones,
@@ -19,7 +31,8 @@ Gaussian rows times Pareto(1.2) scales (labels from a logistic model with Gaussi
 coefficients, seeded); scikit-learn's digits (0–4 against 5–9), wine (class 0 against
 the rest) and ``make_classification(5000, 20)``.
 
-    python benches/tune_sampling.py --seeds 15
+    python benches/tune_sampling.py --sweep calibration  # then design, design2
+    python benches/tune_sampling.py --sweep confirm --first-seed 100 --seeds 30
 """
 
 from __future__ import annotations
@@ -31,10 +44,45 @@ import numpy as np
 
 from sketchkit.selection import LogisticSampler, coreset_loss_ratio, optimal_loss
 
-#: Variants: name → LogisticSampler keyword arguments.
-VARIANTS: dict[str, dict[str, object]] = {
-    "HT weights": {"calibrate": False},
-    **{f"κ={k:g}": {"calibration_ridge": k} for k in (0.0, 0.01, 0.03, 0.05, 0.1, 0.2, 1.0)},
+#: The draw's parameters before this tuning (pilot share, stages, floor).
+EARLIER: dict[str, object] = {"pilot": 0.25, "stages": 8, "floor": 0.1}
+#: The draw's parameters chosen here (the core's defaults now).
+CHOSEN: dict[str, object] = {"pilot": 0.15, "stages": 12, "floor": 0.05}
+
+#: Variant sets, run in this order: name → {variant → LogisticSampler keyword
+#: arguments}. Every variant names its draw's parameters, so each sweep reproduces
+#: whatever the current defaults are.
+SWEEPS: dict[str, dict[str, dict[str, object]]] = {
+    # 1. The calibration and its ridge κ, on the earlier draw.
+    "calibration": {
+        "HT weights": {**EARLIER, "calibrate": False},
+        **{
+            f"κ={k:g}": {**EARLIER, "calibration_ridge": k}
+            for k in (0.0, 0.01, 0.03, 0.05, 0.1, 0.2, 1.0)
+        },
+    },
+    # 2. The draw's parameters under the calibration (κ = 0.05), one at a time.
+    "design": {
+        "earlier": EARLIER,
+        **{f"pilot={v:g}": {**EARLIER, "pilot": v} for v in (0.15, 0.35)},
+        **{f"stages={v}": {**EARLIER, "stages": v} for v in (4, 12)},
+        **{f"floor={v:g}": {**EARLIER, "floor": v} for v in (0.05, 0.2)},
+    },
+    # 3. The changes that helped, together and further.
+    "design2": {
+        "earlier": EARLIER,
+        "floor=0.02": {**EARLIER, "floor": 0.02},
+        "floor=0.05, stages=12": {**EARLIER, "floor": 0.05, "stages": 12},
+        "floor=0.05, stages=16": {**EARLIER, "floor": 0.05, "stages": 16},
+        "floor=0.05, stages=12, pilot=0.15": CHOSEN,
+    },
+    # 4. The best of round 3 against the earlier draw on fresh seeds
+    #    (--first-seed 100 --seeds 30).
+    "confirm": {
+        "earlier": EARLIER,
+        "floor=0.05, stages=12, pilot=0.15": CHOSEN,
+        "floor=0.05, stages=12": {**EARLIER, "floor": 0.05, "stages": 12},
+    },
 }
 
 
@@ -72,24 +120,28 @@ def tuning_sets() -> list[tuple[str, np.ndarray, np.ndarray, tuple[int, ...]]]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=15)
+    ap.add_argument("--sweep", choices=sorted(SWEEPS), default="calibration")
+    ap.add_argument("--first-seed", type=int, default=0, help="seeds run from here on")
     args = ap.parse_args(argv)
+    variants = SWEEPS[args.sweep]
     warnings.filterwarnings("ignore", category=RuntimeWarning)
-    logs: dict[str, list[float]] = {k: [] for k in VARIANTS}
-    print("| set | m | uniform | " + " | ".join(VARIANTS) + " |")
-    print("|---|---:|---:|" + "---:|" * len(VARIANTS))
+    logs: dict[str, list[float]] = {k: [] for k in variants}
+    print("| set | m | uniform | " + " | ".join(variants) + " |")
+    print("|---|---:|---:|" + "---:|" * len(variants))
     for name, X, y, sizes in tuning_sets():
         n = X.shape[0]
         opt = optimal_loss(X, y, loss="logistic")
         for m in sizes:
             uni = []
-            for s in range(args.seeds):
+            seeds = range(args.first_seed, args.first_seed + args.seeds)
+            for s in seeds:
                 idx = np.sort(np.random.default_rng(10_000 + s).choice(n, m, replace=False))
                 w = np.full(m, n / m)
                 uni.append(coreset_loss_ratio(X, y, idx, w, loss="logistic", optimal_loss=opt))
             cells = [name, str(m), f"{np.median(uni):.3f}"]
-            for key, kw in VARIANTS.items():
+            for key, kw in variants.items():
                 ratios = []
-                for s in range(args.seeds):
+                for s in seeds:
                     smp = LogisticSampler(m, random_state=s, **kw).fit(X, y)  # type: ignore[arg-type]
                     ratios.append(
                         coreset_loss_ratio(

@@ -346,14 +346,14 @@ class LogisticSampler(_RowSampler):
        \tfrac{n}{m_0}\sum_{i \in S_0} \ell_i(\beta)` (Newton's method in the core,
        intercept not penalized; :math:`\lambda` = ``ridge``);
     2. **Stages**: the other :math:`m - m_0` rows are drawn in a few stages (the
-       ``stages``, 8 by default; fewer when fewer rows remain) of sizes :math:`m_t`.
+       ``stages``; fewer when fewer rows remain) of sizes :math:`m_t`.
        Each stage scores every row at the current fit,
        :math:`s_i = |y_i - \sigma(z_i^\top\tilde\beta)|\,\|z_i\|_2`, mixes the
-       scores with the floor, :math:`q_i = (1-\alpha)\,s_i/\sum_j s_j +
-       \alpha/n`, and takes row :math:`i` with probability
-       :math:`\pi_i = \min(1, c\,q_i)`, :math:`\sum_i \pi_i = m_t` (systematic
-       sampling in row order: exactly :math:`m_t` distinct rows); the fit is then
-       redone on every row drawn so far.
+       scores with the floor (:math:`\alpha` = ``floor``),
+       :math:`q_i = (1-\alpha)\,s_i/\sum_j s_j + \alpha/n`, and takes row
+       :math:`i` with probability :math:`\pi_i = \min(1, c\,q_i)`,
+       :math:`\sum_i \pi_i = m_t` (systematic sampling in row order: exactly
+       :math:`m_t` distinct rows); the fit is then redone on every row drawn so far.
     3. **Weights**: with :math:`M = m_0 + \sum_t m_t`, a pilot draw weighs
        :math:`(m_0/M)\cdot n/m_0` and a stage-:math:`t` row :math:`(m_t/M)/\pi_i`
        (Horvitz–Thompson weights :math:`h_i`). Each part is unbiased given the parts
@@ -402,8 +402,13 @@ class LogisticSampler(_RowSampler):
     ridge : float or None, default=None
         :math:`\lambda > 0` of the pilot fit (``None``: the core's default, 1, as
         scikit-learn's ``C = 1``).
-    floor, eps, delta : float or None, default=None
-        As in :class:`LeverageSampler`.
+    floor : float or None, default=None
+        Uniform floor :math:`\alpha \in [0, 1]` of the stages' probabilities
+        (``None``: the core's default for this sampler, ``logistic_floor``, lower
+        than the other samplers' since the calibration corrects what it guards
+        against).
+    eps, delta : float or None, default=None
+        As in :class:`LeverageSampler` (the default size rule).
     calibrate : bool, default=True
         Rake the weights toward the full-data count and gradient (step 4); ``False``
         keeps the exactly unbiased Horvitz–Thompson weights.
@@ -476,7 +481,7 @@ class LogisticSampler(_RowSampler):
             if self.stages is None
             else as_int(self.stages, "stages"),
             _default(self.ridge, "ridge"),
-            _default(self.floor, "floor"),
+            _default(self.floor, "logistic_floor"),
             self._calibration(),
             _default(self.eps, "eps"),
             _default(self.delta, "delta"),

@@ -361,6 +361,7 @@ pub(crate) fn sampling_defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("ridge", sampling::logistic::DEFAULT_RIDGE)?;
     d.set_item("stages", sampling::logistic::DEFAULT_STAGES)?;
     d.set_item("calibration_ridge", sampling::logistic::CALIBRATION_RIDGE)?;
+    d.set_item("logistic_floor", sampling::logistic::DEFAULT_FLOOR)?;
     d.set_item(
         "sensitivities",
         SensitivityMethod::ALL.map(SensitivityMethod::name).to_vec(),
