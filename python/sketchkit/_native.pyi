@@ -717,6 +717,8 @@ class _SamplingDefaults(TypedDict):
     pilot: float
     ridge: float
     stages: int
+    calibration_ridge: float
+    logistic_floor: float
     sensitivities: list[str]
     dpp_methods: list[str]
     volume_schemes: list[str]
