@@ -113,6 +113,19 @@ fn margin(a: MatRef<'_, f64>, i: usize, beta: &[f64]) -> f64 {
     t
 }
 
+/// Newton's direction for a convex objective: `H⁻¹g` and `gᵀH⁻¹g`, from the gradient
+/// `g` (a column) and the lower triangle of the Hessian `h` (the Cholesky factorization
+/// reads only that triangle, so the upper one need not be filled). `None` when `h` is
+/// not positive definite.
+fn newton_direction(h: &Mat<f64>, g: &Mat<f64>) -> Option<(Mat<f64>, f64)> {
+    let llt = h.as_ref().llt(faer::Side::Lower).ok()?;
+    let step = faer::linalg::solvers::Solve::solve(&llt, g.as_ref());
+    let gd = (0..g.nrows())
+        .map(|j| g[(j, 0)] * step[(j, 0)])
+        .sum::<f64>();
+    Some((step, gd))
+}
+
 /// Ridge logistic regression with intercept on the weighted rows `rows` (row index,
 /// weight) of `a` by damped Newton: minimizes
 /// `½ λ ‖β‖² + Σ_i w_i [log(1 + e^{t_i}) − y_i t_i]`. Returns `(β, β₀)` as one vector
@@ -161,16 +174,10 @@ pub fn fit_logistic(
                 }
             }
         }
-        for j in 0..p {
-            for l in 0..j {
-                h[(l, j)] = h[(j, l)];
-            }
-        }
-        let llt = h.as_ref().llt(faer::Side::Lower).map_err(|_| {
+        let (step, gd) = newton_direction(&h, &g).ok_or_else(|| {
             SketchError::arg("X", "the pilot fit's Hessian is not positive definite")
         })?;
-        let step = faer::linalg::solvers::Solve::solve(&llt, g.as_ref());
-        let decrement: f64 = (0..p).map(|j| g[(j, 0)] * step[(j, 0)]).sum::<f64>() * 0.5;
+        let decrement = gd * 0.5;
         if !decrement.is_finite() {
             return Err(SketchError::arg("X", "the pilot fit diverged"));
         }
@@ -414,8 +421,8 @@ fn rake(a: &[f64], k: usize, h: &[f64], t: &[f64], kappa: f64) -> Option<Vec<f64
     let mut w = weights(&lambda);
     let mut f = dual(&w, &lambda);
     for _ in 0..CALIBRATE_MAX_ITER {
-        // Gradient Σ w_i a_i − t + κVλ, its size Σ w_i |a_i|, and the Hessian
-        // Σ w_i a_i a_iᵀ + κ diag(V).
+        // Gradient Σ w_i a_i − t + κVλ, its size Σ w_i |a_i|, and the lower triangle
+        // of the Hessian Σ w_i a_i a_iᵀ + κ diag(V).
         let mut g = Mat::<f64>::zeros(kk, 1);
         let mut size = vec![0.0; kk];
         let mut hess = Mat::<f64>::zeros(kk, kk);
@@ -441,13 +448,8 @@ fn rake(a: &[f64], k: usize, h: &[f64], t: &[f64], kappa: f64) -> Option<Vec<f64
         let top = (0..kk).map(|j| hess[(j, j)]).fold(0.0, f64::max);
         for j in 0..kk {
             hess[(j, j)] += ridge[j] + 1e-13 * top;
-            for l in 0..j {
-                hess[(l, j)] = hess[(j, l)];
-            }
         }
-        let llt = hess.as_ref().llt(faer::Side::Lower).ok()?;
-        let step = faer::linalg::solvers::Solve::solve(&llt, g.as_ref());
-        let decrement: f64 = (0..kk).map(|j| g[(j, 0)] * step[(j, 0)]).sum();
+        let (step, decrement) = newton_direction(&hess, &g)?;
         if !(decrement.is_finite() && decrement > 0.0) {
             return None;
         }
