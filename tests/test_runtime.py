@@ -278,3 +278,81 @@ def test_injected_kernel_panic_is_a_runtime_error_and_the_next_call_works(thread
         G.project(X)
     assert_array_equal(G.project(X), expected_g)
     assert_array_equal(S.project(X), expected)
+
+
+# --- the result cache --------------------------------------------------------------
+
+BIG = (1 << 17, 32)  # float32: 16 MiB results, above the cache's 8 MiB floor
+
+
+@pytest.fixture
+def output_cache():
+    old = sk.set_output_cache(256 << 20)
+    yield
+    sk.set_output_cache(old)
+
+
+def test_reused_results_hold_only_their_own_values(output_cache):
+    rng = np.random.default_rng(0)
+    op = sk.very_sparse(BIG[1], 48, density=0.25, seed=3)
+    xs = [rng.standard_normal((BIG[0], 48)).astype(np.float32) for _ in range(3)]
+    sk.set_output_cache(0)
+    want = [op.project(x) for x in xs]
+    sk.set_output_cache(256 << 20)
+    got = []
+    for x in xs:
+        y = op.project(x)
+        got.append(y.copy())
+        del y  # freed: the next result of this size reuses its block
+        assert _native._output_cache_state() == (1, BIG[0] * BIG[1] * 4)
+    for g, w in zip(got, want, strict=True):
+        assert_array_equal(g, w)
+    # A reused block that held NaN (a caller wrote into its result) leaves no trace.
+    y = op.project(xs[0])
+    y.fill(np.nan)
+    del y
+    assert_array_equal(op.project(xs[1]), want[1])
+
+
+def test_reused_results_are_ordinary_arrays(output_cache):
+    op = sk.very_sparse(BIG[1], 16, density=0.5, seed=0)
+    x = np.ones((BIG[0], 16), np.float32)
+    y = op.project(x)
+    assert y.flags.writeable and y.flags.c_contiguous and y.flags.aligned
+    assert y.dtype == np.float32 and y.shape == BIG
+    v = y[::2]
+    del y  # a view keeps the block: not back in the cache yet
+    assert _native._output_cache_state()[0] == 0
+    v[:] = 7.0
+    y2 = op.project(x)  # a fresh block, not the one the view holds
+    assert (v == 7.0).all() and not np.shares_memory(v, y2)
+    del v, y2
+    assert _native._output_cache_state() == (2, 2 * BIG[0] * BIG[1] * 4)
+    # F-order results (F-order input) come from the cache too.
+    yf = op.project(np.asfortranarray(x))
+    assert yf.flags.f_contiguous
+    assert_array_equal(yf, op.project(x))
+
+
+def test_output_cache_caps(output_cache):
+    op = sk.very_sparse(64, 16, density=0.5, seed=0)
+    x = np.ones((BIG[0], 16), np.float32)
+    kept = []
+    for rows in (1 << 16, 1 << 17, 3 << 15, 5 << 15, 3 << 16):  # 16-48 MiB results
+        kept.append(op.project(x[:rows] if rows <= BIG[0] else np.ones((rows, 16), np.float32)))
+    del kept
+    blocks, nbytes = _native._output_cache_state()
+    assert blocks == 4 and nbytes <= 256 << 20  # the oldest went first
+    assert sk.set_output_cache(40 << 20) == 256 << 20
+    blocks, nbytes = _native._output_cache_state()
+    assert 0 < nbytes <= 40 << 20
+    del blocks
+    small = op.project(x[:1000])  # under 8 MiB: never cached
+    del small
+    assert _native._output_cache_state()[1] == nbytes
+    sk.set_output_cache(0)
+    assert _native._output_cache_state() == (0, 0)
+    with pytest.raises(ValueError, match="max_bytes"):
+        sk.set_output_cache(-1)
+    with pytest.raises(TypeError, match="max_bytes"):
+        sk.set_output_cache(1.5)  # type: ignore[arg-type]

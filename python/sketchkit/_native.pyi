@@ -26,11 +26,13 @@ __all__ = [
     "fwht",
     "all_finite",
     "set_num_threads",
+    "set_output_cache",
     "get_num_threads",
     "simd_level",
     "force_simd_level",
     "_panic_in_next_kernel",
     "_sleep_on_workers",
+    "_output_cache_state",
     "Hasher",
     "minibatch_graph",
     "exact_graph",
@@ -419,6 +421,12 @@ def all_finite(x: _FloatArray) -> bool:
 # ------------------------------------------------------------------ runtime settings
 def set_num_threads(n: int) -> None:
     """Sets the crate's thread count, ``1 <= n <= 4 * CPUs`` (else ``ValueError``)."""
+
+def set_output_cache(max_bytes: int) -> int:
+    """Caps the bytes of freed large results kept for reuse (0: off); returns the old cap."""
+
+def _output_cache_state() -> tuple[int, int]:
+    """Testing hook: ``(blocks, bytes)`` the result cache holds now."""
 
 def get_num_threads() -> int:
     """The crate's thread count (``ValueError`` naming an invalid ``SKETCHKIT_NUM_THREADS``)."""

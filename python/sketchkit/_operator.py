@@ -700,6 +700,36 @@ def get_num_threads() -> int:
     return int(_native.get_num_threads())
 
 
+def set_output_cache(max_bytes: int) -> int:
+    """Set how many bytes of freed large results sketchkit keeps for reuse.
+
+    A result array of 8 MiB or more (a projection, a sketch, a transform) is taken
+    from a small cache of blocks that earlier results of the same size freed, instead
+    of fresh pages that the OS must map and zero on first write: a pipeline that
+    transforms chunk after chunk (Dask, :func:`sketchkit.stream.project_blocks`)
+    then reuses the same memory. The cache holds at most 4 blocks and at most
+    ``max_bytes`` in total (default 256 MiB), the oldest released first; a block
+    larger than the cap is never kept. The arrays are ordinary NumPy arrays, and the
+    cache never changes a result's values.
+
+    Parameters
+    ----------
+    max_bytes : int
+        The cap in bytes, ``>= 0``; 0 turns the cache off and releases what it holds.
+
+    Returns
+    -------
+    int
+        The previous cap.
+
+    Raises
+    ------
+    ValueError
+        If ``max_bytes`` is negative (the message names it).
+    """
+    return int(_native.set_output_cache(as_int(max_bytes, "max_bytes")))
+
+
 def simd_level() -> str:
     """SIMD instruction set the kernels use on this CPU.
 

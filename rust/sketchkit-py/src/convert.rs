@@ -246,18 +246,64 @@ pub(crate) fn writable_view<'a, T: Element>(
 /// through a mutable view, and returns it with `fill`'s result.
 pub(crate) fn with_output<'py, T: Element, R>(
     py: Python<'py>,
-    [rows, cols]: [usize; 2],
+    dims: [usize; 2],
     f_order: bool,
     fill: impl FnOnce(MatMut<'_, T>) -> PyResult<R>,
 ) -> PyResult<(Bound<'py, PyArray2<T>>, R)> {
-    // NumPy's own `zeros`: an allocation it cannot make is its `MemoryError`
-    // (rust-numpy's `PyArray2::zeros` would panic on the null pointer instead).
-    let order = if f_order { "F" } else { "C" };
-    let out = py
-        .import("numpy")?
-        .getattr("zeros")?
-        .call1(((rows, cols), numpy::dtype::<T>(py), order))?
-        .cast_into::<PyArray2<T>>()?;
+    output(py, dims, f_order, true, fill)
+}
+
+/// [`with_output`] for a `fill` that writes every element (the operators' `out = …`
+/// calls): a large array may come from the result cache without being zeroed first.
+pub(crate) fn with_result<'py, T: Element, R>(
+    py: Python<'py>,
+    dims: [usize; 2],
+    f_order: bool,
+    fill: impl FnOnce(MatMut<'_, T>) -> PyResult<R>,
+) -> PyResult<(Bound<'py, PyArray2<T>>, R)> {
+    output(py, dims, f_order, false, fill)
+}
+
+/// [`with_output`] (`zero`) or [`with_result`] (not `zero`).
+pub(crate) fn output<'py, T: Element, R>(
+    py: Python<'py>,
+    [rows, cols]: [usize; 2],
+    f_order: bool,
+    zero: bool,
+    fill: impl FnOnce(MatMut<'_, T>) -> PyResult<R>,
+) -> PyResult<(Bound<'py, PyArray2<T>>, R)> {
+    let bytes = rows
+        .checked_mul(cols)
+        .and_then(|n| n.checked_mul(std::mem::size_of::<T>()));
+    let out = match bytes.and_then(|b| crate::outbuf::take(b, zero)) {
+        Some(block) => {
+            let block = block?;
+            let shape = numpy::ndarray::ShapeBuilder::set_f((rows, cols), f_order);
+            // SAFETY: the block holds rows·cols initialized elements of T (bytes was
+            // computed from them; zeroed, or an earlier result's elements of the same
+            // size: every bit pattern is a valid float), aligned for T (16 bytes), and
+            // it moves, unchanged, into the base object that keeps it alive as long
+            // as the array.
+            let v = unsafe {
+                numpy::ndarray::ArrayView2::from_shape_ptr(shape, block.as_ptr().cast::<T>())
+            };
+            let base = Bound::new(py, crate::outbuf::OutputBlock::new(block))?;
+            // SAFETY: `v` points into the block owned by `base`, which becomes the
+            // array's base (NumPy keeps it alive while the array or a view lives).
+            unsafe { PyArray2::borrow_from_array(&v, base.into_any()) }
+        }
+        // NumPy's own `zeros`: an allocation it cannot make is its `MemoryError`
+        // (rust-numpy's `PyArray2::zeros` would panic on the null pointer instead).
+        None => py
+            .import("numpy")?
+            .getattr("zeros")?
+            .call1((
+                (rows, cols),
+                numpy::dtype::<T>(py),
+                if f_order { "F" } else { "C" },
+            ))?
+            .cast_into::<PyArray2<T>>()?,
+    };
     let st = out.strides();
     let esz = std::mem::size_of::<T>() as isize;
     // SAFETY: `out` was allocated just above (contiguous, aligned, zero-initialized) and

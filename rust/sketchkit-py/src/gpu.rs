@@ -183,7 +183,7 @@ pub(crate) fn gpu_project<'py>(
         } else {
             Op::Project
         };
-        let (out, t) = apply::<f32, _>(py, s, x, dir, name, false, move |x, o| {
+        let (out, t) = apply::<f32, _>(py, s, x, dir, name, false, false, move |x, o| {
             if adjoint {
                 g.project_adjoint_with(s, x, o, &opts)
             } else {

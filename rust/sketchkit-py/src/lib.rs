@@ -27,6 +27,7 @@ mod gpu;
 mod graph;
 mod linalg;
 mod operator;
+mod outbuf;
 mod partition;
 mod rotation;
 mod rules;
@@ -47,6 +48,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(runtime::set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(runtime::get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(runtime::simd_level, m)?)?;
+    m.add_function(wrap_pyfunction!(outbuf::set_output_cache, m)?)?;
+    m.add_function(wrap_pyfunction!(outbuf::_output_cache_state, m)?)?;
     m.add_function(wrap_pyfunction!(runtime::force_simd_level, m)?)?;
     m.add_function(wrap_pyfunction!(runtime::_panic_in_next_kernel, m)?)?;
     m.add_function(wrap_pyfunction!(runtime::_sleep_on_workers, m)?)?;

@@ -875,3 +875,93 @@ fn sparse_case<T: Real>(s: &Sketch, n: usize, d: usize, k: usize) {
         }
     }
 }
+
+/// Every application writes all of `out` (`out = …`, never `out += …`): an output
+/// that starts as NaN ends with the same bits as one that starts as zero, for every
+/// family, direction, layout, element type and the CSR paths. The binding relies on
+/// this to hand reused (not re-zeroed) memory to these calls.
+#[test]
+fn every_application_overwrites_its_output() {
+    let _g = GLOBAL.lock().unwrap_or_else(|e| e.into_inner());
+    fn both<T: Real>(len: usize, f: impl Fn(&mut [T]) -> sketchkit::Result<()>) -> usize {
+        let mut zero = vec![T::ZERO; len];
+        let mut nan = vec![T::from_f64(f64::NAN); len];
+        let (a, b) = (f(&mut zero), f(&mut nan));
+        assert_eq!(a.is_ok(), b.is_ok());
+        if a.is_err() {
+            return 0;
+        }
+        let bits = |v: &[T]| v.iter().map(|x| x.to_f64().to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&zero), bits(&nan));
+        1
+    }
+    fn out_view<T: Real>(v: &mut [T], r: usize, c: usize, f_order: bool) -> MatMut<'_, T> {
+        if f_order {
+            MatMut::from_col_major(v, r, c).unwrap()
+        } else {
+            MatMut::from_row_major(v, r, c).unwrap()
+        }
+    }
+    fn in_view<T: Real>(v: &[T], r: usize, c: usize, f_order: bool) -> MatRef<'_, T> {
+        if f_order {
+            MatRef::from_col_major(v, r, c).unwrap()
+        } else {
+            MatRef::from_row_major(v, r, c).unwrap()
+        }
+    }
+    fn run<T: Real>(k: usize, d: usize, n: usize) -> usize {
+        let mut checked = 0;
+        for fam in families() {
+            let s = Sketch::new(fam, k, d, 3).unwrap();
+            let x: Vec<T> = data(n * d, 5);
+            let z: Vec<T> = data(n * k, 6);
+            let a: Vec<T> = data(d * n, 7);
+            let y: Vec<T> = data(k * n, 8);
+            for f_order in [false, true] {
+                checked += both::<T>(n * k, |o| {
+                    s.project(in_view(&x, n, d, f_order), out_view(o, n, k, f_order))
+                });
+                checked += both::<T>(n * d, |o| {
+                    s.project_adjoint(in_view(&z, n, k, f_order), out_view(o, n, d, f_order))
+                });
+                checked += both::<T>(k * n, |o| {
+                    s.sketch(in_view(&a, d, n, f_order), out_view(o, k, n, f_order))
+                });
+                checked += both::<T>(d * n, |o| {
+                    s.sketch_adjoint(in_view(&y, k, n, f_order), out_view(o, d, n, f_order))
+                });
+                let mut xs = x.clone();
+                for (i, v) in xs.iter_mut().enumerate() {
+                    if i % 3 != 0 {
+                        *v = T::ZERO;
+                    }
+                }
+                let (mut p, mut idx, mut vals) = (vec![0i64], vec![], vec![]);
+                for r in 0..n {
+                    for j in 0..d {
+                        if xs[r * d + j] != T::ZERO {
+                            idx.push(j as i64);
+                            vals.push(xs[r * d + j]);
+                        }
+                    }
+                    p.push(idx.len() as i64);
+                }
+                let csr = CsrRef::new(n, d, &p, &idx, &vals).unwrap();
+                checked += both::<T>(n * k, |o| s.project_csr(&csr, out_view(o, n, k, f_order)));
+                if d == n {
+                    checked += both::<T>(k * n, |o| s.sketch_csr(&csr, out_view(o, k, n, f_order)));
+                }
+            }
+        }
+        checked
+    }
+    let mut checked = 0;
+    for (k, d, n) in [(7, 40, 40), (13, 70, 300), (20, 256, 3)] {
+        checked += run::<f32>(k, d, n) + run::<f64>(k, d, n);
+    }
+    // Every family ran every call (none was refused and skipped).
+    assert!(
+        checked >= 3 * 2 * 7 * 2 * 5,
+        "{checked} applications checked"
+    );
+}
