@@ -306,7 +306,7 @@ pub(crate) fn output<'py, T: Element, R>(
     };
     let st = out.strides();
     let esz = std::mem::size_of::<T>() as isize;
-    // SAFETY: `out` was allocated just above (contiguous, aligned, zero-initialized) and
+    // SAFETY: `out` was allocated just above (contiguous, aligned, initialized) and
     // no Python or Rust code has seen it yet; the view lives only inside `fill`, which
     // cannot keep it (it must accept any lifetime), and `out` stays alive meanwhile.
     let view = unsafe { MatMut::from_raw_parts(out.data(), rows, cols, st[0] / esz, st[1] / esz) };
