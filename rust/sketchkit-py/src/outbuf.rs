@@ -61,23 +61,11 @@ impl Block {
         let layout = Self::layout(bytes)?;
         // SAFETY: the layout's size is at least 1.
         let ptr = NonNull::new(unsafe { alloc_zeroed(layout) })?;
-        // Ask for transparent huge pages, as NumPy does for its own large arrays: one
-        // fault per 2 MiB instead of per 4 KiB (a fresh 32 MiB result in 4 KiB pages
-        // made a sparse projection of 128 MiB of rows take 40 ms instead of 25 ms).
-        // Advice only: its failure changes nothing, so its result is ignored.
-        #[cfg(target_os = "linux")]
-        {
-            let page = 4096usize;
-            let start = (ptr.as_ptr() as usize).next_multiple_of(page);
-            let end = (ptr.as_ptr() as usize + bytes) / page * page;
-            if end > start {
-                // SAFETY: [start, end) lies inside the block just allocated, page
-                // aligned; MADV_HUGEPAGE changes no contents and no mapping's rights.
-                unsafe {
-                    libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE)
-                };
-            }
-        }
+        // Transparent huge pages, as NumPy asks for its own large arrays (a fresh
+        // 32 MiB result in 4 KiB pages made a sparse projection of 128 MiB of rows
+        // take 40 ms instead of 25 ms).
+        // SAFETY: the range is the allocation just made.
+        unsafe { sketchkit::memory::advise_huge_pages(ptr.as_ptr(), bytes) };
         Some(Block { ptr, bytes })
     }
 

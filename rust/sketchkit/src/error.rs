@@ -163,36 +163,13 @@ pub(crate) fn try_zeros<T: Zeroed>(len: usize, what: &str) -> Result<Vec<T>> {
     if ptr.is_null() {
         return Err(err());
     }
-    advise_huge_pages(ptr.cast::<u8>(), layout.size());
+    // SAFETY: the range is the allocation just made.
+    unsafe { crate::memory::advise_huge_pages(ptr.cast::<u8>(), layout.size()) };
     // SAFETY: `ptr` comes from the global allocator with the layout of `[T; len]`,
     // which is the layout a `Vec<T>` of capacity `len` frees with; its `len`
     // elements are initialized, all bytes zero being a valid `T` (`Zeroed`).
     Ok(unsafe { Vec::from_raw_parts(ptr, len, len) })
 }
-
-/// Buffers from this size up are advised to use transparent huge pages.
-const HUGE_PAGE_MIN: usize = 4 << 20;
-
-#[cfg(target_os = "linux")]
-fn advise_huge_pages(ptr: *mut u8, size: usize) {
-    if size < HUGE_PAGE_MIN {
-        return;
-    }
-    const PAGE: usize = 4096;
-    let start = (ptr as usize).next_multiple_of(PAGE);
-    let end = (ptr as usize + size) / PAGE * PAGE;
-    if end > start {
-        // SAFETY: `[start, end)` is page-aligned and lies inside one live allocation
-        // of ours; MADV_HUGEPAGE is advice only: it changes neither the contents nor
-        // the validity of the range (an error leaves ordinary pages in place).
-        unsafe {
-            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
-        }
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn advise_huge_pages(_ptr: *mut u8, _size: usize) {}
 
 /// `a * b` or an overflow error naming `arg` (`what` describes the product).
 pub(crate) fn checked_mul(a: usize, b: usize, arg: &'static str, what: &str) -> Result<usize> {

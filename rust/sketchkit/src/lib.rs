@@ -38,6 +38,7 @@ pub mod fwht;
 mod fwht_x86;
 pub mod graph;
 pub mod linalg;
+pub mod memory;
 pub mod parallel;
 pub mod quantize;
 pub mod real;
