@@ -170,11 +170,11 @@ fn all_four_directions_match_materialized() {
 }
 
 /// Dense X as CSR with sorted indices (zeros dropped).
-fn to_csr(x: &[f64], n: usize, d: usize) -> (Vec<i64>, Vec<i64>, Vec<f64>) {
+fn to_csr<T: Real>(x: &[T], n: usize, d: usize) -> (Vec<i64>, Vec<i64>, Vec<T>) {
     let (mut p, mut idx, mut v) = (vec![0i64], vec![], vec![]);
     for r in 0..n {
         for j in 0..d {
-            if x[r * d + j] != 0.0 {
+            if x[r * d + j] != T::ZERO {
                 idx.push(j as i64);
                 v.push(x[r * d + j]);
             }
@@ -837,17 +837,7 @@ fn sparse_case<T: Real>(s: &Sketch, n: usize, d: usize, k: usize) {
             x[r * d + (r * 31 + t * 17) % d] = vals[r * 5 + t];
         }
     }
-    let mut p = vec![0i64];
-    let (mut idx, mut v) = (Vec::new(), Vec::new());
-    for r in 0..n {
-        for j in 0..d {
-            if x[r * d + j] != T::ZERO {
-                idx.push(j as i64);
-                v.push(x[r * d + j]);
-            }
-        }
-        p.push(idx.len() as i64);
-    }
+    let (p, idx, v) = to_csr(&x, n, d);
     let csr = CsrRef::new(n, d, &p, &idx, &v).unwrap();
     set_cap(None);
     sketchkit::set_num_threads(1).unwrap();
@@ -917,6 +907,14 @@ fn every_application_overwrites_its_output() {
             let z: Vec<T> = data(n * k, 6);
             let a: Vec<T> = data(d * n, 7);
             let y: Vec<T> = data(k * n, 8);
+            let mut xs = x.clone();
+            for (i, v) in xs.iter_mut().enumerate() {
+                if i % 3 != 0 {
+                    *v = T::ZERO;
+                }
+            }
+            let (p, idx, vals) = to_csr(&xs, n, d);
+            let csr = CsrRef::new(n, d, &p, &idx, &vals).unwrap();
             for f_order in [false, true] {
                 checked += both::<T>(n * k, |o| {
                     s.project(in_view(&x, n, d, f_order), out_view(o, n, k, f_order))
@@ -930,23 +928,6 @@ fn every_application_overwrites_its_output() {
                 checked += both::<T>(d * n, |o| {
                     s.sketch_adjoint(in_view(&y, k, n, f_order), out_view(o, d, n, f_order))
                 });
-                let mut xs = x.clone();
-                for (i, v) in xs.iter_mut().enumerate() {
-                    if i % 3 != 0 {
-                        *v = T::ZERO;
-                    }
-                }
-                let (mut p, mut idx, mut vals) = (vec![0i64], vec![], vec![]);
-                for r in 0..n {
-                    for j in 0..d {
-                        if xs[r * d + j] != T::ZERO {
-                            idx.push(j as i64);
-                            vals.push(xs[r * d + j]);
-                        }
-                    }
-                    p.push(idx.len() as i64);
-                }
-                let csr = CsrRef::new(n, d, &p, &idx, &vals).unwrap();
                 checked += both::<T>(n * k, |o| s.project_csr(&csr, out_view(o, n, k, f_order)));
                 if d == n {
                     checked += both::<T>(k * n, |o| s.sketch_csr(&csr, out_view(o, k, n, f_order)));
