@@ -242,40 +242,29 @@ pub(crate) fn writable_view<'a, T: Element>(
     )
 }
 
-/// Allocates a zeroed `rows × cols` array (F order when `f_order`), lets `fill` write it
-/// through a mutable view, and returns it with `fill`'s result.
+/// What a fresh result array holds before `fill` runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Init {
+    /// Zeros.
+    Zeroed,
+    /// Anything: `fill` writes every element (the operators' `out = …` calls), so a
+    /// large array may be a reused block of the result cache, not zeroed first.
+    Overwritten,
+}
+
+/// Allocates a `rows × cols` array (F order when `f_order`) holding what `init` says,
+/// lets `fill` write it through a mutable view, and returns it with `fill`'s result.
 pub(crate) fn with_output<'py, T: Element, R>(
-    py: Python<'py>,
-    dims: [usize; 2],
-    f_order: bool,
-    fill: impl FnOnce(MatMut<'_, T>) -> PyResult<R>,
-) -> PyResult<(Bound<'py, PyArray2<T>>, R)> {
-    output(py, dims, f_order, true, fill)
-}
-
-/// [`with_output`] for a `fill` that writes every element (the operators' `out = …`
-/// calls): a large array may come from the result cache without being zeroed first.
-pub(crate) fn with_result<'py, T: Element, R>(
-    py: Python<'py>,
-    dims: [usize; 2],
-    f_order: bool,
-    fill: impl FnOnce(MatMut<'_, T>) -> PyResult<R>,
-) -> PyResult<(Bound<'py, PyArray2<T>>, R)> {
-    output(py, dims, f_order, false, fill)
-}
-
-/// [`with_output`] (`zero`) or [`with_result`] (not `zero`).
-pub(crate) fn output<'py, T: Element, R>(
     py: Python<'py>,
     [rows, cols]: [usize; 2],
     f_order: bool,
-    zero: bool,
+    init: Init,
     fill: impl FnOnce(MatMut<'_, T>) -> PyResult<R>,
 ) -> PyResult<(Bound<'py, PyArray2<T>>, R)> {
     let bytes = rows
         .checked_mul(cols)
         .and_then(|n| n.checked_mul(std::mem::size_of::<T>()));
-    let out = match bytes.and_then(|b| crate::outbuf::take(b, zero)) {
+    let out = match bytes.and_then(|b| crate::outbuf::take(py, b, init == Init::Zeroed)) {
         Some(block) => {
             let block = block?;
             let shape = numpy::ndarray::ShapeBuilder::set_f((rows, cols), f_order);

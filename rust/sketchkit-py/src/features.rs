@@ -2,7 +2,7 @@
 //! the sliced distances (see `_native.pyi`).
 
 use crate::convert::{
-    array, count, matrix, readonly, slice1, view, with_float, with_output, Float, FloatKind,
+    array, count, matrix, readonly, slice1, view, with_float, with_output, Float, FloatKind, Init,
 };
 use crate::error::{nogil, Error};
 use numpy::{Ix1, Ix2, PyArray1};
@@ -24,9 +24,13 @@ fn transform<T: Float>(
     let a = array::<T, Ix2>(x, "X")?;
     let guard = readonly(a, "X")?;
     let xv = view(&guard, "X")?;
-    let (out, ()) = with_output(py, [xv.rows(), f.n_components()], false, |ov| {
-        nogil(py, "X", move || f.transform(xv, ov))
-    })?;
+    let (out, ()) = with_output(
+        py,
+        [xv.rows(), f.n_components()],
+        false,
+        Init::Zeroed,
+        |ov| nogil(py, "X", move || f.transform(xv, ov)),
+    )?;
     Ok(out.into_any().unbind())
 }
 

@@ -183,13 +183,22 @@ pub(crate) fn gpu_project<'py>(
         } else {
             Op::Project
         };
-        let (out, t) = apply::<f32, _>(py, s, x, dir, name, false, false, move |x, o| {
-            if adjoint {
-                g.project_adjoint_with(s, x, o, &opts)
-            } else {
-                g.project_with(s, x, o, &opts)
-            }
-        })?;
+        let (out, t) = apply::<f32, _>(
+            py,
+            s,
+            x,
+            dir,
+            name,
+            false,
+            crate::convert::Init::Zeroed,
+            move |x, o| {
+                if adjoint {
+                    g.project_adjoint_with(s, x, o, &opts)
+                } else {
+                    g.project_with(s, x, o, &opts)
+                }
+            },
+        )?;
         Ok((out, timings_dict(py, &t)?))
     }
     #[cfg(not(feature = "gpu"))]

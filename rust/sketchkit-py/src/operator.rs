@@ -1,8 +1,8 @@
 //! `SketchOperator`, the matrix-free sketch operator (see `_native.pyi`).
 
 use crate::convert::{
-    array, count, matrix, output, readonly, view, with_csr, with_float, with_result, Csr, Float,
-    FloatKind,
+    array, count, matrix, readonly, view, with_csr, with_float, with_output, Csr, Float, FloatKind,
+    Init,
 };
 use crate::error::{invalid, nogil, Error};
 use crate::gpu::Device;
@@ -84,9 +84,8 @@ impl Op {
 }
 
 /// `op` applied by `run` to the 2-D array `x` of element `T` (named `name`), into a
-/// fresh array; with `keep_order`, an F-like input gives an F-order output. With
-/// `overwrites` (`run` writes every element: this crate's kernels), the array may be
-/// a reused one that is not zeroed first (see [`with_result`]).
+/// fresh array holding what `init` says before `run` writes it; with `keep_order`, an
+/// F-like input gives an F-order output.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn apply<'py, T: Float, R: Send>(
     py: Python<'py>,
@@ -95,7 +94,7 @@ pub(crate) fn apply<'py, T: Float, R: Send>(
     op: Op,
     name: &str,
     keep_order: bool,
-    overwrites: bool,
+    init: Init,
     run: impl FnOnce(MatRef<'_, T>, MatMut<'_, T>) -> sketchkit::Result<R> + Send,
 ) -> PyResult<(Bound<'py, PyArray2<T>>, R)> {
     let a = array::<T, Ix2>(x, name)?;
@@ -103,7 +102,7 @@ pub(crate) fn apply<'py, T: Float, R: Send>(
     let xv = view(&guard, name)?;
     let dims = op.out_dims(s, name, (xv.rows(), xv.cols()))?;
     let f_like = keep_order && xv.row_stride() == 1 && xv.col_stride() != 1 && xv.rows() > 1;
-    output(py, dims, f_like, !overwrites, |ov| {
+    with_output(py, dims, f_like, init, |ov| {
         nogil(py, name, move || run(xv, ov))
     })
 }
@@ -128,19 +127,27 @@ impl SketchOperator {
         let name = op.input();
         match Device::open_for(py, device, x, name)? {
             Device::Cpu => with_float!(FloatKind::of(x, name)?, T => {
-                let (out, ()) = apply::<T, ()>(py, s, x, op, name, true, true, |x, o| op.run_cpu(s, x, o))?;
+                let (out, ()) = apply::<T, ()>(py, s, x, op, name, true, Init::Overwritten, |x, o| op.run_cpu(s, x, o))?;
                 Ok(out.into_any().unbind())
             }),
             Device::Backend(b) => {
                 let b: &dyn sketchkit::Backend = &*b;
                 // The trait computes by rows; `S·A = (Aᵀ·Sᵀ)ᵀ` and `Sᵀ·Y = (Yᵀ·S)ᵀ`.
-                let (out, ()) =
-                    apply::<f32, ()>(py, s, x, op, name, false, false, move |x, o| match op {
+                let (out, ()) = apply::<f32, ()>(
+                    py,
+                    s,
+                    x,
+                    op,
+                    name,
+                    false,
+                    Init::Zeroed,
+                    move |x, o| match op {
                         Op::Project => b.project(s, x, o),
                         Op::ProjectAdjoint => b.project_adjoint(s, x, o),
                         Op::Sketch => b.project(s, x.t(), o.t()),
                         Op::SketchAdjoint => b.project_adjoint(s, x.t(), o.t()),
-                    })?;
+                    },
+                )?;
                 Ok(out.into_any().unbind())
             }
         }
@@ -180,12 +187,18 @@ fn csr_apply<'py, T: Float, I: SparseIndex + Element>(
     let (k, d) = s.shape();
     if !project {
         let run = |ov: MatMut<'_, T>| nogil(py, name, move || s.sketch_csr(&parts.view(d, n)?, ov));
-        return Ok(with_result(py, [k, n], false, run)?.0.into_any().unbind());
+        return Ok(with_output(py, [k, n], false, Init::Overwritten, run)?
+            .0
+            .into_any()
+            .unbind());
     }
     if !sparse_output {
         let run =
             |ov: MatMut<'_, T>| nogil(py, name, move || s.project_csr(&parts.view(n, d)?, ov));
-        return Ok(with_result(py, [n, k], false, run)?.0.into_any().unbind());
+        return Ok(with_output(py, [n, k], false, Init::Overwritten, run)?
+            .0
+            .into_any()
+            .unbind());
     }
     let (p, i, v) = nogil(py, name, || s.project_csr_sparse(&parts.view(n, d)?))?;
     // int32 index arrays whenever they fit: SciPy keeps them without a copy.

@@ -22,7 +22,8 @@
 //!   `Drop` offers the block back to the cache.
 //! * The cache is only touched with the GIL held (when an array is made and when its
 //!   base is deallocated), so no thread holds its lock across a `fork()`, which also
-//!   runs with the GIL held.
+//!   runs with the GIL held; zeroing a reused block releases the GIL (the block is
+//!   out of the cache by then).
 
 use crate::error::invalid;
 use pyo3::prelude::*;
@@ -117,7 +118,7 @@ impl Cache {
 /// bytes, for a caller that overwrites every byte), else a fresh zeroed one. `None`
 /// when the size is not cached (the caller allocates as usual) and `Some(Err)` when
 /// it cannot allocate.
-pub(crate) fn take(bytes: usize, zero: bool) -> Option<PyResult<Block>> {
+pub(crate) fn take(py: Python<'_>, bytes: usize, zero: bool) -> Option<PyResult<Block>> {
     if bytes < MIN_BYTES {
         return None;
     }
@@ -132,13 +133,12 @@ pub(crate) fn take(bytes: usize, zero: bool) -> Option<PyResult<Block>> {
             .map(|i| c.free.remove(i))
     };
     Some(match reused {
-        Some(b) => {
-            if zero {
-                // SAFETY: the block holds `bytes` bytes, exclusively ours.
-                unsafe { std::ptr::write_bytes(b.as_ptr(), 0, bytes) };
-            }
-            Ok(b)
-        }
+        Some(b) if zero => Ok(py.detach(move || {
+            // SAFETY: the block holds `bytes` bytes, exclusively ours.
+            unsafe { std::ptr::write_bytes(b.as_ptr(), 0, bytes) };
+            b
+        })),
+        Some(b) => Ok(b),
         None => Block::zeroed(bytes).ok_or_else(|| {
             pyo3::exceptions::PyMemoryError::new_err(format!(
                 "cannot allocate a result of {bytes} bytes"

@@ -1,7 +1,7 @@
 //! `HadamardRotation`, the randomized Hadamard rotation (see `_native.pyi`).
 
 use crate::convert::{
-    array, count, matrix, readonly, view, with_float, with_output, Float, FloatKind,
+    array, count, matrix, readonly, view, with_float, with_output, Float, FloatKind, Init,
 };
 use crate::error::{nogil, Error};
 use numpy::Ix2;
@@ -25,7 +25,7 @@ fn rotate<T: Float>(
     let a = array::<T, Ix2>(x, name)?;
     let guard = readonly(a, name)?;
     let xv = view(&guard, name)?;
-    let (out, ()) = with_output(py, [xv.rows(), q.dim()], false, |ov| {
+    let (out, ()) = with_output(py, [xv.rows(), q.dim()], false, Init::Zeroed, |ov| {
         nogil(py, name, move || {
             if inverse {
                 q.inverse(xv, ov)
