@@ -511,22 +511,44 @@ impl Sketch {
     /// Column `j`'s entries (row | sign bit), rows ascending, of a very sparse
     /// operator of this shape and seed with the given density, each passed to `emit`
     /// ([`Self::sparse_column`] collects them; FastRP sets sign bits directly).
+    ///
+    /// The draws are taken in batches: their logarithms vectorize, and the
+    /// independent divisions of a batch overlap. A column takes about
+    /// `density · k + 1` draws, so a long column goes 32 at a time and a short one 8
+    /// (fewer draws made and not used). On FastRP's signs (256 rows, density 1/3,
+    /// 10^5 columns, one thread, Intel AVX-512 VM) batches of 8 took 128 ms, of 16
+    /// 100 ms, of 32 77 ms and of 64 88 ms. The batch changes no entry.
     #[inline(always)]
-    pub(crate) fn very_sparse_column(&self, j: usize, density: f64, mut emit: impl FnMut(u32)) {
+    pub(crate) fn very_sparse_column(&self, j: usize, density: f64, emit: impl FnMut(u32)) {
+        if self.k as f64 * density >= 16.0 {
+            self.very_sparse_draws::<32, 16>(j, density, emit)
+        } else {
+            self.very_sparse_draws::<8, 4>(j, density, emit)
+        }
+    }
+
+    /// [`Self::very_sparse_column`] with batches of `B` draws, one refill of a
+    /// stream of `L` Philox blocks each (`B = 2 · L` 64-bit draws).
+    #[inline(always)]
+    fn very_sparse_draws<const B: usize, const L: usize>(
+        &self,
+        j: usize,
+        density: f64,
+        mut emit: impl FnMut(u32),
+    ) {
+        const { assert!(B == 2 * L) };
         let (k, seed, jj) = (self.k, self.seed, (self.col0 + j) as u64);
         // Geometric skips: the gap before the next nonzero is
         // floor(ln U / ln(1 - density)), so positions are Bernoulli(density)
         // without a trial per entry. The logarithms are the crate's own
         // (`ln_normal`, `ln_1p_neg`: the same bits on every platform); those of
-        // the draws are taken 8 at a time, which vectorizes, and the scan uses
-        // them in order.
+        // a batch are taken together, and the scan uses them in order.
         let lq = crate::rng::ln_1p_neg(-density);
         let kf = k as f64;
-        // ~ density · k draws in sequence: 8 Philox blocks per refill
-        let mut s = LaneStream::<8>::new(seed, tag::VERY_SPARSE, jj);
+        let mut s = LaneStream::<L>::new(seed, tag::VERY_SPARSE, jj);
         let mut pos = 0u64;
         'draws: loop {
-            let mut w = [0u64; 8];
+            let mut w = [0u64; B];
             for v in w.iter_mut() {
                 *v = s.next_u64();
             }
