@@ -104,6 +104,16 @@ def _status(field: str) -> int:
     return 0
 
 
+def force_simd(level: str | None) -> str:
+    """Caps sketchkit's SIMD level in this process (a worker: through ``client.run``);
+    returns the level in use."""
+    import sketchkit as sk
+    from sketchkit import _native
+
+    _native.force_simd_level(level)
+    return sk.simd_level()
+
+
 def reset_peak() -> int:
     """Reset this process's ``VmHWM`` to its current RSS, which is returned."""
     with open("/proc/self/clear_refs", "w") as f:
@@ -123,6 +133,12 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=5, help="timed runs per contender (default 5)")
     ap.add_argument("--chunk-rows", type=int, default=None, help="rows per chunk")
     ap.add_argument("--out", help="write the Markdown results here")
+    ap.add_argument(
+        "--simd",
+        choices=("avx2", "avx512"),
+        default=None,
+        help="cap sketchkit's SIMD level in every process (default: the CPU's best)",
+    )
     args = ap.parse_args()
     n = 200_000 if args.quick else 4_000_000
     chunk = args.chunk_rows or (16_384 if args.quick else 131_072)
@@ -156,6 +172,9 @@ def main() -> None:
     )
     client = distributed.Client(cluster)
     sk.set_num_threads(os.cpu_count() or 1)  # this process: every core (one-process row)
+    levels = {force_simd(args.simd), *client.run(force_simd, args.simd).values()}
+    assert len(levels) == 1, f"SIMD levels differ between processes: {levels}"
+    (level,) = levels
     try:
         chunks = ((chunk,) * (n // chunk) + ((n % chunk,) if n % chunk else ()), (D,))
         sources = {
@@ -243,7 +262,8 @@ def main() -> None:
     lines = [
         "# Dask: sketchkit.dask against scikit-learn in map_blocks",
         "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores; Python "
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, sketchkit SIMD level "
+        f"`{level}`; Python "
         f"{platform.python_version()}, NumPy {np.__version__}, scikit-learn "
         f"{sklearn.__version__}, Dask {dask.__version__}. {n:,} x {D} float32 rows "
         f"({gib:.2f} GiB) in a `.npy` on disk, read by the workers in chunks of "
