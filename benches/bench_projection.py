@@ -10,7 +10,9 @@ sketchkit threads than cores are repeated with the peer's OpenBLAS limited to th
 thread count (``threadpoolctl``), like for like.
 
 Every sketchkit timing builds its operator from scratch (a new estimator or a new
-seed), exactly as the peer does, so no cached state is reused between repetitions.
+seed), exactly as the peer does, so no cached state is reused between repetitions; the
+result cache is off (``sk.set_output_cache(0)``), so every call's result comes from
+fresh memory, as the peers' do.
 On a CPU with AVX-512 sketchkit is also timed on its AVX2 path (the kernels an
 AVX2-only machine runs; ``force_simd_level("avx2")``), alternating with the others,
 and the table gives both. Rows with dense input also time NumPy's streaming read of
@@ -164,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
 
     q = args.quick
     reps = max(args.reps, 1)
+    sk.set_output_cache(0)  # fresh result memory on every call, like the peers
     all_threads = os.cpu_count() or 1
     thread_counts = sorted({1, all_threads})
     rng = np.random.default_rng(0)
