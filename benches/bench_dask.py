@@ -172,10 +172,11 @@ def main() -> None:
     )
     client = distributed.Client(cluster)
     sk.set_num_threads(os.cpu_count() or 1)  # this process: every core (one-process row)
-    levels = {force_simd(args.simd), *client.run(force_simd, args.simd).values()}
-    assert len(levels) == 1, f"SIMD levels differ between processes: {levels}"
-    (level,) = levels
     try:
+        levels = {force_simd(args.simd), *client.run(force_simd, args.simd).values()}
+        if len(levels) != 1:
+            raise RuntimeError(f"SIMD levels differ between processes: {levels}")
+        (level,) = levels
         chunks = ((chunk,) * (n // chunk) + ((n % chunk,) if n % chunk else ()), (D,))
         sources = {
             READS[0]: da.map_blocks(
