@@ -13,17 +13,56 @@ const TASK: usize = 1 << 16;
 /// True when every element of the contiguous slice is finite (vectorized).
 #[inline(always)]
 pub(crate) fn slice_finite<T: Real>(s: &[T]) -> bool {
+    let mut acc = FiniteAcc::new();
+    acc.add(s);
+    acc.finite()
+}
+
+/// A running finiteness check over many slices: [`FiniteAcc::add`] costs a vector
+/// subtract and add per 32 elements with no branch and no reduction, and
+/// [`FiniteAcc::finite`] reduces once. Every lane sums `v - v`, which is 0 for finite
+/// `v` and NaN otherwise, so a lane stays exactly 0 until a non-finite value arrives
+/// and is NaN from then on (NaN + anything is NaN; no finite sum of zeros overflows).
+pub(crate) struct FiniteAcc<T> {
     // 32 independent lanes so the loop vectorizes (a single running sum would be a
     // serial dependency chain).
-    let mut acc = [T::ZERO; 32];
-    let mut chunks = s.chunks_exact(32);
-    for c in &mut chunks {
-        for (a, &v) in acc.iter_mut().zip(c) {
+    acc: [T; 32],
+}
+
+impl<T: Real> FiniteAcc<T> {
+    #[inline(always)]
+    pub(crate) fn new() -> Self {
+        FiniteAcc { acc: [T::ZERO; 32] }
+    }
+
+    /// Adds the elements of `s` to the check.
+    #[inline(always)]
+    pub(crate) fn add(&mut self, s: &[T]) {
+        let mut chunks = s.chunks_exact(32);
+        for c in &mut chunks {
+            for (a, &v) in self.acc.iter_mut().zip(c) {
+                *a += v - v;
+            }
+        }
+        for (a, &v) in self.acc.iter_mut().zip(chunks.remainder()) {
             *a += v - v;
         }
     }
-    let tail = chunks.remainder().iter().all(|v| v.is_finite());
-    tail && acc.iter().all(|&a| a == T::ZERO)
+
+    /// True when every element added so far is finite.
+    #[inline(always)]
+    pub(crate) fn finite(&self) -> bool {
+        // Halving sums (vectorized, no branch): 0 exactly when every lane is 0.
+        let mut a = self.acc;
+        let mut w = 16;
+        while w > 0 {
+            for i in 0..w {
+                a[i] += a[i + w];
+            }
+            w /= 2;
+        }
+        a[0] == T::ZERO
+    }
 }
 
 /// True when every lane of every array is finite: the check the gather kernel runs

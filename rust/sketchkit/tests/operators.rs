@@ -279,6 +279,70 @@ fn wide_gather_blocks_keep_every_kernels_bits() {
         .unwrap();
 }
 
+/// `S·A` for a narrow C-order `A` (the scatter kernel with fewer row strips than
+/// threads): with at most one entry per column of `S` on average (CountSketch, a very
+/// sparse `S` with empty columns) the tasks split the output rows of `S·A`, and the
+/// bits equal one thread's and the dense reference's; NaN or infinity in any row of
+/// `A`, including rows whose column of `S` is empty (read by no task's sums), is an
+/// error for every thread count.
+#[test]
+fn narrow_sketches_split_output_rows_across_threads() {
+    let _g = GLOBAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (k, d, m) = (300, 5000, 24);
+    let sketch_of = |s: &Sketch, a: &[f64]| {
+        let mut y = vec![0.0; k * m];
+        s.sketch(
+            MatRef::from_row_major(a, d, m).unwrap(),
+            MatMut::from_row_major(&mut y, k, m).unwrap(),
+        )
+        .map(|()| y)
+    };
+    for fam in [Family::CountSketch, Family::VerySparse { density: 0.002 }] {
+        let s = Sketch::new(fam, k, d, 5).unwrap();
+        let a: Vec<f64> = data(d * m, 9);
+        // Aᵀ row-major is A's columns: (S·A)ᵀ = Aᵀ Sᵀ, the reference's X Sᵀ.
+        let mut at = vec![0.0; m * d];
+        for j in 0..d {
+            for c in 0..m {
+                at[c * d + j] = a[j * m + c];
+            }
+        }
+        let sd: Vec<f64> = s.to_dense().unwrap();
+        let want = reference(&sd, k, d, &at, m);
+        sketchkit::set_num_threads(1).unwrap();
+        let base = sketch_of(&s, &a).unwrap();
+        for i in 0..k {
+            for c in 0..m {
+                let (got, w) = (base[i * m + c], want[c * k + i]);
+                assert!((got - w).abs() <= 1e-12 * (1.0 + w.abs()), "{fam:?}");
+            }
+        }
+        let cols = s.to_csc::<f64>().unwrap().0;
+        let empty = (0..d).find(|&j| cols[j] == cols[j + 1]);
+        assert_eq!(empty.is_some(), fam != Family::CountSketch, "{fam:?}");
+        let last_used = (0..d).rev().find(|&j| cols[j] != cols[j + 1]).unwrap();
+        for threads in [1, 2, 3, 4] {
+            sketchkit::set_num_threads(threads).unwrap();
+            assert!(
+                sketch_of(&s, &a).unwrap() == base,
+                "{fam:?} threads {threads}"
+            );
+            for row in empty.into_iter().chain([0, last_used]) {
+                let mut bad = a.clone();
+                bad[row * m + m / 2] = f64::INFINITY;
+                let e = sketch_of(&s, &bad).map(|_| ());
+                assert_eq!(
+                    e,
+                    Err(SketchError::NonFinite { arg: "A" }),
+                    "{fam:?} threads {threads} row {row}"
+                );
+            }
+        }
+    }
+    sketchkit::set_num_threads(std::thread::available_parallelism().map_or(2, |v| v.get()))
+        .unwrap();
+}
+
 #[test]
 fn bit_identical_across_threads_chunks_and_simd_levels() {
     let _g = GLOBAL.lock().unwrap_or_else(|e| e.into_inner());

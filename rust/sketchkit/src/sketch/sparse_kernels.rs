@@ -313,13 +313,33 @@ fn scatter<T: Real>(m: &SparseMat, x: MatRef<'_, T>, out: MatMut<'_, T>) -> Resu
     let threads = rayon::current_num_threads().max(1);
     let strips = n.div_ceil(STRIP).max(threads.min(n / MIN_STRIP)).max(1);
     let width = n.div_ceil(strips).next_multiple_of(8).min(n);
+    let strips = n.div_ceil(width);
+    // Fewer strips than threads (e.g. `S·A` for a narrow `A`): split each strip's
+    // output columns (rows of M) into parts too, when M's columns hold at most one
+    // entry on average (CountSketch). A task then reads only the columns of X with
+    // an entry in its part: each column about once in all, so the parts share the
+    // work without adding reads. Bits are unchanged: each output element is still
+    // summed by one task, in ascending `j`, from zero.
+    let parts = if strips < threads && m.csc.ent.len() <= m.cols && m.rows >= 2 * threads {
+        threads.div_ceil(strips)
+    } else {
+        1
+    };
     let finite = AtomicBool::new(true);
-    (0..n.div_ceil(width)).into_par_iter().for_each(|s| {
+    (0..strips * parts).into_par_iter().for_each(|t| {
+        let (s, q) = (t / parts, t % parts);
         let r0 = s * width;
         let r1 = (r0 + width).min(n);
-        // SAFETY: strip `s` owns output rows r0..r1; strips are disjoint.
-        let o = unsafe { out.part(r0, r1, 0, out.cols()) };
-        if !crate::dispatch!(scatter_strip(m, x, r0, r1, &o, scale)) {
+        let (c0, c1) = (q * m.rows / parts, (q + 1) * m.rows / parts);
+        // SAFETY: task `t` owns output rows r0..r1 and columns c0..c1; tasks are
+        // disjoint (strips split the rows, parts the columns).
+        let o = unsafe { out.part(r0, r1, c0, c1) };
+        let ok = if parts == 1 {
+            crate::dispatch!(scatter_strip(m, x, r0, r1, &o, scale))
+        } else {
+            crate::dispatch!(scatter_part(m, x, r0, r1, c0, q == 0, &o, scale))
+        };
+        if !ok {
             finite.store(false, Ordering::Relaxed);
         }
     });
@@ -349,7 +369,7 @@ fn scatter_strip<T: Real>(
     scale: T,
 ) -> bool {
     let len = r1 - r0;
-    let mut finite = true;
+    let mut finite = crate::finite::FiniteAcc::new();
     let col_mut = |i: usize| -> &mut [T] {
         // SAFETY: out has unit row stride (checked by apply_rows), so column i of this
         // strip is `len` contiguous elements owned by this task; each call's slice is
@@ -376,7 +396,7 @@ fn scatter_strip<T: Real>(
         }
         // SAFETY: x has unit row stride; rows r0..r1 of column j are contiguous.
         let xc = unsafe { std::slice::from_raw_parts(x.ptr_at(r0, j), len) };
-        finite &= crate::finite::slice_finite(xc);
+        finite.add(xc);
         for &e in m.csc.list(j) {
             let neg = e >> 31;
             let oc = col_mut((e & ENTRY_INDEX) as usize);
@@ -390,5 +410,90 @@ fn scatter_strip<T: Real>(
             *a = scale * *a;
         }
     }
-    finite
+    finite.finite()
+}
+
+/// [`scatter_strip`] for the output columns `c0..c0 + o.cols()` only (`o` is that
+/// part): the columns of X with no entry there are skipped, and a ring of the next
+/// [`SCATTER_AHEAD`] columns that have one carries the prefetches. The part with
+/// `empties` also checks the columns of X with no entry at all, which no part reads,
+/// so that non-finite input is refused wherever it is.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn scatter_part<T: Real>(
+    m: &SparseMat,
+    x: MatRef<'_, T>,
+    r0: usize,
+    r1: usize,
+    c0: usize,
+    empties: bool,
+    o: &MatMut<'_, T>,
+    scale: T,
+) -> bool {
+    const RING: usize = (SCATTER_AHEAD + 1).next_power_of_two();
+    let len = r1 - r0;
+    let width = o.cols();
+    let mut finite = crate::finite::FiniteAcc::new();
+    let col_mut = |i: usize| -> &mut [T] {
+        // SAFETY: out has unit row stride (checked by apply_rows), so column i of this
+        // part is `len` contiguous elements owned by this task; each call's slice is
+        // dropped before the next one is made.
+        unsafe { std::slice::from_raw_parts_mut(o.ptr_at(0, i), len) }
+    };
+    // The part's column of an entry, if the entry lies in the part.
+    let local = |e: u32| ((e & ENTRY_INDEX) as usize).wrapping_sub(c0);
+    for i in 0..width {
+        col_mut(i).fill(T::ZERO);
+    }
+    let mut ring = [0usize; RING];
+    let (mut head, mut tail, mut next) = (0usize, 0usize, 0usize);
+    loop {
+        // Queue the next columns this part reads, prefetching each as it is queued
+        // (up to SCATTER_AHEAD columns before it is summed).
+        while tail - head <= SCATTER_AHEAD && next < m.cols {
+            let j = next;
+            next += 1;
+            let list = m.csc.list(j);
+            let mut reads = empties && list.is_empty();
+            for &e in list {
+                let i = local(e);
+                if i < width {
+                    reads = true;
+                    // SAFETY: i is a column of this part and row 0 is inside it
+                    // (len >= 1); the lines are only prefetched.
+                    prefetch_span::<PREFETCH_L1, T>(unsafe { o.ptr_at(0, i) }, len);
+                }
+            }
+            if reads {
+                // SAFETY: column j of x exists and rows r0..r1 of it are inside x;
+                // the lines are only prefetched.
+                prefetch_span::<PREFETCH_L1, T>(unsafe { x.ptr_at(r0, j) }, len);
+                ring[tail % RING] = j;
+                tail += 1;
+            }
+        }
+        if head == tail {
+            break;
+        }
+        let j = ring[head % RING];
+        head += 1;
+        // SAFETY: x has unit row stride; rows r0..r1 of column j are contiguous.
+        let xc = unsafe { std::slice::from_raw_parts(x.ptr_at(r0, j), len) };
+        finite.add(xc);
+        for &e in m.csc.list(j) {
+            let i = local(e);
+            if i < width {
+                let neg = e >> 31;
+                for (a, &v) in col_mut(i).iter_mut().zip(xc) {
+                    *a += v.neg_if(neg);
+                }
+            }
+        }
+    }
+    for i in 0..width {
+        for a in col_mut(i) {
+            *a = scale * *a;
+        }
+    }
+    finite.finite()
 }
