@@ -3,7 +3,8 @@
 //! with family `very_sparse` (density 1/√d, the default), `sparse_sign` (nnz 8) or
 //! `gaussian`; `countsketch` times `S · A` on a float64 `CS_N` × `CS_M` `A` (default
 //! 200000 × 100; float32 with `CS_F32`; `CS_K` rows, default 2000) in huge pages, as
-//! NumPy allocates it, and `rff` random Fourier features of `RFF_N` × 784 rows
+//! NumPy allocates it, after an idle pause of `CS_GAP` ms (default none: the pool's
+//! workers are then already awake), and `rff` random Fourier features of `RFF_N` × 784 rows
 //! (default 6000) into 4096 features.
 //! X is `N` × `D` (default 20000 × 4096: 328 MB, far beyond the caches), the sketch
 //! `K` rows (default 256).
@@ -87,6 +88,10 @@ fn countsketch_of<T: Real>() {
     let av = MatRef::from_row_major(&a, n, m).unwrap();
     let mut times = Vec::new();
     for seed in 0..15u64 {
+        let gap = env_usize("CS_GAP", 0);
+        if gap > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(gap as u64));
+        }
         let s = Sketch::new(Family::CountSketch, k, n, seed).unwrap();
         s.sparse_mat().unwrap();
         let ov = MatMut::from_row_major(&mut out, k, m).unwrap();
