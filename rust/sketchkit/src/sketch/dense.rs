@@ -91,10 +91,10 @@ pub(crate) fn gemm_then<T: Real, F: Fn(usize, &mut MatMut<'_, T>) + Sync>(
         return Ok(true);
     }
     match (crate::simd::level(), std::mem::size_of::<T>()) {
-        (crate::simd::Level::Avx512, 4) => gemm_impl::<T, F, 8, 16>(a, b, c, accumulate, epilogue),
-        (crate::simd::Level::Avx512, _) => gemm_impl::<T, F, 8, 8>(a, b, c, accumulate, epilogue),
-        (_, 4) => gemm_impl::<T, F, 4, 16>(a, b, c, accumulate, epilogue),
-        (_, _) => gemm_impl::<T, F, 4, 8>(a, b, c, accumulate, epilogue),
+        (crate::simd::Level::Avx512, 4) => gemm_impl::<T, F, 12, 32>(a, b, c, accumulate, epilogue),
+        (crate::simd::Level::Avx512, _) => gemm_impl::<T, F, 12, 16>(a, b, c, accumulate, epilogue),
+        (_, 4) => gemm_impl::<T, F, 6, 16>(a, b, c, accumulate, epilogue),
+        (_, _) => gemm_impl::<T, F, 6, 8>(a, b, c, accumulate, epilogue),
     }
 }
 
@@ -122,18 +122,14 @@ fn gemm_impl<T: Real, F: Fn(usize, &mut MatMut<'_, T>) + Sync, const MR: usize, 
         });
     let c: SharedMut<'_, T> = c.into_shared();
     let finite = std::sync::atomic::AtomicBool::new(true);
-    (0..n.div_ceil(MC)).into_par_iter().try_for_each_init(
-        || {
-            try_vec(
-                MC.div_ceil(MR) * MR * KC.min(kk),
-                T::ZERO,
-                "a packed input strip",
-            )
-        },
+    // Whole strips per task (at least MC rows).
+    let mc = MC.div_ceil(MR) * MR;
+    (0..n.div_ceil(mc)).into_par_iter().try_for_each_init(
+        || try_vec(mc * KC.min(kk), T::ZERO, "a packed input strip"),
         |ap, t| -> Result<()> {
             let ap = ap.as_mut().map_err(|e| e.clone())?;
-            let r0 = t * MC;
-            let r1 = (r0 + MC).min(n);
+            let r0 = t * mc;
+            let r1 = (r0 + mc).min(n);
             // SAFETY: task t owns rows r0..r1 of c; tasks are disjoint.
             let mut ct = unsafe { c.part(r0, r1, 0, nn) };
             if kk == 0 && !accumulate {
