@@ -35,6 +35,19 @@ pub(crate) mod structure;
 pub(crate) mod transpose_x86;
 
 pub use csr::{CsrParts, CsrParts32};
+
+/// Test hooks (not part of the API).
+#[doc(hidden)]
+pub mod hooks {
+    use std::sync::atomic::Ordering;
+
+    /// Sets the least input per output part of the scatter kernel (`None`: the
+    /// default), so that tests on small inputs reach the split into parts.
+    pub fn set_part_min_bytes(bytes: Option<usize>) {
+        super::sparse_kernels::PART_MIN_OVERRIDE
+            .store(bytes.map_or(0, |b| b.max(1)), Ordering::Relaxed);
+    }
+}
 pub use structure::{SparseMat, MAX_SPARSE_DIM};
 
 use crate::backend::DenseEntries;
