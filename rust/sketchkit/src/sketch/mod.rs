@@ -35,6 +35,7 @@ pub(crate) mod structure;
 pub(crate) mod transpose_x86;
 
 pub use csr::{CsrParts, CsrParts32};
+pub use structure::{SparseMat, MAX_SPARSE_DIM};
 
 /// Test hooks (not part of the API).
 #[doc(hidden)]
@@ -48,7 +49,6 @@ pub mod hooks {
             .store(bytes.map_or(0, |b| b.max(1)), Ordering::Relaxed);
     }
 }
-pub use structure::{SparseMat, MAX_SPARSE_DIM};
 
 use crate::backend::DenseEntries;
 use crate::backend::ENTRY_SIGN;

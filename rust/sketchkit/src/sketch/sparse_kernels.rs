@@ -340,10 +340,10 @@ fn scatter<T: Real>(m: &SparseMat, x: MatRef<'_, T>, out: MatMut<'_, T>) -> Resu
     // entry on average (CountSketch). A task then reads only the columns of X with
     // an entry in its part: each column about once in all, so the parts share the
     // work without adding reads. Bits are unchanged: each output element is still
-    // summed by one task, in ascending `j`, from zero.
-    // Each part reads its rows of X scattered (about 2/3 of the time of reading all
-    // of them in order, on the Intel VM), and a pool worker idle for a while starts a
-    // few ms late, so parts pay only on large inputs (see PART_MIN_BYTES).
+    // summed by one task, in ascending `j`, from zero. A part reads its columns of X
+    // scattered (about 2/3 of the time of reading all of them in order, on the Intel
+    // VM), and a pool worker idle for a while starts a few ms late, so parts pay only
+    // on large inputs (PART_MIN_BYTES).
     let parts = threads.div_ceil(strips);
     let x_bytes = n
         .saturating_mul(m.cols)
