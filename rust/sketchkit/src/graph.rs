@@ -167,7 +167,7 @@ impl FastRp {
         features: Option<MatRef<'_, f32>>,
     ) -> Result<Vec<f32>> {
         self.validate(features.map(|f| f.cols()))?;
-        check_adjacency(adj, self.undirected)?;
+        let scan = adjacency_scan(adj, self.undirected)?;
         let n = adj.rows;
         if let Some(f) = features {
             if f.rows() != n {
@@ -239,10 +239,10 @@ impl FastRp {
                     let row = |i: usize, row: &mut [f32]| {
                         crate::dispatch!(signs.gather(adj, self.weighted, scales, i, row))
                     };
-                    if CountRows::applies(adj, self.weighted, scales, w1, last) {
+                    if CountRows::applies(&scan, self.weighted, scales, w1, last) {
                         // E_1 is only read by the next step (w_1 = 0): keep it as
                         // integers and scales.
-                        let e1 = CountRows::new(n, k, |i, row| {
+                        let e1 = CountRows::new(n, k, scan.max_degree, |i, row| {
                             crate::dispatch!(signs.count_gather(adj, i, row))
                         })?;
                         return Ok((out, Vec::new(), None, Some(e1)));
@@ -305,7 +305,9 @@ impl FastRp {
                 if tail.is_empty() {
                     return out.ok_or_else(no_weights);
                 }
-                drop(e1);
+                // the counts' buffer takes the step after next (its touched pages
+                // are not fresh ones)
+                spare = Some(e1.into_buffer());
                 prev = cur;
                 pending = w as f32;
                 rest = tail;
@@ -640,13 +642,61 @@ fn step(
 /// row `j` of `A · B` is a vector of integers `c_j` (sums of `±1` over `j`'s stored
 /// entries, so `|c_j| ≤ deg(j)`, exact in `f32`), and the `f32` row `E_1[j]` is
 /// `fl(c_j · inv_j)` with `inv_j` computed by [`inv_norm`] from the same `f32` values.
-/// Storing `c_j` as `i16` and `inv_j` once halves the bytes the next step gathers,
-/// and that step recomputes each `fl(c_j · inv_j)`: the same bits as gathering the
-/// `f32` rows.
+/// Storing `c_j` as `i8` (every degree ≤ 127) or `i16` and `inv_j` once cuts the
+/// bytes the next step gathers to a quarter or a half, and that step recomputes each
+/// `fl(c_j · inv_j)`: the same bits as gathering the `f32` rows.
+///
+/// The counts live in the bytes of an `n × k` `f32` buffer, which the step after
+/// the next reuses ([`CountRows::into_buffer`]): a fresh buffer's pages are zeroed
+/// by the kernel as they are first touched, so the counts' pages are paid once.
 struct CountRows {
-    counts: Vec<i16>,
+    buf: Vec<f32>,
+    /// `i8` counts (otherwise `i16`).
+    narrow: bool,
     inv: Vec<f32>,
     k: usize,
+}
+
+/// The integer types [`CountRows`] stores: every bit pattern is a value, and their
+/// alignment divides `f32`'s, so they can view an `f32` buffer's bytes.
+trait Count: Copy + Into<f32> + Send + Sync + 'static + sealed::Sealed {
+    /// `x` (an integer of magnitude at most `Self::MAX`) as `Self`.
+    fn from_f32(x: f32) -> Self;
+}
+impl Count for i8 {
+    #[inline(always)]
+    fn from_f32(x: f32) -> Self {
+        x as i8
+    }
+}
+impl Count for i16 {
+    #[inline(always)]
+    fn from_f32(x: f32) -> Self {
+        x as i16
+    }
+}
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for i8 {}
+    impl Sealed for i16 {}
+}
+
+/// The bytes of `buf` as `E`s (as many as fit).
+fn view<E: Count>(buf: &[f32]) -> &[E] {
+    let len = std::mem::size_of_val(buf) / std::mem::size_of::<E>();
+    // SAFETY: `E` is `i8` or `i16` (sealed): its alignment (1 or 2) divides `f32`'s
+    // (4), every bit pattern is an `E`, and `len` `E`s span at most the buffer's
+    // bytes, all initialized; the shared borrow of `buf` covers the view's lifetime.
+    unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<E>(), len) }
+}
+
+/// [`view`], mutable.
+fn view_mut<E: Count>(buf: &mut [f32]) -> &mut [E] {
+    let len = std::mem::size_of_val(buf) / std::mem::size_of::<E>();
+    // SAFETY: as in `view`; any `E` written is also a valid bit pattern of the
+    // `f32`s (every bit pattern is an `f32`), and the exclusive borrow of `buf`
+    // covers the view's lifetime.
+    unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<E>(), len) }
 }
 
 impl CountRows {
@@ -654,56 +704,82 @@ impl CountRows {
     /// stored weight is 1; no degree scales), `E_1` is not part of the output
     /// (`w_1 = 0`) and is read by a next step, and every row's count fits `i16`
     /// (degree ≤ 32767).
-    fn applies<T: Real, I: SparseIndex>(
-        adj: &CsrRef<'_, T, I>,
-        weighted: bool,
-        scales: Option<&[f32]>,
-        w1: f32,
-        last: bool,
-    ) -> bool {
-        let unit = |c: &[T]| c.iter().all(|v| v.to_f64() == 1.0);
-        let short = |i: usize| adj.row_range(i).len() <= i16::MAX as usize;
+    fn applies(scan: &Scan, weighted: bool, scales: Option<&[f32]>, w1: f32, last: bool) -> bool {
         scales.is_none()
             && w1 == 0.0
             && !last
-            && (0..adj.rows).into_par_iter().with_min_len(4096).all(short)
-            && (!weighted || adj.data.par_chunks(1 << 14).all(unit))
+            && scan.max_degree <= i16::MAX as usize
+            && (!weighted || scan.unit)
     }
 
-    /// The rows `row(i, ·)` (`f32` vectors of integers of magnitude ≤ 32767) as counts
-    /// and inverse norms.
-    fn new(n: usize, k: usize, row: impl Fn(usize, &mut [f32]) + Sync) -> Result<Self> {
-        let mut counts = try_zeros::<i16>(
-            checked_mul(n, k, "embedding_dim", "n * embedding_dim")?,
-            "a propagation buffer",
-        )?;
+    /// The rows `row(i, ·)` (`f32` vectors of integers of magnitude at most
+    /// `max_degree` ≤ 32767) as counts and inverse norms.
+    fn new(
+        n: usize,
+        k: usize,
+        max_degree: usize,
+        row: impl Fn(usize, &mut [f32]) + Sync,
+    ) -> Result<Self> {
+        let len = checked_mul(n, k, "embedding_dim", "n * embedding_dim")?;
+        let mut buf = try_zeros::<f32>(len, "a propagation buffer")?;
         let mut inv = try_zeros::<f32>(n, "the row scales")?;
-        if k > 0 {
-            counts
-                .par_chunks_mut(ROW_BLOCK * k)
-                .zip(inv.par_chunks_mut(ROW_BLOCK))
-                .enumerate()
-                .for_each(|(b, (c, s))| {
-                    let mut v = vec![0.0f32; k];
-                    crate::dispatch!({
-                        for (ri, (crow, sv)) in c.chunks_mut(k).zip(s.iter_mut()).enumerate() {
-                            row(b * ROW_BLOCK + ri, &mut v);
-                            *sv = inv_norm(&v);
-                            for (cv, &x) in crow.iter_mut().zip(&v) {
-                                *cv = x as i16;
-                            }
-                        }
-                    })
-                });
+        let narrow = max_degree <= i8::MAX as usize;
+        if narrow {
+            Self::fill(view_mut::<i8>(&mut buf), &mut inv, k, row);
+        } else {
+            Self::fill(view_mut::<i16>(&mut buf), &mut inv, k, row);
         }
-        Ok(CountRows { counts, inv, k })
+        Ok(CountRows {
+            buf,
+            narrow,
+            inv,
+            k,
+        })
+    }
+
+    /// Rows `row(i, ·)` into `counts` (`n × k`) and their inverse norms into `inv`.
+    fn fill<E: Count>(
+        counts: &mut [E],
+        inv: &mut [f32],
+        k: usize,
+        row: impl Fn(usize, &mut [f32]) + Sync,
+    ) {
+        if k == 0 {
+            return;
+        }
+        counts
+            .par_chunks_mut(ROW_BLOCK * k)
+            .zip(inv.par_chunks_mut(ROW_BLOCK))
+            .enumerate()
+            .for_each(|(b, (c, s))| {
+                let mut v = vec![0.0f32; k];
+                crate::dispatch!({
+                    for (ri, (crow, sv)) in c.chunks_mut(k).zip(s.iter_mut()).enumerate() {
+                        row(b * ROW_BLOCK + ri, &mut v);
+                        *sv = inv_norm(&v);
+                        for (cv, &x) in crow.iter_mut().zip(&v) {
+                            *cv = E::from_f32(x);
+                        }
+                    }
+                })
+            });
     }
 
     /// Row `i` of `A · E_1` into `acc` (edges in stored order; each term is
     /// `fl(c_j · inv_j)`, the `f32` element of `E_1`, added as [`gather`] adds it).
     #[inline(always)]
     fn gather<T: Real, I: SparseIndex>(&self, adj: &CsrRef<'_, T, I>, i: usize, acc: &mut [f32]) {
-        gather_rows(adj, i, &self.counts, self.k, |_, j| self.inv[j], acc)
+        let factor = |_, j: usize| self.inv[j];
+        if self.narrow {
+            gather_rows(adj, i, view::<i8>(&self.buf), self.k, factor, acc)
+        } else {
+            gather_rows(adj, i, view::<i16>(&self.buf), self.k, factor, acc)
+        }
+    }
+
+    /// The `n × k` buffer that held the counts (its contents are stale).
+    fn into_buffer(self) -> Vec<f32> {
+        self.buf
     }
 }
 
@@ -971,7 +1047,7 @@ pub fn propagate<T: Real, I: SparseIndex>(
     x: MatRef<'_, f32>,
     scale: RowScale,
 ) -> Result<Vec<f32>> {
-    check_weights(adj)?;
+    scan(adj, false)?;
     if x.rows() != adj.cols {
         return Err(SketchError::ShapeMismatch(format!(
             "X has {} rows, the adjacency {} columns",
@@ -1042,88 +1118,117 @@ pub fn check_adjacency<T: Real, I: SparseIndex>(
     adj: &CsrRef<'_, T, I>,
     undirected: bool,
 ) -> Result<()> {
+    adjacency_scan(adj, undirected).map(|_| ())
+}
+
+/// [`check_adjacency`], returning what its pass found.
+fn adjacency_scan<T: Real, I: SparseIndex>(
+    adj: &CsrRef<'_, T, I>,
+    undirected: bool,
+) -> Result<Scan> {
     if adj.rows != adj.cols {
         return Err(SketchError::arg(
             "adjacency",
             format!("must be square, got shape ({}, {})", adj.rows, adj.cols),
         ));
     }
-    check_weights(adj)?;
-    if !undirected {
-        return Ok(());
-    }
-    // A = Aᵀ exactly when the stored entries (i, j, w) and their mirrors (j, i, w)
-    // form the same multiset (rows hold distinct columns): compare order-independent
-    // fingerprints in one streaming pass, and look for the faulty edge only on a
-    // mismatch (for the message).
+    scan(adj, undirected)
+}
+
+/// What [`scan`]'s pass over the stored entries found besides the checks.
+#[derive(Clone, Copy, Debug)]
+struct Scan {
+    /// Every stored weight is 1.
+    unit: bool,
+    /// The largest number of stored entries in a row.
+    max_degree: usize,
+}
+
+/// A row range's share of [`scan`]: non-finite weight, negative weight, all weights
+/// 1, the longest row, and the fingerprints of the entries and of their mirrors.
+type ScanPart = (bool, bool, bool, usize, u64, u64);
+
+/// Finite, non-negative stored weights and, when `undirected` (`A` square), a
+/// symmetric `A`, or an error naming `adjacency`; also the facts
+/// [`CountRows::applies`] needs. One parallel pass over the stored entries.
+fn scan<T: Real, I: SparseIndex>(adj: &CsrRef<'_, T, I>, undirected: bool) -> Result<Scan> {
     let n = adj.rows;
-    let (fwd, bwd) = crate::parallel::install(|| {
+    let none: ScanPart = (false, false, true, 0, 0, 0);
+    let (non_finite, negative, unit, max_degree, fwd, bwd) = crate::parallel::install(|| {
         (0..n)
             .into_par_iter()
             .with_min_len(1024)
-            .map(|i| {
-                let (mut f, mut b) = (0u64, 0u64);
-                for t in adj.row_range(i) {
-                    let (j, w) = (adj.col(t) as u64, adj.data[t].to_f64().to_bits());
-                    f = f.wrapping_add(entry_hash(i as u64, j, w));
-                    b = b.wrapping_add(entry_hash(j, i as u64, w));
-                }
-                (f, b)
-            })
+            .fold(
+                || none,
+                |(mut nf, mut neg, mut unit, deg, mut f, mut b), i| {
+                    let range = adj.row_range(i);
+                    let deg = deg.max(range.len());
+                    for t in range {
+                        let w = adj.data[t];
+                        nf |= !w.is_finite();
+                        neg |= w.to_f64() < 0.0;
+                        unit &= w.to_f64() == 1.0;
+                        if undirected {
+                            // A = Aᵀ exactly when the stored entries (i, j, w) and
+                            // their mirrors (j, i, w) form the same multiset (rows
+                            // hold distinct columns): order-independent fingerprints
+                            let (j, w) = (adj.col(t) as u64, w.to_f64().to_bits());
+                            f = f.wrapping_add(entry_hash(i as u64, j, w));
+                            b = b.wrapping_add(entry_hash(j, i as u64, w));
+                        }
+                    }
+                    (nf, neg, unit, deg, f, b)
+                },
+            )
             .reduce(
-                || (0, 0),
-                |x, y| (x.0.wrapping_add(y.0), x.1.wrapping_add(y.1)),
+                || none,
+                |x, y| {
+                    (
+                        x.0 | y.0,
+                        x.1 | y.1,
+                        x.2 & y.2,
+                        x.3.max(y.3),
+                        x.4.wrapping_add(y.4),
+                        x.5.wrapping_add(y.5),
+                    )
+                },
             )
     })?;
-    if fwd == bwd {
-        return Ok(());
-    }
-    let fault = crate::parallel::install(|| {
-        (0..n)
-            .into_par_iter()
-            .with_min_len(256)
-            .map(|i| symmetric_row(adj, i))
-            .reduce(|| None, |a, b| a.or(b))
-    })?;
-    match fault {
-        None => Err(SketchError::arg(
-            "adjacency",
-            "is not symmetric, or a row holds one column twice (an undirected graph needs \
-             each edge stored once per direction with equal weights: SciPy's canonical \
-             format, A.sum_duplicates())",
-        )),
-        Some((i, j)) => Err(SketchError::arg(
-            "adjacency",
-            format!(
-                "is not symmetric: edge ({i}, {j}) has no reverse edge of equal weight; pass \
-                 directed=True, or symmetrize it (A.maximum(A.T))"
-            ),
-        )),
-    }
-}
-
-/// Finite, non-negative stored weights, or an error naming `adjacency`.
-fn check_weights<T: Real, I: SparseIndex>(adj: &CsrRef<'_, T, I>) -> Result<()> {
-    let bad = crate::parallel::install(|| {
-        adj.data
-            .par_chunks(1 << 16)
-            .map(|c| {
-                c.iter().fold((false, false), |(nf, neg), v| {
-                    (nf || !v.is_finite(), neg || v.to_f64() < 0.0)
-                })
-            })
-            .reduce(|| (false, false), |a, b| (a.0 || b.0, a.1 || b.1))
-    })?;
-    if bad.0 {
+    if non_finite {
         return Err(SketchError::NonFinite { arg: "adjacency" });
     }
-    if bad.1 {
+    if negative {
         return Err(SketchError::arg(
             "adjacency",
             "holds a negative edge weight; FastRP takes non-negative weights",
         ));
     }
-    Ok(())
+    if fwd != bwd {
+        // look for the faulty edge only now (for the message)
+        let fault = crate::parallel::install(|| {
+            (0..n)
+                .into_par_iter()
+                .with_min_len(256)
+                .map(|i| symmetric_row(adj, i))
+                .reduce(|| None, |a, b| a.or(b))
+        })?;
+        return Err(match fault {
+            None => SketchError::arg(
+                "adjacency",
+                "is not symmetric, or a row holds one column twice (an undirected graph needs \
+                 each edge stored once per direction with equal weights: SciPy's canonical \
+                 format, A.sum_duplicates())",
+            ),
+            Some((i, j)) => SketchError::arg(
+                "adjacency",
+                format!(
+                    "is not symmetric: edge ({i}, {j}) has no reverse edge of equal weight; pass \
+                     directed=True, or symmetrize it (A.maximum(A.T))"
+                ),
+            ),
+        });
+    }
+    Ok(Scan { unit, max_degree })
 }
 
 /// A 64-bit mix of one stored entry (SplitMix64's finalizer over the three words).
@@ -1159,8 +1264,9 @@ fn symmetric_row<T: Real, I: SparseIndex>(
 mod tests {
     use super::*;
 
-    /// A random symmetric graph with unit weights, an isolated node and a hub.
-    fn unit_graph(n: usize) -> (Vec<i32>, Vec<i32>, Vec<f32>) {
+    /// A random symmetric graph with unit weights, an isolated node and, with `hub`, a
+    /// node linked to every other but node 0.
+    fn unit_graph(n: usize, hub: bool) -> (Vec<i32>, Vec<i32>, Vec<f32>) {
         let mut rows = vec![Vec::new(); n];
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         for _ in 0..6 * n {
@@ -1173,9 +1279,11 @@ mod tests {
                 rows[v].push(u as i32);
             }
         }
-        for v in 2..n {
-            rows[1].push(v as i32); // node 1: a hub (node 0 stays isolated)
-            rows[v].push(1);
+        if hub {
+            for v in 2..n {
+                rows[1].push(v as i32);
+                rows[v].push(1);
+            }
         }
         let (mut indptr, mut indices) = (vec![0i32], Vec::new());
         for r in &mut rows {
@@ -1191,31 +1299,39 @@ mod tests {
     #[test]
     fn count_rows_gather_the_bits_of_the_f32_rows() {
         let n = 300;
-        let (indptr, indices, data) = unit_graph(n);
-        let adj = CsrRef::new(n, n, &indptr, &indices, &data).unwrap();
-        for k in [256, 200, 8, 520] {
-            let p = FastRp::new(k, 3);
-            let signs = SignRows::new(&p, n).unwrap();
-            let row =
-                |i: usize, r: &mut [f32]| crate::dispatch!(signs.gather(&adj, true, None, i, r));
-            let counted =
-                |i: usize, r: &mut [f32]| crate::dispatch!(signs.count_gather(&adj, i, r));
-            assert!(CountRows::applies(&adj, true, None, 0.0, false));
-            let mut e1 = try_zeros(n * k, "e1").unwrap();
-            step(k, &[], 0.0, 0.0, &mut e1, None, false, row).unwrap();
-            let counts = CountRows::new(n, k, counted).unwrap();
-            let (mut a, mut b) = (vec![0.0f32; k], vec![0.0f32; k]);
-            for i in 0..n {
-                // the bit-sliced counts are the float sums (degrees 0 to n - 2)
-                row(i, &mut a);
-                counted(i, &mut b);
-                assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
-                crate::dispatch!(gather(&adj, true, i, &e1, k, &mut a));
-                crate::dispatch!(counts.gather(&adj, i, &mut b));
-                assert!(
-                    a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
-                    "k = {k}, row {i}"
-                );
+        // with the hub (degree 298) the counts are i16, without it i8
+        for hub in [true, false] {
+            let (indptr, indices, data) = unit_graph(n, hub);
+            let adj = CsrRef::new(n, n, &indptr, &indices, &data).unwrap();
+            let scan = adjacency_scan(&adj, true).unwrap();
+            assert!(scan.unit);
+            assert_eq!(scan.max_degree > 127, hub);
+            for k in [256, 200, 8, 520] {
+                let p = FastRp::new(k, 3);
+                let signs = SignRows::new(&p, n).unwrap();
+                let row = |i: usize, r: &mut [f32]| {
+                    crate::dispatch!(signs.gather(&adj, true, None, i, r))
+                };
+                let counted =
+                    |i: usize, r: &mut [f32]| crate::dispatch!(signs.count_gather(&adj, i, r));
+                assert!(CountRows::applies(&scan, true, None, 0.0, false));
+                let mut e1 = try_zeros(n * k, "e1").unwrap();
+                step(k, &[], 0.0, 0.0, &mut e1, None, false, row).unwrap();
+                let counts = CountRows::new(n, k, scan.max_degree, counted).unwrap();
+                assert_eq!(counts.narrow, !hub);
+                let (mut a, mut b) = (vec![0.0f32; k], vec![0.0f32; k]);
+                for i in 0..n {
+                    // the bit-sliced counts are the float sums
+                    row(i, &mut a);
+                    counted(i, &mut b);
+                    assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
+                    crate::dispatch!(gather(&adj, true, i, &e1, k, &mut a));
+                    crate::dispatch!(counts.gather(&adj, i, &mut b));
+                    assert!(
+                        a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
+                        "k = {k}, hub {hub}, row {i}"
+                    );
+                }
             }
         }
     }
@@ -1223,28 +1339,40 @@ mod tests {
     #[test]
     fn count_rows_apply_only_to_unit_counts_that_fit() {
         let n = 50;
-        let (indptr, indices, mut data) = unit_graph(n);
+        let (indptr, indices, mut data) = unit_graph(n, true);
         let adj = CsrRef::new(n, n, &indptr, &indices, &data).unwrap();
-        assert!(CountRows::applies(&adj, true, None, 0.0, false));
-        assert!(!CountRows::applies(&adj, true, None, 0.5, false)); // E_1 in the output
-        assert!(!CountRows::applies(&adj, true, None, 0.0, true)); // no next step
+        let scan = adjacency_scan(&adj, true).unwrap();
+        assert_eq!(scan.max_degree, n - 2); // the hub
+        assert!(CountRows::applies(&scan, true, None, 0.0, false));
+        assert!(!CountRows::applies(&scan, true, None, 0.5, false)); // E_1 in the output
+        assert!(!CountRows::applies(&scan, true, None, 0.0, true)); // no next step
         assert!(!CountRows::applies(
-            &adj,
+            &scan,
             true,
             Some(&[1.0; 50]),
             0.0,
             false
         ));
-        data[7] = 2.0;
+        // one weight 2 and its mirror: still symmetric, no longer unit
+        let (u, v) = (indptr[7] as usize, indices[indptr[7] as usize] as usize);
+        let back = (indptr[v]..indptr[v + 1])
+            .find(|&t| indices[t as usize] == 7)
+            .unwrap() as usize;
+        data[u] = 2.0;
+        data[back] = 2.0;
         let adj = CsrRef::new(n, n, &indptr, &indices, &data).unwrap();
-        assert!(!CountRows::applies(&adj, true, None, 0.0, false));
-        assert!(CountRows::applies(&adj, false, None, 0.0, false));
+        let scan = adjacency_scan(&adj, true).unwrap();
+        assert!(!scan.unit);
+        assert!(!CountRows::applies(&scan, true, None, 0.0, false));
+        assert!(CountRows::applies(&scan, false, None, 0.0, false));
         // a row of 32768 entries does not fit i16
         let m = 1 << 15;
         let indptr = [0, m as i32, m as i32];
         let indices = vec![0i32; m];
         let ones = vec![1.0f32; m];
         let adj = CsrRef::new(2, 2, &indptr, &indices, &ones).unwrap();
-        assert!(!CountRows::applies(&adj, false, None, 0.0, false));
+        let scan = adjacency_scan(&adj, false).unwrap();
+        assert_eq!(scan.max_degree, m);
+        assert!(!CountRows::applies(&scan, false, None, 0.0, false));
     }
 }
