@@ -26,8 +26,8 @@
 //! When every stored entry also counts 1 (unweighted, or unit weights) and `β = 0`,
 //! `A · B` is a matrix of integers: the first step counts signs in bit planes, and
 //! when `E_1` only feeds the next step (`w_1 = 0`, GDS's default) it is kept as
-//! `i16` counts and one scale per row, which the next step expands to the same `f32`
-//! values it would have read.
+//! `i8` (every degree at most 127) or `i16` counts and one scale per row, which the
+//! next step expands to the same `f32` values it would have read.
 
 use crate::backend::ENTRY_SIGN;
 use crate::error::{checked_mul, try_vec, try_zeros, Result, SketchError};
@@ -479,11 +479,13 @@ fn gather_blocks<T: Real, I: SparseIndex, E: Copy + Into<f32>, const W: usize>(
     while c0 + W <= k {
         let mut a = [0.0f32; W];
         for t in range.clone() {
-            // whole rows far ahead into L2 (across the end of row `i`: the caller
-            // gathers the following rows next), the block's lines near ahead into L1
+            // the head of rows far ahead into L2 (across the end of row `i`: the
+            // caller gathers the following rows next), the block's lines near ahead
+            // into L1
             if c0 == 0 && t + ROW_PREFETCH_AHEAD < nnz {
                 let j = adj.col(t + ROW_PREFETCH_AHEAD);
-                prefetch_lines::<PREFETCH_L2, _>(&x[j * k..(j + 1) * k]);
+                let head = (ROW_PREFETCH_BYTES / std::mem::size_of::<E>()).min(k);
+                prefetch_lines::<PREFETCH_L2, _>(&x[j * k..j * k + head]);
             }
             if t + PREFETCH_AHEAD < range.end {
                 let at = adj.col(t + PREFETCH_AHEAD) * k + c0;
@@ -533,9 +535,18 @@ fn wide_lanes() -> bool {
 const PREFETCH_AHEAD: usize = 4;
 
 /// How many stored entries ahead [`gather`] and [`SignRows::gather`] ask for a
-/// neighbour's whole row (measured on random graphs of 3·10^5 nodes with 256
+/// neighbour's row (measured on random graphs of 3·10^5 nodes with 256
 /// columns: 12 to 20 are alike; none is ≈ 25 % slower on one thread).
 const ROW_PREFETCH_AHEAD: usize = 16;
+
+/// How much of a neighbour's row [`gather`] asks for ahead: the first 4 lines (all of
+/// an `i8` row of 256 columns). The L2 streamer fetches the rest of a longer row once
+/// its head is read; asking for every line of 1 KB `f32` rows kept more requests in
+/// flight than help. On a random graph of 10^5 nodes, 256 columns, 2 threads (Intel
+/// VM, `fastrp_timing`), the `f32` step took 73–80 ms with the head against 85–91 ms
+/// with whole rows on AVX-512 (the `i8` step 44–48 against 42–43 ms) and the same
+/// (≈ 100 ms) on AVX2.
+const ROW_PREFETCH_BYTES: usize = 256;
 
 /// `f(b, rows, out_rows)` in parallel for each block `b` of [`ROW_BLOCK`] rows of `buf`
 /// (`k` columns), with the same rows of `out` when there is one.
@@ -1148,40 +1159,58 @@ struct Scan {
 /// 1, the longest row, and the fingerprints of the entries and of their mirrors.
 type ScanPart = (bool, bool, bool, usize, u64, u64);
 
+/// [`ScanPart`] of no rows.
+const SCAN_NONE: ScanPart = (false, false, true, 0, 0, 0);
+
+/// Rows per parallel task of [`scan`].
+const SCAN_ROWS: usize = 1024;
+
+/// [`scan`] of the given rows: each row's weights, then its fingerprints, in loops
+/// the compiler vectorizes.
+#[inline(always)]
+fn scan_rows<T: Real, I: SparseIndex>(
+    adj: &CsrRef<'_, T, I>,
+    rows: std::ops::Range<usize>,
+    undirected: bool,
+) -> ScanPart {
+    let (mut nf, mut neg, mut unit, mut deg, mut f, mut b) = SCAN_NONE;
+    for i in rows {
+        let range = adj.row_range(i);
+        deg = deg.max(range.len());
+        let (cols, data) = (&adj.indices[range.clone()], &adj.data[range]);
+        for &w in data {
+            nf |= !w.is_finite();
+            neg |= w.to_f64() < 0.0;
+            unit &= w.to_f64() == 1.0;
+        }
+        if undirected {
+            // A = Aᵀ exactly when the stored entries (i, j, w) and their mirrors
+            // (j, i, w) form the same multiset (rows hold distinct columns):
+            // order-independent fingerprints
+            for (&j, &w) in cols.iter().zip(data) {
+                let (j, w) = (j.to_usize().unwrap_or(0) as u64, w.to_f64().to_bits());
+                f = f.wrapping_add(entry_hash(i as u64, j, w));
+                b = b.wrapping_add(entry_hash(j, i as u64, w));
+            }
+        }
+    }
+    (nf, neg, unit, deg, f, b)
+}
+
 /// Finite, non-negative stored weights and, when `undirected` (`A` square), a
 /// symmetric `A`, or an error naming `adjacency`; also the facts
 /// [`CountRows::applies`] needs. One parallel pass over the stored entries.
 fn scan<T: Real, I: SparseIndex>(adj: &CsrRef<'_, T, I>, undirected: bool) -> Result<Scan> {
     let n = adj.rows;
-    let none: ScanPart = (false, false, true, 0, 0, 0);
     let (non_finite, negative, unit, max_degree, fwd, bwd) = crate::parallel::install(|| {
-        (0..n)
+        (0..n.div_ceil(SCAN_ROWS))
             .into_par_iter()
-            .with_min_len(1024)
-            .fold(
-                || none,
-                |(mut nf, mut neg, mut unit, deg, mut f, mut b), i| {
-                    let range = adj.row_range(i);
-                    let deg = deg.max(range.len());
-                    for t in range {
-                        let w = adj.data[t];
-                        nf |= !w.is_finite();
-                        neg |= w.to_f64() < 0.0;
-                        unit &= w.to_f64() == 1.0;
-                        if undirected {
-                            // A = Aᵀ exactly when the stored entries (i, j, w) and
-                            // their mirrors (j, i, w) form the same multiset (rows
-                            // hold distinct columns): order-independent fingerprints
-                            let (j, w) = (adj.col(t) as u64, w.to_f64().to_bits());
-                            f = f.wrapping_add(entry_hash(i as u64, j, w));
-                            b = b.wrapping_add(entry_hash(j, i as u64, w));
-                        }
-                    }
-                    (nf, neg, unit, deg, f, b)
-                },
-            )
+            .map(|c| {
+                let rows = c * SCAN_ROWS..((c + 1) * SCAN_ROWS).min(n);
+                crate::dispatch!(scan_rows(adj, rows, undirected))
+            })
             .reduce(
-                || none,
+                || SCAN_NONE,
                 |x, y| {
                     (
                         x.0 | y.0,
