@@ -671,7 +671,7 @@ struct CountRows {
 /// The integer types [`CountRows`] stores: every bit pattern is a value, and their
 /// alignment divides `f32`'s, so they can view an `f32` buffer's bytes.
 trait Count: Copy + Into<f32> + Send + Sync + 'static + sealed::Sealed {
-    /// `x` (an integer of magnitude at most `Self::MAX`) as `Self`.
+    /// `x`, an integer in the type's range, as `Self`.
     fn from_f32(x: f32) -> Self;
 }
 impl Count for i8 {
@@ -735,10 +735,11 @@ impl CountRows {
         let mut buf = try_zeros::<f32>(len, "a propagation buffer")?;
         let mut inv = try_zeros::<f32>(n, "the row scales")?;
         let narrow = max_degree <= i8::MAX as usize;
+        // the first `len` counts (the view holds 4 or 2 per float)
         if narrow {
-            Self::fill(view_mut::<i8>(&mut buf), &mut inv, k, row);
+            Self::fill(&mut view_mut::<i8>(&mut buf)[..len], &mut inv, k, row);
         } else {
-            Self::fill(view_mut::<i16>(&mut buf), &mut inv, k, row);
+            Self::fill(&mut view_mut::<i16>(&mut buf)[..len], &mut inv, k, row);
         }
         Ok(CountRows {
             buf,
