@@ -384,8 +384,16 @@ def test_native_lists_drive_the_python_face():
         defaults["n_bits"],
         defaults["max_bucket"],
     )
-    sel = GraphAttentionSelector()
-    assert sel.noise_threshold == _native.attention_defaults()["noise_threshold"]
+    att = _native.attention_defaults()
+    Xs = np.random.default_rng(0).standard_normal((60, 2))
+    ys = np.arange(60) % 2
+    cover = GraphAttentionSelector(strategy="cover", reduction=0.5, random_state=0).fit(Xs, ys)
+    assert cover.noise_threshold_ == att["noise_threshold"]
+    tuned = GraphAttentionSelector(reduction=0.5, random_state=0).fit(Xs, ys)
+    tried = [(r["boundary_share"], r["noise_threshold"]) for r in tuned.tuning_results_]
+    assert tried == [
+        (b, t) for b in att["boundary_share_grid"] for t in att["noise_threshold_grid"]
+    ]
     with pytest.raises(ValueError, match="hash_family must be one of"):
         GraphAttentionSelector(hash_family="minhash", reduction=0.5).fit_resample(
             np.random.default_rng(0).standard_normal((20, 2)), np.arange(20) % 2

@@ -180,9 +180,12 @@ def test_non_canonical_undirected_input_is_accepted():
 # -- bad input ------------------------------------------------------------------------
 
 
-def test_rejects_non_square():
-    with pytest.raises(ValueError, match="adjacency: must be square"):
-        FastRP(8).fit(sp.csr_matrix(np.ones((3, 4))))
+@pytest.mark.parametrize("shape", [(3, 4), (4, 3), (1, 0)])
+def test_rejects_non_square(shape):
+    with pytest.raises(
+        ValueError, match=rf"adjacency: must be square, got shape \({shape[0]}, {shape[1]}\)"
+    ):
+        FastRP(8).fit(sp.csr_matrix(np.ones(shape)))
 
 
 def test_rejects_dense_and_wrong_dtype():

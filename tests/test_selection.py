@@ -491,12 +491,56 @@ def test_prototype_strategy_determinism_across_threads(blobs, restore_threads) -
     np.testing.assert_array_equal(res[0][1], res[1][1])
 
 
+def test_auto_parameters_keep_the_best_held_out_candidate(blobs) -> None:
+    X, y = blobs
+    y = y.copy()
+    y[::17] = (y[::17] + 1) % 3  # flipped labels: editing matters
+    sel = GraphAttentionSelector(reduction=0.9, random_state=5).fit(X, y)
+    res = sel.tuning_results_
+    defaults = _native.attention_defaults()
+    assert [(r["boundary_share"], r["noise_threshold"]) for r in res] == [
+        (b, t) for b in defaults["boundary_share_grid"] for t in defaults["noise_threshold_grid"]
+    ]
+    acc = [r["holdout_accuracy"] for r in res]
+    best = acc.index(max(acc))  # the first of the best
+    assert (sel.boundary_share_, sel.noise_threshold_) == (
+        res[best]["boundary_share"],
+        res[best]["noise_threshold"],
+    )
+    # every held-out row is a training row the candidate did not keep
+    n_kept = len(sel.sample_indices_)
+    assert res[best]["holdout_rows"] == min(len(y), defaults["tune_eval_rows"]) - n_kept
+    # the chosen values, given, select the same rows with the same weights
+    fixed = GraphAttentionSelector(
+        reduction=0.9,
+        random_state=5,
+        boundary_share=sel.boundary_share_,
+        noise_threshold=sel.noise_threshold_,
+    ).fit(X, y)
+    assert fixed.tuning_results_ == []
+    np.testing.assert_array_equal(fixed.sample_indices_, sel.sample_indices_)
+    np.testing.assert_array_equal(fixed.sample_weight_, sel.sample_weight_)
+    np.testing.assert_array_equal(fixed.noisy_, sel.noisy_)
+    # one value given: only the other is chosen
+    half = GraphAttentionSelector(reduction=0.9, random_state=5, boundary_share=0.5).fit(X, y)
+    assert [r["boundary_share"] for r in half.tuning_results_] == [0.5] * len(
+        defaults["noise_threshold_grid"]
+    )
+    # the cover strategy chooses nothing and uses the core's threshold
+    cover = GraphAttentionSelector(reduction=0.9, strategy="cover", random_state=5).fit(X, y)
+    assert cover.tuning_results_ == [] and cover.boundary_share_ is None
+    assert cover.noise_threshold_ == defaults["noise_threshold"]
+
+
 @pytest.mark.parametrize(
     "kwargs,exc,match",
     [
         ({"strategy": "medoid"}, ValueError, "strategy"),
         ({"boundary_share": 1.5}, ValueError, "boundary_share"),
         ({"boundary_share": -0.1}, ValueError, "boundary_share"),
+        ({"boundary_share": "best"}, ValueError, "boundary_share must be one of 'auto'"),
+        ({"noise_threshold": "best"}, ValueError, "noise_threshold must be one of 'auto'"),
+        ({"boundary_share": None}, TypeError, "boundary_share"),
         ({"max_iter": 0}, ValueError, "max_iter"),
         ({"max_iter": 2.5}, TypeError, "max_iter"),
     ],

@@ -40,7 +40,7 @@ __all__ = [
     "graph_recall",
     "attention_scores",
     "attention_select",
-    "attention_select_prototypes",
+    "attention_select_tuned",
     "stratified_random_select",
     "cnn_select",
     "enn_select",
@@ -136,7 +136,9 @@ class _HashDefaults(TypedDict):
 class _AttentionDefaults(TypedDict):
     noise_threshold: float
     boundary_weight: float
-    boundary_share: float
+    boundary_share_grid: list[float]
+    noise_threshold_grid: list[float]
+    tune_eval_rows: int
     difficulty_weight: float
     max_iter: int
     prototypes_max_rows: int
@@ -548,23 +550,32 @@ def attention_select(
 ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]]:
     """Coverage-aware selection: ``(indices, weights, hops)``."""
 
-def attention_select_prototypes(
+def attention_select_tuned(
     x: _Rows,
     indptr: NDArray[np.int64],
     indices: NDArray[np.int64],
     distances: NDArray[np.float64],
     y: _Labels,
     n_classes: int,
-    score: NDArray[np.float64],
-    agreement: NDArray[np.float64],
-    noisy: NDArray[np.bool_],
+    metric: str,
+    boundary_share: float | None,
+    noise_threshold: float | None,
+    boundary_weight: float,
     quota: Sequence[int] | None,
-    boundary_share: float,
     difficulty_weight: float,
     max_iter: int,
     seed: int,
-) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]]:
-    """Prototype selection guided by the scores: ``(indices, weights, hops)``."""
+) -> tuple[
+    tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]],
+    tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]],
+    list[tuple[float, float, int, int]],
+    int,
+]:
+    """Prototype selection guided by the scores, ``boundary_share`` and
+    ``noise_threshold`` chosen by held-out 1-NN accuracy when ``None``:
+    ``((indices, weights, hops), (score, agreement, representativeness, noisy),
+    candidates, chosen)``; each candidate is ``(boundary_share, noise_threshold,
+    hits, judged)``, empty when both were given."""
 
 # Baselines: each returns the kept row indices (int64, ascending).
 def stratified_random_select(

@@ -38,8 +38,8 @@ def _csr(adjacency: Any, name: str = "adjacency") -> Any:
         )
     if adjacency.format != "csr":
         adjacency = adjacency.tocsr()
-    if adjacency.ndim != 2 or adjacency.shape[0] != adjacency.shape[1]:
-        raise ValueError(f"{name}: must be square, got shape {adjacency.shape}")
+    if adjacency.ndim != 2:
+        raise ValueError(f"{name}: must be 2-D, got {adjacency.ndim} dimensions")
     if adjacency.dtype not in (np.float32, np.float64):
         if adjacency.dtype.kind not in "biu":
             raise TypeError(f"{name} must hold float32, float64, integer or bool weights")

@@ -23,6 +23,14 @@ _STRATEGIES = ("auto", "prototypes", "cover")
 __all__ = ["GraphAttentionSelector"]
 
 
+def _auto_or_float(value: Any, name: str) -> float | None:
+    """``None`` for ``"auto"`` (the core chooses), else ``value`` as a float."""
+    if isinstance(value, str):
+        check_choice(value, name, ("auto",))
+        return None
+    return as_float(value, name)
+
+
 class _Stages:
     """Stage-by-stage progress (the selector's ``verbose`` flag), a ``tqdm`` bar."""
 
@@ -40,6 +48,10 @@ class _Stages:
 @fill_doc(
     hash_families=choices(_native.HASH_FAMILIES),
     prototypes_max_rows=f"{int(_ATTENTION_DEFAULTS['prototypes_max_rows']):,}",
+    share_grid="{" + ", ".join(map(str, _ATTENTION_DEFAULTS["boundary_share_grid"])) + "}",
+    threshold_grid="{" + ", ".join(map(str, _ATTENTION_DEFAULTS["noise_threshold_grid"])) + "}",
+    tune_rows=f"{int(_ATTENTION_DEFAULTS['tune_eval_rows']):,}",
+    cover_threshold=str(_ATTENTION_DEFAULTS["noise_threshold"]),
 )
 class GraphAttentionSelector(BaseSelector):
     r"""Instance selection by graph-attention importance on a scalable kNN graph.
@@ -70,7 +82,18 @@ class GraphAttentionSelector(BaseSelector):
        graph cover alone: rows in descending score order, skipping rows already
        covered by a kept row's same-class neighbourhood within ``h`` hops (the
        largest ``h`` whose full cover still needs the quota).
-    4. **Size.** ``round(n_c (1 - reduction))`` rows per class (rounded half up, at
+    4. **Self-tuning** (``strategy="prototypes"``). With ``boundary_share="auto"``
+       and/or ``noise_threshold="auto"`` (the defaults), every pair
+       :math:`(b, t)` of the grids %(share_grid)s × %(threshold_grid)s (a given
+       value replaces its grid) selects as above, and the pair whose kept rows
+       classify held-out rows best by 1-NN wins: the held-out rows are those of one
+       seeded sample of at most %(tune_rows)s training rows that the candidate did
+       not keep, so no row judges a selection that contains it. Ties go to fewer
+       boundary rows, then to noise editing on. Each candidate costs one selection
+       plus :math:`O(s\,m\,d)` for :math:`s` held-out and :math:`m` kept rows.
+       ``strategy="cover"`` uses ``noise_threshold`` %(cover_threshold)s for
+       ``"auto"``.
+    5. **Size.** ``round(n_c (1 - reduction))`` rows per class (rounded half up, at
        least one), or with ``reduction=None`` the size of the class's one-hop graph
        cover of clean rows (a size the data choose: smaller for classes whose
        neighbourhoods are large and redundant).
@@ -93,12 +116,15 @@ class GraphAttentionSelector(BaseSelector):
     batch_size : int, default=1000
         Mini-batch size (``graph="minibatch"``).
     metric : {"euclidean", "cosine"}, default="euclidean"
-    noise_threshold : float in [0, 1], default=0.5
+    noise_threshold : float in [0, 1] or "auto", default="auto"
+        Agreement below which a row is noise (0: no editing); ``"auto"`` chooses
+        it (step 4).
     boundary_weight : float, default=1.0
     strategy : {"auto", "prototypes", "cover"}, default="auto"
         How each class's budget is spent (step 3).
-    boundary_share : float in [0, 1], default=0.25
-        Share of a class's budget for boundary rows (``strategy="prototypes"``).
+    boundary_share : float in [0, 1] or "auto", default="auto"
+        Share of a class's budget for boundary rows (``strategy="prototypes"``);
+        ``"auto"`` chooses it (step 4).
     difficulty_weight : float in [0, 1], default=0.0
         With a ``reduction`` and ``strategy="prototypes"``, share the total budget
         across classes by :math:`n_c ((1 - \alpha) + \alpha B_c / \bar B)`, where
@@ -132,6 +158,14 @@ class GraphAttentionSelector(BaseSelector):
         The kNN graph (values are distances).
     hops_ : ndarray of int64
         Cover radius used per class (1 with ``strategy="prototypes"``).
+    noise_threshold_ : float
+        The noise threshold used (chosen by step 4, or given).
+    boundary_share_ : float or None
+        The boundary share used (``None`` with ``strategy="cover"``).
+    tuning_results_ : list of dict
+        Step 3a's candidates in trial order, each with ``boundary_share``,
+        ``noise_threshold``, ``holdout_rows`` and ``holdout_accuracy``; empty when
+        nothing was chosen.
 
     Notes
     -----
@@ -147,9 +181,9 @@ class GraphAttentionSelector(BaseSelector):
     took about five times as long as the graph and scores), hence the automatic
     switch to ``strategy="cover"``, the linear-time choice for millions of rows.
 
-    The defaults (``strategy``, ``boundary_share``) were chosen on the tuning half
-    of ``benches/selection_datasets.py`` and reported on its validation half
-    (``benches/results_selection.md``).
+    The defaults (``strategy``, the self-tuning of step 4 and its grids) were
+    chosen on the tuning half of ``benches/selection_datasets.py`` and reported on
+    its validation half (``benches/results_selection.md``).
     Results are deterministic for a seed and independent of the thread count.
     Every class keeps at least one row: a class with a single member keeps it, and a
     class whose rows are all flagged as noise keeps its best-scored row. NaN or
@@ -173,10 +207,10 @@ class GraphAttentionSelector(BaseSelector):
         refine: int = 1,
         batch_size: int = 1000,
         metric: str = _native.METRICS[0],
-        noise_threshold: float = _ATTENTION_DEFAULTS["noise_threshold"],
+        noise_threshold: float | str = "auto",
         boundary_weight: float = _ATTENTION_DEFAULTS["boundary_weight"],
         strategy: str = "auto",
-        boundary_share: float = _ATTENTION_DEFAULTS["boundary_share"],
+        boundary_share: float | str = "auto",
         difficulty_weight: float = _ATTENTION_DEFAULTS["difficulty_weight"],
         max_iter: int = int(_ATTENTION_DEFAULTS["max_iter"]),
         random_state: Any = None,
@@ -233,45 +267,65 @@ class GraphAttentionSelector(BaseSelector):
         automatic size); partitioned selection calls it with each partition's share."""
         n = codes.shape[0]
         # The core checks their ranges (before the scores, after the graph).
-        nt = as_float(self.noise_threshold, "noise_threshold")
+        nt = _auto_or_float(self.noise_threshold, "noise_threshold")
         bw = as_float(self.boundary_weight, "boundary_weight")
         strategy = check_choice(self.strategy, "strategy", _STRATEGIES)
         if strategy == "auto":
             limit = int(_ATTENTION_DEFAULTS["prototypes_max_rows"])
             strategy = "prototypes" if n <= limit else "cover"
-        share = as_float(self.boundary_share, "boundary_share")
+        share = _auto_or_float(self.boundary_share, "boundary_share")
+        metric = _metric(self.metric)
         difficulty = as_float(self.difficulty_weight, "difficulty_weight")
         max_iter = as_int(self.max_iter, "max_iter")
         stages = _Stages(bool(self.verbose), 3)
         try:
             parts = self._build_graph(rows, codes, n_classes, n)
             stages.step("neighbour graph")
-            score, agreement, _rep, noisy = _native.attention_scores(
-                *parts, codes, n_classes, nt, bw
-            )
-            stages.step("attention scores")
+            candidates: list[tuple[float, float, int, int]] = []
             if strategy == "cover":
+                # The cover has no boundary share and no candidates to rank.
+                nt = float(_ATTENTION_DEFAULTS["noise_threshold"]) if nt is None else nt
+                score, agreement, _rep, noisy = _native.attention_scores(
+                    *parts, codes, n_classes, nt, bw
+                )
+                stages.step("attention scores")
                 idx, weights, hops = _native.attention_select(
                     *parts, codes, n_classes, score, noisy, q
                 )
             else:
-                idx, weights, hops = _native.attention_select_prototypes(
-                    rows,
-                    *parts,
-                    codes,
-                    n_classes,
-                    score,
-                    agreement,
-                    noisy,
-                    q,
-                    share,
-                    difficulty,
-                    max_iter,
-                    self._seed(),
+                (idx, weights, hops), (score, agreement, _rep, noisy), candidates, chosen = (
+                    _native.attention_select_tuned(
+                        rows,
+                        *parts,
+                        codes,
+                        n_classes,
+                        metric,
+                        share,
+                        nt,
+                        bw,
+                        q,
+                        difficulty,
+                        max_iter,
+                        self._seed(),
+                    )
                 )
+                stages.step("attention scores and candidates")
+                if candidates:
+                    share, nt = candidates[chosen][:2]
             stages.step("selection")
         finally:
             stages.close()
+        self.noise_threshold_ = nt
+        self.boundary_share_ = share if strategy == "prototypes" else None
+        self.tuning_results_ = [
+            {
+                "boundary_share": b,
+                "noise_threshold": t,
+                "holdout_rows": judged,
+                "holdout_accuracy": hits / judged if judged else 1.0,
+            }
+            for b, t, hits, judged in candidates
+        ]
         self.scores_ = score
         self.agreement_ = agreement
         self.noisy_ = noisy

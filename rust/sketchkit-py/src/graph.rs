@@ -24,6 +24,7 @@ fn contiguous<'a, T: Element>(
 fn fastrp_typed<T: Float, I: SparseIndex + Element>(
     py: Python<'_>,
     csr: &Csr<'_, T, I>,
+    n_cols: usize,
     features: Option<&Bound<'_, PyAny>>,
     params: FastRp,
 ) -> PyResult<Py<PyAny>> {
@@ -39,7 +40,10 @@ fn fastrp_typed<T: Float, I: SparseIndex + Element>(
         None => None,
     };
     let v = nogil(py, "adjacency", move || {
-        let adj = parts.view(n, n).map_err(|e| e.for_input("adjacency"))?;
+        // `embed` owns the "square" rule.
+        let adj = parts
+            .view(n, n_cols)
+            .map_err(|e| e.for_input("adjacency"))?;
         params.embed(&adj, fv)
     })?;
     Ok(matrix(py, v, [n, k])?.into_any().unbind())
@@ -81,14 +85,7 @@ pub(crate) fn fastrp(
     };
     with_csr!(data, indices, T, I => {
         let csr = Csr::<T, I>::borrow(data, indices, indptr)?;
-        let rows = csr.rows()?;
-        if rows != n_cols {
-            return Err(invalid(
-                "adjacency",
-                format!("must be square, got shape ({rows}, {n_cols})"),
-            ));
-        }
-        fastrp_typed(py, &csr, features, params)
+        fastrp_typed(py, &csr, n_cols, features, params)
     })
 }
 

@@ -40,8 +40,16 @@ fn attention_defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("noise_threshold", c.noise_threshold)?;
     d.set_item("boundary_weight", c.boundary_weight)?;
     d.set_item(
-        "boundary_share",
-        sketchkit::select::attention::BOUNDARY_SHARE,
+        "boundary_share_grid",
+        sketchkit::select::attention::BOUNDARY_SHARE_GRID.to_vec(),
+    )?;
+    d.set_item(
+        "noise_threshold_grid",
+        sketchkit::select::attention::NOISE_THRESHOLD_GRID.to_vec(),
+    )?;
+    d.set_item(
+        "tune_eval_rows",
+        sketchkit::select::attention::TUNE_EVAL_ROWS,
     )?;
     d.set_item(
         "difficulty_weight",

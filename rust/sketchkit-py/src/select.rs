@@ -593,25 +593,29 @@ pub(crate) fn attention_select<'py>(
 }
 
 struct PrototypeJob<'a> {
+    metric: Metric,
     graph: GraphRef<'a>,
     labels: Labels<'a>,
-    scores: Scores,
+    share: Option<f64>,
+    threshold: Option<f64>,
+    boundary_weight: f64,
     quota: Option<Vec<usize>>,
-    share: f64,
     difficulty: f64,
     iters: usize,
     seed: u64,
 }
 impl RowsJob for PrototypeJob<'_> {
-    type Out = attention::Selection;
+    type Out = attention::Tuned;
     fn run<T: Real, R: Rows<T>>(self, rows: &R) -> sketchkit::Result<Self::Out> {
-        attention::select_prototypes(
+        attention::select_prototypes_tuned(
             rows,
+            self.metric,
             self.graph,
             &self.labels,
-            &self.scores,
-            self.quota.as_deref(),
             self.share,
+            self.threshold,
+            self.boundary_weight,
+            self.quota.as_deref(),
             self.difficulty,
             self.iters,
             self.seed,
@@ -619,11 +623,30 @@ impl RowsJob for PrototypeJob<'_> {
     }
 }
 
-/// Prototype selection guided by attention scores: `(indices, weights, hops)`.
+/// What `attention_select_tuned` returns: the selection, the chosen scores, and the
+/// candidates `(boundary_share, noise_threshold, hits, judged)` with the chosen one.
+type TunedOut<'py> = (
+    (
+        Bound<'py, PyArray1<i64>>,
+        Bound<'py, PyArray1<f64>>,
+        Bound<'py, PyArray1<i64>>,
+    ),
+    (
+        Bound<'py, PyArray1<f64>>,
+        Bound<'py, PyArray1<f64>>,
+        Bound<'py, PyArray1<f64>>,
+        Bound<'py, PyArray1<bool>>,
+    ),
+    Vec<(f64, f64, usize, usize)>,
+    usize,
+);
+
+/// Prototype selection guided by attention scores, its boundary share and noise
+/// threshold chosen from the data when `None` (see `_native.pyi`).
 #[pyfunction]
-#[pyo3(signature = (x, indptr, indices, distances, y, n_classes, score, agreement, noisy, quota, boundary_share, difficulty_weight, max_iter, seed))]
-#[allow(clippy::too_many_arguments, clippy::type_complexity)]
-pub(crate) fn attention_select_prototypes<'py>(
+#[pyo3(signature = (x, indptr, indices, distances, y, n_classes, metric, boundary_share, noise_threshold, boundary_weight, quota, difficulty_weight, max_iter, seed))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn attention_select_tuned<'py>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
     indptr: &Bound<'py, PyArray1<i64>>,
@@ -631,46 +654,55 @@ pub(crate) fn attention_select_prototypes<'py>(
     distances: &Bound<'py, PyArray1<f64>>,
     y: &Bound<'py, PyArray1<u32>>,
     n_classes: i64,
-    score: &Bound<'py, PyArray1<f64>>,
-    agreement: &Bound<'py, PyArray1<f64>>,
-    noisy: &Bound<'py, PyArray1<bool>>,
+    metric: &str,
+    boundary_share: Option<f64>,
+    noise_threshold: Option<f64>,
+    boundary_weight: f64,
     quota: Option<Vec<i64>>,
-    boundary_share: f64,
     difficulty_weight: f64,
     max_iter: i64,
     seed: u64,
-) -> PyResult<(
-    Bound<'py, PyArray1<i64>>,
-    Bound<'py, PyArray1<f64>>,
-    Bound<'py, PyArray1<i64>>,
-)> {
+) -> PyResult<TunedOut<'py>> {
     let n_classes = count(n_classes, "n_classes")?;
     let quota = quota.map(|q| counts(&q, "quota")).transpose()?;
     let iters = count(max_iter, "max_iter")?;
+    let metric = self::metric(metric)?;
     let args = GraphArgs::borrow(indptr, indices, distances)?;
     let g = args.view()?;
     let gy = readonly(y, "y")?;
     let lab = labels(&gy, g.n(), n_classes)?;
-    let scores = Scores {
-        score: score.to_vec()?,
-        agreement: agreement.to_vec()?,
-        representativeness: Vec::new(),
-        noisy: noisy.to_vec()?,
-    };
     let job = PrototypeJob {
+        metric,
         graph: g,
         labels: lab,
-        scores,
-        quota,
         share: boundary_share,
+        threshold: noise_threshold,
+        boundary_weight,
+        quota,
         difficulty: difficulty_weight,
         iters,
         seed,
     };
-    let sel = with_rows(py, x, job)?;
+    let t = with_rows(py, x, job)?;
+    let (sel, s) = (t.selection, t.scores);
+    let candidates = t
+        .candidates
+        .iter()
+        .map(|c| (c.boundary_share, c.noise_threshold, c.hits, c.judged))
+        .collect();
     Ok((
-        index_array(py, sel.indices),
-        PyArray1::from_vec(py, sel.weights),
-        index_array(py, sel.hops),
+        (
+            index_array(py, sel.indices),
+            PyArray1::from_vec(py, sel.weights),
+            index_array(py, sel.hops),
+        ),
+        (
+            PyArray1::from_vec(py, s.score),
+            PyArray1::from_vec(py, s.agreement),
+            PyArray1::from_vec(py, s.representativeness),
+            PyArray1::from_vec(py, s.noisy),
+        ),
+        candidates,
+        t.chosen,
     ))
 }

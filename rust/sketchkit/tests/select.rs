@@ -484,3 +484,116 @@ fn non_canonical_csr_rows_are_refused() {
         assert!(err.contains("X") && err.contains("row 0"), "{what}: {err}");
     }
 }
+
+#[test]
+fn tuned_prototypes_keep_the_candidate_that_classifies_held_out_rows_best() {
+    use sketchkit::select::attention::{
+        select_prototypes, select_prototypes_tuned, BOUNDARY_SHARE_GRID, NOISE_THRESHOLD_GRID,
+        TUNE_EVAL_ROWS,
+    };
+    let (n, d) = (1200, 5);
+    let (x, mut y) = blobs(n, d, 9);
+    // Flipped labels, so that editing matters.
+    for i in (0..n).step_by(23) {
+        y[i] = (y[i] + 1) % 3;
+    }
+    // Below the sample size, every row is in the held-out sample.
+    assert!(n <= TUNE_EVAL_ROWS);
+    let rows = DenseRows::new(&x, n, d).unwrap();
+    let labels = Labels::new(&y, n, 3).unwrap();
+    let g = exact_knn_graph(&rows, 10, Metric::Euclidean).unwrap();
+    let q = quota(labels.counts(), 0.9).unwrap();
+    let (iters, seed) = (10, 7);
+    let tuned = |b: Option<f64>, t: Option<f64>| {
+        select_prototypes_tuned(
+            &rows,
+            Metric::Euclidean,
+            g.view(),
+            &labels,
+            b,
+            t,
+            1.0,
+            Some(&q),
+            0.0,
+            iters,
+            seed,
+        )
+    };
+    let plain = |b: f64, t: f64| {
+        let cfg = AttentionConfig {
+            noise_threshold: t,
+            boundary_weight: 1.0,
+        };
+        let s = scores(g.view(), &labels, cfg).unwrap();
+        let sel = select_prototypes(&rows, g.view(), &labels, &s, Some(&q), b, 0.0, iters, seed);
+        (sel.unwrap(), s)
+    };
+    sketchkit::set_num_threads(1).unwrap();
+    let t = tuned(None, None).unwrap();
+    let pairs: Vec<(f64, f64)> = t
+        .candidates
+        .iter()
+        .map(|c| (c.boundary_share, c.noise_threshold))
+        .collect();
+    let grid: Vec<(f64, f64)> = BOUNDARY_SHARE_GRID
+        .iter()
+        .flat_map(|&b| NOISE_THRESHOLD_GRID.iter().map(move |&t| (b, t)))
+        .collect();
+    assert_eq!(pairs, grid);
+    // Each candidate's figures, by brute-force 1-NN of the rows it left out.
+    for c in &t.candidates {
+        let (sel, _) = plain(c.boundary_share, c.noise_threshold);
+        let kept = &sel.indices;
+        let mut hits = 0;
+        let mut judged = 0;
+        for i in (0..n).filter(|i| kept.binary_search(i).is_err()) {
+            judged += 1;
+            let dist =
+                |j: usize| -> f64 { (0..d).map(|k| (x[i * d + k] - x[j * d + k]).powi(2)).sum() };
+            let mut best = (f64::INFINITY, usize::MAX);
+            for &j in kept {
+                let e = (dist(j), j);
+                if e.0 < best.0 || (e.0 == best.0 && e.1 < best.1) {
+                    best = e;
+                }
+            }
+            hits += usize::from(y[best.1] == y[i]);
+        }
+        assert_eq!((c.hits, c.judged), (hits, judged), "{c:?}");
+    }
+    // The most accurate wins; ties go to the earliest.
+    let better = |a: &sketchkit::select::attention::Candidate,
+                  b: &sketchkit::select::attention::Candidate| {
+        (a.hits as u128) * (b.judged as u128) > (b.hits as u128) * (a.judged as u128)
+    };
+    let first_best = (0..t.candidates.len())
+        .find(|&i| !t.candidates.iter().any(|c| better(c, &t.candidates[i])))
+        .unwrap();
+    assert_eq!(t.chosen, first_best);
+    let acc: Vec<f64> = t.candidates.iter().map(|c| c.accuracy()).collect();
+    assert!(acc.iter().all(|&a| a <= acc[t.chosen]));
+    // The result is the chosen candidate's own selection and scores.
+    let c = t.candidates[t.chosen];
+    let (sel, s) = plain(c.boundary_share, c.noise_threshold);
+    assert_eq!((&t.selection, &t.scores), (&sel, &s));
+    // Given values are used as they are, with nothing to choose.
+    let fixed = tuned(Some(0.25), Some(0.5)).unwrap();
+    assert!(fixed.candidates.is_empty());
+    assert_eq!(fixed.selection, plain(0.25, 0.5).0);
+    let half = tuned(Some(0.25), None).unwrap();
+    assert_eq!(half.candidates.len(), NOISE_THRESHOLD_GRID.len());
+    assert!(half.candidates.iter().all(|c| c.boundary_share == 0.25));
+    // Same result on any thread count.
+    for threads in [2, 3] {
+        sketchkit::set_num_threads(threads).unwrap();
+        assert_eq!(tuned(None, None).unwrap(), t);
+    }
+    // Out-of-range values name their argument.
+    for (b, th, name) in [
+        (Some(1.5), None, "boundary_share"),
+        (None, Some(-0.1), "noise_threshold"),
+    ] {
+        let e = tuned(b, th).unwrap_err().to_string();
+        assert!(e.contains(name), "{e}");
+    }
+}

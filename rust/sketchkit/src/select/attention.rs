@@ -424,8 +424,17 @@ pub fn select(
 /// Philox stream index of class `c`'s k-means seeding in [`select_prototypes`]:
 /// `IDX_PROTOTYPES + (c << 20)`.
 pub const IDX_PROTOTYPES: u64 = 8 << 40;
-/// Default share of a class's budget kept for boundary rows by [`select_prototypes`].
-pub const BOUNDARY_SHARE: f64 = 0.25;
+/// Philox stream index of the held-out rows that rank the candidates of
+/// [`select_prototypes_tuned`].
+pub const IDX_TUNE: u64 = 9 << 40;
+/// Boundary shares tried by [`select_prototypes_tuned`] when none is given, in the
+/// order ties are resolved (fewer boundary rows first).
+pub const BOUNDARY_SHARE_GRID: [f64; 3] = [0.0, 0.25, 0.5];
+/// Noise thresholds tried by [`select_prototypes_tuned`] when none is given, in the
+/// order ties are resolved (editing on first).
+pub const NOISE_THRESHOLD_GRID: [f64; 2] = [0.5, 0.0];
+/// Most held-out rows that rank the candidates of [`select_prototypes_tuned`].
+pub const TUNE_EVAL_ROWS: usize = 4000;
 /// The automatic strategy's limit: data sets of at most this many rows are selected
 /// by [`select_prototypes`], larger ones by the linear-time graph cover ([`select`]).
 /// The k-means inside the prototypes costs `O(n_c · q_c · d)` per iteration (about
@@ -690,5 +699,214 @@ pub fn select_prototypes<T: crate::Real, R: super::Rows<T>>(
         indices: kept.iter().map(|&(i, _)| i).collect(),
         weights: kept.iter().map(|&(_, w)| w).collect(),
         hops: hops_used,
+    })
+}
+
+/// One candidate of [`select_prototypes_tuned`] and how it fared.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Candidate {
+    /// The candidate's boundary share.
+    pub boundary_share: f64,
+    /// The candidate's noise threshold.
+    pub noise_threshold: f64,
+    /// Held-out rows whose nearest kept row has their class.
+    pub hits: usize,
+    /// Held-out rows judged (the sample's rows the candidate did not keep).
+    pub judged: usize,
+}
+
+impl Candidate {
+    /// `hits / judged` (1 when nothing was judged).
+    pub fn accuracy(&self) -> f64 {
+        let (h, j) = self.ratio();
+        h as f64 / j as f64
+    }
+
+    /// The accuracy as an exact fraction `(hits, judged)`, `(1, 1)` when nothing was
+    /// judged.
+    fn ratio(&self) -> (u128, u128) {
+        if self.judged == 0 {
+            (1, 1)
+        } else {
+            (self.hits as u128, self.judged as u128)
+        }
+    }
+}
+
+/// The result of [`select_prototypes_tuned`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tuned {
+    /// The chosen candidate's selection.
+    pub selection: Selection,
+    /// The attention scores at the chosen noise threshold.
+    pub scores: Scores,
+    /// Every candidate tried, in trial order, the chosen one at `chosen`; empty when
+    /// both parameters were given (nothing to choose).
+    pub candidates: Vec<Candidate>,
+    /// Index of the chosen candidate in `candidates`.
+    pub chosen: usize,
+}
+
+/// 1-NN on held-out rows: of the rows of `sample` that `kept` (ascending) leaves
+/// out, how many have a nearest kept row (by `metric`, ties by the smaller index)
+/// of their own class, and how many there are.
+fn holdout_hits<T: crate::Real, R: super::Rows<T>>(
+    rows: &R,
+    metric: super::Metric,
+    labels: &Labels<'_>,
+    kept: &[usize],
+    sample: &[usize],
+) -> Result<(usize, usize)> {
+    use rayon::prelude::*;
+    let judged: Vec<usize> = sample
+        .iter()
+        .copied()
+        .filter(|i| kept.binary_search(i).is_err())
+        .collect();
+    if kept.is_empty() {
+        return Ok((0, judged.len()));
+    }
+    let d = rows.dim();
+    let hits = crate::parallel::install(|| {
+        judged
+            .par_iter()
+            .map_init(
+                || {
+                    (
+                        super::rows::TopK::new(1),
+                        try_vec(d, T::ZERO, "a row buffer"),
+                    )
+                },
+                |(top, buf), &q| {
+                    let buf = buf.as_mut().map_err(|e| e.clone())?;
+                    if rows.cancelled() {
+                        return Ok(0);
+                    }
+                    crate::dispatch!(super::knn::knn_in_pool(
+                        rows,
+                        metric,
+                        q,
+                        kept.iter().copied(),
+                        top,
+                        buf
+                    ));
+                    let nearest = top.items()[0].1;
+                    Ok(usize::from(labels.of(nearest) == labels.of(q)))
+                },
+            )
+            .sum::<Result<usize>>()
+    })??;
+    rows.check_cancel()?;
+    Ok((hits, judged.len()))
+}
+
+/// [`select_prototypes`] with its boundary share and the attention's noise
+/// threshold chosen from the data: each candidate `(b, t)` of
+/// [`BOUNDARY_SHARE_GRID`] × [`NOISE_THRESHOLD_GRID`] (a given value replaces its
+/// grid) selects as [`select_prototypes`] would with scores at threshold `t`, and
+/// is scored by the 1-NN accuracy of its kept rows on held-out rows: the rows of
+/// one sample of at most [`TUNE_EVAL_ROWS`] training rows (a seeded permutation
+/// on `(seed, SELECTION, IDX_TUNE)`, the same for every candidate) that the
+/// candidate did not keep. The most accurate candidate wins; ties go to the
+/// earlier one (boundary share outer, threshold inner, each in grid order).
+///
+/// This is model selection on the training rows the selection leaves out: no row
+/// judges a candidate that kept it. With both values given it is
+/// [`select_prototypes`] after [`scores`], with no candidates.
+///
+/// Time: one [`scores`] per threshold, one [`select_prototypes`] per candidate and
+/// `O(s · m · d)` per candidate for the held-out 1-NN (`s` sample rows, `m` kept
+/// rows).
+#[allow(clippy::too_many_arguments)]
+pub fn select_prototypes_tuned<T: crate::Real, R: super::Rows<T>>(
+    rows: &R,
+    metric: super::Metric,
+    graph: GraphRef<'_>,
+    labels: &Labels<'_>,
+    boundary_share: Option<f64>,
+    noise_threshold: Option<f64>,
+    boundary_weight: f64,
+    quota: Option<&[usize]>,
+    difficulty_weight: f64,
+    iters: usize,
+    seed: u64,
+) -> Result<Tuned> {
+    let shares: Vec<f64> = boundary_share.map_or(BOUNDARY_SHARE_GRID.to_vec(), |b| vec![b]);
+    let thresholds: Vec<f64> = noise_threshold.map_or(NOISE_THRESHOLD_GRID.to_vec(), |t| vec![t]);
+    let all_scores = thresholds
+        .iter()
+        .map(|&t| {
+            scores(
+                graph,
+                labels,
+                AttentionConfig {
+                    noise_threshold: t,
+                    boundary_weight,
+                },
+            )
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let select = |b: f64, s: &Scores| {
+        select_prototypes(
+            rows,
+            graph,
+            labels,
+            s,
+            quota,
+            b,
+            difficulty_weight,
+            iters,
+            seed,
+        )
+    };
+    if shares.len() == 1 && thresholds.len() == 1 {
+        let scores = all_scores.into_iter().next().ok_or_else(|| {
+            SketchError::ShapeMismatch("one score set per threshold expected".into())
+        })?;
+        return Ok(Tuned {
+            selection: select(shares[0], &scores)?,
+            scores,
+            candidates: Vec::new(),
+            chosen: 0,
+        });
+    }
+    let n = graph.n();
+    let mut sample = super::permutation(n, seed, crate::rng::tag::SELECTION, IDX_TUNE);
+    sample.truncate(TUNE_EVAL_ROWS);
+    let mut candidates: Vec<Candidate> = Vec::with_capacity(shares.len() * thresholds.len());
+    let mut best: Option<(Selection, usize, usize)> = None;
+    for &b in &shares {
+        for (ti, &t) in thresholds.iter().enumerate() {
+            let sel = select(b, &all_scores[ti])?;
+            let (hits, judged) = holdout_hits(rows, metric, labels, &sel.indices, &sample)?;
+            let cand = Candidate {
+                boundary_share: b,
+                noise_threshold: t,
+                hits,
+                judged,
+            };
+            // Strictly more accurate than the best so far, compared exactly.
+            let better = best.as_ref().is_none_or(|(_, bi, _)| {
+                let (hc, jc) = cand.ratio();
+                let (hb, jb) = candidates[*bi].ratio();
+                hc * jb > hb * jc
+            });
+            candidates.push(cand);
+            if better {
+                best = Some((sel, candidates.len() - 1, ti));
+            }
+        }
+    }
+    let (selection, chosen, ti) =
+        best.ok_or_else(|| SketchError::ShapeMismatch("at least one candidate expected".into()))?;
+    let scores = all_scores
+        .into_iter()
+        .nth(ti)
+        .ok_or_else(|| SketchError::ShapeMismatch("one score set per threshold expected".into()))?;
+    Ok(Tuned {
+        selection,
+        scores,
+        candidates,
+        chosen,
     })
 }
