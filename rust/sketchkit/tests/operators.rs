@@ -282,10 +282,9 @@ fn wide_gather_blocks_keep_every_kernels_bits() {
 /// `S·A` for a narrow C-order `A` (the scatter kernel with fewer row strips than
 /// threads): with at most one entry per column of `S` on average (CountSketch, a very
 /// sparse `S` with empty columns) and a large enough `A` (here any: the test hook) the
-/// tasks split the output rows of `S·A`, and the
-/// bits equal one thread's and the dense reference's; NaN or infinity in any row of
-/// `A`, including rows whose column of `S` is empty (read by no task's sums), is an
-/// error for every thread count.
+/// tasks split the output rows of `S·A`, and the bits equal one thread's and the
+/// dense reference's; NaN or infinity in any row of `A`, including rows whose column
+/// of `S` is empty (read by no task's sums), is an error for every thread count.
 #[test]
 fn narrow_sketches_split_output_rows_across_threads() {
     let _g = GLOBAL.lock().unwrap_or_else(|e| e.into_inner());

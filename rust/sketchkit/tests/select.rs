@@ -597,3 +597,42 @@ fn tuned_prototypes_keep_the_candidate_that_classifies_held_out_rows_best() {
         assert!(e.contains(name), "{e}");
     }
 }
+
+#[test]
+fn tuned_prototypes_on_clean_classes_repeat_the_figures_of_equal_thresholds() {
+    use sketchkit::select::attention::{select_prototypes_tuned, NOISE_THRESHOLD_GRID};
+    let (n, d) = (600, 3);
+    let (mut x, _) = blobs(n, d, 6);
+    // Three classes far apart: no row is noisy at any threshold of the grid.
+    let y: Vec<u32> = (0..n).map(|i| (i % 3) as u32).collect();
+    for i in 0..n {
+        x[i * d] += 1000.0 * y[i] as f64;
+    }
+    let rows = DenseRows::new(&x, n, d).unwrap();
+    let labels = Labels::new(&y, n, 3).unwrap();
+    let g = exact_knn_graph(&rows, 10, Metric::Euclidean).unwrap();
+    let q = quota(labels.counts(), 0.9).unwrap();
+    let t = select_prototypes_tuned(
+        &rows,
+        Metric::Euclidean,
+        g.view(),
+        &labels,
+        None,
+        None,
+        1.0,
+        Some(&q),
+        0.0,
+        10,
+        3,
+    )
+    .unwrap();
+    assert!(!t.scores.noisy.iter().any(|&v| v));
+    let k = NOISE_THRESHOLD_GRID.len();
+    for row in t.candidates.chunks(k) {
+        for c in row {
+            assert_eq!((c.hits, c.judged), (row[0].hits, row[0].judged));
+        }
+    }
+    // Equal figures are never better: the first threshold of a share wins.
+    assert_eq!(t.chosen % k, 0);
+}

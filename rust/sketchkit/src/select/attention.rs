@@ -816,7 +816,8 @@ fn holdout_hits<T: crate::Real, R: super::Rows<T>>(
 ///
 /// Time: one [`scores`] per threshold, one [`select_prototypes`] per candidate and
 /// `O(s · m · d)` per candidate for the held-out 1-NN (`s` sample rows, `m` kept
-/// rows).
+/// rows). A threshold that flags the same rows as an earlier one (clean data: no
+/// row below either) repeats that one's figures without selecting again.
 #[allow(clippy::too_many_arguments)]
 pub fn select_prototypes_tuned<T: crate::Real, R: super::Rows<T>>(
     rows: &R,
@@ -875,8 +876,23 @@ pub fn select_prototypes_tuned<T: crate::Real, R: super::Rows<T>>(
     sample.truncate(TUNE_EVAL_ROWS);
     let mut candidates: Vec<Candidate> = Vec::with_capacity(shares.len() * thresholds.len());
     let mut best: Option<(Selection, usize, usize)> = None;
+    // A threshold that flags the same rows as an earlier one gives the same scores,
+    // hence the same selection: its candidates repeat the earlier figures (and,
+    // being no better, are never chosen).
+    let same_as: Vec<Option<usize>> = (0..thresholds.len())
+        .map(|ti| (0..ti).find(|&tj| all_scores[tj] == all_scores[ti]))
+        .collect();
     for &b in &shares {
+        let row_start = candidates.len();
         for (ti, &t) in thresholds.iter().enumerate() {
+            if let Some(tj) = same_as[ti] {
+                let twin = candidates[row_start + tj];
+                candidates.push(Candidate {
+                    noise_threshold: t,
+                    ..twin
+                });
+                continue;
+            }
             let sel = select(b, &all_scores[ti])?;
             let (hits, judged) = holdout_hits(rows, metric, labels, &sel.indices, &sample)?;
             let cand = Candidate {
