@@ -296,6 +296,43 @@ def test_quality_close_to_in_memory_selection():
     assert abs(acc(part.sample_indices_) - acc(full)) <= 1.5
 
 
+def test_partitions_share_one_self_tuning_choice():
+    from sketchkit.selection._partition_select import pool_choice, select_partition
+
+    X, y = blobs(2400, seed=3)
+    y = y.copy()
+    y[::13] = (y[::13] + 1) % 3  # flipped labels: the candidates differ
+    auto = PartitionedSelector(GraphAttentionSelector(reduction=0.9, random_state=4), 600)
+    auto.fit(X, y)
+    assert auto.n_partitions_ >= 4
+    b, t = auto.boundary_share_, auto.noise_threshold_
+    defaults = _native.attention_defaults()
+    assert b in defaults["boundary_share_grid"] and t in defaults["noise_threshold_grid"]
+    # The choice, given to every partition, selects the same rows and weights.
+    fixed_gas = GraphAttentionSelector(
+        reduction=0.9, random_state=4, boundary_share=b, noise_threshold=t
+    )
+    fixed = PartitionedSelector(fixed_gas, 600).fit(X, y)
+    assert fixed.boundary_share_ is None  # nothing was chosen
+    np.testing.assert_array_equal(auto.sample_indices_, fixed.sample_indices_)
+    np.testing.assert_array_equal(auto.sample_weight_, fixed.sample_weight_)
+    # It is the best by the partitions' pooled figures, ties to the earliest.
+    codes = encode_labels(y, len(y))[1]
+    results = []
+    for p in range(auto.n_partitions_):
+        m = np.flatnonzero(auto.partitions_ == p)
+        params = auto.selector.get_params() | {"random_state": 4}
+        results.append(select_partition(params, X[m], codes[m], 3, auto.quotas_[p]))
+    hits = np.sum([[c[2] for c in r[2]] for r in results], axis=0)
+    judged = np.sum([[c[3] for c in r[2]] for r in results], axis=0)
+    acc = hits / judged
+    j = int(np.flatnonzero(acc == acc.max())[0])
+    assert (results[0][2][j][0], results[0][2][j][1]) == (b, t)
+    assert pool_choice(results)[1] == (b, t)
+    with pytest.raises(ValueError, match="candidates"):
+        _native.attention_pooled_choice([results[0][2], results[1][2][1:]])
+
+
 # ------------------------------------------------------------------------- Dask
 @pytest.fixture(scope="module")
 def client():

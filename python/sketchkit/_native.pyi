@@ -40,6 +40,7 @@ __all__ = [
     "graph_recall",
     "attention_scores",
     "attention_select",
+    "attention_pooled_choice",
     "attention_select_tuned",
     "stratified_random_select",
     "cnn_select",
@@ -565,17 +566,24 @@ def attention_select_tuned(
     difficulty_weight: float,
     max_iter: int,
     seed: int,
+    keep_all: bool = False,
 ) -> tuple[
     tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]],
     tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]],
     list[tuple[float, float, int, int]],
     int,
+    list[tuple[NDArray[np.int64], NDArray[np.float64]]],
 ]:
     """Prototype selection guided by the scores, ``boundary_share`` and
     ``noise_threshold`` chosen by held-out 1-NN accuracy when ``None``:
     ``((indices, weights, hops), (score, agreement, representativeness, noisy),
-    candidates, chosen)``; each candidate is ``(boundary_share, noise_threshold,
-    hits, judged)``, empty when both were given."""
+    candidates, chosen, all)``; each candidate is ``(boundary_share,
+    noise_threshold, hits, judged)``, empty when both were given; ``all`` holds
+    every candidate's ``(indices, weights)`` with ``keep_all``, else nothing."""
+
+def attention_pooled_choice(parts: Sequence[Sequence[tuple[float, float, int, int]]]) -> int:
+    """Index of the candidate that parts of one data set share: the most accurate by
+    hits and judged rows summed over the parts (ties: the earliest)."""
 
 # Baselines: each returns the kept row indices (int64, ascending).
 def stratified_random_select(

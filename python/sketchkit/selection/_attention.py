@@ -261,10 +261,17 @@ class GraphAttentionSelector(BaseSelector):
         return self._select_quotas(rows, codes, n_classes, q)
 
     def _select_quotas(
-        self, rows: Any, codes: np.ndarray, n_classes: int, q: list[int] | None
+        self,
+        rows: Any,
+        codes: np.ndarray,
+        n_classes: int,
+        q: list[int] | None,
+        keep_all: bool = False,
     ) -> np.ndarray:
         """The selection with explicit per-class quotas ``q`` (``None``: each class's
-        automatic size); partitioned selection calls it with each partition's share."""
+        automatic size); partitioned selection calls it with each partition's share
+        and ``keep_all`` (every candidate's ``(indices, weights)`` in
+        ``self._alternatives``, the raw candidates in ``self._candidates``)."""
         n = codes.shape[0]
         # The core checks their ranges (before the scores, after the graph).
         nt = _auto_or_float(self.noise_threshold, "noise_threshold")
@@ -282,6 +289,7 @@ class GraphAttentionSelector(BaseSelector):
             parts = self._build_graph(rows, codes, n_classes, n)
             stages.step("neighbour graph")
             candidates: list[tuple[float, float, int, int]] = []
+            alternatives: list[tuple[np.ndarray, np.ndarray]] = []
             if strategy == "cover":
                 # The cover has no boundary share and no candidates to rank.
                 nt = float(_ATTENTION_DEFAULTS["noise_threshold"]) if nt is None else nt
@@ -293,21 +301,26 @@ class GraphAttentionSelector(BaseSelector):
                     *parts, codes, n_classes, score, noisy, q
                 )
             else:
-                (idx, weights, hops), (score, agreement, _rep, noisy), candidates, chosen = (
-                    _native.attention_select_tuned(
-                        rows,
-                        *parts,
-                        codes,
-                        n_classes,
-                        metric,
-                        share,
-                        nt,
-                        bw,
-                        q,
-                        difficulty,
-                        max_iter,
-                        self._seed(),
-                    )
+                (
+                    (idx, weights, hops),
+                    (score, agreement, _rep, noisy),
+                    candidates,
+                    chosen,
+                    alternatives,
+                ) = _native.attention_select_tuned(
+                    rows,
+                    *parts,
+                    codes,
+                    n_classes,
+                    metric,
+                    share,
+                    nt,
+                    bw,
+                    q,
+                    difficulty,
+                    max_iter,
+                    self._seed(),
+                    keep_all,
                 )
                 stages.step("attention scores and candidates")
                 if candidates:
@@ -315,6 +328,8 @@ class GraphAttentionSelector(BaseSelector):
             stages.step("selection")
         finally:
             stages.close()
+        self._candidates = candidates
+        self._alternatives = alternatives
         self.noise_threshold_ = nt
         self.boundary_share_ = share if strategy == "prototypes" else None
         self.tuning_results_ = [

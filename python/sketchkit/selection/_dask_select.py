@@ -21,7 +21,7 @@ import numpy as np
 from .. import _native
 from .._validation import as_array
 from ._base import class_quotas, encode_labels
-from ._partition_select import _block_rows, select_partition
+from ._partition_select import PartResult, _block_rows, select_partition
 
 __all__ = ["dask_fit"]
 
@@ -95,7 +95,7 @@ def _select_task(
     n_classes: int,
     quota: Any,
     *pieces: Any,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> PartResult:
     rows = _block_rows(np.concatenate(pieces))
     # Arguments unpickled on a worker may be unaligned: aligned copies.
     codes = np.require(codes, np.uint32, ["C", "A"])

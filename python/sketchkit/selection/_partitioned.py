@@ -22,7 +22,13 @@ from .._progress import progress
 from .._validation import as_array, as_dense, as_int, check_choice
 from ._attention import GraphAttentionSelector
 from ._base import BaseSelector, class_quotas, encode_labels, native_rows
-from ._partition_select import _block_rows, merge_selections, select_partition
+from ._partition_select import (
+    PartResult,
+    _block_rows,
+    merge_selections,
+    pool_choice,
+    select_partition,
+)
 
 __all__ = ["PartitionedSelector", "route_keys", "split_quotas"]
 
@@ -311,6 +317,12 @@ class PartitionedSelector(BaseSelector):
         Rows kept per partition and class (``None`` with ``reduction=None``).
     center_ : ndarray of float64 or None
     reduction_ : float
+    boundary_share_, noise_threshold_ : float or None
+        The self-tuning's choice shared by every partition (``None`` when no
+        partition tuned: both values given, or the cover strategy). Each partition
+        scores every candidate on its own held-out rows; the candidate with the best
+        accuracy over all partitions' held-out rows (hits and judged rows summed)
+        is applied to every partition, as one in-memory selection would choose once.
 
     Notes
     -----
@@ -398,7 +410,7 @@ class PartitionedSelector(BaseSelector):
 
     def _finish(
         self,
-        results: list[tuple[np.ndarray, np.ndarray]],
+        results: list[PartResult],
         members: list[np.ndarray],
         codes: np.ndarray,
         counts: np.ndarray,
@@ -407,7 +419,10 @@ class PartitionedSelector(BaseSelector):
         center: Any,
         n: int,
     ) -> None:
-        idx, w = merge_selections(results, members, codes, counts)
+        picked, choice = pool_choice(results)
+        idx, w = merge_selections(picked, members, codes, counts)
+        self.boundary_share_: float | None = None if choice is None else choice[0]
+        self.noise_threshold_: float | None = None if choice is None else choice[1]
         self.sample_indices_ = idx
         self.sample_weight_ = w
         self.partitions_ = part
@@ -425,7 +440,7 @@ class PartitionedSelector(BaseSelector):
         shares: np.ndarray | None,
         params: dict[str, Any],
         order: Iterable[int] | None = None,
-    ) -> list[tuple[np.ndarray, np.ndarray]]:
+    ) -> list[PartResult]:
         """Select every partition (in ``order``, default ascending; the result does
         not depend on it), ``load(p)`` giving partition ``p``'s rows."""
         n_parts = len(members)

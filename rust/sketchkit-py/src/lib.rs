@@ -69,6 +69,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(baselines::k_center_select, m)?)?;
     m.add_function(wrap_pyfunction!(baselines::kernel_herding_select, m)?)?;
     m.add_function(wrap_pyfunction!(select::attention_select_tuned, m)?)?;
+    m.add_function(wrap_pyfunction!(select::attention_pooled_choice, m)?)?;
     m.add_function(wrap_pyfunction!(gpu::gpu_available, m)?)?;
     m.add_function(wrap_pyfunction!(gpu::gpu_info, m)?)?;
     m.add_function(wrap_pyfunction!(gpu::gpu_project, m)?)?;

@@ -603,6 +603,7 @@ struct PrototypeJob<'a> {
     difficulty: f64,
     iters: usize,
     seed: u64,
+    keep_all: bool,
 }
 impl RowsJob for PrototypeJob<'_> {
     type Out = attention::Tuned;
@@ -619,12 +620,17 @@ impl RowsJob for PrototypeJob<'_> {
             self.difficulty,
             self.iters,
             self.seed,
+            self.keep_all,
         )
     }
 }
 
-/// What `attention_select_tuned` returns: the selection, the chosen scores, and the
-/// candidates `(boundary_share, noise_threshold, hits, judged)` with the chosen one.
+/// A candidate as Python sees it: `(boundary_share, noise_threshold, hits, judged)`.
+type CandidateTuple = (f64, f64, usize, usize);
+
+/// What `attention_select_tuned` returns: the selection, the chosen scores, the
+/// candidates with the chosen one, and with `keep_all` every candidate's
+/// `(indices, weights)`.
 type TunedOut<'py> = (
     (
         Bound<'py, PyArray1<i64>>,
@@ -637,14 +643,15 @@ type TunedOut<'py> = (
         Bound<'py, PyArray1<f64>>,
         Bound<'py, PyArray1<bool>>,
     ),
-    Vec<(f64, f64, usize, usize)>,
+    Vec<CandidateTuple>,
     usize,
+    Vec<(Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<f64>>)>,
 );
 
 /// Prototype selection guided by attention scores, its boundary share and noise
 /// threshold chosen from the data when `None` (see `_native.pyi`).
 #[pyfunction]
-#[pyo3(signature = (x, indptr, indices, distances, y, n_classes, metric, boundary_share, noise_threshold, boundary_weight, quota, difficulty_weight, max_iter, seed))]
+#[pyo3(signature = (x, indptr, indices, distances, y, n_classes, metric, boundary_share, noise_threshold, boundary_weight, quota, difficulty_weight, max_iter, seed, keep_all = false))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn attention_select_tuned<'py>(
     py: Python<'py>,
@@ -662,6 +669,7 @@ pub(crate) fn attention_select_tuned<'py>(
     difficulty_weight: f64,
     max_iter: i64,
     seed: u64,
+    keep_all: bool,
 ) -> PyResult<TunedOut<'py>> {
     let n_classes = count(n_classes, "n_classes")?;
     let quota = quota.map(|q| counts(&q, "quota")).transpose()?;
@@ -682,6 +690,7 @@ pub(crate) fn attention_select_tuned<'py>(
         difficulty: difficulty_weight,
         iters,
         seed,
+        keep_all,
     };
     let t = with_rows(py, x, job)?;
     let (sel, s) = (t.selection, t.scores);
@@ -704,5 +713,34 @@ pub(crate) fn attention_select_tuned<'py>(
         ),
         candidates,
         t.chosen,
+        t.all
+            .into_iter()
+            .map(|a| {
+                (
+                    index_array(py, a.indices),
+                    PyArray1::from_vec(py, a.weights),
+                )
+            })
+            .collect(),
     ))
+}
+
+/// The candidate partitions share (see `_native.pyi`): the core's `pooled_choice`.
+#[pyfunction]
+pub(crate) fn attention_pooled_choice(parts: Vec<Vec<CandidateTuple>>) -> PyResult<usize> {
+    let parts: Vec<Vec<attention::Candidate>> = parts
+        .into_iter()
+        .map(|p| {
+            p.into_iter()
+                .map(|(b, t, hits, judged)| attention::Candidate {
+                    boundary_share: b,
+                    noise_threshold: t,
+                    hits,
+                    judged,
+                })
+                .collect()
+        })
+        .collect();
+    let refs: Vec<&[attention::Candidate]> = parts.iter().map(Vec::as_slice).collect();
+    Ok(attention::pooled_choice(&refs).map_err(Error::from)?)
 }

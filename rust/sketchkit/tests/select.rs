@@ -517,6 +517,7 @@ fn tuned_prototypes_keep_the_candidate_that_classifies_held_out_rows_best() {
             0.0,
             iters,
             seed,
+            true,
         )
     };
     let plain = |b: f64, t: f64| {
@@ -540,9 +541,12 @@ fn tuned_prototypes_keep_the_candidate_that_classifies_held_out_rows_best() {
         .flat_map(|&b| NOISE_THRESHOLD_GRID.iter().map(move |&t| (b, t)))
         .collect();
     assert_eq!(pairs, grid);
-    // Each candidate's figures, by brute-force 1-NN of the rows it left out.
-    for c in &t.candidates {
+    // Each candidate's selection and figures, by brute-force 1-NN of the rows it
+    // left out.
+    assert_eq!(t.all.len(), t.candidates.len());
+    for (c, kept_sel) in t.candidates.iter().zip(&t.all) {
         let (sel, _) = plain(c.boundary_share, c.noise_threshold);
+        assert_eq!(&sel, kept_sel);
         let kept = &sel.indices;
         let mut hits = 0;
         let mut judged = 0;
@@ -576,6 +580,20 @@ fn tuned_prototypes_keep_the_candidate_that_classifies_held_out_rows_best() {
     let c = t.candidates[t.chosen];
     let (sel, s) = plain(c.boundary_share, c.noise_threshold);
     assert_eq!((&t.selection, &t.scores), (&sel, &s));
+    // A pooled choice over parts sums their figures; one part is the call's choice.
+    use sketchkit::select::attention::pooled_choice;
+    assert_eq!(pooled_choice(&[&t.candidates]).unwrap(), t.chosen);
+    let mut a = t.candidates.clone();
+    let mut b = t.candidates.clone();
+    for (i, (x, y)) in a.iter_mut().zip(b.iter_mut()).enumerate() {
+        // Part a favours the last candidate, part b the first, by more.
+        (x.hits, x.judged) = (usize::from(i + 1 == t.candidates.len()) * 10, 10);
+        (y.hits, y.judged) = (if i == 0 { 25 } else { 1 }, 30);
+    }
+    assert_eq!(pooled_choice(&[&a, &b]).unwrap(), 0);
+    assert_eq!(pooled_choice(&[&a]).unwrap(), a.len() - 1);
+    assert!(pooled_choice(&[&a, &b[1..]]).is_err());
+    assert!(pooled_choice(&[]).is_err());
     // Given values are used as they are, with nothing to choose.
     let fixed = tuned(Some(0.25), Some(0.5)).unwrap();
     assert!(fixed.candidates.is_empty());
@@ -624,8 +642,10 @@ fn tuned_prototypes_on_clean_classes_repeat_the_figures_of_equal_thresholds() {
         0.0,
         10,
         3,
+        false,
     )
     .unwrap();
+    assert!(t.all.is_empty());
     assert!(!t.scores.noisy.iter().any(|&v| v));
     let k = NOISE_THRESHOLD_GRID.len();
     for row in t.candidates.chunks(k) {

@@ -745,6 +745,56 @@ pub struct Tuned {
     pub candidates: Vec<Candidate>,
     /// Index of the chosen candidate in `candidates`.
     pub chosen: usize,
+    /// With `keep_all`, every candidate's selection (same order as `candidates`),
+    /// for a choice pooled over several calls ([`pooled_choice`]); else empty.
+    pub all: Vec<Selection>,
+}
+
+/// The first of the most accurate candidates (exact comparison of `hits / judged`),
+/// `None` for none.
+fn best_candidate(candidates: &[Candidate]) -> Option<usize> {
+    let mut best: Option<usize> = None;
+    for (i, c) in candidates.iter().enumerate() {
+        let better = best.is_none_or(|b| {
+            let (hc, jc) = c.ratio();
+            let (hb, jb) = candidates[b].ratio();
+            hc * jb > hb * jc
+        });
+        if better {
+            best = Some(i);
+        }
+    }
+    best
+}
+
+/// The candidate to keep across several [`select_prototypes_tuned`] calls on parts
+/// of one data set (partitions): each candidate's hits and judged rows are summed
+/// over the parts, then the rule of one call applies (the most accurate, ties to
+/// the earliest). Every part must list the same candidates in the same order.
+pub fn pooled_choice(parts: &[&[Candidate]]) -> Result<usize> {
+    let first = parts.first().copied().unwrap_or(&[]);
+    let mut sum: Vec<Candidate> = first.to_vec();
+    for c in &mut sum {
+        (c.hits, c.judged) = (0, 0);
+    }
+    for part in parts {
+        if part.len() != sum.len()
+            || part.iter().zip(&sum).any(|(a, b)| {
+                (a.boundary_share, a.noise_threshold) != (b.boundary_share, b.noise_threshold)
+            })
+        {
+            return Err(SketchError::arg(
+                "candidates",
+                "every part must list the same candidates in the same order",
+            ));
+        }
+        for (acc, c) in sum.iter_mut().zip(part.iter()) {
+            acc.hits += c.hits;
+            acc.judged += c.judged;
+        }
+    }
+    best_candidate(&sum)
+        .ok_or_else(|| SketchError::arg("candidates", "at least one candidate is needed"))
 }
 
 /// 1-NN on held-out rows: of the rows of `sample` that `kept` (ascending) leaves
@@ -811,7 +861,9 @@ fn holdout_hits<T: crate::Real, R: super::Rows<T>>(
 /// earlier one (boundary share outer, threshold inner, each in grid order).
 ///
 /// This is model selection on the training rows the selection leaves out: no row
-/// judges a candidate that kept it. With both values given it is
+/// judges a candidate that kept it. With `keep_all`, every candidate's selection is
+/// returned too, so that parts of one data set can share one choice
+/// ([`pooled_choice`]). With both values given it is
 /// [`select_prototypes`] after [`scores`], with no candidates.
 ///
 /// Time: one [`scores`] per threshold, one [`select_prototypes`] per candidate and
@@ -831,6 +883,7 @@ pub fn select_prototypes_tuned<T: crate::Real, R: super::Rows<T>>(
     difficulty_weight: f64,
     iters: usize,
     seed: u64,
+    keep_all: bool,
 ) -> Result<Tuned> {
     let shares: Vec<f64> = boundary_share.map_or(BOUNDARY_SHARE_GRID.to_vec(), |b| vec![b]);
     let thresholds: Vec<f64> = noise_threshold.map_or(NOISE_THRESHOLD_GRID.to_vec(), |t| vec![t]);
@@ -869,13 +922,14 @@ pub fn select_prototypes_tuned<T: crate::Real, R: super::Rows<T>>(
             scores,
             candidates: Vec::new(),
             chosen: 0,
+            all: Vec::new(),
         });
     }
     let n = graph.n();
     let mut sample = super::permutation(n, seed, crate::rng::tag::SELECTION, IDX_TUNE);
     sample.truncate(TUNE_EVAL_ROWS);
     let mut candidates: Vec<Candidate> = Vec::with_capacity(shares.len() * thresholds.len());
-    let mut best: Option<(Selection, usize, usize)> = None;
+    let mut all: Vec<Selection> = Vec::with_capacity(candidates.capacity());
     // A threshold that flags the same rows as an earlier one gives the same scores,
     // hence the same selection: its candidates repeat the earlier figures (and,
     // being no better, are never chosen).
@@ -891,30 +945,28 @@ pub fn select_prototypes_tuned<T: crate::Real, R: super::Rows<T>>(
                     noise_threshold: t,
                     ..twin
                 });
+                let twin_sel = all[row_start + tj].clone();
+                all.push(twin_sel);
                 continue;
             }
             let sel = select(b, &all_scores[ti])?;
             let (hits, judged) = holdout_hits(rows, metric, labels, &sel.indices, &sample)?;
-            let cand = Candidate {
+            candidates.push(Candidate {
                 boundary_share: b,
                 noise_threshold: t,
                 hits,
                 judged,
-            };
-            // Strictly more accurate than the best so far, compared exactly.
-            let better = best.as_ref().is_none_or(|(_, bi, _)| {
-                let (hc, jc) = cand.ratio();
-                let (hb, jb) = candidates[*bi].ratio();
-                hc * jb > hb * jc
             });
-            candidates.push(cand);
-            if better {
-                best = Some((sel, candidates.len() - 1, ti));
-            }
+            all.push(sel);
         }
     }
-    let (selection, chosen, ti) =
-        best.ok_or_else(|| SketchError::ShapeMismatch("at least one candidate expected".into()))?;
+    let chosen = best_candidate(&candidates)
+        .ok_or_else(|| SketchError::ShapeMismatch("at least one candidate expected".into()))?;
+    let ti = chosen % thresholds.len();
+    let selection = all[chosen].clone();
+    if !keep_all {
+        all = Vec::new();
+    }
     let scores = all_scores
         .into_iter()
         .nth(ti)
@@ -924,5 +976,6 @@ pub fn select_prototypes_tuned<T: crate::Real, R: super::Rows<T>>(
         scores,
         candidates,
         chosen,
+        all,
     })
 }
