@@ -163,7 +163,7 @@ class GraphAttentionSelector(BaseSelector):
     boundary_share_ : float or None
         The boundary share used (``None`` with ``strategy="cover"``).
     tuning_results_ : list of dict
-        Step 3a's candidates in trial order, each with ``boundary_share``,
+        Step 4's candidates in trial order, each with ``boundary_share``,
         ``noise_threshold``, ``holdout_rows`` and ``holdout_accuracy``; empty when
         nothing was chosen.
 

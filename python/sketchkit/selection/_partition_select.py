@@ -12,7 +12,7 @@ from .. import _native
 from ._attention import GraphAttentionSelector
 from ._base import native_rows
 
-__all__ = ["merge_selections", "select_partition"]
+__all__ = ["PartResult", "merge_selections", "pool_choice", "select_partition"]
 
 #: One partition's result: kept local indices and weights, the self-tuning's
 #: candidates ``(boundary_share, noise_threshold, hits, judged)`` (empty when nothing
