@@ -330,7 +330,9 @@ def test_partitions_share_one_self_tuning_choice():
     assert (results[0][2][j][0], results[0][2][j][1]) == (b, t)
     assert pool_choice(results)[1] == (b, t)
     with pytest.raises(ValueError, match="candidates"):
-        _native.attention_pooled_choice([results[0][2], results[1][2][1:]])
+        _native.attention_pooled_choice(
+            [[c[:4] for c in results[0][2]], [c[:4] for c in results[1][2][1:]]]
+        )
 
 
 # ------------------------------------------------------------------------- Dask

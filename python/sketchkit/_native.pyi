@@ -570,7 +570,7 @@ def attention_select_tuned(
 ) -> tuple[
     tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]],
     tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]],
-    list[tuple[float, float, int, int]],
+    list[tuple[float, float, int, int, float]],
     int,
     list[tuple[NDArray[np.int64], NDArray[np.float64]]],
 ]:
@@ -578,7 +578,7 @@ def attention_select_tuned(
     ``noise_threshold`` chosen by held-out 1-NN accuracy when ``None``:
     ``((indices, weights, hops), (score, agreement, representativeness, noisy),
     candidates, chosen, all)``; each candidate is ``(boundary_share,
-    noise_threshold, hits, judged)``, empty when both were given; ``all`` holds
+    noise_threshold, hits, judged, accuracy)``, empty when both were given; ``all`` holds
     every candidate's ``(indices, weights)`` with ``keep_all``, else nothing."""
 
 def attention_pooled_choice(parts: Sequence[Sequence[tuple[float, float, int, int]]]) -> int:

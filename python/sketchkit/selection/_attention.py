@@ -288,7 +288,7 @@ class GraphAttentionSelector(BaseSelector):
         try:
             parts = self._build_graph(rows, codes, n_classes, n)
             stages.step("neighbour graph")
-            candidates: list[tuple[float, float, int, int]] = []
+            candidates: list[tuple[float, float, int, int, float]] = []
             alternatives: list[tuple[np.ndarray, np.ndarray]] = []
             if strategy == "cover":
                 # The cover has no boundary share and no candidates to rank.
@@ -337,9 +337,9 @@ class GraphAttentionSelector(BaseSelector):
                 "boundary_share": b,
                 "noise_threshold": t,
                 "holdout_rows": judged,
-                "holdout_accuracy": hits / judged if judged else 1.0,
+                "holdout_accuracy": accuracy,
             }
-            for b, t, hits, judged in candidates
+            for b, t, _hits, judged, accuracy in candidates
         ]
         self.scores_ = score
         self.agreement_ = agreement

@@ -15,12 +15,12 @@ from ._base import native_rows
 __all__ = ["PartResult", "merge_selections", "pool_choice", "select_partition"]
 
 #: One partition's result: kept local indices and weights, the self-tuning's
-#: candidates ``(boundary_share, noise_threshold, hits, judged)`` (empty when nothing
-#: was chosen) and every candidate's ``(indices, weights)``.
+#: candidates ``(boundary_share, noise_threshold, hits, judged, accuracy)`` (empty
+#: when nothing was chosen) and every candidate's ``(indices, weights)``.
 PartResult = tuple[
     np.ndarray,
     np.ndarray,
-    list[tuple[float, float, int, int]],
+    list[tuple[float, float, int, int, float]],
     list[tuple[np.ndarray, np.ndarray]],
 ]
 
@@ -87,7 +87,7 @@ def pool_choice(
     tuned = [r[2] for r in results if r[2]]
     if not tuned:
         return [(r[0], r[1]) for r in results], None
-    j = _native.attention_pooled_choice(tuned)
+    j = _native.attention_pooled_choice([[c[:4] for c in part] for part in tuned])
     picked = [r[3][j] if r[2] else (r[0], r[1]) for r in results]
     return picked, (tuned[0][j][0], tuned[0][j][1])
 

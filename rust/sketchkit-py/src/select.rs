@@ -629,8 +629,8 @@ impl RowsJob for PrototypeJob<'_> {
 type CandidateTuple = (f64, f64, usize, usize);
 
 /// What `attention_select_tuned` returns: the selection, the chosen scores, the
-/// candidates with the chosen one, and with `keep_all` every candidate's
-/// `(indices, weights)`.
+/// candidates (a [`CandidateTuple`] and the core's accuracy) with the chosen one,
+/// and with `keep_all` every candidate's `(indices, weights)`.
 type TunedOut<'py> = (
     (
         Bound<'py, PyArray1<i64>>,
@@ -643,7 +643,7 @@ type TunedOut<'py> = (
         Bound<'py, PyArray1<f64>>,
         Bound<'py, PyArray1<bool>>,
     ),
-    Vec<CandidateTuple>,
+    Vec<(f64, f64, usize, usize, f64)>,
     usize,
     Vec<(Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<f64>>)>,
 );
@@ -697,7 +697,16 @@ pub(crate) fn attention_select_tuned<'py>(
     let candidates = t
         .candidates
         .iter()
-        .map(|c| (c.boundary_share, c.noise_threshold, c.hits, c.judged))
+        .map(|c| {
+            let accuracy = c.accuracy();
+            (
+                c.boundary_share,
+                c.noise_threshold,
+                c.hits,
+                c.judged,
+                accuracy,
+            )
+        })
         .collect();
     Ok((
         (
