@@ -7,8 +7,8 @@
 //! give identical bits.
 //!
 //! * gather (any strides): `R` rows at a time are transposed block by block into a
-//!   lane-major tile (`R` = 256 bytes of lanes), and every row `i` of `M` sums its
-//!   entries' lanes in registers. Work: `nnz(M) · n / R` vector adds + one pass over X.
+//!   lane-major tile (`R` = 128 bytes of lanes), and every row `i` of `M` sums its
+//!   entries' lanes in registers, two rows at a time. Work: `nnz(M) · n / R` vector adds + one pass over X.
 //! * scatter (columns of X and of `out` contiguous, e.g. `S·A` for C-order `A`):
 //!   strips of rows, `out[:, i] += ±X[:, j]` for each entry `(i, j)` in column order.
 
@@ -32,27 +32,23 @@ pub(crate) fn apply_rows<T: Real>(
     if x.rows() == 0 || m.rows == 0 {
         return Ok(());
     }
-    // With 512-bit vectors a row's accumulators are 4 registers, so one row's
-    // dependent adds (4-cycle latency, one per entry) bound the loop: interleave two
-    // rows. With 256-bit vectors they are 8 registers, already enough chains, and two
-    // rows would spill.
-    let pair = crate::simd::level() == crate::simd::Level::Avx512;
+    // Lanes of 128 bytes (32 f32 or 16 f64: two 512-bit or four 256-bit registers),
+    // two rows of M at a time. On `X · Sᵀ` (X 20000 × 4096 f32, a very sparse S of
+    // 256 rows, one thread, Intel Xeon VM, the `rp_timing` example) this took 76–92
+    // ms with 256-byte lanes (one row at a time on AVX2, two on AVX-512) to 58–68 ms
+    // on either level: a row meets twice the entries per 32 KB block of the tile, so
+    // its accumulators make half the round trips through memory, which cost more
+    // than the adds. f64 rows: 130–143 → 110–116 ms.
     if x.row_stride() == 1 && out.row_stride() == 1 && x.rows() > 1 {
         scatter(m, x, out)
     } else if std::mem::size_of::<T>() == 4 {
-        if pair {
-            gather::<T, 64, true>(m, x, out)
-        } else {
-            gather::<T, 64, false>(m, x, out)
-        }
-    } else if pair {
-        gather::<T, 32, true>(m, x, out)
+        gather::<T, 32>(m, x, out)
     } else {
-        gather::<T, 32, false>(m, x, out)
+        gather::<T, 16>(m, x, out)
     }
 }
 
-fn gather<T: Real, const R: usize, const PAIR: bool>(
+fn gather<T: Real, const R: usize>(
     m: &SparseMat,
     x: MatRef<'_, T>,
     out: MatMut<'_, T>,
@@ -78,7 +74,7 @@ fn gather<T: Real, const R: usize, const PAIR: bool>(
             let nr = R.min(n - r0);
             // SAFETY: tile `t` owns output rows r0..r0+nr; tiles are disjoint.
             let mut o = unsafe { out.part(r0, r0 + nr, 0, out.cols()) };
-            let ok = crate::dispatch!(gather_tile::<T, R, PAIR>(
+            let ok = crate::dispatch!(gather_tile::<T, R>(
                 m, blocked, x, r0, nr, xt, yt, &mut o, scale
             ));
             if !ok {
@@ -101,7 +97,7 @@ fn check(finite: &AtomicBool) -> Result<()> {
 
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn gather_tile<T: Real, const R: usize, const PAIR: bool>(
+fn gather_tile<T: Real, const R: usize>(
     m: &SparseMat,
     blocked: &Blocked,
     x: MatRef<'_, T>,
@@ -137,28 +133,26 @@ fn gather_tile<T: Real, const R: usize, const PAIR: bool>(
         finite &= crate::finite::lanes_finite(&xt[..j1 - j0]);
         let ents = |t: usize| &blk.ent[blk.ptr[t] as usize..blk.ptr[t + 1] as usize];
         let mut t = 0;
-        if PAIR {
-            // Two rows at a time, each summed in its own entries' order: the same
-            // bits as one row at a time, with twice the independent adds in flight.
-            while t + 1 < blk.rows.len() {
-                let (i0, i1) = (blk.rows[t] as usize, blk.rows[t + 1] as usize);
-                let (e0, e1) = (ents(t), ents(t + 1));
-                let (mut a0, mut a1) = (yt[i0], yt[i1]);
-                let c = e0.len().min(e1.len());
-                for (&f, &g) in e0[..c].iter().zip(&e1[..c]) {
-                    add_entry(&mut a0, xt, f);
-                    add_entry(&mut a1, xt, g);
-                }
-                for &f in &e0[c..] {
-                    add_entry(&mut a0, xt, f);
-                }
-                for &g in &e1[c..] {
-                    add_entry(&mut a1, xt, g);
-                }
-                yt[i0] = a0;
-                yt[i1] = a1;
-                t += 2;
+        // Two rows at a time, each summed in its own entries' order: the same bits
+        // as one row at a time, with twice the independent adds in flight.
+        while t + 1 < blk.rows.len() {
+            let (i0, i1) = (blk.rows[t] as usize, blk.rows[t + 1] as usize);
+            let (e0, e1) = (ents(t), ents(t + 1));
+            let (mut a0, mut a1) = (yt[i0], yt[i1]);
+            let c = e0.len().min(e1.len());
+            for (&f, &g) in e0[..c].iter().zip(&e1[..c]) {
+                add_entry(&mut a0, xt, f);
+                add_entry(&mut a1, xt, g);
             }
+            for &f in &e0[c..] {
+                add_entry(&mut a0, xt, f);
+            }
+            for &g in &e1[c..] {
+                add_entry(&mut a1, xt, g);
+            }
+            yt[i0] = a0;
+            yt[i1] = a1;
+            t += 2;
         }
         for (t, &i) in blk.rows.iter().enumerate().skip(t) {
             let mut acc = yt[i as usize];
@@ -172,13 +166,16 @@ fn gather_tile<T: Real, const R: usize, const PAIR: bool>(
     finite
 }
 
-/// `acc += ±xt[entry's column]`, lane by lane.
+/// `acc += ±xt[entry's column]`, lane by lane, as `fma(x, ±1, acc)`: the product is
+/// exact, so the one rounding gives the bits of `acc + (±x)` (signed zeros
+/// included), and the sign costs a load instead of a broadcast and a XOR a lane.
 #[inline(always)]
 fn add_entry<T: Real, const R: usize>(acc: &mut [T; R], xt: &[[T; R]], e: u32) {
     let v = &xt[(e & ENTRY_INDEX) as usize];
-    let neg = e >> 31;
+    let signs = [T::ONE, T::ZERO - T::ONE];
+    let s = signs[(e >> 31) as usize];
     for l in 0..R {
-        acc[l] += v[l].neg_if(neg);
+        acc[l] = v[l].mul_add(s, acc[l]);
     }
 }
 

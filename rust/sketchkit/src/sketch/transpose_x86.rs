@@ -50,7 +50,10 @@ pub(crate) unsafe fn transpose<T: 'static>(
             // that the many row streams of a tile do not wait on DRAM one line at a
             // time. A prefetch never faults, and the address is only formed
             // (wrapping), never dereferenced.
-            for &p in ahead {
+            // One request per line: a tile 32 bytes wide shares its lines with the
+            // next one, which asks for nothing.
+            let line_start = (c * std::mem::size_of::<T>()).is_multiple_of(64);
+            for &p in ahead.iter().filter(|_| line_start) {
                 for i in 0..tile {
                     _mm_prefetch::<_MM_HINT_T1>(p.wrapping_add((r + i) * ss + c).cast::<i8>());
                 }
