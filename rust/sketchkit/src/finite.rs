@@ -66,7 +66,8 @@ impl<T: Real> FiniteAcc<T> {
 }
 
 /// True when every lane of every array is finite: the check the gather kernel runs
-/// on each transposed tile while it is in L1.
+/// on the columns of a transposed tile that no row of its operator reads (while they
+/// are in L1) and on the tile's sums.
 #[inline(always)]
 pub(crate) fn lanes_finite<T: Real, const R: usize>(xt: &[[T; R]]) -> bool {
     let mut acc = [T::ZERO; R];

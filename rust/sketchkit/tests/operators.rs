@@ -613,6 +613,61 @@ fn non_finite_input_is_an_error_in_every_kernel() {
     }
 }
 
+/// The gather kernel (`X · Sᵀ`, C order) checks the columns of X that no row of S
+/// reads directly, and the others through the sums: a NaN or infinity in any column
+/// is an error on every SIMD level, for operators whose blocks hold few and many
+/// empty columns, while finite values whose sums overflow are not.
+#[test]
+fn gather_finds_non_finite_values_in_every_column() {
+    let _g = GLOBAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (k, d, n) = (8, 300, 40);
+    for density in [0.2, 0.01] {
+        let s = Sketch::new(Family::VerySparse { density }, k, d, 5).unwrap();
+        let m = s.to_dense::<f64>().unwrap();
+        let empty = (0..d)
+            .filter(|&j| (0..k).all(|i| m[i * d + j] == 0.0))
+            .count();
+        assert!(
+            empty > 0 && empty < d,
+            "density {density}: {empty} empty columns"
+        );
+        for lvl in [Level::Scalar, Level::Avx2, Level::Avx512] {
+            set_cap(Some(lvl));
+            for j in 0..d {
+                for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+                    let mut x: Vec<f32> = data(n * d, 3);
+                    x[(j * 7 % n) * d + j] = bad;
+                    let mut y = vec![0.0f32; n * k];
+                    let e = s.project(
+                        MatRef::from_row_major(&x, n, d).unwrap(),
+                        MatMut::from_row_major(&mut y, n, k).unwrap(),
+                    );
+                    assert_eq!(
+                        e,
+                        Err(SketchError::NonFinite { arg: "X" }),
+                        "density {density}, column {j}, {bad}, {lvl:?}"
+                    );
+                }
+            }
+            // Every column of a row at the largest finite value: sums of like signs
+            // overflow to ±inf, and the input is still finite.
+            let mut x: Vec<f32> = data(n * d, 3);
+            x[3 * d..4 * d].fill(f32::MAX);
+            let mut y = vec![0.0f32; n * k];
+            s.project(
+                MatRef::from_row_major(&x, n, d).unwrap(),
+                MatMut::from_row_major(&mut y, n, k).unwrap(),
+            )
+            .unwrap();
+            assert!(
+                y[3 * k..4 * k].iter().any(|v| v.is_infinite()),
+                "density {density}: no sum overflowed"
+            );
+        }
+        set_cap(None);
+    }
+}
+
 /// A backend that trusts `Sketch::plan()` reproduces the operator: the plan's lists,
 /// streams and SRHT parts, read as documented, give `to_dense()` exactly.
 #[test]

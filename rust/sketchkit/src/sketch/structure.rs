@@ -116,12 +116,15 @@ impl Compressed {
 }
 
 /// One block of columns `[j0, j0 + width)`: the rows with entries there, each with
-/// its entries (column index relative to `j0`).
+/// its entries (column index relative to `j0`), and the columns with no entry.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Block {
     pub rows: Vec<u32>,
     pub ptr: Vec<u32>,
     pub ent: Vec<u32>,
+    /// Columns (relative to `j0`) that no row has an entry in, when they are at most
+    /// half of the block; `None` when there are more.
+    pub empty: Option<Vec<u32>>,
 }
 
 /// Row lists split by column blocks of a fixed width.
@@ -149,8 +152,22 @@ impl Blocked {
                 rows: Vec::new(),
                 ptr: vec![0],
                 ent: Vec::new(),
+                empty: Some(Vec::new()),
             })
             .collect();
+        let mut used = try_vec(n_cols.div_ceil(64), 0u64, "blocked index lists")?;
+        for &e in &csr.ent {
+            let j = (e & ENTRY_INDEX) as usize;
+            used[j / 64] |= 1 << (j % 64);
+        }
+        for (b, blk) in blocks.iter_mut().enumerate() {
+            let (j0, j1) = (b * width, ((b + 1) * width).min(n_cols));
+            let empty: Vec<u32> = (j0..j1)
+                .filter(|&j| used[j / 64] & (1 << (j % 64)) == 0)
+                .map(|j| (j - j0) as u32)
+                .collect();
+            blk.empty = (2 * empty.len() <= j1 - j0).then_some(empty);
+        }
         for i in 0..n_rows {
             let list = csr.list(i);
             let mut t = 0;
