@@ -2,8 +2,9 @@
 
 Peers: scikit-learn's ``SparseRandomProjection`` and ``GaussianRandomProjection``,
 SciPy's ``clarkson_woodruff_transform``. Every row times the peer and sketchkit on the
-same input in one run: one warm-up each, then ``--reps`` alternating repetitions
-(peer, sketchkit, peer, ...), and the median of each. sketchkit is timed with 1
+same input in one run: one warm-up each, then ``--reps`` alternating rounds (peer,
+sketchkit, ..., each round starting one contender later, so that no contender always
+runs right after the same one), and the median of each. sketchkit is timed with 1
 thread and with all cores; peers run as they ship (scikit-learn's sparse products are
 single-threaded; NumPy's matmul uses OpenBLAS threads), and the Gaussian rows with fewer
 sketchkit threads than cores are repeated with the peer's OpenBLAS limited to the same
@@ -79,7 +80,8 @@ def compare(
     """Median seconds of peer, ours, ours on the AVX2 path (None unless this CPU has
     AVX-512, where the AVX2 path is the one an AVX2-only machine would run) and
     ``stream`` (NumPy's streaming read of the same input, ``X.sum()``; None when not
-    given): one warm-up each, then alternating runs."""
+    given): one warm-up each, then alternating runs, each round starting with the
+    next contender."""
     contenders = [peer, ours]
     avx2 = sk.simd_level() == "avx512"
     if avx2:
@@ -98,8 +100,11 @@ def compare(
         fn(0)
     times: list[list[float]] = [[] for _ in contenders]
     for r in range(1, reps + 1):
-        for fn, ts in zip(contenders, times, strict=True):
-            ts.append(timed(fn, r))
+        # Each round starts with the next contender, so that none always runs right
+        # after the peer (whose freed memory the next fresh allocation pays for).
+        for i in range(len(contenders)):
+            c = (i + r) % len(contenders)
+            times[c].append(timed(contenders[c], r))
     med = [statistics.median(ts) for ts in times]
     return (
         med[0],
