@@ -613,14 +613,32 @@ fn non_finite_input_is_an_error_in_every_kernel() {
     }
 }
 
-/// The gather kernel (`X · Sᵀ`, C order) checks the columns of X that no row of S
-/// reads directly, and the others through the sums: a NaN or infinity in any column
-/// is an error on every SIMD level, for operators whose blocks hold few and many
-/// empty columns, while finite values whose sums overflow are not.
+/// The gather kernel (`X · Sᵀ`, C order) and the scatter kernel (F order, and `S·A`
+/// split into parts of the output rows) check the columns of X that no row of S reads
+/// directly, and the others through the sums: a NaN or infinity in any column is an
+/// error on every SIMD level, for operators with few and with many empty columns,
+/// while finite values whose sums overflow are not.
 #[test]
-fn gather_finds_non_finite_values_in_every_column() {
+fn sparse_kernels_find_non_finite_values_in_every_column() {
     let _g = GLOBAL.lock().unwrap_or_else(|e| e.into_inner());
     let (k, d, n) = (8, 300, 40);
+    let project = |s: &Sketch, x: &[f32], f_order: bool| {
+        let mut y = vec![0.0f32; n * k];
+        let r = if f_order {
+            s.project(
+                MatRef::from_col_major(x, n, d).unwrap(),
+                MatMut::from_col_major(&mut y, n, k).unwrap(),
+            )
+        } else {
+            s.project(
+                MatRef::from_row_major(x, n, d).unwrap(),
+                MatMut::from_row_major(&mut y, n, k).unwrap(),
+            )
+        };
+        r.map(|()| y)
+    };
+    // element (r, j) of the n × d input in either layout
+    let at = |r: usize, j: usize, f_order: bool| if f_order { j * n + r } else { r * d + j };
     for density in [0.2, 0.01] {
         let s = Sketch::new(Family::VerySparse { density }, k, d, 5).unwrap();
         let m = s.to_dense::<f64>().unwrap();
@@ -633,39 +651,59 @@ fn gather_finds_non_finite_values_in_every_column() {
         );
         for lvl in [Level::Scalar, Level::Avx2, Level::Avx512] {
             set_cap(Some(lvl));
-            for j in 0..d {
-                for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
-                    let mut x: Vec<f32> = data(n * d, 3);
-                    x[(j * 7 % n) * d + j] = bad;
-                    let mut y = vec![0.0f32; n * k];
-                    let e = s.project(
-                        MatRef::from_row_major(&x, n, d).unwrap(),
-                        MatMut::from_row_major(&mut y, n, k).unwrap(),
-                    );
-                    assert_eq!(
-                        e,
-                        Err(SketchError::NonFinite { arg: "X" }),
-                        "density {density}, column {j}, {bad}, {lvl:?}"
-                    );
+            for f_order in [false, true] {
+                for j in 0..d {
+                    for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+                        let mut x: Vec<f32> = data(n * d, 3);
+                        x[at(j * 7 % n, j, f_order)] = bad;
+                        assert_eq!(
+                            project(&s, &x, f_order).map(|_| ()),
+                            Err(SketchError::NonFinite { arg: "X" }),
+                            "density {density}, column {j}, {bad}, {lvl:?}, F {f_order}"
+                        );
+                    }
                 }
+                // Every column of a row at the largest finite value: sums of like
+                // signs overflow to ±inf, and the input is still finite.
+                let mut x: Vec<f32> = data(n * d, 3);
+                for j in 0..d {
+                    x[at(3, j, f_order)] = f32::MAX;
+                }
+                let y = project(&s, &x, f_order).unwrap();
+                let row3: Vec<f32> = (0..k)
+                    .map(|i| y[if f_order { i * n + 3 } else { 3 * k + i }])
+                    .collect();
+                assert!(
+                    row3.iter().any(|v| v.is_infinite()),
+                    "density {density}, F {f_order}: no sum overflowed"
+                );
             }
-            // Every column of a row at the largest finite value: sums of like signs
-            // overflow to ±inf, and the input is still finite.
-            let mut x: Vec<f32> = data(n * d, 3);
-            x[3 * d..4 * d].fill(f32::MAX);
-            let mut y = vec![0.0f32; n * k];
-            s.project(
-                MatRef::from_row_major(&x, n, d).unwrap(),
-                MatMut::from_row_major(&mut y, n, k).unwrap(),
-            )
-            .unwrap();
-            assert!(
-                y[3 * k..4 * k].iter().any(|v| v.is_infinite()),
-                "density {density}: no sum overflowed"
-            );
         }
         set_cap(None);
     }
+    // S·A split into parts of the output rows (two threads, the test hook): one
+    // column of A at the largest value overflows its sums without an error.
+    sketchkit::sketch::hooks::set_part_min_bytes(Some(1));
+    sketchkit::set_num_threads(2).unwrap();
+    let (k, d, m) = (300, 5000, 24);
+    let s = Sketch::new(Family::CountSketch, k, d, 5).unwrap();
+    let mut a: Vec<f64> = data(d * m, 9);
+    for j in 0..d {
+        a[j * m + 5] = f64::MAX;
+    }
+    let mut y = vec![0.0; k * m];
+    s.sketch(
+        MatRef::from_row_major(&a, d, m).unwrap(),
+        MatMut::from_row_major(&mut y, k, m).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        (0..k).any(|i| y[i * m + 5].is_infinite()),
+        "no sum overflowed"
+    );
+    sketchkit::sketch::hooks::set_part_min_bytes(None);
+    sketchkit::set_num_threads(std::thread::available_parallelism().map_or(2, |v| v.get()))
+        .unwrap();
 }
 
 /// A backend that trusts `Sketch::plan()` reproduces the operator: the plan's lists,

@@ -74,9 +74,16 @@ fn gather<T: Real, const R: usize>(
             let nr = R.min(n - r0);
             // SAFETY: tile `t` owns output rows r0..r0+nr; tiles are disjoint.
             let mut o = unsafe { out.part(r0, r0 + nr, 0, out.cols()) };
-            let ok = crate::dispatch!(gather_tile::<T, R>(
-                m, blocked, x, r0, nr, xt, yt, &mut o, scale
-            ));
+            // The sign's form as a constant, so that no branch is left per entry.
+            let ok = if has_fma() {
+                crate::dispatch!(gather_tile::<T, R, true>(
+                    m, blocked, x, r0, nr, xt, yt, &mut o, scale
+                ))
+            } else {
+                crate::dispatch!(gather_tile::<T, R, false>(
+                    m, blocked, x, r0, nr, xt, yt, &mut o, scale
+                ))
+            };
             if !ok {
                 finite.store(false, Ordering::Relaxed);
             }
@@ -97,7 +104,7 @@ fn check(finite: &AtomicBool) -> Result<()> {
 
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn gather_tile<T: Real, const R: usize>(
+fn gather_tile<T: Real, const R: usize, const FMA: bool>(
     m: &SparseMat,
     blocked: &Blocked,
     x: MatRef<'_, T>,
@@ -151,14 +158,14 @@ fn gather_tile<T: Real, const R: usize>(
             let (mut a0, mut a1) = (yt[i0], yt[i1]);
             let c = e0.len().min(e1.len());
             for (&f, &g) in e0[..c].iter().zip(&e1[..c]) {
-                add_entry(&mut a0, xt, f);
-                add_entry(&mut a1, xt, g);
+                add_entry(&mut a0, xt, f, FMA);
+                add_entry(&mut a1, xt, g, FMA);
             }
             for &f in &e0[c..] {
-                add_entry(&mut a0, xt, f);
+                add_entry(&mut a0, xt, f, FMA);
             }
             for &g in &e1[c..] {
-                add_entry(&mut a1, xt, g);
+                add_entry(&mut a1, xt, g, FMA);
             }
             yt[i0] = a0;
             yt[i1] = a1;
@@ -167,7 +174,7 @@ fn gather_tile<T: Real, const R: usize>(
         for (t, &i) in blk.rows.iter().enumerate().skip(t) {
             let mut acc = yt[i as usize];
             for &e in ents(t) {
-                add_entry(&mut acc, xt, e);
+                add_entry(&mut acc, xt, e, FMA);
             }
             yt[i as usize] = acc;
         }
@@ -184,17 +191,36 @@ fn gather_tile<T: Real, const R: usize>(
     finite
 }
 
-/// `acc += ±xt[entry's column]`, lane by lane, as `fma(x, ±1, acc)`: the product is
-/// exact, so the one rounding gives the bits of `acc + (±x)` (signed zeros
-/// included), and the sign costs a load instead of a broadcast and a XOR a lane.
+/// `acc += ±xt[entry's column]`, lane by lane ([`add_signed`]).
 #[inline(always)]
-fn add_entry<T: Real, const R: usize>(acc: &mut [T; R], xt: &[[T; R]], e: u32) {
-    let v = &xt[(e & ENTRY_INDEX) as usize];
-    let signs = [T::ONE, T::ZERO - T::ONE];
-    let s = signs[(e >> 31) as usize];
-    for l in 0..R {
-        acc[l] = v[l].mul_add(s, acc[l]);
+fn add_entry<T: Real, const R: usize>(acc: &mut [T; R], xt: &[[T; R]], e: u32, fma: bool) {
+    add_signed(acc, &xt[(e & ENTRY_INDEX) as usize], e, fma);
+}
+
+/// `acc += ±v` elementwise with entry `e`'s sign, the same bits either way: as
+/// `fma(v, ±1, acc)` where the SIMD level has FMA (the product is exact, so the one
+/// rounding gives `acc ± v`, signed zeros included; a load for the sign instead of
+/// a broadcast and a XOR a vector), else as a sign XOR and an add (no slow software
+/// FMA). The branch is taken once per entry, outside the vector loops.
+#[inline(always)]
+fn add_signed<T: Real>(acc: &mut [T], v: &[T], e: u32, fma: bool) {
+    if fma {
+        let s = [T::ONE, T::ZERO - T::ONE][(e >> 31) as usize];
+        for (a, &x) in acc.iter_mut().zip(v) {
+            *a = x.mul_add(s, *a);
+        }
+    } else {
+        let neg = e >> 31;
+        for (a, &x) in acc.iter_mut().zip(v) {
+            *a += x.neg_if(neg);
+        }
     }
+}
+
+/// Whether [`add_signed`] may use FMA: every SIMD level but the portable one.
+#[inline(always)]
+fn has_fma() -> bool {
+    crate::simd::level() != crate::simd::Level::Scalar
 }
 
 /// `out[r, i] = scale · yt[i][r]` for the tile's `nr` rows.
@@ -417,6 +443,7 @@ fn scatter_strip<T: Real>(
 ) -> bool {
     let len = r1 - r0;
     let mut finite = crate::finite::FiniteAcc::new();
+    let fma = has_fma();
     let col_mut = |i: usize| -> &mut [T] {
         // SAFETY: out has unit row stride (checked by apply_rows), so column i of this
         // strip is `len` contiguous elements owned by this task; each call's slice is
@@ -443,27 +470,57 @@ fn scatter_strip<T: Real>(
         }
         // SAFETY: x has unit row stride; rows r0..r1 of column j are contiguous.
         let xc = unsafe { std::slice::from_raw_parts(x.ptr_at(r0, j), len) };
-        finite.add(xc);
-        for &e in m.csc.list(j) {
-            let neg = e >> 31;
-            let oc = col_mut((e & ENTRY_INDEX) as usize);
-            for (a, &v) in oc.iter_mut().zip(xc) {
-                *a += v.neg_if(neg);
-            }
+        let list = m.csc.list(j);
+        if list.is_empty() {
+            finite.add(xc);
+        }
+        for &e in list {
+            add_signed(col_mut((e & ENTRY_INDEX) as usize), xc, e, fma);
         }
     }
-    for i in 0..m.rows {
-        for a in col_mut(i) {
+    finish_strip(m, x, r0, r1, o, scale, finite)
+}
+
+/// Scales the sums of a scatter task (`o`, rows `r0..r1` of X) and tells whether its
+/// input was finite. `checked` covers the columns of X that no sum reads; a NaN or
+/// infinity in any other column makes a sum non-finite, so the sums are checked
+/// instead of every value of X, and non-finite sums of finite values (an overflow)
+/// send the task's rows of X through an exact check.
+#[inline(always)]
+fn finish_strip<T: Real>(
+    m: &SparseMat,
+    x: MatRef<'_, T>,
+    r0: usize,
+    r1: usize,
+    o: &MatMut<'_, T>,
+    scale: T,
+    checked: crate::finite::FiniteAcc<T>,
+) -> bool {
+    let len = r1 - r0;
+    let mut sums = crate::finite::FiniteAcc::new();
+    for i in 0..o.cols() {
+        // SAFETY: out has unit row stride, so column i of this task's output is `len`
+        // contiguous elements owned by this task.
+        let c = unsafe { std::slice::from_raw_parts_mut(o.ptr_at(0, i), len) };
+        for a in c.iter_mut() {
             *a = scale * *a;
         }
+        sums.add(c);
     }
-    finite.finite()
+    checked.finite()
+        && (sums.finite()
+            || (0..m.cols).all(|j| {
+                // SAFETY: x has unit row stride; rows r0..r1 of column j are contiguous.
+                let xc = unsafe { std::slice::from_raw_parts(x.ptr_at(r0, j), len) };
+                crate::finite::slice_finite(xc)
+            }))
 }
 
 /// [`scatter_strip`] for the output columns `c0..c0 + o.cols()` only (`o` is that
 /// part): the columns of X with no entry there are skipped, and a ring of the next
 /// [`SCATTER_AHEAD`] columns that have one carries the prefetches. The part with
-/// `empties` also checks the columns of X with no entry at all, which no part reads,
+/// `empties` also checks the columns of X with no entry at all, which no part reads;
+/// every other column is checked through the sums of the part its entries are in,
 /// so that non-finite input is refused wherever it is.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
@@ -481,6 +538,7 @@ fn scatter_part<T: Real>(
     let len = r1 - r0;
     let width = o.cols();
     let mut finite = crate::finite::FiniteAcc::new();
+    let fma = has_fma();
     let col_mut = |i: usize| -> &mut [T] {
         // SAFETY: out has unit row stride (checked by apply_rows), so column i of this
         // part is `len` contiguous elements owned by this task; each call's slice is
@@ -526,21 +584,16 @@ fn scatter_part<T: Real>(
         head += 1;
         // SAFETY: x has unit row stride; rows r0..r1 of column j are contiguous.
         let xc = unsafe { std::slice::from_raw_parts(x.ptr_at(r0, j), len) };
-        finite.add(xc);
-        for &e in m.csc.list(j) {
+        let list = m.csc.list(j);
+        if list.is_empty() {
+            finite.add(xc);
+        }
+        for &e in list {
             let i = local(e);
             if i < width {
-                let neg = e >> 31;
-                for (a, &v) in col_mut(i).iter_mut().zip(xc) {
-                    *a += v.neg_if(neg);
-                }
+                add_signed(col_mut(i), xc, e, fma);
             }
         }
     }
-    for i in 0..width {
-        for a in col_mut(i) {
-            *a = scale * *a;
-        }
-    }
-    finite.finite()
+    finish_strip(m, x, r0, r1, o, scale, finite)
 }
