@@ -8,7 +8,8 @@
 //!
 //! * gather (any strides): `R` rows at a time are transposed block by block into a
 //!   lane-major tile (`R` = 128 bytes of lanes), and every row `i` of `M` sums its
-//!   entries' lanes in registers, two rows at a time. Work: `nnz(M) · n / R` vector adds + one pass over X.
+//!   entries' lanes in registers, two rows at a time. Work: `nnz(M) · n / R` vector
+//!   adds + one pass over X.
 //! * scatter (columns of X and of `out` contiguous, e.g. `S·A` for C-order `A`):
 //!   strips of rows, `out[:, i] += ±X[:, j]` for each entry `(i, j)` in column order.
 
@@ -34,10 +35,10 @@ pub(crate) fn apply_rows<T: Real>(
     }
     // Lanes of 128 bytes (32 f32 or 16 f64: two 512-bit or four 256-bit registers),
     // two rows of M at a time. On `X · Sᵀ` (X 20000 × 4096 f32, a very sparse S of
-    // 256 rows, one thread, Intel Xeon VM, the `rp_timing` example) this took 76–92
-    // ms with 256-byte lanes (one row at a time on AVX2, two on AVX-512) to 58–68 ms
-    // on either level: a row meets twice the entries per 32 KB block of the tile, so
-    // its accumulators make half the round trips through memory, which cost more
+    // 256 rows, one thread, Intel Xeon VM, the `rp_timing` example) 256-byte lanes
+    // (one row at a time on AVX2, two on AVX-512) took 76–92 ms and these take 58–68
+    // ms on either level: a row meets twice the entries per 32 KB block of the tile,
+    // so its accumulators make half the round trips through memory, which cost more
     // than the adds. f64 rows: 130–143 → 110–116 ms.
     if x.row_stride() == 1 && out.row_stride() == 1 && x.rows() > 1 {
         scatter(m, x, out)
