@@ -135,12 +135,16 @@ pub(crate) fn try_vec<T: Clone>(len: usize, v: T, what: &str) -> Result<Vec<T>> 
 /// An implementor must be valid, and equal to its zero, when all its bytes are zero.
 pub(crate) unsafe trait Zeroed: Copy {}
 
-// SAFETY: all-zero bytes are +0.0 for IEEE floats and 0 for integers.
-unsafe impl Zeroed for f32 {}
-// SAFETY: as above.
+// SAFETY: `Real` is sealed to f32 and f64, whose all-zero bytes are +0.0.
+unsafe impl<T: crate::Real> Zeroed for T {}
+// SAFETY: all-zero bytes are 0 for integers.
 unsafe impl Zeroed for u8 {}
 // SAFETY: as above.
 unsafe impl Zeroed for i16 {}
+// SAFETY: as above.
+unsafe impl Zeroed for i32 {}
+// SAFETY: as above.
+unsafe impl Zeroed for i64 {}
 
 /// `len` zeros, or an allocation error naming `what`: like [`try_vec`], but the
 /// memory comes zeroed from the allocator, so a large buffer is not written here

@@ -3,9 +3,19 @@
 use std::fmt::Debug;
 use std::ops::{Add, AddAssign, Mul, Neg, Sub};
 
-/// `f32` or `f64`. One generic kernel serves both; no per-dtype copies.
+/// Seals [`Real`]: kernels rely on its types being IEEE floats (all-zero bytes are
+/// `+0.0`, see `error::Zeroed`).
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+/// `f32` or `f64` (sealed: no other type implements it). One generic kernel serves
+/// both; no per-dtype copies.
 pub trait Real:
-    Copy
+    sealed::Sealed
+    + Copy
     + Send
     + Sync
     + Default

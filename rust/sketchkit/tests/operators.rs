@@ -185,6 +185,39 @@ fn to_csr<T: Real>(x: &[T], n: usize, d: usize) -> (Vec<i64>, Vec<i64>, Vec<T>) 
 }
 
 #[test]
+fn csr_packed_lists_with_long_columns_equal_dense_path() {
+    // About 1.6 entries a column: the CSR kernel keeps two entries per column in a
+    // slot and the rest of a long column in a tail found by rank; 700 columns span
+    // eleven 64-bit words of the long-column flags.
+    let (k, d, n) = (40, 700, 37);
+    let s = Sketch::new(Family::VerySparse { density: 0.04 }, k, d, 5).unwrap();
+    let m: Vec<f64> = s.to_dense().unwrap();
+    let per_col: Vec<usize> = (0..d)
+        .map(|j| (0..k).filter(|&i| m[i * d + j] != 0.0).count())
+        .collect();
+    assert!(
+        per_col.iter().sum::<usize>() <= 2 * d,
+        "packed lists in play"
+    );
+    let long: Vec<usize> = (0..d).filter(|&j| per_col[j] > 2).collect();
+    assert!(long.len() > 20 && long[0] < 64 && *long.last().unwrap() > 640);
+    let mut x: Vec<f64> = data(n * d, 8);
+    for (i, v) in x.iter_mut().enumerate() {
+        if i % 4 == 1 {
+            *v = 0.0;
+        }
+    }
+    let dense = project_c(&s, &x, n);
+    close(&dense, &reference(&m, k, d, &x, n), 1e-12);
+    let (p, idx, v) = to_csr(&x, n, d);
+    let csr = CsrRef::new(n, d, &p, &idx, &v).unwrap();
+    let mut y = vec![0.0; n * k];
+    s.project_csr(&csr, MatMut::from_row_major(&mut y, n, k).unwrap())
+        .unwrap();
+    assert_eq!(y, dense);
+}
+
+#[test]
 fn csr_paths_equal_dense_paths_bitwise() {
     let _g = GLOBAL.lock().unwrap_or_else(|e| e.into_inner());
     let (k, d, n) = (11, 60, 90);

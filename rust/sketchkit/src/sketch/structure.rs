@@ -203,13 +203,37 @@ pub struct SparseMat {
 }
 
 /// Column lists of a very sparse operator packed for random access: one 8-byte
-/// load per column instead of two dependent ones (pointer, then entries).
+/// load per column instead of two dependent ones (pointer, then entries). The few
+/// columns with more than two entries keep their first two in the slot and the rest
+/// in a short tail list found by rank among the long columns; those arrays stay in
+/// cache (a column pointer array as long as the columns did not, and every long
+/// column paid two misses).
 #[derive(Debug)]
 pub(crate) struct Packed {
-    /// Up to two entries per column; `EMPTY` marks an unused slot.
+    /// The first two entries of every column; `EMPTY` marks an unused slot.
     pub cols: Vec<[u32; 2]>,
-    /// Bit `j` set: column `j` has more than two entries (use the column lists).
+    /// Bit `j` set: column `j` has more than two entries.
     pub long: Vec<u64>,
+    /// Long columns before each word of `long`.
+    pub rank: Vec<u32>,
+    /// Where the tail of the `r`-th long column starts in `tail` (one more at the end).
+    pub tail_ptr: Vec<u32>,
+    /// The entries of the long columns after their first two.
+    pub tail: Vec<u32>,
+}
+
+impl Packed {
+    /// The entries of column `j` beyond the two in its slot (none for most columns).
+    #[inline(always)]
+    pub fn tail(&self, j: usize) -> &[u32] {
+        let word = self.long[j / 64];
+        if word >> (j % 64) & 1 == 0 {
+            return &[];
+        }
+        let r =
+            self.rank[j / 64] as usize + (word & ((1u64 << (j % 64)) - 1)).count_ones() as usize;
+        &self.tail[self.tail_ptr[r] as usize..self.tail_ptr[r + 1] as usize]
+    }
 }
 
 /// Unused slot of [`Packed`] (never a valid entry: indices are below 2^31 − 1).
@@ -285,17 +309,33 @@ impl SparseMat {
         }
         let mut cols = try_vec(self.cols, [EMPTY; 2], "packed column lists")?;
         let mut long = try_vec(self.cols.div_ceil(64), 0u64, "packed column flags")?;
+        let mut rank = try_vec(long.len(), 0u32, "packed column ranks")?;
+        // At most nnz / 3 long columns and nnz tail entries (nnz ≤ 2 · cols < 2^32).
+        let (mut tail_ptr, mut tail) = (try_vec(1, 0u32, "packed tails")?, Vec::new());
         for (j, slot) in cols.iter_mut().enumerate() {
+            if j % 64 == 0 {
+                rank[j / 64] = (tail_ptr.len() - 1) as u32;
+            }
             let list = self.csc.list(j);
+            for (dst, &e) in slot.iter_mut().zip(list) {
+                *dst = e;
+            }
             if list.len() > 2 {
                 long[j / 64] |= 1 << (j % 64);
-            } else {
-                for (dst, &e) in slot.iter_mut().zip(list) {
-                    *dst = e;
-                }
+                tail.try_reserve(list.len() - 2)
+                    .and_then(|()| tail_ptr.try_reserve(1))
+                    .map_err(|_| SketchError::Alloc("packed tails".into()))?;
+                tail.extend_from_slice(&list[2..]);
+                tail_ptr.push(tail.len() as u32);
             }
         }
-        Ok(Some(self.packed.get_or_init(|| Packed { cols, long })))
+        Ok(Some(self.packed.get_or_init(|| Packed {
+            cols,
+            long,
+            rank,
+            tail_ptr,
+            tail,
+        })))
     }
 
     /// The transpose `Mᵀ` (its columns are `M`'s rows).
