@@ -843,6 +843,7 @@ impl SignRows {
             });
         }
         let s_r = Sketch::new(Family::VerySparse { density: p.density }, dim, n, p.seed)?;
+        let skip = crate::sketch::SkipLog::new(p.density);
         crate::parallel::install(|| {
             bytes[start..start + total]
                 .par_chunks_mut(ROW_BLOCK * stride)
@@ -850,7 +851,7 @@ impl SignRows {
                 .for_each(|(b, rows)| {
                     crate::dispatch!({
                         for (ri, row) in rows.chunks_mut(stride).enumerate() {
-                            s_r.very_sparse_column(b * ROW_BLOCK + ri, p.density, |e| {
+                            s_r.very_sparse_column(b * ROW_BLOCK + ri, &skip, |e| {
                                 let r = (e & !ENTRY_SIGN) as usize;
                                 let neg = usize::from(e & ENTRY_SIGN != 0);
                                 row[2 * (r / 8) + neg] |= 1 << (r % 8);

@@ -75,10 +75,13 @@ fn detect() -> Level {
             && std::arch::is_x86_feature_detected!("avx512dq")
             && std::arch::is_x86_feature_detected!("avx2")
             && std::arch::is_x86_feature_detected!("fma")
+            && std::arch::is_x86_feature_detected!("popcnt")
         {
             return Level::Avx512;
         }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        if std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+            && std::arch::is_x86_feature_detected!("popcnt")
         {
             return Level::Avx2;
         }
@@ -162,11 +165,11 @@ macro_rules! dispatch {
     ($body:expr) => {{
         #[cfg(target_arch = "x86_64")]
         {
-            #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+            #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,popcnt")]
             unsafe fn __avx512<R>(f: impl FnOnce() -> R) -> R {
                 f()
             }
-            #[target_feature(enable = "avx2,fma")]
+            #[target_feature(enable = "avx2,fma,popcnt")]
             unsafe fn __avx2<R>(f: impl FnOnce() -> R) -> R {
                 f()
             }
@@ -180,7 +183,7 @@ macro_rules! dispatch {
                 // SAFETY: `level()` reports Avx512 only when runtime detection found
                 // every feature the function enables.
                 $crate::simd::Level::Avx512 => unsafe { __avx512(body) },
-                // SAFETY: as above for AVX2 and FMA.
+                // SAFETY: as above for AVX2, FMA and POPCNT.
                 $crate::simd::Level::Avx2 => unsafe { __avx2(body) },
                 $crate::simd::Level::Scalar => body(),
             }

@@ -215,6 +215,15 @@ fn csr_packed_lists_with_long_columns_equal_dense_path() {
     s.project_csr(&csr, MatMut::from_row_major(&mut y, n, k).unwrap())
         .unwrap();
     assert_eq!(y, dense);
+    // An F-order output (rows not contiguous).
+    let mut yf = vec![0.0; n * k];
+    s.project_csr(&csr, MatMut::from_col_major(&mut yf, n, k).unwrap())
+        .unwrap();
+    for r in 0..n {
+        for i in 0..k {
+            assert_eq!(yf[i * n + r], dense[r * k + i]);
+        }
+    }
 }
 
 #[test]
@@ -618,6 +627,8 @@ fn non_finite_input_is_an_error_in_every_kernel() {
                 let csr = CsrRef::new(n, d, &p, &idx, &v).unwrap();
                 let e = s.project_csr(&csr, MatMut::from_row_major(&mut y, n, k).unwrap());
                 assert_eq!(e, Err(SketchError::NonFinite { arg: "X" }), "{fam:?} CSR");
+                let e = s.project_csr_sparse(&csr).map(|_| ());
+                assert_eq!(e, Err(SketchError::NonFinite { arg: "X" }), "{fam:?} CSR sparse");
             }
         }
         // adjoint direction

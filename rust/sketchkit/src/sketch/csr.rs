@@ -36,14 +36,17 @@ pub(crate) enum OpRef<'a, T> {
 }
 
 /// Accumulates row `r` of `X · Sᵀ` into `acc[..k]` (`acc` of length `k + DUMMIES`,
-/// zeroed by the caller), and applies the final scale.
+/// zeroed by the caller), and applies the final scale. Returns whether the row's
+/// stored values are all finite: they are checked here, just before the kernel
+/// reads them (in L1 then), instead of in a pass of their own over all of `X`.
 #[inline(always)]
 fn row_into<T: Real, I: SparseIndex>(
     op: &OpRef<'_, T>,
     x: &CsrRef<'_, T, I>,
     r: usize,
     acc: &mut [T],
-) {
+) -> bool {
+    let finite = crate::finite::slice_finite(&x.data[x.row_range(r)]);
     match op {
         OpRef::Sparse(m) => {
             if let Ok(Some(pk)) = m.packed() {
@@ -109,6 +112,7 @@ fn row_into<T: Real, I: SparseIndex>(
             }
         }
     }
+    finite
 }
 
 /// Builds the lazily derived lists the row kernel uses, outside the parallel loop.
@@ -135,18 +139,33 @@ pub(crate) fn rows_times_st<T: Real, I: SparseIndex>(
             let acc = acc.as_mut().map_err(|e| e.clone())?;
             let (r0, r1) = (c * ROWS, ((c + 1) * ROWS).min(n));
             // SAFETY: chunk c owns output rows r0..r1.
-            let o = unsafe { out.part(r0, r1, 0, k) };
+            let mut o = unsafe { out.part(r0, r1, 0, k) };
+            let mut finite = true;
             for r in r0..r1 {
                 acc.fill(T::ZERO);
-                crate::dispatch!(row_into(op, x, r, acc));
-                for (i, &v) in acc[..k].iter().enumerate() {
-                    // SAFETY: (r - r0, i) is inside this chunk's part.
-                    unsafe { *o.ptr_at(r - r0, i) = v };
+                finite &= crate::dispatch!(row_into(op, x, r, acc));
+                match o.row_slice_mut(r - r0) {
+                    Some(row) => row.copy_from_slice(&acc[..k]),
+                    None => {
+                        for (i, &v) in acc[..k].iter().enumerate() {
+                            // SAFETY: (r - r0, i) is inside this chunk's part.
+                            unsafe { *o.ptr_at(r - r0, i) = v };
+                        }
+                    }
                 }
             }
-            Ok(())
+            non_finite_error(finite)
         },
     )
+}
+
+/// `Err(NonFinite)` for `X` unless `finite`.
+fn non_finite_error(finite: bool) -> Result<()> {
+    if finite {
+        Ok(())
+    } else {
+        Err(SketchError::NonFinite { arg: "X" })
+    }
 }
 
 /// The CSR (or CSC) triple `(indptr, indices, data)` of a sparse result.
@@ -179,12 +198,14 @@ pub(crate) fn rows_times_st_sparse<T: Real, I: SparseIndex>(
             lens.try_reserve_exact(r1 - r0)
                 .map_err(|_| SketchError::Alloc("row lengths".into()))?;
             let (mut idx, mut val) = (Vec::new(), Vec::new());
+            let mut finite = true;
             for r in r0..r1 {
                 acc.fill(T::ZERO);
-                crate::dispatch!(row_into(op, x, r, &mut acc));
+                finite &= crate::dispatch!(row_into(op, x, r, &mut acc));
                 let at = compact_row(&acc[..k], &mut idx, &mut val)?;
                 lens.push(at as i64);
             }
+            non_finite_error(finite)?;
             Ok((lens, idx, val))
         })
         .collect::<Result<_>>()?;

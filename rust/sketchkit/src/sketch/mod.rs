@@ -307,6 +307,22 @@ pub struct Sketch {
     srht: OnceLock<srht::Srht>,
 }
 
+/// A very sparse family's density with `ln(1 − density)`, the denominator of its
+/// geometric skips: computed once per operator, not per column.
+pub(crate) struct SkipLog {
+    pub(crate) density: f64,
+    ln_keep: f64,
+}
+
+impl SkipLog {
+    pub(crate) fn new(density: f64) -> Self {
+        SkipLog {
+            density,
+            ln_keep: crate::rng::ln_1p_neg(-density),
+        }
+    }
+}
+
 impl Clone for Sketch {
     fn clone(&self) -> Self {
         Sketch {
@@ -533,14 +549,21 @@ impl Sketch {
     /// 100 ms, of 32 77 ms and of 64 88 ms. Building the index lists of 2·10^5
     /// columns (one thread, same VM) with batches of 8 against 32: 31 against 76 ms at
     /// 4 expected entries, 75 against 88 at 16, 104 against 103 at 24, 92–101 against
-    /// 97 at 21 and 327 against 300 at 85; hence 32 from 24 entries on. The batch
-    /// changes no entry.
+    /// 97 at 21 and 327 against 300 at 85; hence 32 from 24 entries on. Below 4
+    /// expected entries (the default density 1/√d with d ≫ k², as for wide sparse
+    /// input) a batch is one Philox block, two draws: 10^5 columns of 256 rows at
+    /// density 1/316 (0.8 entries a column) took 12.6 ms with batches of 8 and 8.7 ms
+    /// with batches of 2 (one thread), 13.4 against 10.0 ms at 1.6 entries, 14.8
+    /// against 12.1 ms at 3.2. The batch changes no entry.
     #[inline(always)]
-    pub(crate) fn very_sparse_column(&self, j: usize, density: f64, emit: impl FnMut(u32)) {
-        if self.k as f64 * density >= 24.0 {
-            self.very_sparse_draws::<32, 16>(j, density, emit)
+    pub(crate) fn very_sparse_column(&self, j: usize, skip: &SkipLog, emit: impl FnMut(u32)) {
+        let expected = self.k as f64 * skip.density;
+        if expected >= 24.0 {
+            self.very_sparse_draws::<32, 16>(j, skip, emit)
+        } else if expected >= 4.0 {
+            self.very_sparse_draws::<8, 4>(j, skip, emit)
         } else {
-            self.very_sparse_draws::<8, 4>(j, density, emit)
+            self.very_sparse_draws::<2, 1>(j, skip, emit)
         }
     }
 
@@ -550,7 +573,7 @@ impl Sketch {
     fn very_sparse_draws<const B: usize, const L: usize>(
         &self,
         j: usize,
-        density: f64,
+        skip: &SkipLog,
         mut emit: impl FnMut(u32),
     ) {
         const { assert!(B == 2 * L) };
@@ -560,7 +583,7 @@ impl Sketch {
         // without a trial per entry. The logarithms are the crate's own
         // (`ln_normal`, `ln_1p_neg`: the same bits on every platform); those of
         // a batch are taken together, and the scan uses them in order.
-        let lq = crate::rng::ln_1p_neg(-density);
+        let lq = skip.ln_keep;
         let kf = k as f64;
         let mut s = LaneStream::<L>::new(seed, tag::VERY_SPARSE, jj);
         let mut pos = 0u64;
@@ -593,7 +616,7 @@ impl Sketch {
         let (k, seed, jj) = (self.k, self.seed, (self.col0 + j) as u64);
         match self.family {
             Family::VerySparse { density } => {
-                self.very_sparse_column(j, density, |e| out.push(e));
+                self.very_sparse_column(j, &SkipLog::new(density), |e| out.push(e));
             }
             Family::SparseSign { nnz } => {
                 let mut s = Stream::new(seed, tag::SPARSE_SIGN, jj);
@@ -690,9 +713,18 @@ impl Sketch {
             if self.family == Family::CountSketch {
                 self.countsketch_lists()
             } else {
-                Compressed::generate(self.d, self.entries_per_column(), |j, out| {
-                    self.sparse_column(j, out)
-                })
+                match self.family {
+                    Family::VerySparse { density } => {
+                        // The skips' denominator once, not per column.
+                        let skip = SkipLog::new(density);
+                        Compressed::generate(self.d, self.entries_per_column(), |j, out| {
+                            self.very_sparse_column(j, &skip, |e| out.push(e))
+                        })
+                    }
+                    _ => Compressed::generate(self.d, self.entries_per_column(), |j, out| {
+                        self.sparse_column(j, out)
+                    }),
+                }
             }
         })??;
         let m = SparseMat::from_csc(self.k, self.d, self.scale(), csc);
@@ -791,7 +823,7 @@ impl Sketch {
     ) -> Result<()> {
         check_shape("X", (x.rows, x.cols), (x.rows, self.d))?;
         check_shape("out", (out.rows(), out.cols()), (x.rows, self.k))?;
-        Self::check_data(x.data, "X")?;
+        // The kernel checks each row's stored values as it reads them.
         self.with_op_ref(|op| csr::rows_times_st(op, x, self.k, out))
     }
 
@@ -801,7 +833,7 @@ impl Sketch {
         x: &CsrRef<'_, T, I>,
     ) -> Result<CsrParts32<T>> {
         check_shape("X", (x.rows, x.cols), (x.rows, self.d))?;
-        Self::check_data(x.data, "X")?;
+        // The kernel checks each row's stored values as it reads them.
         self.with_op_ref(|op| csr::rows_times_st_sparse(op, x, self.k))
     }
 
@@ -1065,6 +1097,8 @@ mod countsketch_tests {
         for &(k, d, density) in &[
             (256usize, 20_000usize, 1.0 / 3.0),
             (64, 20_000, 1.0 / 16.0),
+            (256, 20_000, 1.0 / 316.0),
+            (100, 20_000, 0.035),
             (4096, 2000, 1.0 / 64.0),
             (1000, 500, 0.9),
         ] {
