@@ -162,7 +162,12 @@ pub fn closure<R, F: FnOnce() -> R>(f: F) -> F {
 #[macro_export]
 #[doc(hidden)]
 macro_rules! dispatch {
-    ($body:expr) => {{
+    ($body:expr) => {
+        $crate::dispatch!(@at $crate::simd::level(), $body)
+    };
+    // At `$level`, which must not exceed `level()` (e.g. `level().min(Level::Avx2)`
+    // for a kernel measured faster with 256-bit vectors).
+    (@at $level:expr, $body:expr) => {{
         #[cfg(target_arch = "x86_64")]
         {
             #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,popcnt")]
@@ -179,9 +184,12 @@ macro_rules! dispatch {
                 #[inline(always)]
                 || $body,
             );
-            match $crate::simd::level() {
+            let level: $crate::simd::Level = $level;
+            debug_assert!(level <= $crate::simd::level());
+            match level {
                 // SAFETY: `level()` reports Avx512 only when runtime detection found
-                // every feature the function enables.
+                // every feature the function enables, and `level` is at most
+                // `level()` (the macro's contract).
                 $crate::simd::Level::Avx512 => unsafe { __avx512(body) },
                 // SAFETY: as above for AVX2, FMA and POPCNT.
                 $crate::simd::Level::Avx2 => unsafe { __avx2(body) },

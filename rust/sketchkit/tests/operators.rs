@@ -628,7 +628,11 @@ fn non_finite_input_is_an_error_in_every_kernel() {
                 let e = s.project_csr(&csr, MatMut::from_row_major(&mut y, n, k).unwrap());
                 assert_eq!(e, Err(SketchError::NonFinite { arg: "X" }), "{fam:?} CSR");
                 let e = s.project_csr_sparse(&csr).map(|_| ());
-                assert_eq!(e, Err(SketchError::NonFinite { arg: "X" }), "{fam:?} CSR sparse");
+                assert_eq!(
+                    e,
+                    Err(SketchError::NonFinite { arg: "X" }),
+                    "{fam:?} CSR sparse"
+                );
             }
         }
         // adjoint direction
