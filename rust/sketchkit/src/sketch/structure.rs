@@ -38,14 +38,16 @@ impl Compressed {
     }
 
     /// Builds the lists by generating each outer index's entries with `gen`
-    /// (in parallel, over fixed chunks of outer indices). `per_outer` is the number
+    /// (in parallel, over fixed chunks of outer indices): `gen(o0..o1, lens, ent)`
+    /// appends the entries of `o0`, `o0 + 1`, … to `ent` and their counts to `lens`
+    /// ([`Self::per_outer`] adapts a generator of one list). `per_outer` is the number
     /// of entries an outer index usually has: each chunk reserves that much up front,
     /// fallibly, so that lists too large for memory are an error, not an abort (a
     /// list longer than usual grows the chunk's reservation by a small amount).
     pub fn generate(
         n_outer: usize,
         per_outer: usize,
-        gen: impl Fn(usize, &mut Vec<u32>) + Sync,
+        gen: impl Fn(std::ops::Range<usize>, &mut Vec<usize>, &mut Vec<u32>) + Sync,
     ) -> Result<Self> {
         const CHUNK: usize = 2048;
         let parts: Vec<(Vec<usize>, Vec<u32>)> = (0..n_outer.div_ceil(CHUNK))
@@ -61,11 +63,8 @@ impl Compressed {
                         per_outer.saturating_mul(n_outer)
                     )));
                 }
-                for o in o0..o1 {
-                    let before = ent.len();
-                    gen(o, &mut ent);
-                    lens.push(ent.len() - before);
-                }
+                gen(o0..o1, &mut lens, &mut ent);
+                debug_assert_eq!(lens.len(), o1 - o0);
                 Ok((lens, ent))
             })
             .collect::<Result<_>>()?;
@@ -85,6 +84,20 @@ impl Compressed {
             ent.extend_from_slice(&e);
         }
         Ok(Compressed { ptr, ent })
+    }
+
+    /// A chunk generator for [`Self::generate`] from `one(o, ent)`, which appends the
+    /// entries of outer index `o`.
+    pub fn per_outer(
+        one: impl Fn(usize, &mut Vec<u32>) + Sync,
+    ) -> impl Fn(std::ops::Range<usize>, &mut Vec<usize>, &mut Vec<u32>) + Sync {
+        move |outer, lens, ent| {
+            for o in outer {
+                let before = ent.len();
+                one(o, ent);
+                lens.push(ent.len() - before);
+            }
+        }
     }
 
     /// The transposed lists (counting sort): inner indices become outer ones; each new
