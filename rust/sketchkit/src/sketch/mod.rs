@@ -1177,7 +1177,11 @@ mod countsketch_tests {
             for j in 0..d {
                 got.clear();
                 s.sparse_column(j, &mut got);
-                assert_eq!(built.list(j), &got[..], "k={k} density={density} column {j}");
+                assert_eq!(
+                    built.list(j),
+                    &got[..],
+                    "k={k} density={density} column {j}"
+                );
                 want.clear();
                 let lq = (-density).ln_1p();
                 let mut st = LaneStream::<8>::new(5, tag::VERY_SPARSE, j as u64);
