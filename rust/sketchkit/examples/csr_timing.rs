@@ -3,26 +3,16 @@
 //! X is `N` × `D` (default 100000 × 100000) with `NNZ` stored values a row (default
 //! 100, random sorted columns), S very sparse (density 1/√D) with `K` rows (256).
 //! Prints the dense-output and the sparse-output times (median of 9).
-use sketchkit::simd::{set_cap, Level};
+mod common;
+
 use sketchkit::sketch::{Family, Sketch};
 use sketchkit::view::{CsrRef, MatMut};
 use std::time::Instant;
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    match args.next().as_deref() {
-        Some("avx2") => set_cap(Some(Level::Avx2)),
-        Some("scalar") => set_cap(Some(Level::Scalar)),
-        _ => {}
-    }
-    let threads: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(1);
-    sketchkit::parallel::set_num_threads(threads).unwrap();
-    let env = |k: &str, v: usize| {
-        std::env::var(k)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(v)
-    };
+    let threads = common::level_and_threads(&mut args);
+    let env = common::env_usize;
     let (n, d, per, k) = (
         env("N", 100_000),
         env("D", 100_000),

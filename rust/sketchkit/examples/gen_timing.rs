@@ -1,26 +1,16 @@
 //! Timing of building a very sparse operator's column lists (profiling aid):
 //! `cargo run --release -p sketchkit --example gen_timing [avx2|avx512|scalar] [threads]`.
 //! `K` × `D` (default 256 × 100000), density 1/√D; prints the median of 21 builds.
-use sketchkit::simd::{set_cap, Level};
+mod common;
+
 use sketchkit::sketch::{Family, Sketch};
 use sketchkit::view::{CsrRef, MatMut};
 use std::time::Instant;
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    match args.next().as_deref() {
-        Some("avx2") => set_cap(Some(Level::Avx2)),
-        Some("scalar") => set_cap(Some(Level::Scalar)),
-        _ => {}
-    }
-    let threads: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(1);
-    sketchkit::parallel::set_num_threads(threads).unwrap();
-    let env = |k: &str, v: usize| {
-        std::env::var(k)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(v)
-    };
+    let threads = common::level_and_threads(&mut args);
+    let env = common::env_usize;
     let (k, d) = (env("K", 256), env("D", 100_000));
     // One CSR row with one stored value: projecting it builds the lists the CSR
     // kernel uses (column lists, packed slots).

@@ -8,7 +8,9 @@
 //! (default 6000) into 4096 features.
 //! X is `N` × `D` (default 20000 × 4096: 328 MB, far beyond the caches), the sketch
 //! `K` rows (default 256).
-use sketchkit::simd::{set_cap, Level};
+mod common;
+use common::env_usize;
+
 use sketchkit::sketch::{Family, LinearSketch, Sketch};
 use sketchkit::view::{MatMut, MatRef};
 use sketchkit::Real;
@@ -16,13 +18,7 @@ use std::time::Instant;
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    match args.next().as_deref() {
-        Some("avx2") => set_cap(Some(Level::Avx2)),
-        Some("scalar") => set_cap(Some(Level::Scalar)),
-        _ => {}
-    }
-    let threads: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(1);
-    sketchkit::parallel::set_num_threads(threads).unwrap();
+    let threads = common::level_and_threads(&mut args);
     let (n, d, k) = (
         env_usize("N", 20_000),
         env_usize("D", 4096),
@@ -176,14 +172,6 @@ fn read_ms<T: Real>(x: &[T]) -> (f64, f64) {
     }
     let total = lanes.iter().map(|v| v.to_f64()).sum::<f64>();
     (t0.elapsed().as_secs_f64() * 1e3, total)
-}
-
-/// The environment variable `name` as a count, `default` when unset or unparsable.
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
 }
 
 /// Median and minimum of the timings (sorted in place).
