@@ -307,6 +307,27 @@ pub struct Sketch {
     srht: OnceLock<srht::Srht>,
 }
 
+/// One draw of a very sparse column's scan: the gap `q = ln U / ln(1 − density)`
+/// before the next entry moves `pos` (the next free row of `k` rows); emits the
+/// entry (sign from the draw `w`'s low bit) and returns whether the column goes on.
+#[inline(always)]
+fn skip_step(w: u64, q: f64, k: u64, pos: &mut u64, emit: &mut impl FnMut(u32)) -> bool {
+    // floor(q) >= k exactly when q >= k; also stops on NaN (never produced:
+    // ln U < 0 and ln(1-p) < 0, so q >= 0)
+    if q.is_nan() || q >= k as f64 {
+        return false;
+    }
+    // truncation is floor for q >= 0 (one instruction; `floor` is a library call on
+    // baseline x86-64)
+    *pos += q as u64;
+    if *pos >= k {
+        return false;
+    }
+    emit(*pos as u32 | if w & 1 == 1 { ENTRY_SIGN } else { 0 });
+    *pos += 1;
+    true
+}
+
 /// A very sparse family's density with `ln(1 − density)`, the denominator of its
 /// geometric skips: computed once per operator, not per column.
 pub(crate) struct SkipLog {
@@ -584,9 +605,9 @@ impl Sketch {
         ent: &mut Vec<u32>,
     ) {
         const L: usize = 8;
-        let (k, kf) = (self.k as u64, self.k as f64);
+        let k = self.k as u64;
         let mut j = cols.start;
-        if kf * skip.density < 2.0 {
+        if self.k as f64 * skip.density < 2.0 {
             while j + L <= cols.end {
                 let first = (self.col0 + j) as u64;
                 let w = Stream::block_words_lanes::<L>(self.seed, tag::VERY_SPARSE, first, 0);
@@ -601,22 +622,10 @@ impl Sketch {
                     let before = ent.len();
                     // The scan of `very_sparse_draws`, over the two draws.
                     let mut pos = 0u64;
-                    let mut ended = false;
-                    for d in 0..2 {
-                        let (w, q) = (draws[d][l], q[d][l]);
-                        if q.is_nan() || q >= kf {
-                            ended = true;
-                            break;
-                        }
-                        pos += q as u64;
-                        if pos >= k {
-                            ended = true;
-                            break;
-                        }
-                        ent.push(pos as u32 | if w & 1 == 1 { ENTRY_SIGN } else { 0 });
-                        pos += 1;
-                    }
-                    if !ended {
+                    let mut push = |e| ent.push(e);
+                    let more =
+                        (0..2).all(|d| skip_step(draws[d][l], q[d][l], k, &mut pos, &mut push));
+                    if more {
                         ent.truncate(before);
                         self.very_sparse_column(j + l, skip, |e| ent.push(e));
                     }
@@ -649,7 +658,6 @@ impl Sketch {
         // (`ln_normal`, `ln_1p_neg`: the same bits on every platform); those of
         // a batch are taken together, and the scan uses them in order.
         let lq = skip.ln_keep;
-        let kf = k as f64;
         let mut s = LaneStream::<L>::new(seed, tag::VERY_SPARSE, jj);
         let mut pos = 0u64;
         'draws: loop {
@@ -659,19 +667,9 @@ impl Sketch {
             }
             let q = w.map(|w| crate::rng::ln_normal(open01(w)) / lq);
             for (&w, &q) in w.iter().zip(&q) {
-                // floor(q) >= k exactly when q >= k; also stops on NaN (never
-                // produced: ln U < 0 and ln(1-p) < 0, so q >= 0)
-                if q.is_nan() || q >= kf {
+                if !skip_step(w, q, k as u64, &mut pos, &mut emit) {
                     break 'draws;
                 }
-                // truncation is floor for q >= 0 (one instruction; `floor` is
-                // a library call on baseline x86-64)
-                pos += q as u64;
-                if pos >= k as u64 {
-                    break 'draws;
-                }
-                emit(pos as u32 | if w & 1 == 1 { ENTRY_SIGN } else { 0 });
-                pos += 1;
             }
         }
     }
