@@ -15,7 +15,7 @@
 
 use super::structure::{Blocked, SparseMat, ENTRY_INDEX};
 use crate::error::{try_vec, Result, SketchError};
-use crate::simd::{prefetch_span, PREFETCH_L1};
+use crate::simd::{prefetch_span, PREFETCH_L1, PREFETCH_L2};
 use crate::view::{MatMut, MatRef};
 use crate::Real;
 use rayon::prelude::*;
@@ -435,11 +435,16 @@ fn scatter<T: Real>(m: &SparseMat, x: MatRef<'_, T>, out: MatMut<'_, T>) -> Resu
 const SCATTER_AHEAD: usize = 4;
 
 /// How many columns of X ahead the scatter kernel asks for the column it will read
-/// (into L1), on top of the hardware's own prefetching. Measured on the same
-/// CountSketch `S·A` (Intel Xeon, AVX-512 VM, one thread, medians of three runs):
-/// none 20.3 ms, 2 to 6 ahead 18.4–18.6 ms; the AVX2 path 22.7 → 19.4 ms; float32
-/// 12.8 → 9.7 ms; two threads 21.0 → 18.5 ms.
-const SCATTER_X_AHEAD: usize = 4;
+/// (into L2; the output columns of [`SCATTER_AHEAD`] go to L1), on top of the
+/// hardware's own prefetching. Measured on the same CountSketch `S·A` (Intel Xeon,
+/// AVX-512 VM, one thread, medians of three runs): none 20.3 ms, 2 to 6 ahead into
+/// L1 18.4–18.6 ms; the AVX2 path 22.7 → 19.4 ms; float32 12.8 → 9.7 ms; two
+/// threads 21.0 → 18.5 ms. Later (`rp_timing … countsketch`, one thread, medians of
+/// 15 runs, two rounds): 4 ahead into L1 16.4–16.6 ms, 4, 8 or 16 ahead into L2
+/// 15.5–15.7 ms (AVX2 path 16.5 → 15.3–15.6, float32 7.9–8.2 → 7.2–7.4): an L1
+/// prefetch holds one of the core's few line-fill buffers until its line arrives,
+/// and the output's prefetches need them more.
+const SCATTER_X_AHEAD: usize = 8;
 
 #[inline(always)]
 fn scatter_strip<T: Real>(
@@ -475,7 +480,7 @@ fn scatter_strip<T: Real>(
             // SAFETY: column j + SCATTER_X_AHEAD of x exists (checked) and rows
             // r0..r1 of it are inside x; the lines are only prefetched.
             let p = unsafe { x.ptr_at(r0, j + SCATTER_X_AHEAD) };
-            prefetch_span::<PREFETCH_L1, T>(p, len);
+            prefetch_span::<PREFETCH_L2, T>(p, len);
         }
         // SAFETY: x has unit row stride; rows r0..r1 of column j are contiguous.
         let xc = unsafe { std::slice::from_raw_parts(x.ptr_at(r0, j), len) };
@@ -527,10 +532,11 @@ fn finish_strip<T: Real>(
 
 /// [`scatter_strip`] for the output columns `c0..c0 + o.cols()` only (`o` is that
 /// part): the columns of X with no entry there are skipped, and a ring of the next
-/// [`SCATTER_AHEAD`] columns that have one carries the prefetches. The part with
-/// `empties` also checks the columns of X with no entry at all, which no part reads;
-/// every other column is checked through the sums of the part its entries are in,
-/// so that non-finite input is refused wherever it is.
+/// [`SCATTER_X_AHEAD`] columns that have one carries the prefetches (a column's
+/// lines of X when it is queued, its output columns [`SCATTER_AHEAD`] columns before
+/// it is summed). The part with `empties` also checks the columns of X with no entry
+/// at all, which no part reads; every other column is checked through the sums of
+/// the part its entries are in, so that non-finite input is refused wherever it is.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn scatter_part<T: Real>(
@@ -543,7 +549,8 @@ fn scatter_part<T: Real>(
     o: &MatMut<'_, T>,
     scale: T,
 ) -> bool {
-    const RING: usize = (SCATTER_AHEAD + 1).next_power_of_two();
+    const RING: usize = (SCATTER_X_AHEAD + 1).next_power_of_two();
+    const { assert!(SCATTER_AHEAD <= SCATTER_X_AHEAD) };
     let len = r1 - r0;
     let width = o.cols();
     let mut finite = crate::finite::FiniteAcc::new();
@@ -556,32 +563,37 @@ fn scatter_part<T: Real>(
     };
     // The part's column of an entry, if the entry lies in the part.
     let local = |e: u32| ((e & ENTRY_INDEX) as usize).wrapping_sub(c0);
+    let prefetch_outputs = |j: usize| {
+        for &e in m.csc.list(j) {
+            let i = local(e);
+            if i < width {
+                // SAFETY: i is a column of this part and row 0 is inside it
+                // (len >= 1); the lines are only prefetched.
+                prefetch_span::<PREFETCH_L1, T>(unsafe { o.ptr_at(0, i) }, len);
+            }
+        }
+    };
     for i in 0..width {
         col_mut(i).fill(T::ZERO);
     }
     let mut ring = [0usize; RING];
     let (mut head, mut tail, mut next) = (0usize, 0usize, 0usize);
     loop {
-        // Queue the next columns this part reads, prefetching each as it is queued
-        // (up to SCATTER_AHEAD columns before it is summed).
-        while tail - head <= SCATTER_AHEAD && next < m.cols {
+        // Queue the next columns this part reads (up to SCATTER_X_AHEAD before the
+        // one summed), prefetching each one's lines of X as it is queued.
+        while tail - head <= SCATTER_X_AHEAD && next < m.cols {
             let j = next;
             next += 1;
             let list = m.csc.list(j);
-            let mut reads = empties && list.is_empty();
-            for &e in list {
-                let i = local(e);
-                if i < width {
-                    reads = true;
-                    // SAFETY: i is a column of this part and row 0 is inside it
-                    // (len >= 1); the lines are only prefetched.
-                    prefetch_span::<PREFETCH_L1, T>(unsafe { o.ptr_at(0, i) }, len);
-                }
-            }
+            let reads = (empties && list.is_empty()) || list.iter().any(|&e| local(e) < width);
             if reads {
+                if tail - head < SCATTER_AHEAD {
+                    // queued behind the ring's prefetch point (below): ask now
+                    prefetch_outputs(j);
+                }
                 // SAFETY: column j of x exists and rows r0..r1 of it are inside x;
                 // the lines are only prefetched.
-                prefetch_span::<PREFETCH_L1, T>(unsafe { x.ptr_at(r0, j) }, len);
+                prefetch_span::<PREFETCH_L2, T>(unsafe { x.ptr_at(r0, j) }, len);
                 ring[tail % RING] = j;
                 tail += 1;
             }
@@ -591,6 +603,10 @@ fn scatter_part<T: Real>(
         }
         let j = ring[head % RING];
         head += 1;
+        if head + SCATTER_AHEAD <= tail {
+            // the column summed SCATTER_AHEAD columns after this one
+            prefetch_outputs(ring[(head + SCATTER_AHEAD - 1) % RING]);
+        }
         // SAFETY: x has unit row stride; rows r0..r1 of column j are contiguous.
         let xc = unsafe { std::slice::from_raw_parts(x.ptr_at(r0, j), len) };
         let list = m.csc.list(j);
