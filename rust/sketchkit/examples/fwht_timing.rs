@@ -3,6 +3,11 @@
 //!
 //! `… fwht_timing check` instead compares the bits of every SIMD level against the
 //! scalar path for f32 and f64 at every length 2^0 … 2^22.
+//!
+//! `… fwht_timing cold [avx2|avx512]`: one call per row of a fresh 16 MiB buffer
+//! (`FWHT_SIZES`: the lengths' exponents, `FWHT_CHECK=fused|separate`: the checked
+//! call, `FWHT_GAP`: an idle pause in ms before each timed loop); `floor` instead
+//! times one pass of `+ 0.0` over the rows.
 use sketchkit::simd::{set_cap, Level};
 use sketchkit::Real;
 use std::time::Instant;
@@ -90,6 +95,12 @@ fn cold(floor: bool) {
         .unwrap_or_else(|_| vec![10, 12, 16, 20]);
     // FWHT_CHECK=fused|separate times the checked transform (default: unchecked).
     let mode = std::env::var("FWHT_CHECK").unwrap_or_default();
+    // FWHT_GAP=ms: an idle pause between the copy and the timed loop (the benchmark's
+    // protocol sleeps before every timed run, and the copy's lines then leave L3).
+    let gap: u64 = std::env::var("FWHT_GAP")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     let src: Vec<f32> = data(1 << 22);
     let mut buf = src.clone();
     for m in sizes {
@@ -97,6 +108,9 @@ fn cold(floor: bool) {
         let mut samples = Vec::new();
         for _ in 0..15 {
             buf.copy_from_slice(&src);
+            if gap > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(gap));
+            }
             let t = Instant::now();
             for row in buf.chunks_exact_mut(n) {
                 if floor {
