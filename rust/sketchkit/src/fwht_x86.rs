@@ -39,6 +39,14 @@ trait Simd {
     /// Longest length transformed in one piece (L1-resident); longer ones recurse
     /// on sub-blocks of at least `L1 / 2` elements.
     const L1: usize;
+    /// Longest length [`rec`] transforms in one piece, `L1` or `2 · L1`. With
+    /// `2 · L1` the recursion's sub-blocks span `L1 / 2 … 2 · L1`, three octaves:
+    /// every length from `2 · L1` up then splits into radix-`RTOP` (8) top passes
+    /// only, never a radix-2 or radix-4 one. AVX2 f32 (`fwht_timing cold avx2`, two
+    /// rounds, same bits): `2^13` 2.9–3.0 → 2.4 µs, `2^16` 29.2–29.6 → 24.6–24.7 µs,
+    /// `2^19` 281–287 → 249 µs, other lengths within noise. The AVX-512 f32 kernels
+    /// lost 2–10 % with it at `2^12`–`2^20`, so they keep `L1`.
+    const LEAF: usize;
     /// Largest radix of the top pass of a recursion step. Its `RTOP` streams are a
     /// power-of-two multiple of 4 KiB apart, so they share one L1 set: more than the
     /// 8 ways evict each other between load and store (radix 16 there measured
@@ -71,6 +79,7 @@ impl Simd for Z32 {
     const RB_WIDE: usize = 16;
     const RMAX: usize = 16;
     const L1: usize = 1 << 12;
+    const LEAF: usize = 1 << 12;
     const RTOP: usize = 8;
     const LOW: usize = 4;
     #[inline(always)]
@@ -127,6 +136,7 @@ impl Simd for Z64 {
     const RB_WIDE: usize = 16;
     const RMAX: usize = 16;
     const L1: usize = 1 << 11;
+    const LEAF: usize = 1 << 11;
     const RTOP: usize = 8;
     const LOW: usize = 3;
     #[inline(always)]
@@ -176,6 +186,7 @@ impl Simd for Y32 {
     const RB_WIDE: usize = 16;
     const RMAX: usize = 8;
     const L1: usize = 1 << 12;
+    const LEAF: usize = 1 << 13;
     const RTOP: usize = 8;
     const LOW: usize = 3;
     #[inline(always)]
@@ -225,6 +236,7 @@ impl Simd for Y64 {
     const RB_WIDE: usize = 16;
     const RMAX: usize = 8;
     const L1: usize = 1 << 11;
+    const LEAF: usize = 1 << 11;
     const RTOP: usize = 8;
     const LOW: usize = 2;
     #[inline(always)]
@@ -406,7 +418,7 @@ unsafe fn staged256<S: Simd>(x: *mut S::E, s: *mut S::E, n: usize) -> bool {
 type Whole<S> = unsafe fn(*const <S as Simd>::E, *mut <S as Simd>::E, usize);
 
 /// The whole transform, `src` → `dst` (equal pointers: in place). Lengths up to
-/// `S::L1` run in cache; longer ones transform their `r` sub-blocks with `whole`
+/// `S::LEAF` run in cache; longer ones transform their `r` sub-blocks with `whole`
 /// (the caller itself, compiled with its CPU features: a recursive function cannot
 /// be inlined into it), then one radix-`r` pass applies the top levels in `dst`.
 ///
@@ -415,7 +427,7 @@ type Whole<S> = unsafe fn(*const <S as Simd>::E, *mut <S as Simd>::E, usize);
 /// `whole` one of [`rec512`] / [`rec256`] that the CPU supports.
 #[inline(always)]
 unsafe fn rec<S: Simd>(src: *const S::E, dst: *mut S::E, n: usize, whole: Whole<S>) {
-    if n <= S::L1 {
+    if n <= S::LEAF {
         in_cache::<S>(src, dst, n);
         return;
     }
