@@ -6,8 +6,11 @@
 //!
 //! `… fwht_timing cold [avx2|avx512]`: one call per row of a fresh 16 MiB buffer
 //! (`FWHT_SIZES`: the lengths' exponents, `FWHT_CHECK=fused|separate`: the checked
-//! call, `FWHT_GAP`: an idle pause in ms before each timed loop); `floor` instead
+//! call, `FWHT_GAP`: an idle pause in ms before each timed loop, `FWHT_HUGE`: the
+//! buffer in transparent huge pages); `floor` instead
 //! times one pass of `+ 0.0` over the rows.
+mod common;
+
 use sketchkit::simd::{set_cap, Level};
 use sketchkit::Real;
 use std::time::Instant;
@@ -102,7 +105,13 @@ fn cold(floor: bool) {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     let src: Vec<f32> = data(1 << 22);
-    let mut buf = src.clone();
+    // FWHT_HUGE: the buffer in transparent huge pages, as NumPy allocates a 16 MiB
+    // array (by default 4 KiB pages, as for arrays below NumPy's 4 MiB threshold).
+    let mut buf = if std::env::var_os("FWHT_HUGE").is_some() {
+        common::huge_page_vec(src.len(), |i| src[i])
+    } else {
+        src.clone()
+    };
     for m in sizes {
         let n = 1usize << m;
         let mut samples = Vec::new();

@@ -77,7 +77,7 @@ fn countsketch() {
 fn countsketch_of<T: Real>() {
     let k = env_usize("CS_K", 2000);
     let (n, m) = (env_usize("CS_N", 200_000), env_usize("CS_M", 100));
-    let a = huge_page_vec(n * m, |i| {
+    let a = common::huge_page_vec(n * m, |i| {
         T::from_f64(((i.wrapping_mul(2_654_435_761) >> 7) % 2001) as f64 / 1000.0 - 1.0)
     });
     let mut out = vec![T::ZERO; k * m];
@@ -110,26 +110,6 @@ fn countsketch_of<T: Real>() {
         sketchkit::simd::level().name(),
         out.iter().map(|v| v.to_f64()).sum::<f64>()
     );
-}
-
-/// `len` elements `f(i)` in memory advised to use transparent huge pages before its
-/// first touch, as NumPy allocates large arrays (on 4 KB pages, TLB misses would
-/// weigh on kernels that NumPy's arrays do not see).
-fn huge_page_vec<T>(len: usize, f: impl Fn(usize) -> T) -> Vec<T> {
-    const HUGE: usize = 2 << 20;
-    let mut v = Vec::with_capacity(len);
-    let p = v.as_mut_ptr() as usize;
-    let (start, end) = (
-        p.next_multiple_of(HUGE),
-        (p + len * std::mem::size_of::<T>()) & !(HUGE - 1),
-    );
-    if end > start {
-        // SAFETY: advice only, on whole pages inside this Vec's own allocation; it
-        // changes no contents.
-        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
-    }
-    v.extend((0..len).map(f));
-    v
 }
 
 /// Random Fourier features of 6000 × 784 f32 rows into 4096 features, into a freshly

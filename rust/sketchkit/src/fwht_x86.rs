@@ -44,8 +44,10 @@ trait Simd {
     /// every length from `2 · L1` up then splits into radix-`RTOP` (8) top passes
     /// only, never a radix-2 or radix-4 one. AVX2 f32 (`fwht_timing cold avx2`, two
     /// rounds, same bits): `2^13` 2.9–3.0 → 2.4 µs, `2^16` 29.2–29.6 → 24.6–24.7 µs,
-    /// `2^19` 281–287 → 249 µs, other lengths within noise. The AVX-512 f32 kernels
-    /// lost 2–10 % with it at `2^12`–`2^20`, so they keep `L1`.
+    /// `2^19` 281–287 → 249 µs, other lengths within noise; in huge pages
+    /// (`FWHT_HUGE`) `2^13` 2.8–2.9 → 2.3–2.5, `2^16` 28.5–29.0 → 24.9–25.4, `2^19`
+    /// 275–282 → 246–250, `2^20` 599–603 → 584–587 µs. The AVX-512 f32 kernels lost
+    /// 2–10 % with it at `2^12`–`2^20`, so they keep `L1`.
     const LEAF: usize;
     /// Largest radix of the top pass of a recursion step. Its `RTOP` streams are a
     /// power-of-two multiple of 4 KiB apart, so they share one L1 set: more than the
