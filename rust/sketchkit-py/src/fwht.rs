@@ -225,12 +225,12 @@ fn fast_path(
 ///     whole of ``x`` has been checked. For a 1-D ``x`` of 2 to 8 KiB (``2**9`` to
 ///     ``2**11`` float32 values) on CPUs with AVX2 or AVX-512, the check is fused
 ///     into the transform: its passes run through a scratch on the stack and the
-///     last one writes ``x`` only once every partial result is finite. Otherwise
-///     the check is one more read of ``x`` before the transform: for slices that
-///     fit in the L2 cache (``2**16`` float32 values on most CPUs) that read brings
-///     the data into cache for the transform and costs a few percent; for longer
-///     slices it is one more pass over memory (a sixth to a quarter of the call's
-///     time at ``2**20``). With ``False`` the check is skipped: NaN and infinity
+///     last one writes ``x`` only once every partial result is finite; from 32 KiB
+///     to 512 KiB (``2**13`` to ``2**17`` float32 values, from ``2**14`` on AVX2)
+///     the same runs through a scratch the calling thread keeps for its next call
+///     (at most 516 KiB a thread). Otherwise the check is one more read of ``x``
+///     before the transform (a quarter to a third of the call's time at
+///     ``2**20``). With ``False`` the check is skipped: NaN and infinity
 ///     then propagate through the additions into the output, and no error is
 ///     raised.
 /// device : {"cpu", "gpu"}, default="cpu"

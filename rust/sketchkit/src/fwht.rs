@@ -70,9 +70,11 @@ pub fn fwht<T: Real>(x: &mut [T]) -> Result<()> {
 /// ([`check_finite_input`]). For float32 and float64 vectors of 2–8 KiB
 /// ([`FUSED_CHECK_MAX`]) on the AVX2 and AVX-512 levels the check is fused into the
 /// transform's own passes, which then run through a scratch on the stack so that `x`
-/// is read once and written only after the check has passed. Other lengths take one
-/// extra read of `x`: for a vector that fits in L2 it brings `x` into cache for the
-/// transform, so it costs little; for longer ones it is a pass over memory. Without
+/// is read once and written only after the check has passed; vectors of 32–512 KiB
+/// ([`FUSED_LARGE_MAX`]; from 64 KiB of float32 on the AVX2 level) run the same way
+/// through a scratch the calling thread keeps for its next call (at most 516 KiB).
+/// Other lengths take one extra read of `x` (for longer vectors a pass over memory
+/// of its own). Without
 /// the check, non-finite input gives non-finite output (NaN and infinity propagate
 /// through the additions) and no error.
 pub fn transform_vec<T: Real>(x: &mut [T], normalized: bool, check_finite: bool) -> Result<()> {
@@ -146,6 +148,9 @@ fn checked_in_one_read<T: Real>(x: &mut [T]) -> Fused {
         let bytes = std::mem::size_of_val(x);
         let float =
             TypeId::of::<T>() == TypeId::of::<f32>() || TypeId::of::<T>() == TypeId::of::<f64>();
+        if float && (FUSED_LARGE_MIN..=FUSED_LARGE_MAX).contains(&bytes) {
+            return checked_through_thread_scratch(x);
+        }
         if !float || !(FUSED_CHECK_MIN..=FUSED_CHECK_MAX).contains(&bytes) {
             return Fused::Unavailable;
         }
@@ -173,6 +178,61 @@ fn checked_in_one_read<T: Real>(x: &mut [T]) -> Fused {
         let _ = x;
         Fused::Unavailable
     }
+}
+
+/// Shortest vector, in bytes, whose finite check [`transform_vec`] fuses through a
+/// scratch of the calling thread's ([`checked_through_thread_scratch`]): above the
+/// in-cache length on every SIMD level (`2^13` float32 values), where the
+/// transform splits into sub-blocks and a top pass.
+pub const FUSED_LARGE_MIN: usize = 32 << 10;
+/// Longest such vector (`2^17` float32 values; the scratch a thread keeps). Measured
+/// with `fwht_timing cold avx512` (huge pages, `FWHT_CHECK=fused`, three rounds)
+/// against check-then-transform: `2^13` 2.9–3.1 → 2.4–2.6 µs, `2^14` 6.3–6.4 →
+/// 5.9–6.1, `2^15` 13.7–13.9 → 12.7–13.1, `2^16` 29.9–30.4 → 27.1–27.3, `2^17`
+/// 62.6–63.7 → 55.0–57.4 µs; `2^18` level (137–150 µs either way) and `2^20` slower
+/// (790–826 against 644–645 µs: the 4 MiB scratch no longer fits L2). On the AVX2
+/// path (whose leaf is `2^13`, so its range starts at `2^14`) `2^14` 7.4–7.7 → 7.2
+/// µs and `2^16` about level (31–34 µs).
+pub const FUSED_LARGE_MAX: usize = 512 << 10;
+
+#[cfg(target_arch = "x86_64")]
+thread_local! {
+    /// Per-thread scratch of [`checked_through_thread_scratch`], kept between calls.
+    static SCRATCH: std::cell::RefCell<Vec<Line>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// [`checked_in_one_read`] for vectors of [`FUSED_LARGE_MIN`]..=[`FUSED_LARGE_MAX`]
+/// bytes: the sub-blocks of the transform's split go from `x` into a scratch of the
+/// calling thread's (kept for its next call), their sums are probed, and the top
+/// pass writes `x` (see `fwht_x86::transform_checked`).
+#[cfg(target_arch = "x86_64")]
+fn checked_through_thread_scratch<T: Real>(x: &mut [T]) -> Fused {
+    let bytes = std::mem::size_of_val(x);
+    SCRATCH.with(|cell| {
+        let Ok(mut buf) = cell.try_borrow_mut() else {
+            return Fused::Unavailable;
+        };
+        // half a page of slack, as for the stack scratch (4K aliasing)
+        let lines = bytes.div_ceil(64) + 4096 / 64;
+        if buf.len() < lines {
+            let more = lines - buf.len();
+            if buf.try_reserve_exact(more).is_err() {
+                return Fused::Unavailable;
+            }
+            buf.resize(lines, Line([0; 64]));
+        }
+        let base = buf.as_mut_ptr().cast::<u8>();
+        let skip = ((x.as_ptr() as usize + 2048).wrapping_sub(base as usize) % 4096) & !63;
+        let scratch = base.wrapping_add(skip).cast::<T>();
+        // SAFETY: `skip < 4096` and the buffer holds `bytes + 4096` bytes, so the
+        // scratch's `x.len()` elements lie inside it (this thread's own memory,
+        // borrowed exclusively here, outside `x`), 64-byte aligned.
+        match unsafe { crate::fwht_x86::transform_checked(x, scratch) } {
+            crate::fwht_x86::Checked::Done => Fused::Done,
+            crate::fwht_x86::Checked::NonFinite => Fused::NonFinite,
+            crate::fwht_x86::Checked::Unsupported => Fused::Unavailable,
+        }
+    })
 }
 
 /// The rule of every in-place transform (on every backend): NaN or infinity in the

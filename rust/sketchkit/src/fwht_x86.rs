@@ -329,7 +329,9 @@ pub(crate) enum Checked {
 /// block is finite, so was the input; if one is not, either the input held NaN or
 /// infinity or a finite input overflowed, and a separate check of `x` (still
 /// unchanged) decides. Same passes, same operations, same order as [`transform`]:
-/// the same bits.
+/// the same bits. A length above the recursion's leaf ([`Simd::LEAF`]) does the
+/// same at the top of its split ([`staged_rec`]): the sub-blocks go into `scratch`
+/// and the top pass writes `x`.
 ///
 /// # Safety
 /// `scratch` must be valid for reads and writes of `x.len()` elements, aligned for
@@ -345,12 +347,24 @@ pub(crate) unsafe fn transform_checked<T: 'static>(x: &mut [T], scratch: *mut T)
     let f64_ = TypeId::of::<T>() == TypeId::of::<f64>();
     // SAFETY (all arms): the TypeId check proves the element type; `x` is an
     // exclusive slice of `n` elements and `scratch` (by this function's contract)
-    // `n` writable elements outside it, used by nothing else; `n` is a power
-    // of two above one base chunk (`staged` needs a strided pass) and within L1 (it
-    // runs one in-cache block); the level check proves the CPU features the called
-    // function enables.
+    // `n` writable elements outside it, used by nothing else; `n` is a power of two
+    // above the leaf (`staged_rec` splits it), or above one base chunk (`staged`
+    // needs a strided pass) and within L1 (it runs one in-cache block); the level
+    // check proves the CPU features the called function enables.
     let ok = unsafe {
         match lvl {
+            crate::simd::Level::Avx512 if f32_ && n > Z32::LEAF => {
+                staged_rec512::<Z32>(p.cast(), s.cast(), n)
+            }
+            crate::simd::Level::Avx512 if f64_ && n > Z64::LEAF => {
+                staged_rec512::<Z64>(p.cast(), s.cast(), n)
+            }
+            crate::simd::Level::Avx2 if f32_ && n > Y32::LEAF => {
+                staged_rec256::<Y32>(p.cast(), s.cast(), n)
+            }
+            crate::simd::Level::Avx2 if f64_ && n > Y64::LEAF => {
+                staged_rec256::<Y64>(p.cast(), s.cast(), n)
+            }
             crate::simd::Level::Avx512 if f32_ && n > Z32::W * Z32::RB && n <= Z32::L1 => {
                 staged512::<Z32>(p.cast(), s.cast(), n)
             }
@@ -413,6 +427,51 @@ unsafe fn staged512<S: Simd>(x: *mut S::E, s: *mut S::E, n: usize) -> bool {
 #[target_feature(enable = "avx2,fma")]
 unsafe fn staged256<S: Simd>(x: *mut S::E, s: *mut S::E, n: usize) -> bool {
     staged::<S>(x, s, n)
+}
+
+/// [`staged_rec`] with AVX-512 code.
+///
+/// # Safety
+/// As for [`rec512`] with `src = x`, `dst = s` (distinct), and `n > S::LEAF`.
+#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+unsafe fn staged_rec512<S: Simd>(x: *mut S::E, s: *mut S::E, n: usize) -> bool {
+    staged_rec::<S>(x, s, n, rec512::<S>)
+}
+
+/// [`staged_rec512`] with AVX2 code.
+///
+/// # Safety
+/// As for [`rec256`] with `src = x`, `dst = s` (distinct), and `n > S::LEAF`.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn staged_rec256<S: Simd>(x: *mut S::E, s: *mut S::E, n: usize) -> bool {
+    staged_rec::<S>(x, s, n, rec256::<S>)
+}
+
+/// [`rec`]'s split of `x[..n]` (`n > S::LEAF`) through the scratch `s`: the `r`
+/// sub-blocks are transformed from `x` into `s`, the first element of each (the sum
+/// of the sub-block's inputs) is probed as in [`staged`], and only then the top pass
+/// goes from `s` into `x`. Returns false, with `x` unchanged, when `x` holds NaN or
+/// infinity. The same sub-transforms and top pass as [`rec`]: the same bits.
+///
+/// # Safety
+/// As for [`rec`] with `src = x`, `dst = s` (distinct), and `n > S::LEAF`.
+#[inline(always)]
+unsafe fn staged_rec<S: Simd>(x: *mut S::E, s: *mut S::E, n: usize, whole: Whole<S>) -> bool {
+    debug_assert!(n > S::LEAF);
+    let r = top_radix::<S>(n);
+    let sub = n / r;
+    for i in 0..r {
+        // SAFETY: sub-block i lies inside `[..n]` of both; `sub >= S::L1 / 2 >= S::W`.
+        unsafe { whole(x.add(i * sub), s.add(i * sub), sub) };
+    }
+    let probes_finite = (0..r).all(|b| crate::Real::is_finite(*s.add(b * sub)));
+    // SAFETY: `x` is valid for reads of `n` elements and nothing has written it.
+    if !probes_finite && !crate::finite::slice_all_finite(std::slice::from_raw_parts(x, n)) {
+        return false;
+    }
+    // SAFETY: as for this function; `sub` is a multiple of `S::W`.
+    unsafe { pass_any::<S>(s, x, n, sub, r) };
+    true
 }
 
 /// The whole transform of one contiguous vector, `src[..n]` into `dst[..n]`, as

@@ -360,11 +360,12 @@ fn checked_transform_reads_once_and_refuses_without_writing() {
     }
     for lvl in [Level::Scalar, Level::Avx2, Level::Avx512] {
         set_cap(Some(lvl));
-        // the fused range (2–8 KiB) and lengths on both sides of it
-        for m in [4usize, 8, 9, 10, 11, 12, 16] {
+        // the fused ranges (2–8 KiB on the stack, 32–512 KiB through the thread's
+        // scratch) and lengths on both sides of them
+        for m in [4usize, 8, 9, 10, 11, 12, 13, 14, 16, 17, 18] {
             case::<f32>(1 << m, 3 + m as u64);
         }
-        for m in [4usize, 7, 8, 9, 10, 11, 15] {
+        for m in [4usize, 7, 8, 9, 10, 11, 12, 13, 15, 16, 17] {
             case::<f64>(1 << m, 5 + m as u64);
         }
     }
