@@ -181,9 +181,11 @@ fn checked_in_one_read<T: Real>(x: &mut [T]) -> Fused {
 }
 
 /// Shortest vector, in bytes, whose finite check [`transform_vec`] fuses through a
-/// scratch of the calling thread's ([`checked_through_thread_scratch`]): above the
-/// in-cache length on every SIMD level (`2^13` float32 values), where the
-/// transform splits into sub-blocks and a top pass.
+/// scratch of the calling thread's ([`checked_through_thread_scratch`]): `2^13`
+/// float32 or `2^12` float64 values, above the in-cache length of the AVX-512
+/// kernels and of the AVX2 float64 one, where the transform splits into sub-blocks
+/// and a top pass (the AVX2 float32 kernel transforms `2^13` in one piece, so there
+/// the fused range starts at `2^14`).
 pub const FUSED_LARGE_MIN: usize = 32 << 10;
 /// Longest such vector (`2^17` float32 values; the scratch a thread keeps). Measured
 /// with `fwht_timing cold avx512` (huge pages, `FWHT_CHECK=fused`, three rounds)
@@ -208,6 +210,10 @@ thread_local! {
 #[cfg(target_arch = "x86_64")]
 fn checked_through_thread_scratch<T: Real>(x: &mut [T]) -> Fused {
     let bytes = std::mem::size_of_val(x);
+    if !crate::fwht_x86::splits_checked::<T>(x.len()) {
+        // no fused kernel at this level and length: keep no scratch for it
+        return Fused::Unavailable;
+    }
     SCRATCH.with(|cell| {
         let Ok(mut buf) = cell.try_borrow_mut() else {
             return Fused::Unavailable;

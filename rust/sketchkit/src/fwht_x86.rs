@@ -429,6 +429,18 @@ unsafe fn staged256<S: Simd>(x: *mut S::E, s: *mut S::E, n: usize) -> bool {
     staged::<S>(x, s, n)
 }
 
+/// Whether [`transform_checked`] runs `n` elements of `T` through [`staged_rec`] at
+/// the current SIMD level (a length above the level's recursion leaf).
+pub(crate) fn splits_checked<T: 'static>(n: usize) -> bool {
+    let f32_ = TypeId::of::<T>() == TypeId::of::<f32>();
+    let f64_ = TypeId::of::<T>() == TypeId::of::<f64>();
+    match crate::simd::level() {
+        crate::simd::Level::Avx512 => (f32_ && n > Z32::LEAF) || (f64_ && n > Z64::LEAF),
+        crate::simd::Level::Avx2 => (f32_ && n > Y32::LEAF) || (f64_ && n > Y64::LEAF),
+        _ => false,
+    }
+}
+
 /// [`staged_rec`] with AVX-512 code.
 ///
 /// # Safety
