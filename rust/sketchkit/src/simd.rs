@@ -165,8 +165,10 @@ macro_rules! dispatch {
     ($body:expr) => {
         $crate::dispatch!(@at $crate::simd::level(), $body)
     };
-    // At `$level`, which must not exceed `level()` (e.g. `level().min(Level::Avx2)`
-    // for a kernel measured faster with 256-bit vectors).
+    // At `$level`, which must not exceed `detected()`, the CPU's own level: any
+    // value `level()` returned qualifies (e.g. `level().min(Level::Avx2)` for a
+    // kernel measured faster with 256-bit vectors), even after the cap has changed
+    // meanwhile (as when tests run side by side), since the cap is only a policy.
     (@at $level:expr, $body:expr) => {{
         #[cfg(target_arch = "x86_64")]
         {
@@ -185,11 +187,11 @@ macro_rules! dispatch {
                 || $body,
             );
             let level: $crate::simd::Level = $level;
-            debug_assert!(level <= $crate::simd::level());
+            debug_assert!(level <= $crate::simd::detected());
             match level {
-                // SAFETY: `level()` reports Avx512 only when runtime detection found
-                // every feature the function enables, and `level` is at most
-                // `level()` (the macro's contract).
+                // SAFETY: `detected()` reports Avx512 only when runtime detection
+                // found every feature the function enables, and `level` is at most
+                // `detected()` (the macro's contract).
                 $crate::simd::Level::Avx512 => unsafe { __avx512(body) },
                 // SAFETY: as above for AVX2, FMA and POPCNT.
                 $crate::simd::Level::Avx2 => unsafe { __avx2(body) },
