@@ -161,17 +161,9 @@ fn checked_in_one_read<T: Real>(x: &mut [T]) -> Fused {
         // the two shared their page offset. Left uninitialized: the kernel writes
         // every scratch element before it reads it.
         let mut buf = std::mem::MaybeUninit::<[Line; (FUSED_CHECK_MAX + 4096) / 64]>::uninit();
-        let base = buf.as_mut_ptr().cast::<u8>();
-        let skip = ((x.as_ptr() as usize + 2048).wrapping_sub(base as usize) % 4096) & !63;
-        let scratch = base.wrapping_add(skip).cast::<T>();
-        // SAFETY: `skip < 4096` and `bytes <= FUSED_CHECK_MAX`, so the scratch's
-        // `x.len()` elements lie inside `buf` (its own stack memory, outside `x`,
-        // used by nothing else), 64-byte aligned: more than T needs.
-        match unsafe { crate::fwht_x86::transform_checked(x, scratch) } {
-            crate::fwht_x86::Checked::Done => Fused::Done,
-            crate::fwht_x86::Checked::NonFinite => Fused::NonFinite,
-            crate::fwht_x86::Checked::Unsupported => Fused::Unavailable,
-        }
+        // SAFETY: `buf` is this frame's own stack memory (outside `x`, used by
+        // nothing else) of `FUSED_CHECK_MAX + 4096 >= bytes + 4096` bytes.
+        unsafe { fused_through(x, buf.as_mut_ptr().cast::<u8>()) }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -181,7 +173,7 @@ fn checked_in_one_read<T: Real>(x: &mut [T]) -> Fused {
 }
 
 /// Shortest vector, in bytes, whose finite check [`transform_vec`] fuses through a
-/// scratch of the calling thread's ([`checked_through_thread_scratch`]): `2^13`
+/// scratch of the calling thread's (kept for its next call): `2^13`
 /// float32 or `2^12` float64 values, above the in-cache length of the AVX-512
 /// kernels and of the AVX2 float64 one, where the transform splits into sub-blocks
 /// and a top pass (the AVX2 float32 kernel transforms `2^13` in one piece, so there
@@ -227,18 +219,31 @@ fn checked_through_thread_scratch<T: Real>(x: &mut [T]) -> Fused {
             }
             buf.resize(lines, Line([0; 64]));
         }
-        let base = buf.as_mut_ptr().cast::<u8>();
-        let skip = ((x.as_ptr() as usize + 2048).wrapping_sub(base as usize) % 4096) & !63;
-        let scratch = base.wrapping_add(skip).cast::<T>();
-        // SAFETY: `skip < 4096` and the buffer holds `bytes + 4096` bytes, so the
-        // scratch's `x.len()` elements lie inside it (this thread's own memory,
-        // borrowed exclusively here, outside `x`), 64-byte aligned.
-        match unsafe { crate::fwht_x86::transform_checked(x, scratch) } {
-            crate::fwht_x86::Checked::Done => Fused::Done,
-            crate::fwht_x86::Checked::NonFinite => Fused::NonFinite,
-            crate::fwht_x86::Checked::Unsupported => Fused::Unavailable,
-        }
+        // SAFETY: the buffer is this thread's own memory, borrowed exclusively here
+        // (outside `x`), of `lines * 64 = bytes.div_ceil(64) * 64 + 4096` bytes.
+        unsafe { fused_through(x, buf.as_mut_ptr().cast::<u8>()) }
     })
+}
+
+/// The fused checked transform of `x` ([`fwht_x86::transform_checked`]) with its
+/// scratch in the memory at `base`, placed half a page from `x` modulo 4 KiB (4K
+/// aliasing: see [`checked_in_one_read`]).
+///
+/// # Safety
+/// `base` is 64-byte aligned and valid for reads and writes of
+/// `size_of_val(x) + 4096` bytes that lie outside `x` and that nothing else uses
+/// meanwhile.
+#[cfg(target_arch = "x86_64")]
+unsafe fn fused_through<T: Real>(x: &mut [T], base: *mut u8) -> Fused {
+    let skip = ((x.as_ptr() as usize + 2048).wrapping_sub(base as usize) % 4096) & !63;
+    let scratch = base.wrapping_add(skip).cast::<T>();
+    // SAFETY: `skip < 4096`, so the scratch's `x.len()` elements lie inside the
+    // caller's memory (this function's contract), 64-byte aligned: more than T needs.
+    match unsafe { crate::fwht_x86::transform_checked(x, scratch) } {
+        crate::fwht_x86::Checked::Done => Fused::Done,
+        crate::fwht_x86::Checked::NonFinite => Fused::NonFinite,
+        crate::fwht_x86::Checked::Unsupported => Fused::Unavailable,
+    }
 }
 
 /// The rule of every in-place transform (on every backend): NaN or infinity in the
