@@ -4,11 +4,13 @@ Peers: scikit-learn's ``SparseRandomProjection`` and ``GaussianRandomProjection`
 SciPy's ``clarkson_woodruff_transform``. Every row times the peer and sketchkit on the
 same input in one run: one warm-up each, then ``--reps`` alternating rounds (peer,
 sketchkit, ..., each round starting one contender later, so that no contender always
-runs right after the same one), and the median of each. sketchkit is timed with 1
-thread and with all cores; peers run as they ship (scikit-learn's sparse products are
-single-threaded; NumPy's matmul uses OpenBLAS threads), and the Gaussian rows with fewer
-sketchkit threads than cores are repeated with the peer's OpenBLAS limited to the same
-thread count (``threadpoolctl``), like for like.
+runs right after the same one), and the median of each. Runs follow each other back
+to back, except in rows with an OpenBLAS contender (the Gaussian rows), where each
+run waits ``SETTLE`` seconds for the previous contender's spinning threads. sketchkit
+is timed with 1 thread and with all cores; peers run as they ship (scikit-learn's
+sparse products are single-threaded; NumPy's matmul uses OpenBLAS threads), and the
+Gaussian rows with fewer sketchkit threads than cores are repeated with the peer's
+OpenBLAS limited to the same thread count (``threadpoolctl``), like for like.
 
 Every sketchkit timing builds its operator from scratch (a new estimator or a new
 seed), exactly as the peer does, so no cached state is reused between repetitions; the
@@ -59,13 +61,18 @@ def cpu_name() -> str:
     return platform.processor() or "unknown CPU"
 
 
-# Pause before each timed run so that the previous contender's worker threads
-# (OpenBLAS spins for a while after a call; rayon briefly too) are idle again.
+# Pause before each timed run of a row with an OpenBLAS contender, so that its worker
+# threads (which spin for a while after a call) are idle again. Rows without one run
+# back to back: rayon's workers go to sleep within microseconds, and on a VM whose
+# idle vCPUs the host parks after ~10 ms, a pause would slow whichever contender uses
+# more than one thread (and let freed memory go back to the host), which no user
+# calling in a loop sees.
 SETTLE = 0.1
 
 
-def timed(fn: Callable[[int], object], rep: int) -> float:
-    time.sleep(SETTLE)
+def timed(fn: Callable[[int], object], rep: int, settle: float) -> float:
+    if settle:
+        time.sleep(settle)
     t0 = time.perf_counter()
     fn(rep)
     return time.perf_counter() - t0
@@ -76,12 +83,13 @@ def compare(
     ours: Callable[[int], object],
     reps: int,
     stream: Callable[[int], object] | None = None,
+    settle: float = 0.0,
 ) -> tuple[float, float, float | None, float | None]:
     """Median seconds of peer, ours, ours on the AVX2 path (None unless this CPU has
     AVX-512, where the AVX2 path is the one an AVX2-only machine would run) and
     ``stream`` (NumPy's streaming read of the same input, ``X.sum()``; None when not
     given): one warm-up each, then alternating runs, each round starting with the
-    next contender."""
+    next contender, each run after a pause of ``settle`` seconds."""
     contenders = [peer, ours]
     avx2 = sk.simd_level() == "avx512"
     if avx2:
@@ -104,7 +112,7 @@ def compare(
         # after the peer (whose freed memory the next fresh allocation pays for).
         for i in range(len(contenders)):
             c = (i + r) % len(contenders)
-            times[c].append(timed(contenders[c], r))
+            times[c].append(timed(contenders[c], r, settle))
     med = [statistics.median(ts) for ts in times]
     return (
         med[0],
@@ -200,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
                 lambda r, c=ours_cls, X=X: c(k, random_state=r).fit_transform(X),
                 reps,
                 stream=lambda r, X=X: X.sum(),
+                # scikit-learn's Gaussian RP multiplies with OpenBLAS
+                settle=SETTLE if peer_cls is SkGaussian else 0.0,
             )
             table.add(
                 f"{dense_name}, {label}",
@@ -222,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
                     lambda r, X=X: sk.GaussianRandomProjection(k, random_state=r).fit_transform(X),
                     reps,
                     stream=lambda r, X=X: X.sum(),
+                    settle=SETTLE,
                 )
                 table.add(
                     f"{dense_name}, {label}",
