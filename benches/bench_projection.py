@@ -63,7 +63,7 @@ def cpu_name() -> str:
 
 # Pause before each timed run of a row with an OpenBLAS contender, so that its worker
 # threads (which spin for a while after a call) are idle again. Rows without one run
-# back to back: rayon's workers go to sleep within microseconds, and on a VM whose
+# back to back: rayon's workers go to sleep soon after a call, and on a VM whose
 # idle vCPUs the host parks after ~10 ms, a pause would slow whichever contender uses
 # more than one thread (and let freed memory go back to the host), which no user
 # calling in a loop sees.
