@@ -9,7 +9,7 @@
 //! dense kernels (missing terms would only add exact zeros), so sparse and dense
 //! inputs give the same bits.
 
-use super::structure::{sign_of, SparseMat, ENTRY_INDEX};
+use super::structure::{sign_of, SparseMat, ENTRY_INDEX, SLOT_INDEX, TAIL};
 use crate::backend::DenseEntries;
 use crate::error::{try_vec, try_zeros, Result, SketchError};
 use crate::simd::{prefetch, PREFETCH_L1};
@@ -59,20 +59,23 @@ fn row_into<T: Real, I: SparseIndex>(
                         prefetch::<PREFETCH_L1, _>(pk.cols.as_ptr().wrapping_add(jn));
                     }
                     let (j, v) = (x.col(t), x.data[t]);
-                    // Branch-free: an EMPTY slot (index 2^31 - 1) lands in one of the
+                    // Branch-free: an EMPTY slot (index 2^30 - 1) lands in one of the
                     // DUMMIES accumulators after acc[..k], which are never read. Most
                     // columns have an EMPTY slot, so a single dummy would chain every
                     // stored value's update through one memory location
                     // (store-to-load latency); rotating over several leaves the real
                     // updates independent. A column's entries lie in distinct rows, so
-                    // the tail after the slot keeps every element's ascending order.
+                    // the tail after the slot keeps every element's ascending order;
+                    // the slot itself says whether there is one (TAIL).
                     let k = acc.len() - DUMMIES;
                     let [e0, e1] = pk.cols[j];
                     let d0 = k + ((2 * t) & (DUMMIES - 1));
-                    acc[((e0 & ENTRY_INDEX) as usize).min(d0)] += v.neg_if(e0 >> 31);
-                    acc[((e1 & ENTRY_INDEX) as usize).min(d0 + 1)] += v.neg_if(e1 >> 31);
-                    for &e in pk.tail(j) {
-                        acc[(e & ENTRY_INDEX) as usize] += v.neg_if(e >> 31);
+                    acc[((e0 & SLOT_INDEX) as usize).min(d0)] += v.neg_if(e0 >> 31);
+                    acc[((e1 & SLOT_INDEX) as usize).min(d0 + 1)] += v.neg_if(e1 >> 31);
+                    if e1 & TAIL != 0 {
+                        for &e in pk.tail(j) {
+                            acc[(e & ENTRY_INDEX) as usize] += v.neg_if(e >> 31);
+                        }
                     }
                 }
             } else {

@@ -223,7 +223,9 @@ pub struct SparseMat {
 /// column paid two misses).
 #[derive(Debug)]
 pub(crate) struct Packed {
-    /// The first two entries of every column; `EMPTY` marks an unused slot.
+    /// The first two entries of every column (index in the low 30 bits, the sign in
+    /// bit 31); [`EMPTY`] marks an unused slot, and [`TAIL`] in the second entry a
+    /// column with more than two entries.
     pub cols: Vec<[u32; 2]>,
     /// Bit `j` set: column `j` has more than two entries.
     pub long: Vec<u64>,
@@ -236,7 +238,8 @@ pub(crate) struct Packed {
 }
 
 impl Packed {
-    /// The entries of column `j` beyond the two in its slot (none for most columns).
+    /// The entries of column `j` beyond the two in its slot, for a column whose slot
+    /// carries [`TAIL`] (ordinary entries: index and sign bit; none otherwise).
     #[inline(always)]
     pub fn tail(&self, j: usize) -> &[u32] {
         let word = self.long[j / 64];
@@ -249,8 +252,14 @@ impl Packed {
     }
 }
 
-/// Unused slot of [`Packed`] (never a valid entry: indices are below 2^31 − 1).
-pub(crate) const EMPTY: u32 = u32::MAX;
+/// Bit 30 of a [`Packed`] slot's second entry: the column has more entries, in its
+/// tail. The kernel tests the slot it has just loaded instead of a bit set.
+pub(crate) const TAIL: u32 = 1 << 30;
+/// Index bits of a [`Packed`] slot entry (bit 30 is [`TAIL`], bit 31 the sign).
+pub(crate) const SLOT_INDEX: u32 = TAIL - 1;
+/// Unused entry of a [`Packed`] slot: index `2^30 − 1`, never a row (lists are only
+/// packed for fewer rows), with the sign and [`TAIL`] clear.
+pub(crate) const EMPTY: u32 = SLOT_INDEX;
 
 /// Column-block width of the gather kernel: a block of the transposed input tile
 /// (`width × 128 bytes`) stays in L1. On `X · Sᵀ` (X 20000 × 4096 f32, S 256 rows of
@@ -314,7 +323,7 @@ impl SparseMat {
 
     /// Packed column lists, worth it when columns hold about two entries or fewer.
     pub(crate) fn packed(&self) -> Result<Option<&Packed>> {
-        if self.nnz() > 2 * self.cols {
+        if self.nnz() > 2 * self.cols || self.rows >= SLOT_INDEX as usize {
             return Ok(None);
         }
         if let Some(p) = self.packed.get() {
@@ -334,6 +343,7 @@ impl SparseMat {
                 *dst = e;
             }
             if list.len() > 2 {
+                slot[1] |= TAIL;
                 long[j / 64] |= 1 << (j % 64);
                 tail.try_reserve(list.len() - 2)
                     .and_then(|()| tail_ptr.try_reserve(1))
