@@ -105,6 +105,14 @@ SUITE = (
         quick_args=("--strict", "--curves", "--figures", "{tmp}"),
         minutes=40,
     ),
+    # A forest-specific search: how close any 90% selection gets to all data (RF).
+    Bench(
+        "selection_rf_bound",
+        "selection_rf_bound.py",
+        "results_selection_rf_bound.md",
+        full_args=("--jobs", "2"),
+        minutes=11,
+    ),
     Bench(
         "gpu",
         "bench_gpu.py",

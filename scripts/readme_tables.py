@@ -29,6 +29,7 @@ BLOCKS = {
     "DASK": "benches/results_dask.md",
     "PARTITIONED": "benches/results_selection_partitioned.md",
     "SELECTION": "benches/results_selection.md",
+    "RF_BOUND": "benches/results_selection_rf_bound.md",
 }
 #: A results file may end its README part with this line (the rest stays in the file).
 CUT = "<!-- README:END -->"
