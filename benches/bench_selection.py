@@ -72,7 +72,7 @@ import statistics
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -183,6 +183,22 @@ def same_size_random(
     return np.sort(np.concatenate(out)) if out else np.empty(0, dtype=np.int64)
 
 
+def forest(X: np.ndarray, y: np.ndarray, n_jobs: int) -> RandomForestClassifier:
+    """The benchmark's random forest, fitted on (X, y)."""
+    return RandomForestClassifier(n_estimators=100, random_state=0, n_jobs=n_jobs).fit(X, y)
+
+
+def scaled_folds(
+    X: np.ndarray, y: np.ndarray, folds: int
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """``(X_train, y_train, X_test, y_test)`` per stratified fold, min–max scaled on the
+    training fold."""
+    skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)
+    for tr, te in skf.split(X, y):
+        scaler = MinMaxScaler().fit(X[tr])
+        yield scaler.transform(X[tr]), y[tr], scaler.transform(X[te]), y[te]
+
+
 def scores(
     X: np.ndarray, y: np.ndarray, X_test: np.ndarray, y_test: np.ndarray, n_jobs: int
 ) -> tuple[float, float]:
@@ -190,7 +206,7 @@ def scores(
     if X.shape[0] == 0:
         return float("nan"), float("nan")
     knn = KNeighborsClassifier(1).fit(X, y)
-    rf = RandomForestClassifier(n_estimators=100, random_state=0, n_jobs=n_jobs).fit(X, y)
+    rf = forest(X, y, n_jobs)
     return float(knn.score(X_test, y_test)), float(rf.score(X_test, y_test))
 
 
@@ -239,11 +255,7 @@ def evaluate(job: Job) -> tuple[str, str, dict[str, Result], float]:
     for k in job.keys:
         if METHODS[k].quadratic and n_train > job.max_quadratic:
             results[k].note = f"skipped: quadratic, training fold > {job.max_quadratic} rows"
-    skf = StratifiedKFold(n_splits=job.folds, shuffle=True, random_state=SEED)
-    for fold, (tr, te) in enumerate(skf.split(X, y)):
-        scaler = MinMaxScaler().fit(X[tr])
-        X_tr, X_te = scaler.transform(X[tr]), scaler.transform(X[te])
-        y_tr, y_te = y[tr], y[te]
+    for fold, (X_tr, y_tr, X_te, y_te) in enumerate(scaled_folds(X, y, job.folds)):
         for mi, k in enumerate(job.keys):
             r, m = results[k], METHODS[k]
             if r.note:

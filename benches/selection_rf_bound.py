@@ -39,11 +39,8 @@ import warnings
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
-from bench_selection import METHODS, SEED, same_size_random
+from bench_selection import METHODS, SEED, forest, same_size_random, scaled_folds
 from selection_datasets import DATASETS, HALVES
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.model_selection import StratifiedKFold
-from sklearn.preprocessing import MinMaxScaler
 
 import sketchkit
 
@@ -51,15 +48,11 @@ CANDIDATES = ["gas-0.90", "medoids-0.90", "herding-0.90", "kcenter-0.90", "rs2-0
 COLUMNS = ["all data", "GAS 0.90", "best candidate", "search"]
 
 
-def forest(X: np.ndarray, y: np.ndarray) -> RandomForestClassifier:
-    return RandomForestClassifier(n_estimators=100, random_state=0, n_jobs=1).fit(X, y)
-
-
 def inner_score(X: np.ndarray, y: np.ndarray, idx: np.ndarray) -> float:
     """Accuracy on the training rows outside ``idx`` of the forest trained on ``idx``."""
     out = np.ones(X.shape[0], dtype=bool)
     out[idx] = False
-    return float(forest(X[idx], y[idx]).score(X[out], y[out]))
+    return float(forest(X[idx], y[idx], 1).score(X[out], y[out]))
 
 
 def evaluate(job: tuple[str, int, int, int]) -> tuple[str, dict[str, list[float]], float]:
@@ -70,12 +63,8 @@ def evaluate(job: tuple[str, int, int, int]) -> tuple[str, dict[str, list[float]
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y)
     acc: dict[str, list[float]] = {c: [] for c in COLUMNS}
-    skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)
-    for fold, (tr, te) in enumerate(skf.split(X, y)):
-        scaler = MinMaxScaler().fit(X[tr])
-        X_tr, X_te = scaler.transform(X[tr]), scaler.transform(X[te])
-        y_tr, y_te = y[tr], y[te]
-        acc["all data"].append(forest(X_tr, y_tr).score(X_te, y_te))
+    for fold, (X_tr, y_tr, X_te, y_te) in enumerate(scaled_folds(X, y, folds)):
+        acc["all data"].append(forest(X_tr, y_tr, 1).score(X_te, y_te))
         rng = np.random.default_rng([SEED, fold, 7])
         cands: list[np.ndarray] = []
         for k in CANDIDATES:
@@ -83,11 +72,11 @@ def evaluate(job: tuple[str, int, int, int]) -> tuple[str, dict[str, list[float]
             selector.fit_resample(X_tr, y_tr)
             cands.append(np.sort(np.asarray(selector.sample_indices_)))
         gas = cands[0]
-        acc["GAS 0.90"].append(forest(X_tr[gas], y_tr[gas]).score(X_te, y_te))
+        acc["GAS 0.90"].append(forest(X_tr[gas], y_tr[gas], 1).score(X_te, y_te))
         cands += [same_size_random(y_tr, y_tr[gas], rng) for _ in range(n_random)]
         inner = [inner_score(X_tr, y_tr, c) for c in cands]
         best = cands[int(np.argmax(inner))]
-        acc["best candidate"].append(forest(X_tr[best], y_tr[best]).score(X_te, y_te))
+        acc["best candidate"].append(forest(X_tr[best], y_tr[best], 1).score(X_te, y_te))
         cur, cur_score = best.copy(), max(inner)
         for _ in range(steps):
             trial = cur.copy()
@@ -99,7 +88,7 @@ def evaluate(job: tuple[str, int, int, int]) -> tuple[str, dict[str, list[float]
             s = inner_score(X_tr, y_tr, trial)
             if s > cur_score:
                 cur, cur_score = trial, s
-        acc["search"].append(forest(X_tr[cur], y_tr[cur]).score(X_te, y_te))
+        acc["search"].append(forest(X_tr[cur], y_tr[cur], 1).score(X_te, y_te))
     return dname, acc, time.perf_counter() - t0
 
 
